@@ -1,0 +1,98 @@
+/**
+ * IPv4 addresses as unsigned 32-bit integers (0 … 2^32-1), inclusive ranges, CIDR helpers.
+ * Everything in whoismesh keeps addresses as numbers; strings exist only at the edges.
+ */
+
+export const MAX_IPV4 = 0xffffffff
+
+export class InvalidAddressError extends Error {
+  override readonly name = 'InvalidAddressError'
+}
+
+/**
+ * Parses dotted-quad IPv4 text. Accepts registry oddities: zero-padded octets ("108.000.000.000")
+ * and surrounding white space. Rejects anything else.
+ */
+export function parseIPv4 (text: string): number {
+  const s = text.trim()
+  const parts = s.split('.')
+  if (parts.length !== 4) throw new InvalidAddressError(`not an IPv4 address: "${text}"`)
+  let n = 0
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) throw new InvalidAddressError(`not an IPv4 address: "${text}"`)
+    const v = Number(p)
+    if (v > 255) throw new InvalidAddressError(`not an IPv4 address: "${text}"`)
+    n = n * 256 + v
+  }
+  return n
+}
+
+/** Like parseIPv4 but returns undefined instead of throwing. */
+export function tryParseIPv4 (text: string): number | undefined {
+  try { return parseIPv4(text) } catch { return undefined }
+}
+
+export function formatIPv4 (n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
+}
+
+/** Number of addresses in the inclusive range [start, end]. */
+export function rangeSize (start: number, end: number): number {
+  return end - start + 1
+}
+
+/** First and last address of a prefix. */
+export function prefixRange (base: number, prefixLength: number): { start: number, end: number } {
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) {
+    throw new InvalidAddressError(`bad prefix length: ${prefixLength}`)
+  }
+  const size = 2 ** (32 - prefixLength)
+  const start = base - (base % size)
+  return { start, end: start + size - 1 }
+}
+
+/**
+ * Parses a CIDR such as "1.2.3.0/24", also the abbreviated forms LACNIC writes ("200.57.128/19",
+ * "10/8"): missing trailing octets are zero. The base is masked to the prefix.
+ */
+export function parseCidr (text: string): { start: number, end: number, prefixLength: number } {
+  const m = /^\s*([\d.]+)\/(\d{1,2})\s*$/.exec(text)
+  if (m == null) throw new InvalidAddressError(`not an IPv4 CIDR: "${text}"`)
+  const octets = m[1].split('.').filter(o => o !== '')
+  if (octets.length < 1 || octets.length > 4) throw new InvalidAddressError(`not an IPv4 CIDR: "${text}"`)
+  while (octets.length < 4) octets.push('0')
+  const base = parseIPv4(octets.join('.'))
+  const prefixLength = Number(m[2])
+  if (prefixLength > 32) throw new InvalidAddressError(`not an IPv4 CIDR: "${text}"`)
+  return { ...prefixRange(base, prefixLength), prefixLength }
+}
+
+/**
+ * The smallest list of CIDR blocks that exactly covers [start, end]: greedily the largest aligned
+ * block at the current start that does not pass the end. (ip-num's RangedSet.toCidrRange only
+ * converts ranges that are already a single CIDR, so the decomposition is done here; the tests
+ * check every block against ip-num.)
+ */
+export function rangeToCidrs (start: number, end: number): string[] {
+  if (start > end) throw new InvalidAddressError(`range start ${formatIPv4(start)} is after end ${formatIPv4(end)}`)
+  const out: string[] = []
+  let cur = start
+  while (cur <= end) {
+    let size = 1
+    let prefixLength = 32
+    while (prefixLength > 0) {
+      const next = size * 2
+      if (cur % next !== 0 || cur + next - 1 > end) break
+      size = next
+      prefixLength--
+    }
+    out.push(`${formatIPv4(cur)}/${prefixLength}`)
+    cur += size
+  }
+  return out
+}
+
+/** The /8 (first octet) of an address. */
+export function firstOctet (n: number): number {
+  return n >>> 24
+}
