@@ -60,7 +60,26 @@ export function specialBlockOf (address: number): { cidr: string, start: number,
  */
 export function registryForAddress (address: number): RegistryId | undefined {
   const rec = TABLE[address >>> 24]
-  if (rec.status === 'RESERVED' || rec.registry == null) return undefined
+  if (rec.status === 'RESERVED') return undefined
+  const registry = overrides.get(address >>> 24) ?? rec.registry
+  if (registry == null) return undefined
   if (specialBlockOf(address) != null) return undefined
-  return rec.registry
+  return registry
+}
+
+const overrides = new Map<number, RegistryId>()
+
+/**
+ * Routes /8s by a newer source (IANA's RDAP bootstrap file) than the built-in table. Reserved
+ * /8s stay unqueried whatever it says. Returns how many /8s changed registry.
+ */
+export function applyRoutingOverrides (byOctet: ReadonlyMap<number, RegistryId>): number {
+  let changed = 0
+  for (const [octet, registry] of byOctet) {
+    const rec = TABLE[octet]
+    if (rec == null || rec.status === 'RESERVED') continue
+    if ((overrides.get(octet) ?? rec.registry) !== registry) changed++
+    overrides.set(octet, registry)
+  }
+  return changed
 }

@@ -1,0 +1,426 @@
+/**
+ * The crawl loop: walk the sample in its order, skip what is already known, ask each registry
+ * within its rate budget, store what comes back at once.
+ *
+ * Per registry there is one queue (the unresolved sample addresses that route to it, in sample
+ * order) and one dispatcher. The dispatcher waits until the registry's limiter has a free slot,
+ * THEN picks the next address still unresolved — so a network found a moment ago already stops
+ * the addresses it covers — and never starts a lookup for an address whose /16 (by default) has
+ * one in flight: those are the lookups most likely to return the same network twice.
+ */
+import { EventEmitter } from 'node:events'
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
+import { registryForAddress } from '../registry/iana.js'
+import type { NetworkRecord } from '../lookup/interface.js'
+import { formatIPv4 } from '../util/ipv4.js'
+import type { Logger } from '../util/logger.js'
+import { AbortedError, type RateLimiter } from './rate-limiter.js'
+import {
+  PERSISTED_COUNTERS, type AddressLookup, type CrawlCounters, type CrawlerOptions, type CrawlStatus,
+  type RegistryProgress
+} from './interface.js'
+
+/** The parts of the store the crawl loop uses (src/store NetworkStore provides them). */
+export interface CrawlStore {
+  isResolved: (address: number) => boolean
+  isCovered: (address: number) => boolean
+  commit: (batch: {
+    networks?: NetworkRecord[]
+    negatives?: Array<{ address: number, registry: RegistryId, reason: 'not-found' | 'reserved', fetchedAt: number }>
+    failures?: Array<{ address: number, registry: RegistryId, reason: string, attempts: number, at: number }>
+    clearFailures?: number[]
+    meta?: Record<string, unknown>
+  }) => Promise<unknown>
+  getMeta: (key: string) => Promise<unknown>
+}
+
+export interface CrawlerModules {
+  store: CrawlStore
+  client: AddressLookup
+  limiters: Record<RegistryId, RateLimiter>
+  logger: Logger
+}
+
+export const COUNTERS_META_KEY = 'crawl.counters'
+
+interface Retry { address: number, readyAt: number }
+
+class RegistryQueue {
+  /** sample addresses routed here, in crawl order */
+  readonly addresses: Uint32Array
+  cursor = 0
+  /** addresses passed over because their block was in flight; revisited first */
+  deferred: number[] = []
+  retries: Retry[] = []
+  inFlight = 0
+  requests = 0
+  exhausted = false
+
+  constructor (addresses: Uint32Array) { this.addresses = addresses }
+
+  get queued (): number { return this.addresses.length - this.cursor + this.deferred.length }
+}
+
+export class Crawler extends EventEmitter {
+  private readonly opts: CrawlerOptions
+  private readonly modules: CrawlerModules
+  private readonly counters: CrawlCounters = {
+    awaitingRegistry: 0,
+    lookingUp: 0,
+    gotWhois: 0,
+    failed: 0,
+    withinKnownBlock: 0,
+    unallocated: 0,
+    rateLimited: 0,
+    lookups: 0,
+    requests: 0,
+    retries: 0
+  }
+
+  private queues!: Record<RegistryId, RegistryQueue>
+  private readonly blocksInFlight = new Map<number, number>()
+  private readonly attempts = new Map<number, { transient: number, malformed: number, lastError: string }>()
+  private readonly failedNow = new Set<number>()
+  private readonly rateLimitStreak: Record<RegistryId, number> = { arin: 0, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 }
+  private wakeUp: (() => void) | undefined
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private readonly startedAt = Date.now()
+  private readonly prepaid = new WeakMap<AbortSignal, RegistryId>()
+  private finished = false
+  private sampleSkippedReserved = 0
+
+  constructor (opts: CrawlerOptions, modules: CrawlerModules) {
+    super()
+    this.opts = opts
+    this.modules = modules
+  }
+
+  /** Runs until every sample address is resolved or given up on, or until `signal` aborts. */
+  async run (signal?: AbortSignal): Promise<CrawlStatus> {
+    await this.loadCounters()
+    this.buildQueues()
+    const { logger } = this.modules
+    logger.info('crawl started', {
+      sample: this.opts.sample.length,
+      queued: Object.fromEntries(REGISTRY_IDS.map(id => [id, this.queues[id].addresses.length]))
+    })
+    const onAbort = (): void => this.wake()
+    signal?.addEventListener('abort', onAbort)
+    try {
+      await Promise.all(REGISTRY_IDS.map(async id => await this.dispatch(id, signal)))
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+      for (const t of this.timers) clearTimeout(t)
+      this.timers.clear()
+    }
+    this.finished = signal?.aborted !== true
+    const status = this.status()
+    this.emit(this.finished ? 'done' : 'stopped', status)
+    return status
+  }
+
+  /** A snapshot of counters and per-registry progress. */
+  status (): CrawlStatus {
+    const registries = {} as Record<RegistryId, RegistryProgress>
+    let awaiting = 0
+    let inFlight = 0
+    for (const id of REGISTRY_IDS) {
+      const q = this.queues?.[id]
+      const lim = this.modules.limiters[id]
+      registries[id] = {
+        queued: q?.queued ?? 0,
+        inFlight: q?.inFlight ?? 0,
+        retrying: q?.retries.length ?? 0,
+        budgetPerSecond: lim.ratePerSecond,
+        pausedForMs: Math.round(lim.pausedForMs()),
+        requests: q?.requests ?? 0
+      }
+      awaiting += (q?.queued ?? 0) + (q?.retries.length ?? 0)
+      inFlight += q?.inFlight ?? 0
+    }
+    const { resolved, failed } = this.countSample()
+    return {
+      counters: { ...this.counters, awaitingRegistry: awaiting, lookingUp: inFlight },
+      registries,
+      sampleTotal: this.opts.sample.length,
+      sampleResolved: resolved,
+      sampleFailed: failed,
+      done: this.finished,
+      startedAt: this.startedAt
+    }
+  }
+
+  private countSample (): { resolved: number, failed: number } {
+    const { store } = this.modules
+    let resolved = 0
+    let failed = 0
+    for (const a of this.opts.sample) {
+      if (store.isResolved(a) || registryForAddress(a) == null) resolved++
+      else if (this.failedNow.has(a)) failed++
+    }
+    return { resolved, failed }
+  }
+
+  private async loadCounters (): Promise<void> {
+    const saved = await this.modules.store.getMeta(COUNTERS_META_KEY) as Partial<CrawlCounters> | undefined
+    if (saved == null) return
+    for (const k of PERSISTED_COUNTERS) {
+      const v = saved[k]
+      if (typeof v === 'number' && Number.isFinite(v)) this.counters[k] = v
+    }
+  }
+
+  private persistedCounters (): Record<string, number> {
+    return Object.fromEntries(PERSISTED_COUNTERS.map(k => [k, this.counters[k]]))
+  }
+
+  private buildQueues (): void {
+    const { store } = this.modules
+    const sample = this.opts.sample
+    const route = new Uint8Array(sample.length) // 0 = nothing to do, else registry index + 1
+    const sizes = new Array<number>(REGISTRY_IDS.length).fill(0)
+    for (let i = 0; i < sample.length; i++) {
+      const a = sample[i]
+      const reg = registryForAddress(a)
+      if (reg == null) { this.sampleSkippedReserved++; continue }
+      if (store.isResolved(a)) continue
+      const r = REGISTRY_IDS.indexOf(reg)
+      route[i] = r + 1
+      sizes[r]++
+    }
+    const arrays = sizes.map(n => new Uint32Array(n))
+    const fill = new Array<number>(REGISTRY_IDS.length).fill(0)
+    for (let i = 0; i < sample.length; i++) {
+      const r = route[i]
+      if (r === 0) continue
+      arrays[r - 1][fill[r - 1]++] = sample[i]
+    }
+    this.queues = Object.fromEntries(REGISTRY_IDS.map((id, r) => [id, new RegistryQueue(arrays[r])])) as Record<RegistryId, RegistryQueue>
+  }
+
+  private blockOf (address: number): number {
+    return Math.floor(address / 2 ** (32 - this.opts.blockPrefixLength))
+  }
+
+  /** Next address to look up for this registry, or undefined if none can start now. */
+  private pick (q: RegistryQueue): number | undefined {
+    const { store } = this.modules
+    const now = performance.now()
+    // 1. retries whose time has come
+    for (let i = 0; i < q.retries.length; i++) {
+      const r = q.retries[i]
+      if (r.readyAt > now) continue
+      if (store.isResolved(r.address)) { q.retries.splice(i--, 1); this.attempts.delete(r.address); continue }
+      if (this.blocksInFlight.has(this.blockOf(r.address))) continue
+      q.retries.splice(i, 1)
+      return r.address
+    }
+    // 2. addresses deferred because their block was busy
+    for (let i = 0; i < q.deferred.length; i++) {
+      const a = q.deferred[i]
+      if (store.isResolved(a)) { q.deferred.splice(i--, 1); this.counters.withinKnownBlock++; continue }
+      if (this.blocksInFlight.has(this.blockOf(a))) continue
+      q.deferred.splice(i, 1)
+      return a
+    }
+    // 3. the queue, in sample order
+    while (q.cursor < q.addresses.length) {
+      const a = q.addresses[q.cursor++]
+      if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
+      if (this.blocksInFlight.has(this.blockOf(a))) { q.deferred.push(a); continue }
+      return a
+    }
+    return undefined
+  }
+
+  private hasWork (q: RegistryQueue): boolean {
+    return q.cursor < q.addresses.length || q.deferred.length > 0 || q.retries.length > 0 || q.inFlight > 0
+  }
+
+  private wake (): void {
+    const w = this.wakeUp
+    this.wakeUp = undefined
+    w?.()
+  }
+
+  /** Resolves at the next event that may make work available (a lookup ends, a retry is due). */
+  private nextEvent (): Promise<void> {
+    return new Promise(resolve => {
+      const prev = this.wakeUp
+      this.wakeUp = () => { prev?.(); resolve() }
+    })
+  }
+
+  private async dispatch (id: RegistryId, signal?: AbortSignal): Promise<void> {
+    const q = this.queues[id]
+    const limiter = this.modules.limiters[id]
+    while (signal?.aborted !== true && this.hasWork(q)) {
+      if (q.inFlight >= this.opts.maxInFlightPerRegistry) { await this.nextEvent(); continue }
+      // wait for the registry's next free slot before choosing, so the choice sees every answer
+      // that arrived meanwhile
+      const delay = limiter.delayMs()
+      if (delay > 0) { await this.sleepOrWake(delay, signal); continue }
+      let address = this.pick(q)
+      if (address === undefined) {
+        if (!this.hasWork(q)) break
+        const due = q.retries.length > 0 ? Math.min(...q.retries.map(r => r.readyAt)) - performance.now() : Infinity
+        if (due < Infinity) await this.sleepOrWake(Math.max(1, due), signal)
+        else await this.nextEvent()
+        continue
+      }
+      try {
+        await limiter.acquire(signal)
+      } catch {
+        q.retries.unshift({ address, readyAt: 0 })
+        break
+      }
+      // a redirect hop of another lookup may have taken the slot and made us wait: re-check
+      while (address !== undefined && this.modules.store.isResolved(address)) {
+        this.counters.withinKnownBlock++
+        address = this.pick(q)
+      }
+      if (address === undefined) continue
+      void this.lookupOne(id, q, address, signal)
+    }
+    // wait for this registry's lookups still in flight (after an abort)
+    while (q.inFlight > 0) await this.nextEvent()
+    q.exhausted = true
+  }
+
+  /**
+   * The rate-limit gate the registry client calls before every request it sends. The first
+   * request of a lookup was paid for by the dispatcher (see dispatch) and passes at once.
+   */
+  async acquire (registry: RegistryId, signal?: AbortSignal): Promise<void> {
+    if (signal != null && this.prepaid.get(signal) === registry) {
+      this.prepaid.delete(signal)
+      return
+    }
+    await this.modules.limiters[registry].acquire(signal)
+  }
+
+  /** Counts a request the registry client sent (its onRequest hook). */
+  noteRequest (registry: RegistryId): void {
+    this.counters.requests++
+    const q = this.queues?.[registry]
+    if (q != null) q.requests++
+  }
+
+  private async sleepOrWake (ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) return
+    await new Promise<void>(resolve => {
+      const t = setTimeout(() => { this.timers.delete(t); resolve() }, Math.ceil(ms))
+      this.timers.add(t)
+      void this.nextEvent().then(() => { clearTimeout(t); this.timers.delete(t); resolve() })
+    })
+  }
+
+  private async lookupOne (id: RegistryId, q: RegistryQueue, address: number, signal?: AbortSignal): Promise<void> {
+    const block = this.blockOf(address)
+    this.blocksInFlight.set(block, (this.blocksInFlight.get(block) ?? 0) + 1)
+    q.inFlight++
+    this.counters.lookups++
+    const { store, client, logger } = this.modules
+    const ac = new AbortController()
+    const onAbort = (): void => ac.abort()
+    signal?.addEventListener('abort', onAbort)
+    this.prepaid.set(ac.signal, id)
+    try {
+      const res = await client.lookup(address, id, ac.signal)
+      this.rateLimitStreak[res.registry] = 0
+      const record: NetworkRecord = { ...res.network, source: res.source, fetchedAt: Date.now(), queryAddress: address }
+      this.counters.gotWhois++
+      const hadFailure = this.attempts.has(address) || this.failedNow.has(address)
+      this.attempts.delete(address)
+      this.failedNow.delete(address)
+      await store.commit({ networks: [record], clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
+      logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
+      this.emit('network', record)
+    } catch (err: any) {
+      await this.handleError(id, q, address, err, signal)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+      q.inFlight--
+      const n = (this.blocksInFlight.get(block) ?? 1) - 1
+      if (n <= 0) this.blocksInFlight.delete(block)
+      else this.blocksInFlight.set(block, n)
+      this.wake()
+    }
+  }
+
+  private async handleError (id: RegistryId, q: RegistryQueue, address: number, err: any, signal?: AbortSignal): Promise<void> {
+    const { store, logger, limiters } = this.modules
+    const ip = formatIPv4(address)
+    if (err instanceof AbortedError || signal?.aborted === true) {
+      // shutting down: the address stays unresolved and is asked again next run
+      this.counters.lookups--
+      return
+    }
+    switch (err?.name) {
+      case 'NotFoundError': {
+        this.counters.unallocated++
+        await store.commit({
+          negatives: [{ address, registry: err.registry ?? id, reason: 'not-found', fetchedAt: Date.now() }],
+          clearFailures: this.failedNow.delete(address) ? [address] : undefined,
+          meta: { [COUNTERS_META_KEY]: this.persistedCounters() }
+        })
+        this.attempts.delete(address)
+        return
+      }
+      case 'RateLimitedError': {
+        const reg: RegistryId = err.registry ?? id
+        this.counters.rateLimited++
+        this.counters.lookups-- // not an answer: the address goes back to the front of the queue
+        const streak = ++this.rateLimitStreak[reg]
+        const backoff = Math.min(this.opts.rateLimitBackoffMaxMs, this.opts.rateLimitBackoffBaseMs * 2 ** (streak - 1))
+        const pauseMs = Math.max(err.retryAfterMs ?? 0, backoff)
+        limiters[reg].pauseFor(pauseMs)
+        logger.warn('registry rate-limited us; backing off', { registry: reg, pauseMs, banned: err.banned === true, address: ip })
+        q.retries.unshift({ address, readyAt: 0 })
+        return
+      }
+      case 'TransientLookupError':
+      case 'MalformedResponseError': {
+        const a = this.attempts.get(address) ?? { transient: 0, malformed: 0, lastError: '' }
+        const malformed = err.name === 'MalformedResponseError'
+        if (malformed) a.malformed++
+        else a.transient++
+        a.lastError = `${err.name}${err.kind != null ? `(${String(err.kind)})` : ''}: ${String(err.message)}`
+        this.attempts.set(address, a)
+        const attemptsUsed = malformed ? a.malformed : a.transient
+        const maxAttempts = malformed ? this.opts.maxMalformedAttempts : this.opts.maxTransientAttempts
+        if (attemptsUsed < maxAttempts) {
+          this.counters.retries++
+          const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (attemptsUsed - 1))
+          q.retries.push({ address, readyAt: performance.now() + delay })
+          this.scheduleWake(delay)
+          logger.debug('lookup failed; will retry', { address: ip, registry: id, attempt: attemptsUsed, delayMs: delay, error: a.lastError })
+          return
+        }
+        await this.giveUp(id, address, a.transient + a.malformed, a.lastError)
+        return
+      }
+      default: {
+        const reason = `${String(err?.name ?? 'Error')}: ${String(err?.message ?? err)}`
+        if (err?.name !== 'TooManyRedirectsError') logger.error('unexpected lookup error', { address: ip, registry: id, error: reason })
+        await this.giveUp(id, address, 1, reason)
+      }
+    }
+  }
+
+  private async giveUp (id: RegistryId, address: number, attempts: number, reason: string): Promise<void> {
+    this.counters.failed++
+    this.attempts.delete(address)
+    this.failedNow.add(address)
+    this.modules.logger.warn('giving up on address', { address: formatIPv4(address), registry: id, attempts, reason })
+    await this.modules.store.commit({
+      failures: [{ address, registry: id, reason, attempts, at: Date.now() }],
+      meta: { [COUNTERS_META_KEY]: this.persistedCounters() }
+    })
+  }
+
+  private scheduleWake (ms: number): void {
+    const t = setTimeout(() => { this.timers.delete(t); this.wake() }, Math.ceil(ms))
+    this.timers.add(t)
+  }
+}

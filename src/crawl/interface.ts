@@ -1,0 +1,101 @@
+import type { RegistryId } from '../registry/interface.js'
+import type { Budgets } from '../registry/budget.js'
+import type { ParsedNetwork } from '../lookup/interface.js'
+
+/** What the crawl loop needs from the registry client (src/lookup RegistryClient implements it). */
+export interface AddressLookup {
+  lookup: (address: number, firstRegistry: RegistryId, signal?: AbortSignal) => Promise<{
+    network: ParsedNetwork
+    registry: RegistryId
+    source: 'rdap' | 'whois'
+    hops: RegistryId[]
+    requests: number
+  }>
+}
+
+export interface CrawlerOptions {
+  /** addresses to resolve, in crawl order (the shuffled sample or a prefix of it) */
+  sample: Uint32Array
+  /** requests per second this node may send to each registry */
+  budgets: Budgets
+  /** lookups in flight at once per registry (default 4) */
+  maxInFlightPerRegistry: number
+  /**
+   * Addresses in the same /N are never looked up at the same time, since they are likely to land
+   * in the same network (default 16)
+   */
+  blockPrefixLength: number
+  /** attempts for timeouts, resets and server errors before giving up on an address (default 6) */
+  maxTransientAttempts: number
+  /** attempts for malformed answers: the first, one retry, then give up (default 2) */
+  maxMalformedAttempts: number
+  /** first retry delay after a transient error; doubles each attempt (default 1000) */
+  retryBaseMs: number
+  /** cap of the retry delay (default 60000) */
+  retryMaxMs: number
+  /** back-off after a rate-limit answer without Retry-After; doubles while it repeats (default 2000) */
+  rateLimitBackoffBaseMs: number
+  /** cap of that back-off (default 300000, LACNIC's ban period) */
+  rateLimitBackoffMaxMs: number
+}
+
+export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample' | 'budgets'> = {
+  maxInFlightPerRegistry: 4,
+  blockPrefixLength: 16,
+  maxTransientAttempts: 6,
+  maxMalformedAttempts: 2,
+  retryBaseMs: 1000,
+  retryMaxMs: 60_000,
+  rateLimitBackoffBaseMs: 2000,
+  rateLimitBackoffMaxMs: 300_000
+}
+
+/**
+ * Status counters, named as the 2016 crawler's statuses where they mean the same.
+ * `persisted` ones survive restarts (kept in the store's meta bucket).
+ */
+export interface CrawlCounters {
+  /** sample addresses not yet resolved and not in flight ("Awaiting Registry") */
+  awaitingRegistry: number
+  /** lookups in flight ("Looking up WHOIS") */
+  lookingUp: number
+  /** lookups that returned a network ("Got WHOIS"), persisted */
+  gotWhois: number
+  /** addresses given up on after retries ("Failed to lookup WHOIS"), persisted */
+  failed: number
+  /** addresses skipped because a known network already covers them ("Within Known CIDR Block") */
+  withinKnownBlock: number
+  /** addresses the registry answered as not found / unallocated, persisted */
+  unallocated: number
+  /** rate-limit answers received (429, "Query rate limit exceeded", bans), persisted */
+  rateLimited: number
+  /** address lookups started (each may take several requests), persisted */
+  lookups: number
+  /** registry requests sent, including redirect/referral hops and WHOIS fallbacks, persisted */
+  requests: number
+  /** retries scheduled after transient or malformed answers, persisted */
+  retries: number
+}
+
+export const PERSISTED_COUNTERS = ['gotWhois', 'failed', 'unallocated', 'rateLimited', 'lookups', 'requests', 'retries'] as const
+export type PersistedCounter = typeof PERSISTED_COUNTERS[number]
+
+export interface RegistryProgress {
+  queued: number
+  inFlight: number
+  retrying: number
+  budgetPerSecond: number
+  pausedForMs: number
+  requests: number
+}
+
+export interface CrawlStatus {
+  counters: CrawlCounters
+  registries: Record<RegistryId, RegistryProgress>
+  sampleTotal: number
+  /** sample addresses covered by a stored network, recorded unallocated, or in reserved space */
+  sampleResolved: number
+  sampleFailed: number
+  done: boolean
+  startedAt: number
+}

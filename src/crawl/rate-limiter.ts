@@ -1,0 +1,151 @@
+/**
+ * A per-registry rate limiter: GCRA (generic cell rate algorithm) with a pause for back-off.
+ *
+ * `acquire()` reserves the next send slot synchronously and resolves when that slot comes, so
+ * requests leave at most `ratePerSecond` per second with at most `burst` back to back. Waiters
+ * are served in call order. `pauseUntil()` holds every slot until a time (Retry-After, bans).
+ */
+
+export interface RateLimiterOptions {
+  /** requests per second; may change at run time with setRate() */
+  ratePerSecond: number
+  /** requests that may leave back to back after an idle period (default 1: strict spacing) */
+  burst?: number
+}
+
+export class AbortedError extends Error {
+  override readonly name = 'AbortError'
+}
+
+interface Waiter {
+  resolve: () => void
+  reject: (err: Error) => void
+  signal?: AbortSignal
+  onAbort?: () => void
+}
+
+export class RateLimiter {
+  private intervalMs: number
+  private readonly burst: number
+  /** theoretical arrival time of the next request (ms on the limiter's clock) */
+  private tat = -Infinity
+  private pausedUntil = -Infinity
+  private granted = 0
+  private readonly waiters: Waiter[] = []
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor (opts: RateLimiterOptions, private readonly now: () => number = () => performance.now()) {
+    this.intervalMs = RateLimiter.interval(opts.ratePerSecond)
+    this.burst = Math.max(1, Math.floor(opts.burst ?? 1))
+  }
+
+  private static interval (rate: number): number {
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rate must be a positive number, got ${rate}`)
+    return 1000 / rate
+  }
+
+  get ratePerSecond (): number { return 1000 / this.intervalMs }
+
+  /** Requests granted so far. */
+  get grantedCount (): number { return this.granted }
+
+  /** Requests waiting for a slot. */
+  get waiting (): number { return this.waiters.length }
+
+  setRate (ratePerSecond: number): void {
+    this.intervalMs = RateLimiter.interval(ratePerSecond)
+    this.reschedule()
+  }
+
+  /** Earliest time (limiter clock) the next request may leave. */
+  private nextSlot (): number {
+    return Math.max(this.tat - (this.burst - 1) * this.intervalMs, this.pausedUntil)
+  }
+
+  /** Milliseconds until a new request could leave (0 if now), counting those already waiting. */
+  delayMs (): number {
+    const t = this.now()
+    return Math.max(0, this.nextSlot() + this.waiters.length * this.intervalMs - t)
+  }
+
+  /** Waits for the next free slot (first come, first served) and takes it. */
+  acquire (signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) return Promise.reject(new AbortedError('aborted'))
+    if (this.waiters.length === 0 && this.nextSlot() <= this.now()) {
+      this.take()
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, reject, signal }
+      if (signal != null) {
+        w.onAbort = () => {
+          const i = this.waiters.indexOf(w)
+          if (i >= 0) this.waiters.splice(i, 1)
+          reject(new AbortedError('aborted'))
+          this.reschedule()
+        }
+        signal.addEventListener('abort', w.onAbort, { once: true })
+      }
+      this.waiters.push(w)
+      this.reschedule()
+    })
+  }
+
+  private take (): void {
+    const t = this.now()
+    this.tat = Math.max(this.tat, t) + this.intervalMs
+    this.granted++
+  }
+
+  private reschedule (): void {
+    if (this.timer != null) { clearTimeout(this.timer); this.timer = undefined }
+    if (this.waiters.length === 0) return
+    const wait = this.nextSlot() - this.now()
+    if (wait > 0) {
+      this.timer = setTimeout(() => { this.timer = undefined; this.pump() }, Math.ceil(wait))
+      return
+    }
+    this.pump()
+  }
+
+  private pump (): void {
+    while (this.waiters.length > 0 && this.nextSlot() <= this.now()) {
+      const w = this.waiters.shift()!
+      if (w.onAbort != null) w.signal?.removeEventListener('abort', w.onAbort)
+      this.take()
+      w.resolve()
+    }
+    if (this.waiters.length > 0) this.reschedule()
+  }
+
+  /** Holds every request, waiting or new, for `ms` from now (extends a pause, never shortens it). */
+  pauseFor (ms: number): void {
+    const until = this.now() + ms
+    if (until > this.pausedUntil) this.pausedUntil = until
+    this.reschedule()
+  }
+
+  /** Remaining pause in ms (0 when not paused). */
+  pausedForMs (): number {
+    return Math.max(0, this.pausedUntil - this.now())
+  }
+
+  /** Rejects every waiter (shutdown). */
+  close (): void {
+    if (this.timer != null) clearTimeout(this.timer)
+    for (const w of this.waiters.splice(0)) {
+      if (w.onAbort != null) w.signal?.removeEventListener('abort', w.onAbort)
+      w.reject(new AbortedError('rate limiter closed'))
+    }
+  }
+}
+
+/** setTimeout as a promise that rejects with AbortedError when `signal` aborts. */
+export function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) { reject(new AbortedError('aborted')); return }
+    const onAbort = (): void => { clearTimeout(timer); reject(new AbortedError('aborted')) }
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}

@@ -1,0 +1,155 @@
+/**
+ * The loopback-only control endpoint of a running node. LevelDB allows one process per data
+ * directory, so `dump`, `lookup` and `coverage` talk to the running node through this endpoint
+ * instead of opening the database.
+ *
+ * The node listens on 127.0.0.1 (port chosen by the OS unless given) and writes
+ * `<data>/control.json` = { pid, port, token } with mode 0600; every request must carry
+ * `Authorization: Bearer <token>`, so only users who can read the data directory get answers.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Writable } from 'node:stream'
+
+export const CONTROL_FILE = 'control.json'
+
+export class ControlError extends Error {
+  override readonly name = 'ControlError'
+}
+
+export interface ControlFile { pid: number, port: number, token: string }
+
+/**
+ * A route handler: returns a JSON-able value, or calls `stream()` and writes a text answer to the
+ * stream it returns (then its return value is ignored).
+ */
+export type ControlHandler = (params: URLSearchParams, stream: () => Writable) => Promise<unknown>
+
+export interface ControlServerOptions {
+  dataDir: string
+  /** 0 = chosen by the OS (default) */
+  port?: number
+}
+
+export class ControlServer {
+  private server: Server | undefined
+  private readonly token = randomBytes(24).toString('hex')
+
+  constructor (private readonly opts: ControlServerOptions, private readonly routes: Record<string, ControlHandler>) {}
+
+  async start (): Promise<number> {
+    const server = createServer((req, res) => { void this.handle(req, res) })
+    server.requestTimeout = 0 // dumps can stream for a while
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.opts.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve() })
+    })
+    this.server = server
+    const port = (server.address() as { port: number }).port
+    const file = join(this.opts.dataDir, CONTROL_FILE)
+    const tmp = `${file}.${process.pid}.tmp`
+    await writeFile(tmp, JSON.stringify({ pid: process.pid, port, token: this.token } satisfies ControlFile), { mode: 0o600 })
+    await rename(tmp, file)
+    return port
+  }
+
+  private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    if (req.headers.authorization !== `Bearer ${this.token}`) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad or missing token' }))
+      return
+    }
+    const route = this.routes[url.pathname]
+    if (req.method !== 'GET' || route == null) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route ${req.method ?? ''} ${url.pathname}` }))
+      return
+    }
+    try {
+      let streaming = false
+      const stream = (): Writable => {
+        streaming = true
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+        return res
+      }
+      const value = await route(url.searchParams, stream)
+      if (streaming) {
+        res.end()
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(value ?? null))
+      }
+    } catch (err: any) {
+      if (!res.headersSent) {
+        res.writeHead(err?.name === 'UserError' || err?.name === 'InvalidAddressError' ? 400 : 500, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ error: String(err?.message ?? err) }))
+      } else {
+        res.destroy(err)
+      }
+    }
+  }
+
+  async stop (): Promise<void> {
+    await rm(join(this.opts.dataDir, CONTROL_FILE), { force: true })
+    const server = this.server
+    if (server == null) return
+    this.server = undefined
+    server.closeAllConnections()
+    await new Promise<void>(resolve => server.close(() => resolve()))
+  }
+}
+
+/** Reads the control file of the node running on `dataDir`; throws ControlError if none runs. */
+export async function readControlFile (dataDir: string): Promise<ControlFile> {
+  let text: string
+  try {
+    text = await readFile(join(dataDir, CONTROL_FILE), 'utf8')
+  } catch {
+    throw new ControlError(`the data directory ${dataDir} is locked by another process, and no running whoismesh node answers for it (no ${CONTROL_FILE})`)
+  }
+  let cf: ControlFile
+  try {
+    cf = JSON.parse(text)
+  } catch {
+    throw new ControlError(`${join(dataDir, CONTROL_FILE)} is not valid JSON`)
+  }
+  try {
+    process.kill(cf.pid, 0)
+  } catch {
+    throw new ControlError(`the data directory ${dataDir} is locked, but the node that wrote ${CONTROL_FILE} (pid ${cf.pid}) is gone`)
+  }
+  return cf
+}
+
+/**
+ * Calls a route of the node running on `dataDir`. With `out`, the answer body is streamed there;
+ * otherwise the parsed JSON answer is returned.
+ */
+export async function callControl (dataDir: string, path: string, params: Record<string, string | undefined>, out?: Writable): Promise<unknown> {
+  const cf = await readControlFile(dataDir)
+  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined) as Array<[string, string]>)
+  return await new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: cf.port, path: `${path}?${qs.toString()}`, headers: { authorization: `Bearer ${cf.token}` } }, res => {
+      const isJson = (res.headers['content-type'] ?? '').startsWith('application/json')
+      if (res.statusCode !== 200 || isJson || out == null) {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8')
+          let parsed: any
+          try { parsed = JSON.parse(body) } catch { parsed = body }
+          if (res.statusCode !== 200) reject(new ControlError(`the running node answered: ${parsed?.error ?? body}`))
+          else resolve(parsed)
+        })
+        res.on('error', reject)
+        return
+      }
+      res.pipe(out, { end: false })
+      res.on('end', () => resolve(undefined))
+      res.on('error', reject)
+    })
+    req.on('error', (err) => reject(new ControlError(`cannot reach the running node on 127.0.0.1:${cf.port}: ${err.message}`)))
+    req.end()
+  })
+}

@@ -1,0 +1,40 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { generateSortedSample, shuffledSample, sampleSlice, SAMPLE_SIZE } from '../src/sample/index.js'
+import { formatIPv4, parseIPv4 } from '../src/util/ipv4.js'
+
+test('the sample has exactly 4,706,768 distinct addresses', () => {
+  const s = generateSortedSample()
+  assert.equal(s.length, 4_706_768)
+  assert.equal(SAMPLE_SIZE, 4_706_768)
+  for (let i = 1; i < s.length; i++) {
+    if (s[i] <= s[i - 1]) assert.fail(`not strictly ascending at index ${i}`)
+  }
+})
+
+test('the sample leaves out excluded /8s, private, link-local, multicast and reserved space', () => {
+  const s = new Set(generateSortedSample())
+  for (const ip of ['3.0.0.1', '10.0.0.1', '127.0.0.1', '172.16.0.1', '172.31.252.193', '192.168.0.1', '169.254.0.1', '224.0.0.1', '240.0.0.1', '255.255.252.193', '1.0.1.1', '1.0.0.2']) {
+    assert.equal(s.has(parseIPv4(ip)), false, `${ip} must not be in the sample`)
+  }
+  for (const ip of ['1.0.0.1', '1.0.0.193', '1.255.252.193', '172.15.0.1', '172.32.0.1', '192.167.12.65', '223.255.252.193', '169.253.0.1']) {
+    assert.equal(s.has(parseIPv4(ip)), true, `${ip} must be in the sample`)
+  }
+})
+
+test('the shuffled order is a deterministic permutation of the sample', () => {
+  const a = shuffledSample()
+  const sorted = Uint32Array.from(a).sort()
+  assert.deepEqual(sorted, generateSortedSample())
+  // pinned: the first addresses of the documented seed's order never change
+  const first = Array.from(a.subarray(0, 3), formatIPv4)
+  assert.deepEqual(first, ['207.48.60.1', '144.211.168.129', '158.60.60.193'], 'the seed or the shuffle changed: every node of a fleet must run the same version')
+  assert.deepEqual(Array.from(sampleSlice(3), formatIPv4), first)
+  assert.notDeepEqual(first, Array.from(generateSortedSample().subarray(0, 3), formatIPv4))
+})
+
+test('a sample limit takes a spread-out prefix of the shuffled order', () => {
+  const s = sampleSlice(20000)
+  const octets = new Set(Array.from(s, ip => ip >>> 24))
+  assert.ok(octets.size > 150, `only ${octets.size} distinct /8s in 20k addresses`)
+})
