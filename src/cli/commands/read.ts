@@ -1,0 +1,64 @@
+/**
+ * dump, lookup and coverage: read a node's store directly, or — when a running node holds the
+ * LevelDB lock — ask that node over its loopback control endpoint. Both paths print the same.
+ */
+import { stat } from 'node:fs/promises'
+import { NetworkStore } from '../../store/index.js'
+import { callControl } from '../../node/control.js'
+import { writeDump } from '../../node/node.js'
+import { coverageReport, formatCoverage, type CoverageReport } from '../../report/coverage.js'
+import { lookupReport, formatLookup, type LookupReport } from '../../report/lookup.js'
+import { COUNTERS_META_KEY } from '../../crawl/crawler.js'
+import type { DumpFormat } from '../../report/dump.js'
+import type { RegistryId } from '../../registry/interface.js'
+import { formatIPv4 } from '../../util/ipv4.js'
+import { UserError } from '../errors.js'
+
+/** Runs `local` on the opened store, or `remote` when a running node holds it. */
+async function withStore<T> (dataDir: string, local: (store: NetworkStore) => Promise<T>, remote: () => Promise<T>): Promise<T> {
+  try {
+    const s = await stat(dataDir)
+    if (!s.isDirectory()) throw new UserError(`${dataDir} is not a directory`)
+  } catch (err: any) {
+    if (err.name === 'UserError') throw err
+    throw new UserError(`no data directory ${dataDir} (start a node with --data ${dataDir} first, or pass --data)`)
+  }
+  let store: NetworkStore
+  try {
+    store = await NetworkStore.open({ dataDir })
+  } catch (err: any) {
+    if (err?.name === 'StoreLockedError') return await remote()
+    throw err
+  }
+  try {
+    return await local(store)
+  } finally {
+    await store.close()
+  }
+}
+
+export async function runDump (o: { data: string, format: DumpFormat, registry?: RegistryId, since?: number }): Promise<void> {
+  const params = { format: o.format, registry: o.registry, since: o.since }
+  process.stdout.on('error', (err: any) => { if (err.code === 'EPIPE') process.exit(0) })
+  await withStore(o.data,
+    async store => { await writeDump(store, params, process.stdout) },
+    async () => { await callControl(o.data, '/v1/dump', { format: o.format, registry: o.registry, since: o.since?.toString() }, process.stdout) })
+}
+
+export async function runLookup (ip: number, o: { data: string, json?: boolean }): Promise<void> {
+  const report = await withStore<LookupReport>(o.data,
+    async store => await lookupReport(store, ip),
+    async () => await callControl(o.data, '/v1/lookup', { ip: formatIPv4(ip) }) as LookupReport)
+  process.stdout.write(o.json === true ? JSON.stringify(report, null, 2) + '\n' : formatLookup(report))
+}
+
+export async function runCoverage (o: { data: string, json?: boolean, sampleLimit?: number }): Promise<void> {
+  const report = await withStore<CoverageReport>(o.data,
+    async store => {
+      const stored = await store.getMeta('node.sampleLimit')
+      const limit = o.sampleLimit ?? (typeof stored === 'number' ? stored : undefined)
+      return await coverageReport(store, { sampleLimit: limit, countersKey: COUNTERS_META_KEY })
+    },
+    async () => await callControl(o.data, '/v1/coverage', { sampleLimit: o.sampleLimit?.toString() }) as CoverageReport)
+  process.stdout.write(o.json === true ? JSON.stringify(report) + '\n' : formatCoverage(report))
+}

@@ -1,0 +1,107 @@
+/**
+ * The `whoismesh` command line. Each command validates its flags where they enter (naming the bad
+ * one) and hands plain options to the concept that does the work.
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { reportError } from './errors.js'
+import { sampleLimit, positiveInt, port, nonNegativeNumber, ipv4Argument, sinceArgument } from './options.js'
+import { runSample } from './commands/sample.js'
+import { runSim } from './commands/sim.js'
+import { runNodeStart } from './commands/node-start.js'
+import { runDump, runLookup, runCoverage } from './commands/read.js'
+import { REGISTRY_IDS } from '../registry/interface.js'
+import { DUMP_FORMATS } from '../report/dump.js'
+
+const DEFAULT_DATA = './data'
+
+export function buildProgram (): Command {
+  const program = new Command('whoismesh')
+    .description('Peer-to-peer crawler of the WHOIS/RDAP networks covering the IPv4 space')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: s => process.stderr.write(s.startsWith('error:') ? `whoismesh: ${s}` : s) })
+
+  program.command('sample')
+    .description('the 4,706,768-address IPv4 sample, in its shuffled crawl order')
+    .option('--count', 'print only the number of addresses')
+    .option('--out <file>', 'write one address per line to FILE (default: standard output)')
+    .option('--sample-limit <n>', 'only the first N addresses of the shuffled order', sampleLimit)
+    .action(async (o) => { await runSample(o) })
+
+  program.command('sim')
+    .description('run the registry simulator (RDAP + WHOIS servers for the five RIRs) on loopback until killed')
+    .option('--registries-out <file>', 'write the registries JSON for `node start --registries` here once every server listens')
+    .option('--budget <spec>', 'global budget per registry, e.g. all=200 or arin=10,lacnic=10/min')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--control-port <port>', 'port of the control server (GET /stats); 0 = any', port('--control-port'), 0)
+    .option('--latency-ms <ms>', 'added answer latency in ms, or a range MIN-MAX')
+    .option('--fault-rate <p>', 'share of answers (0–1) replaced by a fault', nonNegativeNumber('--fault-rate', 1), 0)
+    .option('--faults <kinds>', 'fault kinds to inject, comma-separated: timeout,reset,truncated,malformed,huge')
+    .option('--ban-ms <ms>', 'how long a client that keeps exceeding the budget is banned', positiveInt('--ban-ms'))
+    .action(async (o) => { await runSim(o) })
+
+  const node = program.command('node').description('run a crawler node')
+  node.command('start')
+    .description('start a node: crawl its share of the sample into the data directory')
+    .option('--data <dir>', 'data directory (LevelDB index, node key, control file)', DEFAULT_DATA)
+    .option('--registries <file>', 'registries JSON (e.g. from `whoismesh sim --registries-out`); default: the real RIRs')
+    .option('--budget <spec>', 'requests per second per registry, e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
+    .option('--sample-limit <n>', 'crawl only the first N addresses of the shuffled sample', sampleLimit)
+    .option('--exit-when-done', 'exit once every sample address is resolved (0) or given up on (3)')
+    .option('--contact <email-or-url>', 'operator contact sent in the User-Agent, as registries ask of bulk clients')
+    .option('--concurrency <n>', 'lookups in flight per registry', positiveInt('--concurrency', 64), 4)
+    .option('--timeout-ms <ms>', 'timeout of one registry request', positiveInt('--timeout-ms'), 15000)
+    .option('--control-port <port>', 'loopback port for dump/lookup/coverage while running; 0 = any', port('--control-port'), 0)
+    .option('--status-interval <s>', 'seconds between progress lines', positiveInt('--status-interval'), 10)
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
+    .option('--quiet', 'only warnings and errors')
+    .option('--verbose', 'debug logs (every stored network)')
+    .action(async (o) => { await runNodeStart(o) })
+
+  program.command('dump')
+    .description("print the node's networks, one per line (works while the node runs)")
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .addOption(new Option('--format <format>', 'output format').choices(DUMP_FORMATS as string[]).default('jsonl'))
+    .addOption(new Option('--registry <rir>', 'only networks of this registry').choices(REGISTRY_IDS as unknown as string[]))
+    .option('--since <date>', 'only networks fetched at or after this time (ISO date)', sinceArgument)
+    .action(async (o) => { await runDump(o) })
+
+  program.command('lookup')
+    .description('the most specific stored network containing an address, and its parents')
+    .argument('<ip>', 'IPv4 address', ipv4Argument)
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .option('--json', 'print JSON')
+    .action(async (ip: number, o) => { await runLookup(ip, o) })
+
+  program.command('coverage')
+    .description('networks, addresses covered, share of IPv4 and of the sample, per registry')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .option('--json', 'print one JSON object')
+    .option('--sample-limit <n>', 'measure against the first N sample addresses (default: what the node crawls)', sampleLimit)
+    .action(async (o) => { await runCoverage(o) })
+
+  return program
+}
+
+export async function main (argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp()
+      return 0
+    }
+    await program.parseAsync(argv)
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; usage errors were already printed by commander
+      return err.exitCode === 0 ? 0 : 2
+    }
+    return reportError(err)
+  }
+}
+
+const code = await main(process.argv)
+// exit explicitly: keep-alive sockets of HTTP agents must not hold the process open
+process.stdout.write('', () => process.exit(code))

@@ -1,0 +1,113 @@
+/**
+ * `whoismesh coverage`: what a node's store holds, against the IPv4 space and the sample.
+ */
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
+import { registryForAddress, slashEights, SPECIAL_PURPOSE_BLOCKS } from '../registry/iana.js'
+import { sampleSlice } from '../sample/index.js'
+
+/** The parts of the store a coverage report reads (NetworkStore provides them). */
+export interface CoverageSource {
+  isResolved: (address: number) => boolean
+  counts: () => { networks: number, negatives: number, failures: number }
+  addressesCovered: () => number
+  registryStats: () => Record<RegistryId, { networks: number, addressesCovered: number }>
+  digest: () => string
+  getMeta: (key: string) => Promise<unknown>
+}
+
+export interface CoverageReport {
+  networks: number
+  /** addresses recorded as unallocated / not found */
+  negatives: number
+  /** addresses given up on after retries */
+  failures: number
+  addresses_covered: number
+  /** addresses_covered as a percentage of the allocatable IPv4 space */
+  percent_ipv4: number
+  /** allocated + legacy /8s, less the special-purpose blocks inside them (~3.7 billion) */
+  allocatable_addresses: number
+  sample_total: number
+  /** sample addresses covered by a network, recorded unallocated, or in special-purpose space */
+  sample_resolved: number
+  sample_reserved: number
+  lookups: number
+  requests: number
+  digest: string
+  registries: Record<RegistryId, { networks: number, addresses_covered: number, percent_ipv4: number }>
+}
+
+let allocatable: number | undefined
+
+/** Size of the allocatable IPv4 space: ALLOCATED and LEGACY /8s less special-purpose blocks in them. */
+export function allocatableAddresses (): number {
+  if (allocatable != null) return allocatable
+  let n = 0
+  for (const s of slashEights()) if (s.status !== 'RESERVED') n += 2 ** 24
+  for (const b of SPECIAL_PURPOSE_BLOCKS) {
+    for (let octet = b.start >>> 24; octet <= b.end >>> 24; octet++) {
+      if (slashEights()[octet].status === 'RESERVED') continue
+      const lo = Math.max(b.start, octet * 2 ** 24)
+      const hi = Math.min(b.end, (octet + 1) * 2 ** 24 - 1)
+      n -= hi - lo + 1
+    }
+  }
+  allocatable = n
+  return n
+}
+
+const round = (x: number, digits = 4): number => Number(x.toFixed(digits))
+
+export async function coverageReport (store: CoverageSource, opts: { sampleLimit?: number, countersKey: string }): Promise<CoverageReport> {
+  const sample = sampleSlice(opts.sampleLimit)
+  let resolved = 0
+  let reserved = 0
+  for (const a of sample) {
+    if (registryForAddress(a) == null) { reserved++; resolved++ } else if (store.isResolved(a)) resolved++
+  }
+  const counters = (await store.getMeta(opts.countersKey) ?? {}) as { lookups?: number, requests?: number }
+  const counts = store.counts()
+  const covered = store.addressesCovered()
+  const total = allocatableAddresses()
+  const registries = {} as CoverageReport['registries']
+  const stats = store.registryStats()
+  for (const id of REGISTRY_IDS) {
+    const s = stats[id]
+    registries[id] = { networks: s.networks, addresses_covered: s.addressesCovered, percent_ipv4: round(100 * s.addressesCovered / total) }
+  }
+  return {
+    networks: counts.networks,
+    negatives: counts.negatives,
+    failures: counts.failures,
+    addresses_covered: covered,
+    percent_ipv4: round(100 * covered / total),
+    allocatable_addresses: total,
+    sample_total: sample.length,
+    sample_resolved: resolved,
+    sample_reserved: reserved,
+    lookups: counters.lookups ?? 0,
+    requests: counters.requests ?? 0,
+    digest: store.digest(),
+    registries
+  }
+}
+
+/** The report as a few human lines. */
+export function formatCoverage (r: CoverageReport): string {
+  const pct = (a: number, b: number): string => b === 0 ? '0.0%' : `${(100 * a / b).toFixed(1)}%`
+  const lines = [
+    `networks          ${r.networks.toLocaleString('en-US')}`,
+    `addresses covered ${r.addresses_covered.toLocaleString('en-US')} (${r.percent_ipv4.toFixed(2)}% of ${r.allocatable_addresses.toLocaleString('en-US')} allocatable IPv4 addresses)`,
+    `sample resolved   ${r.sample_resolved.toLocaleString('en-US')} of ${r.sample_total.toLocaleString('en-US')} (${pct(r.sample_resolved, r.sample_total)}; ${r.sample_reserved.toLocaleString('en-US')} in special-purpose space)`,
+    `unallocated       ${r.negatives.toLocaleString('en-US')} addresses`,
+    `failed            ${r.failures.toLocaleString('en-US')} addresses`,
+    `lookups           ${r.lookups.toLocaleString('en-US')} (${r.networks === 0 ? '-' : (r.lookups / r.networks).toFixed(3)} per network), ${r.requests.toLocaleString('en-US')} registry requests`,
+    `digest            ${r.digest}`,
+    '',
+    'registry   networks   addresses covered   % of IPv4'
+  ]
+  for (const id of REGISTRY_IDS) {
+    const s = r.registries[id]
+    lines.push(`${id.padEnd(9)} ${s.networks.toLocaleString('en-US').padStart(9)} ${s.addresses_covered.toLocaleString('en-US').padStart(19)} ${s.percent_ipv4.toFixed(2).padStart(11)}`)
+  }
+  return lines.join('\n') + '\n'
+}
