@@ -1,0 +1,356 @@
+/**
+ * Parses WHOIS port-43 answers of the five RIRs (and NIC.br, which answers for part of LACNIC)
+ * into a WhoisAnswer. The format is recognised from the text, not from `registry`:
+ *
+ * - ARIN: "NetRange: a - b" blocks, each followed by its OrgName/CustName block, POCs and maybe a
+ *   "ReferralServer:". An answer may hold several networks (one per "# start" … "# end" when
+ *   several match): the most specific one that contains the query wins (on a tie, the later, which
+ *   ARIN prints after its parent). A network ARIN lists for another RIR (NetType "Allocated to
+ *   RIPE NCC", "Transferred to AfriNIC", …) or whose ReferralServer is another RIR's WHOIS is a
+ *   referral to that RIR. A ReferralServer to an rwhois server (an ISP's own, for its customers)
+ *   is not: ARIN stays the registry of record for the network it returned.
+ * - RIPE, APNIC, AFRINIC: RPSL objects separated by blank lines; "inetnum: a - b". APNIC also
+ *   shows NIR objects (KRNIC, TWNIC) mirrored alongside its own: again the most specific inetnum
+ *   containing the query wins (on a tie, the first, APNIC's own). The org is the org-name of the
+ *   organisation the inetnum's "org:" names, else the first "descr:" line.
+ * - LACNIC and NIC.br: "inetnum: 200.57.128/19" (abbreviated CIDR), "owner:" is the org, dates
+ *   as YYYYMMDD, no network name.
+ * - Placeholder blocks (IANA-BLK, NON-RIPE-NCC-MANAGED-ADDRESS-BLOCK, APNIC's IANA-NETBLOCK-n /
+ *   ERX-NETBLOCK, "not managed by the RIPE NCC", "ALLOCATED UNSPECIFIED", the whole 0/0) say only
+ *   that the space is not this registry's, so they are never a network. They become a referral:
+ *   to the one other RIR whose WHOIS host the block names, or, when it names several (RIPE's
+ *   list of all RIRs) or none, a referral without a target, for the caller to route by the IANA
+ *   table.
+ * - An IANA answer (source: IANA, "refer:") is a referral to the server it names.
+ * - Text holding a whole client referral chain ("# whois.arin.net" … "# whois.afrinic.net"
+ *   section headers, as the Linux whois client prints) is read from its last section only: the
+ *   last server is the authoritative one.
+ * - Rate limits and bans are read from comment and free-text lines only, never from object
+ *   attributes: "%ERROR:201: access denied", "permanently denied" → banned; "%ERROR:202",
+ *   "Query rate limit exceeded", "Excessive querying", "too many queries", … → rate-limited,
+ *   with retryAfterMs when the text gives a time ("Retry after 300 seconds", "try again in
+ *   5 minutes").
+ * - "%ERROR:101: no entries found", "No match found for …", "No match for …" → not-found.
+ * - Anything else — no network, a range that does not parse, no network containing the query — is
+ *   a MalformedResponseError, never a guess.
+ */
+import type { RegistryId } from '../registry/interface.js'
+import { formatIPv4, parseCidr, rangeToCidrs } from '../util/ipv4.js'
+import { MalformedResponseError } from './errors.js'
+import type { ParsedNetwork, WhoisAnswer } from './interface.js'
+import {
+  attr, attrs, consistentCidrs, formatRange, hasAttr, normaliseCountry, normaliseDate, objectClass,
+  parseRangeText, parseServerRef, parseWhoisText, registryOfName, registryOfWhoisHost, splitLines,
+  stripRpslComment, type TextObject
+} from './parse-util.js'
+
+/**
+ * Parses one WHOIS answer.
+ *
+ * @param registry the registry whose server answered (becomes the network's `registry`)
+ * @param queryAddress the queried address; the network must contain it. -1 (or NaN) when
+ *   unknown: the most specific network in the answer is taken.
+ * @throws MalformedResponseError when the text is neither a network, a referral, a not-found nor
+ *   a rate-limit answer
+ */
+export function parseWhoisAnswer (text: string, registry: RegistryId, queryAddress: number): WhoisAnswer {
+  const bytes = Buffer.byteLength(text, 'utf8')
+  const fail = (reason: string): never => { throw new MalformedResponseError(registry, `WHOIS: ${reason}`, bytes) }
+  const query = knownAddress(queryAddress) ? queryAddress : undefined
+
+  const { objects, messages } = parseWhoisText(lastServerSection(text))
+
+  const limited = rateLimitAnswer(messages, objects)
+  if (limited !== undefined) return limited
+
+  // objects up to the last "source: IANA" belong to an IANA answer printed before the RIR's
+  const ianaEnd = lastIndexWhere(objects, o => stripRpslComment(attr(o, 'source')).toUpperCase() === 'IANA')
+  const own = objects.slice(ianaEnd + 1)
+
+  const arin = arinGroups(own)
+  if (arin.length > 0) return arinAnswer(arin, registry, query, fail)
+
+  const inetnums = own.filter(o => objectClass(o) === 'inetnum')
+  if (inetnums.length > 0) return inetnumAnswer(inetnums, own, registry, query, fail)
+
+  if (ianaEnd >= 0) {
+    const iana = objects.slice(0, ianaEnd + 1)
+    const ref = iana.map(o => attr(o, 'refer') || attr(o, 'whois')).find(v => v !== '')
+    const server = ref !== undefined ? parseServerRef(ref) : undefined
+    if (server !== undefined) return referral(registryOfWhoisHost(server.host), server.host, server.port)
+  }
+
+  const notFound = notFoundAnswer(messages)
+  if (notFound !== undefined) return notFound
+
+  return fail(objects.length === 0 ? 'no objects in the answer' : 'no network (NetRange / inetnum) in the answer')
+}
+
+type Fail = (reason: string) => never
+
+function knownAddress (n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 0xffffffff
+}
+
+/** A referral with only the fields the answer gave (no `undefined` members). */
+function referral (registry?: RegistryId, host?: string, port?: number): WhoisAnswer {
+  return {
+    kind: 'referral',
+    ...(registry !== undefined ? { registry } : {}),
+    ...(host !== undefined ? { host } : {}),
+    ...(port !== undefined ? { port } : {})
+  }
+}
+
+function lastIndexWhere<T> (items: T[], pred: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (pred(items[i])) return i
+  return -1
+}
+
+const SERVER_HEADER = /^#\s*(r?whois(?:\.[a-z0-9-]+)+)(?::\d+)?\s*$/i
+
+/** The text after the last "# whois.xxx" header a client printed, or the whole text if none. */
+function lastServerSection (text: string): string {
+  const lines = splitLines(text)
+  const last = lastIndexWhere(lines, l => SERVER_HEADER.test(l))
+  return last < 0 ? text : lines.slice(last + 1).join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+// rate limits, bans, not-found
+
+const BANNED = [
+  /\bERROR:201\b/i,
+  /\bpermanently denied\b/i,
+  /\baccess (?:from your host )?has been (?:temporarily )?denied\b/i,
+  /\baccess denied\b/i,
+  /\byou are not allowed to connect\b/i
+]
+
+const RATE_LIMITED = [
+  /\bERROR:202\b/i,
+  /\bquery rate limit exceeded\b/i,
+  /\brate limit (?:exceeded|reached)\b/i,
+  /\bexcessive querying\b/i,
+  /\btoo many (?:queries|requests|connections)\b/i,
+  /\b(?:query|queries|connection|request) (?:limit|quota) (?:exceeded|reached)\b/i,
+  /\bquota exceeded\b/i,
+  /\bexceeded (?:the )?(?:allowed|maximum) (?:query|connection|request)/i,
+  /\blimit exceeded\b/i
+]
+
+const NOT_FOUND = [
+  /\bERROR:101\b/i,
+  /\bno entries found\b/i,
+  /\bno match(?:es)? found\b/i,
+  /^no match for\b/i
+]
+
+/** Keys under which a server might print a status line as "key: value" rather than as a comment. */
+const MESSAGE_KEYS = new Set(['error', 'warning', 'note', 'notice', 'message', 'info'])
+
+function rateLimitAnswer (messages: string[], objects: TextObject[]): WhoisAnswer | undefined {
+  const lines = [
+    ...messages,
+    ...objects.flatMap(o => o.attrs.filter(a => MESSAGE_KEYS.has(a.key)).map(a => `${a.key}: ${a.value}`))
+  ].filter(l => l !== '')
+  const banned = lines.find(l => BANNED.some(re => re.test(l)))
+  const limited = banned === undefined ? lines.find(l => RATE_LIMITED.some(re => re.test(l))) : undefined
+  const hit = banned ?? limited
+  if (hit === undefined) return undefined
+  let retryAfterMs: number | undefined
+  for (const l of lines) {
+    retryAfterMs = retryAfterMsOf(l)
+    if (retryAfterMs !== undefined) break
+  }
+  const message = hit.replace(/\s+/g, ' ').slice(0, 200)
+  const kind = banned !== undefined ? 'banned' : 'rate-limited'
+  return retryAfterMs !== undefined ? { kind, retryAfterMs, message } : { kind, message }
+}
+
+const RETRY_AFTER = /\b(?:retry|try again|wait|again)\b\D{0,30}?(\d+(?:\.\d+)?)\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)\b/i
+
+/** "Retry after 300 seconds" → 300000; "try again in 5 minutes" → 300000; no time → undefined. */
+export function retryAfterMsOf (line: string): number | undefined {
+  const m = RETRY_AFTER.exec(line)
+  if (m == null) return undefined
+  const n = Number(m[1])
+  const unit = m[2].toLowerCase()
+  const factor = unit.startsWith('ms') || unit.startsWith('milli')
+    ? 1
+    : unit.startsWith('h')
+      ? 3_600_000
+      : unit.startsWith('m')
+        ? 60_000
+        : 1000
+  const ms = Math.round(n * factor)
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined
+}
+
+function notFoundAnswer (messages: string[]): WhoisAnswer | undefined {
+  const hit = messages.find(l => NOT_FOUND.some(re => re.test(l)))
+  return hit === undefined ? undefined : { kind: 'not-found', message: hit.replace(/\s+/g, ' ').slice(0, 200) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ARIN
+
+interface ArinGroup {
+  net: TextObject
+  /** the blocks after it up to the next network: its org/customer, POCs, ReferralServer */
+  others: TextObject[]
+}
+
+function arinGroups (objects: TextObject[]): ArinGroup[] {
+  const groups: ArinGroup[] = []
+  for (const o of objects) {
+    if (hasAttr(o, 'netrange')) groups.push({ net: o, others: [] })
+    else if (groups.length > 0) groups[groups.length - 1].others.push(o)
+  }
+  return groups
+}
+
+const OTHER_RIR_NETTYPE = /\b(?:allocated|transferred)\s+to\s+(ripe(?:\s+ncc)?|apnic|lacnic|afrinic|arin)\b/i
+
+function arinAnswer (groups: ArinGroup[], registry: RegistryId, query: number | undefined, fail: Fail): WhoisAnswer {
+  const nets = groups.map(g => {
+    const text = attr(g.net, 'netrange')
+    const range = parseRangeText(text)
+    if (range === undefined || range.prefixLength !== undefined) return fail(`unreadable NetRange "${text}"`)
+    if (range.start > range.end) return fail(`NetRange "${text}" starts after it ends`)
+    return { ...g, start: range.start, end: range.end }
+  })
+  const containing = query === undefined ? nets : nets.filter(n => n.start <= query && query <= n.end)
+  if (containing.length === 0) return fail(`no network in the answer contains ${formatIPv4(query ?? 0)}`)
+  // most specific; on a tie the later one (ARIN prints a reassignment after its parent)
+  const best = containing.reduce((a, b) => (b.end - b.start <= a.end - a.start ? b : a))
+  const { net, others, start, end } = best
+
+  const referral = arinReferral(net, others, registry)
+  if (referral !== undefined) return referral
+
+  const orgLine = attr(net, 'organization') || attr(net, 'customer')
+  const orgLineMatch = /^(.*?)\s*\(([^()]+)\)\s*$/.exec(orgLine)
+  const orgId = orgLineMatch?.[2] ?? ''
+  const orgObjects = others.filter(o => hasAttr(o, 'orgname') || hasAttr(o, 'custname'))
+  const orgObject = orgObjects.find(o => orgId !== '' && attr(o, 'orgid') === orgId) ?? orgObjects[0]
+  const org = orgObject !== undefined
+    ? (attr(orgObject, 'orgname') || attr(orgObject, 'custname'))
+    : (orgLineMatch?.[1] ?? orgLine)
+
+  const blocks: Array<{ base: number, prefixLength: number }> = []
+  for (const c of attr(net, 'cidr').split(/[,\s]+/).filter(s => s !== '')) {
+    try {
+      const p = parseCidr(c)
+      blocks.push({ base: p.start, prefixLength: p.prefixLength })
+    } catch { /* a CIDR that does not parse: computed below instead */ }
+  }
+  const parent = /\(([^()]*)\)\s*$/.exec(attr(net, 'parent'))
+
+  const network: ParsedNetwork = {
+    start,
+    end,
+    registry,
+    handle: attr(net, 'nethandle'),
+    name: attr(net, 'netname'),
+    org: org.trim(),
+    country: orgObject !== undefined ? normaliseCountry(attr(orgObject, 'country')) : '',
+    cidrs: consistentCidrs(blocks, start, end) ?? rangeToCidrs(start, end),
+    type: attr(net, 'nettype'),
+    parentHandle: parent?.[1].trim() ?? '',
+    registered: normaliseDate(attr(net, 'regdate')),
+    lastChanged: normaliseDate(attr(net, 'updated'))
+  }
+  return { kind: 'network', network }
+}
+
+/** A network ARIN only lists for another RIR: NetType "Transferred to AfriNIC", or a ReferralServer that is another RIR's WHOIS. */
+function arinReferral (net: TextObject, others: TextObject[], registry: RegistryId): WhoisAnswer | undefined {
+  const servers = [net, ...others]
+    .flatMap(o => attrs(o, 'referralserver'))
+    .map(parseServerRef)
+    .filter((s): s is NonNullable<typeof s> => s !== undefined && s.scheme === 'whois')
+  const typed = OTHER_RIR_NETTYPE.exec(attr(net, 'nettype'))
+  let target = typed != null ? registryOfName(typed[1]) : undefined
+  if (target === undefined) {
+    target = servers.map(s => registryOfWhoisHost(s.host)).find(r => r !== undefined && r !== registry)
+  }
+  if (target === undefined || target === registry) return undefined
+  const server = servers.find(s => registryOfWhoisHost(s.host) === target)
+  return referral(target, server?.host, server?.port)
+}
+
+// ---------------------------------------------------------------------------------------------
+// RPSL (RIPE, APNIC, AFRINIC) and LACNIC / NIC.br
+
+const PLACEHOLDER_NETNAME = /^(?:IANA-BLK|IANA-BLOCK|IANA-NETBLOCK-\d+|IANA-RSVD|ERX-NETBLOCK|NON-RIPE-NCC-MANAGED-ADDRESS-BLOCK)$/i
+const PLACEHOLDER_DESCR = /\bnot (?:fully )?(?:managed|allocated|administered) (?:by|to) (?:the )?(?:RIPE|APNIC|AFRINIC|LACNIC|ARIN)\b/i
+const RIR_WHOIS_HOST = /\bwhois\.(arin|ripe|apnic|lacnic|afrinic)\.net\b/gi
+
+function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], registry: RegistryId, query: number | undefined, fail: Fail): WhoisAnswer {
+  const nets = inetnums.map(o => {
+    const text = attr(o, 'inetnum')
+    const range = parseRangeText(text)
+    if (range === undefined) return fail(`unreadable inetnum "${text}"`)
+    if (range.start > range.end) return fail(`inetnum "${text}" starts after it ends`)
+    return { obj: o, ...range }
+  })
+  const containing = query === undefined ? nets : nets.filter(n => n.start <= query && query <= n.end)
+  if (containing.length === 0) return fail(`no inetnum in the answer contains ${formatIPv4(query ?? 0)}`)
+  // most specific; on a tie the first (the registry's own object before mirrored NIR data)
+  const best = containing.reduce((a, b) => (b.end - b.start < a.end - a.start ? b : a))
+  const { obj, start, end, prefixLength } = best
+
+  const netname = stripRpslComment(attr(obj, 'netname'))
+  const descrs = attrs(obj, 'descr')
+  if (isPlaceholder(obj, netname, descrs, start, end)) return placeholderReferral(obj, registry)
+
+  const org = attr(obj, 'owner') || organisationName(obj, objects) || (descrs.find(d => d !== '') ?? '')
+  const parent = attr(obj, 'parent')
+  const parentRange = parseRangeText(parent)
+  const changed = attrs(obj, 'changed').map(normaliseDate).filter(d => d !== '').sort()
+
+  const network: ParsedNetwork = {
+    start,
+    end,
+    registry,
+    handle: prefixLength !== undefined ? `${formatIPv4(start)}/${prefixLength}` : formatRange(start, end),
+    name: netname,
+    org,
+    country: normaliseCountry(attr(obj, 'country')),
+    cidrs: prefixLength !== undefined ? [`${formatIPv4(start)}/${prefixLength}`] : rangeToCidrs(start, end),
+    type: stripRpslComment(attr(obj, 'status')),
+    parentHandle: parentRange !== undefined && parentRange.prefixLength === undefined ? formatRange(parentRange.start, parentRange.end) : parent,
+    registered: normaliseDate(attr(obj, 'created')),
+    lastChanged: normaliseDate(attr(obj, 'last-modified')) || (changed[changed.length - 1] ?? '')
+  }
+  return { kind: 'network', network }
+}
+
+/** org-name of the organisation object the inetnum's "org:" points at, '' if not in the answer. */
+function organisationName (inetnum: TextObject, objects: TextObject[]): string {
+  const ref = stripRpslComment(attr(inetnum, 'org')).toUpperCase()
+  if (ref === '') return ''
+  const o = objects.find(x => objectClass(x) === 'organisation' && stripRpslComment(attr(x, 'organisation')).toUpperCase() === ref)
+  return o !== undefined ? attr(o, 'org-name') : ''
+}
+
+function isPlaceholder (obj: TextObject, netname: string, descrs: string[], start: number, end: number): boolean {
+  if (start === 0 && end === 0xffffffff) return true
+  if (PLACEHOLDER_NETNAME.test(netname)) return true
+  if (stripRpslComment(attr(obj, 'status')).toUpperCase() === 'ALLOCATED UNSPECIFIED') return true
+  return descrs.some(d => PLACEHOLDER_DESCR.test(d))
+}
+
+function placeholderReferral (obj: TextObject, registry: RegistryId): WhoisAnswer {
+  const text = obj.attrs.map(a => a.value).join('\n')
+  const named = new Map<RegistryId, string>()
+  for (const m of text.matchAll(RIR_WHOIS_HOST)) {
+    const host = m[0].toLowerCase()
+    const r = registryOfWhoisHost(host)
+    if (r !== undefined && r !== registry) named.set(r, host)
+  }
+  if (named.size !== 1) return referral()
+  const [[target, host]] = [...named]
+  return referral(target, host)
+}
