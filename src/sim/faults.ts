@@ -1,0 +1,87 @@
+/**
+ * Latency and fault injection. Draws come from one seeded generator per simulator, so the same
+ * seed and the same order of queries give the same faults and delays.
+ */
+import type { Writable } from 'node:stream'
+import type { FaultKind } from './options.js'
+
+/** mulberry32: deterministic uint32 generator. */
+export function seededRandom (seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+}
+
+export interface FaultPlanOptions {
+  faultRate: number
+  faultKinds: readonly FaultKind[]
+  latencyMs: number | [number, number]
+  seed: number
+}
+
+export class FaultPlan {
+  private readonly random: () => number
+
+  constructor (private readonly opts: FaultPlanOptions) {
+    this.random = seededRandom(opts.seed)
+  }
+
+  /** The fault to inject instead of the next answer, if any. */
+  nextFault (): FaultKind | undefined {
+    const { faultRate, faultKinds } = this.opts
+    if (faultRate <= 0) return undefined
+    if (this.random() >= faultRate) return undefined
+    return faultKinds[Math.floor(this.random() * faultKinds.length) % faultKinds.length]
+  }
+
+  /** Delay before the next answer, in ms. */
+  nextDelayMs (): number {
+    const l = this.opts.latencyMs
+    if (typeof l === 'number') return l
+    return l[0] + this.random() * (l[1] - l[0])
+  }
+}
+
+/** Garbage that is neither JSON nor WHOIS text (no "key: value" lines). */
+export function malformedBytes (json: boolean): Buffer {
+  return json
+    ? Buffer.from('{"objectClassName": "ip network", "handle": "NET-\u0000\u0001 ]]}{ <html>502 Bad Gateway</html>', 'utf8')
+    : Buffer.from('\u0000\u0001\u0002 <<< garbled >>> \u00ff\u00fe\n~~~~ 0x7f 0x00 ~~~~\n', 'latin1')
+}
+
+/**
+ * Streams `totalBytes` of filler to `out` with back-pressure (never allocated whole), wrapped in
+ * `head` / `tail`, then ends it. Stops quietly when the peer goes away.
+ */
+export async function streamHuge (out: Writable, totalBytes: number, head: string, tail: string, line: string): Promise<void> {
+  const chunk = Buffer.from(line.repeat(Math.max(1, Math.floor(64 * 1024 / line.length))))
+  let sent = 0
+  const alive = (): boolean => !out.destroyed && out.writable
+  if (!out.write(head)) await drained(out)
+  while (sent < totalBytes && alive()) {
+    const piece = totalBytes - sent >= chunk.length ? chunk : chunk.subarray(0, totalBytes - sent)
+    sent += piece.length
+    if (!out.write(piece)) await drained(out)
+  }
+  if (alive()) out.end(tail)
+}
+
+async function drained (out: Writable): Promise<void> {
+  if (out.destroyed) return
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      out.off('drain', done)
+      out.off('close', done)
+      out.off('error', done)
+      resolve()
+    }
+    out.on('drain', done)
+    out.on('close', done)
+    out.on('error', done)
+  })
+}

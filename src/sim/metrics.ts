@@ -1,0 +1,82 @@
+/**
+ * The simulator's counters, per registry, as `GET /stats` reports them. A query is every request
+ * or query line received; each gets exactly one outcome counter (network_answers, not_found,
+ * redirects, rate_limited, or none for a bad request), and faults are counted apart.
+ */
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
+import { FAULT_KINDS, type FaultKind } from './options.js'
+
+/** Per-registry counters, exactly the keys of `GET /stats` → registries.<id>. */
+export interface RegistryStats {
+  /** every query received (RDAP requests and WHOIS query lines) */
+  queries: number
+  /** answers that carried a network */
+  network_answers: number
+  /** answers "no such network" (special-purpose / reserved space) */
+  not_found: number
+  /** RDAP redirects and WHOIS referrals to another registry */
+  redirects: number
+  /** queries refused for the budget or a ban */
+  rate_limited: number
+  /** bans started */
+  bans: number
+  /** different networks served in network answers */
+  distinct_networks: number
+}
+
+export interface SimStats {
+  registries: Record<RegistryId, RegistryStats>
+  /** faults injected, by kind */
+  faults: Record<FaultKind, number>
+  /** queries that were not understood (bad path, no address in the WHOIS line, line too long) */
+  bad_requests: number
+  /** clients banned right now, per registry */
+  banned_clients: Record<RegistryId, number>
+  uptime_ms: number
+  world: { networks: number, ranges: number, gaps: number, transferred: number }
+}
+
+function zeroRegistryStats (): RegistryStats {
+  return { queries: 0, network_answers: 0, not_found: 0, redirects: 0, rate_limited: 0, bans: 0, distinct_networks: 0 }
+}
+
+export class SimMetrics {
+  readonly registries: Record<RegistryId, RegistryStats>
+  readonly faults: Record<FaultKind, number>
+  badRequests = 0
+  private readonly served: Record<RegistryId, Uint8Array>
+
+  constructor (private readonly networkCount: number) {
+    this.registries = Object.fromEntries(REGISTRY_IDS.map(id => [id, zeroRegistryStats()])) as Record<RegistryId, RegistryStats>
+    this.faults = Object.fromEntries(FAULT_KINDS.map(k => [k, 0])) as Record<FaultKind, number>
+    this.served = Object.fromEntries(REGISTRY_IDS.map(id => [id, new Uint8Array(networkCount)])) as Record<RegistryId, Uint8Array>
+  }
+
+  /** Records a network answer for world network `index`. */
+  networkServed (registry: RegistryId, index: number): void {
+    const r = this.registries[registry]
+    r.network_answers++
+    const seen = this.served[registry]
+    if (seen[index] === 0) {
+      seen[index] = 1
+      r.distinct_networks++
+    }
+  }
+
+  reset (): void {
+    for (const id of REGISTRY_IDS) {
+      Object.assign(this.registries[id], zeroRegistryStats())
+      this.served[id].fill(0)
+    }
+    for (const k of FAULT_KINDS) this.faults[k] = 0
+    this.badRequests = 0
+  }
+
+  snapshot (): Pick<SimStats, 'registries' | 'faults' | 'bad_requests'> {
+    return {
+      registries: Object.fromEntries(REGISTRY_IDS.map(id => [id, { ...this.registries[id] }])) as Record<RegistryId, RegistryStats>,
+      faults: { ...this.faults },
+      bad_requests: this.badRequests
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Simulator options: plain data, every field with its default below. Validated where they enter
+ * (resolveSimulatorOptions); each error names the bad field.
+ */
+import { DEFAULT_BUDGETS, parseBudgets, type Budgets } from '../registry/budget.js'
+import { REGISTRY_IDS, isRegistryId, type RegistryId } from '../registry/interface.js'
+import { SimulatorOptionsError } from './errors.js'
+
+export const FAULT_KINDS = ['timeout', 'reset', 'truncated', 'malformed', 'huge'] as const
+/**
+ * - timeout: the server never answers (holds the connection for `hangMs`, then drops it)
+ * - reset: the connection is destroyed without an answer
+ * - truncated: half the answer, then the connection is reset
+ * - malformed: garbage instead of JSON / WHOIS text
+ * - huge: an endless-looking answer of `hugeBytes`, streamed (clients must cap what they read)
+ */
+export type FaultKind = typeof FAULT_KINDS[number]
+
+export interface SimulatorOptions {
+  /** address every server listens on */
+  host: string
+  /** port of the control server (GET /stats, POST /reset); 0 = chosen by the OS */
+  controlPort: number
+  /** RDAP port per registry; missing or 0 = chosen by the OS */
+  rdapPorts: Partial<Record<RegistryId, number>>
+  /** WHOIS port per registry; missing or 0 = chosen by the OS */
+  whoisPorts: Partial<Record<RegistryId, number>>
+  /** queries per second each registry answers, all clients and both protocols together */
+  budgetPerSecond: Budgets
+  /** token-bucket depth in seconds of budget (the bucket holds at least one query) */
+  burstSeconds: number
+  /** over-budget queries from one client (by remote IP) within `banWindowMs` that earn a ban */
+  banAfterOverBudget: number
+  banWindowMs: number
+  /** how long a banned client is refused everything by that registry */
+  banMs: number
+  /** delay before each answer: fixed, or uniformly drawn from [min, max] */
+  latencyMs: number | [number, number]
+  /** share (0–1) of answers replaced by a fault */
+  faultRate: number
+  /** the faults to draw from */
+  faultKinds: FaultKind[]
+  /** seed of the fault and latency draws (the same seed and query order give the same faults) */
+  seed: number
+  /** size of a "huge" answer */
+  hugeBytes: number
+  /** how long a "timeout" fault holds the connection before dropping it */
+  hangMs: number
+  /** HTTP: time allowed to receive a whole request (headers included) */
+  requestTimeoutMs: number
+  /** HTTP keep-alive idle time; WHOIS: silence allowed before the query line arrives */
+  idleTimeoutMs: number
+  /** HTTP: largest request head (request line + headers) */
+  maxRequestHeaderBytes: number
+  /** WHOIS: longest query line */
+  maxQueryLineBytes: number
+  /** simultaneous connections per server */
+  maxConnections: number
+  /** share (0–1) of ranges outside legacy space transferred to another RIR (world building) */
+  transferRate: number
+}
+
+export const defaultSimulatorOptions: SimulatorOptions = {
+  host: '127.0.0.1',
+  controlPort: 0,
+  rdapPorts: {},
+  whoisPorts: {},
+  /** the real registries' documented or observed budgets (src/registry/budget.ts) */
+  budgetPerSecond: { ...DEFAULT_BUDGETS },
+  /** about one second's worth */
+  burstSeconds: 1,
+  banAfterOverBudget: 20,
+  banWindowMs: 10_000,
+  /** LACNIC's documented ban: about five minutes */
+  banMs: 300_000,
+  latencyMs: 0,
+  faultRate: 0,
+  faultKinds: [...FAULT_KINDS],
+  seed: 0x51a1,
+  /** 100 MiB */
+  hugeBytes: 100 * 1024 * 1024,
+  hangMs: 60_000,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 10_000,
+  maxRequestHeaderBytes: 8 * 1024,
+  maxQueryLineBytes: 1024,
+  maxConnections: 1024,
+  transferRate: 0.03
+}
+
+/** What callers may pass: any subset; budgets also partially or as a `--budget` string. */
+export type SimulatorInit = Partial<Omit<SimulatorOptions, 'budgetPerSecond'>> & {
+  budgetPerSecond?: Partial<Budgets> | string
+}
+
+/** "25" → 25; "10-50" → [10, 50]. Throws SimulatorOptionsError. */
+export function parseLatency (text: string): number | [number, number] {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*(?:ms)?\s*$/.exec(text)
+  if (m == null) throw new SimulatorOptionsError(`latencyMs: "${text}" is not N or MIN-MAX (milliseconds)`)
+  return m[2] === undefined ? Number(m[1]) : [Number(m[1]), Number(m[2])]
+}
+
+/** "reset,huge" → ['reset', 'huge']. Throws SimulatorOptionsError naming the unknown kind. */
+export function parseFaultKinds (text: string): FaultKind[] {
+  const kinds = text.split(',').map(s => s.trim()).filter(s => s !== '')
+  for (const k of kinds) {
+    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new SimulatorOptionsError(`faultKinds: unknown fault "${k}" (expected ${FAULT_KINDS.join(', ')})`)
+  }
+  if (kinds.length === 0) throw new SimulatorOptionsError('faultKinds: empty list')
+  return kinds as FaultKind[]
+}
+
+/** Fills defaults and checks every field. */
+export function resolveSimulatorOptions (init: SimulatorInit = {}): SimulatorOptions {
+  const defined = Object.fromEntries(Object.entries(init).filter(([, v]) => v !== undefined)) as SimulatorInit
+  const { budgetPerSecond: budgetInit, ...rest } = defined
+  let budgetPerSecond: Budgets
+  if (typeof budgetInit === 'string') {
+    try {
+      budgetPerSecond = parseBudgets(budgetInit, defaultSimulatorOptions.budgetPerSecond)
+    } catch (err) {
+      throw new SimulatorOptionsError(`budgetPerSecond: ${(err as Error).message}`)
+    }
+  } else {
+    budgetPerSecond = { ...defaultSimulatorOptions.budgetPerSecond, ...(budgetInit ?? {}) }
+  }
+  const o: SimulatorOptions = { ...defaultSimulatorOptions, ...rest, budgetPerSecond }
+  const fail = (field: string, msg: string): never => { throw new SimulatorOptionsError(`${field} ${msg}`) }
+  const port = (field: string, v: unknown): void => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) fail(field, `must be a port number 0–65535, got ${String(v)}`)
+  }
+  const positive = (field: keyof SimulatorOptions, allowZero = false): void => {
+    const v = o[field]
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) fail(field, `must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(v)}`)
+  }
+  if (typeof o.host !== 'string' || o.host === '') fail('host', 'must be a host name or address')
+  port('controlPort', o.controlPort)
+  for (const field of ['rdapPorts', 'whoisPorts'] as const) {
+    for (const [id, p] of Object.entries(o[field])) {
+      if (!isRegistryId(id)) fail(`${field}.${id}`, `is no registry (expected ${REGISTRY_IDS.join(', ')})`)
+      port(`${field}.${id}`, p)
+    }
+  }
+  for (const id of REGISTRY_IDS) {
+    const b = o.budgetPerSecond[id]
+    if (typeof b !== 'number' || !Number.isFinite(b) || b <= 0) fail(`budgetPerSecond.${id}`, `must be a positive number, got ${String(b)}`)
+  }
+  for (const f of ['burstSeconds', 'banWindowMs', 'hugeBytes', 'requestTimeoutMs', 'idleTimeoutMs', 'maxRequestHeaderBytes', 'maxQueryLineBytes', 'maxConnections'] as const) positive(f)
+  for (const f of ['banMs', 'hangMs'] as const) positive(f, true)
+  if (!Number.isInteger(o.banAfterOverBudget) || o.banAfterOverBudget < 1) fail('banAfterOverBudget', `must be an integer ≥ 1, got ${String(o.banAfterOverBudget)}`)
+  const lat = o.latencyMs
+  if (Array.isArray(lat)) {
+    if (lat.length !== 2 || !lat.every(x => typeof x === 'number' && Number.isFinite(x) && x >= 0) || lat[0] > lat[1]) fail('latencyMs', `must be [min, max] with 0 ≤ min ≤ max, got ${JSON.stringify(lat)}`)
+  } else if (typeof lat !== 'number' || !Number.isFinite(lat) || lat < 0) {
+    fail('latencyMs', `must be a non-negative number or [min, max], got ${String(lat)}`)
+  }
+  for (const f of ['faultRate', 'transferRate'] as const) {
+    if (typeof o[f] !== 'number' || !(o[f] >= 0 && o[f] <= 1)) fail(f, `must be between 0 and 1, got ${String(o[f])}`)
+  }
+  if (!Array.isArray(o.faultKinds) || o.faultKinds.length === 0 || o.faultKinds.some(k => !(FAULT_KINDS as readonly string[]).includes(k))) {
+    fail('faultKinds', `must be a non-empty list of ${FAULT_KINDS.join(', ')}, got ${JSON.stringify(o.faultKinds)}`)
+  }
+  if (!Number.isInteger(o.seed)) fail('seed', `must be an integer, got ${String(o.seed)}`)
+  return o
+}

@@ -1,0 +1,129 @@
+/**
+ * The registry simulator: for each of the five RIRs an RDAP (HTTP) server and a WHOIS (TCP)
+ * server on loopback, all answering from one World, plus a control server with `GET /stats`.
+ */
+import { rename, unlink, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
+import type { AddressInfo, Server as NetServer } from 'node:net'
+import type { RegistriesFile } from '../registry/endpoints.js'
+import { REGISTRY_IDS, type RegistryEndpoints, type RegistryId } from '../registry/interface.js'
+import { SimContext } from './context.js'
+import { createControlServer } from './control-server.js'
+import type { SimStats } from './metrics.js'
+import { resolveSimulatorOptions, type SimulatorInit, type SimulatorOptions } from './options.js'
+import { createRdapServer } from './rdap-server.js'
+import { createWhoisServer } from './whois-server.js'
+import { buildWorld, type World } from './world.js'
+
+export interface SimulatorModules {
+  /** a world already built (tests share one); built from the datasets when absent */
+  world?: World
+}
+
+export interface Simulator {
+  /** the options in force (defaults filled in) */
+  readonly opts: SimulatorOptions
+  readonly world: World
+  /** what `--registries-out` writes (src/registry/endpoints.ts format) */
+  readonly registriesFile: RegistriesFile
+  /** the same endpoints in the form the lookup clients take */
+  readonly endpoints: RegistryEndpoints
+  /** `http://host:port/stats` */
+  readonly statsUrl: string
+  stats: () => SimStats
+  /** zeroes the counters; with `limits`, also refills every budget and lifts every ban */
+  reset: (limits?: boolean) => void
+  /** stops every server and destroys every open connection */
+  close: () => Promise<void>
+}
+
+function urlHost (host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+async function listen (server: Server | NetServer, host: string, port: number): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err)
+    server.once('error', onError)
+    server.listen({ host, port }, () => {
+      server.off('error', onError)
+      server.on('error', () => {})
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+}
+
+async function closeServer (server: Server | NetServer): Promise<void> {
+  if (!server.listening) return
+  await new Promise<void>(resolve => server.close(() => resolve()))
+}
+
+/** Starts every server; resolves once all of them listen. */
+export async function startSimulator (init: SimulatorInit = {}, modules: SimulatorModules = {}): Promise<Simulator> {
+  const opts = resolveSimulatorOptions(init)
+  const world = modules.world ?? await buildWorld({ transferRate: opts.transferRate })
+  const ctx = new SimContext(world, opts)
+  const startedAt = performance.now()
+
+  const stats = (): SimStats => ({
+    ...ctx.metrics.snapshot(),
+    banned_clients: Object.fromEntries(REGISTRY_IDS.map(id => [id, ctx.gates[id].bannedCount()])) as Record<RegistryId, number>,
+    uptime_ms: Math.round(performance.now() - startedAt),
+    world: { networks: world.counts.networks, ranges: world.counts.ranges, gaps: world.counts.gaps, transferred: world.counts.transferred }
+  })
+  const reset = (limits = false): void => {
+    ctx.metrics.reset()
+    if (limits) for (const id of REGISTRY_IDS) ctx.gates[id].reset()
+  }
+
+  const servers: Array<Server | NetServer> = []
+  const close = async (): Promise<void> => {
+    ctx.shutdown()
+    for (const s of servers) if ('closeAllConnections' in s) s.closeAllConnections()
+    await Promise.all(servers.map(closeServer))
+  }
+
+  try {
+    const endpoints: Partial<RegistryEndpoints> = {}
+    const files: Partial<RegistriesFile['registries']> = {}
+    for (const id of REGISTRY_IDS) {
+      const rdap = createRdapServer(ctx, id)
+      const whois = createWhoisServer(ctx, id)
+      servers.push(rdap, whois)
+      const rdapPort = await listen(rdap, opts.host, opts.rdapPorts[id] ?? 0)
+      const whoisPort = await listen(whois, opts.host, opts.whoisPorts[id] ?? 0)
+      endpoints[id] = { rdapBaseUrl: `http://${urlHost(opts.host)}:${rdapPort}/`, whoisHost: opts.host, whoisPort }
+      files[id] = { rdap: endpoints[id].rdapBaseUrl, whois: `${urlHost(opts.host)}:${whoisPort}`, budgetPerSecond: opts.budgetPerSecond[id] }
+    }
+    ctx.endpoints = endpoints as RegistryEndpoints
+    const control = createControlServer(ctx, { stats, reset })
+    servers.push(control)
+    const controlPort = await listen(control, opts.host, opts.controlPort)
+    const statsUrl = `http://${urlHost(opts.host)}:${controlPort}/stats`
+    const registriesFile: RegistriesFile = {
+      version: 1,
+      registries: files as RegistriesFile['registries'],
+      stats: statsUrl
+    }
+    return { opts, world, registriesFile, endpoints: ctx.endpoints, statsUrl, stats, reset, close }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
+
+/**
+ * Writes the simulator's registries file to `path` atomically (a temporary file renamed over it),
+ * so a node polling for the file never reads it half-written. Call it after startSimulator has
+ * resolved, when every server listens.
+ */
+export async function writeRegistriesFile (sim: Pick<Simulator, 'registriesFile'>, path: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Date.now().toString(36)}.tmp`
+  try {
+    await writeFile(tmp, `${JSON.stringify(sim.registriesFile, null, 2)}\n`, { mode: 0o644 })
+    await rename(tmp, path)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+}
