@@ -86,6 +86,8 @@ export class Crawler extends EventEmitter {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private readonly startedAt = Date.now()
   private readonly prepaid = new WeakMap<AbortSignal, RegistryId>()
+  /** one controller per lookup in flight, all aborted when the crawl's signal aborts */
+  private readonly lookupControllers = new Set<AbortController>()
   private finished = false
   private sampleSkippedReserved = 0
 
@@ -104,7 +106,10 @@ export class Crawler extends EventEmitter {
       sample: this.opts.sample.length,
       queued: Object.fromEntries(REGISTRY_IDS.map(id => [id, this.queues[id].addresses.length]))
     })
-    const onAbort = (): void => this.wake()
+    const onAbort = (): void => {
+      for (const ac of this.lookupControllers) ac.abort()
+      this.wake()
+    }
     signal?.addEventListener('abort', onAbort)
     try {
       await Promise.all(REGISTRY_IDS.map(async id => await this.dispatch(id, signal)))
@@ -322,8 +327,8 @@ export class Crawler extends EventEmitter {
     this.counters.lookups++
     const { store, client, logger } = this.modules
     const ac = new AbortController()
-    const onAbort = (): void => ac.abort()
-    signal?.addEventListener('abort', onAbort)
+    this.lookupControllers.add(ac)
+    if (signal?.aborted === true) ac.abort()
     this.prepaid.set(ac.signal, id)
     try {
       const res = await client.lookup(address, id, ac.signal)
@@ -339,7 +344,7 @@ export class Crawler extends EventEmitter {
     } catch (err: any) {
       await this.handleError(id, q, address, err, signal)
     } finally {
-      signal?.removeEventListener('abort', onAbort)
+      this.lookupControllers.delete(ac)
       q.inFlight--
       const n = (this.blocksInFlight.get(block) ?? 1) - 1
       if (n <= 0) this.blocksInFlight.delete(block)

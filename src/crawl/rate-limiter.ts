@@ -11,6 +11,12 @@ export interface RateLimiterOptions {
   ratePerSecond: number
   /** requests that may leave back to back after an idle period (default 1: strict spacing) */
   burst?: number
+  /**
+   * How late a request may be and still have the next one spaced from its planned slot rather
+   * than from now, so timer lateness (a few ms) does not cost throughput. Capped at one interval,
+   * which keeps any two requests at least interval − tolerance apart (default 25).
+   */
+  maxLatenessToleranceMs?: number
 }
 
 export class AbortedError extends Error {
@@ -27,6 +33,7 @@ interface Waiter {
 export class RateLimiter {
   private intervalMs: number
   private readonly burst: number
+  private readonly maxToleranceMs: number
   /** theoretical arrival time of the next request (ms on the limiter's clock) */
   private tat = -Infinity
   private pausedUntil = -Infinity
@@ -37,6 +44,7 @@ export class RateLimiter {
   constructor (opts: RateLimiterOptions, private readonly now: () => number = () => performance.now()) {
     this.intervalMs = RateLimiter.interval(opts.ratePerSecond)
     this.burst = Math.max(1, Math.floor(opts.burst ?? 1))
+    this.maxToleranceMs = Math.max(0, opts.maxLatenessToleranceMs ?? 25)
   }
 
   private static interval (rate: number): number {
@@ -93,7 +101,8 @@ export class RateLimiter {
 
   private take (): void {
     const t = this.now()
-    this.tat = Math.max(this.tat, t) + this.intervalMs
+    const tolerance = Math.min(this.intervalMs, this.maxToleranceMs)
+    this.tat = Math.max(this.tat, t - tolerance) + this.intervalMs
     this.granted++
   }
 

@@ -1,0 +1,21 @@
+/**
+ * The store: one LevelDB per node with the networks, negative results, failures and meta counters
+ * the crawl found, and in-memory indexes for coverage questions and set digests.
+ *
+ *   const store = await NetworkStore.open({ dataDir })
+ *   await store.commit({ networks: [record], clearFailures: [address] })
+ *   store.isResolved(address)            // memory only
+ *   await store.mostSpecific(address)     // range from memory, record from disk
+ *   store.digest()                        // compare with a peer's
+ */
+export { NetworkStore, defaultNetworkStoreOptions, STORE_SCHEMA_VERSION, type NetworkStoreOptions } from './network-store.js'
+export type {
+  AddressScanOptions, CommitInput, CommitResult, FailureRecord, NegativeReason, NegativeRecord, NetworkRange,
+  NetworkRecord, NetworkScanOptions, RangeFingerprint, RegistryStats, StoreCounts, UpsertCounts
+} from './interface.js'
+export { NEGATIVE_REASONS } from './interface.js'
+export {
+  InvalidRecordError, StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, type StoreError
+} from './errors.js'
+export { compareNegatives, compareNetworks } from './pick.js'
+export { negativeHash, negativeIdentityBytes, networkHash, networkIdentityBytes } from './digest.js'

@@ -1,0 +1,98 @@
+import type { NetworkRecord } from '../lookup/interface.js'
+import type { RegistryId } from '../registry/interface.js'
+
+export type { NetworkRecord }
+
+export type NegativeReason = 'not-found' | 'reserved'
+export const NEGATIVE_REASONS: readonly NegativeReason[] = ['not-found', 'reserved']
+
+/** An address a registry answered for with "no such network" (or that is reserved space). A fact, replicated. */
+export interface NegativeRecord {
+  address: number
+  registry: RegistryId
+  reason: NegativeReason
+  /** ms since epoch */
+  fetchedAt: number
+}
+
+/** An address this node gave up on after retries. Local bookkeeping: not replicated, not in digests. */
+export interface FailureRecord {
+  address: number
+  registry: RegistryId
+  /** why the last attempt failed, e.g. "TransientLookupError: timeout" */
+  reason: string
+  attempts: number
+  /** ms since epoch of the last attempt */
+  at: number
+}
+
+/** Everything one `commit` writes, in a single LevelDB batch. */
+export interface CommitInput {
+  networks?: NetworkRecord[]
+  negatives?: NegativeRecord[]
+  /** upserts; the last one in the array wins for an address */
+  failures?: FailureRecord[]
+  /** addresses whose failure record is deleted; applied after `failures`, so clearing wins */
+  clearFailures?: number[]
+  /** JSON-able values; `undefined` deletes the key. Keys starting with "store." are reserved. */
+  meta?: Record<string, unknown>
+}
+
+export interface UpsertCounts {
+  /** new key */
+  added: number
+  /** existing key, the incoming record won the pick rule and replaced the stored one */
+  changed: number
+  /** byte-identical to what is stored, or lost the pick rule to the stored record */
+  unchanged: number
+}
+
+export interface CommitResult {
+  networks: UpsertCounts
+  negatives: UpsertCounts
+  failures: { written: number, cleared: number }
+  metaKeys: number
+  /** the records this commit actually wrote (added or changed), as stored: what is worth gossiping on */
+  accepted: { networks: NetworkRecord[], negatives: NegativeRecord[] }
+}
+
+export interface StoreCounts {
+  networks: number
+  negatives: number
+  failures: number
+}
+
+export interface RegistryStats {
+  networks: number
+  /** size of the union of this registry's networks */
+  addressesCovered: number
+}
+
+/** The address range of a network, answered from memory. */
+export interface NetworkRange {
+  start: number
+  end: number
+  registry: RegistryId
+}
+
+export interface RangeFingerprint {
+  /** hex; see digest.ts for the definition */
+  fingerprint: string
+  /** networks whose start, plus negatives whose address, lies in the range */
+  count: number
+}
+
+export interface NetworkScanOptions {
+  registry?: RegistryId
+  /** only records with fetchedAt >= since (ms since epoch) */
+  since?: number
+  /** only networks whose start is >= from (default 0) */
+  from?: number
+  /** only networks whose start is <= to (default 0xffffffff) */
+  to?: number
+}
+
+export interface AddressScanOptions {
+  from?: number
+  to?: number
+}

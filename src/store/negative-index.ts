@@ -1,0 +1,65 @@
+/**
+ * In-memory index of the negative records (addresses a registry said are unallocated / reserved):
+ * per /16 a sorted Uint32Array of addresses with their ids alongside, and per id the registry,
+ * reason and 32-byte identity hash (for digests).
+ */
+import { HASH_BYTES } from './digest.js'
+import { SLASH16, emptyBuckets, grow, insertAt, lowerBound } from './sorted-array.js'
+
+export class NegativeIndex {
+  private count = 0
+  private readonly addrs = emptyBuckets()
+  private readonly ids = emptyBuckets()
+  private readonly lens = new Uint32Array(SLASH16)
+  hashes = new Uint8Array(1024 * HASH_BYTES)
+
+  get size (): number { return this.count }
+
+  /** id of the negative for `address`, or -1 */
+  find (address: number): number {
+    const b = address >>> 16
+    const a = this.addrs[b]
+    const len = this.lens[b]
+    if (len === 0) return -1
+    const k = lowerBound(a, len, address)
+    return k < len && a[k] === address ? this.ids[b][k] : -1
+  }
+
+  has (address: number): boolean {
+    const b = address >>> 16
+    const len = this.lens[b]
+    if (len === 0) return false
+    const a = this.addrs[b]
+    const k = lowerBound(a, len, address)
+    return k < len && a[k] === address
+  }
+
+  add (address: number, hash: Uint8Array): number {
+    const id = this.count++
+    this.hashes = grow(this.hashes, this.count * HASH_BYTES)
+    this.hashes.set(hash.subarray(0, HASH_BYTES), id * HASH_BYTES)
+    const b = address >>> 16
+    const len = this.lens[b]
+    const pos = lowerBound(this.addrs[b], len, address)
+    this.addrs[b] = insertAt(this.addrs[b], len, pos, address)
+    this.ids[b] = insertAt(this.ids[b], len, pos, id)
+    this.lens[b] = len + 1
+    return id
+  }
+
+  setHash (id: number, hash: Uint8Array): void {
+    this.hashes.set(hash.subarray(0, HASH_BYTES), id * HASH_BYTES)
+  }
+
+  /** Calls `fn` with the id of every negative whose address lies in [from, to], in address order. */
+  forEachIn (from: number, to: number, fn: (id: number) => void): void {
+    const last = to >>> 16
+    for (let b = from >>> 16; b <= last; b++) {
+      const len = this.lens[b]
+      if (len === 0) continue
+      const a = this.addrs[b]
+      const ids = this.ids[b]
+      for (let k = lowerBound(a, len, from); k < len && a[k] <= to; k++) fn(ids[k])
+    }
+  }
+}

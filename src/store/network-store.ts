@@ -1,0 +1,572 @@
+/**
+ * NetworkStore: one LevelDB per node holding the networks, negative results, failures and meta
+ * counters (layout in keys.ts), plus in-memory indexes rebuilt at open that answer coverage and
+ * digest questions without touching disk.
+ *
+ * Every write goes through `commit`, which writes one LevelDB batch. Commits are serialized, so
+ * the read-compare-write of the pick rule (pick.ts) never interleaves; the in-memory indexes are
+ * updated after the batch is written.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { Level } from 'level'
+import type { NetworkRecord } from '../lookup/interface.js'
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
+import {
+  canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, decodeValue, encodeValue,
+  frameValue, unframeValue, type Framed
+} from './codec.js'
+import { DigestAccumulator, HASH_BYTES, addHash, fingerprint, negativeHash, networkHash } from './digest.js'
+import {
+  InvalidRecordError, StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError
+} from './errors.js'
+import type {
+  AddressScanOptions, CommitInput, CommitResult, FailureRecord, NegativeRecord, NetworkRange, NetworkScanOptions,
+  RangeFingerprint, RegistryStats, StoreCounts, UpsertCounts
+} from './interface.js'
+import { NetworkIndex } from './interval-index.js'
+import {
+  FAILURE_PREFIX, failureBounds, failureKey, metaKey, negativeBounds, negativeKey, networkBounds, networkKey,
+  parseAddressKey, parseNetworkKey, NEGATIVE_PREFIX
+} from './keys.js'
+import { NegativeIndex } from './negative-index.js'
+import { compareNegatives, compareNetworks, type Encoded } from './pick.js'
+
+export interface NetworkStoreOptions {
+  /** directory of this node's LevelDB; created when missing */
+  dataDir: string
+  /**
+   * fsync every commit. Off, a process crash loses nothing (writes are in the OS), a machine crash
+   * may lose the last commits, which the crawl or a peer re-supplies.
+   * @default false
+   */
+  syncWrites?: boolean
+  /**
+   * LevelDB block cache for the on-demand record reads (`mostSpecific`, `containing`, iterators).
+   * @default 8 MiB
+   */
+  cacheSizeBytes?: number
+}
+
+export const defaultNetworkStoreOptions = {
+  syncWrites: false,
+  cacheSizeBytes: 8 * 1024 * 1024
+} satisfies Omit<NetworkStoreOptions, 'dataDir'>
+
+/** Version of the key layout and encodings; stored under meta "store.schemaVersion". */
+export const STORE_SCHEMA_VERSION = 1
+const SCHEMA_META_KEY = 'store.schemaVersion'
+const RESERVED_META_PREFIX = 'store.'
+const REGISTRY_INDEX = new Map<RegistryId, number>(REGISTRY_IDS.map((r, i) => [r, i]))
+const registryIndex = (r: RegistryId): number => REGISTRY_INDEX.get(r) as number
+const SCAN_BATCH = 1000
+
+type Db = Level<Buffer, Buffer>
+type BatchOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
+
+export class NetworkStore {
+  readonly dataDir: string
+  private readonly db: Db
+  private readonly opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>
+  private readonly networkIndex = new NetworkIndex()
+  private readonly negativeIndex = new NegativeIndex()
+  private readonly digests = new DigestAccumulator()
+  private readonly failureSet = new Set<number>()
+  private registryCoverageCache: number[] | undefined
+  private queue: Promise<unknown> = Promise.resolve()
+  private closed = false
+
+  private constructor (db: Db, dataDir: string, opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>) {
+    this.db = db
+    this.dataDir = dataDir
+    this.opts = opts
+  }
+
+  /**
+   * Opens (creating when missing) the store in `opts.dataDir` and rebuilds the in-memory indexes.
+   * @throws StoreLockedError another process has it open
+   * @throws StoreOpenError the path is not a usable directory (the message has the OS reason)
+   * @throws StoreCorruptError the database is damaged
+   */
+  static async open (opts: NetworkStoreOptions): Promise<NetworkStore> {
+    if (typeof opts?.dataDir !== 'string' || opts.dataDir === '') throw new InvalidRecordError('dataDir', 'expected a directory path')
+    const dataDir = resolve(opts.dataDir)
+    const full = { ...defaultNetworkStoreOptions, ...opts }
+    await checkDirectory(dataDir)
+    const db = new Level<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    try {
+      await db.open({ createIfMissing: true, cacheSize: full.cacheSizeBytes } as Parameters<Db['open']>[0])
+    } catch (err) {
+      throw await classifyOpenError(err, dataDir)
+    }
+    const store = new NetworkStore(db, dataDir, { syncWrites: full.syncWrites, cacheSizeBytes: full.cacheSizeBytes })
+    try {
+      await store.checkSchema()
+      await store.rebuild()
+    } catch (err) {
+      await db.close().catch(() => {})
+      throw err
+    }
+    return store
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Writes networks, negatives, failures and meta in one atomic LevelDB batch. Validates everything
+   * first (InvalidRecordError: nothing written). Upserts are idempotent; for a key that already holds
+   * a different record the pick rule (pick.ts) decides which one stays.
+   */
+  async commit (input: CommitInput): Promise<CommitResult> {
+    this.assertOpen()
+    const networks = (input.networks ?? []).map((r, i) => canonicalNetwork(r, `networks[${i}]`))
+    const negatives = (input.negatives ?? []).map((r, i) => canonicalNegative(r, `negatives[${i}]`))
+    const failures = (input.failures ?? []).map((r, i) => canonicalFailure(r, `failures[${i}]`))
+    const clearFailures = (input.clearFailures ?? []).map((a, i) => checkAddress(a, `clearFailures[${i}]`))
+    const meta: Array<[string, unknown]> = []
+    for (const [key, value] of Object.entries(input.meta ?? {})) {
+      if (key === '' || key.startsWith(RESERVED_META_PREFIX)) throw new InvalidRecordError(`meta.${key}`, `meta keys must be non-empty and not start with "${RESERVED_META_PREFIX}"`)
+      if (value !== undefined) checkJsonable(value, `meta.${key}`)
+      meta.push([key, value === undefined ? undefined : JSON.parse(JSON.stringify(value))])
+    }
+    return await this.exclusive(async () => await this.applyCommit(networks, negatives, failures, clearFailures, meta))
+  }
+
+  private async applyCommit (
+    networks: NetworkRecord[], negatives: NegativeRecord[], failures: FailureRecord[], clearFailures: number[],
+    meta: Array<[string, unknown]>
+  ): Promise<CommitResult> {
+    this.assertOpen()
+    const result: CommitResult = {
+      networks: { added: 0, changed: 0, unchanged: 0 },
+      negatives: { added: 0, changed: 0, unchanged: 0 },
+      failures: { written: 0, cleared: 0 },
+      metaKeys: meta.length,
+      accepted: { networks: [], negatives: [] }
+    }
+    const ops: BatchOp[] = []
+
+    // fold duplicates inside the commit by the pick rule, then compare with what is stored
+    const netWinners = foldByKey(networks, r => networkKey(r.start, r.end), compareNetworks, result.networks)
+    const negWinners = foldByKey(negatives, r => negativeKey(r.address), compareNegatives, result.negatives)
+    const [netStored, negStored] = await Promise.all([this.getMany(netWinners.map(w => w.key)), this.getMany(negWinners.map(w => w.key))])
+
+    const netChanges: Array<{ record: NetworkRecord, hash: Buffer, isNew: boolean }> = []
+    netWinners.forEach((w, i) => {
+      const decision = decide(w, this.unframe(netStored[i]), bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
+      if (decision === 'keep-stored') return
+      const hash = networkHash(w.record)
+      ops.push({ type: 'put', key: w.key, value: frameValue(registryIndex(w.record.registry), hash, w.bytes) })
+      netChanges.push({ record: w.record, hash, isNew: decision === 'add' })
+      result.accepted.networks.push(w.record)
+    })
+    const negChanges: Array<{ record: NegativeRecord, hash: Buffer, isNew: boolean }> = []
+    negWinners.forEach((w, i) => {
+      const decision = decide(w, this.unframe(negStored[i]), bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
+      if (decision === 'keep-stored') return
+      const hash = negativeHash(w.record)
+      ops.push({ type: 'put', key: w.key, value: frameValue(registryIndex(w.record.registry), hash, w.bytes) })
+      negChanges.push({ record: w.record, hash, isNew: decision === 'add' })
+      result.accepted.negatives.push(w.record)
+    })
+
+    const failureWrites = new Map<number, FailureRecord>()
+    for (const f of failures) failureWrites.set(f.address, f)
+    const cleared = new Set(clearFailures)
+    for (const a of cleared) failureWrites.delete(a)
+    for (const f of failureWrites.values()) ops.push({ type: 'put', key: failureKey(f.address), value: encodeValue(f) })
+    for (const a of cleared) ops.push({ type: 'del', key: failureKey(a) })
+    result.failures.written = failureWrites.size
+    result.failures.cleared = [...cleared].filter(a => this.failureSet.has(a)).length
+
+    for (const [key, value] of meta) {
+      ops.push(value === undefined ? { type: 'del', key: metaKey(key) } : { type: 'put', key: metaKey(key), value: encodeValue(value) })
+    }
+
+    if (ops.length > 0) {
+      try {
+        await this.db.batch(ops, { sync: this.opts.syncWrites })
+      } catch (err) {
+        throw this.wrapDbError(err)
+      }
+    }
+
+    for (const c of netChanges) this.applyNetwork(c.record, c.hash, c.isNew)
+    for (const c of negChanges) this.applyNegative(c.record, c.hash, c.isNew)
+    for (const a of failureWrites.keys()) this.failureSet.add(a)
+    for (const a of cleared) this.failureSet.delete(a)
+    if (netChanges.length > 0) this.registryCoverageCache = undefined
+    return result
+  }
+
+  private applyNetwork (record: NetworkRecord, hash: Buffer, isNew: boolean): void {
+    const registry = registryIndex(record.registry)
+    const id = isNew ? -1 : this.networkIndex.find(record.start, record.end)
+    if (id < 0) {
+      this.networkIndex.add(record.start, record.end, registry, hash)
+      this.digests.add(record.start, hash)
+      return
+    }
+    this.digests.replace(record.start, this.networkIndex.hashes, id * HASH_BYTES, hash, 0)
+    this.networkIndex.setHash(id, hash)
+    if (this.networkIndex.registryIndex(id) !== registry) this.networkIndex.setRegistry(id, registry)
+  }
+
+  private applyNegative (record: NegativeRecord, hash: Buffer, isNew: boolean): void {
+    const id = isNew ? -1 : this.negativeIndex.find(record.address)
+    if (id < 0) {
+      this.negativeIndex.add(record.address, hash)
+      this.digests.add(record.address, hash)
+      return
+    }
+    this.digests.replace(record.address, this.negativeIndex.hashes, id * HASH_BYTES, hash, 0)
+    this.negativeIndex.setHash(id, hash)
+  }
+
+  // ---------------------------------------------------------------- in-memory queries
+
+  /** inside any known network (the union of all of them; networks may nest or overlap) */
+  isCovered (address: number): boolean {
+    return this.networkIndex.coverage.covers(address)
+  }
+
+  /** covered, or recorded as not-found / reserved */
+  isResolved (address: number): boolean {
+    return this.networkIndex.coverage.covers(address) || this.negativeIndex.has(address)
+  }
+
+  /** whether a negative record exists for exactly this address */
+  hasNegative (address: number): boolean {
+    return this.negativeIndex.has(address)
+  }
+
+  /** whether a failure record exists for this address */
+  hasFailure (address: number): boolean {
+    return this.failureSet.has(address)
+  }
+
+  /** range of the smallest network containing the address (ties: lower start), from memory */
+  mostSpecificRange (address: number): NetworkRange | undefined {
+    const id = this.networkIndex.mostSpecific(address)
+    return id < 0 ? undefined : this.rangeOf(id)
+  }
+
+  /** ranges of all networks containing the address, most specific first, from memory */
+  containingRanges (address: number): NetworkRange[] {
+    return this.networkIndex.containing(address).map(id => this.rangeOf(id))
+  }
+
+  /** the smallest network containing the address; the range comes from memory, the record from disk */
+  async mostSpecific (address: number): Promise<NetworkRecord | undefined> {
+    const r = this.mostSpecificRange(address)
+    if (r === undefined) return undefined
+    return (await this.readNetworks([r]))[0]
+  }
+
+  /** all networks containing the address, most specific first */
+  async containing (address: number): Promise<NetworkRecord[]> {
+    return await this.readNetworks(this.containingRanges(address))
+  }
+
+  /** size of the union of all networks */
+  addressesCovered (): number {
+    return this.networkIndex.coverage.size
+  }
+
+  counts (): StoreCounts {
+    return { networks: this.networkIndex.size, negatives: this.negativeIndex.size, failures: this.failureSet.size }
+  }
+
+  /** network count and covered addresses (union of that registry's networks) per registry */
+  registryStats (): Record<RegistryId, RegistryStats> {
+    this.registryCoverageCache ??= this.networkIndex.registryCoverage()
+    const counts = this.networkIndex.registryCounts()
+    const covered = this.registryCoverageCache
+    return Object.fromEntries(REGISTRY_IDS.map((r, i) => [r, { networks: counts[i], addressesCovered: covered[i] }])) as Record<RegistryId, RegistryStats>
+  }
+
+  // ---------------------------------------------------------------- digests (see digest.ts)
+
+  /** fingerprint of every network identity and negative */
+  digest (): string {
+    return this.digests.digest()
+  }
+
+  /** 256 fingerprints: index o covers networks starting in, and negatives at, o.0.0.0/8 */
+  digestBySlashEight (): string[] {
+    return this.digests.bySlashEight()
+  }
+
+  /** fingerprint and count of the networks whose start, and negatives whose address, lies in [from, to] */
+  fingerprintRange (from: number, to: number): RangeFingerprint {
+    checkAddress(from, 'from')
+    checkAddress(to, 'to')
+    if (from > to) throw new InvalidRecordError('to', `range end ${to} is before start ${from}`)
+    const acc = new Uint32Array(8)
+    let partial = 0
+    const whole = this.digests.sumRange(from, to, acc, b => {
+      const lo = Math.max(from, b * 65536)
+      const hi = Math.min(to, b * 65536 + 65535)
+      const nh = this.networkIndex.hashes
+      this.networkIndex.forEachStartIn(lo, hi, id => { addHash(acc, 0, nh, id * HASH_BYTES); partial++ })
+      const xh = this.negativeIndex.hashes
+      this.negativeIndex.forEachIn(lo, hi, id => { addHash(acc, 0, xh, id * HASH_BYTES); partial++ })
+    })
+    const count = whole + partial
+    return { fingerprint: fingerprint(acc, 0, count), count }
+  }
+
+  // ---------------------------------------------------------------- disk reads
+
+  /** networks in key order (start, then end), optionally filtered */
+  async * networks (opts: NetworkScanOptions = {}): AsyncGenerator<NetworkRecord> {
+    this.assertOpen()
+    for await (const [, v] of this.scan(networkBounds(opts.from, opts.to))) {
+      const r = this.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
+      if (opts.registry !== undefined && r.registry !== opts.registry) continue
+      if (opts.since !== undefined && r.fetchedAt < opts.since) continue
+      yield r
+    }
+  }
+
+  /** negatives in address order */
+  async * negatives (opts: AddressScanOptions = {}): AsyncGenerator<NegativeRecord> {
+    this.assertOpen()
+    for await (const [, v] of this.scan(negativeBounds(opts.from, opts.to))) {
+      yield this.decodeFramed(v, b => canonicalNegative(decodeValue(b), 'stored negative'))
+    }
+  }
+
+  /** failures in address order */
+  async * failures (opts: AddressScanOptions = {}): AsyncGenerator<FailureRecord> {
+    this.assertOpen()
+    for await (const [, v] of this.scan(failureBounds(opts.from, opts.to))) {
+      yield this.decodeStored(v, b => canonicalFailure(decodeValue(b), 'stored failure'))
+    }
+  }
+
+  async getMeta (key: string): Promise<unknown> {
+    this.assertOpen()
+    const [v] = await this.getMany([metaKey(key)])
+    return v === undefined ? undefined : this.decodeStored(v, decodeValue)
+  }
+
+  /** Waits for pending commits, then closes the database. Idempotent. */
+  async close (): Promise<void> {
+    if (this.closed) return
+    await this.exclusive(async () => {
+      this.closed = true
+      await this.db.close()
+    })
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private rangeOf (id: number): NetworkRange {
+    return { start: this.networkIndex.start(id), end: this.networkIndex.end(id), registry: REGISTRY_IDS[this.networkIndex.registryIndex(id)] }
+  }
+
+  private async readNetworks (ranges: NetworkRange[]): Promise<NetworkRecord[]> {
+    this.assertOpen()
+    const values = await this.getMany(ranges.map(r => networkKey(r.start, r.end)))
+    return values.map((v, i) => {
+      if (v === undefined) throw new StoreCorruptError(this.dataDir, `network ${ranges[i].start}-${ranges[i].end} is indexed but missing on disk`)
+      return this.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
+    })
+  }
+
+  private async getMany (keys: Buffer[]): Promise<Array<Buffer | undefined>> {
+    if (keys.length === 0) return []
+    try {
+      return await this.db.getMany(keys) as Array<Buffer | undefined>
+    } catch (err) {
+      throw this.wrapDbError(err)
+    }
+  }
+
+  /** key/value pairs of a range, read in batches */
+  private async * scan (range: { gte: Buffer, lte: Buffer }): AsyncGenerator<[Buffer, Buffer]> {
+    const it = this.db.iterator(range)
+    try {
+      for (;;) {
+        let entries: Array<[Buffer, Buffer]>
+        try {
+          entries = await it.nextv(SCAN_BATCH)
+        } catch (err) {
+          throw this.wrapDbError(err)
+        }
+        if (entries.length === 0) return
+        yield * entries
+      }
+    } finally {
+      await it.close()
+    }
+  }
+
+  /** header of a stored network/negative value; StoreCorruptError when it has none */
+  private unframe (v: Buffer): Framed
+  private unframe (v: Buffer | undefined): Framed | undefined
+  private unframe (v: Buffer | undefined): Framed | undefined {
+    if (v === undefined) return undefined
+    const f = unframeValue(v, REGISTRY_IDS.length)
+    if (f === undefined) throw new StoreCorruptError(this.dataDir, `value without a valid header (${v.subarray(0, 4).toString('hex')}…)`)
+    return f
+  }
+
+  private decodeFramed<T> (v: Buffer, decode: (b: Buffer) => T): T {
+    return this.decodeStored(this.unframe(v).body, decode)
+  }
+
+  private decodeStored<T> (bytes: Buffer, decode: (b: Buffer) => T): T {
+    try {
+      return decode(bytes)
+    } catch (err) {
+      throw new StoreCorruptError(this.dataDir, `undecodable value: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  private wrapDbError (err: unknown): Error {
+    const e = err as { code?: string, cause?: { code?: string, message?: string }, message?: string }
+    if (e?.code === 'LEVEL_CORRUPTION' || e?.cause?.code === 'LEVEL_CORRUPTION') {
+      return new StoreCorruptError(this.dataDir, e.cause?.message ?? e.message ?? String(err), { cause: err })
+    }
+    return err instanceof Error ? err : new Error(String(err))
+  }
+
+  private assertOpen (): void {
+    if (this.closed) throw new StoreClosedError(this.dataDir)
+  }
+
+  /** runs `fn` after every earlier commit/close has finished */
+  private async exclusive<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => {})
+    return await run
+  }
+
+  private async checkSchema (): Promise<void> {
+    const [v] = await this.getMany([metaKey(SCHEMA_META_KEY)])
+    if (v === undefined) {
+      await this.db.put(metaKey(SCHEMA_META_KEY), encodeValue(STORE_SCHEMA_VERSION))
+      return
+    }
+    const version = this.decodeStored(v, decodeValue)
+    if (version !== STORE_SCHEMA_VERSION) {
+      throw new StoreOpenError(this.dataDir, `store schema version ${String(version)}, this whoismesh reads version ${STORE_SCHEMA_VERSION}`)
+    }
+  }
+
+  /**
+   * One range scan per bucket. Reads keys and value headers only (codec.ts): no record is decoded
+   * or hashed, which keeps open of ~500k networks around a second.
+   */
+  private async rebuild (): Promise<void> {
+    for await (const [k, v] of this.scan(networkBounds())) {
+      const range = parseNetworkKey(k)
+      if (range === undefined || range.start > range.end) throw new StoreCorruptError(this.dataDir, `bad network key ${k.toString('hex')}`)
+      const f = this.unframe(v)
+      this.networkIndex.add(range.start, range.end, f.registryIndex, f.hash)
+      this.digests.add(range.start, f.hash)
+    }
+    for await (const [k, v] of this.scan(negativeBounds())) {
+      const address = parseAddressKey(k, NEGATIVE_PREFIX)
+      if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad negative key ${k.toString('hex')}`)
+      const f = this.unframe(v)
+      this.negativeIndex.add(address, f.hash)
+      this.digests.add(address, f.hash)
+    }
+    for await (const [k] of this.scan(failureBounds())) {
+      const address = parseAddressKey(k, FAILURE_PREFIX)
+      if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad failure key ${k.toString('hex')}`)
+      this.failureSet.add(address)
+    }
+  }
+}
+
+/** Keeps, per key, the record the pick rule prefers among those in one commit. */
+function foldByKey<T> (
+  records: T[], keyOf: (r: T) => Buffer, compare: (a: Encoded<T>, b: Encoded<T>) => number, counts: UpsertCounts
+): Array<Encoded<T> & { key: Buffer }> {
+  const byKey = new Map<string, Encoded<T> & { key: Buffer }>()
+  for (const record of records) {
+    const key = keyOf(record)
+    const cand = { record, bytes: encodeValue(record), key }
+    const id = key.toString('latin1')
+    const prev = byKey.get(id)
+    if (prev === undefined) byKey.set(id, cand)
+    else {
+      counts.unchanged++ // the loser of the two never reaches the store
+      if (compare(cand, prev) < 0) byKey.set(id, cand)
+    }
+  }
+  return [...byKey.values()]
+}
+
+function decide<T> (
+  cand: Encoded<T>, stored: Framed | undefined, decodeStored: (b: Buffer) => T,
+  compare: (a: Encoded<T>, b: Encoded<T>) => number, counts: UpsertCounts, dataDir: string
+): 'add' | 'replace' | 'keep-stored' {
+  if (stored === undefined) { counts.added++; return 'add' }
+  if (stored.body.equals(cand.bytes)) { counts.unchanged++; return 'keep-stored' }
+  let record: T
+  try {
+    record = decodeStored(stored.body)
+  } catch (err) {
+    throw new StoreCorruptError(dataDir, `undecodable stored value: ${(err as Error).message}`, { cause: err })
+  }
+  if (compare(cand, { record, bytes: stored.body }) < 0) { counts.changed++; return 'replace' }
+  counts.unchanged++
+  return 'keep-stored'
+}
+
+/** Rejects a data dir that exists but is not a directory, and a LevelDB that lost its CURRENT file. */
+async function checkDirectory (dataDir: string): Promise<void> {
+  let isDir: boolean
+  try {
+    isDir = (await stat(dataDir)).isDirectory()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return // created by open
+    throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
+  }
+  if (!isDir) throw new StoreOpenError(dataDir, 'the path exists but is not a directory')
+  let names: string[]
+  try {
+    names = await readdir(dataDir)
+  } catch (err) {
+    throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
+  }
+  // without CURRENT, LevelDB would create a fresh database and delete the old tables
+  if (!names.includes('CURRENT') && names.some(n => /^MANIFEST-\d+$/.test(n) || /\.(ldb|sst)$/.test(n))) {
+    throw new StoreCorruptError(dataDir, 'LevelDB files present but CURRENT is missing')
+  }
+}
+
+async function classifyOpenError (err: unknown, dataDir: string): Promise<Error> {
+  const e = err as { code?: string, message?: string, cause?: { code?: string, message?: string } }
+  const cause = e?.cause ?? e
+  const code = cause?.code
+  const reason = cause?.message ?? String(err)
+  if (code === 'LEVEL_LOCKED') return new StoreLockedError(dataDir, reason)
+  if (code === 'LEVEL_CORRUPTION') return new StoreCorruptError(dataDir, reason, { cause: err })
+  if (code === 'LEVEL_IO_ERROR' && await currentIsBroken(dataDir)) {
+    return new StoreCorruptError(dataDir, `CURRENT does not name a readable MANIFEST (${reason})`, { cause: err })
+  }
+  return new StoreOpenError(dataDir, reason, { cause: err })
+}
+
+async function currentIsBroken (dataDir: string): Promise<boolean> {
+  let current: string
+  try {
+    current = await readFile(join(dataDir, 'CURRENT'), 'latin1')
+  } catch {
+    return false
+  }
+  const m = /^(MANIFEST-\d+)\n$/.exec(current)
+  if (m === null) return true
+  try {
+    return !(await stat(join(dataDir, m[1]))).isFile()
+  } catch {
+    return true
+  }
+}

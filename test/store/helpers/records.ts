@@ -1,0 +1,60 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { NetworkRecord } from '../../../src/lookup/interface.js'
+import type { NegativeRecord } from '../../../src/store/index.js'
+import { parseIPv4, rangeToCidrs } from '../../../src/util/ipv4.js'
+
+/** A network record for [start, end] (dotted quads or numbers) with plausible defaults. */
+export function net (start: string | number, end: string | number, over: Partial<NetworkRecord> = {}): NetworkRecord {
+  const s = typeof start === 'number' ? start : parseIPv4(start)
+  const e = typeof end === 'number' ? end : parseIPv4(end)
+  return {
+    start: s,
+    end: e,
+    registry: 'ripe',
+    handle: `H-${s}-${e}`,
+    name: `NET-${s}`,
+    org: 'Example Org',
+    country: 'NL',
+    cidrs: rangeToCidrs(s, e),
+    type: 'ASSIGNED PA',
+    parentHandle: '',
+    registered: '2001-01-01T00:00:00Z',
+    lastChanged: '2020-01-01T00:00:00Z',
+    source: 'rdap',
+    fetchedAt: 1_700_000_000_000,
+    queryAddress: s,
+    ...over
+  }
+}
+
+export function neg (address: string | number, over: Partial<NegativeRecord> = {}): NegativeRecord {
+  return {
+    address: typeof address === 'number' ? address : parseIPv4(address),
+    registry: 'arin',
+    reason: 'not-found',
+    fetchedAt: 1_700_000_000_000,
+    ...over
+  }
+}
+
+/** A fresh temp directory and its cleanup. */
+export async function tempDir (): Promise<{ dir: string, cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'whoismesh-store-'))
+  return { dir, cleanup: async () => { await rm(dir, { recursive: true, force: true }) } }
+}
+
+/** Deterministic PRNG (mulberry32) so randomized tests are reproducible. */
+export function rng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export const ip = parseIPv4
