@@ -46,6 +46,7 @@ export const COUNTERS_META_KEY = 'crawl.counters'
 interface Retry { address: number, readyAt: number }
 
 class RegistryQueue {
+  readonly id: RegistryId
   /** sample addresses routed here, in crawl order */
   readonly addresses: Uint32Array
   cursor = 0
@@ -56,7 +57,7 @@ class RegistryQueue {
   requests = 0
   exhausted = false
 
-  constructor (addresses: Uint32Array) { this.addresses = addresses }
+  constructor (id: RegistryId, addresses: Uint32Array) { this.id = id; this.addresses = addresses }
 
   get queued (): number { return this.addresses.length - this.cursor + this.deferred.length }
 }
@@ -79,6 +80,12 @@ export class Crawler extends EventEmitter {
 
   private queues!: Record<RegistryId, RegistryQueue>
   private readonly blocksInFlight = new Map<number, number>()
+  /**
+   * Where transfers were found: block → the registry that answered for an address of it when the
+   * /8's registry did not. Later addresses of the block go there first, saving the redirect hop
+   * (a wrong guess costs nothing more: that registry redirects like any other).
+   */
+  private readonly routeHints = new Map<number, RegistryId>()
   private readonly attempts = new Map<number, { transient: number, malformed: number, lastError: string }>()
   private readonly failedNow = new Set<number>()
   private readonly rateLimitStreak: Record<RegistryId, number> = { arin: 0, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 }
@@ -200,7 +207,7 @@ export class Crawler extends EventEmitter {
       if (r === 0) continue
       arrays[r - 1][fill[r - 1]++] = sample[i]
     }
-    this.queues = Object.fromEntries(REGISTRY_IDS.map((id, r) => [id, new RegistryQueue(arrays[r])])) as Record<RegistryId, RegistryQueue>
+    this.queues = Object.fromEntries(REGISTRY_IDS.map((id, r) => [id, new RegistryQueue(id, arrays[r])])) as Record<RegistryId, RegistryQueue>
   }
 
   private blockOf (address: number): number {
@@ -220,10 +227,11 @@ export class Crawler extends EventEmitter {
       q.retries.splice(i, 1)
       return r.address
     }
-    // 2. addresses deferred because their block was busy
+    // 2. addresses deferred because their block was busy, or handed over by another registry
     for (let i = 0; i < q.deferred.length; i++) {
       const a = q.deferred[i]
       if (store.isResolved(a)) { q.deferred.splice(i--, 1); this.counters.withinKnownBlock++; continue }
+      if (this.handOver(q, a)) { q.deferred.splice(i--, 1); continue }
       if (this.blocksInFlight.has(this.blockOf(a))) continue
       q.deferred.splice(i, 1)
       return a
@@ -232,14 +240,29 @@ export class Crawler extends EventEmitter {
     while (q.cursor < q.addresses.length) {
       const a = q.addresses[q.cursor++]
       if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
+      if (this.handOver(q, a)) continue
       if (this.blocksInFlight.has(this.blockOf(a))) { q.deferred.push(a); continue }
       return a
     }
     return undefined
   }
 
+  /** Moves `a` to the registry a route hint names, if that is not `q`'s. */
+  private handOver (q: RegistryQueue, a: number): boolean {
+    const target = this.routeHints.get(this.blockOf(a))
+    if (target === undefined || target === q.id) return false
+    this.queues[target].deferred.push(a)
+    this.wake()
+    return true
+  }
+
   private hasWork (q: RegistryQueue): boolean {
     return q.cursor < q.addresses.length || q.deferred.length > 0 || q.retries.length > 0 || q.inFlight > 0
+  }
+
+  /** Work anywhere: a registry with an empty queue may still be handed addresses by another. */
+  private anyWork (): boolean {
+    return REGISTRY_IDS.some(id => this.hasWork(this.queues[id]))
   }
 
   private wake (): void {
@@ -259,7 +282,8 @@ export class Crawler extends EventEmitter {
   private async dispatch (id: RegistryId, signal?: AbortSignal): Promise<void> {
     const q = this.queues[id]
     const limiter = this.modules.limiters[id]
-    while (signal?.aborted !== true && this.hasWork(q)) {
+    while (signal?.aborted !== true && this.anyWork()) {
+      if (!this.hasWork(q)) { await this.nextEvent(); continue }
       if (q.inFlight >= this.opts.maxInFlightPerRegistry) { await this.nextEvent(); continue }
       // wait for the registry's next free slot before choosing, so the choice sees every answer
       // that arrived meanwhile
@@ -267,7 +291,7 @@ export class Crawler extends EventEmitter {
       if (delay > 0) { await this.sleepOrWake(delay, signal); continue }
       let address = this.pick(q)
       if (address === undefined) {
-        if (!this.hasWork(q)) break
+        if (!this.hasWork(q)) continue
         const due = q.retries.length > 0 ? Math.min(...q.retries.map(r => r.readyAt)) - performance.now() : Infinity
         if (due < Infinity) await this.sleepOrWake(Math.max(1, due), signal)
         else await this.nextEvent()
@@ -287,6 +311,8 @@ export class Crawler extends EventEmitter {
       if (address === undefined) continue
       void this.lookupOne(id, q, address, signal)
     }
+    // the others may be waiting for work this one could have handed over: let them see it is over
+    this.wake()
     // wait for this registry's lookups still in flight (after an abort)
     while (q.inFlight > 0) await this.nextEvent()
     q.exhausted = true
@@ -333,6 +359,8 @@ export class Crawler extends EventEmitter {
     try {
       const res = await client.lookup(address, id, ac.signal)
       this.rateLimitStreak[res.registry] = 0
+      if (res.registry !== registryForAddress(address)) this.routeHints.set(block, res.registry)
+      else this.routeHints.delete(block)
       const record: NetworkRecord = { ...res.network, source: res.source, fetchedAt: Date.now(), queryAddress: address }
       this.counters.gotWhois++
       const hadFailure = this.attempts.has(address) || this.failedNow.has(address)

@@ -18,6 +18,7 @@ import type { ParsedNetwork } from '../../src/lookup/interface.js'
 class FakeRegistries implements AddressLookup {
   readonly networks: ParsedNetwork[]
   calls: number[] = []
+  firstAsked: RegistryId[] = []
   inFlightBlocks = new Map<number, number>()
   maxSameBlock = 0
   maxInFlight = 0
@@ -27,9 +28,11 @@ class FakeRegistries implements AddressLookup {
   acquire?: (registry: RegistryId, signal?: AbortSignal) => Promise<void>
 
   constructor (cidrs: string[], readonly latencyMs = 2) {
-    this.networks = cidrs.map(c => {
+    this.networks = cidrs.map(spec => {
+      // "cidr" or "cidr@registry" for space transferred away from its /8's registry
+      const [c, owner] = spec.split('@')
       const { start, end } = parseCidr(c)
-      const registry = registryForAddress(start)!
+      const registry = (owner as RegistryId | undefined) ?? registryForAddress(start)!
       return { start, end, registry, handle: `NET-${c}`, name: `N${start}`, org: 'Org', country: 'US', cidrs: rangeToCidrs(start, end), type: '', parentHandle: '', registered: '', lastChanged: '' }
     })
   }
@@ -37,6 +40,7 @@ class FakeRegistries implements AddressLookup {
   async lookup (address: number, firstRegistry: RegistryId, signal?: AbortSignal): Promise<any> {
     await this.acquire?.(firstRegistry, signal)
     this.calls.push(address)
+    this.firstAsked.push(firstRegistry)
     const block = address >>> 16
     this.inFlightBlocks.set(block, (this.inFlightBlocks.get(block) ?? 0) + 1)
     this.maxSameBlock = Math.max(this.maxSameBlock, this.inFlightBlocks.get(block)!)
@@ -48,6 +52,11 @@ class FakeRegistries implements AddressLookup {
       if (scripted != null && scripted.length > 0) throw scripted.shift()!
       const network = this.networks.find(n => n.start <= address && address <= n.end)
       if (network == null) throw new NotFoundError(firstRegistry, `no network for ${formatIPv4(address)}`)
+      if (network.registry !== firstRegistry) {
+        // the first registry redirects: one more request, at the owner
+        await this.acquire?.(network.registry, signal)
+        return { network, registry: network.registry, source: 'rdap', hops: [firstRegistry, network.registry], requests: 2 }
+      }
       return { network, registry: network.registry, source: 'rdap', hops: [firstRegistry], requests: 1 }
     } finally {
       this.inFlight--
@@ -204,5 +213,20 @@ test('the crawl never sends faster than the registry budget', async () => {
     times.sort((a, b) => a - b)
     const span = times[times.length - 1] - times[0]
     assert.ok(span >= (times.length - 1) * (1000 / rate) * 0.95 - 5, `${times.length} lookups in ${span.toFixed(0)} ms exceed ${rate}/s`)
+  })
+})
+
+test('after a redirect, later addresses of the same /16 go straight to the registry that answered', async () => {
+  await withStore(async (store) => {
+    // 6/8 is ARIN legacy space; here 6.1/16 was transferred to RIPE NCC, one /24 network per third octet
+    const world = Array.from({ length: 10 }, (_, i) => `6.1.${i * 12}.0/24@ripe`)
+    const client = new FakeRegistries(world)
+    const sample = world.map(c => parseCidr(c.split('@')[0]).start + 1)
+    const status = await makeCrawler(store, client, sample).run()
+    assert.equal(status.done, true)
+    assert.equal(store.counts().networks, 10)
+    assert.deepEqual(client.firstAsked, ['arin', ...Array(9).fill('ripe')], 'only the first lookup should pay the redirect')
+    const stored = await store.mostSpecific(sample[5])
+    assert.equal(stored?.registry, 'ripe')
   })
 })
