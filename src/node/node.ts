@@ -2,7 +2,6 @@
  * A whoismesh node: the store, the registry client, one rate limiter per registry, the crawl
  * loop and the control endpoint, put together. (The mesh joins here in the next step.)
  */
-import { mkdir } from 'node:fs/promises'
 import { REGISTRY_IDS, type RegistryId, type RegistryEndpoints } from '../registry/interface.js'
 import { type Budgets } from '../registry/budget.js'
 import { RegistryClient } from '../lookup/index.js'
@@ -84,11 +83,6 @@ export class WhoismeshNode {
 
   /** Opens the store and the control endpoint. Throws the store's errors (locked, unwritable, corrupt). */
   static async open (opts: NodeOptions, logger: Logger): Promise<WhoismeshNode> {
-    try {
-      await mkdir(opts.dataDir, { recursive: true })
-    } catch (err: any) {
-      throw new UserError(`cannot create the data directory ${opts.dataDir}: ${err.code ?? err.message}`)
-    }
     const store = await NetworkStore.open({ dataDir: opts.dataDir })
     const node = new WhoismeshNode(opts, store, logger)
     try {

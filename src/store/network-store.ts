@@ -7,7 +7,7 @@
  * the read-compare-write of the pick rule (pick.ts) never interleaves; the in-memory indexes are
  * updated after the batch is written.
  */
-import { readFile, readdir, stat } from 'node:fs/promises'
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Level } from 'level'
 import type { NetworkRecord } from '../lookup/interface.js'
@@ -526,8 +526,14 @@ async function checkDirectory (dataDir: string): Promise<void> {
     isDir = (await stat(dataDir)).isDirectory()
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') return // created by open
-    throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
+    if (code !== 'ENOENT') throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
+    // create it here rather than in LevelDB, whose own mkdir gives unclear errors (and spins on /proc)
+    try {
+      await mkdir(dataDir, { recursive: true })
+    } catch (mkdirErr) {
+      throw new StoreOpenError(dataDir, `cannot create it: ${(mkdirErr as Error).message}`, { cause: mkdirErr })
+    }
+    return
   }
   if (!isDir) throw new StoreOpenError(dataDir, 'the path exists but is not a directory')
   let names: string[]

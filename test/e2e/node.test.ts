@@ -1,0 +1,171 @@
+/**
+ * End to end, as a user runs it: the registry simulator on loopback (full world, global budgets
+ * enforced) and `whoismesh node start` as a real child process with a real LevelDB.
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
+import { REGISTRY_IDS } from '../../src/registry/interface.js'
+import { parseIPv4, formatIPv4 } from '../../src/util/ipv4.js'
+import { sampleSlice } from '../../src/sample/index.js'
+import { runCli, spawnCli, collect, waitFor } from '../helpers/cli.js'
+
+const SAMPLE_LIMIT = 3000
+const BUDGET = 'all=400'
+
+let sim: Simulator
+let dir: string
+let registriesFile: string
+/** digest of an uninterrupted crawl, from the first test */
+let referenceDigest: string | undefined
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'whoismesh-e2e-'))
+  sim = await startSimulator({ budgetPerSecond: BUDGET })
+  registriesFile = join(dir, 'registries.json')
+  await writeRegistriesFile(sim, registriesFile)
+})
+
+after(async () => {
+  await sim?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+function simTotals (): { queries: number, networkAnswers: number, distinct: number, bans: number, rateLimited: number } {
+  const s = sim.stats().registries
+  let queries = 0; let networkAnswers = 0; let distinct = 0; let bans = 0; let rateLimited = 0
+  for (const id of REGISTRY_IDS) {
+    queries += s[id].queries
+    networkAnswers += s[id].network_answers
+    distinct += s[id].distinct_networks
+    bans += s[id].bans
+    rateLimited += s[id].rate_limited
+  }
+  return { queries, networkAnswers, distinct, bans, rateLimited }
+}
+
+async function coverage (data: string): Promise<any> {
+  const r = await runCli(['coverage', '--json', '--data', data])
+  assert.equal(r.code, 0, r.stderr)
+  return JSON.parse(r.stdout)
+}
+
+test('a node crawls its sample to completion within the budget, asking about each network once', async () => {
+  sim.reset()
+  const data = join(dir, 'full')
+  const r = await runCli(['node', 'start', '--data', data, '--registries', registriesFile, '--sample-limit', String(SAMPLE_LIMIT), '--exit-when-done', '--log-format', 'json'])
+  assert.equal(r.code, 0, `node exited ${String(r.code)}: ${r.stderr.slice(-2000)}`)
+
+  const totals = simTotals()
+  assert.equal(totals.bans, 0, 'the simulator banned the node')
+  assert.equal(totals.rateLimited, 0, 'the node went over budget')
+
+  const cov = await coverage(data)
+  assert.equal(cov.sample_total, SAMPLE_LIMIT)
+  assert.equal(cov.sample_resolved, SAMPLE_LIMIT, 'every sample address is covered or recorded unallocated')
+  assert.ok(cov.networks > SAMPLE_LIMIT / 2, `only ${String(cov.networks)} networks`)
+  assert.ok(cov.lookups / cov.networks <= 1.05, `lookups ÷ networks = ${String(cov.lookups / cov.networks)}`)
+  assert.ok(totals.networkAnswers / totals.distinct <= 1.05, `registry side: ${totals.networkAnswers} answers for ${totals.distinct} networks`)
+  assert.equal(cov.networks, totals.distinct, 'the node stored every distinct network the registries served')
+  assert.match(cov.digest, /^[0-9a-f]{64}$/)
+  for (const k of ['addresses_covered', 'percent_ipv4', 'registries']) assert.ok(k in cov, `coverage --json lacks ${k}`)
+  referenceDigest = cov.digest
+
+  // every sample address is inside a dumped network (or unallocated / special-purpose)
+  const dump = await runCli(['dump', '--data', data])
+  assert.equal(dump.code, 0, dump.stderr)
+  const rows = dump.stdout.trim().split('\n').map(line => JSON.parse(line))
+  assert.equal(rows.length, cov.networks)
+  const ranges = rows.map(x => [parseIPv4(x.start_address), parseIPv4(x.end_address)] as const).sort((a, b) => a[0] - b[0])
+  const covered = (a: number): boolean => {
+    let lo = 0; let hi = ranges.length - 1
+    while (lo <= hi) { const mid = (lo + hi) >> 1; if (ranges[mid][0] <= a) lo = mid + 1; else hi = mid - 1 }
+    return hi >= 0 && ranges[hi][1] >= a
+  }
+  const uncovered = Array.from(sampleSlice(SAMPLE_LIMIT)).filter(a => !covered(a))
+  assert.ok(uncovered.length <= cov.sample_reserved + cov.negatives, `${uncovered.length} sample addresses in no dumped network: ${uncovered.slice(0, 5).map(formatIPv4).join(', ')}`)
+
+  const csv = await runCli(['dump', '--data', data, '--format', 'csv', '--registry', 'lacnic'])
+  assert.equal(csv.code, 0, csv.stderr)
+  const lines = csv.stdout.trim().split('\r\n')
+  assert.equal(lines[0].split(',')[0], 'cidr')
+  assert.equal(lines.length - 1, cov.registries.lacnic.networks)
+
+  const q = rows[0]
+  const lookup = await runCli(['lookup', q.query_address, '--data', data, '--json'])
+  assert.equal(lookup.code, 0, lookup.stderr)
+  const lr = JSON.parse(lookup.stdout)
+  assert.equal(lr.status, 'network')
+  assert.equal(lr.networks[0].handle, q.handle)
+})
+
+test('a node killed with SIGKILL mid-crawl resumes and ends with the same set as an uninterrupted crawl', async () => {
+  sim.reset()
+  const data = join(dir, 'killed')
+  const args = ['node', 'start', '--data', data, '--registries', registriesFile, '--sample-limit', String(SAMPLE_LIMIT), '--log-format', 'json']
+  const child = spawnCli(args)
+  const done = collect(child, 120_000)
+  // wait until it has stored a good part of the crawl, then kill it without warning
+  await waitFor(() => simTotals().networkAnswers >= 600, 60_000, '600 answers from the simulator')
+
+  // while it runs, dump/lookup/coverage are answered by the running node (LevelDB is locked)
+  const live = await coverage(data)
+  assert.ok(live.networks >= 500, `coverage while running saw ${String(live.networks)} networks`)
+  const liveDump = await runCli(['dump', '--data', data])
+  assert.equal(liveDump.code, 0, liveDump.stderr)
+  assert.ok(liveDump.stdout.split('\n').length > 500)
+
+  child.kill('SIGKILL')
+  const killed = await done
+  assert.equal(killed.signal, 'SIGKILL')
+  const before = await coverage(data)
+  assert.ok(before.sample_resolved < SAMPLE_LIMIT, 'the crawl was already finished when killed')
+
+  const r = await runCli([...args, '--exit-when-done'])
+  assert.equal(r.code, 0, r.stderr.slice(-2000))
+  const cov = await coverage(data)
+  assert.equal(cov.sample_resolved, SAMPLE_LIMIT)
+  assert.ok(referenceDigest != null, 'the uninterrupted crawl must run first')
+  assert.equal(cov.digest, referenceDigest, 'the resumed crawl stored a different set of networks')
+  // answered addresses are not asked again: at most the lookups in flight at the kill are repeated
+  const totals = simTotals()
+  assert.ok(totals.networkAnswers - totals.distinct <= 5 * 4, `${totals.networkAnswers - totals.distinct} networks were served twice`)
+  assert.equal(totals.bans, 0)
+})
+
+test('a user mistake prints one line and exits 2, never a stack trace', async () => {
+  const missing = join(dir, 'no-such-file.json')
+  const cases: Array<[string[], RegExp]> = [
+    [['node', 'start', '--budget', 'arni=10', '--registries', registriesFile, '--data', join(dir, 'e1')], /unknown registry "arni"/],
+    [['node', 'start', '--budget', 'arin=ten', '--data', join(dir, 'e2')], /bad budget "arin=ten"/],
+    [['node', 'start', '--registries', missing, '--data', join(dir, 'e3')], /cannot read registries file .*no-such-file\.json/],
+    [['node', 'start', '--sample-limit', '0', '--data', join(dir, 'e4')], /--sample-limit must be between 1 and 4706768/],
+    [['node', 'start', '--sample-limit', 'lots', '--data', join(dir, 'e4')], /--sample-limit takes a whole number/],
+    [['node', 'start', '--data', registriesFile, '--registries', registriesFile], /not a directory/],
+    [['lookup', '300.1.2.3', '--data', dir], /"300\.1\.2\.3" is not an IPv4 address/],
+    [['dump', '--data', join(dir, 'never-created')], /no data directory/],
+    [['dump', '--data', dir, '--format', 'xml'], /argument 'xml' is invalid/],
+    [['sim', '--budget', 'all=-1'], /bad budget "all=-1"/],
+    [['frobnicate'], /unknown command 'frobnicate'/]
+  ]
+  for (const [args, pattern] of cases) {
+    const r = await runCli(args, { timeoutMs: 30_000 })
+    const what = `whoismesh ${args.join(' ')}`
+    assert.equal(r.code, 2, `${what} exited ${String(r.code)}: ${r.stderr}`)
+    assert.match(r.stderr, pattern, `${what} said: ${r.stderr}`)
+    assert.doesNotMatch(r.stderr, /^\s+at /m, `${what} printed a stack trace`)
+  }
+})
+
+test('the sample command prints the sample size and writes addresses in crawl order', async () => {
+  const r = await runCli(['sample', '--count'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout.trim(), '4706768')
+  const out = join(dir, 'sample.txt')
+  const w = await runCli(['sample', '--sample-limit', '5', '--out', out])
+  assert.equal(w.code, 0, w.stderr)
+  assert.deepEqual((await readFile(out, 'utf8')).trim().split('\n'), Array.from(sampleSlice(5), formatIPv4))
+})
