@@ -4,22 +4,22 @@
  * only with WHOISMESH_DEBUG=1.
  */
 
-/** An error whose message is written for the user as is. */
-export class UserError extends Error {
-  override readonly name = 'UserError'
-  constructor (message: string, readonly exitCode = 2) { super(message) }
-}
+export { UserError } from '../util/errors.js'
 
 /** Errors from the libraries below whose messages are already meant for users. */
 const USER_FACING = new Set([
   'UserError', 'BudgetParseError', 'RegistriesFileError', 'InvalidAddressError', 'StoreLockedError',
-  'StoreOpenError', 'StoreCorruptError', 'ControlError', 'SimulatorConfigError'
+  'StoreOpenError', 'StoreCorruptError', 'ControlError', 'SimulatorOptionsError', 'DatasetError'
 ])
+
+/** System error codes that mean the user's environment or input, not a bug. */
+const USER_SYSTEM_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'ENOENT', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS'])
 
 export function exitCodeFor (err: unknown): number {
   const e = err as { name?: string, exitCode?: number, code?: string }
   if (e?.name === 'UserError' && typeof e.exitCode === 'number') return e.exitCode
   if (e?.name != null && USER_FACING.has(e.name)) return 2
+  if (e?.code != null && USER_SYSTEM_CODES.has(e.code)) return 2
   return 1
 }
 
@@ -29,8 +29,8 @@ export function reportError (err: unknown, write: (s: string) => void = s => pro
   if (e?.name != null && USER_FACING.has(e.name)) {
     write(`whoismesh: ${e.message}\n`)
   } else if (e?.code === 'EADDRINUSE') {
-    write(`whoismesh: ${e.message.replace(/^listen /, 'cannot listen: ')} (address already in use)\n`)
-  } else if (e?.code === 'EACCES' || e?.code === 'ENOENT' || e?.code === 'EISDIR' || e?.code === 'ENOSPC' || e?.code === 'EROFS') {
+    write(`whoismesh: cannot listen on ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')}: address already in use\n`)
+  } else if (e?.code != null && USER_SYSTEM_CODES.has(e.code)) {
     write(`whoismesh: ${e.message}\n`)
   } else {
     write(`whoismesh: internal error: ${e?.message ?? String(err)}\n`)

@@ -149,6 +149,9 @@ test('a user mistake prints one line and exits 2, never a stack trace', async ()
     [['dump', '--data', join(dir, 'never-created')], /no data directory/],
     [['dump', '--data', dir, '--format', 'xml'], /argument 'xml' is invalid/],
     [['sim', '--budget', 'all=-1'], /bad budget "all=-1"/],
+    [['sim', '--latency-ms', 'fast'], /--latency-ms: "fast" is not N or MIN-MAX/],
+    [['sim', '--faults', 'reset,explode'], /--faults: unknown fault "explode"/],
+    [['node', 'start', '--data', join(dir, 'e5'), '--registries', registriesFile, '--control-port', new URL(sim.registriesFile.stats!).port], /cannot listen on 127\.0\.0\.1:\d+: address already in use/],
     [['frobnicate'], /unknown command 'frobnicate'/]
   ]
   for (const [args, pattern] of cases) {

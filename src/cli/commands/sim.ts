@@ -1,4 +1,4 @@
-import { startSimulator, writeRegistriesFile } from '../../sim/index.js'
+import { startSimulator, writeRegistriesFile, parseLatency, parseFaultKinds } from '../../sim/index.js'
 import { DEFAULT_BUDGETS, parseBudgets } from '../../registry/budget.js'
 import { UserError } from '../errors.js'
 
@@ -13,31 +13,19 @@ export interface SimCommandOptions {
   banMs?: number
 }
 
-function parseLatency (v: string | undefined): number | [number, number] | undefined {
-  if (v == null) return undefined
-  const m = /^(\d+)(?:-(\d+))?$/.exec(v.trim())
-  if (m == null) throw new UserError(`--latency-ms takes MS or MIN-MAX, got "${v}"`)
-  if (m[2] == null) return Number(m[1])
-  const lo = Number(m[1]); const hi = Number(m[2])
-  if (hi < lo) throw new UserError(`--latency-ms range "${v}" has its maximum below its minimum`)
-  return [lo, hi]
-}
-
-const FAULT_KINDS = ['timeout', 'reset', 'truncated', 'malformed', 'huge'] as const
-
-function parseFaultKinds (v: string | undefined): Array<typeof FAULT_KINDS[number]> | undefined {
-  if (v == null) return undefined
-  const kinds = v.split(',').map(s => s.trim()).filter(s => s !== '')
-  for (const k of kinds) {
-    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new UserError(`unknown fault kind "${k}" in --faults (expected ${FAULT_KINDS.join(', ')})`)
+/** Runs a parser of the simulator's options, naming the command-line flag in its error. */
+function flag<T> (name: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (err: any) {
+    throw new UserError(`${name}: ${String(err.message).replace(/^\w+: /, '')}`)
   }
-  return kinds as Array<typeof FAULT_KINDS[number]>
 }
 
 export async function runSim (o: SimCommandOptions): Promise<void> {
   const budgets = o.budget != null ? parseBudgets(o.budget, DEFAULT_BUDGETS) : undefined
-  const latencyMs = parseLatency(o.latencyMs)
-  const faultKinds = parseFaultKinds(o.faults)
+  const latencyMs = o.latencyMs != null ? flag('--latency-ms', () => parseLatency(o.latencyMs!)) : undefined
+  const faultKinds = o.faults != null ? flag('--faults', () => parseFaultKinds(o.faults!)) : undefined
   process.stderr.write('whoismesh sim: building the simulated registry world…\n')
   const sim = await startSimulator({
     host: o.host,

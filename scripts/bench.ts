@@ -1,0 +1,197 @@
+/**
+ * `npm run bench`: the figures README reports, measured in one run on this machine, as ratios where
+ * a comparison makes sense. Prints one JSON object and writes it to scripts/bench-results.json.
+ *
+ *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl]
+ *
+ * 1. sample generation: the 4,706,768-address sample, generated and shuffled
+ * 2. covered checks with the full simulated world (~477k networks) loaded into the index, against
+ *    a LevelDB seek per check (the baseline the in-memory index replaces)
+ * 3. a crawl: simulator (in this process) + `whoismesh node start` (child process) on the first N
+ *    sample addresses: lookups ÷ distinct networks, and wall time ÷ the rate-budget lower bound
+ *    max over registries of (distinct networks it served ÷ its budget)
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir, cpus } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { spawn } from 'node:child_process'
+import { generateSortedSample, shuffledSample } from '../src/sample/index.js'
+import { buildWorld, describeNetwork, startSimulator, writeRegistriesFile } from '../src/sim/index.js'
+import { NetworkStore } from '../src/store/index.js'
+import { REGISTRY_IDS } from '../src/registry/interface.js'
+import { parseBudgets } from '../src/registry/budget.js'
+import { networkKey } from '../src/store/keys.js'
+import type { NetworkRecord } from '../src/lookup/interface.js'
+import { rangeToCidrs } from '../src/util/ipv4.js'
+import { prng } from '../src/sample/index.js'
+
+const { values: args } = parseArgs({
+  options: {
+    'sample-limit': { type: 'string', default: '50000' },
+    budget: { type: 'string', default: 'all=300' },
+    'skip-crawl': { type: 'boolean', default: false },
+    out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
+  }
+})
+const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
+const round = (x: number, d = 3): number => Number(x.toFixed(d))
+const log = (s: string): void => { process.stderr.write(`bench: ${s}\n`) }
+
+function benchSample (): Record<string, number> {
+  const runs: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now()
+    generateSortedSample()
+    runs.push(performance.now() - t)
+  }
+  const t = performance.now()
+  shuffledSample()
+  const shuffled = performance.now() - t
+  return { generate_ms: round(Math.min(...runs), 1), generate_and_shuffle_ms: round(shuffled, 1), addresses: shuffledSample().length }
+}
+
+async function benchCoveredChecks (dir: string): Promise<Record<string, number>> {
+  log('building the simulated world and loading it into a store…')
+  const world = await buildWorld()
+  const dataDir = join(dir, 'world-store')
+  let store = await NetworkStore.open({ dataDir })
+  const now = Date.now()
+  const BATCH = 5000
+  const tLoad = performance.now()
+  for (let i = 0; i < world.count; i += BATCH) {
+    const networks: NetworkRecord[] = []
+    for (let j = i; j < Math.min(world.count, i + BATCH); j++) {
+      const n = describeNetwork(world, j)
+      networks.push({ start: n.start, end: n.end, registry: n.registry, handle: n.handle, name: n.name, org: n.org, country: n.country, cidrs: rangeToCidrs(n.start, n.end), type: '', parentHandle: '', registered: '', lastChanged: '', source: 'rdap', fetchedAt: now, queryAddress: n.start })
+    }
+    await store.commit({ networks })
+  }
+  const loadMs = performance.now() - tLoad
+  await store.close()
+  const tOpen = performance.now()
+  store = await NetworkStore.open({ dataDir })
+  const openMs = performance.now() - tOpen
+  const networks = store.counts().networks
+
+  const next = prng(42)
+  const N = 5_000_000
+  const addrs = new Uint32Array(N)
+  for (let i = 0; i < N; i++) addrs[i] = next()
+  let hits = 0
+  const t = performance.now()
+  for (let i = 0; i < N; i++) if (store.isCovered(addrs[i])) hits++
+  const checksPerSec = N / ((performance.now() - t) / 1000)
+
+  // baseline: one LevelDB seek per check (last network starting at or before the address)
+  const db = (store as unknown as { db: { iterator: (o: object) => { next: () => Promise<[Buffer, Buffer] | undefined>, close: () => Promise<void> } } }).db
+  const SEEKS = 20_000
+  const t2 = performance.now()
+  let seekHits = 0
+  for (let i = 0; i < SEEKS; i++) {
+    const it = db.iterator({ lte: networkKey(addrs[i], 0xffffffff), gte: networkKey(0, 0), reverse: true, limit: 1 })
+    const e = await it.next()
+    await it.close()
+    if (e != null) seekHits++
+  }
+  const seeksPerSec = SEEKS / ((performance.now() - t2) / 1000)
+  await store.close()
+  return {
+    world_networks: networks,
+    load_networks_per_s: round(networks / (loadMs / 1000), 0),
+    open_rebuild_ms: round(openMs, 0),
+    covered_checks_per_s: round(checksPerSec, 0),
+    covered_share_of_random_addresses: round(hits / N, 4),
+    leveldb_seeks_per_s: round(seeksPerSec, 0),
+    in_memory_vs_leveldb_seek: round(checksPerSec / seeksPerSec, 0),
+    _seek_hits: seekHits
+  }
+}
+
+async function benchCrawl (dir: string, sampleLimit: number, budgetSpec: string): Promise<Record<string, unknown>> {
+  const budgets = parseBudgets(budgetSpec)
+  log(`crawl: simulator with budget ${budgetSpec}, node on the first ${sampleLimit} sample addresses…`)
+  const sim = await startSimulator({ budgetPerSecond: budgets })
+  const registries = join(dir, 'registries.json')
+  await writeRegistriesFile(sim, registries)
+  const data = join(dir, 'crawl')
+  const t0 = performance.now()
+  let crawlStart = 0
+  let crawlEnd = 0
+  const child = spawn(process.execPath, [BIN, 'node', 'start', '--data', data, '--registries', registries, '--sample-limit', String(sampleLimit), '--exit-when-done', '--log-format', 'json', '--status-interval', '30'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let tail = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    tail = (tail + d).slice(-4000)
+    for (const line of d.split('\n')) {
+      if (line.includes('"crawl started"')) crawlStart = performance.now()
+      if (line.includes('"crawl complete"') || line.includes('"crawl finished')) crawlEnd = performance.now()
+    }
+  })
+  const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+  const wallMs = performance.now() - t0
+  const stats = sim.stats()
+  await sim.close()
+  if (code !== 0) throw new Error(`node exited ${String(code)}: ${tail}`)
+
+  const store = await NetworkStore.open({ dataDir: data })
+  const counters = await store.getMeta('crawl.counters') as { lookups: number, requests: number }
+  const networks = store.counts().networks
+  await store.close()
+
+  let lowerBoundS = 0
+  let slowest = ''
+  const perRegistry: Record<string, unknown> = {}
+  let networkAnswers = 0
+  let distinct = 0
+  let bans = 0
+  let rateLimited = 0
+  const crawlS = (crawlEnd - crawlStart) / 1000
+  for (const id of REGISTRY_IDS) {
+    const r = stats.registries[id]
+    const bound = r.distinct_networks / budgets[id]
+    if (bound > lowerBoundS) { lowerBoundS = bound; slowest = id }
+    networkAnswers += r.network_answers
+    distinct += r.distinct_networks
+    bans += r.bans
+    rateLimited += r.rate_limited
+    perRegistry[id] = { ...r, budget_per_s: round(budgets[id], 3), budget_used: round(r.queries / (budgets[id] * crawlS), 3) }
+  }
+  return {
+    sample_limit: sampleLimit,
+    budget: budgetSpec,
+    networks_found: networks,
+    lookups: counters.lookups,
+    registry_requests: counters.requests,
+    lookups_per_network: round(counters.lookups / networks, 4),
+    registry_side_answers_per_distinct_network: round(networkAnswers / distinct, 4),
+    requests_per_network: round(counters.requests / networks, 4),
+    bans,
+    rate_limited: rateLimited,
+    crawl_s: round(crawlS, 2),
+    process_wall_s: round(wallMs / 1000, 2),
+    lower_bound_s: round(lowerBoundS, 2),
+    slowest_registry: slowest,
+    crawl_over_lower_bound: round(crawlS / lowerBoundS, 3),
+    registries: perRegistry
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'whoismesh-bench-'))
+try {
+  const result: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    command: `npm run bench -- --sample-limit ${args['sample-limit']} --budget ${args.budget}`
+  }
+  log('sample generation…')
+  result.sample = benchSample()
+  result.covered_checks = await benchCoveredChecks(dir)
+  if (args['skip-crawl'] !== true) result.crawl = await benchCrawl(dir, Number(args['sample-limit']), args.budget)
+  const json = JSON.stringify(result, null, 2)
+  process.stdout.write(json + '\n')
+  await writeFile(args.out, json + '\n')
+  log(`written to ${args.out}`)
+} finally {
+  await rm(dir, { recursive: true, force: true })
+}
