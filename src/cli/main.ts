@@ -9,6 +9,7 @@ import { runSample } from './commands/sample.js'
 import { runSim } from './commands/sim.js'
 import { runNodeStart } from './commands/node-start.js'
 import { runDump, runLookup, runCoverage } from './commands/read.js'
+import { runId } from './commands/id.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
 
@@ -45,6 +46,9 @@ export function buildProgram (): Command {
   node.command('start')
     .description('start a node: crawl its share of the sample into the data directory')
     .option('--data <dir>', 'data directory (LevelDB index, node key, control file)', DEFAULT_DATA)
+    .option('--listen <multiaddrs>', 'comma-separated libp2p addresses to listen on', '/ip4/0.0.0.0/tcp/4001')
+    .option('--bootstrap <multiaddrs>', 'comma-separated peers to join, e.g. /ip4/10.0.0.1/tcp/4001/p2p/<id> (see `whoismesh id`)')
+    .option('--heartbeat-ms <ms>', 'interval of the metrics heartbeat', positiveInt('--heartbeat-ms'), 2000)
     .option('--registries <file>', 'registries JSON (e.g. from `whoismesh sim --registries-out`); default: the real RIRs')
     .option('--budget <spec>', 'requests per second per registry, e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
     .option('--sample-limit <n>', 'crawl only the first N addresses of the shuffled sample', sampleLimit)
@@ -58,6 +62,11 @@ export function buildProgram (): Command {
     .option('--quiet', 'only warnings and errors')
     .option('--verbose', 'debug logs (every stored network)')
     .action(async (o) => { await runNodeStart(o) })
+
+  program.command('id')
+    .description("print this node's libp2p peer id (first line), creating its key in the data directory if needed")
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .action(async (o) => { await runId(o) })
 
   program.command('dump')
     .description("print the node's networks, one per line (works while the node runs)")

@@ -30,7 +30,7 @@ export interface CrawlStore {
     failures?: Array<{ address: number, registry: RegistryId, reason: string, attempts: number, at: number }>
     clearFailures?: number[]
     meta?: Record<string, unknown>
-  }) => Promise<unknown>
+  }) => Promise<{ accepted: { networks: NetworkRecord[], negatives: Array<{ address: number, registry: RegistryId, reason: 'not-found' | 'reserved', fetchedAt: number }> } }>
   getMeta: (key: string) => Promise<unknown>
 }
 
@@ -39,6 +39,11 @@ export interface CrawlerModules {
   client: AddressLookup
   limiters: Record<RegistryId, RateLimiter>
   logger: Logger
+  /**
+   * In a mesh: which addresses this node looks up (the rest are left to their owners and arrive
+   * by gossip). Absent: every address is this node's.
+   */
+  ownership?: { isMine: (address: number) => boolean }
 }
 
 export const COUNTERS_META_KEY = 'crawl.counters'
@@ -53,6 +58,8 @@ class RegistryQueue {
   /** addresses passed over because their block was in flight; revisited first */
   deferred: number[] = []
   retries: Retry[] = []
+  /** unresolved addresses another node owns; looked at again when membership changes */
+  foreign: number[] = []
   inFlight = 0
   requests = 0
   exhausted = false
@@ -141,6 +148,7 @@ export class Crawler extends EventEmitter {
       const lim = this.modules.limiters[id]
       registries[id] = {
         queued: q?.queued ?? 0,
+        othersOwn: q?.foreign.length ?? 0,
         inFlight: q?.inFlight ?? 0,
         retrying: q?.retries.length ?? 0,
         budgetPerSecond: lim.ratePerSecond,
@@ -223,6 +231,7 @@ export class Crawler extends EventEmitter {
       const r = q.retries[i]
       if (r.readyAt > now) continue
       if (store.isResolved(r.address)) { q.retries.splice(i--, 1); this.attempts.delete(r.address); continue }
+      if (!this.isMine(r.address)) { q.retries.splice(i--, 1); q.foreign.push(r.address); continue }
       if (this.blocksInFlight.has(this.blockOf(r.address))) continue
       q.retries.splice(i, 1)
       return r.address
@@ -231,6 +240,7 @@ export class Crawler extends EventEmitter {
     for (let i = 0; i < q.deferred.length; i++) {
       const a = q.deferred[i]
       if (store.isResolved(a)) { q.deferred.splice(i--, 1); this.counters.withinKnownBlock++; continue }
+      if (!this.isMine(a)) { q.deferred.splice(i--, 1); q.foreign.push(a); continue }
       if (this.handOver(q, a)) { q.deferred.splice(i--, 1); continue }
       if (this.blocksInFlight.has(this.blockOf(a))) continue
       q.deferred.splice(i, 1)
@@ -240,6 +250,7 @@ export class Crawler extends EventEmitter {
     while (q.cursor < q.addresses.length) {
       const a = q.addresses[q.cursor++]
       if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
+      if (!this.isMine(a)) { q.foreign.push(a); continue }
       if (this.handOver(q, a)) continue
       if (this.blocksInFlight.has(this.blockOf(a))) { q.deferred.push(a); continue }
       return a
@@ -257,7 +268,41 @@ export class Crawler extends EventEmitter {
   }
 
   private hasWork (q: RegistryQueue): boolean {
-    return q.cursor < q.addresses.length || q.deferred.length > 0 || q.retries.length > 0 || q.inFlight > 0
+    return q.cursor < q.addresses.length || q.deferred.length > 0 || q.retries.length > 0 || q.inFlight > 0 || q.foreign.length > 0
+  }
+
+  private isMine (address: number): boolean {
+    return this.modules.ownership?.isMine(address) ?? true
+  }
+
+  /**
+   * Ownership changed (a peer joined or left): addresses left to others are looked at again, so
+   * those of a departed peer — including the ones it had in flight — are taken up by their new
+   * owner.
+   */
+  reconsider (): void {
+    if (this.queues == null) return
+    for (const id of REGISTRY_IDS) {
+      const q = this.queues[id]
+      if (q.foreign.length === 0) continue
+      q.deferred.push(...q.foreign)
+      q.foreign = []
+    }
+    this.wake()
+  }
+
+  /** Records arrived from elsewhere (gossip, sync): drop foreign addresses they resolved. */
+  pruneResolved (): void {
+    if (this.queues == null) return
+    const { store } = this.modules
+    let dropped = 0
+    for (const id of REGISTRY_IDS) {
+      const q = this.queues[id]
+      const before = q.foreign.length
+      q.foreign = q.foreign.filter(a => !store.isResolved(a))
+      dropped += before - q.foreign.length
+    }
+    if (dropped > 0) this.wake()
   }
 
   /** Work anywhere: a registry with an empty queue may still be handed addresses by another. */
@@ -366,7 +411,8 @@ export class Crawler extends EventEmitter {
       const hadFailure = this.attempts.has(address) || this.failedNow.has(address)
       this.attempts.delete(address)
       this.failedNow.delete(address)
-      await store.commit({ networks: [record], clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
+      const committed = await store.commit({ networks: [record], clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
+      this.emit('accepted', committed.accepted)
       logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
       this.emit('network', record)
     } catch (err: any) {
@@ -392,11 +438,12 @@ export class Crawler extends EventEmitter {
     switch (err?.name) {
       case 'NotFoundError': {
         this.counters.unallocated++
-        await store.commit({
+        const res = await store.commit({
           negatives: [{ address, registry: err.registry ?? id, reason: 'not-found', fetchedAt: Date.now() }],
           clearFailures: this.failedNow.delete(address) ? [address] : undefined,
           meta: { [COUNTERS_META_KEY]: this.persistedCounters() }
         })
+        this.emit('accepted', res.accepted)
         this.attempts.delete(address)
         return
       }
@@ -408,6 +455,7 @@ export class Crawler extends EventEmitter {
         const backoff = Math.min(this.opts.rateLimitBackoffMaxMs, this.opts.rateLimitBackoffBaseMs * 2 ** (streak - 1))
         const pauseMs = Math.max(err.retryAfterMs ?? 0, backoff)
         limiters[reg].pauseFor(pauseMs)
+        this.emit('rate-limited', { registry: reg, pauseMs })
         logger.warn('registry rate-limited us; backing off', { registry: reg, pauseMs, banned: err.banned === true, address: ip })
         q.retries.unshift({ address, readyAt: 0 })
         return

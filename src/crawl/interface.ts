@@ -81,7 +81,10 @@ export const PERSISTED_COUNTERS = ['gotWhois', 'failed', 'unallocated', 'rateLim
 export type PersistedCounter = typeof PERSISTED_COUNTERS[number]
 
 export interface RegistryProgress {
+  /** addresses this node will look up */
   queued: number
+  /** unresolved addresses other nodes own (mesh) */
+  othersOwn: number
   inFlight: number
   retrying: number
   budgetPerSecond: number

@@ -60,8 +60,15 @@ export class RateLimiter {
   /** Requests waiting for a slot. */
   get waiting (): number { return this.waiters.length }
 
+  /**
+   * Changes the rate. A slot planned at the old rate is rescaled to the new one: after a rise
+   * from a tiny rate, the next request must not wait out the old, long interval.
+   */
   setRate (ratePerSecond: number): void {
-    this.intervalMs = RateLimiter.interval(ratePerSecond)
+    const interval = RateLimiter.interval(ratePerSecond)
+    const now = this.now()
+    if (this.tat > now) this.tat = now + (this.tat - now) * interval / this.intervalMs
+    this.intervalMs = interval
     this.reschedule()
   }
 

@@ -1,6 +1,7 @@
 /**
  * A whoismesh node: the store, the registry client, one rate limiter per registry, the crawl
- * loop and the control endpoint, put together. (The mesh joins here in the next step.)
+ * loop, the mesh (gossip, heartbeats, ownership, the fleet's shared budgets) and the control
+ * endpoint, put together.
  */
 import { REGISTRY_IDS, type RegistryId, type RegistryEndpoints } from '../registry/interface.js'
 import { type Budgets } from '../registry/budget.js'
@@ -19,6 +20,21 @@ import { UserError } from '../util/errors.js'
 import { isRegistryId } from '../registry/interface.js'
 import type { Writable } from 'node:stream'
 import { lookupReport } from '../report/lookup.js'
+import type { PrivateKey } from '@libp2p/interface'
+import { Mesh } from '../mesh/mesh.js'
+import type { Heartbeat } from '../mesh/messages.js'
+import { loadOrCreatePeerKey } from '../mesh/keys.js'
+import { Ownership } from '../crawl/ownership.js'
+import { BudgetShare } from '../crawl/budget-share.js'
+import type { CommitResult } from '../store/index.js'
+import { sleep } from '../crawl/rate-limiter.js'
+
+export const VERSION = '0.1.0'
+
+/** Queued work per registry: what a peer's budget share is weighted by. */
+function demandOf (status: CrawlStatus): Record<RegistryId, number> {
+  return Object.fromEntries(REGISTRY_IDS.map(id => [id, status.registries[id].queued + status.registries[id].retrying + status.registries[id].inFlight])) as Record<RegistryId, number>
+}
 
 export interface NodeOptions {
   /** data directory (LevelDB and control file) */
@@ -38,6 +54,15 @@ export interface NodeOptions {
   timeoutMs: number
   /** port of the loopback control endpoint (0 = any free port) */
   controlPort: number
+  /** the mesh: where to listen and whom to dial first */
+  mesh: { listen: string[], bootstrap: string[], heartbeatIntervalMs: number }
+  /**
+   * Addresses of the same /N go to the same node, and never have two lookups in flight at once:
+   * they are the ones likely to land in the same network (default 12; see README)
+   */
+  blockPrefixLength: number
+  /** time to learn the fleet (heartbeats) before crawling, so ownership is known (default 2.5 heartbeats) */
+  settleMs?: number
 }
 
 export const defaultNodeOptions = {
@@ -46,7 +71,9 @@ export const defaultNodeOptions = {
   contact: '',
   maxInFlightPerRegistry: defaultCrawlerOptions.maxInFlightPerRegistry,
   timeoutMs: 15_000,
-  controlPort: 0
+  controlPort: 0,
+  blockPrefixLength: 12,
+  mesh: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [] as string[], heartbeatIntervalMs: 2000 }
 }
 
 export class WhoismeshNode {
@@ -54,9 +81,14 @@ export class WhoismeshNode {
   private readonly control: ControlServer
   private readonly limiters: Record<RegistryId, RateLimiter>
   private readonly client: RegistryClient
+  readonly mesh: Mesh
+  readonly ownership: Ownership
+  readonly budgetShare: BudgetShare
+  private pruneTimer: ReturnType<typeof setTimeout> | undefined
 
-  private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, private readonly logger: Logger) {
+  private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, privateKey: PrivateKey, private readonly logger: Logger) {
     this.limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: opts.budgets[id] * opts.budgetSafety })])) as Record<RegistryId, RateLimiter>
+    this.ownership = new Ownership({ prefixLength: opts.blockPrefixLength })
     let crawler: Crawler | undefined
     const client = this.client = new RegistryClient({
       endpoints: opts.endpoints,
@@ -70,9 +102,47 @@ export class WhoismeshNode {
       ...defaultCrawlerOptions,
       sample: sampleSlice(opts.sampleLimit),
       budgets: opts.budgets,
-      maxInFlightPerRegistry: opts.maxInFlightPerRegistry
-    }, { store, client, limiters: this.limiters, logger })
+      maxInFlightPerRegistry: opts.maxInFlightPerRegistry,
+      blockPrefixLength: opts.blockPrefixLength
+    }, { store, client, limiters: this.limiters, logger, ownership: this.ownership })
     this.crawler = crawler
+    // BudgetShare's timings are defined in heartbeats (see its header); a node that starts with no
+    // bootstrap is the fleet's first and need not wait to be counted
+    const H = opts.mesh.heartbeatIntervalMs
+    this.budgetShare = new BudgetShare({
+      budgets: opts.budgets,
+      safety: opts.budgetSafety,
+      recentWindowMs: 15 * H,
+      joinHoldMs: opts.mesh.bootstrap.length === 0 ? H : 6 * H,
+      silenceMs: 2 * H,
+      demandGapMs: 2 * H,
+      presumedGoneAfterMs: 12 * H
+    })
+    this.mesh = new Mesh({
+      listen: opts.mesh.listen,
+      bootstrap: opts.mesh.bootstrap,
+      heartbeatIntervalMs: opts.mesh.heartbeatIntervalMs
+    }, {
+      privateKey,
+      store,
+      logger: logger.child({ component: 'mesh' }),
+      heartbeat: () => this.heartbeat()
+    })
+    // what this node finds goes to its peers; what they find prunes its queues
+    crawler.on('accepted', (a: CommitResult['accepted']) => this.mesh.publishRecords(a.networks, a.negatives))
+    this.mesh.on('records', () => this.schedulePrune())
+    this.mesh.on('membership', (peers: string[]) => {
+      this.ownership.setPeers(peers, this.mesh.peerId.toString())
+      logger.info('membership changed', { livePeers: peers.length })
+      this.crawler.reconsider()
+      this.applyBudgets()
+    })
+    this.mesh.on('heartbeat', (h: Heartbeat) => {
+      for (const [reg, until] of Object.entries(h.backoff) as Array<[RegistryId, number]>) {
+        if (until > Date.now()) { this.budgetShare.notePeerBackoff(reg, until); this.limiters[reg].pauseFor(until - Date.now()) }
+      }
+    })
+    crawler.on('rate-limited', (e: { registry: RegistryId, pauseMs: number }) => this.budgetShare.onRateLimited(e.registry, e.pauseMs))
     this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, {
       '/v1/status': async () => this.crawler.status(),
       '/v1/coverage': async (p) => await coverageReport(store, { sampleLimit: optionalInt(p.get('sampleLimit')) ?? opts.sampleLimit, countersKey: COUNTERS_META_KEY }),
@@ -81,28 +151,97 @@ export class WhoismeshNode {
     })
   }
 
-  /** Opens the store and the control endpoint. Throws the store's errors (locked, unwritable, corrupt). */
+  /**
+   * Opens the store, joins the mesh and opens the control endpoint. Throws the store's errors
+   * (locked, unwritable, corrupt) and listen errors (address in use).
+   */
   static async open (opts: NodeOptions, logger: Logger): Promise<WhoismeshNode> {
     const store = await NetworkStore.open({ dataDir: opts.dataDir })
-    const node = new WhoismeshNode(opts, store, logger)
+    let node: WhoismeshNode | undefined
     try {
+      const { privateKey } = await loadOrCreatePeerKey(opts.dataDir)
+      node = new WhoismeshNode(opts, store, privateKey, logger)
+      await node.mesh.start()
+      node.ownership.setPeers(node.mesh.liveFullPeers(), node.mesh.peerId.toString())
+      node.applyBudgets()
       const port = await node.control.start()
-      logger.info('node ready', { dataDir: opts.dataDir, controlPort: port, networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
+      logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
     } catch (err) {
+      await node?.mesh.stop().catch(() => {})
       await store.close()
       throw err
     }
     return node
   }
 
-  /** Crawls until done or `signal` aborts. */
+  /** Crawls until every sample address is resolved in the (replicated) index, or `signal` aborts. */
   async crawl (signal?: AbortSignal): Promise<CrawlStatus> {
     await this.store.commit({ meta: { 'node.sampleLimit': this.opts.sampleLimit ?? null } })
-    return await this.crawler.run(signal)
+    // learn the fleet before choosing what is ours: wait at least settleMs, and until the set of
+    // live peers has not changed for two heartbeats (peers joining together), at most 10 heartbeats
+    const H = this.opts.mesh.heartbeatIntervalMs
+    const settle = this.opts.settleMs ?? 2.5 * H
+    const t0 = Date.now()
+    let lastChange = t0
+    const onChange = (): void => { lastChange = Date.now() }
+    this.mesh.on('membership', onChange)
+    try {
+      while (signal?.aborted !== true) {
+        const now = Date.now()
+        if (now - t0 >= 10 * H) break
+        if (now - t0 >= settle && now - lastChange >= 2 * H) break
+        await sleep(Math.min(200, H / 4), signal).catch(() => {})
+      }
+    } finally {
+      this.mesh.off('membership', onChange)
+    }
+    this.ownership.setPeers(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
+    this.applyBudgets()
+    const budgetTimer = setInterval(() => this.applyBudgets(), this.opts.mesh.heartbeatIntervalMs)
+    try {
+      return await this.crawler.run(signal)
+    } finally {
+      clearInterval(budgetTimer)
+    }
+  }
+
+  /** This node's share of each registry's global budget, given to its limiters. */
+  private applyBudgets (): void {
+    const status = this.crawler.status()
+    const selfDemand = demandOf(status)
+    const peers = [...this.mesh.peers.values()]
+      .filter(p => !p.heartbeat.light)
+      .map(p => ({ id: p.heartbeat.peerId, demand: p.heartbeat.demand, lastSeenMs: p.lastSeen }))
+    const live = new Set(this.mesh.liveFullPeers())
+    const rates = this.budgetShare.update(peers.filter(p => live.has(p.id)), selfDemand, Date.now())
+    for (const id of REGISTRY_IDS) {
+      if (Math.abs(this.limiters[id].ratePerSecond - rates[id]) > 1e-9) this.limiters[id].setRate(rates[id])
+    }
+  }
+
+  private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {
+    const status = this.crawler.status()
+    const counts = this.store.counts()
+    const backoff = Object.fromEntries(Object.entries(this.budgetShare.ownBackoffs()).map(([k, v]) => [k, Math.round(v)]))
+    return {
+      version: VERSION,
+      counters: { ...status.counters },
+      demand: demandOf(status),
+      rates: Object.fromEntries(REGISTRY_IDS.map(id => [id, this.limiters[id].ratePerSecond])) as Record<RegistryId, number>,
+      backoff,
+      index: { networks: counts.networks, negatives: counts.negatives, digest: this.store.digest() },
+      sample: { total: status.sampleTotal, resolved: status.sampleResolved }
+    }
+  }
+
+  private schedulePrune (): void {
+    this.pruneTimer ??= setTimeout(() => { this.pruneTimer = undefined; this.crawler.pruneResolved() }, 500)
   }
 
   async close (): Promise<void> {
+    if (this.pruneTimer != null) clearTimeout(this.pruneTimer)
     for (const l of Object.values(this.limiters)) l.close()
+    await this.mesh.stop()
     await this.client.close()
     await this.control.stop()
     await this.store.close()

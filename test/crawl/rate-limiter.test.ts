@@ -36,3 +36,11 @@ test('an aborted waiter rejects and frees its place', async () => {
   await assert.rejects(p, { name: 'AbortError' })
   assert.equal(limiter.waiting, 0)
 })
+
+test('raising the rate shortens a wait planned at the old rate', async () => {
+  const limiter = new RateLimiter({ ratePerSecond: 0.01 })
+  await limiter.acquire()
+  assert.ok(limiter.delayMs() > 90_000, `planned ${limiter.delayMs()} ms at 0.01/s`)
+  limiter.setRate(100)
+  assert.ok(limiter.delayMs() <= 10, `still ${limiter.delayMs()} ms after raising the rate to 100/s`)
+})

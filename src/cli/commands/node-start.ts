@@ -7,9 +7,14 @@ import { WhoismeshNode, defaultNodeOptions } from '../../node/node.js'
 import { createLogger, type LogFormat } from '../../util/logger.js'
 import { formatCoverage, coverageReport } from '../../report/coverage.js'
 import { COUNTERS_META_KEY } from '../../crawl/crawler.js'
+import { parseMultiaddrList } from '../multiaddrs.js'
+import { UserError } from '../errors.js'
 
 export interface NodeStartCommandOptions {
   data: string
+  listen: string
+  bootstrap?: string
+  heartbeatMs: number
   registries?: string
   budget?: string
   sampleLimit?: number
@@ -28,6 +33,9 @@ export interface NodeStartCommandOptions {
 export const EXIT_INCOMPLETE = 3
 
 export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
+  const listen = parseMultiaddrList('--listen', o.listen, false)
+  if (listen.length === 0) throw new UserError('--listen needs at least one address, e.g. /ip4/0.0.0.0/tcp/4001')
+  const bootstrap = parseMultiaddrList('--bootstrap', o.bootstrap, true)
   const logger = createLogger({ format: o.logFormat, level: o.quiet === true ? 'warn' : o.verbose === true ? 'debug' : 'info' })
 
   // budgets: defaults, then what the registries file declares, then --budget
@@ -56,7 +64,8 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     contact: o.contact ?? '',
     maxInFlightPerRegistry: o.concurrency,
     timeoutMs: o.timeoutMs,
-    controlPort: o.controlPort
+    controlPort: o.controlPort,
+    mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs }
   }, logger)
   logger.info('budgets', { budgets: formatBudgets(budgets), registries: o.registries ?? 'real RIRs' })
 

@@ -1,0 +1,287 @@
+/**
+ * This node's share of each registry's fleet-wide rate budget.
+ *
+ * Each registry has ONE budget G (requests/s) for the whole fleet. Every node runs this rule on
+ * its own view of the others' heartbeats (each heartbeat carries the sender's queued work per
+ * registry, its "demand"); nobody coordinates. For registry r, at an update at time t:
+ *
+ * 1. Counted demanders n: this node if it has work queued for r, plus every other peer from which
+ *    a heartbeat with work queued for r arrived within the last W = recentWindowMs (distinct ids).
+ *    A peer keeps being counted for W after its last such heartbeat, whether it ran out of work,
+ *    left, or sits on the other side of a partition, so nobody speeds up at once when a peer
+ *    disappears. (Counting distinct ids over the window is never less than "the largest count
+ *    seen within the window", and unlike it stays correct when one peer vanishes while another
+ *    appears.) A peer with no work for r is not counted: it holds no share of r.
+ *
+ * 2. This node is *established* for r once, at an update, it has had work for r for at least
+ *    J = joinHoldMs, and every peer it has heard from within W has been heard continuously (no
+ *    silence longer than S = silenceMs at any update) for at least J, and is not silent now —
+ *    except peers silent for longer than presumedGoneAfterMs, taken for gone.
+ *    J is the time for the others to count it: its heartbeat goes out (≤ 1 heartbeat), arrives
+ *    (≤ 1 heartbeat), the others update (≤ 1 heartbeat), plus S + 1 heartbeat for heartbeats lost
+ *    in a cut too short to be noticed as silence. A peer that was silent may have missed this
+ *    node's demand, hence the continuity condition; it also covers a node that has just started
+ *    and has heard nobody yet. Established lasts while the work lasts: a queue empty at updates
+ *    for at most demandGapMs does not end it; a longer gap does, and the hold starts again.
+ *
+ * 3. rate(r) = G × safety / n                        when established,
+ *    rate(r) = G × (1 − safety) / max(maxPeers, L)   otherwise (the floor),
+ *    L = peers heard from within W, this node included.
+ *
+ * Why the sum of the rates of the nodes sending to r stays ≤ G: every established sender counts
+ * every other established sender (by the time one is established, all have counted it, and they
+ * remember it for W), so established senders take at most G × safety together; senders that are
+ * not established take the floor, and a fleet of at most maxPeers nodes takes at most
+ * G × (1 − safety) that way. A node with nothing queued sends nothing, whatever its rate; it
+ * keeps the floor (never 0) so work that appears between two updates can start at once.
+ *
+ * Assumptions (test/crawl/budget-share.test.ts checks the bound step by step under them):
+ * - every node calls update() at least once per heartbeat interval H (2000 ms by default) and
+ *   publishes in its heartbeats the demand it passed to its latest update();
+ * - a heartbeat reaches every connected peer within one heartbeat interval;
+ * - the defaults below are derived from H = 2000 ms: S = 2H, J = 3H + S + H, so scale them with H;
+ * - at most maxPeers nodes;
+ * - partitions last at most min(W − 5H − demandGapMs, presumedGoneAfterMs − 4H) (16 s with the
+ *   defaults), split nodes that had heard each other, and are apart by enough for the healed
+ *   nodes to hear each other again (2H) before the next one. A longer partition looks like a
+ *   departure to both sides: after W each side divides G among its own nodes only, and together
+ *   they may exceed it until the partition heals (and J after).
+ *   Likewise a node that starts cut off from part of the fleet knows nobody there: it cannot
+ *   count them and they cannot count it until the cut heals.
+ *
+ * This departs from a simpler sketch ("a newcomer divides by count + 1"): with n established
+ * nodes at G·s/n each, a newcomer at G·s/(n + 2) already exceeds G. Newcomers, and nodes whose
+ * work for a registry just appeared, take only from the safety margin until everyone counts them.
+ *
+ * Back-offs: onRateLimited() records this node's own 429s, notePeerBackoff() the back-offs peers
+ * report; pausedUntil() combines both, so the node can pause its limiter, and ownBackoffs() lists
+ * this node's own, to put in its heartbeat. Deadlines are wall-clock ms, so hosts' clock skew
+ * shortens or lengthens a peer's back-off by that much; maxPeerBackoffMs caps what a peer can ask.
+ *
+ * Wiring: after each update() call limiter.setRate(rate) per registry, and pauseFor() whatever
+ * pausedUntil() has in the future. Caution: RateLimiter.setRate() keeps the slot it planned at
+ * the old interval, so a request sent at the floor (ARIN: 10 × 0.02 / 64 ≈ 0.003/s) holds the
+ * next one ~5 minutes even after the rate rises — setRate should rescale a pending slot.
+ */
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
+import type { Budgets } from '../registry/budget.js'
+
+export type Demand = Partial<Record<RegistryId, number>>
+
+export interface PeerDemand {
+  /** the peer's id (a libp2p peer id string) */
+  id: string
+  /** work the peer has queued per registry, from its latest heartbeat; missing or ≤ 0 = none */
+  demand: Demand
+  /** when (this node's clock, ms) the peer's latest heartbeat arrived */
+  lastSeenMs: number
+}
+
+export interface BudgetShareOptions {
+  /** the fleet's global budget per registry, requests per second, as given to every node */
+  budgets: Budgets
+  /** share of each budget established nodes divide among themselves; the rest is left to nodes starting up. 0 < safety < 1 (default 0.98) */
+  safety: number
+  /** a peer counts as demanding for this long after its last heartbeat with work queued (default 30000) */
+  recentWindowMs: number
+  /** how long a node must have work, and hear every peer without silence, before taking a full share (default 12000 = 6 heartbeats of 2000 ms; see the header) */
+  joinHoldMs: number
+  /** a peer not heard from for longer than this at an update is silent: it may have missed our heartbeats (default 4000 = 2 heartbeats) */
+  silenceMs: number
+  /** a queue found empty at updates for at most this long keeps this node established (default 4000) */
+  demandGapMs: number
+  /**
+   * a peer silent for longer than this is taken for gone: it no longer holds this node back from
+   * taking a full share (it is still counted as demanding for recentWindowMs). A partition seen
+   * from inside lasts up to 4 heartbeats longer than it is, so this bounds the partitions the
+   * rule rides out to presumedGoneAfterMs − 4 heartbeats (default 24000: 16 s partitions)
+   */
+  presumedGoneAfterMs: number
+  /** the most nodes the fleet may have; the floor rate is sized for this many starting at once (default 64) */
+  maxPeers: number
+  /** a back-off reported by a peer is honoured for at most this long from when we hear it (default 300000, LACNIC's ban period) */
+  maxPeerBackoffMs: number
+}
+
+export const defaultBudgetShareOptions: Omit<BudgetShareOptions, 'budgets'> = {
+  safety: 0.98,
+  recentWindowMs: 30_000,
+  joinHoldMs: 12_000,
+  silenceMs: 4000,
+  demandGapMs: 4000,
+  presumedGoneAfterMs: 24_000,
+  maxPeers: 64,
+  maxPeerBackoffMs: 300_000
+}
+
+export interface BudgetShareModules {
+  /** clock in ms; wall-clock by default, since peers' back-off deadlines cross hosts */
+  now?: () => number
+}
+
+export class BudgetShareError extends Error {
+  override readonly name = 'BudgetShareError'
+}
+
+/** How this node's rate for one registry was reached, for logs and status. */
+export interface RegistryShare {
+  ratePerSecond: number
+  /** demanders counted (this node included if it has work) */
+  demandingPeers: number
+  /** peers heard from within the window, this node included */
+  livePeers: number
+  established: boolean
+  /** since when this node has had work for the registry (undefined: none) */
+  demandSinceMs: number | undefined
+}
+
+interface PeerState {
+  lastSeenMs: number
+  /** start of the current stretch of hearing this peer without silence */
+  heardSinceMs: number
+  silent: boolean
+}
+
+interface SelfRun {
+  /** first update of the current stretch of work for the registry */
+  sinceMs: number
+  /** latest update that found work */
+  lastMs: number
+  established: boolean
+}
+
+export class BudgetShare {
+  private readonly opts: BudgetShareOptions
+  private readonly now: () => number
+  private readonly peersSeen = new Map<string, PeerState>()
+  /** registry → peer id → when its latest heartbeat with work for the registry arrived */
+  private readonly demanding: Record<RegistryId, Map<string, number>>
+  private readonly runs: Partial<Record<RegistryId, SelfRun>> = {}
+  private readonly shares: Record<RegistryId, RegistryShare>
+  private readonly ownBackoff: Partial<Record<RegistryId, number>> = {}
+  private readonly peerBackoff: Partial<Record<RegistryId, number>> = {}
+
+  constructor (opts: Partial<BudgetShareOptions> & Pick<BudgetShareOptions, 'budgets'>, modules: BudgetShareModules = {}) {
+    this.opts = { ...defaultBudgetShareOptions, ...opts }
+    validate(this.opts)
+    this.now = modules.now ?? Date.now
+    this.demanding = Object.fromEntries(REGISTRY_IDS.map(id => [id, new Map()])) as Record<RegistryId, Map<string, number>>
+    this.shares = Object.fromEntries(REGISTRY_IDS.map(id => [id, {
+      ratePerSecond: this.floor(id, 1), demandingPeers: 0, livePeers: 1, established: false, demandSinceMs: undefined
+    }])) as Record<RegistryId, RegistryShare>
+  }
+
+  private floor (registry: RegistryId, livePeers: number): number {
+    return this.opts.budgets[registry] * (1 - this.opts.safety) / Math.max(this.opts.maxPeers, livePeers)
+  }
+
+  /**
+   * Takes the others' latest heartbeats (`peers`, without this node) and this node's queued work,
+   * and returns this node's rate per registry (requests/s, always > 0). Call it at least once per
+   * heartbeat interval, and publish `selfDemand` in the next heartbeat.
+   */
+  update (peers: readonly PeerDemand[], selfDemand: Demand, nowMs: number = this.now()): Record<RegistryId, number> {
+    const { recentWindowMs: windowMs, silenceMs, joinHoldMs, demandGapMs, presumedGoneAfterMs, safety, budgets } = this.opts
+    for (const p of peers) {
+      const seen = Math.min(p.lastSeenMs, nowMs)
+      if (!(nowMs - seen <= windowMs)) continue
+      const st = this.peersSeen.get(p.id)
+      if (st === undefined) this.peersSeen.set(p.id, { lastSeenMs: seen, heardSinceMs: seen, silent: false })
+      else if (seen > st.lastSeenMs) {
+        if (st.silent) { st.heardSinceMs = seen; st.silent = false }
+        st.lastSeenMs = seen
+      }
+      for (const id of REGISTRY_IDS) {
+        if (!((p.demand[id] ?? 0) > 0)) continue
+        const m = this.demanding[id]
+        if ((m.get(p.id) ?? -Infinity) < seen) m.set(p.id, seen)
+      }
+    }
+    // forget what is older than the window; note who is silent now
+    let continuous = true
+    for (const [id, st] of this.peersSeen) {
+      if (nowMs - st.lastSeenMs > windowMs) { this.peersSeen.delete(id); continue }
+      const silentFor = nowMs - st.lastSeenMs
+      if (silentFor > silenceMs) st.silent = true
+      if (silentFor <= presumedGoneAfterMs && (st.silent || nowMs - st.heardSinceMs < joinHoldMs)) continuous = false
+    }
+    for (const id of REGISTRY_IDS) {
+      for (const [peer, at] of this.demanding[id]) if (nowMs - at > windowMs) this.demanding[id].delete(peer)
+    }
+    const livePeers = this.peersSeen.size + 1
+    const out = {} as Record<RegistryId, number>
+    for (const id of REGISTRY_IDS) {
+      const has = (selfDemand[id] ?? 0) > 0
+      let run = this.runs[id]
+      if (has) {
+        if (run === undefined || nowMs - run.lastMs > demandGapMs) run = this.runs[id] = { sinceMs: nowMs, lastMs: nowMs, established: false }
+        run.lastMs = nowMs
+        if (!run.established && nowMs - run.sinceMs >= joinHoldMs && continuous) run.established = true
+      } else if (run !== undefined && nowMs - run.lastMs > demandGapMs) {
+        run = undefined
+        delete this.runs[id]
+      }
+      const demandingPeers = this.demanding[id].size + (has ? 1 : 0)
+      const established = has && run?.established === true
+      const rate = established ? budgets[id] * safety / demandingPeers : this.floor(id, livePeers)
+      this.shares[id] = { ratePerSecond: rate, demandingPeers, livePeers, established, demandSinceMs: has ? run?.sinceMs : undefined }
+      out[id] = rate
+    }
+    return out
+  }
+
+  /** The rates of the latest update (the floor before the first). */
+  rates (): Record<RegistryId, number> {
+    return Object.fromEntries(REGISTRY_IDS.map(id => [id, this.shares[id].ratePerSecond])) as Record<RegistryId, number>
+  }
+
+  /** How the latest update reached its rate for `registry`. */
+  share (registry: RegistryId): RegistryShare {
+    return { ...this.shares[registry] }
+  }
+
+  /** Records a rate-limit answer from `registry` to this node: hold requests for `retryAfterMs`. */
+  onRateLimited (registry: RegistryId, retryAfterMs: number, nowMs: number = this.now()): void {
+    if (!(retryAfterMs > 0)) return
+    const until = nowMs + retryAfterMs
+    if (until > (this.ownBackoff[registry] ?? -Infinity)) this.ownBackoff[registry] = until
+  }
+
+  /**
+   * Records a back-off a peer reported for `registry` (its deadline, ms on the wall clock),
+   * honoured for at most maxPeerBackoffMs from now.
+   */
+  notePeerBackoff (registry: RegistryId, untilMs: number, nowMs: number = this.now()): void {
+    if (!Number.isFinite(untilMs)) return
+    const until = Math.min(untilMs, nowMs + this.opts.maxPeerBackoffMs)
+    if (until > (this.peerBackoff[registry] ?? -Infinity)) this.peerBackoff[registry] = until
+  }
+
+  /** Until when (ms, this clock) no request should go to `registry`: the later of our own and the peers' back-offs. At or before now: not paused. */
+  pausedUntil (registry: RegistryId): number {
+    return Math.max(this.ownBackoff[registry] ?? 0, this.peerBackoff[registry] ?? 0)
+  }
+
+  /** This node's own back-offs still running, to report in its heartbeat. */
+  ownBackoffs (nowMs: number = this.now()): Partial<Record<RegistryId, number>> {
+    const out: Partial<Record<RegistryId, number>> = {}
+    for (const id of REGISTRY_IDS) {
+      const until = this.ownBackoff[id]
+      if (until !== undefined && until > nowMs) out[id] = until
+    }
+    return out
+  }
+}
+
+function validate (o: BudgetShareOptions): void {
+  for (const id of REGISTRY_IDS) {
+    const b = o.budgets?.[id]
+    if (typeof b !== 'number' || !(b > 0) || !Number.isFinite(b)) throw new BudgetShareError(`budgets.${id} must be a positive number of requests per second, got ${String(b)}`)
+  }
+  if (!(o.safety > 0 && o.safety < 1)) throw new BudgetShareError(`safety must be between 0 and 1 (exclusive), got ${o.safety}`)
+  for (const k of ['recentWindowMs', 'joinHoldMs', 'silenceMs', 'demandGapMs', 'presumedGoneAfterMs', 'maxPeerBackoffMs'] as const) {
+    if (!(o[k] >= 0) || !Number.isFinite(o[k])) throw new BudgetShareError(`${k} must be a non-negative number of milliseconds, got ${o[k]}`)
+  }
+  if (!(o.joinHoldMs < o.recentWindowMs)) throw new BudgetShareError(`joinHoldMs (${o.joinHoldMs}) must be shorter than recentWindowMs (${o.recentWindowMs})`)
+  if (!Number.isInteger(o.maxPeers) || o.maxPeers < 1) throw new BudgetShareError(`maxPeers must be a positive integer, got ${o.maxPeers}`)
+}

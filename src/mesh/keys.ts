@@ -1,0 +1,43 @@
+/**
+ * The node's libp2p identity, kept in its data directory (`peer.key`, protobuf-encoded Ed25519
+ * private key, mode 0600) so the peer id survives restarts and `whoismesh id` can print it
+ * before the node first starts.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey, PeerId } from '@libp2p/interface'
+import { UserError } from '../util/errors.js'
+
+export const PEER_KEY_FILE = 'peer.key'
+
+/** Loads the node key from `dataDir`, creating it (and the directory) when there is none. */
+export async function loadOrCreatePeerKey (dataDir: string): Promise<{ privateKey: PrivateKey, peerId: PeerId, created: boolean }> {
+  const file = join(dataDir, PEER_KEY_FILE)
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = await readFile(file)
+  } catch (err: any) {
+    if (err.code !== 'ENOENT') throw new UserError(`cannot read the node key ${file}: ${err.code ?? err.message}`)
+  }
+  if (bytes != null) {
+    let privateKey: PrivateKey
+    try {
+      privateKey = privateKeyFromProtobuf(bytes)
+    } catch (err: any) {
+      throw new UserError(`the node key ${file} is damaged (${err.message}); move it aside to get a new peer id`)
+    }
+    return { privateKey, peerId: peerIdFromPrivateKey(privateKey), created: false }
+  }
+  const privateKey = await generateKeyPair('Ed25519')
+  try {
+    await mkdir(dataDir, { recursive: true })
+    const tmp = `${file}.${process.pid}.tmp`
+    await writeFile(tmp, privateKeyToProtobuf(privateKey), { mode: 0o600 })
+    await rename(tmp, file)
+  } catch (err: any) {
+    throw new UserError(`cannot write the node key ${file}: ${err.code ?? err.message}`)
+  }
+  return { privateKey, peerId: peerIdFromPrivateKey(privateKey), created: true }
+}

@@ -1,0 +1,327 @@
+/**
+ * The mesh: a libp2p node that gossips new records (`nets`) and heartbeats (`metrics`), keeps the
+ * table of live peers from their heartbeats, and dials the peers it learns about so the fleet is
+ * not a star around the bootstrap node (which may die).
+ *
+ * Events: 'records' (records from peers, as committed to the store: { networks, negatives }),
+ * 'heartbeat' (a peer's validated Heartbeat), 'membership' (the set of live peers changed).
+ */
+import { EventEmitter } from 'node:events'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { NetworkRecord } from '../lookup/interface.js'
+import type { NegativeRecord, NetworkStore, CommitResult } from '../store/index.js'
+import type { Logger } from '../util/logger.js'
+import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
+import { currentTopic } from './topics.js'
+import { encodeMessage, type Heartbeat } from './messages.js'
+import { validateGossip, VALIDATION_LIMITS, type InboundMessage } from './validation.js'
+
+export interface MeshOptions {
+  /** multiaddrs to listen on (default /ip4/0.0.0.0/tcp/4001) */
+  listen: string[]
+  /** peers to dial first, with /p2p/<id> */
+  bootstrap: string[]
+  /** between two heartbeats (default 2000) */
+  heartbeatIntervalMs: number
+  /** a peer is live while its last heartbeat is younger than this many intervals (default 3) */
+  liveIntervals: number
+  /** nets batches are flushed at least this often (default 250) */
+  flushIntervalMs: number
+  /** records per nets message, below the validation limit (default 2000) */
+  maxBatchRecords: number
+  /** encoded bytes per nets message, well below gossipsub's 4 MiB (default 512 KiB) */
+  maxBatchBytes: number
+  /** connections each node tries to keep to other full peers (default 6) */
+  targetPeers: number
+  /** a light peer (metrics --follow) crawls nothing and owns no addresses */
+  light: boolean
+}
+
+export const defaultMeshOptions: MeshOptions = {
+  listen: ['/ip4/0.0.0.0/tcp/4001'],
+  bootstrap: [],
+  heartbeatIntervalMs: 2000,
+  liveIntervals: 3,
+  flushIntervalMs: 250,
+  maxBatchRecords: 2000,
+  maxBatchBytes: 512 * 1024,
+  targetPeers: 6,
+  light: false
+}
+
+export interface MeshModules {
+  privateKey: PrivateKey
+  /** where records from peers are committed (absent for light peers) */
+  store?: NetworkStore
+  logger: Logger
+  /** builds this node's heartbeat (without peerId/seq/sentAt/listen, filled in here) */
+  heartbeat: () => Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'>
+  /** optional counters of validation outcomes */
+  onValidation?: (topic: 'nets' | 'metrics', outcome: 'accept' | 'ignore' | 'reject', records: number) => void
+}
+
+export interface PeerState {
+  heartbeat: Heartbeat
+  /** local time (ms) the last heartbeat arrived */
+  lastSeen: number
+}
+
+const NETS = currentTopic('nets')
+const METRICS = currentTopic('metrics')
+
+export class Mesh extends EventEmitter {
+  readonly opts: MeshOptions
+  private readonly modules: MeshModules
+  libp2p!: MeshLibp2p
+  readonly peers = new Map<string, PeerState>()
+  private liveSet = new Set<string>()
+  private seq = 0
+  private pendingNetworks: NetworkRecord[] = []
+  private pendingNegatives: NegativeRecord[] = []
+  private flushTimer: ReturnType<typeof setTimeout> | undefined
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined
+  /** decoded messages accepted by the validator, handed to the message handler */
+  private readonly accepted = new WeakMap<Uint8Array, InboundMessage>()
+  private stopped = false
+  readonly counts = { published: 0, publishedRecords: 0, received: 0, receivedRecords: 0, rejected: 0, ignored: 0 }
+
+  constructor (opts: Partial<MeshOptions>, modules: MeshModules) {
+    super()
+    this.opts = { ...defaultMeshOptions, ...opts }
+    this.modules = modules
+  }
+
+  get peerId (): PeerId { return this.libp2p.peerId }
+
+  async start (): Promise<void> {
+    this.libp2p = await createMeshLibp2p({ privateKey: this.modules.privateKey, listen: this.opts.listen })
+    const pubsub = this.libp2p.services.pubsub
+    for (const topic of [NETS, METRICS]) {
+      // the author is the message's signed `from`, not the peer that relayed it to us
+      pubsub.topicValidators.set(topic, (_relay, msg) => this.validate(topic, msg.data, msg.type === 'signed' ? msg.from.toString() : undefined))
+      pubsub.subscribe(topic)
+    }
+    pubsub.addEventListener('message', (evt) => {
+      const v = this.accepted.get(evt.detail.data)
+      if (v == null) return
+      this.accepted.delete(evt.detail.data)
+      void this.handle(v).catch(err => this.modules.logger.error('handling a gossip message failed', { error: String(err?.message ?? err) }))
+    })
+    this.libp2p.addEventListener('peer:disconnect', () => { void this.ensureConnections() })
+    await this.dialBootstrap()
+    for (const addr of this.opts.bootstrap) this.nextDialAt.set(addr, Date.now() + this.opts.heartbeatIntervalMs * 3)
+    this.heartbeatTimer = setInterval(() => { this.tick() }, this.opts.heartbeatIntervalMs)
+    this.tick()
+  }
+
+  /** This node's addresses others can dial (with /p2p/<id>), loopback first removed when others exist. */
+  listenAddrs (): string[] {
+    return this.libp2p.getMultiaddrs().map(String)
+  }
+
+  /** Live full (crawling) peers, including self unless light. Sorted. */
+  liveFullPeers (): string[] {
+    const out = [...this.liveSet].filter(id => this.peers.get(id)?.heartbeat.light !== true)
+    if (!this.opts.light) out.push(this.peerId.toString())
+    return out.sort()
+  }
+
+  // ------------------------------------------------------------ records
+
+  /** Queues records this node found for the next nets batch. */
+  publishRecords (networks: NetworkRecord[], negatives: NegativeRecord[] = []): void {
+    if (this.stopped) return
+    this.pendingNetworks.push(...networks)
+    this.pendingNegatives.push(...negatives)
+    if (this.pendingNetworks.length + this.pendingNegatives.length >= this.opts.maxBatchRecords) { void this.flush(); return }
+    this.flushTimer ??= setTimeout(() => { void this.flush() }, this.opts.flushIntervalMs)
+  }
+
+  /** Publishes what is queued, in messages under the size caps. */
+  async flush (): Promise<void> {
+    if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
+    while (this.pendingNetworks.length + this.pendingNegatives.length > 0) {
+      let n = Math.min(this.opts.maxBatchRecords, this.pendingNetworks.length + this.pendingNegatives.length)
+      let data: Uint8Array
+      let nets: NetworkRecord[]
+      let negs: NegativeRecord[]
+      for (;;) {
+        nets = this.pendingNetworks.slice(0, n)
+        negs = this.pendingNegatives.slice(0, Math.max(0, n - nets.length))
+        data = encodeMessage({ networks: nets, negatives: negs })
+        if (data.byteLength <= this.opts.maxBatchBytes || n === 1) break
+        n = Math.ceil(n / 2)
+      }
+      this.pendingNetworks.splice(0, nets.length)
+      this.pendingNegatives.splice(0, negs.length)
+      try {
+        await this.libp2p.services.pubsub.publish(NETS, data)
+        this.counts.published++
+        this.counts.publishedRecords += nets.length + negs.length
+      } catch (err: any) {
+        this.modules.logger.warn('publishing records failed; peers will get them by sync', { records: nets.length + negs.length, error: String(err?.message ?? err) })
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ inbound
+
+  private validate (topic: string, data: Uint8Array, from: string | undefined): TopicValidatorResult {
+    const v = validateGossip(topic, data, from)
+    const kind = topic === NETS ? 'nets' : 'metrics'
+    if (v.result === 'accept') {
+      this.accepted.set(data, v.value)
+      const records = v.value.kind === 'nets' ? v.value.message.networks.length + v.value.message.negatives.length : 0
+      this.modules.onValidation?.(kind, 'accept', records)
+      return TopicValidatorResult.Accept
+    }
+    this.modules.onValidation?.(kind, v.result, 0)
+    if (v.result === 'ignore') {
+      this.counts.ignored++
+      return TopicValidatorResult.Ignore
+    }
+    this.counts.rejected++
+    this.modules.logger.warn('rejected a gossip message', { topic: kind, from, reason: v.reason })
+    return TopicValidatorResult.Reject
+  }
+
+  private async handle (v: InboundMessage): Promise<void> {
+    if (v.kind === 'metrics') { this.onHeartbeat(v.message); return }
+    this.counts.received++
+    this.counts.receivedRecords += v.message.networks.length + v.message.negatives.length
+    const store = this.modules.store
+    if (store == null) return
+    const res: CommitResult = await store.commit({ networks: v.message.networks, negatives: v.message.negatives })
+    if (res.accepted.networks.length + res.accepted.negatives.length > 0) this.emit('records', res.accepted)
+  }
+
+  private onHeartbeat (h: Heartbeat): void {
+    if (h.peerId === this.peerId.toString()) return
+    const prev = this.peers.get(h.peerId)
+    if (prev != null && prev.heartbeat.sentAt > h.sentAt && prev.heartbeat.seq > h.seq) return // stale reordering
+    this.peers.set(h.peerId, { heartbeat: h, lastSeen: Date.now() })
+    this.emit('heartbeat', h)
+    if (prev == null) {
+      this.updateMembership()
+      void this.ensureConnections()
+    }
+  }
+
+  // ------------------------------------------------------------ membership and connectivity
+
+  private tick (): void {
+    if (this.stopped) return
+    this.updateMembership()
+    void this.publishHeartbeat()
+    void this.ensureConnections()
+  }
+
+  private async publishHeartbeat (): Promise<void> {
+    const body = this.modules.heartbeat()
+    const hb: Heartbeat = { ...body, peerId: this.peerId.toString(), seq: this.seq++, sentAt: Date.now(), listen: this.listenAddrs().slice(0, VALIDATION_LIMITS.maxListenAddrs), light: this.opts.light }
+    try {
+      await this.libp2p.services.pubsub.publish(METRICS, encodeMessage(hb))
+    } catch (err: any) {
+      this.modules.logger.debug('heartbeat not published', { error: String(err?.message ?? err) })
+    }
+  }
+
+  private updateMembership (): void {
+    const now = Date.now()
+    const horizon = this.opts.heartbeatIntervalMs * this.opts.liveIntervals
+    const live = new Set<string>()
+    for (const [id, p] of this.peers) {
+      if (now - p.lastSeen <= horizon) live.add(id)
+      else if (now - p.lastSeen > horizon * 20) this.peers.delete(id)
+    }
+    const changed = live.size !== this.liveSet.size || [...live].some(id => !this.liveSet.has(id))
+    this.liveSet = live
+    if (changed) this.emit('membership', this.liveFullPeers())
+  }
+
+  private async dialBootstrap (): Promise<void> {
+    for (const addr of this.opts.bootstrap) {
+      try {
+        await this.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(10_000) })
+      } catch (err: any) {
+        this.modules.logger.warn('cannot reach bootstrap peer yet; will retry', { addr, error: String(err?.message ?? err) })
+      }
+    }
+  }
+
+  private dialing = false
+  /** peer id (or bootstrap address) → earliest next dial attempt (ms) */
+  private readonly nextDialAt = new Map<string, number>()
+
+  /**
+   * Keeps `targetPeers` connections to full peers: dials live peers learned from heartbeats; also
+   * redials the bootstrap peers and peers that went silent recently (a restarted node, a healed
+   * partition), each at most every few heartbeats, so nobody stays cut off.
+   */
+  private async ensureConnections (): Promise<void> {
+    if (this.dialing || this.stopped) return
+    this.dialing = true
+    try {
+      const now = Date.now()
+      const connected = new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()))
+      const horizon = this.opts.heartbeatIntervalMs * this.opts.liveIntervals
+      const backoffMs = this.opts.heartbeatIntervalMs * 3
+      const due = (key: string): boolean => {
+        if ((this.nextDialAt.get(key) ?? 0) > now) return false
+        this.nextDialAt.set(key, now + backoffMs)
+        return true
+      }
+      const attempts: Array<{ key: string, addrs: Multiaddr[] }> = []
+      for (const addr of this.opts.bootstrap) {
+        const id = addr.split('/p2p/')[1]
+        if (id != null && connected.has(id)) continue
+        if (due(addr)) attempts.push({ key: addr, addrs: preferDialable([addr]) })
+      }
+      const live: Array<{ key: string, addrs: Multiaddr[] }> = []
+      for (const [id, p] of this.peers) {
+        if (connected.has(id) || p.heartbeat.light) continue
+        const entry = { key: id, addrs: preferDialable(p.heartbeat.listen) }
+        if (entry.addrs.length === 0) continue
+        if (now - p.lastSeen <= horizon) live.push(entry)
+        else if (due(id)) attempts.push(entry) // went silent: try to find it again
+      }
+      // random order so that peers do not all dial the same ones
+      live.sort(() => Math.random() - 0.5)
+      const need = this.opts.targetPeers - connected.size
+      for (const e of live.slice(0, Math.max(0, need))) attempts.push(e)
+      await Promise.all(attempts.map(async a => {
+        try {
+          await this.libp2p.dial(a.addrs, { signal: AbortSignal.timeout(5_000) })
+        } catch (err: any) {
+          this.modules.logger.debug('dial failed', { peer: a.key, error: String(err?.message ?? err) })
+        }
+      }))
+    } finally {
+      this.dialing = false
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    await this.flush().catch(() => {})
+    this.stopped = true
+    if (this.heartbeatTimer != null) clearInterval(this.heartbeatTimer)
+    if (this.flushTimer != null) clearTimeout(this.flushTimer)
+    await this.libp2p?.stop()
+  }
+}
+
+/** Multiaddrs worth dialing from a heartbeat's list (0.0.0.0 is not dialable). */
+function preferDialable (addrs: string[]): Multiaddr[] {
+  const out: Multiaddr[] = []
+  for (const a of addrs) {
+    if (a.includes('/ip4/0.0.0.0/') || a.includes('/ip6/::/')) continue
+    try { out.push(multiaddr(a)) } catch { /* ignore unparsable */ }
+  }
+  return out
+}
+
+export { peerIdFromString }

@@ -1,0 +1,47 @@
+/**
+ * What travels on the gossip topics, msgpack-encoded (src/store/codec.ts's deterministic Packr).
+ * Every inbound message is decoded and checked by validation.ts before any handler sees it.
+ */
+import type { NetworkRecord } from '../lookup/interface.js'
+import type { NegativeRecord } from '../store/index.js'
+import type { RegistryId } from '../registry/interface.js'
+import { decodeValue, encodeValue } from '../store/codec.js'
+
+/** `nets`: a batch of newly found networks and negative results. */
+export interface NetsMessage {
+  networks: NetworkRecord[]
+  negatives: NegativeRecord[]
+}
+
+/** `metrics`: a node's heartbeat. */
+export interface Heartbeat {
+  /** the sender's peer id (must equal the signed `from` of the gossip message) */
+  peerId: string
+  /** increases with every heartbeat of one process */
+  seq: number
+  /** ms since epoch */
+  sentAt: number
+  version: string
+  /** light peers (`whoismesh metrics --follow`) crawl nothing and own no addresses */
+  light: boolean
+  /** addresses other peers can dial, with /p2p/<id> */
+  listen: string[]
+  /** 2016 statuses and more (see CrawlCounters) */
+  counters: Record<string, number>
+  /** queued work per registry (a peer with none holds no share of that registry's budget) */
+  demand: Record<RegistryId, number>
+  /** this node's current rate per registry, requests/s */
+  rates: Record<RegistryId, number>
+  /** registries this node was told to back off from: until when (ms since epoch) */
+  backoff: Partial<Record<RegistryId, number>>
+  index: { networks: number, negatives: number, digest: string }
+  sample: { total: number, resolved: number }
+}
+
+export function encodeMessage (m: NetsMessage | Heartbeat): Uint8Array {
+  return encodeValue(m)
+}
+
+export function decodeMessage (bytes: Uint8Array): unknown {
+  return decodeValue(bytes)
+}

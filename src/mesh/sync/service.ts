@@ -1,0 +1,174 @@
+/**
+ * SyncService: serves `/whoismesh/sync/1.0.0` and opens sessions to peers, so that a late joiner,
+ * a restarted node or a healed partition converges with the mesh (gossip is not a log).
+ *
+ *   const sync = new SyncService({}, { libp2p, store, logger, onAccepted })
+ *   await sync.start()
+ *   const report = await sync.syncWith(peerId)   // both sides hold the union afterwards
+ *   await sync.stop()
+ *
+ * A session never crashes the node: every failure is classified (errors.ts), counted in `stats`
+ * (and metrics), logged, and — on the initiating side — thrown to the caller.
+ */
+import type { Connection, Stream } from '@libp2p/interface'
+import { silentLogger, type Logger } from '../../util/logger.js'
+import { SyncOptionsError, SyncStoppedError, abortReasonOf } from './errors.js'
+import { defaultSyncOptions, type SyncModules, type SyncOptions, type SyncReport, type SyncStats, type SyncTarget } from './interface.js'
+import { SYNC_PROTOCOL } from './protocol.js'
+import { SyncSession, type SyncRole } from './session.js'
+
+export class SyncService {
+  readonly opts: SyncOptions
+  readonly stats: SyncStats = { sessionsInitiated: 0, sessionsServed: 0, sessionsCompleted: 0, aborted: {}, refusedBusy: 0 }
+  private readonly modules: SyncModules
+  private readonly log: Logger
+  private running = false
+  private stopController = new AbortController()
+  private inbound = 0
+  private readonly active = new Set<Promise<unknown>>()
+  private readonly outbound = new Map<string, Promise<SyncReport>>()
+
+  constructor (opts: Partial<SyncOptions>, modules: SyncModules) {
+    this.opts = checkOptions({ ...defaultSyncOptions, ...opts })
+    this.modules = modules
+    this.log = (modules.logger ?? silentLogger).child({ component: 'sync' })
+  }
+
+  /** Starts serving the protocol. Idempotent. */
+  async start (): Promise<void> {
+    if (this.running) return
+    this.stopController = new AbortController()
+    await this.modules.libp2p.handle(SYNC_PROTOCOL, (stream, connection) => { this.serve(stream, connection) }, {
+      // one more than we serve, so the extra stream hears "busy" instead of a reset
+      maxInboundStreams: this.opts.maxConcurrentSessions + 1,
+      maxOutboundStreams: this.opts.maxConcurrentSessions + 1
+    })
+    this.running = true
+  }
+
+  /** Stops serving, aborts the sessions in progress (SyncStoppedError) and waits for them. */
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.stopController.abort()
+    await this.modules.libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
+    await Promise.allSettled([...this.active])
+  }
+
+  /**
+   * Reconciles this node's index with the peer's, both directions, in one session. Concurrent
+   * calls for the same peer share one session.
+   * @throws SyncProtocolError the peer sent a malformed frame or invalid records (session aborted)
+   * @throws SyncRemoteError the peer refused ("busy": retry later) or aborted
+   * @throws SyncTimeoutError a read, write or the session deadline expired (retryable)
+   * @throws SyncStoppedError the service is not running
+   */
+  async syncWith (target: SyncTarget): Promise<SyncReport> {
+    if (!this.running) throw new SyncStoppedError()
+    const key = target.toString()
+    const existing = this.outbound.get(key)
+    if (existing !== undefined) return await existing
+    const run = this.track(this.initiate(target))
+    this.outbound.set(key, run)
+    try {
+      return await run
+    } finally {
+      this.outbound.delete(key)
+    }
+  }
+
+  private async initiate (target: SyncTarget): Promise<SyncReport> {
+    this.stats.sessionsInitiated++
+    const signal = this.sessionSignal()
+    let peer = target.toString()
+    let session: SyncSession | undefined
+    try {
+      const connection = await this.modules.libp2p.dial(target, { signal })
+      peer = connection.remotePeer.toString()
+      const stream = await connection.newStream(SYNC_PROTOCOL, { signal })
+      session = this.session('initiator', peer, stream, signal)
+      const report = await session.initiate()
+      this.completed('initiator', report)
+      return report
+    } catch (err) {
+      this.aborted('initiator', peer, err, session?.report)
+      throw err
+    }
+  }
+
+  private serve (stream: Stream, connection: Connection): void {
+    const peer = connection.remotePeer.toString()
+    if (!this.running || this.inbound >= this.opts.maxConcurrentSessions) {
+      this.stats.refusedBusy++
+      this.modules.metrics?.syncSessionsTotal.inc({ outcome: 'refused' })
+      this.log.debug('sync session refused', { peer, reason: 'busy' })
+      void this.track(this.session('responder', peer, stream, this.sessionSignal()).refuse('busy'))
+      return
+    }
+    this.inbound++
+    this.stats.sessionsServed++
+    const session = this.session('responder', peer, stream, this.sessionSignal())
+    void this.track(session.respond().then(
+      report => { this.completed('responder', report) },
+      err => { this.aborted('responder', peer, err, session.report) }
+    ).finally(() => { this.inbound-- }))
+  }
+
+  private session (role: SyncRole, peer: string, stream: Stream, signal: AbortSignal): SyncSession {
+    return new SyncSession({
+      role,
+      peer,
+      stream,
+      opts: this.opts,
+      modules: this.modules,
+      log: this.log.child({ peer, role }),
+      signal,
+      stopping: () => this.stopController.signal.aborted
+    })
+  }
+
+  private sessionSignal (): AbortSignal {
+    return AbortSignal.any([this.stopController.signal, AbortSignal.timeout(this.opts.sessionTimeoutMs)])
+  }
+
+  private track<T> (p: Promise<T>): Promise<T> {
+    const settled = p.catch(() => {})
+    this.active.add(settled)
+    void settled.finally(() => { this.active.delete(settled) })
+    return p
+  }
+
+  private completed (role: SyncRole, report: SyncReport): void {
+    this.stats.sessionsCompleted++
+    this.modules.metrics?.syncSessionsTotal.inc({ outcome: 'ok' })
+    this.log.info('sync session completed', { role, ...report })
+  }
+
+  private aborted (role: SyncRole, peer: string, err: unknown, report: SyncReport | undefined): void {
+    const reason = abortReasonOf(err)
+    this.stats.aborted[reason] = (this.stats.aborted[reason] ?? 0) + 1
+    this.modules.metrics?.syncSessionsTotal.inc({ outcome: reason })
+    const level = reason === 'stopped' || reason === 'busy' ? 'debug' : 'warn'
+    this.log[level]('sync session aborted', {
+      role, peer, reason, error: (err as Error)?.message, networksReceived: report?.networksReceived, bytesReceived: report?.bytesReceived
+    })
+  }
+}
+
+function checkOptions (o: SyncOptions): SyncOptions {
+  const int = (field: keyof SyncOptions, min: number, max = Number.MAX_SAFE_INTEGER): void => {
+    const v = o[field]
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new SyncOptionsError(field, `expected an integer in ${min}…${max}, got ${String(v)}`)
+  }
+  int('maxFrameBytes', 64 * 1024, 64 * 1024 * 1024)
+  int('maxRecordsPerFrame', 1, 5000)
+  int('maxTurnBytes', 64 * 1024)
+  int('leafItems', 1, 2048)
+  int('fanout', 2, 1024)
+  int('sessionTimeoutMs', 1)
+  int('ioTimeoutMs', 1)
+  int('maxConcurrentSessions', 1)
+  int('maxPendingCommits', 1, 64)
+  if (o.maxTurnBytes < o.maxFrameBytes) throw new SyncOptionsError('maxTurnBytes', `must be at least maxFrameBytes (${o.maxFrameBytes})`)
+  return o
+}

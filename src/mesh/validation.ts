@@ -1,0 +1,177 @@
+/**
+ * The one validation choke point for everything peers send: gossip messages on both topics and
+ * records arriving by sync. Decode, schema, bounds; the answer is accept (with the decoded value),
+ * ignore (harmless but useless: e.g. a heartbeat from ourselves, an old version) or reject (the
+ * sender misbehaves: gossipsub lowers its score). Every outcome is counted by the caller.
+ */
+import type { NetworkRecord } from '../lookup/interface.js'
+import type { NegativeRecord } from '../store/index.js'
+import { canonicalNegative, canonicalNetwork } from '../store/codec.js'
+import { REGISTRY_IDS, isRegistryId } from '../registry/interface.js'
+import { slashEightOf, specialBlockOf } from '../registry/iana.js'
+import { rangeToCidrs } from '../util/ipv4.js'
+import { decodeMessage, type Heartbeat, type NetsMessage } from './messages.js'
+import { parseTopic, TOPIC_VERSIONS } from './topics.js'
+
+export const VALIDATION_LIMITS = {
+  /** largest message accepted on any topic, bytes */
+  maxMessageBytes: 1024 * 1024,
+  /** records (networks + negatives) per nets message */
+  maxBatchRecords: 5000,
+  /** largest network a registry registers: a /8 */
+  maxNetworkSize: 2 ** 24,
+  /** handle, name, org, type, parent handle, dates */
+  maxStringLength: 256,
+  maxCidrs: 32,
+  maxListenAddrs: 16,
+  /** records stamped this far in the future are rejected, ms */
+  maxClockSkewMs: 24 * 3600 * 1000
+}
+
+/** The earliest fetch time accepted (whoismesh did not exist before). */
+const EARLIEST_FETCH = Date.UTC(2020, 0, 1)
+
+export type Validation<T> =
+  | { result: 'accept', value: T }
+  | { result: 'ignore', reason: string }
+  | { result: 'reject', reason: string }
+
+const reject = (reason: string): { result: 'reject', reason: string } => ({ result: 'reject', reason })
+
+/** Checks one network record from a peer; returns it in canonical form or the reason it is bad. */
+export function checkNetworkRecord (v: unknown, now = Date.now()): NetworkRecord | string {
+  let r: NetworkRecord
+  try {
+    r = canonicalNetwork(v)
+  } catch (err) {
+    return (err as Error).message
+  }
+  const L = VALIDATION_LIMITS
+  if (r.end - r.start + 1 > L.maxNetworkSize) return `network ${r.start}-${r.end} is larger than a /8`
+  for (const a of [r.start, r.end]) {
+    if (slashEightOf(a).status === 'RESERVED') return `network touches reserved /8 ${a >>> 24}`
+  }
+  const special = specialBlockOf(r.start)
+  if (special != null && r.end <= special.end) return `network lies inside special-purpose space ${special.cidr}`
+  for (const s of [r.handle, r.name, r.org, r.type, r.parentHandle, r.registered, r.lastChanged]) {
+    if (s.length > L.maxStringLength) return 'string field too long'
+  }
+  if (r.country !== '' && !/^[A-Z]{2}$/.test(r.country)) return `bad country "${r.country.slice(0, 8)}"`
+  if (r.cidrs.length > L.maxCidrs) return 'too many cidrs'
+  const expected = rangeToCidrs(r.start, r.end)
+  if (r.cidrs.length !== expected.length || r.cidrs.some((c, i) => c !== expected[i])) {
+    // registries list the blocks in their own order; compare as sets
+    const a = [...r.cidrs].sort(); const b = [...expected].sort()
+    if (a.length !== b.length || a.some((c, i) => c !== b[i])) return 'cidrs do not cover the range'
+  }
+  if (r.queryAddress < r.start || r.queryAddress > r.end) return 'query address outside the network'
+  if (r.fetchedAt < EARLIEST_FETCH || r.fetchedAt > now + L.maxClockSkewMs) return 'fetch time out of bounds'
+  return r
+}
+
+/** Checks one negative record from a peer. */
+export function checkNegativeRecord (v: unknown, now = Date.now()): NegativeRecord | string {
+  let r: NegativeRecord
+  try {
+    r = canonicalNegative(v)
+  } catch (err) {
+    return (err as Error).message
+  }
+  if (slashEightOf(r.address).status === 'RESERVED' || specialBlockOf(r.address) != null) return 'negative for reserved or special-purpose space'
+  if (r.fetchedAt < EARLIEST_FETCH || r.fetchedAt > now + VALIDATION_LIMITS.maxClockSkewMs) return 'fetch time out of bounds'
+  return r
+}
+
+/**
+ * Checks a batch of records (a nets message, or a sync reply). One bad record rejects the whole
+ * batch: honest peers never send one.
+ */
+export function validateRecords (networks: unknown, negatives: unknown, now = Date.now()): Validation<NetsMessage> {
+  if (!Array.isArray(networks) || !Array.isArray(negatives)) return reject('networks and negatives must be arrays')
+  if (networks.length + negatives.length > VALIDATION_LIMITS.maxBatchRecords) return reject(`batch of ${networks.length + negatives.length} records exceeds ${VALIDATION_LIMITS.maxBatchRecords}`)
+  const out: NetsMessage = { networks: [], negatives: [] }
+  for (const n of networks) {
+    const r = checkNetworkRecord(n, now)
+    if (typeof r === 'string') return reject(r)
+    out.networks.push(r)
+  }
+  for (const n of negatives) {
+    const r = checkNegativeRecord(n, now)
+    if (typeof r === 'string') return reject(r)
+    out.negatives.push(r)
+  }
+  return { result: 'accept', value: out }
+}
+
+function isCountMap (v: unknown, keys: readonly string[] | undefined, max = 64): v is Record<string, number> {
+  if (v == null || typeof v !== 'object' || Array.isArray(v)) return false
+  const entries = Object.entries(v)
+  if (entries.length > max) return false
+  return entries.every(([k, n]) => (keys == null || keys.includes(k)) && k.length <= 64 && typeof n === 'number' && Number.isFinite(n) && n >= 0)
+}
+
+export function validateHeartbeat (v: unknown, from: string | undefined, now = Date.now()): Validation<Heartbeat> {
+  if (v == null || typeof v !== 'object' || Array.isArray(v)) return reject('heartbeat is not an object')
+  const h = v as Record<string, any>
+  if (typeof h.peerId !== 'string' || h.peerId.length > 128) return reject('bad peerId')
+  if (from !== undefined && h.peerId !== from) return reject('heartbeat peerId differs from the signed sender')
+  if (!Number.isSafeInteger(h.seq) || h.seq < 0) return reject('bad seq')
+  if (!Number.isSafeInteger(h.sentAt) || h.sentAt > now + VALIDATION_LIMITS.maxClockSkewMs) return reject('bad sentAt')
+  if (typeof h.version !== 'string' || h.version.length > 32) return reject('bad version')
+  if (typeof h.light !== 'boolean') return reject('bad light flag')
+  if (!Array.isArray(h.listen) || h.listen.length > VALIDATION_LIMITS.maxListenAddrs || !h.listen.every((a: unknown) => typeof a === 'string' && a.length <= 256 && a.startsWith('/'))) return reject('bad listen addresses')
+  if (!isCountMap(h.counters, undefined)) return reject('bad counters')
+  if (!isCountMap(h.demand, REGISTRY_IDS)) return reject('bad demand')
+  if (!isCountMap(h.rates, REGISTRY_IDS)) return reject('bad rates')
+  if (!isCountMap(h.backoff, REGISTRY_IDS) || !Object.keys(h.backoff).every(isRegistryId)) return reject('bad backoff')
+  const idx = h.index
+  if (idx == null || typeof idx !== 'object' || !Number.isSafeInteger(idx.networks) || !Number.isSafeInteger(idx.negatives) || typeof idx.digest !== 'string' || !/^[0-9a-f]{64}$/.test(idx.digest)) return reject('bad index summary')
+  const s = h.sample
+  if (s == null || typeof s !== 'object' || !Number.isSafeInteger(s.total) || !Number.isSafeInteger(s.resolved)) return reject('bad sample summary')
+  return {
+    result: 'accept',
+    value: {
+      peerId: h.peerId,
+      seq: h.seq,
+      sentAt: h.sentAt,
+      version: h.version,
+      light: h.light,
+      listen: h.listen,
+      counters: h.counters,
+      demand: h.demand,
+      rates: h.rates,
+      backoff: h.backoff,
+      index: { networks: idx.networks, negatives: idx.negatives, digest: idx.digest },
+      sample: { total: s.total, resolved: s.resolved }
+    }
+  }
+}
+
+export type InboundMessage =
+  | { kind: 'nets', message: NetsMessage }
+  | { kind: 'metrics', message: Heartbeat }
+
+/**
+ * Validates a gossip message: topic, size, decoding, schema and bounds.
+ * @param from the signed sender's peer id
+ */
+export function validateGossip (topic: string, data: Uint8Array, from: string | undefined, now = Date.now()): Validation<InboundMessage> {
+  const t = parseTopic(topic)
+  if (t == null) return { result: 'ignore', reason: `unknown topic ${topic.slice(0, 64)}` }
+  if (t.version !== TOPIC_VERSIONS[t.kind]) return { result: 'ignore', reason: `unsupported ${t.kind} version ${t.version}` }
+  if (data.byteLength > VALIDATION_LIMITS.maxMessageBytes) return reject(`message of ${data.byteLength} bytes exceeds ${VALIDATION_LIMITS.maxMessageBytes}`)
+  let decoded: unknown
+  try {
+    decoded = decodeMessage(data)
+  } catch {
+    return reject('not valid msgpack')
+  }
+  if (t.kind === 'nets') {
+    if (decoded == null || typeof decoded !== 'object') return reject('nets message is not an object')
+    const m = decoded as Record<string, unknown>
+    const v = validateRecords(m.networks, m.negatives, now)
+    return v.result === 'accept' ? { result: 'accept', value: { kind: 'nets', message: v.value } } : v
+  }
+  const v = validateHeartbeat(decoded, from, now)
+  return v.result === 'accept' ? { result: 'accept', value: { kind: 'metrics', message: v.value } } : v
+}

@@ -1,0 +1,56 @@
+/**
+ * The mesh's metrics: gossip messages and the records they carry by validation outcome, live
+ * peers, and sync sessions. Call sites take them optionally (`metrics?.livePeers.set(n)`).
+ */
+import { Counter, Gauge, type Registry } from 'prom-client'
+
+/** `outcome` label values of the gossip counters: the validation function's verdicts. */
+export const GOSSIP_OUTCOMES = ['accept', 'ignore', 'reject'] as const
+export type GossipOutcome = typeof GOSSIP_OUTCOMES[number]
+
+export interface MeshMetrics {
+  /** inbound gossip messages by `topic` and validation `outcome` (accept | ignore | reject) */
+  gossipMessagesTotal: Counter<'topic' | 'outcome'>
+  /** records carried by inbound gossip messages, by `topic` and `outcome` */
+  gossipRecordsTotal: Counter<'topic' | 'outcome'>
+  /** peers heard from recently, this node excluded */
+  livePeers: Gauge
+  /** sync sessions (request/response catch-up) by `outcome`, e.g. ok, error, timeout, refused */
+  syncSessionsTotal: Counter<'outcome'>
+  /** records received through sync sessions */
+  syncRecordsReceivedTotal: Counter
+}
+
+export function createMeshMetrics (register: Registry): MeshMetrics {
+  const registers = [register]
+  return {
+    gossipMessagesTotal: new Counter({
+      name: 'whoismesh_gossip_messages_total',
+      help: 'Inbound gossip messages by topic and validation outcome (accept, ignore, reject)',
+      labelNames: ['topic', 'outcome'] as const,
+      registers
+    }),
+    gossipRecordsTotal: new Counter({
+      name: 'whoismesh_gossip_records_total',
+      help: 'Records carried by inbound gossip messages, by topic and validation outcome',
+      labelNames: ['topic', 'outcome'] as const,
+      registers
+    }),
+    livePeers: new Gauge({
+      name: 'whoismesh_live_peers',
+      help: 'Peers heard from recently (this node excluded)',
+      registers
+    }),
+    syncSessionsTotal: new Counter({
+      name: 'whoismesh_sync_sessions_total',
+      help: 'Sync (catch-up) sessions by outcome',
+      labelNames: ['outcome'] as const,
+      registers
+    }),
+    syncRecordsReceivedTotal: new Counter({
+      name: 'whoismesh_sync_records_received_total',
+      help: 'Records received through sync sessions',
+      registers
+    })
+  }
+}

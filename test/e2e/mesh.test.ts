@@ -1,0 +1,78 @@
+/**
+ * The mesh end to end: the simulator (one global budget per registry, enforced) and five
+ * `whoismesh node start` processes on loopback, one bootstrap and four given only its address.
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
+import { REGISTRY_IDS } from '../../src/registry/interface.js'
+import { runCli } from '../helpers/cli.js'
+import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
+
+const SAMPLE_LIMIT = 4000
+const BUDGET = 'all=300'
+
+let sim: Simulator
+let dir: string
+let registries: string
+const nodes: FleetNode[] = []
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'whoismesh-mesh-'))
+  sim = await startSimulator({ budgetPerSecond: BUDGET })
+  registries = join(dir, 'registries.json')
+  await writeRegistriesFile(sim, registries)
+})
+
+after(async () => {
+  await killAll(nodes)
+  await sim?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function coverage (data: string): Promise<any> {
+  const r = await runCli(['coverage', '--json', '--data', data])
+  assert.equal(r.code, 0, r.stderr)
+  return JSON.parse(r.stdout)
+}
+
+function simTotals (): { networkAnswers: number, distinct: number, bans: number, rateLimited: number } {
+  const s = sim.stats().registries
+  let networkAnswers = 0; let distinct = 0; let bans = 0; let rateLimited = 0
+  for (const id of REGISTRY_IDS) {
+    networkAnswers += s[id].network_answers
+    distinct += s[id].distinct_networks
+    bans += s[id].bans
+    rateLimited += s[id].rate_limited
+  }
+  return { networkAnswers, distinct, bans, rateLimited }
+}
+
+test('five nodes crawl the sample together within one global budget and end with identical indexes', async () => {
+  const common = { dir, registries, sampleLimit: SAMPLE_LIMIT, exitWhenDone: true }
+  const boot = startNode({ ...common, name: 'n0' })
+  nodes.push(boot)
+  await waitForLog(boot, 'node ready', 30_000)
+  const bootstrap = [boot.listen![0]]
+  for (let i = 1; i < 5; i++) nodes.push(startNode({ ...common, name: `n${i}`, bootstrap }))
+
+  const results = await Promise.all(nodes.map(async n => await n.exited))
+  results.forEach((r, i) => assert.equal(r.code, 0, `node n${i} exited ${String(r.code)}: ${nodes[i].stderrTail.slice(-1500)}`))
+
+  const covs = await Promise.all(nodes.map(async n => await coverage(n.data)))
+  const digests = new Set(covs.map(c => c.digest))
+  assert.equal(digests.size, 1, `digests differ: ${covs.map(c => `${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}`)
+  for (const c of covs) assert.equal(c.sample_resolved, SAMPLE_LIMIT)
+
+  const totals = simTotals()
+  assert.equal(totals.bans, 0, 'the simulator banned the fleet')
+  assert.equal(totals.rateLimited, 0, 'the fleet went over the global budget')
+  const lookups = covs.reduce((s, c) => s + (c.lookups as number), 0)
+  assert.ok(lookups / covs[0].networks <= 1.05, `fleet lookups ÷ networks = ${lookups} / ${String(covs[0].networks)}`)
+  assert.ok(totals.networkAnswers / totals.distinct <= 1.05, `registry side: ${totals.networkAnswers} answers for ${totals.distinct} networks`)
+  // every node did a share of the work
+  for (const [i, c] of covs.entries()) assert.ok(c.lookups > lookups / 20, `node n${i} did only ${String(c.lookups)} of ${lookups} lookups`)
+})

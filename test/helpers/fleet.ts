@@ -1,0 +1,89 @@
+/**
+ * A fleet of real `whoismesh node start` processes on loopback, for mesh tests and benches.
+ * Each node logs JSON lines on stderr; the harness parses them and resolves waits on events.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { BIN } from './cli.js'
+
+export interface FleetNode {
+  name: string
+  data: string
+  child: ChildProcess
+  /** parsed JSON log lines */
+  logs: Array<Record<string, any>>
+  /** resolves with the exit code (or null when killed) */
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  peerId?: string
+  listen?: string[]
+  stderrTail: string
+}
+
+export interface StartNodeOptions {
+  dir: string
+  name: string
+  registries: string
+  sampleLimit: number
+  bootstrap?: string[]
+  heartbeatMs?: number
+  exitWhenDone?: boolean
+  extraArgs?: string[]
+}
+
+export function startNode (o: StartNodeOptions): FleetNode {
+  const data = join(o.dir, o.name)
+  const args = [
+    BIN, 'node', 'start', '--data', data, '--registries', o.registries,
+    '--sample-limit', String(o.sampleLimit), '--listen', '/ip4/127.0.0.1/tcp/0',
+    '--heartbeat-ms', String(o.heartbeatMs ?? 1000), '--log-format', 'json', '--status-interval', '5',
+    ...(o.bootstrap != null && o.bootstrap.length > 0 ? ['--bootstrap', o.bootstrap.join(',')] : []),
+    ...(o.exitWhenDone === true ? ['--exit-when-done'] : []),
+    ...(o.extraArgs ?? [])
+  ]
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const node: FleetNode = {
+    name: o.name,
+    data,
+    child,
+    logs: [],
+    stderrTail: '',
+    exited: new Promise(resolve => child.on('close', (code, signal) => resolve({ code, signal })))
+  }
+  let buf = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    node.stderrTail = (node.stderrTail + d).slice(-6000)
+    buf += d
+    let i: number
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i)
+      buf = buf.slice(i + 1)
+      if (!line.startsWith('{')) continue
+      try {
+        const entry = JSON.parse(line)
+        node.logs.push(entry)
+        if (entry.msg === 'node ready') { node.peerId = entry.peerId; node.listen = entry.listen }
+      } catch { /* not a log line */ }
+    }
+  })
+  return node
+}
+
+/** Resolves when the node has logged a line with `msg`, rejects if it exits first or after timeoutMs. */
+export async function waitForLog (node: FleetNode, msg: string, timeoutMs: number): Promise<Record<string, any>> {
+  const deadline = Date.now() + timeoutMs
+  let exited = false
+  void node.exited.then(() => { exited = true })
+  for (;;) {
+    const hit = node.logs.find(l => l.msg === msg)
+    if (hit != null) return hit
+    if (exited) throw new Error(`${node.name} exited before logging "${msg}": ${node.stderrTail.slice(-1500)}`)
+    if (Date.now() > deadline) throw new Error(`${node.name} did not log "${msg}" within ${timeoutMs} ms: ${node.stderrTail.slice(-1500)}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+/** Kills every node still running (SIGKILL) and waits for them. */
+export async function killAll (nodes: FleetNode[]): Promise<void> {
+  for (const n of nodes) if (n.child.exitCode == null && n.child.signalCode == null) n.child.kill('SIGKILL')
+  await Promise.all(nodes.map(async n => await n.exited))
+}

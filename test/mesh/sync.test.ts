@@ -1,0 +1,286 @@
+/**
+ * Sync between real libp2p nodes on 127.0.0.1 with real LevelDB stores in temp dirs: convergence,
+ * O(differences) traffic, rejection of invalid records, and survival of malformed frames.
+ */
+import '../../src/util/polyfill.js'
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { lpStream } from '@libp2p/utils'
+import type { Stream } from '@libp2p/interface'
+import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
+import { checkNegativeRecord, checkNetworkRecord } from '../../src/mesh/validation.js'
+import { SyncService, SyncProtocolError, SYNC_PROTOCOL, type SyncReport } from '../../src/mesh/sync/index.js'
+import { decodeFrame, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
+import { NetworkStore, type NegativeRecord, type NetworkRecord } from '../../src/store/index.js'
+import { encodeValue } from '../../src/store/codec.js'
+import { createMeshMetrics, Registry, type MeshMetrics } from '../../src/metrics/index.js'
+import { neg, net, rng, tempDir } from '../store/helpers/records.js'
+
+interface Peer {
+  libp2p: MeshLibp2p
+  store: NetworkStore
+  sync: SyncService
+  accepted: number
+}
+
+const cleanups: Array<() => Promise<void>> = []
+after(async () => { for (const c of cleanups.reverse()) await c().catch(() => {}) })
+
+async function startLibp2p (): Promise<MeshLibp2p> {
+  const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+  cleanups.push(async () => { await libp2p.stop() })
+  return libp2p
+}
+
+async function startPeer (opts: Partial<SyncService['opts']> = {}, metrics?: MeshMetrics): Promise<Peer> {
+  const { dir, cleanup } = await tempDir()
+  const store = await NetworkStore.open({ dataDir: dir })
+  cleanups.push(async () => { await store.close(); await cleanup() })
+  const libp2p = await startLibp2p()
+  const peer: Peer = { libp2p, store, sync: undefined as unknown as SyncService, accepted: 0 }
+  peer.sync = new SyncService(opts, { libp2p, store, metrics, onAccepted: a => { peer.accepted += a.networks.length + a.negatives.length } })
+  await peer.sync.start()
+  cleanups.push(async () => { await peer.sync.stop() })
+  return peer
+}
+
+const addr = (p: { libp2p: MeshLibp2p }): ReturnType<MeshLibp2p['getMultiaddrs']>[number] => p.libp2p.getMultiaddrs()[0]
+
+/** /8s where a synthetic network passes validation (not reserved, not special-purpose) */
+const OCTETS = Array.from({ length: 224 }, (_, o) => o).filter(o => typeof checkNetworkRecord(net(o * 2 ** 24 + 65536, o * 2 ** 24 + 65791)) !== 'string')
+
+/** `count` distinct valid networks (mostly /24s, some /20s and /16s) spread over many /8s */
+function syntheticNetworks (count: number, seed: number, fetchedAt = 1_700_000_000_000): NetworkRecord[] {
+  const random = rng(seed)
+  const seen = new Set<string>()
+  const out: NetworkRecord[] = []
+  while (out.length < count) {
+    const o = OCTETS[Math.floor(random() * OCTETS.length)]
+    const size = random() < 0.9 ? 8 : random() < 0.8 ? 12 : 16
+    const start = o * 2 ** 24 + Math.floor(random() * 2 ** (24 - size)) * 2 ** size
+    const end = start + 2 ** size - 1
+    const key = `${start}-${end}`
+    if (seen.has(key)) continue
+    const r = net(start, end, { registry: 'ripe', fetchedAt: fetchedAt + Math.floor(random() * 1e6), queryAddress: start + 1 })
+    if (typeof checkNetworkRecord(r) === 'string') continue
+    seen.add(key)
+    out.push(r)
+  }
+  return out
+}
+
+function syntheticNegatives (count: number, seed: number): NegativeRecord[] {
+  const random = rng(seed)
+  const seen = new Set<number>()
+  const out: NegativeRecord[] = []
+  while (out.length < count) {
+    const a = OCTETS[Math.floor(random() * OCTETS.length)] * 2 ** 24 + Math.floor(random() * 2 ** 24)
+    if (seen.has(a)) continue
+    const r = neg(a, { fetchedAt: 1_700_000_000_000 + Math.floor(random() * 1e6) })
+    if (typeof checkNegativeRecord(r) === 'string') continue
+    seen.add(a)
+    out.push(r)
+  }
+  return out
+}
+
+async function load (store: NetworkStore, networks: NetworkRecord[], negatives: NegativeRecord[] = []): Promise<void> {
+  for (let i = 0; i < networks.length; i += 5000) await store.commit({ networks: networks.slice(i, i + 5000) })
+  for (let i = 0; i < negatives.length; i += 5000) await store.commit({ negatives: negatives.slice(i, i + 5000) })
+}
+
+/** every stored record, encoded, in key order */
+async function dump (store: NetworkStore): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for await (const r of store.networks()) parts.push(encodeValue(r))
+  parts.push(Buffer.from('--negatives--'))
+  for await (const r of store.negatives()) parts.push(encodeValue(r))
+  return Buffer.concat(parts)
+}
+
+const transferred = (r: SyncReport): number => r.networksReceived + r.negativesReceived + r.networksSent + r.negativesSent
+
+async function waitFor (what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
+test('two nodes with disjoint, overlapping and conflicting records hold identical indexes after one sync', async () => {
+  const metrics = createMeshMetrics(new Registry())
+  const [a, b] = await Promise.all([startPeer({}, metrics), startPeer()])
+  const pool = syntheticNetworks(5000, 1)
+  const negatives = syntheticNegatives(900, 2)
+  // a: 0–3499, b: 1500–4999 (2000 shared); negatives 0–599 / 300–899
+  const conflictA = net(pool[0].start, pool[0].end, { ...pool[0], name: 'FIRST-SEEN', fetchedAt: 1_650_000_000_000 })
+  const conflictB = net(pool[0].start, pool[0].end, { ...pool[0], name: 'RENAMED', fetchedAt: 1_750_000_000_000 })
+  await load(a.store, [conflictA, ...pool.slice(1, 3500)], negatives.slice(0, 600))
+  await load(b.store, [conflictB, ...pool.slice(1500)], negatives.slice(300))
+  assert.notEqual(a.store.digest(), b.store.digest())
+
+  const report = await a.sync.syncWith(addr(b))
+
+  assert.equal(report.converged, true, 'the report says converged')
+  assert.equal(a.store.digest(), b.store.digest(), 'digests are equal')
+  assert.deepEqual(a.store.counts(), { networks: 5000, negatives: 900, failures: 0 })
+  assert.deepEqual(b.store.counts(), { networks: 5000, negatives: 900, failures: 0 })
+  assert.ok((await dump(a.store)).equals(await dump(b.store)), 'networks() and negatives() dumps are byte-identical')
+  const kept = await b.store.mostSpecific(pool[0].start)
+  assert.equal(kept?.name, 'FIRST-SEEN', 'the pick rule keeps the earliest fetch on both sides')
+  assert.equal(report.networksReceived, 1500, 'a received b\'s 1500 networks it lacked')
+  assert.ok(report.networksSent >= 1500 && report.networksSent <= 1501, `a sent its 1500 networks b lacked (+ the conflict), sent ${report.networksSent}`)
+  assert.equal(report.negativesReceived, 300)
+  assert.equal(report.negativesSent, 300)
+  assert.ok(a.accepted >= 1500 && b.accepted >= 1800, 'onAccepted saw the records each side took')
+  assert.equal((await metrics.syncSessionsTotal.get()).values.find(v => v.labels.outcome === 'ok')?.value, 1, 'the session is counted as ok')
+  assert.equal((await metrics.syncRecordsReceivedTotal.get()).values[0].value, 1800, 'received records are counted')
+
+  const again = await b.sync.syncWith(addr(a))
+  assert.equal(transferred(again), 0, 'a second sync, the other way round, transfers nothing')
+  assert.equal(again.converged, true)
+})
+
+test('an empty node copies 50k networks from a full one; later syncs cost only the differences', async () => {
+  const [full, empty] = await Promise.all([startPeer(), startPeer()])
+  const networks = syntheticNetworks(50_000, 3)
+  await load(full.store, networks)
+
+  const first = await empty.sync.syncWith(addr(full))
+  assert.equal(first.converged, true)
+  assert.equal(first.networksReceived, 50_000)
+  assert.equal(empty.store.digest(), full.store.digest())
+  assert.deepEqual(empty.store.counts(), full.store.counts())
+
+  const second = await empty.sync.syncWith(addr(full))
+  assert.equal(transferred(second), 0, 'the second run transfers no record')
+  assert.equal(second.rounds, 1, 'one round: the whole-space fingerprints match')
+  assert.ok(second.bytesReceived + second.bytesSent < 1024, `the second run exchanges a few bytes, not ${second.bytesReceived + second.bytesSent}`)
+
+  // ten new networks on each side: each side receives exactly the other's ten
+  const fresh = syntheticNetworks(50_020, 3).slice(50_000)
+  await full.store.commit({ networks: fresh.slice(0, 10) })
+  await empty.store.commit({ networks: fresh.slice(10) })
+  const third = await empty.sync.syncWith(addr(full))
+  assert.equal(third.converged, true)
+  assert.equal(third.networksReceived, 10)
+  assert.equal(third.networksSent, 10)
+  assert.ok(third.bytesReceived + third.bytesSent < 200_000, `20 differences in 50k cost ${third.bytesReceived + third.bytesSent} bytes`)
+  assert.equal(empty.store.digest(), full.store.digest())
+})
+
+/** a node that answers sync sessions with the given records, whatever it is asked */
+async function startLiar (records: unknown[][]): Promise<MeshLibp2p> {
+  const libp2p = await startLibp2p()
+  await libp2p.handle(SYNC_PROTOCOL, async (stream: Stream) => {
+    const lp = lpStream(stream)
+    try {
+      for (;;) {
+        const f = decodeFrame((await lp.read()).subarray(), 5000)
+        if (f.end === true) break
+      }
+      await lp.write(encodeFrame({ v: 1, tb: 8 * 1024 * 1024, n: records, end: true }))
+      await lp.read() // the initiator's err frame, or its close
+    } catch {}
+    stream.abort(new Error('done'))
+  })
+  return libp2p
+}
+
+test('a peer answering with invalid records is rejected and nothing it sent is stored', async () => {
+  const good = syntheticNetworks(10, 4)
+  const cases: Array<[string, unknown[]]> = [
+    ['start after end', networkToTuple({ ...good[0], start: good[0].end + 1, end: good[0].end })],
+    ['a network in 10/8', networkToTuple(net('10.1.0.0', '10.1.0.255'))],
+    ['not a record', [1, 2, 3]]
+  ]
+  const victim = await startPeer()
+  for (const [label, bad] of cases) {
+    const liar = await startLiar([...good.slice(1).map(networkToTuple), bad])
+    await assert.rejects(victim.sync.syncWith(liar.getMultiaddrs()[0]), (err: unknown) => {
+      assert.ok(err instanceof SyncProtocolError, `${label}: ${String(err)}`)
+      assert.equal(err.reason, 'invalid-records', label)
+      return true
+    })
+    assert.deepEqual(victim.store.counts(), { networks: 0, negatives: 0, failures: 0 }, `${label}: nothing stored`)
+  }
+  assert.equal(victim.sync.stats.aborted['invalid-records'], cases.length, 'every rejection is counted')
+})
+
+test('a responder survives malformed frames and invalid records, counts them, and then serves a correct session', async () => {
+  const server = await startPeer()
+  const networks = syntheticNetworks(2000, 5)
+  await load(server.store, networks)
+  const client = await startLibp2p()
+
+  const garbage: Array<[string, (s: Stream) => Promise<void>, string]> = [
+    ['bytes that are not msgpack', async s => { await lpStream(s).write(Uint8Array.from([0xc1, 0xc1, 0xc1, 0xff])) }, 'malformed-frame'],
+    ['a msgpack array instead of a map', async s => { await lpStream(s).write(encodeValue([1, 2, 3])) }, 'malformed-frame'],
+    ['a length prefix beyond maxFrameBytes', async s => { s.send(Uint8Array.from([0xff, 0xff, 0xff, 0x7f])) }, 'malformed-frame'],
+    ['a question with from > to', async s => { await lpStream(s).write(encodeValue({ v: 1, q: [[2, 10, 5]], end: true })) }, 'malformed-frame'],
+    ['an unsupported version', async s => { await lpStream(s).write(encodeValue({ v: 99, end: true })) }, 'protocol-violation'],
+    ['invalid records pushed by an initiator', async s => { await lpStream(s).write(encodeFrame({ v: 1, n: [networkToTuple(net('127.0.0.0', '127.0.0.255'))], end: true })) }, 'invalid-records']
+  ]
+  for (const [label, send, reason] of garbage) {
+    const before = server.sync.stats.aborted[reason] ?? 0
+    const stream = await client.dialProtocol(addr(server), SYNC_PROTOCOL)
+    await send(stream)
+    await waitFor(`${label} to be counted as ${reason}`, () => (server.sync.stats.aborted[reason] ?? 0) === before + 1)
+    stream.abort(new Error('test done'))
+  }
+  assert.equal(server.store.counts().networks, 2000, 'nothing was stored from the garbage')
+
+  const honest = await startPeer()
+  const report = await honest.sync.syncWith(addr(server))
+  assert.equal(report.converged, true)
+  assert.equal(report.networksReceived, 2000)
+  assert.equal(honest.store.digest(), server.store.digest())
+})
+
+test('a responder serving its maximum of sessions refuses another with "busy"', async () => {
+  const server = await startPeer({ maxConcurrentSessions: 1 })
+  const client = await startLibp2p()
+  // hold one session open: send the first turn and never read the answer
+  const held = await client.dialProtocol(addr(server), SYNC_PROTOCOL)
+  await lpStream(held).write(encodeFrame({ v: 1, tb: 1 << 20, q: [{ kind: 'all', from: 0, to: 0xffffffff }], end: true }))
+  const other = await startPeer()
+  await waitFor('the first session to start', () => server.sync.stats.sessionsServed === 1)
+  await assert.rejects(other.sync.syncWith(addr(server)), (err: Error) => err.name === 'SyncRemoteError' && (err as any).reason === 'busy')
+  assert.equal(server.sync.stats.refusedBusy, 1)
+  held.abort(new Error('test done'))
+})
+
+test('a peer that stops answering times the session out instead of hanging it', async () => {
+  const client = await startPeer({ ioTimeoutMs: 300 })
+  const silent = await startLibp2p()
+  let opened = 0
+  await silent.handle(SYNC_PROTOCOL, (stream: Stream) => {
+    opened++
+    stream.addEventListener('message', () => {}) // read and never answer
+  })
+  await assert.rejects(client.sync.syncWith(silent.getMultiaddrs()[0]), (err: Error) => err.name === 'SyncTimeoutError')
+  assert.equal(opened, 1)
+  assert.equal(client.sync.stats.aborted.timeout, 1)
+})
+
+test('peers with different limits converge over many small turns (frame and turn budgets, deep splits)', async () => {
+  const small = { maxFrameBytes: 64 * 1024, maxTurnBytes: 128 * 1024, maxRecordsPerFrame: 100, leafItems: 8, fanout: 4 }
+  const [a, b] = await Promise.all([startPeer(small), startPeer()])
+  const pool = syntheticNetworks(24_000, 6)
+  const negatives = syntheticNegatives(4000, 7)
+  await load(a.store, pool.slice(0, 18_000), negatives.slice(0, 2500))
+  await load(b.store, pool.slice(6000), negatives.slice(1500))
+
+  const report = await a.sync.syncWith(addr(b))
+  assert.equal(report.converged, true)
+  assert.equal(a.store.digest(), b.store.digest())
+  assert.deepEqual(a.store.counts(), { networks: 24_000, negatives: 4000, failures: 0 })
+  assert.equal(report.networksAccepted, 6000, 'a took the 6000 networks it lacked')
+  assert.equal(report.negativesAccepted, 1500)
+  // where one side holds ≤ leafItems of a range, the other sends all of its own: a little overlap
+  assert.ok(report.networksReceived < 6000 * 1.05 && report.networksSent < 6000 * 1.05, `near the 6000 differences each way: ${report.networksReceived}/${report.networksSent}`)
+  assert.ok(report.rounds > 10, `many turns under a 128 KiB budget, got ${report.rounds}`)
+  assert.ok((await dump(a.store)).equals(await dump(b.store)), 'dumps are byte-identical')
+})

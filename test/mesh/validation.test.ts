@@ -1,0 +1,79 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { validateGossip, VALIDATION_LIMITS } from '../../src/mesh/validation.js'
+import { encodeMessage, type Heartbeat } from '../../src/mesh/messages.js'
+import { parseTopic, stringifyTopic, currentTopic, TOPIC_KINDS, type TopicKind } from '../../src/mesh/topics.js'
+import { parseIPv4, rangeToCidrs } from '../../src/util/ipv4.js'
+import type { NetworkRecord } from '../../src/lookup/interface.js'
+
+const NETS = currentTopic('nets')
+const METRICS = currentTopic('metrics')
+const NOW = Date.UTC(2026, 10, 27)
+
+function network (cidrStart: string, cidrEnd: string, over: Partial<NetworkRecord> = {}): NetworkRecord {
+  const start = parseIPv4(cidrStart)
+  const end = parseIPv4(cidrEnd)
+  return { start, end, registry: 'arin', handle: 'NET-8-8-8-0-1', name: 'LVLT-GOGL-8-8-8', org: 'Google LLC', country: 'US', cidrs: start <= end ? rangeToCidrs(start, end) : [], type: 'ALLOCATION', parentHandle: '', registered: '', lastChanged: '', source: 'rdap', fetchedAt: NOW - 1000, queryAddress: start, ...over }
+}
+
+function heartbeat (peerId: string): Heartbeat {
+  return {
+    peerId, seq: 1, sentAt: NOW, version: '0.1.0', light: false, listen: ['/ip4/127.0.0.1/tcp/4001/p2p/' + peerId],
+    counters: { lookups: 3 }, demand: { arin: 1, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 },
+    rates: { arin: 2, ripe: 2, apnic: 2, lacnic: 0.1, afrinic: 1 }, backoff: {},
+    index: { networks: 1, negatives: 0, digest: 'ab'.repeat(32) }, sample: { total: 10, resolved: 5 }
+  }
+}
+
+test('topics round-trip through stringify and parse for every kind', () => {
+  const table: Record<TopicKind, string> = { nets: '/whoismesh/nets/1', metrics: '/whoismesh/metrics/1' }
+  for (const kind of TOPIC_KINDS) {
+    assert.equal(currentTopic(kind), table[kind], kind)
+    assert.deepEqual(parseTopic(table[kind]), { kind, version: 1 }, kind)
+    assert.equal(stringifyTopic(parseTopic(table[kind])!), table[kind], kind)
+  }
+  assert.equal(parseTopic('/whoismesh/bogus/1'), undefined)
+  assert.equal(parseTopic('/other/nets/1'), undefined)
+})
+
+test('a well-formed batch of networks and negatives is accepted', () => {
+  const msg = { networks: [network('8.8.8.0', '8.8.8.255')], negatives: [{ address: parseIPv4('8.20.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] }
+  const v = validateGossip(NETS, encodeMessage(msg as any), 'peer', NOW)
+  assert.equal(v.result, 'accept', JSON.stringify(v))
+})
+
+test('hostile or broken nets messages are rejected with a reason', () => {
+  const cases: Array<[string, Uint8Array]> = [
+    ['malformed msgpack', Uint8Array.from([0xc1, 0xff, 0x00, 0x12])],
+    ['not an object', encodeMessage(42 as any)],
+    ['the whole IPv4 space', encodeMessage({ networks: [network('0.0.0.0', '255.255.255.255')], negatives: [] })],
+    ['a network in private space', encodeMessage({ networks: [network('10.0.0.0', '10.0.0.255')], negatives: [] })],
+    ['a network inside special-purpose space', encodeMessage({ networks: [network('192.0.2.0', '192.0.2.255')], negatives: [] })],
+    ['start after end', encodeMessage({ networks: [network('8.8.8.255', '8.8.8.0')], negatives: [] })],
+    ['cidrs not matching the range', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { cidrs: ['8.8.0.0/16'] })], negatives: [] })],
+    ['a query address outside the network', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { queryAddress: 1 })], negatives: [] })],
+    ['an unknown registry', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { registry: 'iana' as any })], negatives: [] })],
+    ['an absurdly long name', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { name: 'x'.repeat(5000) })], negatives: [] })],
+    ['a fetch time in the future', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { fetchedAt: NOW + 10 * 86400_000 })], negatives: [] })],
+    ['a negative in reserved space', encodeMessage({ networks: [], negatives: [{ address: parseIPv4('240.0.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] })],
+    ['an oversized batch', encodeMessage({ networks: Array.from({ length: VALIDATION_LIMITS.maxBatchRecords + 1 }, (_, i) => network('8.8.8.0', '8.8.8.255', { queryAddress: parseIPv4('8.8.8.0') + (i % 256) })), negatives: [] })],
+    ['more bytes than allowed', new Uint8Array(VALIDATION_LIMITS.maxMessageBytes + 1)]
+  ]
+  for (const [what, data] of cases) {
+    const v = validateGossip(NETS, data, 'peer', NOW)
+    assert.equal(v.result, 'reject', `${what}: ${JSON.stringify(v).slice(0, 200)}`)
+  }
+})
+
+test('a heartbeat is accepted only from the peer it names', () => {
+  assert.equal(validateGossip(METRICS, encodeMessage(heartbeat('12D3KooWA')), '12D3KooWA', NOW).result, 'accept')
+  const forged = validateGossip(METRICS, encodeMessage(heartbeat('12D3KooWA')), '12D3KooWB', NOW)
+  assert.equal(forged.result, 'reject')
+  const bad = { ...heartbeat('12D3KooWA'), demand: { arin: -1 } }
+  assert.equal(validateGossip(METRICS, encodeMessage(bad as any), '12D3KooWA', NOW).result, 'reject')
+})
+
+test('messages on unknown topics or versions are ignored, not rejected', () => {
+  assert.equal(validateGossip('/whoismesh/nets/2', encodeMessage({ networks: [], negatives: [] }), 'p', NOW).result, 'ignore')
+  assert.equal(validateGossip('/something/else', new Uint8Array(1), 'p', NOW).result, 'ignore')
+})
