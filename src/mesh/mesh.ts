@@ -18,6 +18,7 @@ import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
 import { currentTopic } from './topics.js'
 import { encodeMessage, type Heartbeat } from './messages.js'
 import { validateGossip, VALIDATION_LIMITS, type InboundMessage } from './validation.js'
+import { SyncService } from './sync/index.js'
 
 export interface MeshOptions {
   /** multiaddrs to listen on (default /ip4/0.0.0.0/tcp/4001) */
@@ -38,6 +39,8 @@ export interface MeshOptions {
   targetPeers: number
   /** a light peer (metrics --follow) crawls nothing and owns no addresses */
   light: boolean
+  /** catch-up sync with a random connected peer this often (default 30000) */
+  syncIntervalMs: number
 }
 
 export const defaultMeshOptions: MeshOptions = {
@@ -49,7 +52,8 @@ export const defaultMeshOptions: MeshOptions = {
   maxBatchRecords: 2000,
   maxBatchBytes: 512 * 1024,
   targetPeers: 6,
-  light: false
+  light: false,
+  syncIntervalMs: 30_000
 }
 
 export interface MeshModules {
@@ -86,6 +90,11 @@ export class Mesh extends EventEmitter {
   /** decoded messages accepted by the validator, handed to the message handler */
   private readonly accepted = new WeakMap<Uint8Array, InboundMessage>()
   private stopped = false
+  private sync: SyncService | undefined
+  private syncTimer: ReturnType<typeof setInterval> | undefined
+  /** resolves after the first sync session that completed (or when there was nobody to sync with) */
+  private firstSync = Promise.withResolvers<void>()
+  private readonly lastSyncAt = new Map<string, number>()
   readonly counts = { published: 0, publishedRecords: 0, received: 0, receivedRecords: 0, rejected: 0, ignored: 0 }
 
   constructor (opts: Partial<MeshOptions>, modules: MeshModules) {
@@ -111,6 +120,23 @@ export class Mesh extends EventEmitter {
       void this.handle(v).catch(err => this.modules.logger.error('handling a gossip message failed', { error: String(err?.message ?? err) }))
     })
     this.libp2p.addEventListener('peer:disconnect', () => { void this.ensureConnections() })
+    if (this.modules.store != null) {
+      this.sync = new SyncService({}, {
+        libp2p: this.libp2p,
+        store: this.modules.store,
+        logger: this.modules.logger.child({ component: 'sync' }),
+        onAccepted: (a) => { if (a.networks.length + a.negatives.length > 0) this.emit('records', a) }
+      })
+      await this.sync.start()
+      // the side that dials starts the catch-up, so a joiner pulls the index once, not twice
+      this.libp2p.addEventListener('connection:open', (evt) => {
+        const conn = evt.detail
+        if (conn.direction === 'outbound') void this.syncWith(conn.remotePeer)
+      })
+      this.syncTimer = setInterval(() => { void this.syncWithRandomPeer() }, this.opts.syncIntervalMs)
+    } else {
+      this.firstSync.resolve()
+    }
     await this.dialBootstrap()
     for (const addr of this.opts.bootstrap) this.nextDialAt.set(addr, Date.now() + this.opts.heartbeatIntervalMs * 3)
     this.heartbeatTimer = setInterval(() => { this.tick() }, this.opts.heartbeatIntervalMs)
@@ -165,6 +191,40 @@ export class Mesh extends EventEmitter {
         this.modules.logger.warn('publishing records failed; peers will get them by sync', { records: nets.length + negs.length, error: String(err?.message ?? err) })
       }
     }
+  }
+
+  // ------------------------------------------------------------ catch-up sync
+
+  /** Resolves once a first catch-up sync completed, or after `timeoutMs` (nobody to sync with). */
+  async whenSynced (timeoutMs: number): Promise<void> {
+    await Promise.race([this.firstSync.promise, new Promise(resolve => setTimeout(resolve, timeoutMs).unref())])
+  }
+
+  private async syncWith (peer: PeerId): Promise<void> {
+    const id = peer.toString()
+    const sync = this.sync
+    if (sync == null || this.stopped) return
+    const last = this.lastSyncAt.get(id) ?? 0
+    if (Date.now() - last < this.opts.syncIntervalMs / 2) return
+    this.lastSyncAt.set(id, Date.now())
+    try {
+      const r = await sync.syncWith(peer)
+      this.modules.logger.info('synced with peer', { peer: id, received: r.networksAccepted + r.negativesAccepted, sent: r.networksSent + r.negativesSent, ms: Math.round(r.durationMs), converged: r.converged })
+      this.firstSync.resolve()
+    } catch (err: any) {
+      // a light peer has no sync protocol; busy peers are tried again later
+      this.modules.logger.debug('sync failed', { peer: id, error: String(err?.message ?? err) })
+      this.lastSyncAt.delete(id)
+    }
+  }
+
+  private async syncWithRandomPeer (): Promise<void> {
+    const full = this.liveFullPeers().filter(id => id !== this.peerId.toString())
+    const connected = new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()))
+    const candidates = full.filter(id => connected.has(id))
+    if (candidates.length === 0) return
+    const pick = candidates[Math.floor(Math.random() * candidates.length)]
+    await this.syncWith(peerIdFromString(pick))
   }
 
   // ------------------------------------------------------------ inbound
@@ -309,6 +369,8 @@ export class Mesh extends EventEmitter {
     await this.flush().catch(() => {})
     this.stopped = true
     if (this.heartbeatTimer != null) clearInterval(this.heartbeatTimer)
+    if (this.syncTimer != null) clearInterval(this.syncTimer)
+    await this.sync?.stop().catch(() => {})
     if (this.flushTimer != null) clearTimeout(this.flushTimer)
     await this.libp2p?.stop()
   }

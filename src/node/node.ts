@@ -31,9 +31,24 @@ import { sleep } from '../crawl/rate-limiter.js'
 
 export const VERSION = '0.1.0'
 
-/** Queued work per registry: what a peer's budget share is weighted by. */
+/**
+ * Work per registry, what a peer's budget share is weighted by: its queue, retries and lookups in
+ * flight for that registry, plus one for every registry while the crawl is unfinished anywhere
+ * (this node has work, or other nodes still own unresolved addresses). Any lookup may be
+ * redirected to any registry, and a node that dropped to the floor rate of a registry would take
+ * such a hop — or the crawl's last addresses, which may become its own when membership changes —
+ * at a crawl. So during a crawl every node holds a share of every registry; weighting by demand
+ * matters once the crawl is done (idle nodes hold none).
+ */
 function demandOf (status: CrawlStatus): Record<RegistryId, number> {
-  return Object.fromEntries(REGISTRY_IDS.map(id => [id, status.registries[id].queued + status.registries[id].retrying + status.registries[id].inFlight])) as Record<RegistryId, number>
+  const busy = REGISTRY_IDS.some(id => {
+    const r = status.registries[id]
+    return r.queued + r.retrying + r.inFlight + r.othersOwn > 0
+  })
+  return Object.fromEntries(REGISTRY_IDS.map(id => {
+    const r = status.registries[id]
+    return [id, r.queued + r.retrying + r.inFlight + (busy ? 1 : 0)]
+  })) as Record<RegistryId, number>
 }
 
 export interface NodeOptions {
@@ -195,6 +210,8 @@ export class WhoismeshNode {
     } finally {
       this.mesh.off('membership', onChange)
     }
+    // a joiner first pulls what the fleet already found, so it does not ask for it again
+    if (this.mesh.liveFullPeers().length > 1) await this.mesh.whenSynced(60_000)
     this.ownership.setPeers(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
     this.applyBudgets()
     const budgetTimer = setInterval(() => this.applyBudgets(), this.opts.mesh.heartbeatIntervalMs)
