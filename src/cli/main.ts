@@ -10,6 +10,7 @@ import { runSim } from './commands/sim.js'
 import { runNodeStart } from './commands/node-start.js'
 import { runDump, runLookup, runCoverage } from './commands/read.js'
 import { runId } from './commands/id.js'
+import { runMetrics } from './commands/metrics.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
 
@@ -57,11 +58,21 @@ export function buildProgram (): Command {
     .option('--concurrency <n>', 'lookups in flight per registry', positiveInt('--concurrency', 64), 4)
     .option('--timeout-ms <ms>', 'timeout of one registry request', positiveInt('--timeout-ms'), 15000)
     .option('--control-port <port>', 'loopback port for dump/lookup/coverage while running; 0 = any', port('--control-port'), 0)
+    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', port('--metrics-port'))
     .option('--status-interval <s>', 'seconds between progress lines', positiveInt('--status-interval'), 10)
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
     .option('--quiet', 'only warnings and errors')
     .option('--verbose', 'debug logs (every stored network)')
     .action(async (o) => { await runNodeStart(o) })
+
+  program.command('metrics')
+    .description('join the mesh as a light peer (crawls nothing) and print the nodes\' heartbeats')
+    .requiredOption('--bootstrap <multiaddrs>', 'comma-separated peers of the fleet, with /p2p/<id>')
+    .option('--follow', 'keep printing: one JSON line per heartbeat (or a refreshed table)')
+    .option('--table', 'a cluster summary table instead of JSON lines')
+    .option('--listen <multiaddrs>', 'where this light peer listens', '/ip4/0.0.0.0/tcp/0')
+    .option('--wait-ms <ms>', 'without --follow: how long to collect heartbeats before printing', positiveInt('--wait-ms'), 5000)
+    .action(async (o) => { await runMetrics(o) })
 
   program.command('id')
     .description("print this node's libp2p peer id (first line), creating its key in the data directory if needed")

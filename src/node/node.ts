@@ -28,8 +28,20 @@ import { Ownership } from '../crawl/ownership.js'
 import { BudgetShare } from '../crawl/budget-share.js'
 import type { CommitResult } from '../store/index.js'
 import { sleep } from '../crawl/rate-limiter.js'
+import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 
 export const VERSION = '0.1.0'
+
+/** The registry client's request outcome as the metrics' label. */
+function requestOutcome (outcome: string, error?: string): RegistryRequestOutcome {
+  switch (outcome) {
+    case 'network': return 'network'
+    case 'redirect': return 'redirect'
+    case 'not-found': return 'not_found'
+    case 'rate-limited': return 'rate_limited'
+    default: return error === 'MalformedResponseError' ? 'malformed' : error === 'TransientLookupError' ? 'transient' : 'error'
+  }
+}
 
 /**
  * Work per registry, what a peer's budget share is weighted by: its queue, retries and lookups in
@@ -76,6 +88,8 @@ export interface NodeOptions {
    * they are the ones likely to land in the same network (default 12; see README)
    */
   blockPrefixLength: number
+  /** loopback port for Prometheus `GET /metrics`; undefined = no metrics server */
+  metricsPort?: number
   /** time to learn the fleet (heartbeats) before crawling, so ownership is known (default 2.5 heartbeats) */
   settleMs?: number
 }
@@ -100,6 +114,9 @@ export class WhoismeshNode {
   readonly ownership: Ownership
   readonly budgetShare: BudgetShare
   private pruneTimer: ReturnType<typeof setTimeout> | undefined
+  readonly metrics = createNodeMetrics()
+  private metricsServer: MetricsServer | undefined
+  private metricsTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, privateKey: PrivateKey, private readonly logger: Logger) {
     this.limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: opts.budgets[id] * opts.budgetSafety })])) as Record<RegistryId, RateLimiter>
@@ -111,7 +128,10 @@ export class WhoismeshNode {
       timeoutMs: opts.timeoutMs
     }, {
       acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
-      onRequest: (ev) => crawler?.noteRequest(ev.registry)
+      onRequest: (ev) => {
+        crawler?.noteRequest(ev.registry)
+        countRegistryRequest(this.metrics.crawl, ev.registry, requestOutcome(ev.outcome, ev.error))
+      }
     })
     crawler = new Crawler({
       ...defaultCrawlerOptions,
@@ -141,7 +161,11 @@ export class WhoismeshNode {
       privateKey,
       store,
       logger: logger.child({ component: 'mesh' }),
-      heartbeat: () => this.heartbeat()
+      heartbeat: () => this.heartbeat(),
+      onValidation: (topic, outcome, records) => {
+        this.metrics.mesh.gossipMessagesTotal.inc({ topic, outcome })
+        if (records > 0) this.metrics.mesh.gossipRecordsTotal.inc({ topic, outcome }, records)
+      }
     })
     // what this node finds goes to its peers; what they find prunes its queues
     crawler.on('accepted', (a: CommitResult['accepted']) => this.mesh.publishRecords(a.networks, a.negatives))
@@ -179,6 +203,11 @@ export class WhoismeshNode {
       await node.mesh.start()
       node.ownership.setPeers(node.mesh.liveFullPeers(), node.mesh.peerId.toString())
       node.applyBudgets()
+      if (opts.metricsPort != null) {
+        node.metricsServer = await startMetricsServer({ host: '127.0.0.1', port: opts.metricsPort }, node.metrics.register)
+        node.metricsTimer = setInterval(() => node!.observe(), 1000)
+        node.metricsTimer.unref()
+      }
       const port = await node.control.start()
       logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
     } catch (err) {
@@ -251,12 +280,22 @@ export class WhoismeshNode {
     }
   }
 
+  /** Refreshes the gauges of the Prometheus metrics. */
+  private observe (): void {
+    observeCrawlStatus(this.metrics.crawl, this.crawler.status())
+    for (const id of REGISTRY_IDS) this.metrics.crawl.registryBudget.set({ registry: id }, this.limiters[id].ratePerSecond)
+    this.metrics.crawl.indexNetworks.set(this.store.counts().networks)
+    this.metrics.mesh.livePeers.set(Math.max(0, this.mesh.liveFullPeers().length - 1))
+  }
+
   private schedulePrune (): void {
     this.pruneTimer ??= setTimeout(() => { this.pruneTimer = undefined; this.crawler.pruneResolved() }, 500)
   }
 
   async close (): Promise<void> {
     if (this.pruneTimer != null) clearTimeout(this.pruneTimer)
+    if (this.metricsTimer != null) clearInterval(this.metricsTimer)
+    await this.metricsServer?.close()
     for (const l of Object.values(this.limiters)) l.close()
     await this.mesh.stop()
     await this.client.close()

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
 import { REGISTRY_IDS } from '../../src/registry/interface.js'
-import { runCli } from '../helpers/cli.js'
+import { runCli, spawnCli, waitFor } from '../helpers/cli.js'
 import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
 
 const SAMPLE_LIMIT = 4000
@@ -75,4 +75,60 @@ test('five nodes crawl the sample together within one global budget and end with
   assert.ok(totals.networkAnswers / totals.distinct <= 1.05, `registry side: ${totals.networkAnswers} answers for ${totals.distinct} networks`)
   // every node did a share of the work
   for (const [i, c] of covs.entries()) assert.ok(c.lookups > lookups / 20, `node n${i} did only ${String(c.lookups)} of ${lookups} lookups`)
+})
+
+test('the fleet survives losing the bootstrap and another node, and every node — restarted or new — ends with the same index', async () => {
+  sim.reset()
+  const common = { dir, registries, sampleLimit: SAMPLE_LIMIT }
+  const fleet: FleetNode[] = []
+  const boot = startNode({ ...common, name: 'k0' })
+  fleet.push(boot); nodes.push(boot)
+  await waitForLog(boot, 'node ready', 30_000)
+  for (let i = 1; i < 5; i++) {
+    const n = startNode({ ...common, name: `k${i}`, bootstrap: [boot.listen![0]] })
+    fleet.push(n); nodes.push(n)
+  }
+  await Promise.all(fleet.map(async n => await waitForLog(n, 'node ready', 30_000)))
+
+  // metrics --follow, a light peer, sees all five nodes' heartbeats
+  const follow = spawnCli(['metrics', '--follow', '--bootstrap', boot.listen![0], '--listen', '/ip4/127.0.0.1/tcp/0'])
+  const seen = new Set<string>()
+  let firstLineAt = 0
+  follow.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    for (const line of d.split('\n')) {
+      if (!line.startsWith('{')) continue
+      firstLineAt ||= Date.now()
+      seen.add(JSON.parse(line).peerId)
+    }
+  })
+  await waitFor(() => seen.size >= 5, 30_000, 'metrics --follow to show all five nodes')
+  assert.ok(Date.now() - firstLineAt <= 2 * 1000 + 500, `all five nodes took ${Date.now() - firstLineAt} ms after the first heartbeat line`)
+  follow.kill('SIGTERM')
+
+  // kill -9 the bootstrap and one other mid-crawl
+  await waitFor(() => simTotals().networkAnswers >= 600, 60_000, 'the crawl to get going')
+  fleet[0].child.kill('SIGKILL')
+  fleet[1].child.kill('SIGKILL')
+  await Promise.all([fleet[0].exited, fleet[1].exited])
+  const survivors = fleet.slice(2)
+  await Promise.all(survivors.map(async n => await waitForLog(n, 'crawl complete', 120_000)))
+
+  // restart the two killed ones (pointed at a survivor) and add a new node after the crawl finished
+  const again = [
+    startNode({ ...common, name: 'k0', bootstrap: [survivors[0].listen![0]] }),
+    startNode({ ...common, name: 'k1', bootstrap: [survivors[1].listen![0]] }),
+    startNode({ ...common, name: 'k5', bootstrap: [survivors[2].listen![0]] })
+  ]
+  nodes.push(...again)
+  await Promise.all(again.map(async n => await waitForLog(n, 'crawl complete', 120_000)))
+
+  const all = [...survivors, ...again]
+  const covs = await Promise.all(all.map(async n => await coverage(n.data)))
+  const digests = new Set(covs.map(c => c.digest))
+  assert.equal(digests.size, 1, `digests differ: ${covs.map((c, i) => `${all[i].name}:${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}`)
+  for (const [i, c] of covs.entries()) assert.equal(c.sample_resolved, SAMPLE_LIMIT, `${all[i].name} resolved ${String(c.sample_resolved)}`)
+  assert.equal(covs[covs.length - 1].lookups, 0, 'the late joiner asked the registries although the crawl was finished')
+  assert.equal(simTotals().bans, 0)
+  for (const n of all) n.child.kill('SIGTERM')
+  await Promise.all(all.map(async n => await n.exited))
 })

@@ -15,6 +15,8 @@ import { runCli, spawnCli, collect, waitFor } from '../helpers/cli.js'
 
 const SAMPLE_LIMIT = 3000
 const BUDGET = 'all=400'
+/** any free loopback port: tests run side by side */
+const LISTEN = '/ip4/127.0.0.1/tcp/0'
 
 let sim: Simulator
 let dir: string
@@ -56,7 +58,7 @@ async function coverage (data: string): Promise<any> {
 test('a node crawls its sample to completion within the budget, asking about each network once', async () => {
   sim.reset()
   const data = join(dir, 'full')
-  const r = await runCli(['node', 'start', '--data', data, '--registries', registriesFile, '--sample-limit', String(SAMPLE_LIMIT), '--exit-when-done', '--log-format', 'json'])
+  const r = await runCli(['node', 'start', '--data', data, '--registries', registriesFile, '--sample-limit', String(SAMPLE_LIMIT), '--exit-when-done', '--log-format', 'json', '--listen', LISTEN])
   assert.equal(r.code, 0, `node exited ${String(r.code)}: ${r.stderr.slice(-2000)}`)
 
   const totals = simTotals()
@@ -105,7 +107,8 @@ test('a node crawls its sample to completion within the budget, asking about eac
 test('a node killed with SIGKILL mid-crawl resumes and ends with the same set as an uninterrupted crawl', async () => {
   sim.reset()
   const data = join(dir, 'killed')
-  const args = ['node', 'start', '--data', data, '--registries', registriesFile, '--sample-limit', String(SAMPLE_LIMIT), '--log-format', 'json']
+  // a third of the simulator's budget, so the crawl is still running when it is killed
+  const args = ['node', 'start', '--data', data, '--registries', registriesFile, '--sample-limit', String(SAMPLE_LIMIT), '--log-format', 'json', '--listen', LISTEN, '--budget', 'all=130']
   const child = spawnCli(args)
   const done = collect(child, 120_000)
   // wait until it has stored a good part of the crawl, then kill it without warning
@@ -151,7 +154,9 @@ test('a user mistake prints one line and exits 2, never a stack trace', async ()
     [['sim', '--budget', 'all=-1'], /bad budget "all=-1"/],
     [['sim', '--latency-ms', 'fast'], /--latency-ms: "fast" is not N or MIN-MAX/],
     [['sim', '--faults', 'reset,explode'], /--faults: unknown fault "explode"/],
-    [['node', 'start', '--data', join(dir, 'e5'), '--registries', registriesFile, '--control-port', new URL(sim.registriesFile.stats!).port], /cannot listen on 127\.0\.0\.1:\d+: address already in use/],
+    [['node', 'start', '--data', join(dir, 'e5'), '--registries', registriesFile, '--listen', LISTEN, '--control-port', new URL(sim.registriesFile.stats!).port], /cannot listen on 127\.0\.0\.1:\d+: address already in use/],
+    [['node', 'start', '--data', join(dir, 'e6'), '--registries', registriesFile, '--listen', 'tcp/4001'], /--listen: "tcp\/4001" is not a multiaddr/],
+    [['node', 'start', '--data', join(dir, 'e7'), '--registries', registriesFile, '--listen', LISTEN, '--bootstrap', '/ip4/127.0.0.1/tcp/4001'], /--bootstrap: .* has no \/p2p\/<peer id>/],
     [['frobnicate'], /unknown command 'frobnicate'/]
   ]
   for (const [args, pattern] of cases) {

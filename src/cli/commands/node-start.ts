@@ -23,6 +23,7 @@ export interface NodeStartCommandOptions {
   concurrency: number
   timeoutMs: number
   controlPort: number
+  metricsPort?: number
   statusInterval: number
   logFormat?: LogFormat
   quiet?: boolean
@@ -65,6 +66,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     maxInFlightPerRegistry: o.concurrency,
     timeoutMs: o.timeoutMs,
     controlPort: o.controlPort,
+    metricsPort: o.metricsPort,
     mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs }
   }, logger)
   logger.info('budgets', { budgets: formatBudgets(budgets), registries: o.registries ?? 'real RIRs' })

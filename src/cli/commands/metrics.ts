@@ -1,0 +1,114 @@
+/**
+ * `whoismesh metrics --bootstrap <addr> [--follow] [--table]`: joins the mesh as a light peer
+ * (crawls nothing, owns nothing, stores nothing) and prints the nodes' heartbeats — one JSON line
+ * each, like the 2016 metrics topic — or a cluster summary table.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Mesh } from '../../mesh/mesh.js'
+import type { Heartbeat } from '../../mesh/messages.js'
+import { REGISTRY_IDS, type RegistryId } from '../../registry/interface.js'
+import { silentLogger } from '../../util/logger.js'
+import { parseMultiaddrList } from '../multiaddrs.js'
+import { UserError } from '../errors.js'
+import { VERSION } from '../../node/node.js'
+
+export interface MetricsCommandOptions {
+  bootstrap: string
+  follow?: boolean
+  table?: boolean
+  listen: string
+  waitMs: number
+}
+
+const ZERO = Object.fromEntries(REGISTRY_IDS.map(id => [id, 0])) as Record<RegistryId, number>
+
+export async function runMetrics (o: MetricsCommandOptions): Promise<void> {
+  const bootstrap = parseMultiaddrList('--bootstrap', o.bootstrap, true)
+  if (bootstrap.length === 0) throw new UserError('--bootstrap needs at least one peer address')
+  const listen = parseMultiaddrList('--listen', o.listen, false)
+  const mesh = new Mesh({ listen, bootstrap, light: true }, {
+    privateKey: await generateKeyPair('Ed25519'),
+    logger: silentLogger,
+    heartbeat: () => ({
+      version: VERSION,
+      counters: {},
+      demand: { ...ZERO },
+      rates: { ...ZERO },
+      backoff: {},
+      index: { networks: 0, negatives: 0, digest: '0'.repeat(64) },
+      sample: { total: 0, resolved: 0 }
+    })
+  })
+  await mesh.start()
+  const latest = new Map<string, { hb: Heartbeat, at: number }>()
+  let stop: () => void = () => {}
+  const stopped = new Promise<void>(resolve => { stop = resolve })
+  process.once('SIGINT', () => stop())
+  process.once('SIGTERM', () => stop())
+  process.stdout.on('error', () => stop())
+
+  mesh.on('heartbeat', (hb: Heartbeat) => {
+    if (hb.light) return
+    latest.set(hb.peerId, { hb, at: Date.now() })
+    if (o.follow === true && o.table !== true) process.stdout.write(JSON.stringify({ receivedAt: new Date().toISOString(), ...hb }) + '\n')
+  })
+  let timer: ReturnType<typeof setInterval> | undefined
+  if (o.follow === true && o.table === true) {
+    timer = setInterval(() => { process.stdout.write('\x1b[2J\x1b[H' + formatTable(latest, mesh.opts.heartbeatIntervalMs)) }, mesh.opts.heartbeatIntervalMs)
+  }
+  if (o.follow === true) {
+    await stopped
+  } else {
+    await Promise.race([stopped, new Promise(resolve => setTimeout(resolve, o.waitMs))])
+    process.stdout.write(o.table === true ? formatTable(latest, mesh.opts.heartbeatIntervalMs) : JSON.stringify([...latest.values()].map(v => v.hb)) + '\n')
+  }
+  if (timer != null) clearInterval(timer)
+  await mesh.stop()
+}
+
+/** Per node: status counts, rate, index size; totals; ETA. */
+export function formatTable (latest: Map<string, { hb: Heartbeat, at: number }>, heartbeatMs: number): string {
+  const now = Date.now()
+  const rows = [...latest.values()].sort((a, b) => a.hb.peerId.localeCompare(b.hb.peerId))
+  const head = ['node', 'live', 'got', 'within', 'failed', 'unalloc', 'ratelim', 'lookups', 'req/s', 'networks', 'resolved', 'digest']
+  const lines = [head.map((h, i) => i === 0 ? h.padEnd(14) : h.padStart(9)).join(' ')]
+  let lookups = 0
+  let networks = 0
+  let resolved = 0
+  let total = 0
+  for (const { hb, at } of rows) {
+    const c = hb.counters
+    const rate = REGISTRY_IDS.reduce((s, id) => s + (hb.rates[id] ?? 0), 0)
+    lookups += c.lookups ?? 0
+    networks = Math.max(networks, hb.index.networks)
+    resolved = Math.max(resolved, hb.sample.resolved)
+    total = Math.max(total, hb.sample.total)
+    const cells = [
+      hb.peerId.slice(-12),
+      now - at <= 3 * heartbeatMs ? 'yes' : 'no',
+      c.gotWhois ?? 0, c.withinKnownBlock ?? 0, c.failed ?? 0, c.unallocated ?? 0, c.rateLimited ?? 0, c.lookups ?? 0,
+      rate.toFixed(1), hb.index.networks, `${hb.sample.resolved}/${hb.sample.total}`, hb.index.digest.slice(0, 8)
+    ]
+    lines.push(cells.map((v, i) => i === 0 ? String(v).padEnd(14) : String(v).padStart(9)).join(' '))
+  }
+  const digests = new Set(rows.map(r => r.hb.index.digest))
+  lines.push('')
+  lines.push(`nodes ${rows.length}   lookups ${lookups}   networks ${networks}   sample ${resolved}/${total}   digests ${digests.size === 1 ? 'identical' : `${digests.size} different`}`)
+  const eta = estimateEta(rows.map(r => r.hb))
+  if (eta != null) lines.push(`ETA ${eta}`)
+  return lines.join('\n') + '\n'
+}
+
+/** Time left at the fleet's current lookup rate, from the heartbeats' queued demand. */
+function estimateEta (hbs: Heartbeat[]): string | undefined {
+  let worst = 0
+  for (const id of REGISTRY_IDS) {
+    let demand = 0
+    let rate = 0
+    for (const hb of hbs) { demand += hb.demand[id] ?? 0; rate += (hb.demand[id] ?? 0) > 0 ? hb.rates[id] ?? 0 : 0 }
+    if (demand > 0 && rate > 0) worst = Math.max(worst, demand / rate)
+  }
+  if (worst === 0) return undefined
+  const s = Math.round(worst)
+  return s < 120 ? `${s} s (upper bound: every queued address looked up)` : `${Math.round(s / 60)} min (upper bound: every queued address looked up)`
+}
