@@ -148,9 +148,11 @@ async function main (): Promise<void> {
   const status = async (c: { id: number }): Promise<void> => {
     const pubsub = mesh.libp2p.services.pubsub
     const nets = currentTopic('nets')
+    // the implementation's mesh degree (not part of the GossipSub interface type)
+    const meshPeers = (pubsub as unknown as { getMeshPeers?: (topic: string) => string[] }).getMeshPeers
     send({
       type: 'status', id: c.id, live: mesh.liveFullPeers().length, connections: mesh.libp2p.getConnections().length,
-      nets: { subscribers: pubsub.getSubscribers(nets).length, mesh: pubsub.getMeshPeers(nets).length }, counts: mesh.counts
+      nets: { subscribers: pubsub.getSubscribers(nets).length, mesh: meshPeers?.call(pubsub, nets).length ?? -1 }, counts: mesh.counts
     })
   }
 
