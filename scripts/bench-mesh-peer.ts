@@ -16,7 +16,8 @@
  *       → { type: 'received', id, have, first, last, gossipRecords, times? } once all `count` records
  *         from `from` are in the store, or at the timeout
  *   { cmd: 'status', id }
- *       → { type: 'status', id, live, connections, nets: { subscribers, mesh }, counts }
+ *       → { type: 'status', id, live, connections, nets: { subscribers, mesh }, counts, eventLoopBusy }
+ *         (eventLoopBusy: event-loop utilization since the previous status, 0…1)
  *   { cmd: 'stop' }  stops the mesh and exits; so does the end of stdin (the driver died)
  * stdout events: { type: 'ready', peerId, listen }, { type: 'membership', live, t }, { type: 'error', message }
  */
@@ -145,14 +146,19 @@ async function main (): Promise<void> {
     send({ type: 'published', id: c.id, times, published: mesh.counts.published })
   }
 
+  let elu = performance.eventLoopUtilization()
   const status = async (c: { id: number }): Promise<void> => {
+    const now = performance.eventLoopUtilization()
+    const busy = performance.eventLoopUtilization(now, elu).utilization
+    elu = now
     const pubsub = mesh.libp2p.services.pubsub
     const nets = currentTopic('nets')
     // the implementation's mesh degree (not part of the GossipSub interface type)
     const meshPeers = (pubsub as unknown as { getMeshPeers?: (topic: string) => string[] }).getMeshPeers
     send({
       type: 'status', id: c.id, live: mesh.liveFullPeers().length, connections: mesh.libp2p.getConnections().length,
-      nets: { subscribers: pubsub.getSubscribers(nets).length, mesh: meshPeers?.call(pubsub, nets).length ?? -1 }, counts: mesh.counts
+      nets: { subscribers: pubsub.getSubscribers(nets).length, mesh: meshPeers?.call(pubsub, nets).length ?? -1 }, counts: mesh.counts,
+      eventLoopBusy: busy
     })
   }
 

@@ -177,3 +177,13 @@ test('the sample command prints the sample size and writes addresses in crawl or
   assert.equal(w.code, 0, w.stderr)
   assert.deepEqual((await readFile(out, 'utf8')).trim().split('\n'), Array.from(sampleSlice(5), formatIPv4))
 })
+
+test('whoismesh id prints a stable peer id before the node ever starts', async () => {
+  const data = join(dir, 'id-only')
+  const a = await runCli(['id', '--data', data])
+  assert.equal(a.code, 0, a.stderr)
+  const id = a.stdout.split('\n')[0]
+  assert.match(id, /^12D3KooW[1-9A-HJ-NP-Za-km-z]+$/)
+  const b = await runCli(['id', '--data', data])
+  assert.equal(b.stdout.split('\n')[0], id, 'the peer id changed between two calls')
+})
