@@ -62,7 +62,6 @@ class RegistryQueue {
   foreign: number[] = []
   inFlight = 0
   requests = 0
-  exhausted = false
 
   constructor (id: RegistryId, addresses: Uint32Array) { this.id = id; this.addresses = addresses }
 
@@ -103,7 +102,8 @@ export class Crawler extends EventEmitter {
   /** one controller per lookup in flight, all aborted when the crawl's signal aborts */
   private readonly lookupControllers = new Set<AbortController>()
   private finished = false
-  private sampleSkippedReserved = 0
+  /** 1 for sample addresses in special-purpose or reserved space (never queried, always resolved) */
+  private reservedMask: Uint8Array | undefined
 
   constructor (opts: CrawlerOptions, modules: CrawlerModules) {
     super()
@@ -172,10 +172,13 @@ export class Crawler extends EventEmitter {
 
   private countSample (): { resolved: number, failed: number } {
     const { store } = this.modules
+    const sample = this.opts.sample
+    const reserved = this.reservedMask ??= Uint8Array.from(sample, a => registryForAddress(a) == null ? 1 : 0)
     let resolved = 0
     let failed = 0
-    for (const a of this.opts.sample) {
-      if (store.isResolved(a) || registryForAddress(a) == null) resolved++
+    for (let i = 0; i < sample.length; i++) {
+      const a = sample[i]
+      if (reserved[i] === 1 || store.isResolved(a)) resolved++
       else if (this.failedNow.has(a)) failed++
     }
     return { resolved, failed }
@@ -202,7 +205,7 @@ export class Crawler extends EventEmitter {
     for (let i = 0; i < sample.length; i++) {
       const a = sample[i]
       const reg = registryForAddress(a)
-      if (reg == null) { this.sampleSkippedReserved++; continue }
+      if (reg == null) continue
       if (store.isResolved(a)) continue
       const r = REGISTRY_IDS.indexOf(reg)
       route[i] = r + 1
@@ -360,7 +363,6 @@ export class Crawler extends EventEmitter {
     this.wake()
     // wait for this registry's lookups still in flight (after an abort)
     while (q.inFlight > 0) await this.nextEvent()
-    q.exhausted = true
   }
 
   /**
