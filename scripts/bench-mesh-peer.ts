@@ -16,8 +16,8 @@
  *       → { type: 'received', id, have, first, last, gossipRecords, times? } once all `count` records
  *         from `from` are in the store, or at the timeout
  *   { cmd: 'status', id }
- *       → { type: 'status', id, live, connections, nets: { subscribers, mesh }, counts, eventLoopBusy }
- *         (eventLoopBusy: event-loop utilization since the previous status, 0…1)
+ *       → { type: 'status', id, live, connections, nets: { subscribers, mesh }, counts, eventLoopBusy, eventLoopDelayMaxMs }
+ *         (event-loop utilization 0…1 and longest event-loop stall, since the previous status)
  *   { cmd: 'stop' }  stops the mesh and exits; so does the end of stdin (the driver died)
  * stdout events: { type: 'ready', peerId, listen }, { type: 'membership', live, t }, { type: 'error', message }
  */
@@ -25,6 +25,7 @@ import '../src/util/polyfill.js'
 import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Mesh } from '../src/mesh/mesh.js'
 import { currentTopic } from '../src/mesh/topics.js'
@@ -114,7 +115,7 @@ async function main (): Promise<void> {
     send({
       type: 'received', id: c.id, have: got.length,
       first: got.length > 0 ? Math.min(...got) : null, last: got.length > 0 ? Math.max(...got) : null,
-      gossipRecords: mesh.counts.receivedRecords, gossipRecordsDuringWait: mesh.counts.receivedRecords - gossipBefore,
+      gossipRecords: mesh.counts.receivedRecords, gossipRecordsDuringWait: mesh.counts.receivedRecords - gossipBefore, storeNetworks: store.counts().networks,
       ...(w.withTimes ? { times: slice } : {})
     })
   }
@@ -147,10 +148,14 @@ async function main (): Promise<void> {
   }
 
   let elu = performance.eventLoopUtilization()
+  const delay = monitorEventLoopDelay({ resolution: 20 })
+  delay.enable()
   const status = async (c: { id: number }): Promise<void> => {
     const now = performance.eventLoopUtilization()
     const busy = performance.eventLoopUtilization(now, elu).utilization
     elu = now
+    const delayMaxMs = delay.max / 1e6
+    delay.reset()
     const pubsub = mesh.libp2p.services.pubsub
     const nets = currentTopic('nets')
     // the implementation's mesh degree (not part of the GossipSub interface type)
@@ -158,7 +163,7 @@ async function main (): Promise<void> {
     send({
       type: 'status', id: c.id, live: mesh.liveFullPeers().length, connections: mesh.libp2p.getConnections().length,
       nets: { subscribers: pubsub.getSubscribers(nets).length, mesh: meshPeers?.call(pubsub, nets).length ?? -1 }, counts: mesh.counts,
-      eventLoopBusy: busy
+      eventLoopBusy: busy, eventLoopDelayMaxMs: delayMaxMs
     })
   }
 

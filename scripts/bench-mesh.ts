@@ -1,26 +1,32 @@
 /**
  * Mesh benchmark with real processes on 127.0.0.1: N peers (scripts/bench-mesh-peer.ts), each a
- * Mesh with its own LevelDB store, bootstrapped from the first one. Prints one JSON object.
+ * Mesh with its own LevelDB store, bootstrapped from the first one. Prints one JSON object on
+ * stdout (and to --out FILE); progress, and a short summary unless --json, on stderr.
  *
- *   node --import tsx scripts/bench-mesh.ts [--peers 12] [--records 200] [--out FILE] [--skip-sync]
+ *   node --import tsx scripts/bench-mesh.ts [--peers 12] [--records 200] [--spacing-ms 20]
+ *     [--throughput-records 20000] [--unbatched-records 500] [--skip-sync] [--json] [--out FILE]
  *
- * 1. membership: time until every peer sees all N as live (heartbeats every --heartbeat-ms).
+ * 1. membership: time until every peer sees all N live (heartbeats every --heartbeat-ms), then
+ *    single-record probes until two in a row reach everyone quickly (start-up keeps the CPUs busy).
  * 2. gossip latency: peer 0 publishes --records new networks one at a time, --spacing-ms apart;
  *    every peer notes (Date.now(), one clock for all processes) when its store accepted each one.
  *    Per record: time from publishRecords until the LAST peer had it; p50/p99/max over records
  *    and the share delivered to all peers. Twice: `flush-each` (publishRecords + flush(): the
  *    network's latency) and `timer` (publishRecords alone: the default flushIntervalMs batching
- *    that a crawling node adds on top).
+ *    that a crawling node adds on top). At 20 ms one message per record is more than 12 processes
+ *    on two cores carry, so a third run, 50 records 200 ms apart, gives the unqueued latency.
  * 3. throughput, fully delivered: --throughput-records records through publishRecords as fast as
  *    it batches them (messages of maxBatchRecords), against --unbatched-records records sent one
- *    message each (flush() after every publishRecords). Records/s = records ÷ (first publish →
- *    the last peer holding the last record); the ratio batched ÷ unbatched.
- * 4. late joiner: scripts/bench-sync.ts (spawned: it runs itself at import) — an empty node syncs
- *    the full simulated world (~477k networks) from a node that has it.
+ *    message each (flush() after every publishRecords; fewer by default, as one message per record
+ *    runs at tens of records/s here). Records/s = records ÷ (first publish → the last peer holding
+ *    the last record); the ratio batched ÷ unbatched of those rates.
+ * 4. late joiner: scripts/bench-sync.ts (spawned: it runs itself when imported) — an empty node
+ *    syncs the full simulated world (~477k networks) from a node that has it.
  *
  * Every wait is bounded; all peers are killed on exit, failure or signal. Records can reach a peer
- * by gossip or by the catch-up sync (Mesh syncs with a random peer every 30 s); `gossip_records`
- * says how many came by gossip.
+ * by gossip or by the catch-up sync (Mesh syncs with a random peer every 30 s);
+ * `gossip_records_min_per_peer` says how many came by gossip. `membership_drops` counts, per phase,
+ * membership events in which a peer saw fewer than all N live (heartbeats late under load).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, cpus, loadavg } from 'node:os'
@@ -38,7 +44,7 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '200' },
     'spacing-ms': { type: 'string', default: '20' },
     'throughput-records': { type: 'string', default: '20000' },
-    'unbatched-records': { type: 'string', default: '1000' },
+    'unbatched-records': { type: 'string', default: '500' },
     'heartbeat-ms': { type: 'string', default: '1000' },
     'skip-sync': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -60,7 +66,7 @@ const SPACING_MS = intArg('spacing-ms', 0, 10_000)
 const THROUGHPUT_RECORDS = intArg('throughput-records', 1, 40_000)
 const UNBATCHED_RECORDS = intArg('unbatched-records', 1, 20_000)
 const HEARTBEAT_MS = intArg('heartbeat-ms', 100, 10_000)
-if (2 * RECORDS + THROUGHPUT_RECORDS + UNBATCHED_RECORDS + 40 > MAX_RECORDS) {
+if (2 * RECORDS + THROUGHPUT_RECORDS + UNBATCHED_RECORDS + 100 > MAX_RECORDS) {
   process.stderr.write(`bench-mesh: at most ${MAX_RECORDS} records in all (the /24s of 8.0.0.0/8)\n`)
   process.exit(2)
 }
@@ -68,10 +74,13 @@ if (2 * RECORDS + THROUGHPUT_RECORDS + UNBATCHED_RECORDS + 40 > MAX_RECORDS) {
 const PEER_SCRIPT = fileURLToPath(new URL('./bench-mesh-peer.ts', import.meta.url))
 const SYNC_SCRIPT = fileURLToPath(new URL('./bench-sync.ts', import.meta.url))
 /** bounds of every wait */
-const LIMITS = { startMs: 60_000, membershipMs: 60_000, deliverySlackMs: 20_000, throughputMs: 60_000, stopMs: 10_000, syncMs: 150_000 }
+const LIMITS = { startMs: 60_000, membershipMs: 60_000, deliverySlackMs: 20_000, throughputMs: 45_000, stopMs: 10_000, syncMs: 150_000 }
 
 /** settling after start-up: at most maxProbes single-record probes within maxMs; settled when two in a row reach all within quickMs */
 const SETTLE = { maxProbes: 30, maxMs: 30_000, probeTimeoutMs: 10_000, quickMs: 300 }
+
+/** the light-load latency run: one message per record, slow enough that nothing queues */
+const LIGHT = { records: 50, spacingMs: 200 }
 
 const round = (x: number, d = 1): number => Number(x.toFixed(d))
 const log = (s: string): void => { process.stderr.write(`bench-mesh: ${s}\n`) }
@@ -189,6 +198,7 @@ async function topology (peers: Peer[]): Promise<Record<string, unknown>> {
     nets_subscribers: range(s => s.nets.subscribers),
     nets_mesh_degree: range(s => s.nets.mesh),
     event_loop_busy: range(s => round(s.eventLoopBusy, 2)),
+    event_loop_stall_max_ms: range(s => Math.round(s.eventLoopDelayMaxMs)),
     gossip_rejected: ok.reduce((n, s) => n + (s.counts.rejected as number), 0),
     gossip_ignored: ok.reduce((n, s) => n + (s.counts.ignored as number), 0)
   }
@@ -214,7 +224,7 @@ async function waitMembership (peers: Peer[], since: number): Promise<number> {
   return now - since
 }
 
-interface Delivery { times: number[][], have: number[], gossipRecords: number[], last: Array<number | null> }
+interface Delivery { times: number[][], have: number[], gossipRecords: number[], last: Array<number | null>, storeNetworks: number[] }
 
 /** Asks every receiver to answer once it holds records [from, from+count) or at `timeoutMs`. */
 function awaitDelivery (receivers: Peer[], from: number, count: number, timeoutMs: number, withTimes: boolean): Promise<Delivery> {
@@ -223,15 +233,16 @@ function awaitDelivery (receivers: Peer[], from: number, count: number, timeoutM
       times: answers.map(a => a.times ?? []),
       have: answers.map(a => a.have),
       gossipRecords: answers.map(a => a.gossipRecordsDuringWait),
-      last: answers.map(a => a.last)
+      last: answers.map(a => a.last),
+      storeNetworks: answers.map(a => a.storeNetworks)
     }))
 }
 
 /** One latency run: `count` records from index `from`, one every SPACING_MS, in `mode`. */
-async function latencyRun (publisher: Peer, receivers: Peer[], from: number, count: number, mode: 'flush-each' | 'timer', slackMs = LIMITS.deliverySlackMs): Promise<Record<string, unknown>> {
-  const timeoutMs = count * SPACING_MS + slackMs
+async function latencyRun (publisher: Peer, receivers: Peer[], from: number, count: number, mode: 'flush-each' | 'timer', spacingMs = SPACING_MS, slackMs = LIMITS.deliverySlackMs): Promise<Record<string, unknown>> {
+  const timeoutMs = count * spacingMs + slackMs
   const delivery = awaitDelivery(receivers, from, count, timeoutMs, true)
-  const published = await publisher.request({ cmd: 'publish', from, count, mode, spacingMs: SPACING_MS, timeoutMs }, timeoutMs + 10_000)
+  const published = await publisher.request({ cmd: 'publish', from, count, mode, spacingMs, timeoutMs }, timeoutMs + 10_000)
   const d = await delivery
   const sent: number[] = published.times
   const toAll: number[] = []
@@ -258,7 +269,7 @@ async function latencyRun (publisher: Peer, receivers: Peer[], from: number, cou
   return {
     mode,
     records_published: sent.length,
-    spacing_ms: SPACING_MS,
+    spacing_ms: spacingMs,
     to_last_peer_ms: { p50: quantile(toAll, 0.5), p99: quantile(toAll, 0.99), max: toAll.at(-1) ?? null, mean: round(toAll.reduce((s, x) => s + x, 0) / Math.max(1, toAll.length)) },
     to_last_peer_trend_ms: trend,
     to_each_peer_ms: { p50: quantile(perPeerAll, 0.5), p99: quantile(perPeerAll, 0.99), max: perPeerAll.at(-1) ?? null },
@@ -290,7 +301,8 @@ async function throughputRun (publisher: Peer, receivers: Peer[], from: number, 
     deliveries: round(delivered / (count * receivers.length), 4),
     slowest_peer_records: Math.min(...d.have),
     gossip_records_min_per_peer: Math.min(...d.gossipRecords),
-    gossip_messages_published: published.published
+    gossip_messages_published: published.published,
+    store_networks_per_peer: [Math.min(...d.storeNetworks), Math.max(...d.storeNetworks)]
   }
 }
 
@@ -357,27 +369,33 @@ async function main (): Promise<Record<string, unknown>> {
     const tSettle = Date.now()
     const probes: number[] = []
     for (let k = 0; k < SETTLE.maxProbes && Date.now() - tSettle < SETTLE.maxMs; k++) {
-      const probe = await latencyRun(publisher, receivers, take(1), 1, 'flush-each', SETTLE.probeTimeoutMs)
+      const probe = await latencyRun(publisher, receivers, take(1), 1, 'flush-each', 0, SETTLE.probeTimeoutMs)
       probes.push((probe.to_last_peer_ms as { max: number | null }).max ?? -1)
       if (probes.length >= 2 && probes.slice(-2).every(ms => ms >= 0 && ms <= SETTLE.quickMs)) break
     }
     result.settle = { ms: Date.now() - tSettle, probes_to_last_peer_ms: probes, settled: probes.length >= 2 && probes.slice(-2).every(ms => ms >= 0 && ms <= SETTLE.quickMs) }
     result.topology_before_runs = await topology(peers)
 
-    phase = 'latency (flush each)'
+    /** runs one phase; adds the peers' event-loop load during it (status resets the counters) */
+    const measured = async (name: string, run: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> => {
+      phase = name
+      await topology(peers)
+      const r = await run()
+      const t = await topology(peers)
+      return { ...r, peers_event_loop_busy: t.event_loop_busy, peers_event_loop_stall_max_ms: t.event_loop_stall_max_ms }
+    }
     log(`gossip latency: ${RECORDS} records, one every ${SPACING_MS} ms, flushed one by one…`)
-    const flushed = await latencyRun(publisher, receivers, take(RECORDS), RECORDS, 'flush-each')
-    phase = 'latency (flush timer)'
+    const flushed = await measured('latency (flush each)', async () => await latencyRun(publisher, receivers, take(RECORDS), RECORDS, 'flush-each'))
     log(`gossip latency: ${RECORDS} records, one every ${SPACING_MS} ms, with the default flush timer…`)
-    const timer = await latencyRun(publisher, receivers, take(RECORDS), RECORDS, 'timer')
-    result.latency = { flushed_each: flushed, default_flush_timer: timer }
+    const timer = await measured('latency (flush timer)', async () => await latencyRun(publisher, receivers, take(RECORDS), RECORDS, 'timer'))
+    log(`gossip latency: ${LIGHT.records} records, one every ${LIGHT.spacingMs} ms, flushed one by one (light load)…`)
+    const light = await measured('latency (light)', async () => await latencyRun(publisher, receivers, take(LIGHT.records), LIGHT.records, 'flush-each', LIGHT.spacingMs))
+    result.latency = { flushed_each: flushed, default_flush_timer: timer, flushed_each_light_load: light }
 
-    phase = 'throughput (batched)'
     log(`throughput: ${THROUGHPUT_RECORDS} records batched by publishRecords…`)
-    const batched = await throughputRun(publisher, receivers, take(THROUGHPUT_RECORDS), THROUGHPUT_RECORDS, 'batched')
-    phase = 'throughput (unbatched)'
+    const batched = await measured('throughput (batched)', async () => await throughputRun(publisher, receivers, take(THROUGHPUT_RECORDS), THROUGHPUT_RECORDS, 'batched'))
     log(`throughput: ${UNBATCHED_RECORDS} records, one message each…`)
-    const unbatched = await throughputRun(publisher, receivers, take(UNBATCHED_RECORDS), UNBATCHED_RECORDS, 'flush-each')
+    const unbatched = await measured('throughput (unbatched)', async () => await throughputRun(publisher, receivers, take(UNBATCHED_RECORDS), UNBATCHED_RECORDS, 'flush-each'))
     const rb = batched.records_per_s_delivered_to_all as number | null
     const ru = unbatched.records_per_s_delivered_to_all as number | null
     result.throughput = { batched, unbatched, batched_vs_unbatched: rb != null && ru != null ? round(rb / ru, 1) : null }

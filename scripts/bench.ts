@@ -2,7 +2,7 @@
  * `npm run bench`: the figures README reports, measured in one run on this machine, as ratios where
  * a comparison makes sense. Prints one JSON object and writes it to scripts/bench-results.json.
  *
- *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl]
+ *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl --skip-mesh]
  *
  * 1. sample generation: the 4,706,768-address sample, generated and shuffled
  * 2. covered checks with the full simulated world (~477k networks) loaded into the index, against
@@ -10,6 +10,8 @@
  * 3. a crawl: simulator (in this process) + `whoismesh node start` (child process) on the first N
  *    sample addresses: lookups ÷ distinct networks, and wall time ÷ the rate-budget lower bound
  *    max over registries of (distinct networks it served ÷ its budget)
+ * 4. the mesh: scripts/bench-mesh.ts (12 peer processes: gossip latency and throughput, and a late
+ *    joiner's full sync), spawned
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, cpus } from 'node:os'
@@ -32,6 +34,7 @@ const { values: args } = parseArgs({
     'sample-limit': { type: 'string', default: '50000' },
     budget: { type: 'string', default: 'all=300' },
     'skip-crawl': { type: 'boolean', default: false },
+    'skip-mesh': { type: 'boolean', default: false },
     out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
   }
 })
@@ -177,6 +180,15 @@ async function benchCrawl (dir: string, sampleLimit: number, budgetSpec: string)
   }
 }
 
+async function benchMesh (): Promise<unknown> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bench-mesh.ts', import.meta.url)), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+  if (code !== 0) throw new Error(`bench-mesh exited ${String(code)}`)
+  return JSON.parse(out)
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'whoismesh-bench-'))
 try {
   const result: Record<string, unknown> = {
@@ -188,6 +200,7 @@ try {
   result.sample = benchSample()
   result.covered_checks = await benchCoveredChecks(dir)
   if (args['skip-crawl'] !== true) result.crawl = await benchCrawl(dir, Number(args['sample-limit']), args.budget)
+  if (args['skip-mesh'] !== true) result.mesh = await benchMesh()
   const json = JSON.stringify(result, null, 2)
   process.stdout.write(json + '\n')
   await writeFile(args.out, json + '\n')

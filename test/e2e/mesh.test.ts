@@ -102,7 +102,7 @@ test('the fleet survives losing the bootstrap and another node, and every node â
     }
   })
   await waitFor(() => seen.size >= 5, 30_000, 'metrics --follow to show all five nodes')
-  assert.ok(Date.now() - firstLineAt <= 2 * 1000 + 500, `all five nodes took ${Date.now() - firstLineAt} ms after the first heartbeat line`)
+  assert.ok(Date.now() - firstLineAt <= 2 * 1000 + 1000, `all five nodes took ${Date.now() - firstLineAt} ms after the first heartbeat line`)
   follow.kill('SIGTERM')
 
   // kill -9 the bootstrap and one other mid-crawl

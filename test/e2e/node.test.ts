@@ -107,19 +107,20 @@ test('a node crawls its sample to completion within the budget, asking about eac
 test('a node killed with SIGKILL mid-crawl resumes and ends with the same set as an uninterrupted crawl', async () => {
   sim.reset()
   const data = join(dir, 'killed')
-  // a third of the simulator's budget, so the crawl is still running when it is killed
-  const args = ['node', 'start', '--data', data, '--registries', registriesFile, '--sample-limit', String(SAMPLE_LIMIT), '--log-format', 'json', '--listen', LISTEN, '--budget', 'all=130']
-  const child = spawnCli(args)
+  const args = ['node', 'start', '--data', data, '--registries', registriesFile, '--sample-limit', String(SAMPLE_LIMIT), '--log-format', 'json', '--listen', LISTEN]
+  // a tenth of the simulator's budget, so the crawl is still running when it is killed, however
+  // slow the machine is; the restart then goes at full speed
+  const child = spawnCli([...args, '--budget', 'all=40'])
   const done = collect(child, 120_000)
   // wait until it has stored a good part of the crawl, then kill it without warning
-  await waitFor(() => simTotals().networkAnswers >= 600, 60_000, '600 answers from the simulator')
+  await waitFor(() => simTotals().networkAnswers >= 300, 60_000, '300 answers from the simulator')
 
   // while it runs, dump/lookup/coverage are answered by the running node (LevelDB is locked)
   const live = await coverage(data)
-  assert.ok(live.networks >= 500, `coverage while running saw ${String(live.networks)} networks`)
+  assert.ok(live.networks >= 250, `coverage while running saw ${String(live.networks)} networks`)
   const liveDump = await runCli(['dump', '--data', data])
   assert.equal(liveDump.code, 0, liveDump.stderr)
-  assert.ok(liveDump.stdout.split('\n').length > 500)
+  assert.ok(liveDump.stdout.split('\n').length > 250)
 
   child.kill('SIGKILL')
   const killed = await done
@@ -127,7 +128,7 @@ test('a node killed with SIGKILL mid-crawl resumes and ends with the same set as
   const before = await coverage(data)
   assert.ok(before.sample_resolved < SAMPLE_LIMIT, 'the crawl was already finished when killed')
 
-  const r = await runCli([...args, '--exit-when-done'])
+  const r = await runCli([...args, '--budget', 'all=380', '--exit-when-done'])
   assert.equal(r.code, 0, r.stderr.slice(-2000))
   const cov = await coverage(data)
   assert.equal(cov.sample_resolved, SAMPLE_LIMIT)
