@@ -29,6 +29,7 @@
  * membership events in which a peer saw fewer than all N live (heartbeats late under load).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
 import { tmpdir, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -91,8 +92,11 @@ const log = (s: string): void => { process.stderr.write(`bench-mesh: ${s}\n`) }
 let phase = 'start'
 
 const children = new Set<ChildProcess>()
+/** the peers' data directories, removed however the bench ends */
+let tempDir: string | undefined
 function killChildren (): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true })
 }
 process.on('exit', killChildren)
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { killChildren(); process.exit(130) })
@@ -132,6 +136,7 @@ class Peer {
     this.child = spawnTracked(['--import', 'tsx', PEER_SCRIPT, '--data', dataDir, '--heartbeat-ms', String(HEARTBEAT_MS),
       ...(bootstrap !== undefined ? ['--bootstrap', bootstrap] : [])], ['pipe', 'pipe', 'pipe'])
     this.exited = new Promise(resolve => this.child.once('exit', code => resolve(code)))
+    this.child.stdin!.on('error', () => {}) // EPIPE once it died: reported through `exited`
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderrTail = (this.stderrTail + d).slice(-3000) })
     this.ready = new Promise<void>((resolve, reject) => {
       this.listeners.add((m) => {
@@ -190,6 +195,7 @@ function quantile (sorted: number[], q: number): number {
 async function topology (peers: Peer[]): Promise<Record<string, unknown>> {
   const st = await Promise.all(peers.map(async p => await p.request({ cmd: 'status' }, 10_000).catch(() => undefined)))
   const ok = st.filter(s => s != null)
+  if (ok.length === 0) return { answered: 0 }
   const range = (f: (s: any) => number): [number, number] => [Math.min(...ok.map(f)), Math.max(...ok.map(f))]
   return {
     answered: ok.length,
@@ -242,6 +248,7 @@ function awaitDelivery (receivers: Peer[], from: number, count: number, timeoutM
 async function latencyRun (publisher: Peer, receivers: Peer[], from: number, count: number, mode: 'flush-each' | 'timer', spacingMs = SPACING_MS, slackMs = LIMITS.deliverySlackMs): Promise<Record<string, unknown>> {
   const timeoutMs = count * spacingMs + slackMs
   const delivery = awaitDelivery(receivers, from, count, timeoutMs, true)
+  delivery.catch(() => {}) // awaited below; a receiver dying while we publish must not be an unhandled rejection
   const published = await publisher.request({ cmd: 'publish', from, count, mode, spacingMs, timeoutMs }, timeoutMs + 10_000)
   const d = await delivery
   const sent: number[] = published.times
@@ -284,6 +291,7 @@ async function latencyRun (publisher: Peer, receivers: Peer[], from: number, cou
 async function throughputRun (publisher: Peer, receivers: Peer[], from: number, count: number, mode: 'batched' | 'flush-each'): Promise<Record<string, unknown>> {
   const timeoutMs = LIMITS.throughputMs
   const delivery = awaitDelivery(receivers, from, count, timeoutMs, false)
+  delivery.catch(() => {}) // awaited below
   const published = await publisher.request({ cmd: 'publish', from, count, mode, spacingMs: 0, timeoutMs }, timeoutMs + 10_000)
   const d = await delivery
   const t0: number = published.times[0]
@@ -327,7 +335,8 @@ function summary (r: any): string {
   const tp = r.throughput
   return [
     `membership: all ${String(r.membership?.peers)} see all in ${String(r.membership?.all_see_all_ms)} ms`,
-    l != null ? `latency to last peer (flushed): p50 ${String(l.to_last_peer_ms.p50)} ms, p99 ${String(l.to_last_peer_ms.p99)} ms, max ${String(l.to_last_peer_ms.max)} ms; delivered to all ${String(l.delivered_to_all_peers)}` : '',
+    r.latency != null ? `latency to last peer, light load: p50 ${String(r.latency.flushed_each_light_load.to_last_peer_ms.p50)} ms, p99 ${String(r.latency.flushed_each_light_load.to_last_peer_ms.p99)} ms; default flush timer: p50 ${String(r.latency.default_flush_timer.to_last_peer_ms.p50)} ms` : '',
+    l != null ? `latency to last peer (flushed, 20 ms apart): p50 ${String(l.to_last_peer_ms.p50)} ms, p99 ${String(l.to_last_peer_ms.p99)} ms, max ${String(l.to_last_peer_ms.max)} ms; delivered to all ${String(l.delivered_to_all_peers)}` : '',
     tp != null ? `throughput to all: batched ${String(tp.batched.records_per_s_delivered_to_all)} records/s, unbatched ${String(tp.unbatched.records_per_s_delivered_to_all)} records/s, ratio ${String(tp.batched_vs_unbatched)}` : '',
     r.late_joiner_sync != null ? `late joiner: ${String(r.late_joiner_sync.world_networks)} networks synced in ${String(r.late_joiner_sync.full_sync?.seconds)} s` : ''
   ].filter(s => s !== '').join('\n  ')
@@ -344,7 +353,7 @@ async function main (): Promise<Record<string, unknown>> {
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadavg_1m_at_start: round(loadavg()[0], 2) },
     command: `node --import tsx scripts/bench-mesh.ts --peers ${PEERS} --records ${RECORDS} --spacing-ms ${SPACING_MS} --throughput-records ${THROUGHPUT_RECORDS} --unbatched-records ${UNBATCHED_RECORDS} --heartbeat-ms ${HEARTBEAT_MS}`
   }
-  const dir = await mkdtemp(join(tmpdir(), 'whoismesh-bench-mesh-'))
+  const dir = tempDir = await mkdtemp(join(tmpdir(), 'whoismesh-bench-mesh-'))
   const peers: Peer[] = []
   try {
     log(`starting ${PEERS} peers…`)
@@ -416,6 +425,7 @@ async function main (): Promise<Record<string, unknown>> {
   } finally {
     await Promise.all(peers.map(async p => await p.stop()))
     await rm(dir, { recursive: true, force: true })
+    tempDir = undefined
   }
   result.machine = { ...(result.machine as object), loadavg_1m_after_mesh: round(loadavg()[0], 2) }
   if (args['skip-sync'] !== true) result.late_joiner_sync = await benchSync()

@@ -289,12 +289,18 @@ export class Mesh extends EventEmitter {
     }
   }
 
+  private lastMembershipCheck = Date.now()
+
   private updateMembership (): void {
     const now = Date.now()
     const horizon = this.opts.heartbeatIntervalMs * this.opts.liveIntervals
+    // after an event-loop stall (a big sync, a burst of gossip) the timer may fire before the
+    // heartbeats waiting in the sockets are read: do not declare peers dead on such a late tick
+    const lateTick = now - this.lastMembershipCheck > 1.5 * this.opts.heartbeatIntervalMs
+    this.lastMembershipCheck = now
     const live = new Set<string>()
     for (const [id, p] of this.peers) {
-      if (now - p.lastSeen <= horizon) live.add(id)
+      if (now - p.lastSeen <= horizon || (lateTick && this.liveSet.has(id))) live.add(id)
       else if (now - p.lastSeen > horizon * 20) this.peers.delete(id)
     }
     const changed = live.size !== this.liveSet.size || [...live].some(id => !this.liveSet.has(id))
