@@ -20,6 +20,7 @@ import { NetworkIndex } from '../src/store/interval-index.js'
 import { networkBounds, networkKey } from '../src/store/keys.js'
 import { REGISTRY_IDS } from '../src/registry/interface.js'
 import { rangeToCidrs } from '../src/util/ipv4.js'
+import { prngFloat as rng } from '../src/util/prng.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -36,16 +37,6 @@ const INSERTS = Number(args.inserts)
 const CHECKS = Number(args.checks)
 const SEEKS = Number(args.seeks)
 
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** prefix lengths roughly as registries hand them out: mostly /19–/24, some /25–/29, few large */
 function prefixLength (r: number): number {

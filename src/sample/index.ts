@@ -17,6 +17,8 @@ export const SAMPLE_SEED = 0x20160415
 /** Size of the full sample. */
 export const SAMPLE_SIZE = 4_706_768
 
+import { prng } from '../util/prng.js'
+
 const EXCLUDED_FIRST_OCTETS = new Set([3, 9, 10, 12, 15, 16, 17, 18, 19, 20, 34, 48, 56, 127])
 const FOURTH_OCTETS = [1, 65, 129, 193]
 
@@ -47,17 +49,7 @@ export function generateSortedSample (): Uint32Array {
   return out
 }
 
-/** Deterministic 32-bit generator (mulberry32); returns uint32 values. */
-export function prng (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (t ^ (t >>> 14)) >>> 0
-  }
-}
+export { prng }
 
 let cached: Uint32Array | undefined
 

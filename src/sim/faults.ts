@@ -4,18 +4,10 @@
  */
 import type { Writable } from 'node:stream'
 import type { FaultKind } from './options.js'
+import { prngFloat as seededRandom } from '../util/prng.js'
 
-/** mulberry32: deterministic uint32 generator. */
-export function seededRandom (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
+/** Deterministic floats in [0, 1) (mulberry32). */
+export { seededRandom }
 
 export interface FaultPlanOptions {
   faultRate: number

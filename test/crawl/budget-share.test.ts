@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { BudgetShare, BudgetShareError, defaultBudgetShareOptions, type Demand, type PeerDemand } from '../../src/crawl/budget-share.js'
 import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { DEFAULT_BUDGETS } from '../../src/registry/budget.js'
+import { prngFloat as prng } from '../../src/util/prng.js'
 
 const G = DEFAULT_BUDGETS
 const S = defaultBudgetShareOptions.safety
@@ -10,17 +11,6 @@ const HOLD = defaultBudgetShareOptions.joinHoldMs
 const WINDOW = defaultBudgetShareOptions.recentWindowMs
 const H = 2000
 
-/** mulberry32 */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b))
 

@@ -45,16 +45,7 @@ export async function tempDir (): Promise<{ dir: string, cleanup: () => Promise<
   return { dir, cleanup: async () => { await rm(dir, { recursive: true, force: true }) } }
 }
 
-/** Deterministic PRNG (mulberry32) so randomized tests are reproducible. */
-export function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic PRNG so randomized tests are reproducible. */
+export { prngFloat as rng } from '../../../src/util/prng.js'
 
 export const ip = parseIPv4
