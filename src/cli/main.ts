@@ -51,7 +51,7 @@ export function buildProgram (): Command {
     .option('--bootstrap <multiaddrs>', 'comma-separated peers to join, e.g. /ip4/10.0.0.1/tcp/4001/p2p/<id> (see `whoismesh id`)')
     .option('--heartbeat-ms <ms>', 'interval of the metrics heartbeat', positiveInt('--heartbeat-ms'), 2000)
     .option('--registries <file>', 'registries JSON (e.g. from `whoismesh sim --registries-out`); default: the real RIRs')
-    .option('--budget <spec>', 'requests per second per registry, e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
+    .option('--budget <spec>', 'the whole fleet\'s requests per second per registry (give every node the same), e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
     .option('--sample-limit <n>', 'crawl only the first N addresses of the shuffled sample', sampleLimit)
     .option('--exit-when-done', 'exit once every sample address is resolved (0) or given up on (3)')
     .option('--contact <email-or-url>', 'operator contact sent in the User-Agent, as registries ask of bulk clients')
