@@ -66,6 +66,13 @@ test('five nodes crawl the sample together within one global budget and end with
   const digests = new Set(covs.map(c => c.digest))
   assert.equal(digests.size, 1, `digests differ: ${covs.map(c => `${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}`)
   for (const c of covs) assert.equal(c.sample_resolved, SAMPLE_LIMIT)
+  // replicas are byte-identical, not merely equal in digest: the dumps carry how each network was
+  // fetched (time, query address), and the pick rule chose the same record everywhere
+  const dumps = await Promise.all(nodes.map(async n => await runCli(['dump', '--data', n.data])))
+  for (const [i, d] of dumps.entries()) {
+    assert.equal(d.code, 0, d.stderr)
+    assert.ok(d.stdout === dumps[0].stdout, `node n${i}'s dump differs from n0's`)
+  }
 
   const totals = simTotals()
   assert.equal(totals.bans, 0, 'the simulator banned the fleet')
