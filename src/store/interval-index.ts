@@ -97,15 +97,17 @@ export class NetworkIndex {
     this.hashes.set(hash.subarray(0, HASH_BYTES), id * HASH_BYTES)
   }
 
-  /** ids of the networks containing `address`, most specific (smallest) first, ties by start */
-  containing (address: number): number[] {
-    const out: number[] = []
+  /**
+   * Calls `fn` with the id of every network containing `address`, looking only at its /16's
+   * bucket: the networks crossing into it and those starting in it (at most maxInner long).
+   */
+  private forEachContaining (address: number, fn: (id: number) => void): void {
     const b = address >>> 16
     const be = b * SLASH16 + SLASH16 - 1
     const cids = this.crossIds[b]
     for (let k = 0, n = this.crossLen[b]; k < n; k++) {
       const id = cids[k]
-      if (this.starts[id] <= address && this.ends[id] >= address) out.push(id)
+      if (this.starts[id] <= address && this.ends[id] >= address) fn(id)
     }
     const limit = this.maxInner[b]
     if (limit >= 0) {
@@ -114,9 +116,15 @@ export class NetworkIndex {
       for (let k = upperBound(os, this.ownLen[b], address) - 1; k >= 0; k--) {
         if (address - os[k] > limit) break
         const e = this.ends[ids[k]]
-        if (e <= be && e >= address) out.push(ids[k])
+        if (e <= be && e >= address) fn(ids[k])
       }
     }
+  }
+
+  /** ids of the networks containing `address`, most specific (smallest) first, ties by start */
+  containing (address: number): number[] {
+    const out: number[] = []
+    this.forEachContaining(address, id => out.push(id))
     if (out.length > 1) {
       out.sort((x, y) => (this.ends[x] - this.starts[x]) - (this.ends[y] - this.starts[y]) || this.starts[x] - this.starts[y])
     }
@@ -128,31 +136,14 @@ export class NetworkIndex {
     let best = -1
     let bestSize = Infinity
     let bestStart = Infinity
-    const consider = (id: number): void => {
+    this.forEachContaining(address, id => {
       const size = this.ends[id] - this.starts[id]
       if (size < bestSize || (size === bestSize && this.starts[id] < bestStart)) {
         best = id
         bestSize = size
         bestStart = this.starts[id]
       }
-    }
-    const b = address >>> 16
-    const be = b * SLASH16 + SLASH16 - 1
-    const cids = this.crossIds[b]
-    for (let k = 0, n = this.crossLen[b]; k < n; k++) {
-      const id = cids[k]
-      if (this.starts[id] <= address && this.ends[id] >= address) consider(id)
-    }
-    const limit = this.maxInner[b]
-    if (limit >= 0) {
-      const os = this.ownStarts[b]
-      const ids = this.ownIds[b]
-      for (let k = upperBound(os, this.ownLen[b], address) - 1; k >= 0; k--) {
-        if (address - os[k] > limit) break
-        const e = this.ends[ids[k]]
-        if (e <= be && e >= address) consider(ids[k])
-      }
-    }
+    })
     return best
   }
 
