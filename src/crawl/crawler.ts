@@ -55,7 +55,7 @@ class RegistryQueue {
   /** sample addresses routed here, in crawl order */
   readonly addresses: Uint32Array
   cursor = 0
-  /** addresses passed over because their block was in flight; revisited first */
+  /** addresses handed over by another registry's queue or taken back from departed peers */
   deferred: number[] = []
   retries: Retry[] = []
   /** unresolved addresses another node owns; looked at again when membership changes */
@@ -65,7 +65,23 @@ class RegistryQueue {
 
   constructor (id: RegistryId, addresses: Uint32Array) { this.id = id; this.addresses = addresses }
 
-  get queued (): number { return this.addresses.length - this.cursor + this.deferred.length }
+  /** next unread entry of `deferred` (consumed in order; compacted now and then) */
+  deferredHead = 0
+  /** addresses passed over because their block had a lookup in flight; few, looked at first */
+  blocked: number[] = []
+
+  get queued (): number { return this.addresses.length - this.cursor + this.deferred.length - this.deferredHead + this.blocked.length }
+
+  /** Takes the next entry of `deferred`, or undefined. */
+  nextDeferred (): number | undefined {
+    if (this.deferredHead >= this.deferred.length) return undefined
+    const a = this.deferred[this.deferredHead++]
+    if (this.deferredHead > 4096 && this.deferredHead * 2 > this.deferred.length) {
+      this.deferred = this.deferred.slice(this.deferredHead)
+      this.deferredHead = 0
+    }
+    return a
+  }
 }
 
 export class Crawler extends EventEmitter {
@@ -239,23 +255,32 @@ export class Crawler extends EventEmitter {
       q.retries.splice(i, 1)
       return r.address
     }
-    // 2. addresses deferred because their block was busy, or handed over by another registry
-    for (let i = 0; i < q.deferred.length; i++) {
-      const a = q.deferred[i]
-      if (store.isResolved(a)) { q.deferred.splice(i--, 1); this.counters.withinKnownBlock++; continue }
-      if (!this.isMine(a)) { q.deferred.splice(i--, 1); q.foreign.push(a); continue }
-      if (this.handOver(q, a)) { q.deferred.splice(i--, 1); continue }
+    // 2. addresses passed over because their block was busy (few: only blocks in flight)
+    for (let i = 0; i < q.blocked.length; i++) {
+      const a = q.blocked[i]
+      if (store.isResolved(a)) { q.blocked.splice(i--, 1); this.counters.withinKnownBlock++; continue }
+      if (!this.isMine(a)) { q.blocked.splice(i--, 1); q.foreign.push(a); continue }
+      if (this.handOver(q, a)) { q.blocked.splice(i--, 1); continue }
       if (this.blocksInFlight.has(this.blockOf(a))) continue
-      q.deferred.splice(i, 1)
+      q.blocked.splice(i, 1)
       return a
     }
-    // 3. the queue, in sample order
+    // 3. addresses handed over by another registry or taken back from departed peers (may be
+    // many: consumed in order, never spliced)
+    for (let a = q.nextDeferred(); a !== undefined; a = q.nextDeferred()) {
+      if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
+      if (!this.isMine(a)) { q.foreign.push(a); continue }
+      if (this.handOver(q, a)) continue
+      if (this.blocksInFlight.has(this.blockOf(a))) { q.blocked.push(a); continue }
+      return a
+    }
+    // 4. the queue, in sample order
     while (q.cursor < q.addresses.length) {
       const a = q.addresses[q.cursor++]
       if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
       if (!this.isMine(a)) { q.foreign.push(a); continue }
       if (this.handOver(q, a)) continue
-      if (this.blocksInFlight.has(this.blockOf(a))) { q.deferred.push(a); continue }
+      if (this.blocksInFlight.has(this.blockOf(a))) { q.blocked.push(a); continue }
       return a
     }
     return undefined
@@ -271,7 +296,7 @@ export class Crawler extends EventEmitter {
   }
 
   private hasWork (q: RegistryQueue): boolean {
-    return q.cursor < q.addresses.length || q.deferred.length > 0 || q.retries.length > 0 || q.inFlight > 0 || q.foreign.length > 0
+    return q.cursor < q.addresses.length || q.deferredHead < q.deferred.length || q.blocked.length > 0 || q.retries.length > 0 || q.inFlight > 0 || q.foreign.length > 0
   }
 
   private isMine (address: number): boolean {
@@ -288,7 +313,8 @@ export class Crawler extends EventEmitter {
     for (const id of REGISTRY_IDS) {
       const q = this.queues[id]
       if (q.foreign.length === 0) continue
-      q.deferred.push(...q.foreign)
+      q.deferred = q.deferred.slice(q.deferredHead).concat(q.foreign)
+      q.deferredHead = 0
       q.foreign = []
     }
     this.wake()

@@ -230,3 +230,31 @@ test('after a redirect, later addresses of the same /16 go straight to the regis
     assert.equal(stored?.registry, 'ripe')
   })
 })
+
+test('addresses owned by another node are taken up when ownership changes to this node', async () => {
+  await withStore(async (store) => {
+    const world = Array.from({ length: 20 }, (_, i) => `8.${i}.0.0/16`)
+    const client = new FakeRegistries(world)
+    const sample = world.flatMap(c => addressesOf(c, 2))
+    let mine = (a: number): boolean => ((a >>> 16) & 1) === 0 // half the blocks are ours at first
+    const crawler = new Crawler({
+      ...defaultCrawlerOptions,
+      sample: Uint32Array.from(sample),
+      budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, 1000])) as any
+    }, { store, client, limiters: limiters(), logger: silentLogger, ownership: { isMine: a => mine(a) } })
+    client.acquire = async (r, s) => await crawler.acquire(r, s)
+    // when our half is done, the other node "leaves": everything becomes ours
+    let handedOver = false
+    crawler.on('accepted', () => {
+      if (handedOver || store.counts().networks < 10) return
+      handedOver = true
+      assert.ok(crawler.status().registries.arin.othersOwn > 0, 'the other half should be waiting for its owner')
+      mine = () => true
+      crawler.reconsider()
+    })
+    const status = await crawler.run()
+    assert.equal(status.done, true)
+    assert.equal(store.counts().networks, 20)
+    assert.equal(new Set(client.calls).size, client.calls.length, 'an address was looked up twice')
+  })
+})
