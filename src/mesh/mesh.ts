@@ -143,7 +143,7 @@ export class Mesh extends EventEmitter {
     this.tick()
   }
 
-  /** This node's addresses others can dial (with /p2p/<id>), loopback first removed when others exist. */
+  /** This node's listen addresses (with /p2p/<id>), as peers dial them. */
   listenAddrs (): string[] {
     return this.libp2p.getMultiaddrs().map(String)
   }
@@ -392,4 +392,3 @@ function preferDialable (addrs: string[]): Multiaddr[] {
   return out
 }
 
-export { peerIdFromString }
