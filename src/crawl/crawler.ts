@@ -156,9 +156,28 @@ export class Crawler extends EventEmitter {
 
   /** A snapshot of counters and per-registry progress. */
   status (): CrawlStatus {
-    const registries = {} as Record<RegistryId, RegistryProgress>
+    const registries = this.registryProgress()
     let awaiting = 0
     let inFlight = 0
+    for (const id of REGISTRY_IDS) {
+      awaiting += registries[id].queued + registries[id].retrying
+      inFlight += registries[id].inFlight
+    }
+    const { resolved, failed } = this.countSample()
+    return {
+      counters: { ...this.counters, awaitingRegistry: awaiting, lookingUp: inFlight },
+      registries,
+      sampleTotal: this.opts.sample.length,
+      sampleResolved: resolved,
+      sampleFailed: failed,
+      done: this.finished,
+      startedAt: this.startedAt
+    }
+  }
+
+  /** Per-registry queues and rates: cheap, unlike status(), which also counts the whole sample. */
+  registryProgress (): Record<RegistryId, RegistryProgress> {
+    const registries = {} as Record<RegistryId, RegistryProgress>
     for (const id of REGISTRY_IDS) {
       const q = this.queues?.[id]
       const lim = this.modules.limiters[id]
@@ -171,19 +190,8 @@ export class Crawler extends EventEmitter {
         pausedForMs: Math.round(lim.pausedForMs()),
         requests: q?.requests ?? 0
       }
-      awaiting += (q?.queued ?? 0) + (q?.retries.length ?? 0)
-      inFlight += q?.inFlight ?? 0
     }
-    const { resolved, failed } = this.countSample()
-    return {
-      counters: { ...this.counters, awaitingRegistry: awaiting, lookingUp: inFlight },
-      registries,
-      sampleTotal: this.opts.sample.length,
-      sampleResolved: resolved,
-      sampleFailed: failed,
-      done: this.finished,
-      startedAt: this.startedAt
-    }
+    return registries
   }
 
   private countSample (): { resolved: number, failed: number } {

@@ -8,7 +8,7 @@ import { type Budgets } from '../registry/budget.js'
 import { RegistryClient } from '../lookup/index.js'
 import { NetworkStore } from '../store/index.js'
 import { Crawler, COUNTERS_META_KEY } from '../crawl/crawler.js'
-import { defaultCrawlerOptions, type CrawlStatus } from '../crawl/interface.js'
+import { defaultCrawlerOptions, type CrawlStatus, type RegistryProgress } from '../crawl/interface.js'
 import { RateLimiter } from '../crawl/rate-limiter.js'
 import { sampleSlice } from '../sample/index.js'
 import { ControlServer } from './control.js'
@@ -52,13 +52,13 @@ function requestOutcome (outcome: string, error?: string): RegistryRequestOutcom
  * at a crawl. So during a crawl every node holds a share of every registry; weighting by demand
  * matters once the crawl is done (idle nodes hold none).
  */
-function demandOf (status: CrawlStatus): Record<RegistryId, number> {
+function demandOf (registries: Record<RegistryId, RegistryProgress>): Record<RegistryId, number> {
   const busy = REGISTRY_IDS.some(id => {
-    const r = status.registries[id]
+    const r = registries[id]
     return r.queued + r.retrying + r.inFlight + r.othersOwn > 0
   })
   return Object.fromEntries(REGISTRY_IDS.map(id => {
-    const r = status.registries[id]
+    const r = registries[id]
     return [id, r.queued + r.retrying + r.inFlight + (busy ? 1 : 0)]
   })) as Record<RegistryId, number>
 }
@@ -253,8 +253,7 @@ export class WhoismeshNode {
 
   /** This node's share of each registry's global budget, given to its limiters. */
   private applyBudgets (): void {
-    const status = this.crawler.status()
-    const selfDemand = demandOf(status)
+    const selfDemand = demandOf(this.crawler.registryProgress())
     const peers = [...this.mesh.peers.values()]
       .filter(p => !p.heartbeat.light)
       .map(p => ({ id: p.heartbeat.peerId, demand: p.heartbeat.demand, lastSeenMs: p.lastSeen }))
@@ -272,7 +271,7 @@ export class WhoismeshNode {
     return {
       version: VERSION,
       counters: { ...status.counters },
-      demand: demandOf(status),
+      demand: demandOf(status.registries),
       rates: Object.fromEntries(REGISTRY_IDS.map(id => [id, this.limiters[id].ratePerSecond])) as Record<RegistryId, number>,
       backoff,
       index: { networks: counts.networks, negatives: counts.negatives, digest: this.store.digest() },
