@@ -36,6 +36,9 @@ export type Validation<T> =
   | { result: 'ignore', reason: string }
   | { result: 'reject', reason: string }
 
+/** Not before whoismesh existed, not more than the allowed clock skew in the future. */
+const fetchTimeOk = (t: number, now: number): boolean => t >= EARLIEST_FETCH && t <= now + VALIDATION_LIMITS.maxClockSkewMs
+
 const reject = (reason: string): { result: 'reject', reason: string } => ({ result: 'reject', reason })
 
 /** Checks one network record from a peer; returns it in canonical form or the reason it is bad. */
@@ -58,14 +61,12 @@ export function checkNetworkRecord (v: unknown, now = Date.now()): NetworkRecord
   }
   if (r.country !== '' && !/^[A-Z]{2}$/.test(r.country)) return `bad country "${r.country.slice(0, 8)}"`
   if (r.cidrs.length > L.maxCidrs) return 'too many cidrs'
-  const expected = rangeToCidrs(r.start, r.end)
-  if (r.cidrs.length !== expected.length || r.cidrs.some((c, i) => c !== expected[i])) {
-    // registries list the blocks in their own order; compare as sets
-    const a = [...r.cidrs].sort(); const b = [...expected].sort()
-    if (a.length !== b.length || a.some((c, i) => c !== b[i])) return 'cidrs do not cover the range'
-  }
+  // registries list the blocks in their own order: compare as sets
+  const given = [...r.cidrs].sort()
+  const expected = rangeToCidrs(r.start, r.end).sort()
+  if (given.length !== expected.length || given.some((c, i) => c !== expected[i])) return 'cidrs do not cover the range'
   if (r.queryAddress < r.start || r.queryAddress > r.end) return 'query address outside the network'
-  if (r.fetchedAt < EARLIEST_FETCH || r.fetchedAt > now + L.maxClockSkewMs) return 'fetch time out of bounds'
+  if (!fetchTimeOk(r.fetchedAt, now)) return 'fetch time out of bounds'
   return r
 }
 
@@ -78,7 +79,7 @@ export function checkNegativeRecord (v: unknown, now = Date.now()): NegativeReco
     return (err as Error).message
   }
   if (slashEightOf(r.address).status === 'RESERVED' || specialBlockOf(r.address) != null) return 'negative for reserved or special-purpose space'
-  if (r.fetchedAt < EARLIEST_FETCH || r.fetchedAt > now + VALIDATION_LIMITS.maxClockSkewMs) return 'fetch time out of bounds'
+  if (!fetchTimeOk(r.fetchedAt, now)) return 'fetch time out of bounds'
   return r
 }
 

@@ -63,6 +63,13 @@ function expectComma (text: string, cursor: { pos: number }, what: string): void
   cursor.pos++
 }
 
+/** A copy of `a` with room for `cap` entries. */
+function grown<T extends Uint32Array | Uint16Array> (a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap)
+  b.set(a)
+  return b
+}
+
 /** Parses the ASN CSV text. Fields: start,end,asn,org where org may be "quoted" with "" escapes. */
 export function parseAsnCsv (text: string): AsnRanges {
   let cap = 1 << 19
@@ -80,8 +87,7 @@ export function parseAsnCsv (text: string): AsnRanges {
     if (c0 === 10 || c0 === 13) { cur.pos++; continue }
     if (n === cap) {
       cap *= 2
-      const grow = (a: Uint32Array): Uint32Array => { const b = new Uint32Array(cap); b.set(a); return b }
-      start = grow(start); end = grow(end); asn = grow(asn); org = grow(org)
+      start = grown(start, cap); end = grown(end, cap); asn = grown(asn, cap); org = grown(org, cap)
     }
     start[n] = readUint(text, cur)
     expectComma(text, cur, 'end')
@@ -134,9 +140,7 @@ export function parseCountryCsv (text: string): CountryRanges {
     if (c0 === 10 || c0 === 13) { cur.pos++; continue }
     if (n === cap) {
       cap *= 2
-      const s = new Uint32Array(cap); s.set(start); start = s
-      const e = new Uint32Array(cap); e.set(end); end = e
-      const c = new Uint16Array(cap); c.set(cc); cc = c
+      start = grown(start, cap); end = grown(end, cap); cc = grown(cc, cap)
     }
     start[n] = readUint(text, cur)
     expectComma(text, cur, 'end')
