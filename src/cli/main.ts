@@ -9,7 +9,7 @@ import { runSample } from './commands/sample.js'
 import { runSim } from './commands/sim.js'
 import { runNodeStart } from './commands/node-start.js'
 import { runDump, runLookup, runCoverage } from './commands/read.js'
-import { runId } from './commands/id.js'
+import { runId, runSwarmKey } from './commands/id.js'
 import { runMetrics } from './commands/metrics.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
@@ -49,6 +49,7 @@ export function buildProgram (): Command {
     .option('--data <dir>', 'data directory (LevelDB index, node key, control file)', DEFAULT_DATA)
     .option('--listen <multiaddrs>', 'comma-separated libp2p addresses to listen on', '/ip4/0.0.0.0/tcp/4001')
     .option('--bootstrap <multiaddrs>', 'comma-separated peers to join, e.g. /ip4/10.0.0.1/tcp/4001/p2p/<id> (see `whoismesh id`)')
+    .option('--swarm-key <file>', 'the fleet\'s private-network key (see `whoismesh swarm-key`): only peers holding it can connect')
     .option('--heartbeat-ms <ms>', 'interval of the metrics heartbeat', positiveInt('--heartbeat-ms'), 2000)
     .option('--registries <file>', 'registries JSON (e.g. from `whoismesh sim --registries-out`); default: the real RIRs')
     .option('--budget <spec>', 'the whole fleet\'s requests per second per registry (give every node the same), e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
@@ -68,6 +69,7 @@ export function buildProgram (): Command {
   program.command('metrics')
     .description('join the mesh as a light peer (crawls nothing) and print the nodes\' heartbeats')
     .requiredOption('--bootstrap <multiaddrs>', 'comma-separated peers of the fleet, with /p2p/<id>')
+    .option('--swarm-key <file>', 'the fleet\'s private-network key, when it has one')
     .option('--follow', 'keep printing: one JSON line per heartbeat (or a refreshed table)')
     .option('--table', 'a cluster summary table instead of JSON lines')
     .option('--listen <multiaddrs>', 'where this light peer listens', '/ip4/0.0.0.0/tcp/0')
@@ -78,6 +80,11 @@ export function buildProgram (): Command {
     .description("print this node's libp2p peer id (first line), creating its key in the data directory if needed")
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .action(async (o) => { await runId(o) })
+
+  program.command('swarm-key')
+    .description('make a new private-network key for a fleet (give every node the same file with --swarm-key)')
+    .option('--out <file>', 'write it to FILE (mode 0600; refuses to overwrite) instead of standard output')
+    .action(async (o) => { await runSwarmKey(o) })
 
   program.command('dump')
     .description("print the node's networks, one per line (works while the node runs)")

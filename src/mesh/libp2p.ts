@@ -16,7 +16,8 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
-import type { PrivateKey, ConnectionProtector } from '@libp2p/interface'
+import type { PrivateKey } from '@libp2p/interface'
+import { swarmProtector } from './swarm-key.js'
 
 export type MeshLibp2p = Libp2p<{ identify: Identify, pubsub: GossipSub }>
 
@@ -28,8 +29,8 @@ export interface MeshLibp2pOptions {
   maxConnections?: number
   /** largest gossip message accepted, bytes (default 4 MiB; publishers batch below it) */
   maxMessageBytes?: number
-  /** private-network protector (libp2p pnet), when the fleet has a swarm key */
-  connectionProtector?: (components: any) => ConnectionProtector
+  /** the fleet's private-network key (swarm-key.ts); without it any peer may connect */
+  swarmKey?: Uint8Array
 }
 
 export async function createMeshLibp2p (opts: MeshLibp2pOptions): Promise<MeshLibp2p> {
@@ -39,7 +40,7 @@ export async function createMeshLibp2p (opts: MeshLibp2pOptions): Promise<MeshLi
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(opts.connectionProtector != null ? { connectionProtector: opts.connectionProtector } : {}),
+    ...(opts.swarmKey != null ? { connectionProtector: swarmProtector(opts.swarmKey) } : {}),
     connectionManager: {
       maxConnections: opts.maxConnections ?? 64,
       inboundConnectionThreshold: 1000,

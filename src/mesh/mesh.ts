@@ -41,6 +41,8 @@ export interface MeshOptions {
   light: boolean
   /** catch-up sync with a random connected peer this often (default 30000) */
   syncIntervalMs: number
+  /** the fleet's private-network key (swarm-key.ts); undefined = an open mesh */
+  swarmKey?: Uint8Array
 }
 
 export const defaultMeshOptions: MeshOptions = {
@@ -106,7 +108,7 @@ export class Mesh extends EventEmitter {
   get peerId (): PeerId { return this.libp2p.peerId }
 
   async start (): Promise<void> {
-    this.libp2p = await createMeshLibp2p({ privateKey: this.modules.privateKey, listen: this.opts.listen })
+    this.libp2p = await createMeshLibp2p({ privateKey: this.modules.privateKey, listen: this.opts.listen, swarmKey: this.opts.swarmKey })
     const pubsub = this.libp2p.services.pubsub
     for (const topic of [NETS, METRICS]) {
       // the author is the message's signed `from`, not the peer that relayed it to us

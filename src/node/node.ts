@@ -82,7 +82,7 @@ export interface NodeOptions {
   /** port of the loopback control endpoint (0 = any free port) */
   controlPort: number
   /** the mesh: where to listen and whom to dial first */
-  mesh: { listen: string[], bootstrap: string[], heartbeatIntervalMs: number }
+  mesh: { listen: string[], bootstrap: string[], heartbeatIntervalMs: number, swarmKey?: Uint8Array }
   /**
    * Addresses of the same /N go to the same node, and never have two lookups in flight at once:
    * they are the ones likely to land in the same network (default 12; see README)
@@ -156,7 +156,8 @@ export class WhoismeshNode {
     this.mesh = new Mesh({
       listen: opts.mesh.listen,
       bootstrap: opts.mesh.bootstrap,
-      heartbeatIntervalMs: opts.mesh.heartbeatIntervalMs
+      heartbeatIntervalMs: opts.mesh.heartbeatIntervalMs,
+      swarmKey: opts.mesh.swarmKey
     }, {
       privateKey,
       store,

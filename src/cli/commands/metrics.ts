@@ -10,10 +10,12 @@ import { REGISTRY_IDS, type RegistryId } from '../../registry/interface.js'
 import { silentLogger } from '../../util/logger.js'
 import { parseMultiaddrList } from '../multiaddrs.js'
 import { UserError } from '../errors.js'
+import { loadSwarmKey } from '../../mesh/swarm-key.js'
 import { VERSION } from '../../node/node.js'
 
 export interface MetricsCommandOptions {
   bootstrap: string
+  swarmKey?: string
   follow?: boolean
   table?: boolean
   listen: string
@@ -26,7 +28,8 @@ export async function runMetrics (o: MetricsCommandOptions): Promise<void> {
   const bootstrap = parseMultiaddrList('--bootstrap', o.bootstrap, true)
   if (bootstrap.length === 0) throw new UserError('--bootstrap needs at least one peer address')
   const listen = parseMultiaddrList('--listen', o.listen, false)
-  const mesh = new Mesh({ listen, bootstrap, light: true }, {
+  const swarmKey = o.swarmKey != null ? await loadSwarmKey(o.swarmKey) : undefined
+  const mesh = new Mesh({ listen, bootstrap, light: true, swarmKey }, {
     privateKey: await generateKeyPair('Ed25519'),
     logger: silentLogger,
     heartbeat: () => ({

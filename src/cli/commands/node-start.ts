@@ -9,11 +9,13 @@ import { formatCoverage, coverageReport } from '../../report/coverage.js'
 import { COUNTERS_META_KEY } from '../../crawl/crawler.js'
 import { parseMultiaddrList } from '../multiaddrs.js'
 import { UserError } from '../errors.js'
+import { loadSwarmKey } from '../../mesh/swarm-key.js'
 
 export interface NodeStartCommandOptions {
   data: string
   listen: string
   bootstrap?: string
+  swarmKey?: string
   heartbeatMs: number
   registries?: string
   budget?: string
@@ -37,6 +39,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
   const listen = parseMultiaddrList('--listen', o.listen, false)
   if (listen.length === 0) throw new UserError('--listen needs at least one address, e.g. /ip4/0.0.0.0/tcp/4001')
   const bootstrap = parseMultiaddrList('--bootstrap', o.bootstrap, true)
+  const swarmKey = o.swarmKey != null ? await loadSwarmKey(o.swarmKey) : undefined
   const logger = createLogger({ format: o.logFormat, level: o.quiet === true ? 'warn' : o.verbose === true ? 'debug' : 'info' })
 
   // budgets: defaults, then what the registries file declares, then --budget
@@ -67,7 +70,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     timeoutMs: o.timeoutMs,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
-    mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs }
+    mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs, swarmKey }
   }, logger)
   logger.info('budgets', { budgets: formatBudgets(budgets), registries: o.registries ?? 'real RIRs' })
 
