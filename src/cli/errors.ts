@@ -9,7 +9,8 @@ export { UserError } from '../util/errors.js'
 /** Errors from the libraries below whose messages are already meant for users. */
 const USER_FACING = new Set([
   'UserError', 'BudgetParseError', 'RegistriesFileError', 'InvalidAddressError', 'StoreLockedError',
-  'StoreOpenError', 'StoreCorruptError', 'ControlError', 'SimulatorOptionsError', 'DatasetError'
+  'StoreOpenError', 'StoreCorruptError', 'StoreWriteError', 'ControlError', 'SimulatorOptionsError', 'DatasetError',
+  'MetricsServerError'
 ])
 
 /** System error codes that mean the user's environment or input, not a bug. */

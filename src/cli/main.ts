@@ -6,13 +6,17 @@ import { Command, CommanderError, Option } from 'commander'
 import { reportError } from './errors.js'
 import { sampleLimit, positiveInt, port, nonNegativeNumber, ipv4Argument, sinceArgument } from './options.js'
 import { runSample } from './commands/sample.js'
-import { runSim } from './commands/sim.js'
-import { runNodeStart } from './commands/node-start.js'
-import { runDump, runLookup, runCoverage } from './commands/read.js'
-import { runId, runSwarmKey } from './commands/id.js'
-import { runMetrics } from './commands/metrics.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
+
+// the other commands are loaded when they run, so that a usage error, --help, dump or lookup do not
+// wait for libp2p to load (about two seconds)
+const sim = async () => await import('./commands/sim.js')
+const nodeStart = async () => await import('./commands/node-start.js')
+const read = async () => await import('./commands/read.js')
+const id = async () => await import('./commands/id.js')
+const metrics = async () => await import('./commands/metrics.js')
+const repair = async () => await import('./commands/repair.js')
 
 const DEFAULT_DATA = './data'
 
@@ -20,9 +24,12 @@ export function buildProgram (): Command {
   const program = new Command('whoismesh')
     .description('Peer-to-peer crawler of the WHOIS/RDAP networks covering the IPv4 space')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: s => process.stderr.write(s.startsWith('error:') ? `whoismesh: ${s}` : s) })
+    // a usage error is one line: "whoismesh: <what is wrong> (run with --help for usage)"
+    .configureOutput({
+      writeErr: s => process.stderr.write(s.startsWith('error:') ? `whoismesh: ${s}` : s),
+      outputError: (s, write) => write(`whoismesh: ${s.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`)
+    })
 
   program.command('sample')
     .description('the 4,706,768-address IPv4 sample, in its shuffled crawl order')
@@ -41,7 +48,9 @@ export function buildProgram (): Command {
     .option('--fault-rate <p>', 'share of answers (0–1) replaced by a fault', nonNegativeNumber('--fault-rate', 1), 0)
     .option('--faults <kinds>', 'fault kinds to inject, comma-separated: timeout,reset,truncated,malformed,huge')
     .option('--ban-ms <ms>', 'how long a client that keeps exceeding the budget is banned', positiveInt('--ban-ms'))
-    .action(async (o) => { await runSim(o) })
+    .option('--huge-bytes <n>', 'size of a "huge" fault answer, streamed (default 100 MiB)', positiveInt('--huge-bytes'))
+    .option('--hang-ms <ms>', 'how long a "timeout" fault holds the connection before dropping it (default 60000)', positiveInt('--hang-ms'))
+    .action(async (o) => { await (await sim()).runSim(o) })
 
   const node = program.command('node').description('run a crawler node')
   node.command('start')
@@ -58,13 +67,14 @@ export function buildProgram (): Command {
     .option('--contact <email-or-url>', 'operator contact sent in the User-Agent, as registries ask of bulk clients')
     .option('--concurrency <n>', 'lookups in flight per registry', positiveInt('--concurrency', 64), 4)
     .option('--timeout-ms <ms>', 'timeout of one registry request', positiveInt('--timeout-ms'), 15000)
+    .option('--retry-failed-after <s>', 'seconds before an address given up on is asked again while the node runs, doubling per round up to an hour (with --exit-when-done: one round); 0 = only at the next start', nonNegativeNumber('--retry-failed-after', 86_400), 600)
     .option('--control-port <port>', 'loopback port for dump/lookup/coverage while running; 0 = any', port('--control-port'), 0)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', port('--metrics-port'))
-    .option('--status-interval <s>', 'seconds between progress lines', positiveInt('--status-interval'), 10)
+    .option('--status-interval <s>', 'seconds between progress log lines when stderr is not a terminal (on a terminal: a live status line, refreshed every second)', positiveInt('--status-interval'), 10)
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
     .option('--quiet', 'only warnings and errors')
     .option('--verbose', 'debug logs (every stored network)')
-    .action(async (o) => { await runNodeStart(o) })
+    .action(async (o) => { await (await nodeStart()).runNodeStart(o) })
 
   program.command('metrics')
     .description('join the mesh as a light peer (crawls nothing) and print the nodes\' heartbeats')
@@ -74,17 +84,22 @@ export function buildProgram (): Command {
     .option('--table', 'a cluster summary table instead of JSON lines')
     .option('--listen <multiaddrs>', 'where this light peer listens', '/ip4/0.0.0.0/tcp/0')
     .option('--wait-ms <ms>', 'without --follow: how long to collect heartbeats before printing', positiveInt('--wait-ms'), 5000)
-    .action(async (o) => { await runMetrics(o) })
+    .action(async (o) => { await (await metrics()).runMetrics(o) })
 
   program.command('id')
     .description("print this node's libp2p peer id (first line), creating its key in the data directory if needed")
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
-    .action(async (o) => { await runId(o) })
+    .action(async (o) => { await (await id()).runId(o) })
 
   program.command('swarm-key')
     .description('make a new private-network key for a fleet (give every node the same file with --swarm-key)')
     .option('--out <file>', 'write it to FILE (mode 0600; refuses to overwrite) instead of standard output')
-    .action(async (o) => { await runSwarmKey(o) })
+    .action(async (o) => { await (await id()).runSwarmKey(o) })
+
+  program.command('repair')
+    .description('repair a damaged data directory in place (stop its node first): LevelDB\'s repair, then every record checked and the derived headers rebuilt; the node re-fetches or re-syncs what was dropped')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .action(async (o) => { await (await repair()).runRepair(o) })
 
   program.command('dump')
     .description("print the node's networks, one per line (works while the node runs)")
@@ -92,21 +107,33 @@ export function buildProgram (): Command {
     .addOption(new Option('--format <format>', 'output format').choices(DUMP_FORMATS as string[]).default('jsonl'))
     .addOption(new Option('--registry <rir>', 'only networks of this registry').choices(REGISTRY_IDS as unknown as string[]))
     .option('--since <date>', 'only networks fetched at or after this time (ISO date)', sinceArgument)
-    .action(async (o) => { await runDump(o) })
+    .action(async (o) => { await (await read()).runDump(o) })
+
+  program.command('merge')
+    .description('merge JSONL dumps of several nodes into one, one network per range (what ansible/collect.yml does)')
+    .argument('<files...>', 'dump files (`whoismesh dump` JSONL)')
+    .option('--out <file>', 'write the merged dump to FILE (default: standard output)')
+    .action(async (files: string[], o) => { await (await read()).runMerge(files, o) })
 
   program.command('lookup')
     .description('the most specific stored network containing an address, and its parents')
     .argument('<ip>', 'IPv4 address', ipv4Argument)
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .option('--json', 'print JSON')
-    .action(async (ip: number, o) => { await runLookup(ip, o) })
+    .action(async (ip: number, o) => { await (await read()).runLookup(ip, o) })
 
   program.command('coverage')
     .description('networks, addresses covered, share of IPv4 and of the sample, per registry')
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .option('--json', 'print one JSON object')
     .option('--sample-limit <n>', 'measure against the first N sample addresses (default: what the node crawls)', sampleLimit)
-    .action(async (o) => { await runCoverage(o) })
+    .option('--png <file>', 'instead: draw IPv4 on a Hilbert curve coloured by registry into a PNG, print its totals')
+    .addOption(new Option('--size <pixels>', 'side of the --png map: 4096 (1 pixel = /24), 2048 (/22), 1024 (/20), 512 (/18)').choices(['4096', '2048', '1024', '512']).default('4096'))
+    .action(async (o) => {
+      // the PNG encoder is loaded only for --png
+      if (o.png != null) await (await import('./commands/coverage-map.js')).runCoverageMap({ ...o, size: Number(o.size) })
+      else await (await read()).runCoverage(o)
+    })
 
   return program
 }

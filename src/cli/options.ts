@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from 'commander'
 import { parseIPv4 } from '../util/ipv4.js'
 import { SAMPLE_SIZE } from '../sample/index.js'
+import { UserError } from '../util/errors.js'
 
 export function positiveInt (flag: string, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -37,9 +38,34 @@ export function ipv4Argument (value: string): number {
   }
 }
 
-/** "2024-01-31", "2024-01-31T12:00:00Z" or a ms timestamp → ms since epoch. */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/
+
+/**
+ * "2024-01-31" (UTC midnight), "2024-01-31T12:00:00Z", "2024-01-31T12:00+02:00" (no zone: local
+ * time) or a ms timestamp → ms since epoch. Only ISO 8601 forms: Date.parse alone would take
+ * "March 7" or "-5" and silently pick a year.
+ */
 export function sinceArgument (value: string): number {
-  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value)
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`--since takes a date such as 2026-11-27 or 2026-11-27T12:00:00Z, got "${value}"`)
-  return n
+  const bad = (): never => { throw new InvalidArgumentError(`--since takes a date such as 2026-11-27 or 2026-11-27T12:00:00Z, got "${value}"`) }
+  if (/^\d+$/.test(value)) {
+    const n = Number(value)
+    return Number.isSafeInteger(n) ? n : bad()
+  }
+  const m = ISO_DATE.exec(value)
+  if (m == null) return bad()
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number)
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return bad()
+  const n = Date.parse(value.replace(' ', 'T'))
+  return Number.isFinite(n) ? n : bad()
+}
+
+/** Runs the budget parser, naming the flag in its error (used by `sim` too). */
+export function budgetFlag<T> (parse: () => T): T {
+  try {
+    return parse()
+  } catch (err: any) {
+    if (err?.name === 'BudgetParseError') throw new UserError(`--budget: ${String(err.message)}`)
+    throw err
+  }
 }

@@ -7,9 +7,12 @@
  *
  * 1. Counted demanders n: this node if it has work queued for r, plus every other peer from which
  *    a heartbeat with work queued for r arrived within the last W = recentWindowMs (distinct ids).
- *    A peer keeps being counted for W after its last such heartbeat, whether it ran out of work,
- *    left, or sits on the other side of a partition, so nobody speeds up at once when a peer
- *    disappears. (Counting distinct ids over the window is never less than "the largest count
+ *    A peer that goes silent keeps being counted for W after its last such heartbeat, whether it
+ *    crashed or sits on the other side of a partition, so nobody speeds up at once when a peer
+ *    disappears. Two exceptions, both for peers known to have stopped sending to r: a peer that
+ *    said goodbye (forget(), a clean stop after its crawl ended), and a peer still heard whose
+ *    heartbeats have shown no work for r for longer than demandGapMs + 2 × silenceMs (its run for
+ *    r has ended, so should work reappear it starts again from the floor and the join hold). (Counting distinct ids over the window is never less than "the largest count
  *    seen within the window", and unlike it stays correct when one peer vanishes while another
  *    appears.) A peer with no work for r is not counted: it holds no share of r.
  *
@@ -43,9 +46,12 @@
  * - at most maxPeers nodes;
  * - partitions last at most min(W − 5H − demandGapMs, presumedGoneAfterMs − 4H) (16 s with the
  *   defaults), split nodes that had heard each other, and are apart by enough for the healed
- *   nodes to hear each other again (2H) before the next one. A longer partition looks like a
- *   departure to both sides: after W each side divides G among its own nodes only, and together
- *   they may exceed it until the partition heals (and J after).
+ *   nodes to hear each other again (2H) before the next one. Partitions up to W − 5H − demandGapMs
+ *   (76 s) keep the bound too unless some node's work for r *starts* during one (then the side that
+ *   never heard of it does not count it); while the crawl is unfinished every node keeps demand for
+ *   every registry (node.ts), so that is a start-up case. A partition longer than W looks like a
+ *   departure to both sides: each divides G among its own nodes only, and together they may
+ *   exceed it (the registry's 429s then pause them) until the partition heals (and J after).
  *   Likewise a node that starts cut off from part of the fleet knows nobody there: it cannot
  *   count them and they cannot count it until the cut heals.
  *
@@ -82,7 +88,7 @@ export interface BudgetShareOptions {
   budgets: Budgets
   /** share of each budget established nodes divide among themselves; the rest is left to nodes starting up. 0 < safety < 1 (default 0.98) */
   safety: number
-  /** a peer counts as demanding for this long after its last heartbeat with work queued (default 30000) */
+  /** a silent peer counts as demanding for this long after its last heartbeat with work queued (default 90000 = 45 heartbeats: what a crash costs, and the partitions ridden out) */
   recentWindowMs: number
   /** how long a node must have work, and hear every peer without silence, before taking a full share (default 12000 = 6 heartbeats of 2000 ms; see the header) */
   joinHoldMs: number
@@ -105,7 +111,7 @@ export interface BudgetShareOptions {
 
 export const defaultBudgetShareOptions: Omit<BudgetShareOptions, 'budgets'> = {
   safety: 0.98,
-  recentWindowMs: 30_000,
+  recentWindowMs: 90_000,
   joinHoldMs: 12_000,
   silenceMs: 4000,
   demandGapMs: 4000,
@@ -171,6 +177,15 @@ export class BudgetShare {
     }])) as Record<RegistryId, RegistryShare>
   }
 
+  /**
+   * A peer said goodbye after it stopped sending requests (a clean stop): it no longer holds a
+   * share of any registry and does not hold this node back from taking a full one.
+   */
+  forget (peerId: string): void {
+    this.peersSeen.delete(peerId)
+    for (const id of REGISTRY_IDS) this.demanding[id].delete(peerId)
+  }
+
   private floor (registry: RegistryId, livePeers: number): number {
     return this.opts.budgets[registry] * (1 - this.opts.safety) / Math.max(this.opts.maxPeers, livePeers)
   }
@@ -206,7 +221,11 @@ export class BudgetShare {
       if (silentFor <= presumedGoneAfterMs && (st.silent || nowMs - st.heardSinceMs < joinHoldMs)) continuous = false
     }
     for (const id of REGISTRY_IDS) {
-      for (const [peer, at] of this.demanding[id]) if (nowMs - at > windowMs) this.demanding[id].delete(peer)
+      for (const [peer, at] of this.demanding[id]) {
+        const heard = this.peersSeen.get(peer)?.lastSeenMs ?? -Infinity
+        // silent for W, or heard lately with no work long enough that its run for r has ended
+        if (nowMs - at > windowMs || heard - at > demandGapMs + 2 * silenceMs) this.demanding[id].delete(peer)
+      }
     }
     const livePeers = this.peersSeen.size + 1
     const out = {} as Record<RegistryId, number>

@@ -110,6 +110,8 @@ export class Crawler extends EventEmitter {
   private readonly routeHints = new Map<number, RegistryId>()
   private readonly attempts = new Map<number, { transient: number, malformed: number, lastError: string }>()
   private readonly failedNow = new Set<number>()
+  /** rounds of cool-down retries each given-up address has had in this run */
+  private readonly failedRounds = new Map<number, number>()
   private readonly rateLimitStreak: Record<RegistryId, number> = { arin: 0, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 }
   private wakeUp: (() => void) | undefined
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
@@ -118,8 +120,12 @@ export class Crawler extends EventEmitter {
   /** one controller per lookup in flight, all aborted when the crawl's signal aborts */
   private readonly lookupControllers = new Set<AbortController>()
   private finished = false
+  /** the store refused a write (disk full, I/O error, corruption): the crawl stops and run() throws it */
+  private fatal: Error | undefined
   /** 1 for sample addresses in special-purpose or reserved space (never queried, always resolved) */
   private reservedMask: Uint8Array | undefined
+  /** aborts the lookups in flight and wakes the dispatchers (set by run) */
+  private onFatal: (() => void) | undefined
 
   constructor (opts: CrawlerOptions, modules: CrawlerModules) {
     super()
@@ -141,6 +147,7 @@ export class Crawler extends EventEmitter {
       this.wake()
     }
     signal?.addEventListener('abort', onAbort)
+    this.onFatal = onAbort
     try {
       await Promise.all(REGISTRY_IDS.map(async id => await this.dispatch(id, signal)))
     } finally {
@@ -148,6 +155,7 @@ export class Crawler extends EventEmitter {
       for (const t of this.timers) clearTimeout(t)
       this.timers.clear()
     }
+    if (this.fatal != null) throw this.fatal
     this.finished = signal?.aborted !== true
     const status = this.status()
     this.emit(this.finished ? 'done' : 'stopped', status)
@@ -173,6 +181,18 @@ export class Crawler extends EventEmitter {
       done: this.finished,
       startedAt: this.startedAt
     }
+  }
+
+  /** The counters alone (persisted ones as loaded and counted since): cheap, unlike status(). */
+  counterSnapshot (): CrawlCounters {
+    let awaiting = 0
+    let inFlight = 0
+    for (const id of REGISTRY_IDS) {
+      const q = this.queues?.[id]
+      awaiting += (q?.queued ?? 0) + (q?.retries.length ?? 0)
+      inFlight += q?.inFlight ?? 0
+    }
+    return { ...this.counters, awaitingRegistry: awaiting, lookingUp: inFlight }
   }
 
   /** Per-registry queues and rates: cheap, unlike status(), which also counts the whole sample. */
@@ -364,7 +384,7 @@ export class Crawler extends EventEmitter {
   private async dispatch (id: RegistryId, signal?: AbortSignal): Promise<void> {
     const q = this.queues[id]
     const limiter = this.modules.limiters[id]
-    while (signal?.aborted !== true && this.anyWork()) {
+    while (signal?.aborted !== true && this.fatal == null && this.anyWork()) {
       if (!this.hasWork(q)) { await this.nextEvent(); continue }
       if (q.inFlight >= this.opts.maxInFlightPerRegistry) { await this.nextEvent(); continue }
       // wait for the registry's next free slot before choosing, so the choice sees every answer
@@ -432,7 +452,7 @@ export class Crawler extends EventEmitter {
     this.blocksInFlight.set(block, (this.blocksInFlight.get(block) ?? 0) + 1)
     q.inFlight++
     this.counters.lookups++
-    const { store, client, logger } = this.modules
+    const { client, logger } = this.modules
     const ac = new AbortController()
     this.lookupControllers.add(ac)
     if (signal?.aborted === true) ac.abort()
@@ -447,7 +467,8 @@ export class Crawler extends EventEmitter {
       const hadFailure = this.attempts.has(address) || this.failedNow.has(address)
       this.attempts.delete(address)
       this.failedNow.delete(address)
-      const committed = await store.commit({ networks: [record], clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
+      const committed = await this.commit({ networks: [record], clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
+      if (committed == null) return
       this.emit('accepted', committed.accepted)
       logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
       this.emit('network', record)
@@ -464,9 +485,9 @@ export class Crawler extends EventEmitter {
   }
 
   private async handleError (id: RegistryId, q: RegistryQueue, address: number, err: any, signal?: AbortSignal): Promise<void> {
-    const { store, logger, limiters } = this.modules
+    const { logger, limiters } = this.modules
     const ip = formatIPv4(address)
-    if (err instanceof AbortedError || signal?.aborted === true) {
+    if (err instanceof AbortedError || signal?.aborted === true || this.fatal != null) {
       // shutting down: the address stays unresolved and is asked again next run
       this.counters.lookups--
       return
@@ -474,11 +495,12 @@ export class Crawler extends EventEmitter {
     switch (err?.name) {
       case 'NotFoundError': {
         this.counters.unallocated++
-        const res = await store.commit({
+        const res = await this.commit({
           negatives: [{ address, registry: err.registry ?? id, reason: 'not-found', fetchedAt: Date.now() }],
           clearFailures: this.failedNow.delete(address) ? [address] : undefined,
           meta: { [COUNTERS_META_KEY]: this.persistedCounters() }
         })
+        if (res == null) return
         this.emit('accepted', res.accepted)
         this.attempts.delete(address)
         return
@@ -525,15 +547,48 @@ export class Crawler extends EventEmitter {
     }
   }
 
+  /**
+   * Records the address as failed, with the reason. With `failedRetryMs`, it is asked again after
+   * a cool-down (doubling each round, at most `failedRetryRounds` rounds in this run), with its
+   * full attempts; otherwise at the next start.
+   */
   private async giveUp (id: RegistryId, address: number, attempts: number, reason: string): Promise<void> {
     this.counters.failed++
     this.attempts.delete(address)
     this.failedNow.add(address)
-    this.modules.logger.warn('giving up on address', { address: formatIPv4(address), registry: id, attempts, reason })
-    await this.modules.store.commit({
+    const { failedRetryMs, failedRetryMaxMs, failedRetryRounds } = this.opts
+    const round = (this.failedRounds.get(address) ?? 0) + 1
+    const retryInMs = failedRetryMs > 0 && round <= failedRetryRounds ? Math.min(failedRetryMaxMs, failedRetryMs * 2 ** (round - 1)) : undefined
+    this.modules.logger.warn('giving up on address', { address: formatIPv4(address), registry: id, attempts, reason, ...(retryInMs !== undefined ? { retryInMs } : {}) })
+    await this.commit({
       failures: [{ address, registry: id, reason, attempts, at: Date.now() }],
       meta: { [COUNTERS_META_KEY]: this.persistedCounters() }
     })
+    if (retryInMs !== undefined && this.fatal == null) {
+      this.failedRounds.set(address, round)
+      this.queues[id].retries.push({ address, readyAt: performance.now() + retryInMs })
+      this.scheduleWake(retryInMs)
+    }
+  }
+
+  /**
+   * Writes to the store. A write the store refuses (disk full, I/O error, corruption) stops the
+   * crawl: lookups in flight are aborted, run() throws the error, and what was committed before
+   * stays; the address of the failed write is still unresolved and is asked again next run.
+   * Returns undefined then.
+   */
+  private async commit (batch: Parameters<CrawlStore['commit']>[0]): Promise<Awaited<ReturnType<CrawlStore['commit']>> | undefined> {
+    if (this.fatal != null) return undefined
+    try {
+      return await this.modules.store.commit(batch)
+    } catch (err: any) {
+      if (this.fatal == null) {
+        this.fatal = err instanceof Error ? err : new Error(String(err))
+        this.modules.logger.error('the store refused a write; stopping the crawl', { error: String(err?.message ?? err) })
+        this.onFatal?.()
+      }
+      return undefined
+    }
   }
 
   private scheduleWake (ms: number): void {

@@ -37,6 +37,17 @@ export interface CrawlerOptions {
   rateLimitBackoffBaseMs: number
   /** cap of that back-off (default 300000, LACNIC's ban period) */
   rateLimitBackoffMaxMs: number
+  /**
+   * Cool-down before an address given up on is asked again in the same run, since registry
+   * outages end; it doubles each round up to failedRetryMaxMs, and the address gets its full
+   * attempts again. Its failure stays recorded (with the reason) until an answer clears it.
+   * 0: not in this run, only at the next start (default 0)
+   */
+  failedRetryMs: number
+  /** cap of that cool-down (default 3600000) */
+  failedRetryMaxMs: number
+  /** such rounds per address and run: Infinity for a node that runs as a service (default Infinity) */
+  failedRetryRounds: number
 }
 
 export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample' | 'budgets'> = {
@@ -47,7 +58,10 @@ export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample' | 'budgets'> =
   retryBaseMs: 1000,
   retryMaxMs: 60_000,
   rateLimitBackoffBaseMs: 2000,
-  rateLimitBackoffMaxMs: 300_000
+  rateLimitBackoffMaxMs: 300_000,
+  failedRetryMs: 0,
+  failedRetryMaxMs: 3_600_000,
+  failedRetryRounds: Infinity
 }
 
 /**

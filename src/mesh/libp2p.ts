@@ -6,7 +6,12 @@
  *   peers joining at once;
  * - gossipsub's IP-colocation penalty is off: with it, more than 10 peers on one IP (a test on
  *   127.0.0.1, or peers behind one NAT) are graylisted and their messages dropped. Peers are
- *   admitted by the swarm key instead (deployment), and misbehaviour is scored by validation.
+ *   admitted by the swarm key instead (deployment), and misbehaviour is scored by validation;
+ * - topic scores for the whoismesh topics: gossipsub scores only topics it has parameters for, so
+ *   without them a reject from the validator cost the sender nothing. Only the invalid-message
+ *   penalty (P4) is on: honest peers never send a message the validator rejects, whereas the
+ *   delivery-rate terms (P2, P3) would punish a node that has simply finished its crawl and gone
+ *   quiet on `nets`.
  */
 import '../util/polyfill.js'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -18,6 +23,46 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { swarmProtector } from './swarm-key.js'
+import { TOPIC_KINDS, currentTopic } from './topics.js'
+
+/**
+ * Gossipsub's score thresholds (its defaults, spelled out): below `gossipThreshold` a peer gets no
+ * gossip from us, below `publishThreshold` none of our own messages, and below
+ * `graylistThreshold` everything it sends is dropped unread.
+ */
+export const GOSSIP_SCORE_THRESHOLDS = {
+  gossipThreshold: -10,
+  publishThreshold: -50,
+  graylistThreshold: -80,
+  acceptPXThreshold: 10,
+  opportunisticGraftThreshold: 20
+}
+
+/**
+ * Score of a whoismesh topic: −(invalid messages)² (P4, weight −1), the count decaying by 1% a
+ * second (half-life about 70 s). A peer loses gossip after 4 rejected messages, our publishes after
+ * 8 and is graylisted after 9 in quick succession; one that keeps sending rejected messages stays
+ * graylisted while its count decays back under 9.
+ */
+const TOPIC_SCORE = {
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  timeInMeshQuantum: 1000,
+  timeInMeshCap: 1,
+  firstMessageDeliveriesWeight: 0,
+  firstMessageDeliveriesDecay: 0.5,
+  firstMessageDeliveriesCap: 1,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 1,
+  meshMessageDeliveriesThreshold: 1,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: -1,
+  invalidMessageDeliveriesDecay: 0.99
+}
 
 export type MeshLibp2p = Libp2p<{ identify: Identify, pubsub: GossipSub }>
 
@@ -53,8 +98,10 @@ export async function createMeshLibp2p (opts: MeshLibp2pOptions): Promise<MeshLi
         allowPublishToZeroTopicPeers: true,
         maxInboundDataLength: opts.maxMessageBytes ?? 4 * 1024 * 1024,
         scoreParams: {
-          IPColocationFactorWeight: 0
-        }
+          IPColocationFactorWeight: 0,
+          topics: Object.fromEntries(TOPIC_KINDS.map(kind => [currentTopic(kind), { ...TOPIC_SCORE }]))
+        },
+        scoreThresholds: { ...GOSSIP_SCORE_THRESHOLDS }
       })
     }
   })

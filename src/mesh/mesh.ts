@@ -4,7 +4,8 @@
  * not a star around the bootstrap node (which may die).
  *
  * Events: 'records' (records from peers, as committed to the store: { networks, negatives }),
- * 'heartbeat' (a peer's validated Heartbeat), 'membership' (the set of live peers changed).
+ * 'heartbeat' (a peer's validated Heartbeat), 'membership' (the set of live peers changed),
+ * 'departed' (a peer said goodbye: its id).
  */
 import { EventEmitter } from 'node:events'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -14,11 +15,12 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { NetworkRecord } from '../lookup/interface.js'
 import type { NegativeRecord, NetworkStore, CommitResult } from '../store/index.js'
 import type { Logger } from '../util/logger.js'
-import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
+import { createMeshLibp2p, GOSSIP_SCORE_THRESHOLDS, type MeshLibp2p } from './libp2p.js'
 import { currentTopic } from './topics.js'
 import { encodeMessage, type Heartbeat } from './messages.js'
 import { validateGossip, VALIDATION_LIMITS, type InboundMessage } from './validation.js'
 import { SyncService } from './sync/index.js'
+import type { SyncMetrics } from './sync/metrics.js'
 
 export interface MeshOptions {
   /** multiaddrs to listen on (default /ip4/0.0.0.0/tcp/4001) */
@@ -67,6 +69,18 @@ export interface MeshModules {
   heartbeat: () => Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'>
   /** optional counters of validation outcomes */
   onValidation?: (topic: 'nets' | 'metrics', outcome: 'accept' | 'ignore' | 'reject', records: number) => void
+  /** optional counters of sync sessions (the node's `metrics.mesh`) */
+  syncMetrics?: SyncMetrics
+}
+
+/** Gossipsub scores of the connected peers, as of the last heartbeat tick. */
+export interface PeerScoreSummary {
+  /** the lowest score of a connected peer (0 with no peers) */
+  min: number
+  /** connected peers scoring below 0 */
+  penalised: number
+  /** connected peers below the graylist threshold: everything they send is dropped unread */
+  graylisted: number
 }
 
 export interface PeerState {
@@ -98,6 +112,10 @@ export class Mesh extends EventEmitter {
   private firstSync = Promise.withResolvers<void>()
   private readonly lastSyncAt = new Map<string, number>()
   readonly counts = { published: 0, publishedRecords: 0, received: 0, receivedRecords: 0, rejected: 0, ignored: 0 }
+  /** updated every heartbeat tick (checkPeerScores) */
+  peerScores: PeerScoreSummary = { min: 0, penalised: 0, graylisted: 0 }
+  /** connected peers last seen below 0 → whether they were also below the graylist threshold */
+  private readonly penalisedPeers = new Map<string, boolean>()
 
   constructor (opts: Partial<MeshOptions>, modules: MeshModules) {
     super()
@@ -127,6 +145,7 @@ export class Mesh extends EventEmitter {
         libp2p: this.libp2p,
         store: this.modules.store,
         logger: this.modules.logger.child({ component: 'sync' }),
+        metrics: this.modules.syncMetrics,
         onAccepted: (a) => { if (a.networks.length + a.negatives.length > 0) this.emit('records', a) }
       })
       await this.sync.start()
@@ -264,6 +283,13 @@ export class Mesh extends EventEmitter {
     if (h.peerId === this.peerId.toString()) return
     const prev = this.peers.get(h.peerId)
     if (prev != null && prev.heartbeat.sentAt > h.sentAt && prev.heartbeat.seq > h.seq) return // stale reordering
+    if (h.leaving === true) {
+      // a clean stop: drop the peer now rather than after liveIntervals of silence
+      this.peers.delete(h.peerId)
+      this.emit('departed', h.peerId)
+      if (this.liveSet.delete(h.peerId)) this.emit('membership', this.liveFullPeers())
+      return
+    }
     this.peers.set(h.peerId, { heartbeat: h, lastSeen: Date.now() })
     this.emit('heartbeat', h)
     if (prev == null) {
@@ -276,14 +302,45 @@ export class Mesh extends EventEmitter {
 
   private tick (): void {
     if (this.stopped) return
+    this.checkPeerScores()
     this.updateMembership()
     void this.publishHeartbeat()
     void this.ensureConnections()
   }
 
-  private async publishHeartbeat (): Promise<void> {
+  /**
+   * Reads gossipsub's score of every connected peer (lowered by the messages our validator
+   * rejected), logs a peer when it falls below 0 and when it falls below the graylist threshold,
+   * and keeps the summary for the metrics.
+   */
+  private checkPeerScores (): void {
+    // getScore is on gossipsub's implementation, not on its published interface
+    const getScore = (this.libp2p.services.pubsub as unknown as { getScore?: (id: string) => number }).getScore
+    if (typeof getScore !== 'function') return
+    const summary: PeerScoreSummary = { min: 0, penalised: 0, graylisted: 0 }
+    const seen = new Set<string>()
+    for (const conn of this.libp2p.getConnections()) {
+      const id = conn.remotePeer.toString()
+      if (seen.has(id)) continue
+      seen.add(id)
+      const score = getScore.call(this.libp2p.services.pubsub, id)
+      summary.min = Math.min(summary.min, score)
+      if (score >= 0) { this.penalisedPeers.delete(id); continue }
+      summary.penalised++
+      const graylisted = score < GOSSIP_SCORE_THRESHOLDS.graylistThreshold
+      if (graylisted) summary.graylisted++
+      const before = this.penalisedPeers.get(id)
+      if (before === undefined) this.modules.logger.warn('gossip peer penalised', { peer: id, score: Math.round(score * 100) / 100 })
+      if (graylisted && before !== true) this.modules.logger.warn('gossip peer graylisted: its messages are dropped unread', { peer: id, score: Math.round(score * 100) / 100 })
+      this.penalisedPeers.set(id, graylisted)
+    }
+    for (const id of this.penalisedPeers.keys()) if (!seen.has(id)) this.penalisedPeers.delete(id)
+    this.peerScores = summary
+  }
+
+  private async publishHeartbeat (leaving = false): Promise<void> {
     const body = this.modules.heartbeat()
-    const hb: Heartbeat = { ...body, peerId: this.peerId.toString(), seq: this.seq++, sentAt: Date.now(), listen: this.listenAddrs().slice(0, VALIDATION_LIMITS.maxListenAddrs), light: this.opts.light }
+    const hb: Heartbeat = { ...body, peerId: this.peerId.toString(), seq: this.seq++, sentAt: Date.now(), listen: this.listenAddrs().slice(0, VALIDATION_LIMITS.maxListenAddrs), light: this.opts.light, ...(leaving ? { leaving } : {}) }
     try {
       await this.libp2p.services.pubsub.publish(METRICS, encodeMessage(hb))
     } catch (err: any) {
@@ -372,9 +429,18 @@ export class Mesh extends EventEmitter {
     }
   }
 
+  /**
+   * Leaves the mesh: flushes pending records, says goodbye (a last heartbeat with `leaving`, so
+   * peers drop this node at once — call it after this node stopped sending requests) and stops.
+   */
   async stop (): Promise<void> {
     if (this.stopped) return
     await this.flush().catch(() => {})
+    if (this.libp2p != null && this.liveSet.size > 0) {
+      await this.publishHeartbeat(true)
+      // publish() has queued the message on the peers' streams; give them a moment to leave
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
     this.stopped = true
     if (this.heartbeatTimer != null) clearInterval(this.heartbeatTimer)
     if (this.syncTimer != null) clearInterval(this.syncTimer)

@@ -36,6 +36,11 @@ export interface Heartbeat {
   backoff: Partial<Record<RegistryId, number>>
   index: { networks: number, negatives: number, digest: string }
   sample: { total: number, resolved: number }
+  /**
+   * set on the last heartbeat of a node that stops cleanly, after its crawl stopped: it sends
+   * no more requests, so its peers drop it at once (membership and budget shares)
+   */
+  leaving?: boolean
 }
 
 export function encodeMessage (m: NetsMessage | Heartbeat): Uint8Array {

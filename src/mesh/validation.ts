@@ -129,6 +129,7 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
   if (idx == null || typeof idx !== 'object' || !Number.isSafeInteger(idx.networks) || !Number.isSafeInteger(idx.negatives) || typeof idx.digest !== 'string' || !/^[0-9a-f]{64}$/.test(idx.digest)) return reject('bad index summary')
   const s = h.sample
   if (s == null || typeof s !== 'object' || !Number.isSafeInteger(s.total) || !Number.isSafeInteger(s.resolved)) return reject('bad sample summary')
+  if (h.leaving !== undefined && typeof h.leaving !== 'boolean') return reject('bad leaving flag')
   return {
     result: 'accept',
     value: {
@@ -143,7 +144,8 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
       rates: h.rates,
       backoff: h.backoff,
       index: { networks: idx.networks, negatives: idx.negatives, digest: idx.digest },
-      sample: { total: s.total, resolved: s.resolved }
+      sample: { total: s.total, resolved: s.resolved },
+      ...(h.leaving === true ? { leaving: true } : {})
     }
   }
 }

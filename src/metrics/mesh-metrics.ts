@@ -15,6 +15,12 @@ export interface MeshMetrics {
   gossipRecordsTotal: Counter<'topic' | 'outcome'>
   /** peers heard from recently, this node excluded */
   livePeers: Gauge
+  /** the lowest gossipsub score among connected peers (0 when none is penalised) */
+  gossipPeerScoreMin: Gauge
+  /** connected peers whose gossipsub score is below 0 (they sent messages the validator rejected) */
+  gossipPenalisedPeers: Gauge
+  /** connected peers below gossipsub's graylist threshold: their messages are dropped unread */
+  gossipGraylistedPeers: Gauge
   /** sync sessions (request/response catch-up) by `outcome`, e.g. ok, error, timeout, refused */
   syncSessionsTotal: Counter<'outcome'>
   /** records received through sync sessions */
@@ -39,6 +45,21 @@ export function createMeshMetrics (register: Registry): MeshMetrics {
     livePeers: new Gauge({
       name: 'whoismesh_live_peers',
       help: 'Peers heard from recently (this node excluded)',
+      registers
+    }),
+    gossipPeerScoreMin: new Gauge({
+      name: 'whoismesh_gossip_peer_score_min',
+      help: 'Lowest gossipsub score among connected peers (0 when none is penalised)',
+      registers
+    }),
+    gossipPenalisedPeers: new Gauge({
+      name: 'whoismesh_gossip_penalised_peers',
+      help: 'Connected peers with a gossipsub score below 0 (they sent messages the validation rejected)',
+      registers
+    }),
+    gossipGraylistedPeers: new Gauge({
+      name: 'whoismesh_gossip_graylisted_peers',
+      help: 'Connected peers below the gossipsub graylist threshold (their messages are dropped unread)',
       registers
     }),
     syncSessionsTotal: new Counter({

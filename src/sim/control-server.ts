@@ -1,14 +1,44 @@
 /**
  * The simulator's control server: `GET /stats` (the counters as JSON), `POST /reset` (zero the
- * counters; `POST /reset?limits=1` also refills every budget and lifts every ban).
+ * counters; `POST /reset?limits=1` also refills every budget and lifts every ban), and the fault
+ * plan at run time: `GET /faults` (the plan and storms in force), `POST /faults` with a JSON body
+ * `{rate, kinds, registries, hugeBytes, hangMs}` (any subset) and `POST /storm` with
+ * `{mode: "rate-limit" | "ban", ms, registries, retryAfterSeconds}`. A bad body is a 400 naming
+ * the field.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { SimContext } from './context.js'
 
 export interface ControlHandlers {
   stats: () => unknown
   reset: (limits: boolean) => void
+  /** applies a POST /faults body; returns the plan in force; throws SimulatorOptionsError */
+  faults: (body: any) => unknown
+  /** applies a POST /storm body; returns the plan in force; throws SimulatorOptionsError */
+  storm: (body: any) => unknown
+  plan: () => unknown
+}
+
+/** Largest control request body read. */
+const MAX_BODY_BYTES = 16 * 1024
+
+class BadRequest extends Error {}
+
+async function readJson (req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let bytes = 0
+  for await (const chunk of req) {
+    bytes += (chunk as Buffer).length
+    if (bytes > MAX_BODY_BYTES) throw new BadRequest(`body larger than ${MAX_BODY_BYTES} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim()
+  try {
+    return text === '' ? {} : JSON.parse(text)
+  } catch {
+    throw new BadRequest('body: not JSON')
+  }
 }
 
 export function createControlServer (ctx: SimContext, handlers: ControlHandlers): Server {
@@ -32,8 +62,20 @@ export function createControlServer (ctx: SimContext, handlers: ControlHandlers)
         handlers.reset(limits === '1' || limits === 'true')
         send(200, { reset: true, limits: limits === '1' || limits === 'true' })
         req.resume()
+      } else if (url.pathname === '/faults' && (req.method === 'GET' || req.method === 'HEAD')) {
+        send(200, handlers.plan())
+      } else if ((url.pathname === '/faults' || url.pathname === '/storm') && req.method === 'POST') {
+        const apply = url.pathname === '/faults' ? handlers.faults : handlers.storm
+        readJson(req).then(body => send(200, apply(body)), (err: unknown) => {
+          if (err instanceof BadRequest) send(400, { error: err.message })
+          else res.destroy()
+        }).catch((err: any) => {
+          if (res.headersSent) { res.destroy(); return }
+          if (err?.name === 'SimulatorOptionsError') send(400, { error: String(err.message) })
+          else send(500, { error: String(err) })
+        })
       } else {
-        send(404, { error: 'not found: use GET /stats or POST /reset' })
+        send(404, { error: 'not found: use GET /stats, POST /reset, GET or POST /faults, POST /storm' })
         req.resume()
       }
     } catch (err) {

@@ -4,6 +4,7 @@
  */
 import type { Writable } from 'node:stream'
 import type { FaultKind } from './options.js'
+import type { RegistryId } from '../registry/interface.js'
 import { prngFloat as seededRandom } from '../util/prng.js'
 
 /** Deterministic floats in [0, 1) (mulberry32). */
@@ -14,19 +15,48 @@ export interface FaultPlanOptions {
   faultKinds: readonly FaultKind[]
   latencyMs: number | [number, number]
   seed: number
+  /** registries whose answers may be replaced by a fault; absent: all of them */
+  faultRegistries?: readonly RegistryId[]
+}
+
+/** What can be changed while the simulator runs (POST /faults): any subset. */
+export interface FaultPlanUpdate {
+  faultRate?: number
+  faultKinds?: readonly FaultKind[]
+  /** null or absent in an update that sets it: every registry */
+  faultRegistries?: readonly RegistryId[] | null
 }
 
 export class FaultPlan {
   private readonly random: () => number
+  private faultRate: number
+  private faultKinds: readonly FaultKind[]
+  private faultRegistries: ReadonlySet<RegistryId> | undefined
 
   constructor (private readonly opts: FaultPlanOptions) {
     this.random = seededRandom(opts.seed)
+    this.faultRate = opts.faultRate
+    this.faultKinds = [...opts.faultKinds]
+    this.faultRegistries = opts.faultRegistries != null ? new Set(opts.faultRegistries) : undefined
   }
 
-  /** The fault to inject instead of the next answer, if any. */
-  nextFault (): FaultKind | undefined {
-    const { faultRate, faultKinds } = this.opts
+  /** Replaces the fields given (already validated); the seeded draws carry on. */
+  update (u: FaultPlanUpdate): void {
+    if (u.faultRate !== undefined) this.faultRate = u.faultRate
+    if (u.faultKinds !== undefined) this.faultKinds = [...u.faultKinds]
+    if (u.faultRegistries !== undefined) this.faultRegistries = u.faultRegistries === null ? undefined : new Set(u.faultRegistries)
+  }
+
+  /** The plan in force. */
+  current (): { faultRate: number, faultKinds: FaultKind[], faultRegistries: RegistryId[] | null } {
+    return { faultRate: this.faultRate, faultKinds: [...this.faultKinds], faultRegistries: this.faultRegistries != null ? [...this.faultRegistries] : null }
+  }
+
+  /** The fault to inject instead of the next answer of `registry` (any registry when absent), if any. */
+  nextFault (registry?: RegistryId): FaultKind | undefined {
+    const { faultRate, faultKinds } = this
     if (faultRate <= 0) return undefined
+    if (registry !== undefined && this.faultRegistries !== undefined && !this.faultRegistries.has(registry)) return undefined
     if (this.random() >= faultRate) return undefined
     return faultKinds[Math.floor(this.random() * faultKinds.length) % faultKinds.length]
   }

@@ -10,12 +10,13 @@
  * await sim.close()
  * ```
  */
-export { startSimulator, writeRegistriesFile, type Simulator, type SimulatorModules } from './simulator.js'
+export { startSimulator, writeRegistriesFile, type Simulator, type SimulatorModules, type FaultsBody, type StormBody } from './simulator.js'
 export {
-  defaultSimulatorOptions, resolveSimulatorOptions, parseLatency, parseFaultKinds, FAULT_KINDS,
-  type SimulatorOptions, type SimulatorInit, type FaultKind
+  defaultSimulatorOptions, resolveSimulatorOptions, parseLatency, parseFaultKinds, parseFaultsUpdate, parseStormRequest,
+  FAULT_KINDS, STORM_MODES, type SimulatorOptions, type SimulatorInit, type FaultKind, type FaultsUpdate, type StormMode,
+  type StormRequest
 } from './options.js'
-export type { SimStats, RegistryStats } from './metrics.js'
+export type { SimStats, RegistryStats, FaultPlanState } from './metrics.js'
 export { buildWorld, buildWorldFrom, World, type WorldCounts, type WorldOptions } from './world.js'
 export { describeNetwork, identityOf, type SimNetwork } from './records.js'
 export { SimulatorOptionsError, DatasetError } from './errors.js'

@@ -28,12 +28,29 @@ export interface SimStats {
   registries: Record<RegistryId, RegistryStats>
   /** faults injected, by kind */
   faults: Record<FaultKind, number>
+  /** queries refused by an injected storm (POST /storm), per registry; also counted in rate_limited */
+  storm_refusals: Record<RegistryId, number>
+  /** bans started by an injected ban storm, per registry; also counted in bans */
+  storm_bans: Record<RegistryId, number>
+  /** the fault plan and the storms in force (POST /faults, POST /storm) */
+  fault_plan: FaultPlanState
   /** queries that were not understood (bad path, no address in the WHOIS line, line too long) */
   bad_requests: number
   /** clients banned right now, per registry */
   banned_clients: Record<RegistryId, number>
   uptime_ms: number
   world: { networks: number, ranges: number, gaps: number, transferred: number }
+}
+
+export interface FaultPlanState {
+  rate: number
+  kinds: FaultKind[]
+  /** registries whose answers may be replaced by a fault */
+  registries: RegistryId[]
+  huge_bytes: number
+  hang_ms: number
+  /** storms still running: registry → mode and time left */
+  storms: Partial<Record<RegistryId, { mode: string, remaining_ms: number, retry_after_seconds: number }>>
 }
 
 function zeroRegistryStats (): RegistryStats {
@@ -43,12 +60,16 @@ function zeroRegistryStats (): RegistryStats {
 export class SimMetrics {
   readonly registries: Record<RegistryId, RegistryStats>
   readonly faults: Record<FaultKind, number>
+  readonly stormRefusals: Record<RegistryId, number>
+  readonly stormBans: Record<RegistryId, number>
   badRequests = 0
   private readonly served: Record<RegistryId, Uint8Array>
 
   constructor (private readonly networkCount: number) {
     this.registries = Object.fromEntries(REGISTRY_IDS.map(id => [id, zeroRegistryStats()])) as Record<RegistryId, RegistryStats>
     this.faults = Object.fromEntries(FAULT_KINDS.map(k => [k, 0])) as Record<FaultKind, number>
+    this.stormRefusals = zeroPerRegistry()
+    this.stormBans = zeroPerRegistry()
     this.served = Object.fromEntries(REGISTRY_IDS.map(id => [id, new Uint8Array(networkCount)])) as Record<RegistryId, Uint8Array>
   }
 
@@ -69,14 +90,21 @@ export class SimMetrics {
       this.served[id].fill(0)
     }
     for (const k of FAULT_KINDS) this.faults[k] = 0
+    for (const id of REGISTRY_IDS) { this.stormRefusals[id] = 0; this.stormBans[id] = 0 }
     this.badRequests = 0
   }
 
-  snapshot (): Pick<SimStats, 'registries' | 'faults' | 'bad_requests'> {
+  snapshot (): Pick<SimStats, 'registries' | 'faults' | 'storm_refusals' | 'storm_bans' | 'bad_requests'> {
     return {
       registries: Object.fromEntries(REGISTRY_IDS.map(id => [id, { ...this.registries[id] }])) as Record<RegistryId, RegistryStats>,
       faults: { ...this.faults },
+      storm_refusals: { ...this.stormRefusals },
+      storm_bans: { ...this.stormBans },
       bad_requests: this.badRequests
     }
   }
+}
+
+function zeroPerRegistry (): Record<RegistryId, number> {
+  return Object.fromEntries(REGISTRY_IDS.map(id => [id, 0])) as Record<RegistryId, number>
 }

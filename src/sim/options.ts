@@ -40,6 +40,8 @@ export interface SimulatorOptions {
   faultRate: number
   /** the faults to draw from */
   faultKinds: FaultKind[]
+  /** the registries whose answers may be replaced by a fault */
+  faultRegistries: RegistryId[]
   /** seed of the fault and latency draws (the same seed and query order give the same faults) */
   seed: number
   /** size of a "huge" answer */
@@ -76,6 +78,7 @@ export const defaultSimulatorOptions: SimulatorOptions = {
   latencyMs: 0,
   faultRate: 0,
   faultKinds: [...FAULT_KINDS],
+  faultRegistries: [...REGISTRY_IDS],
   seed: 0x51a1,
   /** 100 MiB */
   hugeBytes: 100 * 1024 * 1024,
@@ -160,6 +163,90 @@ export function resolveSimulatorOptions (init: SimulatorInit = {}): SimulatorOpt
   if (!Array.isArray(o.faultKinds) || o.faultKinds.length === 0 || o.faultKinds.some(k => !(FAULT_KINDS as readonly string[]).includes(k))) {
     fail('faultKinds', `must be a non-empty list of ${FAULT_KINDS.join(', ')}, got ${JSON.stringify(o.faultKinds)}`)
   }
+  if (!Array.isArray(o.faultRegistries) || o.faultRegistries.length === 0 || o.faultRegistries.some(r => !isRegistryId(r))) {
+    fail('faultRegistries', `must be a non-empty list of ${REGISTRY_IDS.join(', ')}, got ${JSON.stringify(o.faultRegistries)}`)
+  }
   if (!Number.isInteger(o.seed)) fail('seed', `must be an integer, got ${String(o.seed)}`)
   return o
+}
+
+/**
+ * A change of the fault plan while the simulator runs (`POST /faults`): any subset of
+ * `rate` (0–1), `kinds` (list or comma-separated), `registries` (list, comma-separated, or
+ * "all"), `hugeBytes`, `hangMs`. Throws SimulatorOptionsError naming the bad field.
+ */
+export interface FaultsUpdate {
+  faultRate?: number
+  faultKinds?: FaultKind[]
+  faultRegistries?: RegistryId[]
+  hugeBytes?: number
+  hangMs?: number
+}
+
+const FAULTS_UPDATE_FIELDS = ['rate', 'kinds', 'registries', 'hugeBytes', 'hangMs']
+
+function listField (field: string, v: unknown): string[] {
+  if (typeof v === 'string') return v.split(',').map(s => s.trim()).filter(s => s !== '')
+  if (Array.isArray(v) && v.every(x => typeof x === 'string')) return v
+  throw new SimulatorOptionsError(`${field}: must be a list of names or a comma-separated string, got ${JSON.stringify(v)}`)
+}
+
+function registriesField (field: string, v: unknown): RegistryId[] {
+  const names = v === 'all' ? [...REGISTRY_IDS] : listField(field, v)
+  if (names.length === 0) throw new SimulatorOptionsError(`${field}: empty list (use "all" for every registry)`)
+  for (const n of names) if (!isRegistryId(n)) throw new SimulatorOptionsError(`${field}: unknown registry "${n}" (expected ${REGISTRY_IDS.join(', ')} or "all")`)
+  return names as RegistryId[]
+}
+
+export function parseFaultsUpdate (body: unknown): FaultsUpdate {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SimulatorOptionsError('body: must be a JSON object')
+  const b = body as Record<string, unknown>
+  for (const k of Object.keys(b)) if (!FAULTS_UPDATE_FIELDS.includes(k)) throw new SimulatorOptionsError(`${k}: unknown field (expected ${FAULTS_UPDATE_FIELDS.join(', ')})`)
+  const u: FaultsUpdate = {}
+  if (b.rate !== undefined) {
+    if (typeof b.rate !== 'number' || !(b.rate >= 0 && b.rate <= 1)) throw new SimulatorOptionsError(`rate: must be between 0 and 1, got ${JSON.stringify(b.rate)}`)
+    u.faultRate = b.rate
+  }
+  if (b.kinds !== undefined) u.faultKinds = parseFaultKinds(listField('kinds', b.kinds).join(','))
+  if (b.registries !== undefined) u.faultRegistries = registriesField('registries', b.registries)
+  for (const f of ['hugeBytes', 'hangMs'] as const) {
+    const v = b[f]
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < (f === 'hangMs' ? 0 : 1)) throw new SimulatorOptionsError(`${f}: must be an integer ≥ ${f === 'hangMs' ? 0 : 1}, got ${JSON.stringify(v)}`)
+    u[f] = v
+  }
+  return u
+}
+
+export const STORM_MODES = ['rate-limit', 'ban'] as const
+/**
+ * - rate-limit: every query of the registry is answered 429 / "rate limit exceeded" with
+ *   `retryAfterSeconds`, whatever the budget
+ * - ban: every client is banned by the registry (403, LACNIC 429, WHOIS "access denied") until
+ *   the storm ends; Retry-After is the time left
+ */
+export type StormMode = typeof STORM_MODES[number]
+
+/** A storm (`POST /storm`): `mode`, `ms` (0 ends the storms of those registries), `registries`, `retryAfterSeconds`. */
+export interface StormRequest {
+  mode: StormMode
+  ms: number
+  registries: RegistryId[]
+  /** rate-limit mode: the Retry-After sent (default 1) */
+  retryAfterSeconds: number
+}
+
+const STORM_FIELDS = ['mode', 'ms', 'registries', 'retryAfterSeconds']
+
+export function parseStormRequest (body: unknown): StormRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SimulatorOptionsError('body: must be a JSON object')
+  const b = body as Record<string, unknown>
+  for (const k of Object.keys(b)) if (!STORM_FIELDS.includes(k)) throw new SimulatorOptionsError(`${k}: unknown field (expected ${STORM_FIELDS.join(', ')})`)
+  const mode = b.mode ?? 'rate-limit'
+  if (!(STORM_MODES as readonly unknown[]).includes(mode)) throw new SimulatorOptionsError(`mode: must be ${STORM_MODES.join(' or ')}, got ${JSON.stringify(mode)}`)
+  if (typeof b.ms !== 'number' || !Number.isFinite(b.ms) || b.ms < 0 || b.ms > 24 * 3600_000) throw new SimulatorOptionsError(`ms: must be a number of milliseconds 0–86400000, got ${JSON.stringify(b.ms)}`)
+  const registries = b.registries === undefined ? [...REGISTRY_IDS] : registriesField('registries', b.registries)
+  const retryAfterSeconds = b.retryAfterSeconds ?? 1
+  if (typeof retryAfterSeconds !== 'number' || !Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 1) throw new SimulatorOptionsError(`retryAfterSeconds: must be an integer ≥ 1, got ${JSON.stringify(retryAfterSeconds)}`)
+  return { mode: mode as StormMode, ms: b.ms, registries, retryAfterSeconds }
 }

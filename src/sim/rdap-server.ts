@@ -88,7 +88,7 @@ function handle (ctx: SimContext, registry: RegistryId, req: IncomingMessage, re
   }
 
   const requestUrl = `${ctx.endpoints[registry].rdapBaseUrl}ip/${formatIPv4(address)}`
-  const fault = ctx.nextFault()
+  const fault = ctx.nextFault(registry)
   if (fault !== undefined) {
     injectFault(ctx, fault, registry, address, requestUrl, res)
     return

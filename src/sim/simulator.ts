@@ -10,7 +10,9 @@ import { REGISTRY_IDS, type RegistryEndpoints, type RegistryId } from '../regist
 import { SimContext } from './context.js'
 import { createControlServer } from './control-server.js'
 import type { SimStats } from './metrics.js'
-import { resolveSimulatorOptions, type SimulatorInit, type SimulatorOptions } from './options.js'
+import {
+  parseFaultsUpdate, parseStormRequest, resolveSimulatorOptions, type SimulatorInit, type SimulatorOptions
+} from './options.js'
 import { createRdapServer } from './rdap-server.js'
 import { createWhoisServer } from './whois-server.js'
 import { buildWorld, type World } from './world.js'
@@ -33,8 +35,37 @@ export interface Simulator {
   stats: () => SimStats
   /** zeroes the counters; with `limits`, also refills every budget and lifts every ban */
   reset: (limits?: boolean) => void
+  /**
+   * Changes the fault plan while running, as `POST /faults` does: any of `rate`, `kinds`,
+   * `registries` (the ones whose answers may fail; "all"), `hugeBytes`, `hangMs`. Returns the plan
+   * in force. Throws SimulatorOptionsError naming a bad field.
+   */
+  setFaults: (body: FaultsBody) => SimStats['fault_plan']
+  /**
+   * Starts a storm, as `POST /storm` does: for `ms`, every query of `registries` (default all) is
+   * refused — `mode` "rate-limit": 429 with `retryAfterSeconds` (default 1); "ban": every client
+   * banned until the storm ends. `ms: 0` ends the storms there. Throws SimulatorOptionsError.
+   */
+  storm: (body: StormBody) => SimStats['fault_plan']
   /** stops every server and destroys every open connection */
   close: () => Promise<void>
+}
+
+/** Body of `POST /faults` (every field optional). */
+export interface FaultsBody {
+  rate?: number
+  kinds?: string[] | string
+  registries?: string[] | string
+  hugeBytes?: number
+  hangMs?: number
+}
+
+/** Body of `POST /storm`. */
+export interface StormBody {
+  mode?: 'rate-limit' | 'ban'
+  ms: number
+  registries?: string[] | string
+  retryAfterSeconds?: number
 }
 
 function urlHost (host: string): string {
@@ -67,13 +98,23 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
 
   const stats = (): SimStats => ({
     ...ctx.metrics.snapshot(),
-    banned_clients: Object.fromEntries(REGISTRY_IDS.map(id => [id, ctx.gates[id].bannedCount()])) as Record<RegistryId, number>,
+    fault_plan: ctx.faultPlanState(),
+    banned_clients: Object.fromEntries(REGISTRY_IDS.map(id => [id, ctx.gates[id].bannedCount() + ctx.stormBanned(id)])) as Record<RegistryId, number>,
     uptime_ms: Math.round(performance.now() - startedAt),
     world: { networks: world.counts.networks, ranges: world.counts.ranges, gaps: world.counts.gaps, transferred: world.counts.transferred }
   })
   const reset = (limits = false): void => {
     ctx.metrics.reset()
     if (limits) for (const id of REGISTRY_IDS) ctx.gates[id].reset()
+  }
+
+  const setFaults = (body: FaultsBody): SimStats['fault_plan'] => {
+    ctx.setFaults(parseFaultsUpdate(body))
+    return ctx.faultPlanState()
+  }
+  const storm = (body: StormBody): SimStats['fault_plan'] => {
+    ctx.storm(parseStormRequest(body))
+    return ctx.faultPlanState()
   }
 
   const servers: Array<Server | NetServer> = []
@@ -96,7 +137,7 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
       files[id] = { rdap: endpoints[id].rdapBaseUrl, whois: `${urlHost(opts.host)}:${whoisPort}`, budgetPerSecond: opts.budgetPerSecond[id] }
     }
     ctx.endpoints = endpoints as RegistryEndpoints
-    const control = createControlServer(ctx, { stats, reset })
+    const control = createControlServer(ctx, { stats, reset, faults: setFaults, storm, plan: () => ctx.faultPlanState() })
     servers.push(control)
     const controlPort = await listen(control, opts.host, opts.controlPort)
     const statsUrl = `http://${urlHost(opts.host)}:${controlPort}/stats`
@@ -105,7 +146,7 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
       registries: files as RegistriesFile['registries'],
       stats: statsUrl
     }
-    return { opts, world, registriesFile, endpoints: ctx.endpoints, statsUrl, stats, reset, close }
+    return { opts, world, registriesFile, endpoints: ctx.endpoints, statsUrl, stats, reset, setFaults, storm, close }
   } catch (err) {
     await close()
     throw err

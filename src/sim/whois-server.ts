@@ -117,7 +117,7 @@ function answer (ctx: SimContext, registry: RegistryId, socket: Socket, line: st
     return
   }
 
-  const fault = ctx.nextFault()
+  const fault = ctx.nextFault(registry)
   const render = (): string => {
     const decision = decide(ctx.world, registry, address)
     switch (decision.kind) {

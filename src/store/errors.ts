@@ -6,15 +6,17 @@
  * | StoreLockedError   | another process (a running node) holds the database: talk to that node   |
  * | StoreOpenError     | the directory cannot be used (not a directory, not writable, disk full): |
  * |                    | fix the path or the disk; the message carries the OS reason              |
- * | StoreCorruptError  | the database is damaged: stop, move the directory aside, re-sync         |
+ * | StoreCorruptError  | the database is damaged: stop, `whoismesh repair`, or move it aside and  |
+ * |                    | re-sync from peers                                                       |
+ * | StoreWriteError    | a write failed (disk full, I/O error): stop; what was committed before   |
+ * |                    | is kept; free space or fix the disk, then start again                    |
  * | InvalidRecordError | a caller bug or an unvalidated peer message: the commit wrote nothing    |
  * | StoreClosedError   | the store was used after `close()`                                       |
  *
- * Repair: whoismesh does not repair a damaged database itself. Move the directory aside
- * (`mv <dir> <dir>.corrupt`) and start the node again: it re-syncs from its peers or re-crawls.
- * LevelDB's own best-effort repair is reachable through classic-level
- * (`ClassicLevel.repair(location)`, also `Level.repair` at runtime): run it on a *copy* if you need
- * to salvage records from the damaged directory; it may silently drop data.
+ * Repair (README, "If the data directory is damaged"): `whoismesh repair --data DIR` (repair.ts)
+ * runs LevelDB's own repair, then checks every record and rebuilds the derived value headers; what
+ * it drops, the node re-fetches or re-syncs. Or move the directory aside (`mv DIR DIR.corrupt`) and
+ * start the node again: it re-syncs from its peers or re-crawls.
  */
 
 export class StoreLockedError extends Error {
@@ -35,7 +37,15 @@ export class StoreOpenError extends Error {
 export class StoreCorruptError extends Error {
   override readonly name = 'StoreCorruptError'
   constructor (readonly dataDir: string, readonly reason: string, options?: { cause?: unknown }) {
-    super(`store ${dataDir} is corrupt (${reason}); whoismesh cannot repair it: stop the node, move the directory aside (mv ${dataDir} ${dataDir}.corrupt) and let the node re-sync; ClassicLevel.repair(location) may salvage records from a copy`, options)
+    super(`store ${dataDir} is corrupt (${reason}); stop the node and run \`whoismesh repair --data ${dataDir}\`, or move the directory aside (mv ${dataDir} ${dataDir}.corrupt) and start the node again to re-sync from its peers`, options)
+  }
+}
+
+export class StoreWriteError extends Error {
+  override readonly name = 'StoreWriteError'
+  /** @param reason the LevelDB / OS reason, e.g. "IO error: …/000003.log: No space left on device" */
+  constructor (readonly dataDir: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`cannot write to store ${dataDir} (${reason}); stopped: what was stored before is kept — free space or fix the disk, then start the node again`, options)
   }
 }
 
@@ -54,4 +64,4 @@ export class StoreClosedError extends Error {
   }
 }
 
-export type StoreError = StoreLockedError | StoreOpenError | StoreCorruptError | InvalidRecordError | StoreClosedError
+export type StoreError = StoreLockedError | StoreOpenError | StoreCorruptError | StoreWriteError | InvalidRecordError | StoreClosedError

@@ -15,7 +15,8 @@ export type {
 } from './interface.js'
 export { NEGATIVE_REASONS } from './interface.js'
 export {
-  InvalidRecordError, StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, type StoreError
+  InvalidRecordError, StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError, type StoreError
 } from './errors.js'
+export { repairStore, type RepairReport } from './repair.js'
 export { compareNegatives, compareNetworks } from './pick.js'
 export { negativeHash, negativeIdentityBytes, networkHash, networkIdentityBytes } from './digest.js'

@@ -18,7 +18,7 @@ import {
 } from './codec.js'
 import { DigestAccumulator, HASH_BYTES, addHash, fingerprint, negativeHash, networkHash } from './digest.js'
 import {
-  InvalidRecordError, StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError
+  InvalidRecordError, StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError
 } from './errors.js'
 import type {
   AddressScanOptions, CommitInput, CommitResult, FailureRecord, NegativeRecord, NetworkRange, NetworkScanOptions,
@@ -187,7 +187,7 @@ export class NetworkStore {
       try {
         await this.db.batch(ops, { sync: this.opts.syncWrites })
       } catch (err) {
-        throw this.wrapDbError(err)
+        throw this.wrapDbError(err, true)
       }
     }
 
@@ -425,10 +425,14 @@ export class NetworkStore {
     }
   }
 
-  private wrapDbError (err: unknown): Error {
+  /** LevelDB's error as a store error; with `writing`, an I/O error (disk full, …) is a StoreWriteError */
+  private wrapDbError (err: unknown, writing = false): Error {
     const e = err as { code?: string, cause?: { code?: string, message?: string }, message?: string }
     if (e?.code === 'LEVEL_CORRUPTION' || e?.cause?.code === 'LEVEL_CORRUPTION') {
       return new StoreCorruptError(this.dataDir, e.cause?.message ?? e.message ?? String(err), { cause: err })
+    }
+    if (writing && (e?.code === 'LEVEL_IO_ERROR' || e?.cause?.code === 'LEVEL_IO_ERROR')) {
+      return new StoreWriteError(this.dataDir, e.cause?.message ?? e.message ?? String(err), { cause: err })
     }
     return err instanceof Error ? err : new Error(String(err))
   }
@@ -531,7 +535,7 @@ async function checkDirectory (dataDir: string): Promise<void> {
     try {
       await mkdir(dataDir, { recursive: true })
     } catch (mkdirErr) {
-      throw new StoreOpenError(dataDir, `cannot create it: ${(mkdirErr as Error).message}`, { cause: mkdirErr })
+      throw new StoreOpenError(dataDir, `cannot create it: ${(await mkdirReason(dataDir, mkdirErr)).message}`, { cause: mkdirErr })
     }
     return
   }
@@ -546,6 +550,20 @@ async function checkDirectory (dataDir: string): Promise<void> {
   if (!names.includes('CURRENT') && names.some(n => /^MANIFEST-\d+$/.test(n) || /\.(ldb|sst)$/.test(n))) {
     throw new StoreCorruptError(dataDir, 'LevelDB files present but CURRENT is missing')
   }
+}
+
+/**
+ * A recursive mkdir reports ENOENT when the parent exists but cannot take a new entry (read-only
+ * file system): a plain mkdir of the last component then gives the real reason (EROFS, EACCES, …).
+ */
+async function mkdirReason (dataDir: string, err: unknown): Promise<Error> {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err as Error
+  try {
+    await mkdir(dataDir)
+  } catch (plainErr) {
+    if ((plainErr as NodeJS.ErrnoException).code !== 'ENOENT') return plainErr as Error
+  }
+  return err as Error
 }
 
 async function classifyOpenError (err: unknown, dataDir: string): Promise<Error> {

@@ -140,34 +140,7 @@ test('a node killed with SIGKILL mid-crawl resumes and ends with the same set as
   assert.equal(totals.bans, 0)
 })
 
-test('a user mistake prints one line and exits 2, never a stack trace', async () => {
-  const missing = join(dir, 'no-such-file.json')
-  const cases: Array<[string[], RegExp]> = [
-    [['node', 'start', '--budget', 'arni=10', '--registries', registriesFile, '--data', join(dir, 'e1')], /unknown registry "arni"/],
-    [['node', 'start', '--budget', 'arin=ten', '--data', join(dir, 'e2')], /bad budget "arin=ten"/],
-    [['node', 'start', '--registries', missing, '--data', join(dir, 'e3')], /cannot read registries file .*no-such-file\.json/],
-    [['node', 'start', '--sample-limit', '0', '--data', join(dir, 'e4')], /--sample-limit must be between 1 and 4706768/],
-    [['node', 'start', '--sample-limit', 'lots', '--data', join(dir, 'e4')], /--sample-limit takes a whole number/],
-    [['node', 'start', '--data', registriesFile, '--registries', registriesFile], /not a directory/],
-    [['lookup', '300.1.2.3', '--data', dir], /"300\.1\.2\.3" is not an IPv4 address/],
-    [['dump', '--data', join(dir, 'never-created')], /no data directory/],
-    [['dump', '--data', dir, '--format', 'xml'], /argument 'xml' is invalid/],
-    [['sim', '--budget', 'all=-1'], /bad budget "all=-1"/],
-    [['sim', '--latency-ms', 'fast'], /--latency-ms: "fast" is not N or MIN-MAX/],
-    [['sim', '--faults', 'reset,explode'], /--faults: unknown fault "explode"/],
-    [['node', 'start', '--data', join(dir, 'e5'), '--registries', registriesFile, '--listen', LISTEN, '--control-port', new URL(sim.registriesFile.stats!).port], /cannot listen on 127\.0\.0\.1:\d+: address already in use/],
-    [['node', 'start', '--data', join(dir, 'e6'), '--registries', registriesFile, '--listen', 'tcp/4001'], /--listen: "tcp\/4001" is not a multiaddr/],
-    [['node', 'start', '--data', join(dir, 'e7'), '--registries', registriesFile, '--listen', LISTEN, '--bootstrap', '/ip4/127.0.0.1/tcp/4001'], /--bootstrap: .* has no \/p2p\/<peer id>/],
-    [['frobnicate'], /unknown command 'frobnicate'/]
-  ]
-  for (const [args, pattern] of cases) {
-    const r = await runCli(args, { timeoutMs: 30_000 })
-    const what = `whoismesh ${args.join(' ')}`
-    assert.equal(r.code, 2, `${what} exited ${String(r.code)}: ${r.stderr}`)
-    assert.match(r.stderr, pattern, `${what} said: ${r.stderr}`)
-    assert.doesNotMatch(r.stderr, /^\s+at /m, `${what} printed a stack trace`)
-  }
-})
+// bad operator input (flags, files, ports): test/faults/operator-input.test.ts
 
 test('the sample command prints the sample size and writes addresses in crawl order', async () => {
   const r = await runCli(['sample', '--count'])

@@ -8,7 +8,7 @@ import { Mesh } from '../../mesh/mesh.js'
 import type { Heartbeat } from '../../mesh/messages.js'
 import { REGISTRY_IDS, type RegistryId } from '../../registry/interface.js'
 import { silentLogger } from '../../util/logger.js'
-import { parseMultiaddrList } from '../multiaddrs.js'
+import { nameListenFailure, parseMultiaddrList } from '../multiaddrs.js'
 import { UserError } from '../errors.js'
 import { loadSwarmKey } from '../../mesh/swarm-key.js'
 import { VERSION } from '../../node/node.js'
@@ -42,7 +42,7 @@ export async function runMetrics (o: MetricsCommandOptions): Promise<void> {
       sample: { total: 0, resolved: 0 }
     })
   })
-  await mesh.start()
+  await mesh.start().catch(err => { throw nameListenFailure(err, { listen: '--listen' }) })
   const latest = new Map<string, { hb: Heartbeat, at: number }>()
   let stop: () => void = () => {}
   const stopped = new Promise<void>(resolve => { stop = resolve })

@@ -1,15 +1,15 @@
-import { REGISTRY_IDS } from '../../registry/interface.js'
 import { DEFAULT_BUDGETS, formatBudgets, parseBudgets, type Budgets } from '../../registry/budget.js'
 import { loadRegistriesFile, REAL_REGISTRY_ENDPOINTS } from '../../registry/endpoints.js'
 import { fetchRdapBootstrap } from '../../registry/bootstrap.js'
 import { applyRoutingOverrides } from '../../registry/iana.js'
-import { WhoismeshNode, defaultNodeOptions } from '../../node/node.js'
 import { createLogger, type LogFormat } from '../../util/logger.js'
 import { formatCoverage, coverageReport } from '../../report/coverage.js'
 import { COUNTERS_META_KEY } from '../../crawl/crawler.js'
-import { parseMultiaddrList } from '../multiaddrs.js'
+import { nameListenFailure, parseMultiaddrList } from '../multiaddrs.js'
+import { budgetFlag } from '../options.js'
 import { UserError } from '../errors.js'
 import { loadSwarmKey } from '../../mesh/swarm-key.js'
+import { LiveLine, startStatusReporter } from '../status-reporter.js'
 
 export interface NodeStartCommandOptions {
   data: string
@@ -24,6 +24,8 @@ export interface NodeStartCommandOptions {
   contact?: string
   concurrency: number
   timeoutMs: number
+  /** seconds before a given-up address is asked again while running (0 = next start) */
+  retryFailedAfter: number
   controlPort: number
   metricsPort?: number
   statusInterval: number
@@ -40,7 +42,9 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
   if (listen.length === 0) throw new UserError('--listen needs at least one address, e.g. /ip4/0.0.0.0/tcp/4001')
   const bootstrap = parseMultiaddrList('--bootstrap', o.bootstrap, true)
   const swarmKey = o.swarmKey != null ? await loadSwarmKey(o.swarmKey) : undefined
-  const logger = createLogger({ format: o.logFormat, level: o.quiet === true ? 'warn' : o.verbose === true ? 'debug' : 'info' })
+  // a live status line on a terminal (see status-reporter.ts); log lines are then printed above it
+  const live = process.stderr.isTTY && o.quiet !== true && o.logFormat !== 'json' ? new LiveLine(process.stderr) : undefined
+  const logger = createLogger({ format: o.logFormat, level: o.quiet === true ? 'warn' : o.verbose === true ? 'debug' : 'info', write: live != null ? line => live.printAbove(line) : undefined })
 
   // budgets: defaults, then what the registries file declares, then --budget
   let base: Budgets = { ...DEFAULT_BUDGETS }
@@ -50,7 +54,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     endpoints = loaded.endpoints
     base = { ...base, ...loaded.budgets }
   }
-  const budgets = o.budget != null ? parseBudgets(o.budget, base) : base
+  const budgets = o.budget != null ? budgetFlag(() => parseBudgets(o.budget!, base)) : base
 
   if (o.registries == null) {
     if (o.contact == null) logger.warn('no --contact given: registries ask bulk clients to identify an operator contact in the User-Agent')
@@ -59,6 +63,8 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     else logger.info('routing refreshed from the IANA RDAP bootstrap file', { slashEightsChanged: applyRoutingOverrides(fresh) })
   }
 
+  // libp2p takes about two seconds to load: only once every flag has been checked
+  const { WhoismeshNode, defaultNodeOptions } = await import('../../node/node.js')
   const node = await WhoismeshNode.open({
     ...defaultNodeOptions,
     dataDir: o.data,
@@ -68,10 +74,14 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     contact: o.contact ?? '',
     maxInFlightPerRegistry: o.concurrency,
     timeoutMs: o.timeoutMs,
+    // a service heals by itself after a registry outage; a batch job (--exit-when-done) gives
+    // its given-up addresses one more round after the cool-down, then ends (exit 3)
+    failedRetryMs: o.retryFailedAfter * 1000,
+    failedRetryRounds: o.exitWhenDone === true ? 1 : Infinity,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
     mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs, swarmKey }
-  }, logger)
+  }, logger).catch(err => { throw nameListenFailure(err, { listen: '--listen', controlPort: '--control-port', metricsPort: '--metrics-port' }) })
   logger.info('budgets', { budgets: formatBudgets(budgets), registries: o.registries ?? 'real RIRs' })
 
   const ac = new AbortController()
@@ -85,20 +95,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
 
-  const progress = setInterval(() => {
-    const s = node.crawler.status()
-    logger.info('progress', {
-      resolved: s.sampleResolved,
-      total: s.sampleTotal,
-      networks: node.store.counts().networks,
-      lookups: s.counters.lookups,
-      inFlight: s.counters.lookingUp,
-      queued: Object.fromEntries(REGISTRY_IDS.map(id => [id, s.registries[id].queued + s.registries[id].retrying])),
-      rateLimited: s.counters.rateLimited,
-      failed: s.sampleFailed
-    })
-  }, o.statusInterval * 1000)
-  progress.unref()
+  const stopStatus = startStatusReporter({ statusIntervalSeconds: o.statusInterval }, { node, logger, live })
 
   let exitCode = 0
   try {
@@ -115,6 +112,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
         digest: report.digest
       })
       if (o.exitWhenDone === true) {
+        stopStatus()
         if (o.quiet !== true) process.stderr.write(formatCoverage(report))
         exitCode = complete ? 0 : EXIT_INCOMPLETE
       } else {
@@ -126,7 +124,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
       }
     }
   } finally {
-    clearInterval(progress)
+    stopStatus()
     await node.close()
   }
   if (signalled != null) exitCode = 0

@@ -5,7 +5,6 @@
 import { stat } from 'node:fs/promises'
 import { NetworkStore } from '../../store/index.js'
 import { callControl } from '../../node/control.js'
-import { writeDump } from '../../node/node.js'
 import { coverageReport, formatCoverage, type CoverageReport } from '../../report/coverage.js'
 import { lookupReport, formatLookup, type LookupReport } from '../../report/lookup.js'
 import { COUNTERS_META_KEY } from '../../crawl/crawler.js'
@@ -13,14 +12,17 @@ import type { DumpFormat } from '../../report/dump.js'
 import type { RegistryId } from '../../registry/interface.js'
 import { formatIPv4 } from '../../util/ipv4.js'
 import { UserError } from '../errors.js'
+import { mergeDumps } from '../../report/merge.js'
+import { writeFile, rename } from 'node:fs/promises'
 
 /** Runs `local` on the opened store, or `remote` when a running node holds it. */
-async function withStore<T> (dataDir: string, local: (store: NetworkStore) => Promise<T>, remote: () => Promise<T>): Promise<T> {
+export async function withStore<T> (dataDir: string, local: (store: NetworkStore) => Promise<T>, remote: () => Promise<T>): Promise<T> {
   try {
     const s = await stat(dataDir)
     if (!s.isDirectory()) throw new UserError(`${dataDir} is not a directory`)
   } catch (err: any) {
     if (err.name === 'UserError') throw err
+    if (err.code !== 'ENOENT') throw new UserError(`cannot use data directory ${dataDir}: ${String(err.message)}`)
     throw new UserError(`no data directory ${dataDir} (start a node with --data ${dataDir} first, or pass --data)`)
   }
   let store: NetworkStore
@@ -41,7 +43,10 @@ export async function runDump (o: { data: string, format: DumpFormat, registry?:
   const params = { format: o.format, registry: o.registry, since: o.since }
   process.stdout.on('error', (err: any) => { if (err.code === 'EPIPE') process.exit(0) })
   await withStore(o.data,
-    async store => { await writeDump(store, params, process.stdout) },
+    async store => {
+      const { writeDump } = await import('../../node/node.js') // loads libp2p: only when needed
+      await writeDump(store, params, process.stdout)
+    },
     async () => { await callControl(o.data, '/v1/dump', { format: o.format, registry: o.registry, since: o.since?.toString() }, process.stdout) })
 }
 
@@ -61,4 +66,22 @@ export async function runCoverage (o: { data: string, json?: boolean, sampleLimi
     },
     async () => await callControl(o.data, '/v1/coverage', { sampleLimit: o.sampleLimit?.toString() }) as CoverageReport)
   process.stdout.write(o.json === true ? JSON.stringify(report) + '\n' : formatCoverage(report))
+}
+
+/** `whoismesh merge`: merged dump to --out (atomically) or stdout; a summary line on stderr. */
+export async function runMerge (files: string[], o: { out?: string }): Promise<void> {
+  const result = await mergeDumps(files)
+  const text = result.lines.join('')
+  if (o.out != null) {
+    const tmp = `${o.out}.${process.pid}.tmp`
+    try {
+      await writeFile(tmp, text)
+      await rename(tmp, o.out)
+    } catch (err: any) {
+      throw new UserError(`cannot write ${o.out}: ${err.code ?? err.message}`)
+    }
+  } else {
+    process.stdout.write(text)
+  }
+  process.stderr.write(JSON.stringify({ inputs: result.inputs, identical: result.identical, merged: result.lines.length }) + '\n')
 }

@@ -1,6 +1,7 @@
 import { startSimulator, writeRegistriesFile, parseLatency, parseFaultKinds } from '../../sim/index.js'
 import { DEFAULT_BUDGETS, parseBudgets } from '../../registry/budget.js'
 import { UserError } from '../errors.js'
+import { budgetFlag } from '../options.js'
 
 export interface SimCommandOptions {
   registriesOut?: string
@@ -11,6 +12,8 @@ export interface SimCommandOptions {
   faultRate: number
   faults?: string
   banMs?: number
+  hugeBytes?: number
+  hangMs?: number
 }
 
 /** Runs a parser of the simulator's options, naming the command-line flag in its error. */
@@ -23,7 +26,7 @@ function flag<T> (name: string, parse: () => T): T {
 }
 
 export async function runSim (o: SimCommandOptions): Promise<void> {
-  const budgets = o.budget != null ? parseBudgets(o.budget, DEFAULT_BUDGETS) : undefined
+  const budgets = o.budget != null ? budgetFlag(() => parseBudgets(o.budget!, DEFAULT_BUDGETS)) : undefined
   const latencyMs = o.latencyMs != null ? flag('--latency-ms', () => parseLatency(o.latencyMs!)) : undefined
   const faultKinds = o.faults != null ? flag('--faults', () => parseFaultKinds(o.faults!)) : undefined
   process.stderr.write('whoismesh sim: building the simulated registry world…\n')
@@ -34,7 +37,9 @@ export async function runSim (o: SimCommandOptions): Promise<void> {
     ...(latencyMs != null ? { latencyMs } : {}),
     faultRate: o.faultRate,
     ...(faultKinds != null ? { faultKinds } : {}),
-    ...(o.banMs != null ? { banMs: o.banMs } : {})
+    ...(o.banMs != null ? { banMs: o.banMs } : {}),
+    ...(o.hugeBytes != null ? { hugeBytes: o.hugeBytes } : {}),
+    ...(o.hangMs != null ? { hangMs: o.hangMs } : {})
   })
   if (o.registriesOut != null) await writeRegistriesFile(sim, o.registriesOut)
   process.stderr.write(`whoismesh sim: listening; stats at ${sim.registriesFile.stats ?? '-'}${o.registriesOut != null ? `; registries written to ${o.registriesOut}` : ''}\n`)

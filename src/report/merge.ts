@@ -1,0 +1,78 @@
+/**
+ * `whoismesh merge`: the union of JSONL dumps from several nodes (what `collect.yml` gathers),
+ * one network per range. Where two dumps hold different copies of one range, the store's pick
+ * rule decides (earliest fetch, then smaller query address, then the line's bytes), so merging is
+ * order-independent and agrees with what a replica would keep.
+ */
+import { createReadStream } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { createInterface } from 'node:readline'
+import { parseIPv4 } from '../util/ipv4.js'
+import { UserError } from '../util/errors.js'
+
+export interface MergeInput { file: string, records: number, sha256: string }
+
+export interface MergeResult {
+  inputs: MergeInput[]
+  /** true when every input held exactly the same lines */
+  identical: boolean
+  /** merged JSONL lines (with '\n'), in address order */
+  lines: string[]
+}
+
+interface Entry { start: number, end: number, fetchedAt: string, query: number, line: string }
+
+function better (a: Entry, b: Entry): boolean {
+  if (a.fetchedAt !== b.fetchedAt) return a.fetchedAt < b.fetchedAt
+  if (a.query !== b.query) return a.query < b.query
+  return a.line < b.line
+}
+
+function parseLine (line: string, where: string): Entry {
+  let row: any
+  try {
+    row = JSON.parse(line)
+  } catch {
+    throw new UserError(`${where}: not a JSON line (merge reads \`whoismesh dump\` JSONL output)`)
+  }
+  try {
+    if (typeof row.fetched_at !== 'string') throw new Error('fetched_at')
+    return { start: parseIPv4(row.start_address), end: parseIPv4(row.end_address), fetchedAt: row.fetched_at, query: parseIPv4(row.query_address), line }
+  } catch {
+    throw new UserError(`${where}: not a dump row (needs start_address, end_address, fetched_at, query_address)`)
+  }
+}
+
+export async function mergeDumps (files: string[]): Promise<MergeResult> {
+  const byRange = new Map<string, Entry>()
+  const inputs: MergeInput[] = []
+  for (const file of files) {
+    const hash = createHash('sha256')
+    let records = 0
+    const stream = createReadStream(file, { encoding: 'utf8' })
+    const failed = new Promise<never>((_resolve, reject) => stream.on('error', (err: any) => reject(new UserError(`cannot read ${file}: ${err.code ?? err.message}`))))
+    failed.catch(() => {})
+    const lines = createInterface({ input: stream, crlfDelay: Infinity })
+    const read = (async () => {
+      let n = 0
+      for await (const line of lines) {
+        n++
+        if (line.trim() === '') continue
+        hash.update(line + '\n')
+        records++
+        const e = parseLine(line, `${file} line ${n}`)
+        const key = `${e.start}-${e.end}`
+        const held = byRange.get(key)
+        if (held == null || better(e, held)) byRange.set(key, e)
+      }
+    })()
+    await Promise.race([read, failed])
+    inputs.push({ file, records, sha256: hash.digest('hex') })
+  }
+  const entries = [...byRange.values()].sort((a, b) => a.start - b.start || a.end - b.end)
+  return {
+    inputs,
+    identical: inputs.every(i => i.sha256 === inputs[0]?.sha256),
+    lines: entries.map(e => e.line + '\n')
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Addresses given up on during a registry outage are asked again after a cool-down while the
+ * crawl runs, so a running crawl finishes once the registry recovers. Real pieces: the registry
+ * simulator on loopback (its fault plan changed at run time), the registry client, a LevelDB
+ * store in a temp dir.
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Crawler } from '../../src/crawl/crawler.js'
+import { defaultCrawlerOptions } from '../../src/crawl/interface.js'
+import { RateLimiter } from '../../src/crawl/rate-limiter.js'
+import { RegistryClient } from '../../src/lookup/index.js'
+import { NetworkStore } from '../../src/store/index.js'
+import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
+import { parseIPv4 } from '../../src/util/ipv4.js'
+import { createLogger } from '../../src/util/logger.js'
+import { startSimulator, type Simulator } from '../../src/sim/index.js'
+
+let sim: Simulator
+let dir: string
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'whoismesh-giveup-'))
+  sim = await startSimulator({ budgetPerSecond: 'all=1000' })
+})
+
+after(async () => {
+  await sim?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** A crawler over the simulator; `logs` collects its structured log lines. */
+function makeCrawler (store: NetworkStore, sample: number[], opts: Partial<typeof defaultCrawlerOptions>): { crawler: Crawler, client: RegistryClient, logs: Array<{ msg: string, [k: string]: unknown }> } {
+  const logs: Array<{ msg: string, [k: string]: unknown }> = []
+  const logger = createLogger({ format: 'json', level: 'debug', write: line => { logs.push(JSON.parse(line)) } })
+  const limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: 500 })])) as Record<RegistryId, RateLimiter>
+  let crawler: Crawler | undefined
+  const client = new RegistryClient({ endpoints: sim.endpoints, timeoutMs: 2000 }, {
+    acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
+    onRequest: ev => crawler?.noteRequest(ev.registry)
+  })
+  crawler = new Crawler({
+    ...defaultCrawlerOptions,
+    retryBaseMs: 20,
+    ...opts,
+    sample: Uint32Array.from(sample),
+    budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, 500])) as any
+  }, { store, client, limiters, logger })
+  return { crawler, client, logs }
+}
+
+// RIPE NCC and ARIN addresses of the simulated world
+const RIPE = ['62.239.237.1', '193.0.0.65', '80.1.0.1'].map(parseIPv4)
+const ARIN = ['8.8.8.1'].map(parseIPv4)
+
+test('a running crawl asks a given-up address again after a cool-down and finishes once the registry recovers', async () => {
+  const store = await NetworkStore.open({ dataDir: join(dir, 'recover') })
+  try {
+    sim.reset(true)
+    sim.setFaults({ rate: 1, kinds: ['malformed'], registries: ['ripe'] })
+    const { crawler, client, logs } = makeCrawler(store, [...RIPE, ...ARIN], { failedRetryMs: 400, failedRetryRounds: Infinity })
+    // recover RIPE once every RIPE address has been given up on at least once
+    let recoveredAt = 0
+    const watch = setInterval(() => {
+      const given = new Set(logs.filter(l => l.msg === 'giving up on address').map(l => l.address))
+      if (recoveredAt === 0 && given.size === RIPE.length) {
+        assert.equal(store.counts().failures, RIPE.length, 'each given-up address is stored as a failure')
+        sim.setFaults({ rate: 0 })
+        recoveredAt = performance.now()
+      }
+    }, 20)
+    const status = await crawler.run().finally(() => clearInterval(watch))
+    await client.close()
+    assert.ok(recoveredAt > 0, 'RIPE never gave up')
+    assert.equal(status.done, true)
+    assert.equal(status.sampleResolved, RIPE.length + ARIN.length, 'every address resolved after the recovery')
+    assert.equal(store.counts().failures, 0, 'the failures were cleared by the answers')
+    const giveUps = logs.filter(l => l.msg === 'giving up on address')
+    for (const g of giveUps) {
+      assert.match(String(g.reason), /^MalformedResponseError/, `reason of ${String(g.address)}`)
+      assert.equal(typeof g.retryInMs, 'number', `cool-down of ${String(g.address)}`)
+    }
+    // a second round for the same address waits twice as long
+    const rounds = new Map<unknown, number[]>()
+    for (const g of giveUps) rounds.set(g.address, [...(rounds.get(g.address) ?? []), g.retryInMs as number])
+    for (const [a, delays] of rounds) for (let i = 1; i < delays.length; i++) assert.equal(delays[i], 2 * delays[i - 1], `cool-downs of ${String(a)}: ${delays.join(', ')}`)
+    assert.ok(sim.stats().faults.malformed >= 2 * 2 * RIPE.length, 'RDAP and WHOIS both failed, twice per address')
+  } finally {
+    sim.setFaults({ rate: 0 })
+    await store.close()
+  }
+})
+
+test('without a cool-down the crawl ends with the given-up addresses recorded, and a bounded number of rounds ends it too', async () => {
+  for (const [name, opts] of [['next-start', { failedRetryMs: 0 }], ['one-round', { failedRetryMs: 50, failedRetryRounds: 1 }]] as const) {
+    const store = await NetworkStore.open({ dataDir: join(dir, name) })
+    try {
+      sim.reset(true)
+      sim.setFaults({ rate: 1, kinds: ['malformed'], registries: ['ripe'] })
+      const { crawler, client, logs } = makeCrawler(store, [RIPE[0], ARIN[0]], opts)
+      const status = await crawler.run()
+      await client.close()
+      assert.equal(status.done, true, name)
+      assert.equal(status.sampleFailed, 1, name)
+      assert.equal(store.hasFailure(RIPE[0]), true, name)
+      const failures = []
+      for await (const f of store.failures()) failures.push(f)
+      assert.equal(failures.length, 1, name)
+      assert.match(failures[0].reason, /^MalformedResponseError/, name)
+      const giveUps = logs.filter(l => l.msg === 'giving up on address').length
+      assert.equal(giveUps, name === 'one-round' ? 2 : 1, `${name}: give-ups`)
+    } finally {
+      sim.setFaults({ rate: 0 })
+      await store.close()
+    }
+  }
+})

@@ -1,0 +1,111 @@
+/**
+ * `whoismesh dump` and `lookup` on a real data directory, checked with independent parsers:
+ * every JSONL line is JSON, and the CSV reads back with Python's csv module (RFC 4180) to the
+ * same rows, header first, whatever the names contain.
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { NetworkStore } from '../../src/store/index.js'
+import { DUMP_FIELDS } from '../../src/report/dump.js'
+import { net, neg, tempDir } from '../store/helpers/records.js'
+import { runCli } from '../helpers/cli.js'
+
+let dir: string
+let cleanup: () => Promise<void>
+let data: string
+
+const DAY = 86_400_000
+const T0 = Date.parse('2026-03-01T00:00:00Z')
+
+before(async () => {
+  ({ dir, cleanup } = await tempDir())
+  data = join(dir, 'data')
+  const store = await NetworkStore.open({ dataDir: data })
+  try {
+    await store.commit({
+      networks: [
+        net('193.0.0.0', '193.0.7.255', { registry: 'ripe', name: 'RIPE-NCC, "main" office', org: 'Réseaux IP Européens\r\nNetwork Coordination Centre', fetchedAt: T0 }),
+        net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', name: 'LVLT-ORG-8-8', org: ' leading space', fetchedAt: T0 + DAY }),
+        net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-2', name: 'GOGL', parentHandle: 'NET-8-0-0-0-1', fetchedAt: T0 + 2 * DAY }),
+        net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', fetchedAt: T0 + 3 * DAY }),
+        // a range that is not one prefix: two CIDRs, comma-separated in one field
+        net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', fetchedAt: T0 + 4 * DAY })
+      ],
+      negatives: [neg('45.1.2.3', { registry: 'ripe' })]
+    })
+  } finally {
+    await store.close()
+  }
+})
+
+after(async () => { await cleanup?.() })
+
+/** Parses CSV text with Python's csv module; returns the rows, header first. */
+function pythonCsv (text: string): string[][] {
+  const r = spawnSync('python3', ['-c', "import csv, io, json, sys; print(json.dumps(list(csv.reader(io.TextIOWrapper(sys.stdin.buffer, encoding='utf-8', newline=''), strict=True))))"], { input: text, encoding: 'utf8' })
+  assert.equal(r.status, 0, `python3 csv failed: ${r.stderr}`)
+  return JSON.parse(r.stdout)
+}
+
+async function dump (...args: string[]): Promise<string> {
+  const r = await runCli(['dump', '--data', data, ...args], { timeoutMs: 60_000 })
+  assert.equal(r.code, 0, r.stderr)
+  return r.stdout
+}
+
+test('every JSONL dump line parses as one network with the documented fields, in address order', async () => {
+  const lines = (await dump()).split('\n')
+  assert.equal(lines.pop(), '', 'the dump does not end with a newline')
+  const rows = lines.map((l, i) => { try { return JSON.parse(l) } catch { assert.fail(`line ${i + 1} is not JSON: ${l}`) } })
+  assert.equal(rows.length, 5)
+  for (const row of rows) assert.deepEqual(Object.keys(row), [...DUMP_FIELDS], `fields of ${String(row.cidr)}`)
+  assert.deepEqual(rows.map(r => r.cidr), ['8.0.0.0/9', '8.8.8.0/24', '41.0.0.0/23, 41.0.2.0/24', '193.0.0.0/21', '200.57.128.0/19'])
+  assert.equal(rows[3].org, 'Réseaux IP Européens\r\nNetwork Coordination Centre')
+  assert.equal(rows[0].fetched_at, '2026-03-02T00:00:00.000Z')
+})
+
+test('the CSV dump reads back with a standard CSV parser to the same rows as the JSONL dump', async () => {
+  const csv = await dump('--format', 'csv')
+  const jsonl = (await dump()).trim().split('\n').map(l => JSON.parse(l) as Record<string, string>)
+  const [header, ...rows] = pythonCsv(csv)
+  assert.deepEqual(header, [...DUMP_FIELDS])
+  assert.equal(rows.length, jsonl.length)
+  rows.forEach((row, i) => {
+    assert.deepEqual(Object.fromEntries(header.map((h, j) => [h, row[j]])), jsonl[i], `CSV row ${i + 1} differs from JSONL line ${i + 1}`)
+  })
+  assert.ok(csv.endsWith('\r\n'), 'CSV records end with CRLF (RFC 4180)')
+})
+
+test('--registry and --since filter the dump in both formats', async () => {
+  const arin = (await dump('--registry', 'arin')).trim().split('\n').map(l => JSON.parse(l))
+  assert.deepEqual(arin.map(r => r.handle), ['NET-8-0-0-0-1', 'NET-8-8-8-0-2'])
+  const since = (await dump('--since', '2026-03-03')).trim().split('\n').map(l => JSON.parse(l))
+  assert.deepEqual(since.map(r => r.registry), ['arin', 'afrinic', 'lacnic'], 'networks fetched on or after 3 March')
+  const both = pythonCsv(await dump('--format', 'csv', '--registry', 'arin', '--since', '2026-03-03T00:00:00Z'))
+  assert.equal(both.length, 2)
+  assert.equal(both[1][DUMP_FIELDS.indexOf('handle')], 'NET-8-8-8-0-2')
+  assert.equal(await dump('--registry', 'apnic'), '', 'no APNIC networks: no output')
+  assert.deepEqual(pythonCsv(await dump('--format', 'csv', '--registry', 'apnic')), [[...DUMP_FIELDS]], 'an empty CSV dump still has its header')
+})
+
+test('lookup --json answers the most specific network and its parents, or why there is none', async () => {
+  const lookup = async (ip: string): Promise<any> => {
+    const r = await runCli(['lookup', ip, '--data', data, '--json'], { timeoutMs: 60_000 })
+    assert.equal(r.code, 0, r.stderr)
+    return JSON.parse(r.stdout)
+  }
+  const google = await lookup('8.8.8.8')
+  assert.equal(google.status, 'network')
+  assert.deepEqual(google.networks.map((n: any) => n.handle), ['NET-8-8-8-0-2', 'NET-8-0-0-0-1'])
+  assert.deepEqual(Object.keys(google.networks[0]), [...DUMP_FIELDS])
+  assert.equal((await lookup('45.1.2.3')).status, 'unallocated')
+  assert.equal((await lookup('45.1.2.4')).status, 'unknown')
+  const special = await lookup('192.168.1.1')
+  assert.equal(special.status, 'special-purpose')
+  assert.equal(special.special, 'Private-Use')
+  const text = await runCli(['lookup', '8.8.8.8', '--data', data], { timeoutMs: 60_000 })
+  assert.match(text.stdout, /^8\.8\.8\.8 is in 8\.8\.8\.0\/24 \(8\.8\.8\.0 - 8\.8\.8\.255\)\n/)
+  assert.match(text.stdout, /^ {2}inside 8\.0\.0\.0\/9 /m)
+})
