@@ -20,6 +20,11 @@
  *    J = joinHoldMs, and every peer it has heard from within W has been heard continuously (no
  *    silence longer than S = silenceMs at any update) for at least J, and is not silent now —
  *    except peers silent for longer than presumedGoneAfterMs, taken for gone.
+ *    Every such peer must also say, in its latest heartbeat, that it counts this node (its
+ *    `counting` list: the peers it counts as demanders): an acknowledgement that holds however
+ *    late heartbeats arrive (slow or resetting links), where J alone assumes they arrive within
+ *    a heartbeat. The list is per peer, not per registry: while the crawl is unfinished every node
+ *    has demand for every registry (node.ts), so a peer that counts it counts it for each.
  *    J is the time for the others to count it: its heartbeat goes out (≤ 1 heartbeat), arrives
  *    (≤ 1 heartbeat), the others update (≤ 1 heartbeat), plus S + 1 heartbeat for heartbeats lost
  *    in a cut too short to be noticed as silence. A peer that was silent may have missed this
@@ -81,6 +86,11 @@ export interface PeerDemand {
   demand: Demand
   /** when (this node's clock, ms) the peer's latest heartbeat arrived */
   lastSeenMs: number
+  /**
+   * whether the peer's latest heartbeat says it counts this node among the demanders (its
+   * `counting` list); undefined when the peer does not say (then only the hold J vouches for it)
+   */
+  countsMe?: boolean
 }
 
 export interface BudgetShareOptions {
@@ -142,6 +152,7 @@ export interface RegistryShare {
 }
 
 interface PeerState {
+  countsMe?: boolean
   lastSeenMs: number
   /** start of the current stretch of hearing this peer without silence */
   heardSinceMs: number
@@ -181,6 +192,13 @@ export class BudgetShare {
    * A peer said goodbye after it stopped sending requests (a clean stop): it no longer holds a
    * share of any registry and does not hold this node back from taking a full one.
    */
+  /** Peers this node counts as demanders of some registry, for its heartbeat (`counting`). */
+  countedPeers (): string[] {
+    const out = new Set<string>()
+    for (const id of REGISTRY_IDS) for (const peer of this.demanding[id].keys()) out.add(peer)
+    return [...out].sort()
+  }
+
   forget (peerId: string): void {
     this.peersSeen.delete(peerId)
     for (const id of REGISTRY_IDS) this.demanding[id].delete(peerId)
@@ -201,10 +219,11 @@ export class BudgetShare {
       const seen = Math.min(p.lastSeenMs, nowMs)
       if (!(nowMs - seen <= windowMs)) continue
       const st = this.peersSeen.get(p.id)
-      if (st === undefined) this.peersSeen.set(p.id, { lastSeenMs: seen, heardSinceMs: seen, silent: false })
+      if (st === undefined) this.peersSeen.set(p.id, { lastSeenMs: seen, heardSinceMs: seen, silent: false, countsMe: p.countsMe })
       else if (seen > st.lastSeenMs) {
         if (st.silent) { st.heardSinceMs = seen; st.silent = false }
         st.lastSeenMs = seen
+        st.countsMe = p.countsMe
       }
       for (const id of REGISTRY_IDS) {
         if (!((p.demand[id] ?? 0) > 0)) continue
@@ -218,7 +237,7 @@ export class BudgetShare {
       if (nowMs - st.lastSeenMs > windowMs) { this.peersSeen.delete(id); continue }
       const silentFor = nowMs - st.lastSeenMs
       if (silentFor > silenceMs) st.silent = true
-      if (silentFor <= presumedGoneAfterMs && (st.silent || nowMs - st.heardSinceMs < joinHoldMs)) continuous = false
+      if (silentFor <= presumedGoneAfterMs && (st.silent || nowMs - st.heardSinceMs < joinHoldMs || st.countsMe === false)) continuous = false
     }
     for (const id of REGISTRY_IDS) {
       for (const [peer, at] of this.demanding[id]) {

@@ -113,6 +113,12 @@ export class Crawler extends EventEmitter {
   /** rounds of cool-down retries each given-up address has had in this run */
   private readonly failedRounds = new Map<number, number>()
   private readonly rateLimitStreak: Record<RegistryId, number> = { arin: 0, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 }
+  /**
+   * When (performance.now()) each registry's last rate-limit answer arrived. Answers to lookups
+   * that were already in flight then belong to the same refusal and do not escalate the back-off:
+   * with N lookups in flight, one burst of N 429s would otherwise double the pause N times.
+   */
+  private readonly rateLimitedAt: Record<RegistryId, number> = { arin: -Infinity, ripe: -Infinity, apnic: -Infinity, lacnic: -Infinity, afrinic: -Infinity }
   private wakeUp: (() => void) | undefined
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private readonly startedAt = Date.now()
@@ -454,6 +460,7 @@ export class Crawler extends EventEmitter {
     this.counters.lookups++
     const { client, logger } = this.modules
     const ac = new AbortController()
+    const startedAt = performance.now()
     this.lookupControllers.add(ac)
     if (signal?.aborted === true) ac.abort()
     this.prepaid.set(ac.signal, id)
@@ -473,7 +480,7 @@ export class Crawler extends EventEmitter {
       logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
       this.emit('network', record)
     } catch (err: any) {
-      await this.handleError(id, q, address, err, signal)
+      await this.handleError(id, q, address, err, signal, startedAt)
     } finally {
       this.lookupControllers.delete(ac)
       q.inFlight--
@@ -484,7 +491,7 @@ export class Crawler extends EventEmitter {
     }
   }
 
-  private async handleError (id: RegistryId, q: RegistryQueue, address: number, err: any, signal?: AbortSignal): Promise<void> {
+  private async handleError (id: RegistryId, q: RegistryQueue, address: number, err: any, signal?: AbortSignal, startedAt = performance.now()): Promise<void> {
     const { logger, limiters } = this.modules
     const ip = formatIPv4(address)
     if (err instanceof AbortedError || signal?.aborted === true || this.fatal != null) {
@@ -509,7 +516,10 @@ export class Crawler extends EventEmitter {
         const reg: RegistryId = err.registry ?? id
         this.counters.rateLimited++
         this.counters.lookups-- // not an answer: the address goes back to the front of the queue
-        const streak = ++this.rateLimitStreak[reg]
+        // a lookup sent before the previous refusal arrived is part of that refusal
+        const sameRefusal = startedAt < this.rateLimitedAt[reg]
+        if (!sameRefusal) this.rateLimitedAt[reg] = performance.now()
+        const streak = sameRefusal ? Math.max(1, this.rateLimitStreak[reg]) : ++this.rateLimitStreak[reg]
         const backoff = Math.min(this.opts.rateLimitBackoffMaxMs, this.opts.rateLimitBackoffBaseMs * 2 ** (streak - 1))
         const pauseMs = Math.max(err.retryAfterMs ?? 0, backoff)
         limiters[reg].pauseFor(pauseMs)

@@ -41,6 +41,8 @@ export interface Heartbeat {
    * no more requests, so its peers drop it at once (membership and budget shares)
    */
   leaving?: boolean
+  /** the peers this node counts as demanders in its budget shares (crawl/budget-share.ts) */
+  counting?: string[]
 }
 
 export function encodeMessage (m: NetsMessage | Heartbeat): Uint8Array {

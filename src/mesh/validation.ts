@@ -24,6 +24,8 @@ export const VALIDATION_LIMITS = {
   maxStringLength: 256,
   maxCidrs: 32,
   maxListenAddrs: 16,
+  /** peers named in a heartbeat's `counting` list */
+  maxCountedPeers: 1024,
   /** records stamped this far in the future are rejected, ms */
   maxClockSkewMs: 24 * 3600 * 1000
 }
@@ -130,6 +132,7 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
   const s = h.sample
   if (s == null || typeof s !== 'object' || !Number.isSafeInteger(s.total) || !Number.isSafeInteger(s.resolved)) return reject('bad sample summary')
   if (h.leaving !== undefined && typeof h.leaving !== 'boolean') return reject('bad leaving flag')
+  if (h.counting !== undefined && (!Array.isArray(h.counting) || h.counting.length > VALIDATION_LIMITS.maxCountedPeers || !h.counting.every((id: unknown) => typeof id === 'string' && id.length <= 128))) return reject('bad counting list')
   return {
     result: 'accept',
     value: {
@@ -145,7 +148,8 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
       backoff: h.backoff,
       index: { networks: idx.networks, negatives: idx.negatives, digest: idx.digest },
       sample: { total: s.total, resolved: s.resolved },
-      ...(h.leaving === true ? { leaving: true } : {})
+      ...(h.leaving === true ? { leaving: true } : {}),
+      ...(h.counting !== undefined ? { counting: h.counting } : {})
     }
   }
 }

@@ -268,10 +268,11 @@ export class WhoismeshNode {
 
   /** This node's share of each registry's global budget, given to its limiters. */
   private applyBudgets (): void {
+    const self = this.mesh.peerId.toString()
     const selfDemand = demandOf(this.crawler.registryProgress())
     const peers = [...this.mesh.peers.values()]
       .filter(p => !p.heartbeat.light)
-      .map(p => ({ id: p.heartbeat.peerId, demand: p.heartbeat.demand, lastSeenMs: p.lastSeen }))
+      .map(p => ({ id: p.heartbeat.peerId, demand: p.heartbeat.demand, lastSeenMs: p.lastSeen, countsMe: p.heartbeat.counting?.includes(self) }))
     const live = new Set(this.mesh.liveFullPeers())
     const rates = this.budgetShare.update(peers.filter(p => live.has(p.id)), selfDemand, Date.now())
     for (const id of REGISTRY_IDS) {
@@ -289,6 +290,7 @@ export class WhoismeshNode {
       demand: demandOf(status.registries),
       rates: Object.fromEntries(REGISTRY_IDS.map(id => [id, this.limiters[id].ratePerSecond])) as Record<RegistryId, number>,
       backoff,
+      counting: this.budgetShare.countedPeers(),
       index: { networks: counts.networks, negatives: counts.negatives, digest: this.store.digest() },
       sample: { total: status.sampleTotal, resolved: status.sampleResolved }
     }

@@ -62,19 +62,18 @@ test('a running crawl asks a given-up address again after a cool-down and finish
     sim.reset(true)
     sim.setFaults({ rate: 1, kinds: ['malformed'], registries: ['ripe'] })
     const { crawler, client, logs } = makeCrawler(store, [...RIPE, ...ARIN], { failedRetryMs: 400, failedRetryRounds: Infinity })
-    // recover RIPE once every RIPE address has been given up on at least once
+    // recover RIPE once every RIPE address has been given up on, and stored as a failure
     let recoveredAt = 0
     const watch = setInterval(() => {
       const given = new Set(logs.filter(l => l.msg === 'giving up on address').map(l => l.address))
-      if (recoveredAt === 0 && given.size === RIPE.length) {
-        assert.equal(store.counts().failures, RIPE.length, 'each given-up address is stored as a failure')
+      if (recoveredAt === 0 && given.size === RIPE.length && store.counts().failures === RIPE.length) {
         sim.setFaults({ rate: 0 })
         recoveredAt = performance.now()
       }
     }, 20)
     const status = await crawler.run().finally(() => clearInterval(watch))
     await client.close()
-    assert.ok(recoveredAt > 0, 'RIPE never gave up')
+    assert.ok(recoveredAt > 0, 'RIPE addresses were never all given up on and stored as failures')
     assert.equal(status.done, true)
     assert.equal(status.sampleResolved, RIPE.length + ARIN.length, 'every address resolved after the recovery')
     assert.equal(store.counts().failures, 0, 'the failures were cleared by the answers')
@@ -116,5 +115,31 @@ test('without a cool-down the crawl ends with the given-up addresses recorded, a
       sim.setFaults({ rate: 0 })
       await store.close()
     }
+  }
+})
+
+test('a burst of rate-limit answers to lookups already in flight doubles the back-off once, not once per answer', async () => {
+  const store = await NetworkStore.open({ dataDir: join(dir, 'storm') })
+  try {
+    sim.reset(true)
+    // four ARIN addresses in different /16s: four lookups in flight together
+    const sample = ['8.8.8.1', '8.9.0.1', '8.10.0.1', '8.11.0.1'].map(parseIPv4)
+    sim.storm({ mode: 'rate-limit', ms: 2500, registries: ['arin'], retryAfterSeconds: 1 })
+    const t0 = performance.now()
+    const { crawler, client, logs } = makeCrawler(store, sample, { rateLimitBackoffBaseMs: 1000 })
+    const status = await crawler.run()
+    await client.close()
+    const pauses = logs.filter(l => l.msg === 'registry rate-limited us; backing off').map(l => l.pauseMs as number)
+    assert.equal(status.done, true)
+    assert.equal(status.sampleResolved, sample.length)
+    assert.ok(pauses.length >= 4, `${pauses.length} rate-limit answers`)
+    // the first burst: each of the four in flight answered 429; the pause is the first step
+    assert.deepEqual(pauses.slice(0, 4), [1000, 1000, 1000, 1000], `pauses ${pauses.join(', ')}`)
+    // each later probe escalates once: 2 s, then 4 s … and never past the storm by much
+    assert.ok(Math.max(...pauses) <= 4000, `pauses ${pauses.join(', ')}`)
+    assert.ok(performance.now() - t0 < 2500 + 4000 + 2000, `took ${Math.round(performance.now() - t0)} ms`)
+    assert.equal(sim.stats().storm_refusals.arin, pauses.length)
+  } finally {
+    await store.close()
   }
 })

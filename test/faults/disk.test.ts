@@ -11,6 +11,7 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { recordFigures } from './report.js'
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile, open as openFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -284,6 +285,13 @@ test('a disk that fills up during a crawl stops the node with one line, keeps ev
     assert.equal(cov.code, 0, cov.stderr)
     assert.equal(JSON.parse(cov.stdout).sample_resolved, 3000)
     await unmount(data)
+    await recordFigures({
+      scenario: '7-disk',
+      title: 'Disk trouble: unwritable, full, corrupt, filling up mid-crawl',
+      injected: 'data directory under a regular file; read-only tmpfs; full tmpfs at start; garbage MANIFEST / CURRENT, deleted CURRENT, garbage table file, undecodable values; a 256 KiB tmpfs that fills up during a 3,000-address crawl',
+      checked: 'one clear line and a non-zero exit each (corrupt: naming the directory and `whoismesh repair`); repair keeps every readable record; the crawl that hits a full disk exits 2 keeping every network it logged as stored, and a restart finishes',
+      figures: { 'networks stored before the disk was full': stored.length, 'of them lost': lost.length, 'restart: sample resolved': '3000/3000' }
+    })
   } finally {
     await sim.close()
   }

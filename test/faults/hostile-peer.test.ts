@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { lpStream } from '@libp2p/utils'
+import { byteStream, lpStream } from '@libp2p/utils'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
 import { createMeshLibp2p, GOSSIP_SCORE_THRESHOLDS, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { parseSwarmKey } from '../../src/mesh/swarm-key.js'
@@ -130,10 +130,13 @@ async function hostileIdentity (): Promise<MeshLibp2p> {
   l.services.pubsub.subscribe(METRICS)
   for (const n of honest) await l.dial(multiaddr(n.listen![0]), { signal: AbortSignal.timeout(10_000) })
   const ids = honest.map(n => n.peerId!)
-  await waitFor(() => [NETS, METRICS].every(t => {
+  // gossipsub sends only over its own outbound stream to a peer, opened a moment after the
+  // connection; its map of them is not on the published interface
+  const outbound = (l.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound
+  await waitFor(() => ids.every(id => outbound.has(id)) && [NETS, METRICS].every(t => {
     const subs = new Set(l.services.pubsub.getSubscribers(t).map(String))
     return ids.every(id => subs.has(id))
-  }), 20_000, 'the honest nodes\' subscriptions to reach the hostile peer')
+  }), 20_000, 'the hostile peer\'s gossip streams to, and the subscriptions of, every honest node')
   return l
 }
 
@@ -262,9 +265,10 @@ function floodMessage (i: number): Injection {
 /** Sends garbage to one honest node's sync protocol: three sessions, each must be aborted. */
 async function syncGarbage (l: MeshLibp2p, n: FleetNode): Promise<void> {
   const addr = multiaddr(n.listen![0])
-  // 1. not even a frame: a varint length that never ends
+  // 1. a hello, then a frame header announcing 64 MiB (the limit is 4 MiB) and some of it
   const s1 = await l.dialProtocol(addr, SYNC_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
-  s1.send(Uint8Array.from({ length: 16 }, () => 0xff))
+  await lpStream(s1).write(encodeFrame({ v: SYNC_VERSION, tb: 1 << 20, fb: 1 << 20 }), { signal: AbortSignal.timeout(10_000) })
+  await byteStream(s1).write(Uint8Array.of(0x80, 0x80, 0x80, 0x20, ...randomBytes(1000)), { signal: AbortSignal.timeout(10_000) })
   await s1.close().catch(() => {})
   // 2. a well-framed frame that is not msgpack
   const s2 = await l.dialProtocol(addr, SYNC_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
@@ -332,7 +336,9 @@ test('a hostile key holder\'s malformed, oversized, absurd, spoofed and flooded 
   // --- sync garbage, from the first identity, to every honest node
   for (const n of honest) await syncGarbage(ids[0], n)
   await waitFor(async () => (await allCounts()).every((c, i) => c.syncMalformed - base[i].syncMalformed >= 2 && c.syncInvalid - base[i].syncInvalid >= 1),
-    20_000, 'every honest node to abort and count the garbage sync sessions')
+    20_000, 'every honest node to abort and count the garbage sync sessions').catch(err => {
+    throw new Error(`${String(err.message)}; sync aborts logged: ${JSON.stringify(honest.map(n => n.logs.filter(l => l.msg === 'sync session aborted').map(l => `${String(l.reason)}: ${String(l.error)}`)))}`)
+  })
   const afterSync = await allCounts()
   for (const [i, c] of afterSync.entries()) {
     assert.equal(c.syncMalformed - base[i].syncMalformed, 2, `${honest[i].name}: malformed sync sessions`)

@@ -114,9 +114,9 @@ export class Lab {
     })
   }
 
-  /** GET a URL from inside a host's namespace (the simulator's stats, a node's metrics). */
-  async fetchText (host: LabHost, url: string): Promise<string> {
-    const r = await this.exec(host, process.execPath, ['-e', `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e)); process.exit(1) })`], 30_000)
+  /** GET (or POST) a URL from inside a host's namespace (the simulator's stats, a node's metrics). */
+  async fetchText (host: LabHost, url: string, method = 'GET'): Promise<string> {
+    const r = await this.exec(host, process.execPath, ['-e', `fetch(${JSON.stringify(url)}, { method: ${JSON.stringify(method)} }).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e)); process.exit(1) })`], 30_000)
     if (r.code !== 0) throw new Error(`GET ${url} from ${host.name}: ${r.stderr.trim()}`)
     return r.stdout
   }

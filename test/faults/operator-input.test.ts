@@ -8,6 +8,7 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { recordFigures } from './report.js'
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -165,4 +166,11 @@ test('every bad operator input prints one whoismesh: line naming what is wrong a
     if (problems.length > 0) failures.push(`${what}: ${problems.join('; ')}\n    stderr: ${r.stderr.trim().split('\n').join('\n            ')}`)
   })
   assert.deepEqual(failures, [], `\n${failures.join('\n')}`)
+  await recordFigures({
+    scenario: '8-operator-input',
+    title: 'Bad operator input',
+    injected: 'bad multiaddrs (--listen, --bootstrap without or with a bad /p2p id), bad budgets, unknown registries, ports in use (--listen, --control-port, --metrics-port), missing and malformed files (--registries, --swarm-key), bad --sample-limit, addresses, dates, flags',
+    checked: 'each: exit 2, exactly one stderr line starting `whoismesh:` that names the problem, no stack trace, no "internal error"',
+    figures: { cases: CASES.length, 'cases with one clear line and exit 2': CASES.length - failures.length, 'stack traces': 0 }
+  })
 })

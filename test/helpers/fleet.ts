@@ -28,19 +28,25 @@ export interface StartNodeOptions {
   heartbeatMs?: number
   exitWhenDone?: boolean
   extraArgs?: string[]
+  /** default /ip4/127.0.0.1/tcp/0 */
+  listen?: string
+  /** starts the process (default: spawn directly); e.g. inside a network namespace (test/faults/lab.ts) */
+  spawnProcess?: (cmd: string, args: string[]) => ChildProcess
 }
 
 export function startNode (o: StartNodeOptions): FleetNode {
   const data = join(o.dir, o.name)
   const args = [
     BIN, 'node', 'start', '--data', data, '--registries', o.registries,
-    '--sample-limit', String(o.sampleLimit), '--listen', '/ip4/127.0.0.1/tcp/0',
+    '--sample-limit', String(o.sampleLimit), '--listen', o.listen ?? '/ip4/127.0.0.1/tcp/0',
     '--heartbeat-ms', String(o.heartbeatMs ?? 1000), '--log-format', 'json', '--status-interval', '5',
     ...(o.bootstrap != null && o.bootstrap.length > 0 ? ['--bootstrap', o.bootstrap.join(',')] : []),
     ...(o.exitWhenDone === true ? ['--exit-when-done'] : []),
     ...(o.extraArgs ?? [])
   ]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = o.spawnProcess != null
+    ? o.spawnProcess(process.execPath, args)
+    : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
   const node: FleetNode = {
     name: o.name,
     data,

@@ -5,9 +5,10 @@
 import '../../src/util/polyfill.js'
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
-import { generateSwarmKey, parseSwarmKey } from '../../src/mesh/swarm-key.js'
+import { generateSwarmKey, parseSwarmKey, swarmProtector } from '../../src/mesh/swarm-key.js'
 
 const libp2ps: MeshLibp2p[] = []
 after(async () => { for (const l of libp2ps) await Promise.resolve(l.stop()).catch(() => {}) })
@@ -55,4 +56,20 @@ test('only peers holding the fleet key can connect', async () => {
     assert.equal(a.getConnections(intruder.peerId).length, 0, name)
     assert.equal(intruder.getConnections().length, 0, name)
   }
+})
+
+test('one large write through the swarm key\'s cipher does not make every later write grow its memory until the process dies', async () => {
+  swarmProtector(parseSwarmKey(generateSwarmKey(), 'k'))
+  // the cipher pnet wraps every connection in (the same module instance: hoisted, one copy)
+  const xsalsa20 = createRequire(import.meta.url)('xsalsa20') as (nonce: Uint8Array, key: Uint8Array) => { update: (b: Uint8Array) => Uint8Array }
+  const key = new Uint8Array(32).fill(3)
+  const a = xsalsa20(new Uint8Array(24).fill(1), key)
+  const b = xsalsa20(new Uint8Array(24).fill(2), key)
+  const big = a.update(new Uint8Array(2 * 1024 * 1024))
+  // two connections taking turns: unfixed, each write grew the shared memory by a page and the
+  // 64 MiB maximum was reached after about a thousand writes
+  for (let i = 0; i < 5000; i++) assert.doesNotThrow(() => (i % 2 === 0 ? a : b).update(new Uint8Array(1500)), `write ${i}`)
+  // and the keystream is still right: a fresh cipher with a's nonce gives the same first bytes
+  const again = xsalsa20(new Uint8Array(24).fill(1), key).update(new Uint8Array(64))
+  assert.deepEqual(big.subarray(0, 64), again)
 })
