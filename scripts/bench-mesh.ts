@@ -75,7 +75,7 @@ if (2 * RECORDS + THROUGHPUT_RECORDS + UNBATCHED_RECORDS + 100 > MAX_RECORDS) {
 const PEER_SCRIPT = fileURLToPath(new URL('./bench-mesh-peer.ts', import.meta.url))
 const SYNC_SCRIPT = fileURLToPath(new URL('./bench-sync.ts', import.meta.url))
 /** bounds of every wait */
-const LIMITS = { startMs: 60_000, membershipMs: 60_000, deliverySlackMs: 20_000, throughputMs: 45_000, stopMs: 10_000, syncMs: 150_000 }
+const LIMITS = { startMs: 150_000, membershipMs: 90_000, deliverySlackMs: 20_000, throughputMs: 45_000, stopMs: 10_000, syncMs: 150_000 }
 
 /** settling after start-up: at most maxProbes single-record probes within maxMs; settled when two in a row reach all within quickMs */
 const SETTLE = { maxProbes: 30, maxMs: 30_000, probeTimeoutMs: 10_000, quickMs: 300 }

@@ -3,6 +3,8 @@
  * a comparison makes sense. Prints one JSON object and writes it to scripts/bench-results.json.
  *
  *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl --skip-mesh]
+ *   npm run bench -- --fleet-sample 200000 --gossip-nodes 20 [--fleet-budget all=300] [--full-sample]
+ *     (the whole performance table; the fleet crawl is off by default to keep the run short)
  *
  * 1. sample generation: the 4,706,768-address sample, generated and shuffled
  * 2. covered checks with the full simulated world (~477k networks) loaded into the index, against
@@ -10,11 +12,18 @@
  * 3. a crawl: simulator (in this process) + `whoismesh node start` (child process) on the first N
  *    sample addresses: lookups ÷ distinct networks, and wall time ÷ the rate-budget lower bound
  *    max over registries of (distinct networks it served ÷ its budget)
- * 4. the mesh: scripts/bench-mesh.ts (12 peer processes: gossip latency and throughput, and a late
- *    joiner's full sync), spawned
+ * 4. a fleet crawl (scripts/bench-fleet.ts): --fleet-nodes `whoismesh node start` processes on the
+ *    first --fleet-sample addresses (0 = skip): lookups ÷ networks, wall time ÷ lower bound, and per
+ *    registry the share of the global budget used while the fleet had work queued for it
+ * 5. world nodes (scripts/bench-fleet.ts): a node opened on the full world's store and an empty node
+ *    that syncs it from that node; VmRSS/VmHWM of both (--skip-world-nodes)
+ * 6. the mesh: scripts/bench-mesh.ts (--gossip-nodes peer processes: gossip latency and throughput,
+ *    and a late joiner's full sync), spawned
+ * 7. with --full-sample: the fleet crawl of the whole 4,706,768-address sample, --full-budget
+ *    (default all=3000), bounded by --full-timeout-s
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir, cpus } from 'node:os'
+import { tmpdir, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +37,7 @@ import { networkKey } from '../src/store/keys.js'
 import type { NetworkRecord } from '../src/lookup/interface.js'
 import { rangeToCidrs } from '../src/util/ipv4.js'
 import { prng } from '../src/sample/index.js'
+import { benchFleetCrawl, benchWorldNodes } from './bench-fleet.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +45,14 @@ const { values: args } = parseArgs({
     budget: { type: 'string', default: 'all=300' },
     'skip-crawl': { type: 'boolean', default: false },
     'skip-mesh': { type: 'boolean', default: false },
+    'fleet-sample': { type: 'string', default: '0' },
+    'fleet-nodes': { type: 'string', default: '5' },
+    'fleet-budget': { type: 'string' },
+    'skip-world-nodes': { type: 'boolean', default: false },
+    'gossip-nodes': { type: 'string', default: '12' },
+    'full-sample': { type: 'boolean', default: false },
+    'full-budget': { type: 'string', default: 'all=3000' },
+    'full-timeout-s': { type: 'string', default: '3600' },
     out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
   }
 })
@@ -180,8 +198,8 @@ async function benchCrawl (dir: string, sampleLimit: number, budgetSpec: string)
   }
 }
 
-async function benchMesh (): Promise<unknown> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bench-mesh.ts', import.meta.url)), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+async function benchMesh (peers: number): Promise<unknown> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bench-mesh.ts', import.meta.url)), '--json', '--peers', String(peers)], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
   const code = await new Promise<number | null>(resolve => child.on('close', resolve))
@@ -189,18 +207,70 @@ async function benchMesh (): Promise<unknown> {
   return JSON.parse(out)
 }
 
+/** each target of the performance table: the figure, the target, met or not */
+function targets (r: any): Array<Record<string, unknown>> {
+  const t: Array<Record<string, unknown>> = []
+  const add = (measure: string, figure: unknown, target: string, met: boolean | null): void => { t.push({ measure, figure: figure ?? null, target, met: figure == null ? null : met }) }
+  const f = r.fleet_crawl
+  add('lookups ÷ distinct networks, fleet crawl', f?.lookups_per_network, '≤ 1.03', f?.lookups_per_network <= 1.03)
+  add('crawl wall time ÷ rate-budget lower bound, fleet crawl', f?.crawl_over_lower_bound, '≤ 1.15', f?.crawl_over_lower_bound <= 1.15)
+  if (f?.registries != null) {
+    for (const [id, reg] of Object.entries(f.registries as Record<string, any>)) {
+      add(`share of the global budget used while work is queued: ${id}`, reg.used_while_queued, '≥ 0.90, never > 1.00 (no 429s)', reg.used_while_queued != null && reg.used_while_queued >= 0.9 && reg.rate_limited === 0)
+    }
+  }
+  add('4.7M sample generation, ms', r.sample?.generate_ms, '< 1000', r.sample?.generate_ms < 1000)
+  add('covered checks/s, full world loaded', r.covered_checks?.covered_checks_per_s, '≥ 5,000,000', r.covered_checks?.covered_checks_per_s >= 5e6)
+  const light = r.mesh?.latency?.flushed_each_light_load?.to_last_peer_ms?.p99
+  add(`gossip to all of ${String(r.mesh?.membership?.peers)} processes, p99 ms (light load)`, light, '< 1000', light < 1000)
+  const timer = r.mesh?.latency?.default_flush_timer?.to_last_peer_ms?.p99
+  add(`gossip to all of ${String(r.mesh?.membership?.peers)} processes, p99 ms (record every 20 ms, default batching)`, timer, '< 1000', timer < 1000)
+  const sync = r.mesh?.late_joiner_sync?.full_sync?.seconds
+  add('late joiner: full-world sync, s (bench-sync)', sync, '< 15', sync < 15)
+  const nodeSync = r.world_nodes?.joiner?.sync_from_spawn_s
+  add('late joiner: full-world sync through `node start`, s from spawn', nodeSync, '< 15', nodeSync < 15)
+  const rss = Math.max(r.world_nodes?.joiner?.memory_holding_world?.hwm_mb ?? NaN, r.world_nodes?.full_node?.memory_after_serving_sync?.hwm_mb ?? NaN)
+  add('peak RSS (VmHWM) per node holding the full world, MB', Number.isNaN(rss) ? null : rss, '< 300', rss < 300)
+  const full = r.full_sample_crawl
+  if (full != null) add('full sample, 5 nodes: crawl s / lookups ÷ networks', full.error ?? `${String(full.crawl_s)} s / ${String(full.lookups_per_network)}`, 'completes', full.error == null)
+  return t
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'whoismesh-bench-'))
 try {
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
-    command: `npm run bench -- --sample-limit ${args['sample-limit']} --budget ${args.budget}`
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
+  }
+  const fleetSample = Number(args['fleet-sample'])
+  const fleetNodes = Number(args['fleet-nodes'])
+  const fleetBudget = args['fleet-budget'] ?? args.budget
+  const step = async (name: string, run: () => Promise<unknown>): Promise<void> => {
+    const t = performance.now()
+    const loadBefore = round(loadavg()[0], 1)
+    try {
+      result[name] = await run()
+      // the machine may be shared: the 1-minute load average before and after each step
+      if (result[name] != null && typeof result[name] === 'object') Object.assign(result[name] as object, { loadavg_1m_before_after: [loadBefore, round(loadavg()[0], 1)] })
+    } catch (err: any) {
+      result[name] = { error: String(err?.message ?? err).slice(0, 2000) }
+      log(`${name} failed: ${String(err?.message ?? err).slice(0, 500)}`)
+    }
+    log(`${name}: ${round((performance.now() - t) / 1000, 1)} s`)
   }
   log('sample generation…')
   result.sample = benchSample()
   result.covered_checks = await benchCoveredChecks(dir)
-  if (args['skip-crawl'] !== true) result.crawl = await benchCrawl(dir, Number(args['sample-limit']), args.budget)
-  if (args['skip-mesh'] !== true) result.mesh = await benchMesh()
+  if (args['skip-crawl'] !== true) await step('crawl', async () => await benchCrawl(dir, Number(args['sample-limit']), args.budget))
+  if (args['skip-crawl'] !== true && fleetSample > 0) await step('fleet_crawl', async () => await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: fleetSample, budget: fleetBudget, timeoutMs: 900_000 }))
+  if (args['skip-world-nodes'] !== true) {
+    const worldNetworks = (result.covered_checks as { world_networks: number }).world_networks
+    await step('world_nodes', async () => await benchWorldNodes({ dir, worldStoreDir: join(dir, 'world-store'), worldNetworks, timeoutMs: 180_000 }))
+  }
+  if (args['skip-mesh'] !== true) await step('mesh', async () => await benchMesh(Number(args['gossip-nodes'])))
+  if (args['full-sample'] === true) await step('full_sample_crawl', async () => await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: 4_706_768, budget: args['full-budget'], timeoutMs: Number(args['full-timeout-s']) * 1000 }))
+  result.targets = targets(result)
   const json = JSON.stringify(result, null, 2)
   process.stdout.write(json + '\n')
   await writeFile(args.out, json + '\n')

@@ -23,7 +23,7 @@ if (!args.includes('--report-only')) {
   if (r.status !== 0) console.error(`faults: the suite failed (exit ${String(r.status)}); the table shows the scenarios that recorded figures`)
 }
 
-const records: Array<ScenarioFigures & { at: string }> = []
+const records: Array<ScenarioFigures & { at: string, heavy?: boolean }> = []
 for (const f of (await readdir(FAULTS_DIR).catch(() => [])).sort()) {
   if (f.endsWith('.json')) records.push(JSON.parse(await readFile(join(FAULTS_DIR, f), 'utf8')))
 }
@@ -32,13 +32,17 @@ const esc = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 const lines = [
   '# Reliability: the fault suite\'s figures',
   '',
-  `Written by \`npm run faults${light ? ' -- --light' : ''}\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${esc(cpus()[0]?.model ?? '?')}), Node ${process.version}.`,
-  `${light ? 'Sizes as in `npm test`.' : 'Heavier variants (`WHOISMESH_FAULTS_HEAVY=1`); `npm test` runs the same scenarios at smaller sizes.'}`,
+  `Written by \`npm run faults\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${esc(cpus()[0]?.model ?? '?')}), Node ${process.version}, from the figures the scenarios recorded in \`.faults/\`.`,
+  records.every(r => r.heavy === true)
+    ? 'Heavier variants (`WHOISMESH_FAULTS_HEAVY=1`); `npm test` runs the same scenarios at smaller sizes.'
+    : records.some(r => r.heavy === true)
+      ? 'Rows marked (heavy) ran the heavier variants (`WHOISMESH_FAULTS_HEAVY=1`); the others the sizes of `npm test`.'
+      : 'Sizes as in `npm test` (`npm run faults` without `--light` runs heavier variants).',
   'Each scenario is a test in `test/faults/` with real node processes and the registry simulator; hosts and network faults use network namespaces (`test/faults/lab.ts`).',
   '',
   '| scenario | injected | checked (pass condition) | figures |',
   '|---|---|---|---|',
-  ...records.map(r => `| **${esc(r.scenario)}** ${esc(r.title)} | ${esc(r.injected)} | ${esc(r.checked)} | ${Object.entries(r.figures).map(([k, v]) => `${esc(k)}: **${esc(String(v))}**`).join('<br>')} |`),
+  ...records.map(r => `| **${esc(r.scenario)}**${r.heavy === true && !records.every(x => x.heavy === true) ? ' (heavy)' : ''} ${esc(r.title)} | ${esc(r.injected)} | ${esc(r.checked)} | ${Object.entries(r.figures).map(([k, v]) => `${esc(k)}: **${esc(String(v))}**`).join('<br>')} |`),
   ''
 ]
 await writeFile(join(root, 'docs/reliability.md'), lines.join('\n'))

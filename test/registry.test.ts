@@ -76,7 +76,7 @@ test('the RDAP bootstrap file refreshes /8 routing, and an unreachable one yield
   await once(server, 'listening')
   const { port } = server.address() as { port: number }
   try {
-    const fetched = await fetchRdapBootstrap(REAL_REGISTRY_ENDPOINTS, { url: `http://127.0.0.1:${port}/ipv4.json` })
+    const fetched = await fetchRdapBootstrap(REAL_REGISTRY_ENDPOINTS, { url: `http://127.0.0.1:${port}/ipv4.json`, timeoutMs: 30_000 })
     assert.equal(fetched?.get(23), 'arin')
   } finally {
     server.close()

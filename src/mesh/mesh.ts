@@ -221,12 +221,31 @@ export class Mesh extends EventEmitter {
     await Promise.race([this.firstSync.promise, new Promise(resolve => setTimeout(resolve, timeoutMs).unref())])
   }
 
-  private async syncWith (peer: PeerId): Promise<void> {
+  /**
+   * Catches up with the live peer whose heartbeat reports the most of the sample resolved (a
+   * first sync may have been with a peer that is itself catching up, e.g. restarted with this
+   * node). Resolves when that sync ends, or after `timeoutMs`.
+   */
+  async catchUpWithMostAdvanced (timeoutMs: number): Promise<void> {
+    let best: PeerState | undefined
+    for (const id of this.liveSet) {
+      const p = this.peers.get(id)
+      if (p == null || p.heartbeat.light) continue
+      if (best == null || p.heartbeat.sample.resolved > best.heartbeat.sample.resolved) best = p
+    }
+    if (best == null) return
+    await Promise.race([
+      this.syncWith(peerIdFromString(best.heartbeat.peerId), true),
+      new Promise(resolve => setTimeout(resolve, timeoutMs).unref())
+    ])
+  }
+
+  private async syncWith (peer: PeerId, force = false): Promise<void> {
     const id = peer.toString()
     const sync = this.sync
     if (sync == null || this.stopped) return
     const last = this.lastSyncAt.get(id) ?? 0
-    if (Date.now() - last < this.opts.syncIntervalMs / 2) return
+    if (!force && Date.now() - last < this.opts.syncIntervalMs / 2) return
     this.lastSyncAt.set(id, Date.now())
     try {
       const r = await sync.syncWith(peer)

@@ -255,7 +255,10 @@ export class WhoismeshNode {
       this.mesh.off('membership', onChange)
     }
     // a joiner first pulls what the fleet already found, so it does not ask for it again
-    if (this.mesh.liveFullPeers().length > 1) await this.mesh.whenSynced(60_000)
+    if (this.mesh.liveFullPeers().length > 1) {
+      await this.mesh.whenSynced(60_000)
+      await this.mesh.catchUpWithMostAdvanced(60_000)
+    }
     this.ownership.setPeers(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
     this.applyBudgets()
     const budgetTimer = setInterval(() => this.applyBudgets(), this.opts.mesh.heartbeatIntervalMs)

@@ -154,7 +154,7 @@ test('every bad operator input prints one whoismesh: line naming what is wrong a
   await pool(CASES, 2, async c => {
     const args = c.args()
     const what = `whoismesh ${args.join(' ')}`
-    const r = await runCli(args, { timeoutMs: 30_000 })
+    const r = await runCli(args, { timeoutMs: 120_000 })
     const lines = r.stderr.split('\n').filter(l => l.trim() !== '')
     const problems = [
       r.code !== 2 && `exited ${String(r.code)}${r.signal != null ? ` (${r.signal})` : ''}, not 2`,

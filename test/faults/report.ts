@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url'
 
 export const FAULTS_DIR = fileURLToPath(new URL('../../.faults/', import.meta.url))
 
+/** true when `npm run faults` asks for the heavier variants (bigger samples, longer faults) */
+export const HEAVY = process.env.WHOISMESH_FAULTS_HEAVY === '1'
+
 export interface ScenarioFigures {
   /** stable id, also the file name, e.g. "1-churn" */
   scenario: string
@@ -24,8 +27,5 @@ export interface ScenarioFigures {
 
 export async function recordFigures (f: ScenarioFigures): Promise<void> {
   await mkdir(FAULTS_DIR, { recursive: true })
-  await writeFile(join(FAULTS_DIR, `${f.scenario}.json`), JSON.stringify({ ...f, at: new Date().toISOString() }, null, 2) + '\n')
+  await writeFile(join(FAULTS_DIR, `${f.scenario}.json`), JSON.stringify({ ...f, heavy: HEAVY, at: new Date().toISOString() }, null, 2) + '\n')
 }
-
-/** true when `npm run faults` asks for the heavier variants (bigger samples, longer faults) */
-export const HEAVY = process.env.WHOISMESH_FAULTS_HEAVY === '1'

@@ -5,13 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
 import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { parseIPv4 } from '../../src/util/ipv4.js'
 import { parseWhoisAnswer } from '../../src/lookup/whois-parser.js'
 import { startSimulator, type Simulator } from '../../src/sim/index.js'
 import { buildWorld, type World } from '../../src/sim/world.js'
 import { waitFor } from '../helpers/cli.js'
+import { whois } from '../helpers/whois.js'
 
 let world: World
 
@@ -23,28 +23,6 @@ async function rdap (s: Simulator, registry: RegistryId, address: string): Promi
   return await fetch(`${s.endpoints[registry].rdapBaseUrl}ip/${address}`, { redirect: 'manual' })
 }
 
-/** One WHOIS query; reads the answer to its end, counting bytes (kept only up to `keep`). */
-async function whois (port: number, line: string, keep = 1 << 20): Promise<{ text: string, bytes: number, error?: string }> {
-  return await new Promise(resolve => {
-    const chunks: Buffer[] = []
-    let bytes = 0
-    let settled = false
-    const done = (error?: string): void => {
-      if (settled) return
-      settled = true
-      socket.destroy()
-      resolve({ text: Buffer.concat(chunks).toString('utf8'), bytes, error })
-    }
-    const socket = connect(port, '127.0.0.1', () => socket.write(`${line}\r\n`))
-    socket.on('data', (d: Buffer) => {
-      if (bytes < keep) chunks.push(d)
-      bytes += d.length
-    })
-    socket.on('end', () => done())
-    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message))
-    socket.on('close', () => done('closed'))
-  })
-}
 
 async function control (s: Simulator, path: string, body: unknown): Promise<{ status: number, json: any }> {
   const res = await fetch(s.statsUrl.replace('/stats', path), { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } })
@@ -152,7 +130,7 @@ describe('registry simulator fault plan at run time', () => {
     const before = process.memoryUsage().rss
     let peak = before
     const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 20)
-    const w = await whois(sim.endpoints.afrinic.whoisPort, '-r 41.0.0.1', 64 * 1024)
+    const w = await whois(sim.endpoints.afrinic.whoisPort, '-r 41.0.0.1', { maxBytes: Infinity, keepBytes: 64 * 1024 })
     clearInterval(timer)
     assert.equal(w.error, undefined)
     assert.equal(w.bytes, size, 'the whole answer, exactly hugeBytes')

@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,35 +15,11 @@ import type { NetworkIdentity } from '../../src/lookup/interface.js'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
 import { describeNetwork, identityOf } from '../../src/sim/records.js'
 import { buildWorld, type World } from '../../src/sim/world.js'
+import { whois } from '../helpers/whois.js'
 
 let world: World
 let sim: Simulator
 
-interface WhoisResult { text: string, error?: string, bytes: number }
-
-/** Sends one WHOIS query line and reads until the server closes (or `maxBytes`, then drops). */
-async function whois (port: number, line: string, maxBytes = 4 * 2 ** 20): Promise<WhoisResult> {
-  return await new Promise(resolve => {
-    const chunks: Buffer[] = []
-    let bytes = 0
-    let settled = false
-    const done = (error?: string): void => {
-      if (settled) return
-      settled = true
-      socket.destroy()
-      resolve({ text: Buffer.concat(chunks).toString('utf8'), error, bytes })
-    }
-    const socket = connect(port, '127.0.0.1', () => socket.write(`${line}\r\n`))
-    socket.on('data', (d: Buffer) => {
-      bytes += d.length
-      if (bytes <= maxBytes) chunks.push(d)
-      else done('too-large')
-    })
-    socket.on('end', () => done())
-    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message))
-    socket.on('close', () => done('closed'))
-  })
-}
 
 async function rdap (s: Simulator, registry: RegistryId, address: string): Promise<Response> {
   return await fetch(`${s.endpoints[registry].rdapBaseUrl}ip/${address}`, { redirect: 'manual' })
@@ -363,7 +338,7 @@ describe('registry simulator faults', () => {
   it('streams a huge answer when the fault is "huge", without holding it in memory', async () => {
     const s = await startSimulator({ budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['huge'], hugeBytes: 256 * 2 ** 20 }, { world })
     try {
-      const w = await whois(s.endpoints.ripe.whoisPort, '-r 62.239.237.1', 8 * 2 ** 20)
+      const w = await whois(s.endpoints.ripe.whoisPort, '-r 62.239.237.1', { maxBytes: 8 * 2 ** 20 })
       assert.equal(w.error, 'too-large')
       assert.ok(w.bytes > 8 * 2 ** 20)
       const res = await rdap(s, 'ripe', '62.239.237.1')
