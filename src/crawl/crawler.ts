@@ -50,38 +50,75 @@ export const COUNTERS_META_KEY = 'crawl.counters'
 
 interface Retry { address: number, readyAt: number }
 
+/** A list consumed from the front in O(1), compacted now and then. */
+class Fifo {
+  private items: number[] = []
+  private head = 0
+
+  get size (): number { return this.items.length - this.head }
+  push (a: number): void { this.items.push(a) }
+
+  /** Takes the first entry, or undefined. */
+  shift (): number | undefined {
+    if (this.head >= this.items.length) return undefined
+    const a = this.items[this.head++]
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return a
+  }
+
+  /** The first entry without taking it. */
+  peek (): number | undefined { return this.head < this.items.length ? this.items[this.head] : undefined }
+
+  /** Keeps only the entries `keep` accepts (a full pass). Returns how many were dropped. */
+  filter (keep: (a: number) => boolean): number {
+    const before = this.size
+    this.items = this.items.slice(this.head).filter(keep)
+    this.head = 0
+    return before - this.items.length
+  }
+
+  /** Moves every entry to the end of `to`, in order. */
+  drainTo (to: Fifo): void {
+    for (let i = this.head; i < this.items.length; i++) to.push(this.items[i])
+    this.items = []
+    this.head = 0
+  }
+}
+
 class RegistryQueue {
   readonly id: RegistryId
   /** sample addresses routed here, in crawl order */
   readonly addresses: Uint32Array
   cursor = 0
   /** addresses handed over by another registry's queue or taken back from departed peers */
-  deferred: number[] = []
+  readonly deferred = new Fifo()
   retries: Retry[] = []
-  /** unresolved addresses another node owns; looked at again when membership changes */
-  foreign: number[] = []
+  /**
+   * unresolved addresses another node owns, in the order met; looked at again when membership
+   * changes. Owners crawl in sample order too, so resolved ones gather at the front.
+   */
+  readonly foreign = new Fifo()
   inFlight = 0
   requests = 0
+  /** addresses passed over because their block had a lookup in flight, per block, in order */
+  readonly parked = new Map<number, number[]>()
+  parkedCount = 0
+  /** parked addresses whose block is free again, looked at before `deferred` */
+  readonly unparked = new Fifo()
 
   constructor (id: RegistryId, addresses: Uint32Array) { this.id = id; this.addresses = addresses }
 
-  /** next unread entry of `deferred` (consumed in order; compacted now and then) */
-  deferredHead = 0
-  /** addresses passed over because their block had a lookup in flight; few, looked at first */
-  blocked: number[] = []
-
-  get queued (): number { return this.addresses.length - this.cursor + this.deferred.length - this.deferredHead + this.blocked.length }
-
-  /** Takes the next entry of `deferred`, or undefined. */
-  nextDeferred (): number | undefined {
-    if (this.deferredHead >= this.deferred.length) return undefined
-    const a = this.deferred[this.deferredHead++]
-    if (this.deferredHead > 4096 && this.deferredHead * 2 > this.deferred.length) {
-      this.deferred = this.deferred.slice(this.deferredHead)
-      this.deferredHead = 0
-    }
-    return a
+  park (block: number, a: number): void {
+    const list = this.parked.get(block)
+    if (list === undefined) this.parked.set(block, [a])
+    else list.push(a)
+    this.parkedCount++
   }
+
+  get queued (): number { return this.addresses.length - this.cursor + this.deferred.size + this.parkedCount + this.unparked.size }
 }
 
 export class Crawler extends EventEmitter {
@@ -209,7 +246,7 @@ export class Crawler extends EventEmitter {
       const lim = this.modules.limiters[id]
       registries[id] = {
         queued: q?.queued ?? 0,
-        othersOwn: q?.foreign.length ?? 0,
+        othersOwn: q?.foreign.size ?? 0,
         inFlight: q?.inFlight ?? 0,
         retrying: q?.retries.length ?? 0,
         budgetPerSecond: lim.ratePerSecond,
@@ -289,24 +326,25 @@ export class Crawler extends EventEmitter {
       q.retries.splice(i, 1)
       return r.address
     }
-    // 2. addresses passed over because their block was busy (few: only blocks in flight)
-    for (let i = 0; i < q.blocked.length; i++) {
-      const a = q.blocked[i]
-      if (store.isResolved(a)) { q.blocked.splice(i--, 1); this.counters.withinKnownBlock++; continue }
-      if (!this.isMine(a)) { q.blocked.splice(i--, 1); q.foreign.push(a); continue }
-      if (this.handOver(q, a)) { q.blocked.splice(i--, 1); continue }
-      if (this.blocksInFlight.has(this.blockOf(a))) continue
-      q.blocked.splice(i, 1)
-      return a
+    // 2. addresses passed over because their block was busy: the blocks parked are few (those
+    // with lookups in flight when they were met), so this is cheap however many addresses wait
+    for (const [block, list] of q.parked) {
+      if (this.blocksInFlight.has(block)) continue
+      q.parked.delete(block)
+      q.parkedCount -= list.length
+      for (const a of list) q.unparked.push(a)
     }
-    // 3. addresses handed over by another registry or taken back from departed peers (may be
-    // many: consumed in order, never spliced)
-    for (let a = q.nextDeferred(); a !== undefined; a = q.nextDeferred()) {
-      if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
-      if (!this.isMine(a)) { q.foreign.push(a); continue }
-      if (this.handOver(q, a)) continue
-      if (this.blocksInFlight.has(this.blockOf(a))) { q.blocked.push(a); continue }
-      return a
+    // 3. those, then addresses handed over by another registry or taken back from departed
+    // peers (may be many: consumed in order)
+    for (const list of [q.unparked, q.deferred]) {
+      for (let a = list.shift(); a !== undefined; a = list.shift()) {
+        if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
+        if (!this.isMine(a)) { q.foreign.push(a); continue }
+        if (this.handOver(q, a)) continue
+        const block = this.blockOf(a)
+        if (this.blocksInFlight.has(block)) { q.park(block, a); continue }
+        return a
+      }
     }
     // 4. the queue, in sample order
     while (q.cursor < q.addresses.length) {
@@ -314,7 +352,8 @@ export class Crawler extends EventEmitter {
       if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
       if (!this.isMine(a)) { q.foreign.push(a); continue }
       if (this.handOver(q, a)) continue
-      if (this.blocksInFlight.has(this.blockOf(a))) { q.blocked.push(a); continue }
+      const block = this.blockOf(a)
+      if (this.blocksInFlight.has(block)) { q.park(block, a); continue }
       return a
     }
     return undefined
@@ -330,7 +369,7 @@ export class Crawler extends EventEmitter {
   }
 
   private hasWork (q: RegistryQueue): boolean {
-    return q.cursor < q.addresses.length || q.deferredHead < q.deferred.length || q.blocked.length > 0 || q.retries.length > 0 || q.inFlight > 0 || q.foreign.length > 0
+    return q.cursor < q.addresses.length || q.deferred.size > 0 || q.parkedCount > 0 || q.unparked.size > 0 || q.retries.length > 0 || q.inFlight > 0 || q.foreign.size > 0
   }
 
   private isMine (address: number): boolean {
@@ -346,27 +385,34 @@ export class Crawler extends EventEmitter {
     if (this.queues == null) return
     for (const id of REGISTRY_IDS) {
       const q = this.queues[id]
-      if (q.foreign.length === 0) continue
-      q.deferred = q.deferred.slice(q.deferredHead).concat(q.foreign)
-      q.deferredHead = 0
-      q.foreign = []
+      q.foreign.drainTo(q.deferred)
     }
     this.wake()
   }
 
-  /** Records arrived from elsewhere (gossip, sync): drop foreign addresses they resolved. */
+  /**
+   * Records arrived from elsewhere (gossip, sync): drop foreign addresses they resolved. A short
+   * list is passed over whole; a long one (at the full sample a node holds millions, and a full
+   * pass on every batch of records kept a core busy) loses only the resolved entries at its front
+   * (owners crawl in sample order too), with a full pass at most every fullPruneIntervalMs.
+   */
   pruneResolved (): void {
     if (this.queues == null) return
     const { store } = this.modules
+    // a short list is cheap to pass over: the end of a crawl is seen at once
+    const held = REGISTRY_IDS.reduce((n, id) => n + this.queues[id].foreign.size, 0)
+    const full = held <= 65_536 || performance.now() - this.lastFullPrune >= this.opts.fullPruneIntervalMs
+    if (full) this.lastFullPrune = performance.now()
     let dropped = 0
     for (const id of REGISTRY_IDS) {
       const q = this.queues[id]
-      const before = q.foreign.length
-      q.foreign = q.foreign.filter(a => !store.isResolved(a))
-      dropped += before - q.foreign.length
+      if (full) { dropped += q.foreign.filter(a => !store.isResolved(a)); continue }
+      for (let a = q.foreign.peek(); a !== undefined && store.isResolved(a); a = q.foreign.peek()) { q.foreign.shift(); dropped++ }
     }
     if (dropped > 0) this.wake()
   }
+
+  private lastFullPrune = -Infinity
 
   /** Work anywhere: a registry with an empty queue may still be handed addresses by another. */
   private anyWork (): boolean {

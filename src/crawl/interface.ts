@@ -48,6 +48,12 @@ export interface CrawlerOptions {
   failedRetryMaxMs: number
   /** such rounds per address and run: Infinity for a node that runs as a service (default Infinity) */
   failedRetryRounds: number
+  /**
+   * when this node holds more than 65,536 addresses other nodes own, pruneResolved() passes over
+   * all of them at most this often; in between it drops only the resolved ones at the front
+   * (default 15000)
+   */
+  fullPruneIntervalMs: number
 }
 
 export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample' | 'budgets'> = {
@@ -61,7 +67,8 @@ export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample' | 'budgets'> =
   rateLimitBackoffMaxMs: 300_000,
   failedRetryMs: 0,
   failedRetryMaxMs: 3_600_000,
-  failedRetryRounds: Infinity
+  failedRetryRounds: Infinity,
+  fullPruneIntervalMs: 15_000
 }
 
 /**
