@@ -35,12 +35,25 @@ if (skip === false) {
   for (const cmd of ['ansible-playbook', 'supervisorctl']) assert.ok(which(cmd), `the deployment test needs ${cmd} (apt-get install ansible supervisor, as .ci/run does)`)
 }
 
+/**
+ * A port that is free now and stays out of other tests' way: below Linux's ephemeral range
+ * (32768–60999), which every `listen(0)` and outgoing connection of the other tests draws from —
+ * the nodes start minutes after the ports are chosen.
+ */
+const chosen = new Set<number>()
 async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
-  })
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (chosen.has(port)) continue
+    chosen.add(port)
+    const free = await new Promise<boolean>(resolve => {
+      const s = createServer()
+      s.once('error', () => resolve(false))
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+  throw new Error('no free port between 20000 and 32000')
 }
 
 interface Recap { ok: number, changed: number, failed: number, unreachable: number }
