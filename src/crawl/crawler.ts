@@ -337,26 +337,27 @@ export class Crawler extends EventEmitter {
     // 3. those, then addresses handed over by another registry or taken back from departed
     // peers (may be many: consumed in order)
     for (const list of [q.unparked, q.deferred]) {
-      for (let a = list.shift(); a !== undefined; a = list.shift()) {
-        if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
-        if (!this.isMine(a)) { q.foreign.push(a); continue }
-        if (this.handOver(q, a)) continue
-        const block = this.blockOf(a)
-        if (this.blocksInFlight.has(block)) { q.park(block, a); continue }
-        return a
-      }
+      for (let a = list.shift(); a !== undefined; a = list.shift()) if (this.canStart(q, a)) return a
     }
     // 4. the queue, in sample order
     while (q.cursor < q.addresses.length) {
       const a = q.addresses[q.cursor++]
-      if (store.isResolved(a)) { this.counters.withinKnownBlock++; continue }
-      if (!this.isMine(a)) { q.foreign.push(a); continue }
-      if (this.handOver(q, a)) continue
-      const block = this.blockOf(a)
-      if (this.blocksInFlight.has(block)) { q.park(block, a); continue }
-      return a
+      if (this.canStart(q, a)) return a
     }
     return undefined
+  }
+
+  /**
+   * Whether `a`, taken from one of `q`'s lists, can be looked up now; if not, it goes where it
+   * belongs: nowhere (resolved), to the foreign list, to another registry, or parked by block.
+   */
+  private canStart (q: RegistryQueue, a: number): boolean {
+    if (this.modules.store.isResolved(a)) { this.counters.withinKnownBlock++; return false }
+    if (!this.isMine(a)) { q.foreign.push(a); return false }
+    if (this.handOver(q, a)) return false
+    const block = this.blockOf(a)
+    if (this.blocksInFlight.has(block)) { q.park(block, a); return false }
+    return true
   }
 
   /** Moves `a` to the registry a route hint names, if that is not `q`'s. */
