@@ -20,6 +20,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../src/sim/index.js'
+import type { SimStats } from '../src/sim/metrics.js'
 import { REGISTRY_IDS, type RegistryId } from '../src/registry/interface.js'
 import { parseBudgets } from '../src/registry/budget.js'
 import { startNode, waitForLog, killAll, type FleetNode } from '../test/helpers/fleet.js'
@@ -32,6 +33,24 @@ const sleep = async (ms: number): Promise<void> => await new Promise(resolve => 
 interface Tick { t: number, queries: Record<RegistryId, number>, queued: Record<RegistryId, boolean>, plannedShare: Record<RegistryId, number> }
 
 /** VmRSS and VmHWM of a process, in MB */
+/**
+ * The simulator's counters summed over registries, and the rate-budget lower bound of a crawl:
+ * for the slowest registry, its distinct networks ÷ its budget.
+ */
+export function simTotals (stats: SimStats, budgets: Record<RegistryId, number>): { lowerBoundS: number, slowest: RegistryId, networkAnswers: number, distinct: number, bans: number, rateLimited: number } {
+  const t = { lowerBoundS: 0, slowest: 'arin' as RegistryId, networkAnswers: 0, distinct: 0, bans: 0, rateLimited: 0 }
+  for (const id of REGISTRY_IDS) {
+    const r = stats.registries[id]
+    const bound = r.distinct_networks / budgets[id]
+    if (bound > t.lowerBoundS) { t.lowerBoundS = bound; t.slowest = id }
+    t.networkAnswers += r.network_answers
+    t.distinct += r.distinct_networks
+    t.bans += r.bans
+    t.rateLimited += r.rate_limited
+  }
+  return t
+}
+
 export async function processMemory (pid: number): Promise<{ rss_mb: number, hwm_mb: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const kb = (field: string): number => Number(/^\S+:\s+(\d+)/.exec(status.split('\n').find(l => l.startsWith(field + ':')) ?? '')?.[1] ?? NaN)
@@ -133,21 +152,10 @@ export async function benchFleetCrawl (o: FleetCrawlOptions): Promise<Record<str
     const crawlS = (lastCompleteLog - firstStartLog) / 1000
     const stats = sim.stats()
 
-    let lowerBoundS = 0
-    let slowest: RegistryId = 'arin'
-    let networkAnswers = 0
-    let distinct = 0
-    let bans = 0
-    let rateLimited = 0
+    const { lowerBoundS, slowest, networkAnswers, distinct, bans, rateLimited } = simTotals(stats, budgets)
     const perRegistry: Record<string, unknown> = {}
     for (const id of REGISTRY_IDS) {
       const r = stats.registries[id]
-      const bound = r.distinct_networks / budgets[id]
-      if (bound > lowerBoundS) { lowerBoundS = bound; slowest = id }
-      networkAnswers += r.network_answers
-      distinct += r.distinct_networks
-      bans += r.bans
-      rateLimited += r.rate_limited
       perRegistry[id] = { queries: r.queries, distinct_networks: r.distinct_networks, redirects: r.redirects, rate_limited: r.rate_limited, bans: r.bans, budget_per_s: budgets[id], ...budgetUse(ticks, id, budgets[id]) }
     }
     // where the bottleneck registry's time went, in seconds

@@ -37,7 +37,7 @@ import { networkKey } from '../src/store/keys.js'
 import type { NetworkRecord } from '../src/lookup/interface.js'
 import { rangeToCidrs } from '../src/util/ipv4.js'
 import { prng } from '../src/sample/index.js'
-import { benchFleetCrawl, benchWorldNodes } from './bench-fleet.js'
+import { benchFleetCrawl, benchWorldNodes, simTotals } from './bench-fleet.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -160,22 +160,11 @@ async function benchCrawl (dir: string, sampleLimit: number, budgetSpec: string)
   const networks = store.counts().networks
   await store.close()
 
-  let lowerBoundS = 0
-  let slowest = ''
+  const { lowerBoundS, slowest, networkAnswers, distinct, bans, rateLimited } = simTotals(stats, budgets)
   const perRegistry: Record<string, unknown> = {}
-  let networkAnswers = 0
-  let distinct = 0
-  let bans = 0
-  let rateLimited = 0
   const crawlS = (crawlEnd - crawlStart) / 1000
   for (const id of REGISTRY_IDS) {
     const r = stats.registries[id]
-    const bound = r.distinct_networks / budgets[id]
-    if (bound > lowerBoundS) { lowerBoundS = bound; slowest = id }
-    networkAnswers += r.network_answers
-    distinct += r.distinct_networks
-    bans += r.bans
-    rateLimited += r.rate_limited
     perRegistry[id] = { ...r, budget_per_s: round(budgets[id], 3), budget_used: round(r.queries / (budgets[id] * crawlS), 3) }
   }
   return {
