@@ -21,7 +21,6 @@ import { isRegistryId } from '../registry/interface.js'
 import type { Writable } from 'node:stream'
 import { lookupReport } from '../report/lookup.js'
 import type { NodeProgress } from '../report/status-line.js'
-import { registryForAddress } from '../registry/iana.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { Mesh } from '../mesh/mesh.js'
 import type { Heartbeat } from '../mesh/messages.js'
@@ -321,26 +320,10 @@ export class WhoismeshNode {
   }
 
   private lastCounts: Pick<NodeProgress, 'sample' | 'slice'> | undefined
-  /** 1 for sample addresses in reserved or special-purpose space */
-  private reservedMask: Uint8Array | undefined
 
   private countProgress (): Pick<NodeProgress, 'sample' | 'slice'> {
-    const sample = sampleSlice(this.opts.sampleLimit)
-    const reserved = this.reservedMask ??= Uint8Array.from(sample, a => registryForAddress(a) == null ? 1 : 0)
-    let resolved = 0
-    let sliceTotal = 0
-    let sliceResolved = 0
-    for (let i = 0; i < sample.length; i++) {
-      const a = sample[i]
-      if (reserved[i] === 1) { resolved++; continue }
-      const done = this.store.isResolved(a)
-      if (done) resolved++
-      if (this.ownership.isMine(a)) {
-        sliceTotal++
-        if (done) sliceResolved++
-      }
-    }
-    return { sample: { total: sample.length, resolved }, slice: { total: sliceTotal, resolved: sliceResolved } }
+    const c = this.crawler.countSample()
+    return { sample: { total: c.total, resolved: c.resolved }, slice: { total: c.sliceTotal, resolved: c.sliceResolved } }
   }
 
   /** Refreshes the gauges of the Prometheus metrics. */
