@@ -20,10 +20,9 @@ import { Level } from 'level'
 import { NetworkStore } from '../../src/store/index.js'
 import { frameValue, encodeValue } from '../../src/store/codec.js'
 import { networkKey } from '../../src/store/keys.js'
-import { REGISTRY_IDS } from '../../src/registry/interface.js'
 import { startSimulator, writeRegistriesFile } from '../../src/sim/index.js'
 import { runCli, type CliResult } from '../helpers/cli.js'
-import { closedPort } from '../helpers/fake-registries.js'
+import { writeUnreachableRegistries } from '../helpers/fake-registries.js'
 import { net } from '../store/helpers/records.js'
 
 const LISTEN = '/ip4/127.0.0.1/tcp/0'
@@ -37,12 +36,8 @@ let cannotMount: string | undefined
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'whoismesh-disk-'))
-  const port = await closedPort()
   registries = join(dir, 'registries.json')
-  await writeFile(registries, JSON.stringify({
-    version: 1,
-    registries: Object.fromEntries(REGISTRY_IDS.map(id => [id, { rdap: `http://127.0.0.1:${port}/`, whois: `127.0.0.1:${port}` }]))
-  }))
+  await writeUnreachableRegistries(registries)
   if (process.getuid?.() !== 0) {
     cannotMount = 'mounting a tmpfs needs root (CI runs the tests as root)'
   } else {

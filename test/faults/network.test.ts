@@ -97,11 +97,16 @@ async function coverage (s: Started): Promise<any> {
   return JSON.parse(r.stdout)
 }
 
-/** The (start,end) ranges in a node's dump. */
-async function dumpRanges (s: Started): Promise<Set<string>> {
+/** A node's dump, one parsed row per network. */
+async function dumpRows (s: Started): Promise<Array<Record<string, string>>> {
   const r = await lab.exec(s.host, process.execPath, [BIN, 'dump', '--data', s.node.data])
   assert.equal(r.code, 0, r.stderr)
-  return new Set(r.stdout.split('\n').filter(l => l !== '').map(l => { const j = JSON.parse(l); return `${String(j.start_address)}-${String(j.end_address)}` }))
+  return r.stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l))
+}
+
+/** The (start,end) ranges in a node's dump. */
+async function dumpRanges (s: Started): Promise<Set<string>> {
+  return new Set((await dumpRows(s)).map(j => `${j.start_address}-${j.end_address}`))
 }
 
 /** Every network any of these processes logged as stored (its own lookups), as cidr lists. */
@@ -112,13 +117,18 @@ function foundCidrs (nodes: FleetNode[]): Set<string> {
 }
 
 async function dumpCidrs (s: Started): Promise<Set<string>> {
-  const r = await lab.exec(s.host, process.execPath, [BIN, 'dump', '--data', s.node.data])
-  assert.equal(r.code, 0, r.stderr)
-  return new Set(r.stdout.split('\n').filter(l => l !== '').map(l => String(JSON.parse(l).cidr).replace(/\s/g, '')))
+  return new Set((await dumpRows(s)).map(j => String(j.cidr).replace(/\s/g, '')))
 }
 
-async function waitComplete (nodes: Started[], timeoutMs: number): Promise<void> {
-  await Promise.all(nodes.map(async s => await waitForLog(s.node, 'crawl complete', timeoutMs)))
+/** Waits until every node logged 'crawl complete' and all report one digest; their coverage reports. */
+async function converged (nodes: Started[], what: string): Promise<any[]> {
+  await Promise.all(nodes.map(async s => await waitForLog(s.node, 'crawl complete', 240_000)))
+  let covs: any[] = []
+  await waitFor(async () => {
+    covs = await Promise.all(nodes.map(async s => await coverage(s)))
+    return new Set(covs.map(c => c.digest)).size === 1
+  }, 60_000, what, 1000)
+  return covs
 }
 
 function assertNoCrash (nodes: Started[]): void {
@@ -155,14 +165,8 @@ test('1 churn: kill -9 two nodes (the bootstrap too), add one, restart both — 
   const restarted = [start('churn', 'n1', { sampleLimit: SAMPLE, bootstrap: [first[3]] }), start('churn', 'n2', { sampleLimit: SAMPLE, bootstrap: [first[4]] })]
   const restartedAt = Date.now()
   const live = [first[2], first[3], first[4], joiner, ...restarted]
-  await waitComplete(live, 240_000)
-  let digests: string[] = []
-  await waitFor(async () => {
-    digests = (await Promise.all(live.map(async s => await coverage(s)))).map(c => c.digest)
-    return new Set(digests).size === 1
-  }, 60_000, 'identical digests', 1000)
+  const covs = await converged(live, 'identical digests')
   const convergedMs = Date.now() - restartedAt
-  const covs = await Promise.all(live.map(async s => await coverage(s)))
   for (const [i, c] of covs.entries()) assert.equal(c.sample_resolved, SAMPLE, `${live[i].host.name}`)
 
   // nothing lost: every network any process stored (killed ones included) is in the final set
@@ -235,12 +239,7 @@ test('2 partition 2 | 3 mid-crawl, heal, link down/up — within budget, converg
   await new Promise(resolve => setTimeout(resolve, 8000))
   await lab.linkUp(unplugged.host)
 
-  await waitComplete(nodes, 240_000)
-  let covs: any[] = []
-  await waitFor(async () => {
-    covs = await Promise.all(nodes.map(async s => await coverage(s)))
-    return new Set(covs.map(c => c.digest)).size === 1
-  }, 60_000, 'identical digests after the heal', 1000)
+  const covs = await converged(nodes, 'identical digests after the heal')
   const end = await simTotals()
   for (const c of covs) assert.equal(c.sample_resolved, SAMPLE)
   // both sides kept crawling while cut off from each other
@@ -288,12 +287,7 @@ test('3 slow, lossy links (100 ± 50 ms, resets, bandwidth cap) — completes an
   // (they crawl too, alone: a budget of one request an hour keeps them from sharing the simulator's)
   const outsiders = [start('slow', 'n6', { sampleLimit: SAMPLE, bootstrap: [boot], key: null, budget: 'all=1/h' }), start('slow', 'x1', { sampleLimit: SAMPLE, bootstrap: [boot], key: otherKey, budget: 'all=1/h' })]
 
-  await waitComplete(nodes, 240_000)
-  let covs: any[] = []
-  await waitFor(async () => {
-    covs = await Promise.all(nodes.map(async s => await coverage(s)))
-    return new Set(covs.map(c => c.digest)).size === 1
-  }, 60_000, 'identical digests', 1000)
+  const covs = await converged(nodes, 'identical digests')
   const wallMs = Date.now() - t0
   for (const c of covs) assert.equal(c.sample_resolved, SAMPLE)
   assert.ok(proxy.connections > 0, 'no connection went through the lossy proxy')

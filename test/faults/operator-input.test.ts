@@ -13,9 +13,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { REGISTRY_IDS } from '../../src/registry/interface.js'
 import { runCli } from '../helpers/cli.js'
-import { closedPort } from '../helpers/fake-registries.js'
+import { writeUnreachableRegistries } from '../helpers/fake-registries.js'
 
 /** any free loopback port: tests run side by side */
 const LISTEN = '/ip4/127.0.0.1/tcp/0'
@@ -29,12 +28,8 @@ let busyPort: number
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'whoismesh-operator-'))
-  const port = await closedPort()
   registries = join(dir, 'registries.json')
-  await writeFile(registries, JSON.stringify({
-    version: 1,
-    registries: Object.fromEntries(REGISTRY_IDS.map(id => [id, { rdap: `http://127.0.0.1:${port}/`, whois: `127.0.0.1:${port}` }]))
-  }))
+  await writeUnreachableRegistries(registries)
   await writeFile(join(dir, 'malformed.json'), '{"version": 1, "registries": {')
   await writeFile(join(dir, 'no-registries.json'), '{"version": 1}')
   await writeFile(join(dir, 'bad.key'), '/key/swarm/psk/1.0.0/\n/base16/\nnot-hex\n')

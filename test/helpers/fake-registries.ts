@@ -5,6 +5,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { REGISTRY_IDS, type RegistryEndpoints, type RegistryId } from '../../src/registry/interface.js'
 
@@ -105,4 +106,16 @@ export async function closedPort (): Promise<number> {
   const port = (s.address() as AddressInfo).port
   await new Promise<void>(resolve => s.close(() => resolve()))
   return port
+}
+
+/**
+ * Writes a registries file (`node start --registries`) whose every registry is on a closed port:
+ * a node given it fails any lookup at once, for tests that stop before the crawl matters.
+ */
+export async function writeUnreachableRegistries (file: string): Promise<void> {
+  const port = await closedPort()
+  await writeFile(file, JSON.stringify({
+    version: 1,
+    registries: Object.fromEntries(REGISTRY_IDS.map(id => [id, { rdap: `http://127.0.0.1:${port}/`, whois: `127.0.0.1:${port}` }]))
+  }))
 }
