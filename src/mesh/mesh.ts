@@ -111,6 +111,8 @@ export class Mesh extends EventEmitter {
   /** resolves after the first sync session that completed (or when there was nobody to sync with) */
   private firstSync = Promise.withResolvers<void>()
   private readonly lastSyncAt = new Map<string, number>()
+  /** peers a catch-up sync completed with (since this node started) */
+  private readonly syncedWith = new Set<string>()
   readonly counts = { published: 0, publishedRecords: 0, received: 0, receivedRecords: 0, rejected: 0, ignored: 0 }
   /** updated every heartbeat tick (checkPeerScores) */
   peerScores: PeerScoreSummary = { min: 0, penalised: 0, graylisted: 0 }
@@ -233,7 +235,8 @@ export class Mesh extends EventEmitter {
       if (p == null || p.heartbeat.light) continue
       if (best == null || p.heartbeat.sample.resolved > best.heartbeat.sample.resolved) best = p
     }
-    if (best == null) return
+    // nothing to do when that peer is the one a sync already completed with
+    if (best == null || this.syncedWith.has(best.heartbeat.peerId)) return
     await Promise.race([
       this.syncWith(peerIdFromString(best.heartbeat.peerId), true),
       new Promise(resolve => setTimeout(resolve, timeoutMs).unref())
@@ -250,6 +253,7 @@ export class Mesh extends EventEmitter {
     try {
       const r = await sync.syncWith(peer)
       this.modules.logger.info('synced with peer', { peer: id, received: r.networksAccepted + r.negativesAccepted, sent: r.networksSent + r.negativesSent, ms: Math.round(r.durationMs), converged: r.converged })
+      this.syncedWith.add(id)
       this.firstSync.resolve()
     } catch (err: any) {
       // a light peer has no sync protocol; busy peers are tried again later
