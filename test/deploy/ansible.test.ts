@@ -78,7 +78,12 @@ async function playbook (name: string, inventory: string, extra: string[] = [], 
   return { code, out, recap }
 }
 
-function tail (s: string, n = 4000): string { return s.length > n ? '…' + s.slice(-n) : s }
+/** The end of a playbook's output, after every task failure in it (a failed host drops out early). */
+function tail (s: string, n = 4000): string {
+  const failures = s.split('\n').filter(l => /^(fatal|failed): \[/.test(l)).map(l => l.slice(0, 1500))
+  const end = s.length > n ? '…' + s.slice(-n) : s
+  return failures.length > 0 ? `${failures.join('\n')}\n…\n${end}` : end
+}
 
 test('ansible: launch a three-host fleet, collect identical dumps, relaunch with changed=0', { skip, timeout: 25 * 60_000 }, async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'whoismesh-ansible-'))
