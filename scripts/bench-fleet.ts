@@ -65,6 +65,16 @@ async function cpuSeconds (pid: number): Promise<number | undefined> {
   } catch { return undefined }
 }
 
+/** A line on stderr every 30 s of a long run: queries/s per registry over the last 30 s, each node's progress. */
+function logProgress (ticks: Tick[], nodes: FleetNode[], t0: number): void {
+  const k = ticks[ticks.length - 1]
+  const a = ticks[ticks.length - 30]
+  const dt = (k.t - a.t) / 1000
+  const rates = REGISTRY_IDS.map(id => `${id} ${Math.round((k.queries[id] - a.queries[id]) / dt)}`).join(', ')
+  const per = nodes.map(n => { const p = lastProgress(n); return p == null ? '-' : `${String(p.resolved)}/${String(p.total)} ${String(p.networks)}n` }).join(' | ')
+  log(`${Math.round((k.t - t0) / 1000)} s: queries/s ${rates}; nodes resolved/total networks: ${per}`)
+}
+
 /** the node's latest progress log line, if any */
 function lastProgress (n: FleetNode): Record<string, any> | undefined {
   for (let i = n.logs.length - 1; i >= 0; i--) if (n.logs[i].msg === 'progress') return n.logs[i]
@@ -129,6 +139,7 @@ export async function benchFleetCrawl (o: FleetCrawlOptions): Promise<Record<str
         }
         for (const n of nodes) { const c = n.child.exitCode == null ? await cpuSeconds(n.child.pid!) : undefined; if (c !== undefined) nodeCpu.set(n, c) }
         ticks.push({ t: now, queries: Object.fromEntries(REGISTRY_IDS.map(id => [id, s[id].queries])) as Record<RegistryId, number>, queued, plannedShare })
+        if (ticks.length % 30 === 0) logProgress(ticks, nodes, t0)
         await sleep(1000)
       }
     })()
@@ -175,6 +186,10 @@ export async function benchFleetCrawl (o: FleetCrawlOptions): Promise<Record<str
       lookups,
       lookups_per_node: lookupsPerNode,
       lookups_per_network: round(lookups / networks, 4),
+      // how stable the fleet's view of itself was: membership changes each node logged after its
+      // crawl started, and the fewest live peers it counted then (lookups repeat when it flaps)
+      membership_changes_while_crawling: nodes.map(n => { const t = Date.parse(n.logs.find(l => l.msg === 'crawl started')!.time); return n.logs.filter(l => l.msg === 'membership changed' && Date.parse(l.time) >= t).length }),
+      fewest_live_peers_while_crawling: nodes.map(n => { const t = Date.parse(n.logs.find(l => l.msg === 'crawl started')!.time); return Math.min(o.nodes, ...n.logs.filter(l => l.msg === 'membership changed' && Date.parse(l.time) >= t).map(l => l.livePeers as number)) }),
       registry_side_answers_per_distinct_network: round(networkAnswers / distinct, 4),
       bans,
       rate_limited: rateLimited,

@@ -61,6 +61,7 @@ export function buildProgram (): Command {
     .option('--swarm-key <file>', 'the fleet\'s private-network key (see `whoismesh swarm-key`): only peers holding it can connect')
     .option('--heartbeat-ms <ms>', 'interval of the metrics heartbeat', positiveInt('--heartbeat-ms'), 2000)
     .option('--registries <file>', 'registries JSON (e.g. from `whoismesh sim --registries-out`); default: the real RIRs')
+    .option('--delegations <source>', 'route each address to the registry holding it by the RIRs\' delegation files: auto (fetched from the registries, cached a day in the data directory), off (by the IANA /8 table; transferred space costs a redirect), or a local file in that format', 'auto')
     .option('--budget <spec>', 'the whole fleet\'s requests per second per registry (give every node the same), e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
     .option('--sample-limit <n>', 'crawl only the first N addresses of the shuffled sample', sampleLimit)
     .option('--exit-when-done', 'exit once every sample address is resolved (0) or given up on (3)')

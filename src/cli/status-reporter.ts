@@ -8,9 +8,6 @@
  *   no line is ever written into the middle of another. The line is erased when the node stops.
  * - otherwise (a pipe, a file, journald, --log-format json): one structured `progress` log line
  *   every --status-interval seconds, with the same numbers (rates, budget shares, ETA).
- *
- * Counting the sample is a pass over it (see WhoismeshNode.progress()); the reporter recounts at
- * most every 20× the last pass's duration (so under 5% of a core), and at least every 10 s.
  */
 import type { Logger } from '../util/logger.js'
 import { formatStatusLine, progressLogFields, ProgressTracker, type NodeProgress } from '../report/status-line.js'
@@ -55,7 +52,7 @@ export interface StatusReporterOptions {
 }
 
 export interface StatusReporterModules {
-  node: { progress: (opts?: { recount?: boolean }) => NodeProgress, crawler: { counterSnapshot: () => CrawlCounters } }
+  node: { progress: () => NodeProgress, crawler: { counterSnapshot: () => CrawlCounters } }
   logger: Logger
   /** the live line, when stderr is a terminal and the operator wants it */
   live?: LiveLine
@@ -64,18 +61,8 @@ export interface StatusReporterModules {
 /** Starts reporting; call the returned function to stop (it erases the live line). */
 export function startStatusReporter (opts: StatusReporterOptions, m: StatusReporterModules): () => void {
   const tracker = new ProgressTracker()
-  let lastCountAt = 0
-  let lastCountMs = 0
-  const snapshot = (): NodeProgress => {
-    const now = Date.now()
-    const recount = now - lastCountAt >= Math.min(10_000, Math.max(900, 20 * lastCountMs))
-    const t0 = performance.now()
-    const p = m.node.progress({ recount })
-    if (recount) { lastCountAt = now; lastCountMs = performance.now() - t0 }
-    return p
-  }
   const tick = (): void => {
-    const p = snapshot()
+    const p = m.node.progress()
     const rates = tracker.push(p)
     if (m.live != null) {
       m.live.show(formatStatusLine(p, rates, m.live.width))

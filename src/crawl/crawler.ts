@@ -15,6 +15,7 @@ import type { NetworkRecord } from '../lookup/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import type { Logger } from '../util/logger.js'
 import { AbortedError, type RateLimiter } from './rate-limiter.js'
+import { SampleTally } from './sample-tally.js'
 import {
   PERSISTED_COUNTERS, type AddressLookup, type CrawlCounters, type CrawlerOptions, type CrawlStatus,
   type RegistryProgress
@@ -32,6 +33,8 @@ export interface CrawlStore {
     meta?: Record<string, unknown>
   }) => Promise<{ accepted: { networks: NetworkRecord[], negatives: Array<{ address: number, registry: RegistryId, reason: 'not-found' | 'reserved', fetchedAt: number }> } }>
   getMeta: (key: string) => Promise<unknown>
+  /** called after each commit that indexed new networks or negatives (NetworkStore.onIndexed) */
+  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[] }) => void) => () => void
 }
 
 export interface CrawlerModules {
@@ -47,6 +50,11 @@ export interface CrawlerModules {
 }
 
 export const COUNTERS_META_KEY = 'crawl.counters'
+
+/** Which registry holds an address, where known (src/registry/delegations.ts DelegationTable). */
+export interface Routes {
+  registryFor: (address: number) => RegistryId | undefined
+}
 
 interface Retry { address: number, readyAt: number }
 
@@ -165,8 +173,8 @@ export class Crawler extends EventEmitter {
   private finished = false
   /** the store refused a write (disk full, I/O error, corruption): the crawl stops and run() throws it */
   private fatal: Error | undefined
-  /** 1 for sample addresses in special-purpose or reserved space (never queried, always resolved) */
-  private reservedMask: Uint8Array | undefined
+  /** which registry holds an address by the delegation files (set by setRoutes; see home()) */
+  private routes: Routes | undefined
   /** aborts the lookups in flight and wakes the dispatchers (set by run) */
   private onFatal: (() => void) | undefined
 
@@ -174,6 +182,25 @@ export class Crawler extends EventEmitter {
     super()
     this.opts = opts
     this.modules = modules
+  }
+
+  /**
+   * Routes addresses by the registries' delegation files (src/registry/delegations.ts) rather
+   * than by their /8 alone, so transferred space goes straight to its registry instead of through
+   * a redirect. Call it before run().
+   */
+  setRoutes (routes: Routes | undefined): void {
+    this.routes = routes
+  }
+
+  /**
+   * The registry to ask first about `a`: the delegation files' holder, else its /8's registry;
+   * undefined for special-purpose and reserved space (never asked).
+   */
+  private home (a: number): RegistryId | undefined {
+    const iana = registryForAddress(a)
+    if (iana == null) return undefined
+    return this.routes?.registryFor(a) ?? iana
   }
 
   /** Runs until every sample address is resolved or given up on, or until `signal` aborts. */
@@ -251,31 +278,30 @@ export class Crawler extends EventEmitter {
   }
 
   /**
-   * A pass over the whole sample (some 150 ms for all 4.7M addresses): its size, resolved (reserved and
-   * special-purpose space counts as resolved), given up on in this run, and this node's slice
-   * (the allocated addresses it owns now) with how much of it is resolved.
+   * The sample's size, resolved (reserved and special-purpose space counts as resolved), given
+   * up on in this run, and this node's slice (the allocated addresses it owns now) with how much
+   * of it is resolved. The first call passes over the sample once (~150 ms for 4.7M addresses);
+   * after that the tally follows the store's indexing, and a call costs a pass over 65,536 /16s.
    */
   countSample (): { total: number, resolved: number, failed: number, sliceTotal: number, sliceResolved: number } {
     const { store } = this.modules
-    const sample = this.opts.sample
-    const reserved = this.reservedMask ??= Uint8Array.from(sample, a => registryForAddress(a) == null ? 1 : 0)
-    let resolved = 0
-    let failed = 0
-    let sliceTotal = 0
-    let sliceResolved = 0
-    for (let i = 0; i < sample.length; i++) {
-      if (reserved[i] === 1) { resolved++; continue }
-      const a = sample[i]
-      const done = store.isResolved(a)
-      if (done) resolved++
-      else if (this.failedNow.has(a)) failed++
-      if (this.isMine(a)) {
-        sliceTotal++
-        if (done) sliceResolved++
-      }
+    if (this.tally === undefined) {
+      // built once (one pass), then kept up to date by the store's indexing events
+      this.tally = new SampleTally(this.opts.sample, store, a => registryForAddress(a) == null)
+      const tally = this.tally
+      store.onIndexed(e => {
+        for (const [s, end] of e.ranges) tally.addRange(s, end)
+        for (const a of e.addresses) tally.addAddress(a)
+      })
     }
-    return { total: sample.length, resolved, failed, sliceTotal, sliceResolved }
+    // ownership is decided per block of at most /16 (src/crawl/ownership.ts), so per /16 suffices
+    const c = this.tally.counts(a => this.isMine(a))
+    let failed = 0
+    for (const a of this.failedNow) if (!store.isResolved(a)) failed++
+    return { ...c, failed }
   }
+
+  private tally: SampleTally | undefined
 
   private async loadCounters (): Promise<void> {
     const saved = await this.modules.store.getMeta(COUNTERS_META_KEY) as Partial<CrawlCounters> | undefined
@@ -297,7 +323,7 @@ export class Crawler extends EventEmitter {
     const sizes = new Array<number>(REGISTRY_IDS.length).fill(0)
     for (let i = 0; i < sample.length; i++) {
       const a = sample[i]
-      const reg = registryForAddress(a)
+      const reg = this.home(a)
       if (reg == null) continue
       if (store.isResolved(a)) continue
       const r = REGISTRY_IDS.indexOf(reg)
@@ -366,9 +392,14 @@ export class Crawler extends EventEmitter {
     return true
   }
 
-  /** Moves `a` to the registry a route hint names, if that is not `q`'s. */
+  /**
+   * Moves `a` to the registry a route hint names, if that is not `q`'s. The delegation files,
+   * where they name the holder of `a`, are more precise than a hint learned per block.
+   */
   private handOver (q: RegistryQueue, a: number): boolean {
+    if (this.routeHints.size === 0) return false
     const target = this.routeHints.get(this.blockOf(a))
+    if (target !== undefined && this.routes?.registryFor(a) !== undefined) return false
     if (target === undefined || target === q.id) return false
     this.queues[target].deferred.push(a)
     this.wake()
@@ -520,7 +551,7 @@ export class Crawler extends EventEmitter {
     try {
       const res = await client.lookup(address, id, ac.signal)
       this.rateLimitStreak[res.registry] = 0
-      if (res.registry !== registryForAddress(address)) this.routeHints.set(block, res.registry)
+      if (res.registry !== this.home(address)) this.routeHints.set(block, res.registry)
       else this.routeHints.delete(block)
       const record: NetworkRecord = { ...res.network, source: res.source, fetchedAt: Date.now(), queryAddress: address }
       this.counters.gotWhois++

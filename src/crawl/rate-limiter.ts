@@ -14,7 +14,8 @@ export interface RateLimiterOptions {
   /**
    * How late a request may be and still have the next one spaced from its planned slot rather
    * than from now, so timer lateness (a few ms) does not cost throughput. Capped at one interval,
-   * which keeps any two requests at least interval − tolerance apart (default 25).
+   * which keeps any two requests at least interval − tolerance apart (default 25); a request later
+   * than that restarts the schedule from now (no catching up).
    */
   maxLatenessToleranceMs?: number
 }
@@ -106,10 +107,16 @@ export class RateLimiter {
     })
   }
 
+  /**
+   * Takes a slot now. A request up to `tolerance` late keeps the schedule (the next slot is one
+   * interval after this one's planned slot); one later than that, or after an idle spell, starts
+   * a new schedule from now — so a stall or an idle period never lets requests catch up in a burst.
+   */
   private take (): void {
     const t = this.now()
     const tolerance = Math.min(this.intervalMs, this.maxToleranceMs)
-    this.tat = Math.max(this.tat, t - tolerance) + this.intervalMs
+    const late = t - this.tat
+    this.tat = (late <= tolerance ? this.tat : t) + this.intervalMs
     this.granted++
   }
 

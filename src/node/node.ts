@@ -11,6 +11,8 @@ import { Crawler, COUNTERS_META_KEY } from '../crawl/crawler.js'
 import { defaultCrawlerOptions, type CrawlStatus, type RegistryProgress } from '../crawl/interface.js'
 import { RateLimiter } from '../crawl/rate-limiter.js'
 import { sampleSlice } from '../sample/index.js'
+import { loadDelegations, type DelegationTable } from '../registry/delegations.js'
+import { join } from 'node:path'
 import { ControlServer } from './control.js'
 import { coverageReport } from '../report/coverage.js'
 import { formatDumpLine, csvHeader, type DumpFormat, DUMP_FORMATS } from '../report/dump.js'
@@ -100,6 +102,12 @@ export interface NodeOptions {
   failedRetryMs?: number
   /** rounds of those retries per address and run (default: unbounded, a node run as a service) */
   failedRetryRounds?: number
+  /**
+   * Route addresses by the registries' delegation files: fetched from these URLs (cached in
+   * `<dataDir>/delegations` for a day) when the crawl starts, or the table given (from a local
+   * file). Neither: by the IANA /8 table alone (transferred space then costs a redirect hop).
+   */
+  delegations?: { urls: Partial<Record<RegistryId, string>> } | { table: DelegationTable, source: string }
 }
 
 export const defaultNodeOptions = {
@@ -235,6 +243,7 @@ export class WhoismeshNode {
   /** Crawls until every sample address is resolved in the (replicated) index, or `signal` aborts. */
   async crawl (signal?: AbortSignal): Promise<CrawlStatus> {
     await this.store.commit({ meta: { 'node.sampleLimit': this.opts.sampleLimit ?? null } })
+    const routes = this.loadRoutes()
     // learn the fleet before choosing what is ours: wait at least settleMs, and until the set of
     // live peers has not changed for two heartbeats (peers joining together), at most 10 heartbeats
     const H = this.opts.mesh.heartbeatIntervalMs
@@ -258,6 +267,7 @@ export class WhoismeshNode {
       await this.mesh.whenSynced(60_000)
       await this.mesh.catchUpWithMostAdvanced(60_000)
     }
+    this.crawler.setRoutes(await routes)
     this.ownership.setPeers(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
     this.applyBudgets()
     const budgetTimer = setInterval(() => this.applyBudgets(), this.opts.mesh.heartbeatIntervalMs)
@@ -266,6 +276,22 @@ export class WhoismeshNode {
     } finally {
       clearInterval(budgetTimer)
     }
+  }
+
+  /** The delegation table the crawl routes by (see NodeOptions.delegations); never throws. */
+  private async loadRoutes (): Promise<DelegationTable | undefined> {
+    const d = this.opts.delegations
+    if (d == null) return undefined
+    if ('table' in d) {
+      this.logger.info('routing by delegation file', { file: d.source, blocks: d.table.size })
+      return d.table
+    }
+    const t0 = performance.now()
+    const loaded = await loadDelegations({ urls: d.urls, cacheDir: join(this.opts.dataDir, 'delegations') })
+    const failed = Object.entries(loaded.sources).filter(([, v]) => v != null && 'error' in v)
+    for (const [id, v] of failed) this.logger.warn('delegation file unavailable; that registry\'s transferred space costs a redirect hop', { registry: id, error: (v as { error: string }).error })
+    this.logger.info('routing by delegation files', { blocks: loaded.table.size, ms: Math.round(performance.now() - t0), sources: loaded.sources })
+    return loaded.table.size > 0 ? loaded.table : undefined
   }
 
   /** This node's share of each registry's global budget, given to its limiters. */
@@ -299,17 +325,16 @@ export class WhoismeshNode {
   }
 
   /**
-   * Progress for the operator (src/report/status-line.ts). Counting the sample and this node's
-   * slice is a pass over the sample (some 150 ms for all 4.7M addresses on a 2-core machine);
-   * with `recount: false` the counts of the previous call are reused and only the cheap parts
-   * (requests, budget shares, queues, index size) are fresh.
+   * Progress for the operator (src/report/status-line.ts). The sample and slice counts come from
+   * the crawler's tally (src/crawl/sample-tally.ts): a pass over 65,536 /16s, not over the sample.
    */
-  progress (opts: { recount?: boolean } = {}): NodeProgress {
-    if (opts.recount !== false || this.lastCounts == null) this.lastCounts = this.countProgress()
+  progress (): NodeProgress {
+    const c = this.crawler.countSample()
     const regs = this.crawler.registryProgress()
     return {
       at: Date.now(),
-      ...this.lastCounts,
+      sample: { total: c.total, resolved: c.resolved },
+      slice: { total: c.sliceTotal, resolved: c.sliceResolved },
       networks: this.store.counts().networks,
       failed: this.store.counts().failures,
       registries: Object.fromEntries(REGISTRY_IDS.map(id => {
@@ -317,13 +342,6 @@ export class WhoismeshNode {
         return [id, { requests: r.requests, sharePerSecond: r.budgetPerSecond, pausedForMs: r.pausedForMs, remaining: r.queued + r.retrying + r.inFlight }]
       })) as NodeProgress['registries']
     }
-  }
-
-  private lastCounts: Pick<NodeProgress, 'sample' | 'slice'> | undefined
-
-  private countProgress (): Pick<NodeProgress, 'sample' | 'slice'> {
-    const c = this.crawler.countSample()
-    return { sample: { total: c.total, resolved: c.resolved }, slice: { total: c.sliceTotal, resolved: c.sliceResolved } }
   }
 
   /** Refreshes the gauges of the Prometheus metrics. */

@@ -6,14 +6,17 @@
  * {
  *   "version": 1,
  *   "registries": {
- *     "arin": { "rdap": "http://127.0.0.1:41001/", "whois": "127.0.0.1:41002", "budgetPerSecond": 200 },
+ *     "arin": { "rdap": "http://127.0.0.1:41001/", "whois": "127.0.0.1:41002", "budgetPerSecond": 200,
+ *               "delegations": "http://127.0.0.1:41000/delegated-arin-extended-latest" },
  *     "ripe": { … }, "apnic": { … }, "lacnic": { … }, "afrinic": { … }
  *   },
  *   "stats": "http://127.0.0.1:41000/stats"
  * }
  * ```
  * `budgetPerSecond` is optional: the budget the registry enforces for all clients together; a node
- * uses it when no `--budget` is given for that registry. `stats` is optional (simulator only).
+ * uses it when no `--budget` is given for that registry. `delegations` is optional: where the
+ * registry's delegation file is (src/registry/delegations.ts; without it, the addresses of that
+ * registry's /8s go to it first). `stats` is optional (simulator only).
  */
 import { readFile } from 'node:fs/promises'
 import { REGISTRY_IDS, isRegistryId, type RegistryEndpoint, type RegistryEndpoints, type RegistryId } from './interface.js'
@@ -33,7 +36,7 @@ export const REAL_REGISTRY_ENDPOINTS: RegistryEndpoints = {
 
 export interface RegistriesFile {
   version: 1
-  registries: Record<RegistryId, { rdap: string, whois: string, budgetPerSecond?: number }>
+  registries: Record<RegistryId, { rdap: string, whois: string, budgetPerSecond?: number, delegations?: string }>
   stats?: string
 }
 
@@ -41,6 +44,8 @@ export interface LoadedRegistries {
   endpoints: RegistryEndpoints
   /** budgets the file declares (requests per second), per registry */
   budgets: Partial<Record<RegistryId, number>>
+  /** where each registry's delegation file is, for those the file names */
+  delegationUrls: Partial<Record<RegistryId, string>>
   statsUrl?: string
 }
 
@@ -53,6 +58,7 @@ export function parseRegistriesFile (data: unknown, source = 'registries file'):
   if (regs == null || typeof regs !== 'object') fail('missing "registries" object')
   const endpoints: Partial<RegistryEndpoints> = {}
   const budgets: Partial<Record<RegistryId, number>> = {}
+  const delegationUrls: Partial<Record<RegistryId, string>> = {}
   for (const key of Object.keys(regs as object)) {
     if (!isRegistryId(key)) fail(`unknown registry "${key}" (expected one of ${REGISTRY_IDS.join(', ')})`)
   }
@@ -69,6 +75,11 @@ export function parseRegistriesFile (data: unknown, source = 'registries file'):
       if (typeof budget !== 'number' || !Number.isFinite(budget) || budget <= 0) fail(`registries.${id}.budgetPerSecond must be a positive number`)
       budgets[id] = budget as number
     }
+    const delegations = r!.delegations
+    if (delegations !== undefined) {
+      if (typeof delegations !== 'string' || !/^https?:\/\/[^/]+/.test(delegations)) fail(`registries.${id}.delegations must be an http(s) URL`)
+      delegationUrls[id] = delegations as string
+    }
     endpoints[id] = {
       rdapBaseUrl: (rdap as string).endsWith('/') ? rdap as string : `${rdap as string}/`,
       whoisHost: m![1].replace(/^\[|\]$/g, ''),
@@ -77,7 +88,7 @@ export function parseRegistriesFile (data: unknown, source = 'registries file'):
   }
   const stats = obj.stats
   if (stats !== undefined && typeof stats !== 'string') fail('"stats" must be a URL string')
-  return { endpoints: endpoints as RegistryEndpoints, budgets, statsUrl: stats as string | undefined }
+  return { endpoints: endpoints as RegistryEndpoints, budgets, delegationUrls, statsUrl: stats as string | undefined }
 }
 
 export async function loadRegistriesFile (path: string): Promise<LoadedRegistries> {

@@ -1,5 +1,6 @@
 /**
- * The simulator's control server: `GET /stats` (the counters as JSON), `POST /reset` (zero the
+ * The simulator's control server: `GET /stats` (the counters as JSON), `GET
+ * /delegated-<rir>-extended-latest` (each registry's delegation file, built from the world), `POST /reset` (zero the
  * counters; `POST /reset?limits=1` also refills every budget and lifts every ban), and the fault
  * plan at run time: `GET /faults` (the plan and storms in force), `POST /faults` with a JSON body
  * `{rate, kinds, registries, hugeBytes, hangMs}` (any subset) and `POST /storm` with
@@ -18,6 +19,8 @@ export interface ControlHandlers {
   /** applies a POST /storm body; returns the plan in force; throws SimulatorOptionsError */
   storm: (body: any) => unknown
   plan: () => unknown
+  /** the delegation file (exchange format) a registry publishes, by its file name; undefined = 404 */
+  delegations: (fileName: string) => string | undefined
 }
 
 /** Largest control request body read. */
@@ -57,6 +60,12 @@ export function createControlServer (ctx: SimContext, handlers: ControlHandlers)
       const url = new URL(req.url ?? '/', 'http://sim.invalid')
       if (url.pathname === '/stats' && (req.method === 'GET' || req.method === 'HEAD')) {
         send(200, handlers.stats())
+      } else if (url.pathname.startsWith('/delegated-') && (req.method === 'GET' || req.method === 'HEAD')) {
+        const text = handlers.delegations(url.pathname.slice(1))
+        if (text === undefined) { send(404, { error: `no such file ${url.pathname}` }); req.resume(); return }
+        const bytes = Buffer.from(text)
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(bytes.length) })
+        res.end(req.method === 'HEAD' ? undefined : bytes)
       } else if (url.pathname === '/reset' && req.method === 'POST') {
         const limits = url.searchParams.get('limits')
         handlers.reset(limits === '1' || limits === 'true')
@@ -75,7 +84,7 @@ export function createControlServer (ctx: SimContext, handlers: ControlHandlers)
           else send(500, { error: String(err) })
         })
       } else {
-        send(404, { error: 'not found: use GET /stats, POST /reset, GET or POST /faults, POST /storm' })
+        send(404, { error: 'not found: use GET /stats, GET /delegated-<rir>-extended-latest, POST /reset, GET or POST /faults, POST /storm' })
         req.resume()
       }
     } catch (err) {

@@ -16,6 +16,7 @@ import {
 import { createRdapServer } from './rdap-server.js'
 import { createWhoisServer } from './whois-server.js'
 import { buildWorld, type World } from './world.js'
+import { DELEGATION_FILE_NAMES, formatDelegations } from '../registry/delegations.js'
 
 export interface SimulatorModules {
   /** a world already built (tests share one); built from the datasets when absent */
@@ -137,10 +138,19 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
       files[id] = { rdap: endpoints[id].rdapBaseUrl, whois: `${urlHost(opts.host)}:${whoisPort}`, budgetPerSecond: opts.budgetPerSecond[id] }
     }
     ctx.endpoints = endpoints as RegistryEndpoints
-    const control = createControlServer(ctx, { stats, reset, faults: setFaults, storm, plan: () => ctx.faultPlanState() })
+    const delegationFiles = new Map<string, string>()
+    const delegations = (fileName: string): string | undefined => {
+      const id = REGISTRY_IDS.find(r => fileName === `delegated-${DELEGATION_FILE_NAMES[r]}-extended-latest`)
+      if (id === undefined) return undefined
+      let text = delegationFiles.get(id)
+      if (text === undefined) { text = formatDelegations(id, delegationsOf(world, id)); delegationFiles.set(id, text) }
+      return text
+    }
+    const control = createControlServer(ctx, { stats, reset, faults: setFaults, storm, plan: () => ctx.faultPlanState(), delegations })
     servers.push(control)
     const controlPort = await listen(control, opts.host, opts.controlPort)
     const statsUrl = `http://${urlHost(opts.host)}:${controlPort}/stats`
+    for (const id of REGISTRY_IDS) files[id]!.delegations = `http://${urlHost(opts.host)}:${controlPort}/delegated-${DELEGATION_FILE_NAMES[id]}-extended-latest`
     const registriesFile: RegistriesFile = {
       version: 1,
       registries: files as RegistriesFile['registries'],
@@ -167,4 +177,20 @@ export async function writeRegistriesFile (sim: Pick<Simulator, 'registriesFile'
     await unlink(tmp).catch(() => {})
     throw err
   }
+}
+
+/**
+ * What registry `id` would publish about the world: its networks, adjacent ones merged into one
+ * block (a real file lists allocations, each holding many networks), in address order.
+ */
+export function delegationsOf (world: World, id: RegistryId): Array<{ start: number, count: number }> {
+  const out: Array<{ start: number, count: number }> = []
+  const owner = REGISTRY_IDS.indexOf(id)
+  for (let i = 0; i < world.count; i++) {
+    if (world.owner[i] !== owner) continue
+    const last = out[out.length - 1]
+    if (last !== undefined && last.start + last.count === world.start[i]) last.count += world.end[i] - world.start[i] + 1
+    else out.push({ start: world.start[i], count: world.end[i] - world.start[i] + 1 })
+  }
+  return out
 }

@@ -64,6 +64,12 @@ const SCAN_BATCH = 1000
 type Db = Level<Buffer, Buffer>
 type BatchOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
 
+/** What a commit added to the index: new networks' [start, end] and new negatives' addresses. */
+export interface IndexedEvent {
+  ranges: Array<[number, number]>
+  addresses: number[]
+}
+
 export class NetworkStore {
   readonly dataDir: string
   private readonly db: Db
@@ -75,6 +81,7 @@ export class NetworkStore {
   private registryCoverageCache: number[] | undefined
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
+  private readonly indexedListeners = new Set<(e: IndexedEvent) => void>()
 
   private constructor (db: Db, dataDir: string, opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>) {
     this.db = db
@@ -196,7 +203,24 @@ export class NetworkStore {
     for (const a of failureWrites.keys()) this.failureSet.add(a)
     for (const a of cleared) this.failureSet.delete(a)
     if (netChanges.length > 0) this.registryCoverageCache = undefined
+    if (this.indexedListeners.size > 0) {
+      const e: IndexedEvent = { ranges: [], addresses: [] }
+      for (const c of netChanges) if (c.isNew) e.ranges.push([c.record.start, c.record.end])
+      for (const c of negChanges) if (c.isNew) e.addresses.push(c.record.address)
+      if (e.ranges.length + e.addresses.length > 0) for (const fn of this.indexedListeners) fn(e)
+    }
     return result
+  }
+
+  /**
+   * Calls `fn` after every commit that added networks or negatives to the index (whoever
+   * committed: the crawl, gossip, sync), with their ranges and addresses, before the commit
+   * resolves — so what `isResolved` answers and what listeners were told never disagree. Returns
+   * the unsubscribe function.
+   */
+  onIndexed (fn: (e: IndexedEvent) => void): () => void {
+    this.indexedListeners.add(fn)
+    return () => { this.indexedListeners.delete(fn) }
   }
 
   private applyNetwork (record: NetworkRecord, hash: Buffer, isNew: boolean): void {

@@ -1,5 +1,9 @@
 import { DEFAULT_BUDGETS, formatBudgets, parseBudgets, type Budgets } from '../../registry/budget.js'
 import { loadRegistriesFile, REAL_REGISTRY_ENDPOINTS } from '../../registry/endpoints.js'
+import { DelegationTable, parseDelegations, REAL_DELEGATION_URLS } from '../../registry/delegations.js'
+import type { RegistryId } from '../../registry/interface.js'
+import type { NodeOptions } from '../../node/node.js'
+import { readFile } from 'node:fs/promises'
 import { fetchRdapBootstrap } from '../../registry/bootstrap.js'
 import { applyRoutingOverrides } from '../../registry/iana.js'
 import { createLogger, type LogFormat } from '../../util/logger.js'
@@ -18,6 +22,8 @@ export interface NodeStartCommandOptions {
   swarmKey?: string
   heartbeatMs: number
   registries?: string
+  /** 'auto' (the registries' files, fetched and cached), 'off', or a local file */
+  delegations: string
   budget?: string
   sampleLimit?: number
   exitWhenDone?: boolean
@@ -32,6 +38,25 @@ export interface NodeStartCommandOptions {
   logFormat?: LogFormat
   quiet?: boolean
   verbose?: boolean
+}
+
+/**
+ * `--delegations`: auto = the registries' files (their URLs, fetched when the crawl starts; a
+ * registries file without them means none), off, or a local file in the exchange format (read
+ * now, so a bad path is a user error before anything starts).
+ */
+async function delegationsFlag (value: string, urls: Partial<Record<RegistryId, string>>): Promise<NodeOptions['delegations']> {
+  if (value === 'off') return undefined
+  if (value === 'auto') return Object.keys(urls).length > 0 ? { urls } : undefined
+  let text: string
+  try {
+    text = await readFile(value, 'utf8')
+  } catch (err: any) {
+    throw new UserError(`--delegations: cannot read ${value}: ${String(err?.code ?? err?.message)} (give auto, off or a delegation file)`)
+  }
+  const parsed = parseDelegations(text)
+  if (parsed.entries.length === 0) throw new UserError(`--delegations: ${value} has no ipv4 allocated/assigned lines of the RIR statistics exchange format (registry|cc|ipv4|start|count|date|status)`)
+  return { table: new DelegationTable(parsed.entries), source: value }
 }
 
 /** Exit code when the crawl ended with addresses given up on (see README). */
@@ -49,12 +74,15 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
   // budgets: defaults, then what the registries file declares, then --budget
   let base: Budgets = { ...DEFAULT_BUDGETS }
   let endpoints = REAL_REGISTRY_ENDPOINTS
+  let delegationUrls: Partial<Record<RegistryId, string>> = REAL_DELEGATION_URLS
   if (o.registries != null) {
     const loaded = await loadRegistriesFile(o.registries)
     endpoints = loaded.endpoints
+    delegationUrls = loaded.delegationUrls
     base = { ...base, ...loaded.budgets }
   }
   const budgets = o.budget != null ? budgetFlag(() => parseBudgets(o.budget!, base)) : base
+  const delegations = await delegationsFlag(o.delegations, delegationUrls)
 
   if (o.registries == null) {
     if (o.contact == null) logger.warn('no --contact given: registries ask bulk clients to identify an operator contact in the User-Agent')
@@ -80,6 +108,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     failedRetryRounds: o.exitWhenDone === true ? 1 : Infinity,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
+    delegations,
     mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs, swarmKey }
   }, logger).catch(err => { throw nameListenFailure(err, { listen: '--listen', controlPort: '--control-port', metricsPort: '--metrics-port' }) })
   logger.info('budgets', { budgets: formatBudgets(budgets), registries: o.registries ?? 'real RIRs' })

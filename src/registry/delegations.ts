@@ -1,0 +1,243 @@
+/**
+ * Which RIR holds which IPv4 block, from the registries' delegation statistics (the "RIR
+ * statistics exchange format" files each RIR publishes daily, e.g.
+ * `delegated-arin-extended-latest`): a routing table that sends an address straight to the
+ * registry holding it, instead of to its /8's registry, which would only redirect the query there.
+ *
+ * A line of such a file (comments start with '#'; the first line is the version header, then one
+ * summary line per type):
+ *
+ *     ripencc|FR|ipv4|2.0.0.0|1048576|20100712|allocated|a1b2…
+ *     registry|cc|type|start|value|date|status[|opaque-id[|extensions]]
+ *
+ * For ipv4, `value` is the number of addresses (not always a power of two). Only `allocated` and
+ * `assigned` entries say who holds a block; `available` and `reserved` ones are skipped.
+ *
+ * The table is a hint: a wrong or stale entry costs one redirect hop (the registry asked redirects
+ * as it always does), never a wrong answer, so files that disagree are tolerated.
+ */
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { REGISTRY_IDS, type RegistryId } from './interface.js'
+
+export class DelegationsError extends Error {
+  override readonly name = 'DelegationsError'
+}
+
+/** How each registry names itself in the files' first column. */
+const FILE_NAMES: Record<string, RegistryId> = { arin: 'arin', ripencc: 'ripe', ripe: 'ripe', apnic: 'apnic', lacnic: 'lacnic', afrinic: 'afrinic' }
+/** The name a registry writes in its own file (the simulator's files use it too). */
+export const DELEGATION_FILE_NAMES: Record<RegistryId, string> = { arin: 'arin', ripe: 'ripencc', apnic: 'apnic', lacnic: 'lacnic', afrinic: 'afrinic' }
+
+/** Where the real RIRs publish their extended delegation files. */
+export const REAL_DELEGATION_URLS: Record<RegistryId, string> = {
+  arin: 'https://ftp.arin.net/pub/stats/arin/delegated-arin-extended-latest',
+  ripe: 'https://ftp.ripe.net/pub/stats/ripencc/delegated-ripencc-extended-latest',
+  apnic: 'https://ftp.apnic.net/stats/apnic/delegated-apnic-extended-latest',
+  lacnic: 'https://ftp.lacnic.net/pub/stats/lacnic/delegated-lacnic-extended-latest',
+  afrinic: 'https://ftp.afrinic.net/pub/stats/afrinic/delegated-afrinic-extended-latest'
+}
+
+export interface Delegation {
+  registry: RegistryId
+  /** first address */
+  start: number
+  /** number of addresses */
+  count: number
+}
+
+export interface ParsedDelegations {
+  entries: Delegation[]
+  /** lines that looked like ipv4 records but could not be read (wrong field count, bad address…) */
+  malformed: number
+}
+
+function parseIPv4Strict (s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
+  if (m == null) return undefined
+  let v = 0
+  for (let i = 1; i <= 4; i++) {
+    const o = Number(m[i])
+    if (o > 255) return undefined
+    v = v * 256 + o
+  }
+  return v
+}
+
+/**
+ * Reads the ipv4 `allocated`/`assigned` entries of one delegation file. Header, summary,
+ * comment, asn and ipv6 lines are skipped; unreadable ipv4 lines are counted, not fatal.
+ */
+export function parseDelegations (text: string): ParsedDelegations {
+  const entries: Delegation[] = []
+  let malformed = 0
+  let lineStart = 0
+  while (lineStart < text.length) {
+    let lineEnd = text.indexOf('\n', lineStart)
+    if (lineEnd < 0) lineEnd = text.length
+    const line = text.slice(lineStart, lineEnd).trim()
+    lineStart = lineEnd + 1
+    if (line === '' || line.startsWith('#')) continue
+    const f = line.split('|')
+    if (f[2] !== 'ipv4' || f.length < 7) continue // version header, summaries ("…|ipv4|*|…|summary"), asn, ipv6
+    if (f[5] === 'summary' || f[3] === '*') continue
+    const status = f[6].toLowerCase()
+    if (status !== 'allocated' && status !== 'assigned') continue
+    const registry = FILE_NAMES[f[0].toLowerCase()]
+    const start = parseIPv4Strict(f[3])
+    const count = Number(f[4])
+    if (registry === undefined || start === undefined || !Number.isInteger(count) || count < 1 || start + count > 2 ** 32) { malformed++; continue }
+    entries.push({ registry, start, count })
+  }
+  return { entries, malformed }
+}
+
+/**
+ * Disjoint blocks → registry, searched by binary search. Built from the entries of every file;
+ * where two entries overlap (files of different days), the one met first keeps the overlap.
+ */
+export class DelegationTable {
+  private readonly starts: Uint32Array
+  private readonly ends: Uint32Array
+  private readonly regs: Uint8Array
+  /** addresses covered, per registry */
+  readonly addresses: Record<RegistryId, number>
+  /** entries dropped or clipped because an earlier one held (part of) their range */
+  readonly overlaps: number
+
+  constructor (entries: readonly Delegation[]) {
+    const sorted = entries.map((e, i) => ({ ...e, i })).sort((a, b) => a.start - b.start || a.i - b.i)
+    const starts: number[] = []
+    const ends: number[] = []
+    const regs: number[] = []
+    const addresses = Object.fromEntries(REGISTRY_IDS.map(id => [id, 0])) as Record<RegistryId, number>
+    let overlaps = 0
+    let lastEnd = -1
+    for (const e of sorted) {
+      let s = e.start
+      const end = e.start + e.count - 1
+      if (end <= lastEnd) { overlaps++; continue }
+      if (s <= lastEnd) { overlaps++; s = lastEnd + 1 }
+      const r = REGISTRY_IDS.indexOf(e.registry)
+      const n = starts.length
+      // adjacent blocks of one registry merge (files list many consecutive allocations)
+      if (n > 0 && regs[n - 1] === r && ends[n - 1] + 1 === s) ends[n - 1] = end
+      else { starts.push(s); ends.push(end); regs.push(r) }
+      addresses[e.registry] += end - s + 1
+      lastEnd = end
+    }
+    this.starts = Uint32Array.from(starts)
+    this.ends = Uint32Array.from(ends)
+    this.regs = Uint8Array.from(regs)
+    this.addresses = addresses
+    this.overlaps = overlaps
+  }
+
+  /** Disjoint blocks held (after merging adjacent ones of one registry). */
+  get size (): number { return this.starts.length }
+
+  /** The registry holding `address` by the files, or undefined when no entry covers it. */
+  registryFor (address: number): RegistryId | undefined {
+    const s = this.starts
+    let lo = 0
+    let hi = s.length - 1
+    let found = -1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (s[mid] <= address) { found = mid; lo = mid + 1 } else hi = mid - 1
+    }
+    if (found < 0 || this.ends[found] < address) return undefined
+    return REGISTRY_IDS[this.regs[found]]
+  }
+}
+
+export interface LoadDelegationsOptions {
+  /** where to fetch each registry's file from (a registry left out is not fetched) */
+  urls: Partial<Record<RegistryId, string>>
+  /** directory for the cached copies (created if missing) */
+  cacheDir: string
+  /** a cached copy younger than this is used without fetching (the files change daily) */
+  maxAgeMs: number
+  /** per file */
+  timeoutMs: number
+  /** larger answers are refused (the real files are a few MB each) */
+  maxBytes: number
+}
+
+export const defaultLoadDelegationsOptions = {
+  maxAgeMs: 24 * 3600_000,
+  timeoutMs: 60_000,
+  maxBytes: 64 * 1024 * 1024
+}
+
+export interface LoadedDelegations {
+  table: DelegationTable
+  /** per registry: where its entries came from, or why there are none */
+  sources: Partial<Record<RegistryId, { from: 'fetched' | 'cache' | 'stale-cache', entries: number, malformed: number } | { error: string }>>
+}
+
+async function fetchText (url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { 'user-agent': 'whoismesh (delegation statistics)' } })
+  if (!res.ok) { await res.body?.cancel(); throw new Error(`HTTP ${res.status}`) }
+  const declared = Number(res.headers.get('content-length') ?? NaN)
+  if (declared > maxBytes) { await res.body?.cancel(); throw new Error(`larger than ${maxBytes} bytes`) }
+  const chunks: Uint8Array[] = []
+  let bytes = 0
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.byteLength
+    if (bytes > maxBytes) throw new Error(`larger than ${maxBytes} bytes`)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * The routing table from every registry's delegation file: a cached copy younger than
+ * `maxAgeMs` is used as is; otherwise the file is fetched and cached (atomically); a fetch that
+ * fails falls back to an older cached copy, or leaves that registry out (its addresses then go
+ * to their /8's registry, which redirects). Never throws for a registry that cannot be reached.
+ */
+export async function loadDelegations (init: Pick<LoadDelegationsOptions, 'urls' | 'cacheDir'> & Partial<LoadDelegationsOptions>): Promise<LoadedDelegations> {
+  const o = { ...defaultLoadDelegationsOptions, ...init }
+  await mkdir(o.cacheDir, { recursive: true })
+  const sources: LoadedDelegations['sources'] = {}
+  const all: Delegation[] = []
+  await Promise.all(REGISTRY_IDS.map(async id => {
+    const url = o.urls[id]
+    if (url === undefined) return
+    const cached = join(o.cacheDir, `delegated-${DELEGATION_FILE_NAMES[id]}-extended-latest`)
+    const age = await stat(cached).then(s => Date.now() - s.mtimeMs, () => Infinity)
+    let text: string | undefined
+    let from: 'fetched' | 'cache' | 'stale-cache' = 'cache'
+    let error: string | undefined
+    if (age < o.maxAgeMs) text = await readFile(cached, 'utf8').catch(() => undefined)
+    if (text === undefined) {
+      try {
+        text = await fetchText(url, o.timeoutMs, o.maxBytes)
+        from = 'fetched'
+        const tmp = `${cached}.${process.pid}.tmp`
+        await writeFile(tmp, text).then(async () => await rename(tmp, cached)).catch(() => {})
+      } catch (err: any) {
+        error = `${url}: ${String(err?.cause?.code ?? err?.message ?? err)}`
+        if (age < Infinity) { text = await readFile(cached, 'utf8').catch(() => undefined); from = 'stale-cache' }
+      }
+    }
+    if (text === undefined) { sources[id] = { error: error ?? 'no copy' }; return }
+    const parsed = parseDelegations(text)
+    sources[id] = { from, entries: parsed.entries.length, malformed: parsed.malformed }
+    for (const e of parsed.entries) all.push(e)
+  }))
+  return { table: new DelegationTable(all), sources }
+}
+
+/** The simulator's and the tests' side: a delegation file in the exchange format for `entries`. */
+export function formatDelegations (registry: RegistryId, entries: ReadonlyArray<{ start: number, count: number, cc?: string }>, date = '20261128'): string {
+  const name = DELEGATION_FILE_NAMES[registry]
+  const ip = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
+  const lines = [
+    `2|${name}|${date}|${entries.length}|19700101|${date}|+0000`,
+    `${name}|*|ipv4|*|${entries.length}|summary`
+  ]
+  for (const e of entries) lines.push(`${name}|${e.cc ?? 'ZZ'}|ipv4|${ip(e.start)}|${e.count}|${date}|allocated|${name}-${e.start.toString(16)}`)
+  return lines.join('\n') + '\n'
+}
