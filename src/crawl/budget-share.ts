@@ -20,11 +20,11 @@
  *    J = joinHoldMs, and every peer it has heard from within W has been heard continuously (no
  *    silence longer than S = silenceMs at any update) for at least J, and is not silent now —
  *    except peers silent for longer than presumedGoneAfterMs, taken for gone.
- *    Every such peer must also say, in its latest heartbeat, that it counts this node (its
- *    `counting` list: the peers it counts as demanders): an acknowledgement that holds however
- *    late heartbeats arrive (slow or resetting links), where J alone assumes they arrive within
- *    a heartbeat. The list is per peer, not per registry: while the crawl is unfinished every node
- *    has demand for every registry (node.ts), so a peer that counts it counts it for each.
+ *    Every such peer must also say, in its latest heartbeat, that it counts this node for r (its
+ *    `counting` list, the peers it counts as demanders, with `countingMask`, the registries each
+ *    is counted for): an acknowledgement that holds however late heartbeats arrive (slow or
+ *    resetting links), where J alone assumes they arrive within a heartbeat. A heartbeat without
+ *    the mask (an older node) counts the listed peers for every registry.
  *    J is the time for the others to count it: its heartbeat goes out (≤ 1 heartbeat), arrives
  *    (≤ 1 heartbeat), the others update (≤ 1 heartbeat), plus S + 1 heartbeat for heartbeats lost
  *    in a cut too short to be noticed as silence. A peer that was silent may have missed this
@@ -52,9 +52,10 @@
  * - partitions last at most min(W − 5H − demandGapMs, presumedGoneAfterMs − 4H) (16 s with the
  *   defaults), split nodes that had heard each other, and are apart by enough for the healed
  *   nodes to hear each other again (2H) before the next one. Partitions up to W − 5H − demandGapMs
- *   (76 s) keep the bound too unless some node's work for r *starts* during one (then the side that
- *   never heard of it does not count it); while the crawl is unfinished every node keeps demand for
- *   every registry (node.ts), so that is a start-up case. A partition longer than W looks like a
+ *   (76 s) keep the bound too: a node whose work for r *starts* during one (it took over the other
+ *   side's addresses) is not established while a peer within W last said it does not count it for
+ *   r, heard or not (a peer without the `countingMask` only vouches through J, so a fleet of
+ *   older nodes lacks this guard). A partition longer than W looks like a
  *   departure to both sides: each divides G among its own nodes only, and together they may
  *   exceed it (the registry's 429s then pause them) until the partition heals (and J after).
  *   Likewise a node that starts cut off from part of the fleet knows nobody there: it cannot
@@ -88,9 +89,10 @@ export interface PeerDemand {
   lastSeenMs: number
   /**
    * whether the peer's latest heartbeat says it counts this node among the demanders (its
-   * `counting` list); undefined when the peer does not say (then only the hold J vouches for it)
+   * `counting` list): true/false for every registry, or per registry (its `countingMask`);
+   * undefined when the peer does not say (then only the hold J vouches for it)
    */
-  countsMe?: boolean
+  countsMe?: boolean | Partial<Record<RegistryId, boolean>>
 }
 
 export interface BudgetShareOptions {
@@ -152,7 +154,7 @@ export interface RegistryShare {
 }
 
 interface PeerState {
-  countsMe?: boolean
+  countsMe?: boolean | Partial<Record<RegistryId, boolean>>
   lastSeenMs: number
   /** start of the current stretch of hearing this peer without silence */
   heardSinceMs: number
@@ -194,9 +196,18 @@ export class BudgetShare {
    */
   /** Peers this node counts as demanders of some registry, for its heartbeat (`counting`). */
   countedPeers (): string[] {
-    const out = new Set<string>()
-    for (const id of REGISTRY_IDS) for (const peer of this.demanding[id].keys()) out.add(peer)
-    return [...out].sort()
+    return this.counted().counting
+  }
+
+  /**
+   * The same, with the registries each is counted for (`countingMask`: bit i for
+   * REGISTRY_IDS[i]), for the heartbeat.
+   */
+  counted (): { counting: string[], countingMask: number[] } {
+    const masks = new Map<string, number>()
+    REGISTRY_IDS.forEach((id, i) => { for (const peer of this.demanding[id].keys()) masks.set(peer, (masks.get(peer) ?? 0) | (1 << i)) })
+    const counting = [...masks.keys()].sort()
+    return { counting, countingMask: counting.map(p => masks.get(p)!) }
   }
 
   forget (peerId: string): void {
@@ -232,12 +243,22 @@ export class BudgetShare {
       }
     }
     // forget what is older than the window; note who is silent now
-    let continuous = true
+    let heardThrough = true
+    const acknowledged = Object.fromEntries(REGISTRY_IDS.map(id => [id, true])) as Record<RegistryId, boolean>
     for (const [id, st] of this.peersSeen) {
       if (nowMs - st.lastSeenMs > windowMs) { this.peersSeen.delete(id); continue }
       const silentFor = nowMs - st.lastSeenMs
       if (silentFor > silenceMs) st.silent = true
-      if (silentFor <= presumedGoneAfterMs && (st.silent || nowMs - st.heardSinceMs < joinHoldMs || st.countsMe === false)) continuous = false
+      // a peer presumed gone no longer has to be heard; but its last word must still have been
+      // that it counts this node for r: one that went silent before this node's work for r began
+      // (a crash, or the far side of a partition) never counted it, and may be sending at a share
+      // that leaves no room for it
+      for (const r of REGISTRY_IDS) {
+        const says = typeof st.countsMe === 'object' ? st.countsMe[r] : st.countsMe
+        if (says === false) acknowledged[r] = false
+      }
+      if (silentFor > presumedGoneAfterMs) continue
+      if (st.silent || nowMs - st.heardSinceMs < joinHoldMs) heardThrough = false
     }
     for (const id of REGISTRY_IDS) {
       for (const [peer, at] of this.demanding[id]) {
@@ -254,7 +275,7 @@ export class BudgetShare {
       if (has) {
         if (run === undefined || nowMs - run.lastMs > demandGapMs) run = this.runs[id] = { sinceMs: nowMs, lastMs: nowMs, established: false }
         run.lastMs = nowMs
-        if (!run.established && nowMs - run.sinceMs >= joinHoldMs && continuous) run.established = true
+        if (!run.established && nowMs - run.sinceMs >= joinHoldMs && heardThrough && acknowledged[id]) run.established = true
       } else if (run !== undefined && nowMs - run.lastMs > demandGapMs) {
         run = undefined
         delete this.runs[id]

@@ -43,6 +43,11 @@ export interface Heartbeat {
   leaving?: boolean
   /** the peers this node counts as demanders in its budget shares (crawl/budget-share.ts) */
   counting?: string[]
+  /**
+   * per entry of `counting`, the registries it is counted for: bit i for REGISTRY_IDS[i]. Absent
+   * (older nodes): counted for every registry.
+   */
+  countingMask?: number[]
 }
 
 export function encodeMessage (m: NetsMessage | Heartbeat): Uint8Array {

@@ -133,6 +133,7 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
   if (s == null || typeof s !== 'object' || !Number.isSafeInteger(s.total) || !Number.isSafeInteger(s.resolved)) return reject('bad sample summary')
   if (h.leaving !== undefined && typeof h.leaving !== 'boolean') return reject('bad leaving flag')
   if (h.counting !== undefined && (!Array.isArray(h.counting) || h.counting.length > VALIDATION_LIMITS.maxCountedPeers || !h.counting.every((id: unknown) => typeof id === 'string' && id.length <= 128))) return reject('bad counting list')
+  if (h.countingMask !== undefined && (!Array.isArray(h.counting) || !Array.isArray(h.countingMask) || h.countingMask.length !== h.counting.length || !h.countingMask.every((m: unknown) => Number.isInteger(m) && (m as number) >= 0 && (m as number) < 2 ** REGISTRY_IDS.length))) return reject('bad counting mask')
   return {
     result: 'accept',
     value: {
@@ -149,7 +150,8 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
       index: { networks: idx.networks, negatives: idx.negatives, digest: idx.digest },
       sample: { total: s.total, resolved: s.resolved },
       ...(h.leaving === true ? { leaving: true } : {}),
-      ...(h.counting !== undefined ? { counting: h.counting } : {})
+      ...(h.counting !== undefined ? { counting: h.counting } : {}),
+      ...(h.countingMask !== undefined ? { countingMask: h.countingMask } : {})
     }
   }
 }

@@ -47,23 +47,28 @@ function requestOutcome (outcome: string, error?: string): RegistryRequestOutcom
 }
 
 /**
- * Work per registry, what a peer's budget share is weighted by: its queue, retries and lookups in
- * flight for that registry, plus one for every registry while the crawl is unfinished anywhere
- * (this node has work, or other nodes still own unresolved addresses). Any lookup may be
- * redirected to any registry, and a node that dropped to the floor rate of a registry would take
- * such a hop — or the crawl's last addresses, which may become its own when membership changes —
- * at a crawl. So during a crawl every node holds a share of every registry; weighting by demand
- * matters once the crawl is done (idle nodes hold none).
+ * Work per registry, what decides whether a node holds a share of it: its queue, retries and
+ * lookups in flight for that registry. A node whose work for a registry ran out stops holding a
+ * share of it (the others take it over once its heartbeats show no work for demandGap + 2 silences,
+ * see crawl/budget-share.ts), so the last nodes with work for a registry get all of its budget.
+ * Work that appears again (addresses taken over when membership changes) waits for the join hold
+ * and the peers' acknowledgement; a redirect hop to a registry without work is sent at the floor
+ * rate (rare: the delegation files route transferred space straight to its holder).
  */
 function demandOf (registries: Record<RegistryId, RegistryProgress>): Record<RegistryId, number> {
-  const busy = REGISTRY_IDS.some(id => {
-    const r = registries[id]
-    return r.queued + r.retrying + r.inFlight + r.othersOwn > 0
-  })
   return Object.fromEntries(REGISTRY_IDS.map(id => {
     const r = registries[id]
-    return [id, r.queued + r.retrying + r.inFlight + (busy ? 1 : 0)]
+    return [id, r.queued + r.retrying + r.inFlight]
   })) as Record<RegistryId, number>
+}
+
+/** Whether a peer's heartbeat counts this node as a demander: per registry when it says so. */
+function countsMe (h: Heartbeat, self: string): boolean | Partial<Record<RegistryId, boolean>> | undefined {
+  if (h.counting === undefined) return undefined
+  const i = h.counting.indexOf(self)
+  if (h.countingMask === undefined) return i >= 0
+  const mask = i >= 0 ? h.countingMask[i] : 0
+  return Object.fromEntries(REGISTRY_IDS.map((id, b) => [id, (mask & (1 << b)) !== 0])) as Record<RegistryId, boolean>
 }
 
 export interface NodeOptions {
@@ -300,7 +305,7 @@ export class WhoismeshNode {
     const selfDemand = demandOf(this.crawler.registryProgress())
     const peers = [...this.mesh.peers.values()]
       .filter(p => !p.heartbeat.light)
-      .map(p => ({ id: p.heartbeat.peerId, demand: p.heartbeat.demand, lastSeenMs: p.lastSeen, countsMe: p.heartbeat.counting?.includes(self) }))
+      .map(p => ({ id: p.heartbeat.peerId, demand: p.heartbeat.demand, lastSeenMs: p.lastSeen, countsMe: countsMe(p.heartbeat, self) }))
     const live = new Set(this.mesh.liveFullPeers())
     const rates = this.budgetShare.update(peers.filter(p => live.has(p.id)), selfDemand, Date.now())
     for (const id of REGISTRY_IDS) {
@@ -318,7 +323,7 @@ export class WhoismeshNode {
       demand: demandOf(status.registries),
       rates: Object.fromEntries(REGISTRY_IDS.map(id => [id, this.limiters[id].ratePerSecond])) as Record<RegistryId, number>,
       backoff,
-      counting: this.budgetShare.countedPeers(),
+      ...this.budgetShare.counted(),
       index: { networks: counts.networks, negatives: counts.negatives, digest: this.store.digest() },
       sample: { total: status.sampleTotal, resolved: status.sampleResolved }
     }

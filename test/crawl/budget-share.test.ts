@@ -165,13 +165,13 @@ interface SimPeer {
   group: number
   demand: Demand
   published: Demand
-  view: Map<string, { demand: Demand, lastSeenMs: number, sentAt: number }>
+  view: Map<string, { demand: Demand, lastSeenMs: number, sentAt: number, counted?: { counting: string[], countingMask: number[] } }>
   rate: Record<RegistryId, number>
 }
 
 type SimEventBody =
   | { kind: 'update' | 'publish', peer: SimPeer }
-  | { kind: 'deliver', from: SimPeer, to: SimPeer, demand: Demand, sentAt: number }
+  | { kind: 'deliver', from: SimPeer, to: SimPeer, demand: Demand, sentAt: number, counted?: { counting: string[], countingMask: number[] } }
   | { kind: 'scenario' }
   | { kind: 'heal' }
 type SimEvent = { t: number, seq: number } & SimEventBody
@@ -214,9 +214,16 @@ class Heap {
 }
 const before = (x: SimEvent, y: SimEvent): boolean => x.t < y.t || (x.t === y.t && x.seq < y.seq)
 
+/** What a heartbeat's counting list and mask say about `self`, per registry (as node.ts reads them). */
+function countsFor (c: { counting: string[], countingMask: number[] }, self: string): Partial<Record<RegistryId, boolean>> {
+  const i = c.counting.indexOf(self)
+  return Object.fromEntries(REGISTRY_IDS.map((id, b) => [id, i >= 0 && (c.countingMask[i] & (1 << b)) !== 0]))
+}
+
 interface SimResult { checks: number, worst: number, utilisation: number, joins: number, leaves: number, partitions: number, maxFleet: number }
 
-function simulate (seed: number, opts: { durationMs: number, maxFleet: number, maxPartitionMs: number }): SimResult {
+/** With `acks`, heartbeats carry the sender's `counting` list and mask, as the nodes' do. */
+function simulate (seed: number, opts: { durationMs: number, maxFleet: number, maxPartitionMs: number, acks?: boolean }): SimResult {
   const rnd = prng(seed)
   const queue = new Heap()
   let seq = 0
@@ -281,7 +288,7 @@ function simulate (seed: number, opts: { durationMs: number, maxFleet: number, m
       case 'update': {
         const p = e.peer
         if (!p.alive) break
-        const list = [...p.view].map(([id, v]) => ({ id, demand: v.demand, lastSeenMs: v.lastSeenMs }))
+        const list = [...p.view].map(([id, v]) => ({ id, demand: v.demand, lastSeenMs: v.lastSeenMs, countsMe: v.counted === undefined ? undefined : countsFor(v.counted, p.id) }))
         p.rate = p.bs.update(list, p.demand, now)
         p.published = { ...p.demand }
         at(now + H, { kind: 'update', peer: p })
@@ -292,7 +299,7 @@ function simulate (seed: number, opts: { durationMs: number, maxFleet: number, m
         if (!p.alive) break
         for (const q of alive()) {
           if (q === p || q.group !== p.group) continue
-          at(now + rnd() * H, { kind: 'deliver', from: p, to: q, demand: p.published, sentAt: now })
+          at(now + rnd() * H, { kind: 'deliver', from: p, to: q, demand: p.published, sentAt: now, counted: opts.acks === true ? p.bs.counted() : undefined })
         }
         at(now + H, { kind: 'publish', peer: p })
         break
@@ -302,7 +309,7 @@ function simulate (seed: number, opts: { durationMs: number, maxFleet: number, m
         if (!to.alive || from.group !== to.group) break
         const prev = to.view.get(from.id)
         if (prev != null && prev.sentAt >= e.sentAt) break
-        to.view.set(from.id, { demand: e.demand, lastSeenMs: now, sentAt: e.sentAt })
+        to.view.set(from.id, { demand: e.demand, lastSeenMs: now, sentAt: e.sentAt, counted: e.counted })
         break
       }
       case 'heal':
@@ -364,6 +371,44 @@ test('over random join, leave, work and partition sequences the senders never ex
   console.log(`budget-share simulation: ${JSON.stringify(seen)}, ${checks} checks, highest sum ${(worst * 100).toFixed(2)}% of a budget, mean busiest-registry use ${(utilisation * 100).toFixed(1)}%`)
   // not vacuous: the fleet does use most of its budgets
   assert.ok(worst > 0.9, `the fleet never got near a budget (${worst})`)
+})
+
+test('with acknowledgements per registry, partitions up to W − 5H − demandGap keep the bound, work starting during them included', () => {
+  const { recentWindowMs, demandGapMs } = defaultBudgetShareOptions
+  const maxPartitionMs = recentWindowMs - 5 * H - demandGapMs // 76 s, well past presumedGoneAfterMs
+  let worst = 0
+  const seen = { partitions: 0, checks: 0 }
+  for (let seed = 101; seed <= 112; seed++) {
+    const r = simulate(seed, { durationMs: 300_000, maxFleet: 8, maxPartitionMs, acks: true })
+    worst = Math.max(worst, r.worst)
+    seen.partitions += r.partitions
+    seen.checks += r.checks
+  }
+  assert.ok(seen.partitions > 12, `too few partitions: ${seen.partitions}`)
+  assert.ok(worst > 0.9, `the fleet never got near a budget (${worst})`)
+})
+
+test('a node whose work starts while a peer that does not count it for that registry is silent stays at the floor', () => {
+  const { presumedGoneAfterMs } = defaultBudgetShareOptions
+  const { bs, at } = node()
+  const floor = G.arin * (1 - S) / defaultBudgetShareOptions.maxPeers
+  // A and this node crawl ripe; A counts it for ripe only
+  const a = (t: number, arin: boolean): PeerDemand => ({ id: 'A', demand: { ripe: 1, arin: 1 }, lastSeenMs: t, countsMe: { ripe: true, arin: arin } })
+  let t = 0
+  for (; t <= HOLD + H; t += H) at(t, [a(t, false)], { ripe: 1 })
+  assert.equal(bs.share('ripe').established, true)
+  // A goes silent (a partition); this node's work for arin starts after A was last heard
+  const lastHeard = t - H
+  for (; t <= lastHeard + presumedGoneAfterMs + 4 * HOLD; t += H) {
+    assert.ok(close(at(t, [a(lastHeard, false)], { ripe: 1, arin: 1 }).arin, floor), `${t - lastHeard} ms after A's last word: still the floor`)
+  }
+  // had A's last heartbeat counted it for arin, it would have been established once A was presumed gone
+  const other = node()
+  let u = 0
+  for (; u <= HOLD + H; u += H) other.at(u, [a(u, true)], { ripe: 1, arin: 1 })
+  const heard = u - H
+  for (; u <= heard + presumedGoneAfterMs + H; u += H) other.at(u, [a(heard, true)], { ripe: 1, arin: 1 })
+  assert.equal(other.bs.share('arin').established, true)
 })
 
 test('documented limit: a partition longer than the window lets each side take the budget', () => {

@@ -33,10 +33,10 @@ after(async () => {
 })
 
 /** A crawler over the simulator; `logs` collects its structured log lines. */
-function makeCrawler (store: NetworkStore, sample: number[], opts: Partial<typeof defaultCrawlerOptions>): { crawler: Crawler, client: RegistryClient, logs: Array<{ msg: string, [k: string]: unknown }> } {
+function makeCrawler (store: NetworkStore, sample: number[], opts: Partial<typeof defaultCrawlerOptions>, ratePerSecond = 500): { crawler: Crawler, client: RegistryClient, logs: Array<{ msg: string, [k: string]: unknown }> } {
   const logs: Array<{ msg: string, [k: string]: unknown }> = []
   const logger = createLogger({ format: 'json', level: 'debug', write: line => { logs.push(JSON.parse(line)) } })
-  const limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: 500 })])) as Record<RegistryId, RateLimiter>
+  const limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond })])) as Record<RegistryId, RateLimiter>
   let crawler: Crawler | undefined
   const client = new RegistryClient({ endpoints: sim.endpoints, timeoutMs: 2000 }, {
     acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
@@ -126,7 +126,8 @@ test('a burst of rate-limit answers to lookups already in flight doubles the bac
     const sample = ['8.8.8.1', '8.9.0.1', '8.10.0.1', '8.11.0.1'].map(parseIPv4)
     sim.storm({ mode: 'rate-limit', ms: 2500, registries: ['arin'], retryAfterSeconds: 1 })
     const t0 = performance.now()
-    const { crawler, client, logs } = makeCrawler(store, sample, { rateLimitBackoffBaseMs: 1000 })
+    // a rate high enough that all four leave before the first answer can come back
+    const { crawler, client, logs } = makeCrawler(store, sample, { rateLimitBackoffBaseMs: 1000 }, 1_000_000)
     const status = await crawler.run()
     await client.close()
     const pauses = logs.filter(l => l.msg === 'registry rate-limited us; backing off').map(l => l.pauseMs as number)
