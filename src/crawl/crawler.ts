@@ -268,6 +268,7 @@ export class Crawler extends EventEmitter {
         queued: q?.queued ?? 0,
         othersOwn: q?.foreign.size ?? 0,
         inFlight: q?.inFlight ?? 0,
+        hopsWaiting: this.hopsWaiting[id],
         retrying: q?.retries.length ?? 0,
         budgetPerSecond: lim.ratePerSecond,
         pausedForMs: Math.round(lim.pausedForMs()),
@@ -479,6 +480,7 @@ export class Crawler extends EventEmitter {
       if (q.inFlight >= this.opts.maxInFlightPerRegistry) { await this.nextEvent(); continue }
       // wait for the registry's next free slot before choosing, so the choice sees every answer
       // that arrived meanwhile
+      // (a long wait planned at a low rate is cut short by ratesChanged() when the share rises)
       const delay = limiter.delayMs()
       if (delay > 0) { await this.sleepOrWake(delay, signal); continue }
       let address = this.pick(q)
@@ -518,7 +520,25 @@ export class Crawler extends EventEmitter {
       this.prepaid.delete(signal)
       return
     }
-    await this.modules.limiters[registry].acquire(signal)
+    // a redirect hop: while it waits it is work for that registry (the node's demand for it, so
+    // its share there is not the floor when its own queue for it is empty)
+    this.hopsWaiting[registry]++
+    try {
+      await this.modules.limiters[registry].acquire(signal)
+    } finally {
+      this.hopsWaiting[registry]--
+    }
+  }
+
+  private readonly hopsWaiting: Record<RegistryId, number> = { arin: 0, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 }
+
+  /**
+   * The limiters' rates changed (this node's budget shares): dispatchers waiting for a slot
+   * planned at the old rate look again — after a rise from the floor, the next slot may be
+   * milliseconds away instead of a minute.
+   */
+  ratesChanged (): void {
+    this.wake()
   }
 
   /** Counts a request the registry client sent (its onRequest hook). */

@@ -107,6 +107,8 @@ export interface RegistryProgress {
   /** unresolved addresses other nodes own (mesh) */
   othersOwn: number
   inFlight: number
+  /** redirect hops of other registries' lookups waiting for a slot of this one */
+  hopsWaiting: number
   retrying: number
   budgetPerSecond: number
   pausedForMs: number

@@ -51,14 +51,15 @@ function requestOutcome (outcome: string, error?: string): RegistryRequestOutcom
  * lookups in flight for that registry. A node whose work for a registry ran out stops holding a
  * share of it (the others take it over once its heartbeats show no work for demandGap + 2 silences,
  * see crawl/budget-share.ts), so the last nodes with work for a registry get all of its budget.
- * Work that appears again (addresses taken over when membership changes) waits for the join hold
- * and the peers' acknowledgement; a redirect hop to a registry without work is sent at the floor
- * rate (rare: the delegation files route transferred space straight to its holder).
+ * Redirect hops waiting for a registry's slot count as work for it. Work that appears again
+ * (addresses taken over when membership changes, a hop to a registry this node has no queue for —
+ * rare, as the delegation files route transferred space straight to its holder) starts at the
+ * floor rate and takes a full share after the join hold and the peers' acknowledgement.
  */
 function demandOf (registries: Record<RegistryId, RegistryProgress>): Record<RegistryId, number> {
   return Object.fromEntries(REGISTRY_IDS.map(id => {
     const r = registries[id]
-    return [id, r.queued + r.retrying + r.inFlight]
+    return [id, r.queued + r.retrying + r.inFlight + r.hopsWaiting]
   })) as Record<RegistryId, number>
 }
 
@@ -308,9 +309,11 @@ export class WhoismeshNode {
       .map(p => ({ id: p.heartbeat.peerId, demand: p.heartbeat.demand, lastSeenMs: p.lastSeen, countsMe: countsMe(p.heartbeat, self) }))
     const live = new Set(this.mesh.liveFullPeers())
     const rates = this.budgetShare.update(peers.filter(p => live.has(p.id)), selfDemand, Date.now())
+    let changed = false
     for (const id of REGISTRY_IDS) {
-      if (Math.abs(this.limiters[id].ratePerSecond - rates[id]) > 1e-9) this.limiters[id].setRate(rates[id])
+      if (Math.abs(this.limiters[id].ratePerSecond - rates[id]) > 1e-9) { this.limiters[id].setRate(rates[id]); changed = true }
     }
+    if (changed) this.crawler.ratesChanged()
   }
 
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {

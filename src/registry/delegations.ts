@@ -13,11 +13,12 @@
  * For ipv4, `value` is the number of addresses (not always a power of two). Only `allocated` and
  * `assigned` entries say who holds a block; `available` and `reserved` ones are skipped.
  *
- * The table is a hint: a wrong or stale entry costs one redirect hop (the registry asked redirects
+ * Copies are cached in the data directory (`delegations/`), unless that would leave less than
+ * 64 MiB free there. The table is a hint: a wrong or stale entry costs one redirect hop (the registry asked redirects
  * as it always does), never a wrong answer, so files that disagree are tolerated.
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readFile, rename, stat, statfs, unlink, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { REGISTRY_IDS, type RegistryId } from './interface.js'
 
 export class DelegationsError extends Error {
@@ -176,6 +177,25 @@ export interface LoadedDelegations {
   sources: Partial<Record<RegistryId, { from: 'fetched' | 'cache' | 'stale-cache', entries: number, malformed: number } | { error: string }>>
 }
 
+/**
+ * Keeps a copy for the next start, unless the disk is nearly full: the copy is optional, and
+ * the store that shares the data directory must never lose its last free space to it.
+ */
+async function writeCache (path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`
+  try {
+    const fs = await statfs(dirname(path))
+    if (fs.bavail * fs.bsize < Buffer.byteLength(text) + CACHE_FREE_SPACE_MARGIN) return
+    await writeFile(tmp, text)
+    await rename(tmp, path)
+  } catch {
+    await unlink(tmp).catch(() => {})
+  }
+}
+
+/** Free space a cached copy must leave on the data directory's disk. */
+const CACHE_FREE_SPACE_MARGIN = 64 * 1024 * 1024
+
 async function fetchText (url: string, timeoutMs: number, maxBytes: number): Promise<string> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { 'user-agent': 'whoismesh (delegation statistics)' } })
   if (!res.ok) { await res.body?.cancel(); throw new Error(`HTTP ${res.status}`) }
@@ -215,8 +235,7 @@ export async function loadDelegations (init: Pick<LoadDelegationsOptions, 'urls'
       try {
         text = await fetchText(url, o.timeoutMs, o.maxBytes)
         from = 'fetched'
-        const tmp = `${cached}.${process.pid}.tmp`
-        await writeFile(tmp, text).then(async () => await rename(tmp, cached)).catch(() => {})
+        await writeCache(cached, text)
       } catch (err: any) {
         error = `${url}: ${String(err?.cause?.code ?? err?.message ?? err)}`
         if (age < Infinity) { text = await readFile(cached, 'utf8').catch(() => undefined); from = 'stale-cache' }

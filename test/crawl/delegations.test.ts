@@ -243,3 +243,35 @@ test('node start --delegations: a missing or empty file is one line and exit 2; 
   const stats = sim.stats().registries
   assert.equal(REGISTRY_IDS.reduce((n, id) => n + stats[id].redirects, 0), 0, `${moved} addresses in transferred space crawled without a redirect`)
 })
+
+test('a redirect hop waiting for a registry counts as work for it (the node\'s demand there)', async () => {
+  const w = sim.world
+  // an address the /8's registry redirects (routed by the /8 alone: no delegation table)
+  let i = 0
+  while (w.ownerOf(i) === registryForAddress(w.start[i])) i++
+  const address = w.start[i]
+  const target = w.ownerOf(i)
+  sim.reset(true)
+  const store = await NetworkStore.open({ dataDir: join(dir, 'hop') })
+  try {
+    const logger = createLogger({ format: 'json', level: 'warn', write: () => {} })
+    const limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: id === target ? 2 : 1000 })])) as Record<RegistryId, RateLimiter>
+    await limiters[target].acquire() // the target's next slot is half a second away
+    let crawler: Crawler | undefined
+    const client = new RegistryClient({ endpoints: sim.endpoints, timeoutMs: 5000 }, {
+      acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
+      onRequest: ev => crawler?.noteRequest(ev.registry)
+    })
+    crawler = new Crawler({ ...defaultCrawlerOptions, sample: Uint32Array.from([address]), budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, 1000])) as any }, { store, client, limiters, logger })
+    let waiting = 0
+    const watch = setInterval(() => { waiting = Math.max(waiting, crawler!.registryProgress()[target].hopsWaiting) }, 5)
+    const status = await crawler.run().finally(() => clearInterval(watch))
+    await client.close()
+    assert.equal(status.sampleResolved, 1)
+    assert.equal(waiting, 1, `the hop to ${target} was seen waiting`)
+    assert.equal(crawler.registryProgress()[target].hopsWaiting, 0)
+    assert.equal(sim.stats().registries[registryForAddress(address)!].redirects, 1)
+  } finally {
+    await store.close()
+  }
+})
