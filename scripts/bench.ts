@@ -252,7 +252,7 @@ try {
   result.sample = benchSample()
   result.covered_checks = await benchCoveredChecks(dir)
   if (args['skip-crawl'] !== true) await step('crawl', async () => await benchCrawl(dir, Number(args['sample-limit']), args.budget))
-  if (args['skip-crawl'] !== true && fleetSample > 0) await step('fleet_crawl', async () => await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: fleetSample, budget: fleetBudget, timeoutMs: 900_000 }))
+  if (fleetSample > 0) await step('fleet_crawl', async () => await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: fleetSample, budget: fleetBudget, timeoutMs: 900_000 }))
   if (args['skip-world-nodes'] !== true) {
     const worldNetworks = (result.covered_checks as { world_networks: number }).world_networks
     await step('world_nodes', async () => await benchWorldNodes({ dir, worldStoreDir: join(dir, 'world-store'), worldNetworks, timeoutMs: 180_000 }))

@@ -381,6 +381,39 @@ export class Crawler extends EventEmitter {
   }
 
   /**
+   * Drops resolved addresses from the fronts of `q`'s lists (and foreign ones from the front of
+   * its queue), without taking a slot; each address is dropped once, so this costs what it drops.
+   */
+  private skipResolved (q: RegistryQueue): void {
+    const { store } = this.modules
+    while (q.cursor < q.addresses.length) {
+      const a = q.addresses[q.cursor]
+      if (store.isResolved(a)) this.counters.withinKnownBlock++
+      else if (!this.isMine(a)) q.foreign.push(a)
+      else break
+      q.cursor++
+    }
+    for (const list of [q.unparked, q.deferred]) {
+      for (let a = list.peek(); a !== undefined && store.isResolved(a); a = list.peek()) { list.shift(); this.counters.withinKnownBlock++ }
+    }
+    for (const [block, list] of q.parked) {
+      const keep = list.filter(a => !store.isResolved(a))
+      if (keep.length === list.length) continue
+      q.parkedCount -= list.length - keep.length
+      this.counters.withinKnownBlock += list.length - keep.length
+      if (keep.length === 0) q.parked.delete(block)
+      else q.parked.set(block, keep)
+    }
+    if (q.retries.some(r => store.isResolved(r.address))) {
+      q.retries = q.retries.filter(r => {
+        if (!store.isResolved(r.address)) return true
+        this.attempts.delete(r.address)
+        return false
+      })
+    }
+  }
+
+  /**
    * Whether `a`, taken from one of `q`'s lists, can be looked up now; if not, it goes where it
    * belongs: nowhere (resolved), to the foreign list, to another registry, or parked by block.
    */
@@ -442,13 +475,13 @@ export class Crawler extends EventEmitter {
     const held = REGISTRY_IDS.reduce((n, id) => n + this.queues[id].foreign.size, 0)
     const full = held <= 65_536 || performance.now() - this.lastFullPrune >= this.opts.fullPruneIntervalMs
     if (full) this.lastFullPrune = performance.now()
-    let dropped = 0
     for (const id of REGISTRY_IDS) {
       const q = this.queues[id]
-      if (full) { dropped += q.foreign.filter(a => !store.isResolved(a)); continue }
-      for (let a = q.foreign.peek(); a !== undefined && store.isResolved(a); a = q.foreign.peek()) { q.foreign.shift(); dropped++ }
+      if (full) { q.foreign.filter(a => !store.isResolved(a)); continue }
+      for (let a = q.foreign.peek(); a !== undefined && store.isResolved(a); a = q.foreign.peek()) q.foreign.shift()
     }
-    if (dropped > 0) this.wake()
+    // dispatchers waiting for a slot drop what these records resolved from their queues' fronts
+    this.wake()
   }
 
   private lastFullPrune = -Infinity
@@ -482,7 +515,15 @@ export class Crawler extends EventEmitter {
       // that arrived meanwhile
       // (a long wait planned at a low rate is cut short by ratesChanged() when the share rises)
       const delay = limiter.delayMs()
-      if (delay > 0) { await this.sleepOrWake(delay, signal); continue }
+      if (delay > 0) {
+        // while waiting, drop what others have resolved meanwhile from the front of the queue:
+        // otherwise a node at a low rate would hold up the end of the crawl (and claim demand)
+        // for addresses that need no lookup any more, until its next slot
+        this.skipResolved(q)
+        if (!this.hasWork(q)) continue
+        await this.sleepOrWake(delay, signal)
+        continue
+      }
       let address = this.pick(q)
       if (address === undefined) {
         if (!this.hasWork(q)) continue

@@ -258,3 +258,24 @@ test('addresses owned by another node are taken up when ownership changes to thi
     assert.equal(new Set(client.calls).size, client.calls.length, 'an address was looked up twice')
   })
 })
+
+test('a crawler waiting for a slot at a low rate finishes as soon as records from elsewhere resolve its queue', async () => {
+  await withStore(async (store) => {
+    const client = new FakeRegistries(['8.8.0.0/16', '8.9.0.0/16', '8.10.0.0/16'])
+    // three addresses in three /16s; one request per 30 s: after the first lookup the next slot is far away
+    const sample = [parseIPv4('8.8.0.1'), parseIPv4('8.9.0.1'), parseIPv4('8.10.0.1')]
+    const crawler = makeCrawler(store, client, sample, limiters(1 / 30))
+    const t0 = performance.now()
+    const run = crawler.run()
+    while (client.calls.length === 0) await new Promise(resolve => setTimeout(resolve, 5))
+    // another node's records arrive (gossip): they cover the two addresses still queued
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const rest = client.networks.filter(n => n.start !== parseCidr('8.8.0.0/16').start || n.end !== parseCidr('8.8.0.0/16').end)
+    await store.commit({ networks: rest.map(n => ({ ...n, source: 'rdap' as const, fetchedAt: Date.now(), queryAddress: n.start + 1 })) })
+    crawler.pruneResolved()
+    const status = await run
+    assert.equal(status.sampleResolved, 3)
+    assert.equal(client.calls.length, 1, 'the covered addresses were not asked')
+    assert.ok(performance.now() - t0 < 5000, `the crawl waited ${Math.round(performance.now() - t0)} ms for a slot it no longer needed`)
+  })
+})
