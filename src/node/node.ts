@@ -293,7 +293,14 @@ export class WhoismeshNode {
       return d.table
     }
     const t0 = performance.now()
-    const loaded = await loadDelegations({ urls: d.urls, cacheDir: join(this.opts.dataDir, 'delegations') })
+    let loaded: Awaited<ReturnType<typeof loadDelegations>>
+    try {
+      loaded = await loadDelegations({ urls: d.urls, cacheDir: join(this.opts.dataDir, 'delegations') })
+    } catch (err: any) {
+      // e.g. the cache directory cannot be made: route by the /8 table, as without the files
+      this.logger.warn('cannot load the delegation files; routing by the IANA /8 table', { error: String(err?.message ?? err) })
+      return undefined
+    }
     const failed = Object.entries(loaded.sources).filter(([, v]) => v != null && 'error' in v)
     for (const [id, v] of failed) this.logger.warn('delegation file unavailable; that registry\'s transferred space costs a redirect hop', { registry: id, error: (v as { error: string }).error })
     this.logger.info('routing by delegation files', { blocks: loaded.table.size, ms: Math.round(performance.now() - t0), sources: loaded.sources })

@@ -180,6 +180,15 @@ export class NetworkStore {
     const failureWrites = new Map<number, FailureRecord>()
     for (const f of failures) failureWrites.set(f.address, f)
     const cleared = new Set(clearFailures)
+    // a failure record says an address could not be resolved: one that a network or negative of
+    // this commit resolves (found through another address, by this node or a peer) is obsolete
+    if (this.failureSet.size > 0 && netChanges.length + negChanges.length > 0) {
+      const negAddresses = new Set(negChanges.map(c => c.record.address))
+      for (const a of this.failureSet) {
+        if (failureWrites.has(a)) continue
+        if (negAddresses.has(a) || netChanges.some(c => c.record.start <= a && a <= c.record.end)) cleared.add(a)
+      }
+    }
     for (const a of cleared) failureWrites.delete(a)
     for (const f of failureWrites.values()) ops.push({ type: 'put', key: failureKey(f.address), value: encodeValue(f) })
     for (const a of cleared) ops.push({ type: 'del', key: failureKey(a) })

@@ -275,3 +275,18 @@ test('a redirect hop waiting for a registry counts as work for it (the node\'s d
     await store.close()
   }
 })
+
+test('a node whose delegation cache cannot be made warns once and crawls, routed by the /8 table', async () => {
+  const { runCli } = await import('../helpers/cli.js')
+  const { mkdir } = await import('node:fs/promises')
+  const data = join(dir, 'no-cache')
+  await mkdir(data, { recursive: true })
+  await writeFile(join(data, 'delegations'), 'a file where the cache directory would be')
+  const registries = join(dir, 'registries-no-cache.json')
+  await writeFile(registries, JSON.stringify(sim.registriesFile))
+  sim.reset(true)
+  const r = await runCli(['node', 'start', '--data', data, '--listen', '/ip4/127.0.0.1/tcp/0', '--registries', registries, '--sample-limit', '100', '--exit-when-done', '--log-format', 'json'], { timeoutMs: 120_000 })
+  assert.equal(r.code, 0, r.stderr.slice(-2000))
+  assert.equal(r.stderr.split('\n').filter(l => l.includes('cannot load the delegation files')).length, 1)
+  assert.doesNotMatch(r.stderr, /routing by delegation files/)
+})

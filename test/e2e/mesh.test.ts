@@ -67,14 +67,25 @@ test('five nodes crawl the sample together within one global budget and end with
   assert.equal(digests.size, 1, `digests differ: ${covs.map(c => `${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}`)
   for (const c of covs) assert.equal(c.sample_resolved, SAMPLE_LIMIT)
   // replicas are byte-identical, not merely equal in digest: the dumps carry how each network was
-  // fetched (time, query address), and the pick rule chose the same record everywhere
+  // fetched (time, query address), and the pick rule chose the same record everywhere — except,
+  // at most, for networks the registries answered more than once: a node that ended its run
+  // before the second copy's gossip reached it keeps the copy it has (sync compares what
+  // networks are, not how they were fetched; README "Known limits")
+  const totals = simTotals()
+  const repeated = totals.networkAnswers - totals.distinct
   const dumps = await Promise.all(nodes.map(async n => await runCli(['dump', '--data', n.data])))
+  const lines = (out: string): string[] => out.trim().split('\n')
+  const withoutFetch = (line: string): string => { const { source, fetched_at: at, query_address: q, ...rest } = JSON.parse(line); void source; void at; void q; return JSON.stringify(rest) }
   for (const [i, d] of dumps.entries()) {
     assert.equal(d.code, 0, d.stderr)
-    assert.ok(d.stdout === dumps[0].stdout, `node n${i}'s dump differs from n0's`)
+    const mine = lines(d.stdout)
+    const first = lines(dumps[0].stdout)
+    assert.equal(mine.length, first.length)
+    const differing = mine.filter((l, k) => l !== first[k]).length
+    assert.ok(differing <= repeated, `node n${i}'s dump differs from n0's in ${differing} lines; the registries answered only ${repeated} networks twice`)
+    assert.deepEqual(mine.map(withoutFetch), first.map(withoutFetch), `node n${i}'s networks differ from n0's`)
   }
 
-  const totals = simTotals()
   assert.equal(totals.bans, 0, 'the simulator banned the fleet')
   assert.equal(totals.rateLimited, 0, 'the fleet went over the global budget')
   const lookups = covs.reduce((s, c) => s + (c.lookups as number), 0)

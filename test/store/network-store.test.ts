@@ -389,3 +389,32 @@ test('an invalid record rejects the whole commit with the bad field named and wr
     assert.deepEqual(store.counts(), { networks: 0, negatives: 0, failures: 0 })
   })
 })
+
+test('a failure record is dropped by the commit that resolves its address through another one (network or negative)', async () => {
+  const { dir, cleanup } = await tempDir()
+  const store = await NetworkStore.open({ dataDir: dir })
+  try {
+    const a = ip('62.40.1.1')
+    const b = ip('62.41.0.1')
+    const other = ip('8.8.8.8')
+    await store.commit({ failures: [a, b, other].map(address => ({ address, registry: 'ripe' as const, reason: 'TransientLookupError: timeout', attempts: 4, at: 1 })) })
+    assert.equal(store.counts().failures, 3)
+    // a network found through another address of it (say by a peer, gossiped) covers a
+    const res = await store.commit({ networks: [net('62.40.0.0', '62.40.255.255', { queryAddress: ip('62.40.9.1') })] })
+    assert.equal(res.failures.cleared, 1)
+    assert.equal(store.hasFailure(a), false)
+    // a negative for b resolves b
+    await store.commit({ negatives: [neg(b, { registry: 'ripe' })] })
+    assert.equal(store.hasFailure(b), false)
+    assert.equal(store.hasFailure(other), true, 'an address nothing resolved keeps its failure')
+  } finally {
+    await store.close()
+  }
+  const again = await NetworkStore.open({ dataDir: dir })
+  try {
+    assert.equal(again.counts().failures, 1, 'the drop is stored, not only in memory')
+  } finally {
+    await again.close()
+    await cleanup()
+  }
+})
