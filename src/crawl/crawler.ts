@@ -80,12 +80,10 @@ class Fifo {
   /** The first entry without taking it. */
   peek (): number | undefined { return this.head < this.items.length ? this.items[this.head] : undefined }
 
-  /** Keeps only the entries `keep` accepts (a full pass). Returns how many were dropped. */
-  filter (keep: (a: number) => boolean): number {
-    const before = this.size
+  /** Keeps only the entries `keep` accepts (a full pass). */
+  filter (keep: (a: number) => boolean): void {
     this.items = this.items.slice(this.head).filter(keep)
     this.head = 0
-    return before - this.items.length
   }
 
   /** Moves every entry to the end of `to`, in order. */
@@ -289,11 +287,6 @@ export class Crawler extends EventEmitter {
     if (this.tally === undefined) {
       // built once (one pass), then kept up to date by the store's indexing events
       this.tally = new SampleTally(this.opts.sample, store, a => registryForAddress(a) == null)
-      const tally = this.tally
-      store.onIndexed(e => {
-        for (const [s, end] of e.ranges) tally.addRange(s, end)
-        for (const a of e.addresses) tally.addAddress(a)
-      })
     }
     // ownership is decided per block of at most /16 (src/crawl/ownership.ts), so per /16 suffices
     const c = this.tally.counts(a => this.isMine(a))
@@ -431,10 +424,8 @@ export class Crawler extends EventEmitter {
    * where they name the holder of `a`, are more precise than a hint learned per block.
    */
   private handOver (q: RegistryQueue, a: number): boolean {
-    if (this.routeHints.size === 0) return false
     const target = this.routeHints.get(this.blockOf(a))
-    if (target !== undefined && this.routes?.registryFor(a) !== undefined) return false
-    if (target === undefined || target === q.id) return false
+    if (target === undefined || target === q.id || this.routes?.registryFor(a) !== undefined) return false
     this.queues[target].deferred.push(a)
     this.wake()
     return true

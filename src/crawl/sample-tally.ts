@@ -9,8 +9,12 @@
  * addresses it has and how many are done, so this node's slice (whose owner is decided per block of
  * at most /16) is summed over 65,536 blocks, not over the sample.
  */
+import { lowerBound } from '../store/sorted-array.js'
+
 export interface TallySource {
   isResolved: (address: number) => boolean
+  /** NetworkStore.onIndexed: what each commit added to the index */
+  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[] }) => void) => () => void
 }
 
 export interface SampleCounts {
@@ -29,7 +33,10 @@ export class SampleTally {
   private readonly per16Done = new Uint32Array(65_536)
   private resolved = 0
 
-  /** `reserved(a)`: never asked (counted resolved, and in no slice). */
+  /**
+   * Counts the sample against what `source` holds now and follows what it indexes from then on.
+   * `reserved(a)`: never asked (counted resolved, and in no slice).
+   */
   constructor (sample: Uint32Array, source: TallySource, reserved: (address: number) => boolean) {
     this.sorted = Uint32Array.from(sample).sort()
     this.done = new Uint8Array(this.sorted.length)
@@ -40,24 +47,16 @@ export class SampleTally {
       this.per16Total[k]++
       if (source.isResolved(a)) { this.done[i] = 1; this.resolved++; this.per16Done[k]++ }
     }
+    source.onIndexed(e => {
+      for (const [start, end] of e.ranges) this.addRange(start, end)
+      for (const a of e.addresses) this.addRange(a, a)
+    })
   }
 
-  /** A network [start, end] entered the index. */
-  addRange (start: number, end: number): void {
+  /** A network [start, end] (or a negative: start = end) entered the index. */
+  private addRange (start: number, end: number): void {
     const s = this.sorted
-    let lo = 0
-    let hi = s.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (s[mid] < start) lo = mid + 1
-      else hi = mid
-    }
-    for (let i = lo; i < s.length && s[i] <= end; i++) this.mark(i)
-  }
-
-  /** A negative (not found / reserved) for `address` entered the index. */
-  addAddress (address: number): void {
-    this.addRange(address, address)
+    for (let i = lowerBound(s, s.length, start); i < s.length && s[i] <= end; i++) this.mark(i)
   }
 
   private mark (i: number): void {

@@ -20,6 +20,8 @@
 import { mkdir, readFile, rename, stat, statfs, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { REGISTRY_IDS, type RegistryId } from './interface.js'
+import { upperBound } from '../store/sorted-array.js'
+import { formatIPv4, tryParseIPv4 } from '../util/ipv4.js'
 
 export class DelegationsError extends Error {
   override readonly name = 'DelegationsError'
@@ -53,18 +55,6 @@ export interface ParsedDelegations {
   malformed: number
 }
 
-function parseIPv4Strict (s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
-  if (m == null) return undefined
-  let v = 0
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i])
-    if (o > 255) return undefined
-    v = v * 256 + o
-  }
-  return v
-}
-
 /**
  * Reads the ipv4 `allocated`/`assigned` entries of one delegation file. Header, summary,
  * comment, asn and ipv6 lines are skipped; unreadable ipv4 lines are counted, not fatal.
@@ -85,7 +75,7 @@ export function parseDelegations (text: string): ParsedDelegations {
     const status = f[6].toLowerCase()
     if (status !== 'allocated' && status !== 'assigned') continue
     const registry = FILE_NAMES[f[0].toLowerCase()]
-    const start = parseIPv4Strict(f[3])
+    const start = tryParseIPv4(f[3])
     const count = Number(f[4])
     if (registry === undefined || start === undefined || !Number.isInteger(count) || count < 1 || start + count > 2 ** 32) { malformed++; continue }
     entries.push({ registry, start, count })
@@ -139,14 +129,7 @@ export class DelegationTable {
 
   /** The registry holding `address` by the files, or undefined when no entry covers it. */
   registryFor (address: number): RegistryId | undefined {
-    const s = this.starts
-    let lo = 0
-    let hi = s.length - 1
-    let found = -1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (s[mid] <= address) { found = mid; lo = mid + 1 } else hi = mid - 1
-    }
+    const found = upperBound(this.starts, this.starts.length, address) - 1
     if (found < 0 || this.ends[found] < address) return undefined
     return REGISTRY_IDS[this.regs[found]]
   }
@@ -252,11 +235,10 @@ export async function loadDelegations (init: Pick<LoadDelegationsOptions, 'urls'
 /** The simulator's and the tests' side: a delegation file in the exchange format for `entries`. */
 export function formatDelegations (registry: RegistryId, entries: ReadonlyArray<{ start: number, count: number, cc?: string }>, date = '20261128'): string {
   const name = DELEGATION_FILE_NAMES[registry]
-  const ip = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
   const lines = [
     `2|${name}|${date}|${entries.length}|19700101|${date}|+0000`,
     `${name}|*|ipv4|*|${entries.length}|summary`
   ]
-  for (const e of entries) lines.push(`${name}|${e.cc ?? 'ZZ'}|ipv4|${ip(e.start)}|${e.count}|${date}|allocated|${name}-${e.start.toString(16)}`)
+  for (const e of entries) lines.push(`${name}|${e.cc ?? 'ZZ'}|ipv4|${formatIPv4(e.start)}|${e.count}|${date}|allocated|${name}-${e.start.toString(16)}`)
   return lines.join('\n') + '\n'
 }

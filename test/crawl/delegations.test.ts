@@ -12,16 +12,13 @@ import { mkdtemp, rm, utimes, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DelegationTable, formatDelegations, loadDelegations, parseDelegations } from '../../src/registry/delegations.js'
-import { Crawler, type Routes } from '../../src/crawl/crawler.js'
-import { defaultCrawlerOptions } from '../../src/crawl/interface.js'
-import { RateLimiter } from '../../src/crawl/rate-limiter.js'
-import { RegistryClient } from '../../src/lookup/index.js'
+import type { Routes } from '../../src/crawl/crawler.js'
 import { NetworkStore } from '../../src/store/index.js'
-import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
+import { REGISTRY_IDS } from '../../src/registry/interface.js'
 import { registryForAddress } from '../../src/registry/iana.js'
 import { parseIPv4 } from '../../src/util/ipv4.js'
-import { createLogger } from '../../src/util/logger.js'
 import { startSimulator, type Simulator } from '../../src/sim/index.js'
+import { limitersAt, simCrawler } from '../helpers/sim-crawler.js'
 import { delegationsOf } from '../../src/sim/simulator.js'
 
 let sim: Simulator
@@ -164,14 +161,7 @@ async function crawl (name: string, sample: number[], routes: Routes | undefined
   sim.reset(true)
   const store = await NetworkStore.open({ dataDir: join(dir, name) })
   try {
-    const logger = createLogger({ format: 'json', level: 'warn', write: () => {} })
-    const limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: 1500 })])) as Record<RegistryId, RateLimiter>
-    let crawler: Crawler | undefined
-    const client = new RegistryClient({ endpoints: sim.endpoints, timeoutMs: 5000 }, {
-      acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
-      onRequest: ev => crawler?.noteRequest(ev.registry)
-    })
-    crawler = new Crawler({ ...defaultCrawlerOptions, sample: Uint32Array.from(sample), budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, 1500])) as any }, { store, client, limiters, logger })
+    const { crawler, client } = simCrawler(sim.endpoints, store, sample, { limiters: limitersAt(1500), timeoutMs: 5000 })
     crawler.setRoutes(routes)
     const status = await crawler.run()
     await client.close()
@@ -254,17 +244,11 @@ test('a redirect hop waiting for a registry counts as work for it (the node\'s d
   sim.reset(true)
   const store = await NetworkStore.open({ dataDir: join(dir, 'hop') })
   try {
-    const logger = createLogger({ format: 'json', level: 'warn', write: () => {} })
-    const limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: id === target ? 2 : 1000 })])) as Record<RegistryId, RateLimiter>
+    const limiters = limitersAt(id => id === target ? 2 : 1000)
     await limiters[target].acquire() // the target's next slot is half a second away
-    let crawler: Crawler | undefined
-    const client = new RegistryClient({ endpoints: sim.endpoints, timeoutMs: 5000 }, {
-      acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
-      onRequest: ev => crawler?.noteRequest(ev.registry)
-    })
-    crawler = new Crawler({ ...defaultCrawlerOptions, sample: Uint32Array.from([address]), budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, 1000])) as any }, { store, client, limiters, logger })
+    const { crawler, client } = simCrawler(sim.endpoints, store, [address], { limiters, timeoutMs: 5000 })
     let waiting = 0
-    const watch = setInterval(() => { waiting = Math.max(waiting, crawler!.registryProgress()[target].hopsWaiting) }, 5)
+    const watch = setInterval(() => { waiting = Math.max(waiting, crawler.registryProgress()[target].hopsWaiting) }, 5)
     const status = await crawler.run().finally(() => clearInterval(watch))
     await client.close()
     assert.equal(status.sampleResolved, 1)

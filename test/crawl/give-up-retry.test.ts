@@ -9,15 +9,11 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Crawler } from '../../src/crawl/crawler.js'
 import { defaultCrawlerOptions } from '../../src/crawl/interface.js'
-import { RateLimiter } from '../../src/crawl/rate-limiter.js'
-import { RegistryClient } from '../../src/lookup/index.js'
 import { NetworkStore } from '../../src/store/index.js'
-import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { parseIPv4 } from '../../src/util/ipv4.js'
-import { createLogger } from '../../src/util/logger.js'
 import { startSimulator, type Simulator } from '../../src/sim/index.js'
+import { limitersAt, simCrawler } from '../helpers/sim-crawler.js'
 
 let sim: Simulator
 let dir: string
@@ -33,23 +29,8 @@ after(async () => {
 })
 
 /** A crawler over the simulator; `logs` collects its structured log lines. */
-function makeCrawler (store: NetworkStore, sample: number[], opts: Partial<typeof defaultCrawlerOptions>, ratePerSecond = 500): { crawler: Crawler, client: RegistryClient, logs: Array<{ msg: string, [k: string]: unknown }> } {
-  const logs: Array<{ msg: string, [k: string]: unknown }> = []
-  const logger = createLogger({ format: 'json', level: 'debug', write: line => { logs.push(JSON.parse(line)) } })
-  const limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond })])) as Record<RegistryId, RateLimiter>
-  let crawler: Crawler | undefined
-  const client = new RegistryClient({ endpoints: sim.endpoints, timeoutMs: 2000 }, {
-    acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
-    onRequest: ev => crawler?.noteRequest(ev.registry)
-  })
-  crawler = new Crawler({
-    ...defaultCrawlerOptions,
-    retryBaseMs: 20,
-    ...opts,
-    sample: Uint32Array.from(sample),
-    budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, 500])) as any
-  }, { store, client, limiters, logger })
-  return { crawler, client, logs }
+function makeCrawler (store: NetworkStore, sample: number[], opts: Partial<typeof defaultCrawlerOptions>, ratePerSecond = 500): ReturnType<typeof simCrawler> {
+  return simCrawler(sim.endpoints, store, sample, { limiters: limitersAt(ratePerSecond), timeoutMs: 2000, opts: { retryBaseMs: 20, ...opts } })
 }
 
 // RIPE NCC and ARIN addresses of the simulated world

@@ -41,10 +41,6 @@ test('the tally equals a pass over the sample after every commit, for every owne
     // something known before the tally is built
     await store.commit({ networks: [net('8.0.0.0', '8.255.255.255', { registry: 'arin' })] })
     const tally = new SampleTally(sample, store, a => registryForAddress(a) == null)
-    store.onIndexed(e => {
-      for (const [s, end] of e.ranges) tally.addRange(s, end)
-      for (const a of e.addresses) tally.addAddress(a)
-    })
     const own = new Ownership({ prefixLength: 12 })
     own.setPeers(['peer-a', 'peer-b', 'peer-c'], 'peer-b')
     const everyone = (): boolean => true
