@@ -160,12 +160,18 @@ export class Crawler extends EventEmitter {
    * When (performance.now()) each registry's last rate-limit answer arrived. Answers to lookups
    * that were already in flight then belong to the same refusal and do not escalate the back-off:
    * with N lookups in flight, one burst of N 429s would otherwise double the pause N times.
+   * What counts is when a lookup's last request left (see `lastSentAt`): a WHOIS fallback or a
+   * redirect hop that waited out the pause and is refused again is a new refusal, and escalates.
+   * Likewise only an answer to a request sent after the last refusal ends the streak: one sent
+   * before it says nothing about whether the registry lifted its limit.
    */
   private readonly rateLimitedAt: Record<RegistryId, number> = { arin: -Infinity, ripe: -Infinity, apnic: -Infinity, lacnic: -Infinity, afrinic: -Infinity }
   private wakeUp: (() => void) | undefined
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private readonly startedAt = Date.now()
   private readonly prepaid = new WeakMap<AbortSignal, RegistryId>()
+  /** per lookup (its signal): when its latest request was let through (performance.now()) */
+  private readonly lastSentAt = new WeakMap<AbortSignal, number>()
   /** one controller per lookup in flight, all aborted when the crawl's signal aborts */
   private readonly lookupControllers = new Set<AbortController>()
   private finished = false
@@ -560,6 +566,7 @@ export class Crawler extends EventEmitter {
     } finally {
       this.hopsWaiting[registry]--
     }
+    if (signal != null) this.lastSentAt.set(signal, performance.now())
   }
 
   private readonly hopsWaiting: Record<RegistryId, number> = { arin: 0, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 }
@@ -596,13 +603,13 @@ export class Crawler extends EventEmitter {
     this.counters.lookups++
     const { client, logger } = this.modules
     const ac = new AbortController()
-    const startedAt = performance.now()
     this.lookupControllers.add(ac)
     if (signal?.aborted === true) ac.abort()
     this.prepaid.set(ac.signal, id)
+    this.lastSentAt.set(ac.signal, performance.now())
     try {
       const res = await client.lookup(address, id, ac.signal)
-      this.rateLimitStreak[res.registry] = 0
+      if (this.lastSentAt.get(ac.signal)! >= this.rateLimitedAt[res.registry]) this.rateLimitStreak[res.registry] = 0
       if (res.registry !== this.home(address)) this.routeHints.set(block, res.registry)
       else this.routeHints.delete(block)
       const record: NetworkRecord = { ...res.network, source: res.source, fetchedAt: Date.now(), queryAddress: address }
@@ -616,7 +623,7 @@ export class Crawler extends EventEmitter {
       logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
       this.emit('network', record)
     } catch (err: any) {
-      await this.handleError(id, q, address, err, signal, startedAt)
+      await this.handleError(id, q, address, err, signal, this.lastSentAt.get(ac.signal))
     } finally {
       this.lookupControllers.delete(ac)
       q.inFlight--
@@ -627,7 +634,8 @@ export class Crawler extends EventEmitter {
     }
   }
 
-  private async handleError (id: RegistryId, q: RegistryQueue, address: number, err: any, signal?: AbortSignal, startedAt = performance.now()): Promise<void> {
+  /** @param sentAt when the failed lookup's last request left (rate-limit refusals: see rateLimitedAt) */
+  private async handleError (id: RegistryId, q: RegistryQueue, address: number, err: any, signal?: AbortSignal, sentAt = performance.now()): Promise<void> {
     const { logger, limiters } = this.modules
     const ip = formatIPv4(address)
     if (err instanceof AbortedError || signal?.aborted === true || this.fatal != null) {
@@ -652,8 +660,8 @@ export class Crawler extends EventEmitter {
         const reg: RegistryId = err.registry ?? id
         this.counters.rateLimited++
         this.counters.lookups-- // not an answer: the address goes back to the front of the queue
-        // a lookup sent before the previous refusal arrived is part of that refusal
-        const sameRefusal = startedAt < this.rateLimitedAt[reg]
+        // a request sent before the previous refusal arrived is part of that refusal
+        const sameRefusal = sentAt < this.rateLimitedAt[reg]
         if (!sameRefusal) this.rateLimitedAt[reg] = performance.now()
         const streak = sameRefusal ? Math.max(1, this.rateLimitStreak[reg]) : ++this.rateLimitStreak[reg]
         const backoff = Math.min(this.opts.rateLimitBackoffMaxMs, this.opts.rateLimitBackoffBaseMs * 2 ** (streak - 1))

@@ -5,7 +5,7 @@
  * |------------------------|--------------------------------------------------------------|
  * | NotFoundError          | a result: record the address as unallocated, never ask again |
  * | RateLimitedError       | back off the registry for `retryAfterMs`, then retry         |
- * | TransientLookupError   | timeout / reset / 5xx: retry with capped backoff             |
+ * | TransientLookupError   | timeout / reset / 5xx / cut short: retry with capped backoff |
  * | MalformedResponseError | record, retry once, then give up with the reason             |
  * | TooManyRedirectsError  | give up with the reason (a loop between registries)          |
  */
@@ -25,7 +25,8 @@ export class RateLimitedError extends Error {
   constructor (readonly registry: RegistryId, message: string, readonly retryAfterMs?: number, readonly banned = false) { super(message) }
 }
 
-export type TransientKind = 'timeout' | 'reset' | 'refused' | 'server-error' | 'too-large'
+/** `truncated`: a WHOIS answer that ends inside an object (the connection closed early) */
+export type TransientKind = 'timeout' | 'reset' | 'refused' | 'server-error' | 'too-large' | 'truncated'
 
 export class TransientLookupError extends Error {
   override readonly name = 'TransientLookupError'

@@ -26,6 +26,12 @@ export interface WhoisText {
   objects: TextObject[]
   /** comment lines ('%' / '#', marker stripped) and free text that is not "key: value" */
   messages: string[]
+  /**
+   * false when the text ends inside an object (no blank or comment line after its last attribute)
+   * or in the middle of a line that is not a comment. WHOIS has no length framing, so this is how
+   * an answer cut short shows: every registry ends its last object with a blank line or a comment.
+   */
+  endsCleanly: boolean
 }
 
 const ATTR_LINE = /^([A-Za-z][A-Za-z0-9_-]*):(?:\s+(.*)|)$/
@@ -43,7 +49,12 @@ export function parseWhoisText (text: string): WhoisText {
     if (current.length > 0) objects.push({ attrs: current })
     current = []
   }
-  for (const line of splitLines(text)) {
+  const lines = splitLines(text)
+  // what follows the last line break: '' when the text ends with one, else an unfinished line
+  const unfinished = lines[lines.length - 1]
+  const cutMidLine = unfinished !== '' && !unfinished.startsWith('%') && !unfinished.startsWith('#')
+  if (unfinished === '') lines.pop() // the final line break ends a line, not an object
+  for (const line of lines) {
     if (line.trim() === '') { close(); continue }
     if (line.startsWith('%') || line.startsWith('#')) {
       close()
@@ -64,8 +75,9 @@ export function parseWhoisText (text: string): WhoisText {
       messages.push(line.trim())
     }
   }
+  const openAtEnd = current.length > 0
   close()
-  return { objects, messages }
+  return { objects, messages, endsCleanly: !cutMidLine && !openAtEnd }
 }
 
 /** The first value of `key` in the object, '' if absent. */

@@ -81,6 +81,7 @@ export class WhoisClient {
     try {
       answer = parseWhoisAnswer(text, registry, address)
     } catch (err) {
+      if (err instanceof TransientLookupError) throw err // an answer cut short
       throw asMalformed(err, registry, raw.length)
     }
     if (answer.kind === 'rate-limited' || answer.kind === 'banned') {

@@ -33,10 +33,15 @@
  * - "%ERROR:101: no entries found", "No match found for …", "No match for …" → not-found.
  * - Anything else — no network, a range that does not parse, no network containing the query — is
  *   a MalformedResponseError, never a guess.
+ * - An answer cut short is a TransientLookupError('truncated'), never a network with fields
+ *   missing: WHOIS has no length, so it shows as text ending inside an object or a line, an ARIN
+ *   answer with its server's opening lines but not its closing ones (FRAMES), an ARIN network
+ *   without the organization/customer block it names, or an RPSL inetnum without the
+ *   organisation it names in an answer without the "This query was served by" footer.
  */
 import type { RegistryId } from '../registry/interface.js'
 import { formatIPv4, parseCidr, rangeToCidrs } from '../util/ipv4.js'
-import { MalformedResponseError } from './errors.js'
+import { MalformedResponseError, TransientLookupError } from './errors.js'
 import type { ParsedNetwork, WhoisAnswer } from './interface.js'
 import {
   attr, attrs, consistentCidrs, formatRange, hasAttr, normaliseCountry, normaliseDate, objectClass,
@@ -52,13 +57,15 @@ import {
  *   unknown: the most specific network in the answer is taken.
  * @throws MalformedResponseError when the text is neither a network, a referral, a not-found nor
  *   a rate-limit answer
+ * @throws TransientLookupError('truncated') when the answer was cut short
  */
 export function parseWhoisAnswer (text: string, registry: RegistryId, queryAddress: number): WhoisAnswer {
   const bytes = Buffer.byteLength(text, 'utf8')
   const fail = (reason: string): never => { throw new MalformedResponseError(registry, `WHOIS: ${reason}`, bytes) }
   const query = knownAddress(queryAddress) ? queryAddress : undefined
 
-  const { objects, messages } = parseWhoisText(lastServerSection(text))
+  const { objects, messages, endsCleanly } = parseWhoisText(lastServerSection(text))
+  const cutShort: Fail = reason => { throw new TransientLookupError(registry, 'truncated', `WHOIS answer cut short (${bytes} bytes): ${reason}`) }
 
   const limited = rateLimitAnswer(messages, objects)
   if (limited !== undefined) return limited
@@ -67,17 +74,28 @@ export function parseWhoisAnswer (text: string, registry: RegistryId, queryAddre
   const ianaEnd = lastIndexWhere(objects, o => stripRpslComment(attr(o, 'source')).toUpperCase() === 'IANA')
   const own = objects.slice(ianaEnd + 1)
 
+  // a network or a referral is taken only from a whole answer; the check comes after the ranges
+  // are read, so that garbage stays a MalformedResponseError
+  const whole = (): void => {
+    if (!endsCleanly) cutShort('it ends inside an object or a line')
+    const frame = openFrame(messages)
+    if (frame !== undefined) cutShort(`${frame}'s header without its closing lines`)
+  }
+
   const arin = arinGroups(own)
-  if (arin.length > 0) return arinAnswer(arin, registry, query, fail)
+  if (arin.length > 0) return arinAnswer(arin, registry, query, fail, whole, cutShort)
 
   const inetnums = own.filter(o => objectClass(o) === 'inetnum')
-  if (inetnums.length > 0) return inetnumAnswer(inetnums, own, registry, query, fail)
+  if (inetnums.length > 0) return inetnumAnswer(inetnums, own, messages, registry, query, fail, whole, cutShort)
 
   if (ianaEnd >= 0) {
     const iana = objects.slice(0, ianaEnd + 1)
     const ref = iana.map(o => attr(o, 'refer') || attr(o, 'whois')).find(v => v !== '')
     const server = ref !== undefined ? parseServerRef(ref) : undefined
-    if (server !== undefined) return referral(registryOfWhoisHost(server.host), server.host, server.port)
+    if (server !== undefined) {
+      whole()
+      return referral(registryOfWhoisHost(server.host), server.host, server.port)
+    }
   }
 
   const notFound = notFoundAnswer(messages)
@@ -87,6 +105,30 @@ export function parseWhoisAnswer (text: string, registry: RegistryId, queryAddre
 }
 
 type Fail = (reason: string) => never
+
+/**
+ * The comment lines a registry's server opens and closes every answer with (as the real servers
+ * do; AFRINIC ends with blank lines only). An answer cut at an object boundary ends cleanly but
+ * lacks the closing lines — and may lack a more specific network that came later. ARIN prints
+ * the same terms-of-use block before and after the objects.
+ */
+const FRAMES: Array<{ server: string, head: RegExp, foot: RegExp }> = [
+  { server: 'ARIN', head: /^ARIN WHOIS data and services are subject to the Terms of Use/i, foot: /^ARIN WHOIS data and services are subject to the Terms of Use/i },
+  { server: 'RIPE NCC', head: /^This is the RIPE Database query service/i, foot: /^This query was served by the RIPE Database/i },
+  { server: 'APNIC', head: /^\[whois\.apnic\.net\]$/i, foot: /^This query was served by the APNIC Whois Service/i },
+  { server: 'LACNIC', head: /^Joint Whois - whois\.lacnic\.net/i, foot: /^whois\.lacnic\.net accepts only direct match queries/i },
+  { server: 'NIC.br', head: /^Copyright \(c\) Nic\.br/i, foot: /^whois\.registro\.br accepts only direct match queries/i }
+]
+
+/** The server whose opening lines the messages hold without its closing ones, if any. */
+function openFrame (messages: string[]): string | undefined {
+  for (const f of FRAMES) {
+    const heads = messages.findIndex(m => f.head.test(m))
+    if (heads < 0) continue
+    if (!messages.some((m, i) => i > heads && f.foot.test(m))) return f.server
+  }
+  return undefined
+}
 
 function knownAddress (n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff
@@ -212,7 +254,7 @@ function arinGroups (objects: TextObject[]): ArinGroup[] {
 
 const OTHER_RIR_NETTYPE = /\b(?:allocated|transferred)\s+to\s+(ripe(?:\s+ncc)?|apnic|lacnic|afrinic|arin)\b/i
 
-function arinAnswer (groups: ArinGroup[], registry: RegistryId, query: number | undefined, fail: Fail): WhoisAnswer {
+function arinAnswer (groups: ArinGroup[], registry: RegistryId, query: number | undefined, fail: Fail, whole: () => void, cutShort: Fail): WhoisAnswer {
   const nets = groups.map(g => {
     const text = attr(g.net, 'netrange')
     const range = parseRangeText(text)
@@ -221,6 +263,7 @@ function arinAnswer (groups: ArinGroup[], registry: RegistryId, query: number | 
     return { ...g, start: range.start, end: range.end }
   })
   const containing = query === undefined ? nets : nets.filter(n => n.start <= query && query <= n.end)
+  whole()
   if (containing.length === 0) return fail(`no network in the answer contains ${formatIPv4(query ?? 0)}`)
   // most specific; on a tie the later one (ARIN prints a reassignment after its parent)
   const best = containing.reduce((a, b) => (b.end - b.start <= a.end - a.start ? b : a))
@@ -234,6 +277,8 @@ function arinAnswer (groups: ArinGroup[], registry: RegistryId, query: number | 
   const orgId = orgLineMatch?.[2] ?? ''
   const orgObjects = others.filter(o => hasAttr(o, 'orgname') || hasAttr(o, 'custname'))
   const orgObject = orgObjects.find(o => orgId !== '' && attr(o, 'orgid') === orgId) ?? orgObjects[0]
+  // ARIN prints the network's organization or customer block after it (where its country is)
+  if (orgLine !== '' && orgObject === undefined) cutShort(`no block for ${orgLine} after the network`)
   const org = orgObject !== undefined
     ? (attr(orgObject, 'orgname') || attr(orgObject, 'custname'))
     : (orgLineMatch?.[1] ?? orgLine)
@@ -285,9 +330,10 @@ function arinReferral (net: TextObject, others: TextObject[], registry: Registry
 
 const PLACEHOLDER_NETNAME = /^(?:IANA-BLK|IANA-BLOCK|IANA-NETBLOCK-\d+|IANA-RSVD|ERX-NETBLOCK|NON-RIPE-NCC-MANAGED-ADDRESS-BLOCK)$/i
 const PLACEHOLDER_DESCR = /\bnot (?:fully )?(?:managed|allocated|administered) (?:by|to) (?:the )?(?:RIPE|APNIC|AFRINIC|LACNIC|ARIN)\b/i
+const SERVED_BY = /^This query was served by\b/i
 const RIR_WHOIS_HOST = /\bwhois\.(arin|ripe|apnic|lacnic|afrinic)\.net\b/gi
 
-function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], registry: RegistryId, query: number | undefined, fail: Fail): WhoisAnswer {
+function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages: string[], registry: RegistryId, query: number | undefined, fail: Fail, whole: () => void, cutShort: Fail): WhoisAnswer {
   const nets = inetnums.map(o => {
     const text = attr(o, 'inetnum')
     const range = parseRangeText(text)
@@ -296,6 +342,7 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], registry:
     return { obj: o, ...range }
   })
   const containing = query === undefined ? nets : nets.filter(n => n.start <= query && query <= n.end)
+  whole()
   if (containing.length === 0) return fail(`no inetnum in the answer contains ${formatIPv4(query ?? 0)}`)
   // most specific; on a tie the first (the registry's own object before mirrored NIR data)
   const best = containing.reduce((a, b) => (b.end - b.start < a.end - a.start ? b : a))
@@ -305,7 +352,13 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], registry:
   const descrs = attrs(obj, 'descr')
   if (isPlaceholder(obj, netname, descrs, start, end)) return placeholderReferral(obj, registry)
 
-  const org = attr(obj, 'owner') || organisationName(obj, objects) || (descrs.find(d => d !== '') ?? '')
+  const orgName = organisationName(obj, objects)
+  // the organisation an inetnum names follows it, unless the server leaves referenced objects out
+  // (then the answer still ends with its "This query was served by" line, which RIPE and APNIC print)
+  if (orgName === '' && stripRpslComment(attr(obj, 'org')) !== '' && !messages.some(m => SERVED_BY.test(m))) {
+    cutShort(`no organisation ${stripRpslComment(attr(obj, 'org'))} after the inetnum`)
+  }
+  const org = attr(obj, 'owner') || orgName || (descrs.find(d => d !== '') ?? '')
   const parent = attr(obj, 'parent')
   const parentRange = parseRangeText(parent)
   const changed = attrs(obj, 'changed').map(normaliseDate).filter(d => d !== '').sort()

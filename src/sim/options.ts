@@ -10,7 +10,9 @@ export const FAULT_KINDS = ['timeout', 'reset', 'truncated', 'malformed', 'huge'
 /**
  * - timeout: the server never answers (holds the connection for `hangMs`, then drops it)
  * - reset: the connection is destroyed without an answer
- * - truncated: half the answer, then the connection is reset
+ * - truncated: half the answer, then the connection ends: WHOIS closes cleanly (as a server that
+ *   crashed or a middlebox would; only the answer's structure tells), RDAP resets short of its
+ *   Content-Length
  * - malformed: garbage instead of JSON / WHOIS text
  * - huge: an endless-looking answer of `hugeBytes`, streamed (clients must cap what they read)
  */

@@ -162,7 +162,7 @@ function injectFault (ctx: SimContext, fault: FaultKind, socket: Socket, render:
       return
     case 'truncated': {
       const text = Buffer.from(render())
-      ctx.afterLatency(() => socket.write(text.subarray(0, Math.floor(text.length / 2)), () => socket.resetAndDestroy()))
+      ctx.afterLatency(() => socket.end(text.subarray(0, Math.floor(text.length / 2))))
       return
     }
     case 'malformed':

@@ -25,6 +25,11 @@ class FakeRegistries implements AddressLookup {
   inFlight = 0
   /** per-address scripted errors, consumed in order */
   script = new Map<number, Error[]>()
+  /** per-address latency instead of `latencyMs` */
+  latencies = new Map<number, number>()
+  /** per-address errors the redirect's target answers with (after `hopLatencyMs`), consumed in order */
+  hopScript = new Map<number, Error[]>()
+  hopLatencyMs = 0
   acquire?: (registry: RegistryId, signal?: AbortSignal) => Promise<void>
 
   constructor (cidrs: string[], readonly latencyMs = 2) {
@@ -47,7 +52,7 @@ class FakeRegistries implements AddressLookup {
     this.inFlight++
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
     try {
-      await new Promise(resolve => setTimeout(resolve, this.latencyMs))
+      await new Promise(resolve => setTimeout(resolve, this.latencies.get(address) ?? this.latencyMs))
       const scripted = this.script.get(address)
       if (scripted != null && scripted.length > 0) throw scripted.shift()!
       const network = this.networks.find(n => n.start <= address && address <= n.end)
@@ -55,6 +60,9 @@ class FakeRegistries implements AddressLookup {
       if (network.registry !== firstRegistry) {
         // the first registry redirects: one more request, at the owner
         await this.acquire?.(network.registry, signal)
+        await new Promise(resolve => setTimeout(resolve, this.hopLatencyMs))
+        const hopError = this.hopScript.get(address)?.shift()
+        if (hopError !== undefined) throw hopError
         return { network, registry: network.registry, source: 'rdap', hops: [firstRegistry, network.registry], requests: 2 }
       }
       return { network, registry: network.registry, source: 'rdap', hops: [firstRegistry], requests: 1 }
@@ -133,6 +141,48 @@ test('a rate-limit answer pauses the registry for Retry-After and the address is
     assert.equal(store.isCovered(a), true)
     assert.ok(performance.now() - t0 >= 145, 'the retry did not wait for Retry-After')
     assert.equal(client.calls.filter(x => x === a).length, 2)
+  })
+})
+
+test('an answer to a lookup sent before a rate-limit refusal does not end the back-off streak', async () => {
+  await withStore(async (store) => {
+    const client = new FakeRegistries(['8.8.0.0/16', '8.10.0.0/16'], 30)
+    const [slow, refused] = ['8.8.8.1', '8.10.0.1'].map(parseIPv4)
+    // slow leaves with the other and succeeds after its first refusal, which is followed by another
+    client.latencies.set(slow, 250)
+    client.script.set(refused, [new RateLimitedError('arin', 'slow down'), new RateLimitedError('arin', 'still')])
+    const crawler = makeCrawler(store, client, [slow, refused], limiters(), { rateLimitBackoffBaseMs: 400 })
+    const pauses: number[] = []
+    crawler.on('rate-limited', (e: { pauseMs: number }) => pauses.push(e.pauseMs))
+    const status = await crawler.run()
+    assert.equal(status.done, true)
+    assert.equal(status.sampleResolved, 2)
+    // slow's success, sent before the first refusal, says nothing about the limit: the second
+    // refusal doubles the pause
+    assert.deepEqual(pauses, [400, 800], `pauses ${pauses.join(', ')}`)
+  })
+})
+
+test('a redirect hop that waited out a rate-limit pause and is refused again doubles the pause', async () => {
+  await withStore(async (store) => {
+    // 8.8.0.0/16 is RIPE's although its /8 is ARIN's: its lookups go to ARIN, then hop to RIPE
+    const client = new FakeRegistries(['8.8.0.0/16@ripe', '62.40.0.0/14'], 5)
+    const [hop, refused] = ['8.8.8.1', '62.40.1.1'].map(parseIPv4)
+    client.latencies.set(hop, 150) // ARIN's redirect
+    client.latencies.set(refused, 100)
+    client.script.set(refused, [new RateLimitedError('ripe', 'slow down')])
+    client.hopLatencyMs = 50
+    client.hopScript.set(hop, [new RateLimitedError('ripe', 'still')])
+    const crawler = makeCrawler(store, client, [hop, refused], limiters(), { rateLimitBackoffBaseMs: 400 })
+    const pauses: number[] = []
+    crawler.on('rate-limited', (e: { pauseMs: number }) => pauses.push(e.pauseMs))
+    const status = await crawler.run()
+    assert.equal(status.done, true)
+    assert.equal(status.sampleResolved, 2)
+    // RIPE refuses at ~100 ms; the hop (its lookup began at 0, ARIN redirects at ~150 ms) waits
+    // out the pause, is sent at ~500 ms and refused: a new refusal, so the pause doubles (by the
+    // lookup's start time it would count as the same refusal)
+    assert.deepEqual(pauses, [400, 800], `pauses ${pauses.join(', ')}`)
   })
 })
 

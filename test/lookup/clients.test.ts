@@ -243,6 +243,19 @@ describe('RDAP', () => {
     assert.deepEqual(events.map(e => [e.protocol, e.outcome, e.error]), [['rdap', 'error', 'TransientLookupError'], ['whois', 'network', undefined]])
   })
 
+  test('a WHOIS answer the server closes half way is a TransientLookupError(truncated), never a network with fields missing', async () => {
+    fake.rdap.arin = (_req, res) => { res.writeHead(503).end() }
+    const whole = fixture('arin-whois-74.125.225.229.txt')
+    // the first half ends inside the OrgName block, before its Country line
+    fake.whois.arin = serveText(whole.subarray(0, Math.floor(whole.length / 2)))
+    const { client, events } = makeClient()
+    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
+    assert.ok(err instanceof TransientLookupError, `got ${String(err)}`)
+    assert.equal(err.kind, 'server-error', 'the RDAP error is thrown')
+    assert.ok(err.cause instanceof TransientLookupError && err.cause.kind === 'truncated', `the WHOIS error is kept as the cause: ${String(err.cause)}`)
+    assert.deepEqual(events.map(e => [e.protocol, e.outcome, e.error]), [['rdap', 'error', 'TransientLookupError'], ['whois', 'error', 'TransientLookupError']])
+  })
+
   test('an RDAP body that is not JSON is malformed and falls back to WHOIS', async () => {
     fake.rdap.ripe = (_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>') }
     fake.whois.ripe = serveText(fixture('ripe-whois-62.239.237.1.txt'))

@@ -2,12 +2,15 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { isRegistryId, type RegistryId } from '../../src/registry/interface.js'
+import { isRegistryId, REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { formatIPv4, parseCidr, parseIPv4 } from '../../src/util/ipv4.js'
-import { MalformedResponseError } from '../../src/lookup/errors.js'
+import { MalformedResponseError, TransientLookupError } from '../../src/lookup/errors.js'
 import type { ParsedNetwork, WhoisAnswer } from '../../src/lookup/interface.js'
 import { parseRdapNetwork, rdapErrorInfo } from '../../src/lookup/rdap-parser.js'
 import { parseWhoisAnswer } from '../../src/lookup/whois-parser.js'
+import { describeNetwork, identityOf } from '../../src/sim/records.js'
+import { arinNetworkAnswer, lacnicNetworkAnswer, rpslNetworkAnswer } from '../../src/sim/whois-format.js'
+import { buildWorld } from '../../src/sim/world.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/registry-responses/', import.meta.url))
 
@@ -263,6 +266,7 @@ test('an ARIN network allocated to RIPE NCC with a ReferralServer is a referral 
     'NetType:        Allocated to RIPE NCC',
     '',
     'ReferralServer:  whois://whois.ripe.net:43',
+    '',
     ''
   ].join('\n')
   assert.deepEqual(parseWhoisAnswer(text, 'arin', ip('62.1.2.3')), { kind: 'referral', registry: 'ripe', host: 'whois.ripe.net', port: 43 })
@@ -280,6 +284,7 @@ test('a RIPE placeholder block that lists several registries is a referral witho
     'country:        EU # Country is really world wide',
     'status:         ALLOCATED UNSPECIFIED',
     'source:         RIPE',
+    '',
     ''
   ].join('\n')
   assert.deepEqual(parseWhoisAnswer(text, 'ripe', ip('8.8.8.8')), { kind: 'referral' })
@@ -293,6 +298,7 @@ test('a placeholder block that names exactly one other registry is a referral to
     'descr:          Please search whois.apnic.net for it.',
     'country:        AU',
     'source:         AFRINIC',
+    '',
     ''
   ].join('\n')
   assert.deepEqual(parseWhoisAnswer(text, 'afrinic', ip('27.1.2.3')), { kind: 'referral', registry: 'apnic', host: 'whois.apnic.net' })
@@ -416,6 +422,7 @@ test('words like "limit" inside object attributes do not make an answer rate-lim
     'remarks:        access denied to strangers',
     'country:        NL',
     'source:         RIPE',
+    '',
     ''
   ].join('\n')
   const n = expectNetwork(parseWhoisAnswer(text, 'ripe', ip('192.0.2.1')), 'attributes')
@@ -534,4 +541,79 @@ test('rdapErrorInfo reads RDAP error bodies and ignores network objects', () => 
   assert.deepEqual(rdapErrorInfo({ errorCode: 429, title: 'Too Many Requests', description: ['slow down'] }), { errorCode: 429, title: 'Too Many Requests', description: ['slow down'] })
   assert.equal(rdapErrorInfo(RDAP_NET), undefined)
   assert.equal(rdapErrorInfo('nope'), undefined)
+})
+
+// ---------------------------------------------------------------------------------------------
+// WHOIS: answers cut short (the connection closed early; WHOIS has no length to tell)
+
+/** The answer's outcome, as a comparable string: the network's identity, the referral, or the error. */
+function outcomeOf (text: string, registry: RegistryId, query: number): string {
+  try {
+    const a = parseWhoisAnswer(text, registry, query)
+    if (a.kind !== 'network') return JSON.stringify(a)
+    const { start, end, registry: r, handle, name, org, country } = a.network
+    return JSON.stringify({ start, end, r, handle, name, org, country })
+  } catch (err) {
+    if (err instanceof TransientLookupError) return `TransientLookupError(${err.kind})`
+    if (err instanceof MalformedResponseError) return 'MalformedResponseError'
+    throw err
+  }
+}
+
+/** Every line end and, inside each line, its middle: where a cut leaves the most plausible text. */
+function cutPoints (text: string): number[] {
+  const points = new Set<number>()
+  let lineStart = 0
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '\n') continue
+    points.add(i + 1)
+    points.add(lineStart + Math.floor((i - lineStart) / 2))
+    lineStart = i + 1
+  }
+  return [...points].filter(p => p > 0 && p < text.length).sort((a, b) => a - b)
+}
+
+test('a real WHOIS answer cut anywhere gives its whole network or fails (truncated or malformed), never a network with fields missing', () => {
+  let cuts = 0
+  let truncated = 0
+  for (const e of index.filter(e => e.kind === 'whois' && isRegistryId(e.registry))) {
+    const text = readFileSync(`${FIXTURES}${e.file}`, 'utf8')
+    // a client's referral chain: a cut before the last section leaves an earlier server's answer
+    if (/^#\s*whois\.\S+\s*$/m.test(text)) continue
+    const registry = e.registry as RegistryId
+    const query = queryOf(e)
+    const whole = outcomeOf(text, registry, query)
+    if (whole.startsWith('TransientLookupError') || whole === 'MalformedResponseError') continue
+    for (const at of cutPoints(text)) {
+      const cut = outcomeOf(text.slice(0, at), registry, query)
+      cuts++
+      if (cut === 'TransientLookupError(truncated)') truncated++
+      assert.ok(cut === whole || cut === 'TransientLookupError(truncated)' || cut === 'MalformedResponseError',
+        `${e.file} cut after ${at} of ${text.length} characters: ${cut} instead of ${whole}\n--- the text ends:\n${text.slice(Math.max(0, at - 200), at)}`)
+    }
+  }
+  assert.ok(cuts > 1000 && truncated > 500, `${cuts} cuts, ${truncated} truncated`)
+})
+
+test('a simulated WHOIS answer of every registry cut anywhere gives its whole network or fails as truncated', async () => {
+  const world = await buildWorld()
+  const seen = new Set<string>()
+  let truncated = 0
+  for (let i = 0; i < world.count && seen.size < REGISTRY_IDS.length * 2; i += 97) {
+    const n = describeNetwork(world, i)
+    const key = `${n.registry}:${n.gap ? 'gap' : 'range'}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    const text = n.registry === 'arin' ? arinNetworkAnswer(n, 'http://rdap.example/') : n.registry === 'lacnic' ? lacnicNetworkAnswer(n) : rpslNetworkAnswer(n)
+    const whole = outcomeOf(text, n.registry, n.start)
+    const { start, end, registry: r, handle, name, org, country } = identityOf(n)
+    assert.equal(whole, JSON.stringify({ start, end, r, handle, name, org, country }), `${key}: the whole answer`)
+    for (const at of cutPoints(text)) {
+      const cut = outcomeOf(text.slice(0, at), n.registry, n.start)
+      if (cut === 'TransientLookupError(truncated)') truncated++
+      assert.ok(cut === whole || cut === 'TransientLookupError(truncated)' || cut === 'MalformedResponseError', `${key} cut after ${at}: ${cut}`)
+    }
+  }
+  assert.equal(seen.size, REGISTRY_IDS.length * 2)
+  assert.ok(truncated > 100, `${truncated} cuts seen as truncated`)
 })

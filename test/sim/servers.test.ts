@@ -12,6 +12,7 @@ import { parseWhoisAnswer } from '../../src/lookup/whois-parser.js'
 import { whoisQuery } from '../../src/lookup/whois-client.js'
 import { RegistryClient } from '../../src/lookup/client.js'
 import type { NetworkIdentity } from '../../src/lookup/interface.js'
+import { TransientLookupError } from '../../src/lookup/errors.js'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
 import { describeNetwork, identityOf } from '../../src/sim/records.js'
 import { buildWorld, type World } from '../../src/sim/world.js'
@@ -390,6 +391,8 @@ describe('registry simulator faults', () => {
       await assert.rejects(res.text())
       const w = await whois(t.endpoints.arin.whoisPort, 'n + 8.8.8.8')
       assert.ok(w.text.length > 0 && !w.text.includes('OrgName'), 'half an answer')
+      assert.equal(w.error, undefined, 'WHOIS closes cleanly: only the parser can tell the answer is cut')
+      assert.throws(() => parseWhoisAnswer(w.text, 'arin', parseIPv4('8.8.8.8')), (err: unknown) => err instanceof TransientLookupError && err.kind === 'truncated')
     } finally {
       await t.close()
     }
