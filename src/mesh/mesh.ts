@@ -92,6 +92,10 @@ export interface PeerState {
 const NETS = currentTopic('nets')
 const METRICS = currentTopic('metrics')
 
+/** a sync refused with "busy" (the peer runs a session of its own) is tried again this often, 0.5 s, 1 s, 2 s apart */
+const SYNC_BUSY_RETRIES = 3
+const SYNC_BUSY_RETRY_MS = 500
+
 export class Mesh extends EventEmitter {
   readonly opts: MeshOptions
   private readonly modules: MeshModules
@@ -250,15 +254,24 @@ export class Mesh extends EventEmitter {
     const last = this.lastSyncAt.get(id) ?? 0
     if (!force && Date.now() - last < this.opts.syncIntervalMs / 2) return
     this.lastSyncAt.set(id, Date.now())
-    try {
-      const r = await sync.syncWith(peer)
-      this.modules.logger.info('synced with peer', { peer: id, received: r.networksAccepted + r.negativesAccepted, sent: r.networksSent + r.negativesSent, ms: Math.round(r.durationMs), converged: r.converged })
-      this.syncedWith.add(id)
-      this.firstSync.resolve()
-    } catch (err: any) {
-      // a light peer has no sync protocol; busy peers are tried again later
-      this.modules.logger.debug('sync failed', { peer: id, error: String(err?.message ?? err) })
-      this.lastSyncAt.delete(id)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await sync.syncWith(peer)
+        this.modules.logger.info('synced with peer', { peer: id, received: r.networksAccepted + r.negativesAccepted, sent: r.networksSent + r.negativesSent, ms: Math.round(r.durationMs), converged: r.converged })
+        this.syncedWith.add(id)
+        this.firstSync.resolve()
+        return
+      } catch (err: any) {
+        // a peer busy with a session of its own is asked again shortly (then at the next round)
+        if (err?.name === 'SyncRemoteError' && err.reason === 'busy' && attempt <= SYNC_BUSY_RETRIES && !this.stopped) {
+          await new Promise(resolve => setTimeout(resolve, SYNC_BUSY_RETRY_MS * 2 ** (attempt - 1)).unref())
+          if (!this.stopped) continue
+        }
+        // a light peer has no sync protocol; others are tried again later
+        this.modules.logger.debug('sync failed', { peer: id, error: String(err?.message ?? err) })
+        this.lastSyncAt.delete(id)
+        return
+      }
     }
   }
 

@@ -284,3 +284,45 @@ test('peers with different limits converge over many small turns (frame and turn
   assert.ok(report.rounds > 10, `many turns under a 128 KiB budget, got ${report.rounds}`)
   assert.ok((await dump(a.store)).equals(await dump(b.store)), 'dumps are byte-identical')
 })
+
+test('a node syncs with one peer at a time: two peers holding the same index send it once, not twice', async () => {
+  const world = syntheticNetworks(20_000, 71)
+  const [a, b, joiner] = await Promise.all([startPeer(), startPeer(), startPeer()])
+  await Promise.all([load(a.store, world), load(b.store, world)])
+  const [ra, rb] = await Promise.all([joiner.sync.syncWith(addr(a)), joiner.sync.syncWith(addr(b))])
+  assert.equal(ra.networksReceived + rb.networksReceived, world.length, `received ${ra.networksReceived} + ${rb.networksReceived}`)
+  assert.ok(ra.converged && rb.converged)
+  assert.equal(joiner.store.digest(), a.store.digest())
+})
+
+test('a call for a peer already syncing with this node shares that session; others are refused "busy" meanwhile', async () => {
+  const world = syntheticNetworks(20_000, 72)
+  // small frames and turns: the joiner's pull takes hundreds of round trips
+  const [full, other, joiner] = await Promise.all([startPeer(), startPeer(), startPeer({ maxRecordsPerFrame: 20, maxFrameBytes: 65_536, maxTurnBytes: 65_536 })])
+  await load(full.store, world)
+  const pulling = joiner.sync.syncWith(addr(full))
+  await waitFor('the joiner\'s session to start', () => full.sync.stats.sessionsServed === 1)
+  // the full node's own call for the joiner (its periodic round) shares the joiner's session
+  const shared = full.sync.syncWith(joiner.libp2p.peerId)
+  // while the joiner pulls, another peer's session is refused
+  await assert.rejects(other.sync.syncWith(addr(joiner)), (err: Error) => err.name === 'SyncRemoteError' && (err as any).reason === 'busy')
+  assert.equal(joiner.sync.stats.refusedBusy, 1)
+  assert.ok(joiner.store.counts().networks < world.length, 'the refusal came while the joiner was pulling')
+  assert.equal((await shared).networksSent, world.length, 'the report of the session the joiner started')
+  assert.equal(full.sync.stats.sessionsInitiated, 0, 'no second session')
+  assert.equal((await pulling).networksReceived, world.length)
+  // once it is done, the other peer's session goes through
+  const after = await other.sync.syncWith(addr(joiner))
+  assert.equal(after.networksReceived, world.length)
+})
+
+test('two nodes that start syncing with each other at the same moment run one session between them', async () => {
+  const [x, y] = await Promise.all([startPeer(), startPeer()])
+  await Promise.all([load(x.store, syntheticNetworks(10_000, 73)), load(y.store, syntheticNetworks(10_000, 74))])
+  const results = await Promise.allSettled([x.sync.syncWith(addr(y)), y.sync.syncWith(addr(x))])
+  const ok = results.filter(r => r.status === 'fulfilled')
+  for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as any).reason, 'busy', String(r.reason))
+  assert.ok(ok.length >= 1)
+  assert.equal(x.sync.stats.sessionsCompleted + y.sync.stats.sessionsCompleted, 2, 'one session, seen from both sides')
+  assert.equal(x.store.digest(), y.store.digest())
+})

@@ -114,6 +114,6 @@ export interface SyncStats {
   sessionsCompleted: number
   /** aborted sessions, by reason (see SyncAbortReason) */
   aborted: Record<string, number>
-  /** inbound sessions refused because maxConcurrentSessions were running */
+  /** inbound sessions refused with "busy": maxConcurrentSessions were running, or a session of this node's own was */
   refusedBusy: number
 }

@@ -9,10 +9,20 @@
  *
  * A session never crashes the node: every failure is classified (errors.ts), counted in `stats`
  * (and metrics), logged, and — on the initiating side — thrown to the caller.
+ *
+ * One session reconciles both sides, so a node never runs two that would carry the same records:
+ * - sessions this node initiates run one at a time (a late joiner dials several peers at once;
+ *   each would otherwise send it the whole index), and a call for a peer already in a session with
+ *   this node, in either direction, shares that session;
+ * - while one of its own sessions runs, it refuses inbound ones with "busy" (the initiator tries
+ *   again later, when little is left to send) — except when the peer it is syncing with dialled it
+ *   at the same moment: then the session of the smaller peer id goes on, and the other side's
+ *   call shares it (or fails with "busy" if the refusal arrived before that session did; Mesh
+ *   retries "busy" after 0.5, 1 and 2 s).
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { silentLogger, type Logger } from '../../util/logger.js'
-import { SyncOptionsError, SyncStoppedError, abortReasonOf } from './errors.js'
+import { SyncOptionsError, SyncRemoteError, SyncStoppedError, abortReasonOf } from './errors.js'
 import { defaultSyncOptions, type SyncModules, type SyncOptions, type SyncReport, type SyncStats, type SyncTarget } from './interface.js'
 import { SYNC_PROTOCOL } from './protocol.js'
 import { SyncSession, type SyncRole } from './session.js'
@@ -27,6 +37,12 @@ export class SyncService {
   private inbound = 0
   private readonly active = new Set<Promise<unknown>>()
   private readonly outbound = new Map<string, Promise<SyncReport>>()
+  /** responder sessions in progress, by peer */
+  private readonly inboundFrom = new Map<string, Promise<SyncReport>>()
+  /** the peer of the initiated session running now (one at a time) */
+  private initiatedWith: string | undefined
+  /** initiated sessions waiting for their turn */
+  private readonly turnWaiters: Array<() => void> = []
 
   constructor (opts: Partial<SyncOptions>, modules: SyncModules) {
     this.opts = checkOptions({ ...defaultSyncOptions, ...opts })
@@ -66,7 +82,7 @@ export class SyncService {
   async syncWith (target: SyncTarget): Promise<SyncReport> {
     if (!this.running) throw new SyncStoppedError()
     const key = target.toString()
-    const existing = this.outbound.get(key)
+    const existing = this.outbound.get(key) ?? this.inboundFrom.get(key)
     if (existing !== undefined) return await existing
     const run = this.track(this.initiate(target))
     this.outbound.set(key, run)
@@ -82,23 +98,61 @@ export class SyncService {
     const signal = this.sessionSignal()
     let peer = target.toString()
     let session: SyncSession | undefined
+    let turn = false
     try {
+      // connect concurrently, then wait for this node's turn before opening the session
       const connection = await this.modules.libp2p.dial(target, { signal })
       peer = connection.remotePeer.toString()
+      await this.takeTurn(peer, signal)
+      turn = true
+      // the peer may have started a session with us meanwhile: that one reconciles both sides
+      const inbound = this.inboundFrom.get(peer)
+      if (inbound !== undefined) return await inbound
       const stream = await connection.newStream(SYNC_PROTOCOL, { signal })
       session = this.session('initiator', peer, stream, signal)
       const report = await session.initiate()
       this.completed('initiator', report)
       return report
     } catch (err) {
+      // refused because the peer's own session with us, begun at the same moment, goes on
+      const inbound = err instanceof SyncRemoteError && err.reason === 'busy' ? this.inboundFrom.get(peer) : undefined
+      if (inbound !== undefined) return await inbound
       this.aborted('initiator', peer, err, session?.report)
       throw err
+    } finally {
+      if (turn) this.endTurn()
     }
+  }
+
+  /** Waits until no other initiated session runs, then marks `peer`'s as running. */
+  private async takeTurn (peer: string, signal: AbortSignal): Promise<void> {
+    while (this.initiatedWith !== undefined) {
+      signal.throwIfAborted()
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => { const i = this.turnWaiters.indexOf(wake); if (i >= 0) this.turnWaiters.splice(i, 1); reject(signal.reason) }
+        const wake = (): void => { signal.removeEventListener('abort', onAbort); resolve() }
+        this.turnWaiters.push(wake)
+        signal.addEventListener('abort', onAbort, { once: true })
+      })
+    }
+    this.initiatedWith = peer
+  }
+
+  private endTurn (): void {
+    this.initiatedWith = undefined
+    this.turnWaiters.shift()?.()
+  }
+
+  /** Whether an inbound session from `peer` must be refused (see the class comment). */
+  private busyFor (peer: string): boolean {
+    if (this.inbound >= this.opts.maxConcurrentSessions || this.inboundFrom.has(peer)) return true
+    if (this.initiatedWith === undefined) return false
+    return !(this.initiatedWith === peer && peer < this.modules.libp2p.peerId.toString())
   }
 
   private serve (stream: Stream, connection: Connection): void {
     const peer = connection.remotePeer.toString()
-    if (!this.running || this.inbound >= this.opts.maxConcurrentSessions) {
+    if (!this.running || this.busyFor(peer)) {
       this.stats.refusedBusy++
       this.modules.metrics?.syncSessionsTotal.inc({ outcome: 'refused' })
       this.log.debug('sync session refused', { peer, reason: 'busy' })
@@ -108,10 +162,15 @@ export class SyncService {
     this.inbound++
     this.stats.sessionsServed++
     const session = this.session('responder', peer, stream, this.sessionSignal())
-    void this.track(session.respond().then(
-      report => { this.completed('responder', report) },
-      err => { this.aborted('responder', peer, err, session.report) }
-    ).finally(() => { this.inbound-- }))
+    const run = session.respond().then(
+      report => { this.completed('responder', report); return report },
+      err => { this.aborted('responder', peer, err, session.report); throw err }
+    ).finally(() => {
+      this.inbound--
+      this.inboundFrom.delete(peer)
+    })
+    this.inboundFrom.set(peer, run)
+    void this.track(run)
   }
 
   private session (role: SyncRole, peer: string, stream: Stream, signal: AbortSignal): SyncSession {
