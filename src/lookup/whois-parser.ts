@@ -34,7 +34,7 @@
  * - Anything else — no network, a range that does not parse, no network containing the query — is
  *   a MalformedResponseError, never a guess.
  * - An answer cut short is a TransientLookupError('truncated'), never a network with fields
- *   missing: WHOIS has no length, so it shows as text ending inside an object or a line, an ARIN
+ *   missing: WHOIS has no length, so it shows as text ending inside an object or a line, an
  *   answer with its server's opening lines but not its closing ones (FRAMES), an ARIN network
  *   without the organization/customer block it names, or an RPSL inetnum without the
  *   organisation it names in an answer without the "This query was served by" footer.
