@@ -32,6 +32,9 @@ const sleep = async (ms: number): Promise<void> => await new Promise(resolve => 
 /** one simulator poll: time (ms, performance.now) and cumulative queries per registry */
 interface Tick { t: number, queries: Record<RegistryId, number>, queued: Record<RegistryId, boolean>, plannedShare: Record<RegistryId, number> }
 
+/** how long the world nodes run on after the sync before their steady-state memory is read */
+const IDLE_AFTER_SYNC_S = 60
+
 /** VmRSS and VmHWM of a process, in MB */
 /**
  * The simulator's counters summed over registries, and the rate-budget lower bound of a crawl:
@@ -301,9 +304,14 @@ export async function benchWorldNodes (o: { dir: string, worldStoreDir: string, 
     const joinerMem = await processMemory(joiner.child.pid!)
     const fullMemAfter = await processMemory(full.child.pid!)
     const complete = await waitForLog(joiner, 'crawl complete', 30_000).catch(() => undefined)
+    // V8 gives the heap the sync grew back only once the process has been quiet for a while (its
+    // memory reducer): the steady state a node holding the world runs at
+    await sleep(IDLE_AFTER_SYNC_S * 1000)
+    const joinerIdleMem = await processMemory(joiner.child.pid!)
+    const fullIdleMem = await processMemory(full.child.pid!)
     return {
       world_networks: o.worldNetworks,
-      full_node: { open_and_ready_s: round(openS, 1), networks: ready.networks, memory_after_open: fullMem, memory_after_serving_sync: fullMemAfter },
+      full_node: { open_and_ready_s: round(openS, 1), networks: ready.networks, memory_after_open: fullMem, memory_after_serving_sync: fullMemAfter, [`memory_${IDLE_AFTER_SYNC_S}s_later`]: fullIdleMem },
       joiner: {
         process_ready_s: round(readyS, 1),
         synced: received >= o.worldNetworks,
@@ -312,6 +320,7 @@ export async function benchWorldNodes (o: { dir: string, worldStoreDir: string, 
         sync_ms_logged: syncLog.map(l => l.ms),
         memory_at_ready_nearly_empty: joinerEmptyMem,
         memory_holding_world: joinerMem,
+        [`memory_holding_world_${IDLE_AFTER_SYNC_S}s_later`]: joinerIdleMem,
         lookups_after_sync: complete?.lookups ?? null
       }
     }

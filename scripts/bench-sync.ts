@@ -113,6 +113,19 @@ async function main (): Promise<void> {
     const first = await sync.syncWith(server.addr)
     const seconds = (performance.now() - t) / 1000
     const second = await sync.syncWith(server.addr)
+    // where the receiving node's memory is once it holds the world (MB): V8's heap, buffers, and
+    // the rest of the RSS (LevelDB, malloc arenas); again after a full GC when run with --expose-gc
+    const memory = (): Record<string, number> => {
+      const m = process.memoryUsage()
+      const mb = (x: number): number => round(x / 2 ** 20, 1)
+      return { rss: mb(m.rss), heap_total: mb(m.heapTotal), heap_used: mb(m.heapUsed), external: mb(m.external), array_buffers: mb(m.arrayBuffers), rest_of_rss: mb(m.rss - m.heapTotal - m.external) }
+    }
+    const memoryAfterSync = memory()
+    if (process.env.BENCH_SYNC_IDLE_S != null) await new Promise(resolve => setTimeout(resolve, Number(process.env.BENCH_SYNC_IDLE_S) * 1000))
+    const memoryIdle = memory()
+    const gc = (globalThis as { gc?: () => void }).gc
+    gc?.()
+    const memoryAfterGc = gc != null ? memory() : undefined
     await sync.stop()
     await libp2p.stop()
     await store.close()
@@ -131,6 +144,7 @@ async function main (): Promise<void> {
         rounds: first.rounds,
         converged: first.converged
       },
+      receiver_memory_mb: { after_sync: memoryAfterSync, idle: memoryIdle, ...(memoryAfterGc != null ? { after_full_gc: memoryAfterGc } : {}) },
       second_sync: {
         ms: second.durationMs,
         records: second.networksReceived + second.negativesReceived + second.networksSent + second.negativesSent,

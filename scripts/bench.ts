@@ -220,6 +220,8 @@ function targets (r: any): Array<Record<string, unknown>> {
   add('late joiner: full-world sync through `node start`, s from spawn', nodeSync, '< 15', nodeSync < 15)
   const rss = Math.max(r.world_nodes?.joiner?.memory_holding_world?.hwm_mb ?? NaN, r.world_nodes?.full_node?.memory_after_serving_sync?.hwm_mb ?? NaN)
   add('peak RSS (VmHWM) per node holding the full world, MB', Number.isNaN(rss) ? null : rss, '< 300', rss < 300)
+  const steady = Math.max(r.world_nodes?.joiner?.memory_holding_world_60s_later?.rss_mb ?? NaN, r.world_nodes?.full_node?.memory_60s_later?.rss_mb ?? NaN)
+  add('RSS per node holding the full world, a minute after the sync (steady state), MB', Number.isNaN(steady) ? null : steady, '< 300', steady < 300)
   const full = r.full_sample_crawl
   if (full != null) add('full sample, 5 nodes: crawl s / lookups ÷ networks', full.error ?? `${String(full.crawl_s)} s / ${String(full.lookups_per_network)}`, 'completes', full.error == null)
   return t
