@@ -346,13 +346,12 @@ export class Crawler extends EventEmitter {
 
   /** Next address to look up for this registry, or undefined if none can start now. */
   private pick (q: RegistryQueue): number | undefined {
-    const { store } = this.modules
     const now = performance.now()
     // 1. retries whose time has come
+    this.dropResolvedRetries(q)
     for (let i = 0; i < q.retries.length; i++) {
       const r = q.retries[i]
       if (r.readyAt > now) continue
-      if (store.isResolved(r.address)) { q.retries.splice(i--, 1); this.attempts.delete(r.address); continue }
       if (!this.isMine(r.address)) { q.retries.splice(i--, 1); q.foreign.push(r.address); continue }
       if (this.blocksInFlight.has(this.blockOf(r.address))) continue
       q.retries.splice(i, 1)
@@ -403,13 +402,18 @@ export class Crawler extends EventEmitter {
       if (keep.length === 0) q.parked.delete(block)
       else q.parked.set(block, keep)
     }
-    if (q.retries.some(r => store.isResolved(r.address))) {
-      q.retries = q.retries.filter(r => {
-        if (!store.isResolved(r.address)) return true
-        this.attempts.delete(r.address)
-        return false
-      })
-    }
+    this.dropResolvedRetries(q)
+  }
+
+  /** Drops the retries of addresses resolved meanwhile (by this node, a peer, another address). */
+  private dropResolvedRetries (q: RegistryQueue): void {
+    const { store } = this.modules
+    if (!q.retries.some(r => store.isResolved(r.address))) return
+    q.retries = q.retries.filter(r => {
+      if (!store.isResolved(r.address)) return true
+      this.attempts.delete(r.address)
+      return false
+    })
   }
 
   /**

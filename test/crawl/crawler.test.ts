@@ -144,6 +144,17 @@ test('a rate-limit answer pauses the registry for Retry-After and the address is
   })
 })
 
+/** Crawls `sample` to the end with a 400 ms rate-limit back-off base; the pauses, in order. */
+async function rateLimitPauses (store: NetworkStore, client: FakeRegistries, sample: number[]): Promise<number[]> {
+  const crawler = makeCrawler(store, client, sample, limiters(), { rateLimitBackoffBaseMs: 400 })
+  const pauses: number[] = []
+  crawler.on('rate-limited', (e: { pauseMs: number }) => pauses.push(e.pauseMs))
+  const status = await crawler.run()
+  assert.equal(status.done, true)
+  assert.equal(status.sampleResolved, sample.length)
+  return pauses
+}
+
 test('an answer to a lookup sent before a rate-limit refusal does not end the back-off streak', async () => {
   await withStore(async (store) => {
     const client = new FakeRegistries(['8.8.0.0/16', '8.10.0.0/16'], 30)
@@ -151,12 +162,7 @@ test('an answer to a lookup sent before a rate-limit refusal does not end the ba
     // slow leaves with the other and succeeds after its first refusal, which is followed by another
     client.latencies.set(slow, 250)
     client.script.set(refused, [new RateLimitedError('arin', 'slow down'), new RateLimitedError('arin', 'still')])
-    const crawler = makeCrawler(store, client, [slow, refused], limiters(), { rateLimitBackoffBaseMs: 400 })
-    const pauses: number[] = []
-    crawler.on('rate-limited', (e: { pauseMs: number }) => pauses.push(e.pauseMs))
-    const status = await crawler.run()
-    assert.equal(status.done, true)
-    assert.equal(status.sampleResolved, 2)
+    const pauses = await rateLimitPauses(store, client, [slow, refused])
     // slow's success, sent before the first refusal, says nothing about the limit: the second
     // refusal doubles the pause
     assert.deepEqual(pauses, [400, 800], `pauses ${pauses.join(', ')}`)
@@ -173,12 +179,7 @@ test('a redirect hop that waited out a rate-limit pause and is refused again dou
     client.script.set(refused, [new RateLimitedError('ripe', 'slow down')])
     client.hopLatencyMs = 50
     client.hopScript.set(hop, [new RateLimitedError('ripe', 'still')])
-    const crawler = makeCrawler(store, client, [hop, refused], limiters(), { rateLimitBackoffBaseMs: 400 })
-    const pauses: number[] = []
-    crawler.on('rate-limited', (e: { pauseMs: number }) => pauses.push(e.pauseMs))
-    const status = await crawler.run()
-    assert.equal(status.done, true)
-    assert.equal(status.sampleResolved, 2)
+    const pauses = await rateLimitPauses(store, client, [hop, refused])
     // RIPE refuses at ~100 ms; the hop (its lookup began at 0, ARIN redirects at ~150 ms) waits
     // out the pause, is sent at ~500 ms and refused: a new refusal, so the pause doubles (by the
     // lookup's start time it would count as the same refusal)
