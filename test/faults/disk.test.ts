@@ -24,6 +24,7 @@ import { startSimulator, writeRegistriesFile } from '../../src/sim/index.js'
 import { runCli, type CliResult } from '../helpers/cli.js'
 import { writeUnreachableRegistries } from '../helpers/fake-registries.js'
 import { net } from '../store/helpers/records.js'
+import { skipOutsideCi } from '../helpers/skip.js'
 
 const LISTEN = '/ip4/127.0.0.1/tcp/0'
 
@@ -121,7 +122,7 @@ test('a data directory that cannot be created (its parent is a regular file) sto
 })
 
 test('a read-only data directory stops node start and dump with one line naming it', async (t) => {
-  if (cannotMount != null) { t.skip(cannotMount); return }
+  if (cannotMount != null) { skipOutsideCi(t, cannotMount); return }
   // empty and read-only: nothing can be created in it
   const empty = await tmpfs('ro-empty', 'ro,size=1m')
   assertOneLine(await runCli(nodeStart(empty), { timeoutMs: 30_000 }), new RegExp(`cannot open store ${escape(empty)}: .*Read-only file system`), 'node start (empty)')
@@ -137,7 +138,7 @@ test('a read-only data directory stops node start and dump with one line naming 
 })
 
 test('a disk that is full at start stops node start and dump with one line saying so', async (t) => {
-  if (cannotMount != null) { t.skip(cannotMount); return }
+  if (cannotMount != null) { skipOutsideCi(t, cannotMount); return }
   const fresh = await tmpfs('full-empty', 'size=64k')
   await fillUp(fresh)
   assertOneLine(await runCli(nodeStart(fresh), { timeoutMs: 30_000 }), new RegExp(`cannot open store ${escape(fresh)}: .*No space left on device`), 'node start (new store)')
@@ -248,7 +249,7 @@ test('whoismesh repair refuses a store that a running process holds', async () =
 })
 
 test('a disk that fills up during a crawl stops the node with one line, keeps everything stored, and a restart finishes', async (t) => {
-  if (cannotMount != null) { t.skip(cannotMount); return }
+  if (cannotMount != null) { skipOutsideCi(t, cannotMount); return }
   const sim = await startSimulator({ budgetPerSecond: 'all=400' })
   try {
     const simRegistries = join(dir, 'sim-registries.json')
