@@ -70,91 +70,91 @@ function grown<T extends Uint32Array | Uint16Array> (a: T, cap: number): T {
   return b
 }
 
-/** Parses the ASN CSV text. Fields: start,end,asn,org where org may be "quoted" with "" escapes. */
-export function parseAsnCsv (text: string): AsnRanges {
-  let cap = 1 << 19
-  let start: Uint32Array = new Uint32Array(cap)
-  let end: Uint32Array = new Uint32Array(cap)
-  let asn: Uint32Array = new Uint32Array(cap)
-  let org: Uint32Array = new Uint32Array(cap)
-  const orgs: string[] = []
-  const orgIndex = new Map<string, number>()
+type Columns = { start: Uint32Array, end: Uint32Array } & Record<string, Uint32Array | Uint16Array>
+
+/**
+ * The row loop both CSVs share: skips blank lines, reads `start,end,` into `cols` and hands the
+ * rest of row `n` to `readRest`, which leaves the cursor at the next line. The columns grow
+ * together and come back cut to the rows read.
+ */
+function scanRanges<C extends Columns> (text: string, cols: C, nextField: string, readRest: (cols: C, n: number, cur: { pos: number }) => void): { count: number, cols: C } {
+  const keys = Object.keys(cols) as Array<keyof C & string>
+  let cap = cols.start.length
   let n = 0
   const cur = { pos: 0 }
-  const len = text.length
-  while (cur.pos < len) {
+  while (cur.pos < text.length) {
     const c0 = text.charCodeAt(cur.pos)
     if (c0 === 10 || c0 === 13) { cur.pos++; continue }
     if (n === cap) {
       cap *= 2
-      start = grown(start, cap); end = grown(end, cap); asn = grown(asn, cap); org = grown(org, cap)
+      for (const k of keys) cols[k] = grown(cols[k], cap) as C[typeof k]
     }
-    start[n] = readUint(text, cur)
+    cols.start[n] = readUint(text, cur)
     expectComma(text, cur, 'end')
-    end[n] = readUint(text, cur)
-    expectComma(text, cur, 'asn')
-    asn[n] = readUint(text, cur)
-    expectComma(text, cur, 'org')
-    let name: string
-    if (text.charCodeAt(cur.pos) === 34) {
-      // quoted: runs to the next lone quote; "" is a literal quote
-      let out = ''
-      let pos = cur.pos + 1
-      for (;;) {
-        const q = text.indexOf('"', pos)
-        if (q < 0) throw new DatasetError(`unterminated quoted org at offset ${cur.pos}`)
-        out += text.slice(pos, q)
-        if (text.charCodeAt(q + 1) === 34) { out += '"'; pos = q + 2; continue }
-        pos = q + 1
-        break
-      }
-      name = out
-      cur.pos = pos
-      const nl = text.indexOf('\n', pos)
-      cur.pos = nl < 0 ? len : nl + 1
-    } else {
-      const nl = text.indexOf('\n', cur.pos)
-      const stop = nl < 0 ? len : nl
-      name = text.slice(cur.pos, stop).replace(/\r$/, '')
-      cur.pos = nl < 0 ? len : nl + 1
-    }
-    let idx = orgIndex.get(name)
-    if (idx === undefined) { idx = orgs.length; orgs.push(name); orgIndex.set(name, idx) }
-    org[n] = idx
+    cols.end[n] = readUint(text, cur)
+    expectComma(text, cur, nextField)
+    readRest(cols, n, cur)
     n++
   }
-  return { count: n, start: start.slice(0, n), end: end.slice(0, n), asn: asn.slice(0, n), org: org.slice(0, n), orgs }
+  for (const k of keys) cols[k] = cols[k].slice(0, n) as C[typeof k]
+  return { count: n, cols }
+}
+
+/** Reads the rest of a line as a CSV field that may be "quoted" with "" escapes; moves to the next line. */
+function readTextField (text: string, cur: { pos: number }, what: string): string {
+  const len = text.length
+  if (text.charCodeAt(cur.pos) !== 34) {
+    const nl = text.indexOf('\n', cur.pos)
+    const value = text.slice(cur.pos, nl < 0 ? len : nl).replace(/\r$/, '')
+    cur.pos = nl < 0 ? len : nl + 1
+    return value
+  }
+  // quoted: runs to the next lone quote; "" is a literal quote
+  let out = ''
+  let pos = cur.pos + 1
+  for (;;) {
+    const q = text.indexOf('"', pos)
+    if (q < 0) throw new DatasetError(`unterminated quoted ${what} at offset ${cur.pos}`)
+    out += text.slice(pos, q)
+    if (text.charCodeAt(q + 1) === 34) { out += '"'; pos = q + 2; continue }
+    pos = q + 1
+    break
+  }
+  const nl = text.indexOf('\n', pos)
+  cur.pos = nl < 0 ? len : nl + 1
+  return out
+}
+
+const INITIAL_ROWS = 1 << 19
+
+/** Parses the ASN CSV text. Fields: start,end,asn,org where org may be "quoted" with "" escapes. */
+export function parseAsnCsv (text: string): AsnRanges {
+  const orgs: string[] = []
+  const orgIndex = new Map<string, number>()
+  const cols = { start: new Uint32Array(INITIAL_ROWS), end: new Uint32Array(INITIAL_ROWS), asn: new Uint32Array(INITIAL_ROWS), org: new Uint32Array(INITIAL_ROWS) }
+  const { count } = scanRanges(text, cols, 'asn', (c, n, cur) => {
+    c.asn[n] = readUint(text, cur)
+    expectComma(text, cur, 'org')
+    const name = readTextField(text, cur, 'org')
+    let idx = orgIndex.get(name)
+    if (idx === undefined) { idx = orgs.length; orgs.push(name); orgIndex.set(name, idx) }
+    c.org[n] = idx
+  })
+  return { count, ...cols, orgs }
 }
 
 /** Parses the country CSV text (start,end,CC). */
 export function parseCountryCsv (text: string): CountryRanges {
-  let cap = 1 << 19
-  let start: Uint32Array = new Uint32Array(cap)
-  let end: Uint32Array = new Uint32Array(cap)
-  let cc: Uint16Array = new Uint16Array(cap)
-  let n = 0
-  const cur = { pos: 0 }
-  const len = text.length
-  while (cur.pos < len) {
-    const c0 = text.charCodeAt(cur.pos)
-    if (c0 === 10 || c0 === 13) { cur.pos++; continue }
-    if (n === cap) {
-      cap *= 2
-      start = grown(start, cap); end = grown(end, cap); cc = grown(cc, cap)
-    }
-    start[n] = readUint(text, cur)
-    expectComma(text, cur, 'end')
-    end[n] = readUint(text, cur)
-    expectComma(text, cur, 'country')
+  const cols = { start: new Uint32Array(INITIAL_ROWS), end: new Uint32Array(INITIAL_ROWS), cc: new Uint16Array(INITIAL_ROWS) }
+  const { count } = scanRanges(text, cols, 'country', (c, n, cur) => {
     const a = text.charCodeAt(cur.pos)
     const b = text.charCodeAt(cur.pos + 1)
     if (!(a >= 65 && a <= 90 && b >= 65 && b <= 90)) throw new DatasetError(`expected a country code at offset ${cur.pos}`)
-    cc[n] = (a << 8) | b
+    c.cc[n] = (a << 8) | b
     const nl = text.indexOf('\n', cur.pos)
-    cur.pos = nl < 0 ? len : nl + 1
-    n++
-  }
-  return { count: n, start: start.slice(0, n), end: end.slice(0, n), cc: cc.slice(0, n) }
+    cur.pos = nl < 0 ? text.length : nl + 1
+  })
+  return { count, ...cols }
 }
 
 export async function loadAsnRanges (path = resolveDatasetFile(ASN_CSV)): Promise<AsnRanges> {

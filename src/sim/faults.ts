@@ -2,7 +2,9 @@
  * Latency and fault injection. Draws come from one seeded generator per simulator, so the same
  * seed and the same order of queries give the same faults and delays.
  */
+import type { Socket } from 'node:net'
 import type { Writable } from 'node:stream'
+import type { SimContext } from './context.js'
 import type { FaultKind } from './options.js'
 import type { RegistryId } from '../registry/interface.js'
 import { prngFloat as seededRandom } from '../util/prng.js'
@@ -106,4 +108,25 @@ async function drained (out: Writable): Promise<void> {
     out.on('close', done)
     out.on('error', done)
   })
+}
+
+/** How one protocol frames the faults that carry a body; a timeout and a reset look alike in every protocol. */
+export type FaultRendering = Record<Exclude<FaultKind, 'timeout' | 'reset'>, () => void>
+
+/**
+ * Plays `fault` on a connection: a timeout never answers and drops the connection after hangMs
+ * (close() drops it sooner); the others happen after the usual latency.
+ */
+export function injectFault (ctx: SimContext, fault: FaultKind, socket: Socket, rendering: FaultRendering): void {
+  switch (fault) {
+    case 'timeout':
+      socket.setTimeout(0)
+      ctx.later(ctx.opts.hangMs, () => socket.destroy())
+      return
+    case 'reset':
+      ctx.afterLatency(() => socket.resetAndDestroy())
+      return
+    default:
+      ctx.afterLatency(rendering[fault])
+  }
 }

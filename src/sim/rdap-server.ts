@@ -10,7 +10,7 @@ import type { Socket } from 'node:net'
 import type { RegistryId } from '../registry/interface.js'
 import { formatIPv4, tryParseIPv4 } from '../util/ipv4.js'
 import type { SimContext } from './context.js'
-import { malformedBytes, streamHuge } from './faults.js'
+import { injectFault, malformedBytes, streamHuge, type FaultRendering } from './faults.js'
 import {
   RDAP_CONTENT_TYPE, rdapBadRequestBody, rdapBannedBody, rdapNetworkBody, rdapNotFoundBody, rdapRateLimitedBody,
   rdapRedirectLocation
@@ -90,7 +90,7 @@ function handle (ctx: SimContext, registry: RegistryId, req: IncomingMessage, re
   const requestUrl = `${ctx.endpoints[registry].rdapBaseUrl}ip/${formatIPv4(address)}`
   const fault = ctx.nextFault(registry)
   if (fault !== undefined) {
-    injectFault(ctx, fault, registry, address, requestUrl, res)
+    injectFault(ctx, fault, res.req.socket, rdapFaults(ctx, registry, address, requestUrl, res))
     return
   }
   const decision = decide(ctx.world, registry, address)
@@ -120,39 +120,27 @@ function handle (ctx: SimContext, registry: RegistryId, req: IncomingMessage, re
   }
 }
 
-function injectFault (ctx: SimContext, fault: string, registry: RegistryId, address: number, requestUrl: string, res: ServerResponse): void {
+/** The RDAP shapes of the faults that carry a body. */
+function rdapFaults (ctx: SimContext, registry: RegistryId, address: number, requestUrl: string, res: ServerResponse): FaultRendering {
   const socket = res.req.socket
-  switch (fault) {
-    case 'timeout':
-      // never answer; drop the connection after hangMs (close() drops it sooner)
-      ctx.later(ctx.opts.hangMs, () => socket.destroy())
-      return
-    case 'reset':
-      ctx.afterLatency(() => socket.resetAndDestroy())
-      return
-    case 'truncated': {
+  return {
+    truncated: () => {
       const decision = decide(ctx.world, registry, address)
       const body = Buffer.from(JSON.stringify(decision.kind === 'network'
         ? rdapNetworkBody(decision.network, ctx.endpoints[registry].rdapBaseUrl, requestUrl)
         : rdapNotFoundBody(registry, formatIPv4(address))))
-      ctx.afterLatency(() => {
-        res.writeHead(200, { 'content-type': RDAP_CONTENT_TYPE, 'content-length': String(body.length) })
-        res.write(body.subarray(0, Math.floor(body.length / 2)), () => socket.resetAndDestroy())
-      })
-      return
+      res.writeHead(200, { 'content-type': RDAP_CONTENT_TYPE, 'content-length': String(body.length) })
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => socket.resetAndDestroy())
+    },
+    malformed: () => {
+      const body = malformedBytes(true)
+      res.writeHead(200, { 'content-type': RDAP_CONTENT_TYPE, 'content-length': String(body.length) })
+      res.end(body)
+    },
+    huge: () => {
+      res.writeHead(200, { 'content-type': RDAP_CONTENT_TYPE })
+      streamHuge(res, ctx.opts.hugeBytes, '{"objectClassName":"ip network","remarks":[{"description":["', '"]}]}', 'x'.repeat(64))
+        .catch(() => socket.destroy())
     }
-    case 'malformed':
-      ctx.afterLatency(() => {
-        const body = malformedBytes(true)
-        res.writeHead(200, { 'content-type': RDAP_CONTENT_TYPE, 'content-length': String(body.length) })
-        res.end(body)
-      })
-      return
-    case 'huge':
-      ctx.afterLatency(() => {
-        res.writeHead(200, { 'content-type': RDAP_CONTENT_TYPE })
-        streamHuge(res, ctx.opts.hugeBytes, '{"objectClassName":"ip network","remarks":[{"description":["', '"]}]}', 'x'.repeat(64))
-          .catch(() => socket.destroy())
-      })
   }
 }

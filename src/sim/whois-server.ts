@@ -8,8 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { RegistryId } from '../registry/interface.js'
 import { tryParseIPv4 } from '../util/ipv4.js'
 import type { SimContext } from './context.js'
-import { malformedBytes, streamHuge } from './faults.js'
-import type { FaultKind } from './options.js'
+import { injectFault, malformedBytes, streamHuge, type FaultRendering } from './faults.js'
 import { decide } from './responder.js'
 import {
   arinBannedAnswer, arinNetworkAnswer, arinNotFoundAnswer, arinRateLimitedAnswer, arinReferralAnswer,
@@ -148,29 +147,17 @@ function answer (ctx: SimContext, registry: RegistryId, socket: Socket, line: st
     send(render())
     return
   }
-  injectFault(ctx, fault, socket, render)
+  injectFault(ctx, fault, socket, whoisFaults(ctx, socket, render))
 }
 
-function injectFault (ctx: SimContext, fault: FaultKind, socket: Socket, render: () => string): void {
-  switch (fault) {
-    case 'timeout':
-      socket.setTimeout(0)
-      ctx.later(ctx.opts.hangMs, () => socket.destroy())
-      return
-    case 'reset':
-      ctx.afterLatency(() => socket.resetAndDestroy())
-      return
-    case 'truncated': {
+/** The WHOIS shapes of the faults that carry a body: a cut answer closes cleanly, as a crashed server's would. */
+function whoisFaults (ctx: SimContext, socket: Socket, render: () => string): FaultRendering {
+  return {
+    truncated: () => {
       const text = Buffer.from(render())
-      ctx.afterLatency(() => socket.end(text.subarray(0, Math.floor(text.length / 2))))
-      return
-    }
-    case 'malformed':
-      ctx.afterLatency(() => socket.end(malformedBytes(false)))
-      return
-    case 'huge':
-      ctx.afterLatency(() => {
-        streamHuge(socket, ctx.opts.hugeBytes, '', '', `remarks:        ${'x'.repeat(64)}\n`).catch(() => socket.destroy())
-      })
+      socket.end(text.subarray(0, Math.floor(text.length / 2)))
+    },
+    malformed: () => socket.end(malformedBytes(false)),
+    huge: () => { streamHuge(socket, ctx.opts.hugeBytes, '', '', `remarks:        ${'x'.repeat(64)}\n`).catch(() => socket.destroy()) }
   }
 }
