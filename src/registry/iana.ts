@@ -2,14 +2,17 @@
  * The IANA /8 table and the special-purpose blocks inside allocated space: which registry to ask
  * first for an address, and which addresses must never be asked about at all.
  */
-import { IANA_SLASH_EIGHTS, IANA_TABLE_DATE } from './iana-table.js'
-import type { RegistryId, SlashEight } from './interface.js'
+import ianaTable from './data/iana-slash-eights.json' with { type: 'json' }
+import type { RegistryId, SlashEight, SlashEightStatus } from './interface.js'
 import { parseCidr } from '../util/ipv4.js'
 
-export { IANA_TABLE_DATE }
+/** Date of the IANA registry the table was generated from (scripts/gen-iana-table.ts). */
+export const IANA_TABLE_DATE: string = ianaTable.date
 
-const TABLE: SlashEight[] = IANA_SLASH_EIGHTS.map(([octet, status, designation, registry, whois, rdap]) => ({
-  octet, status, designation, registry, whois, rdap
+type Row = [number, SlashEightStatus, string, RegistryId | null, string | null, string | null]
+
+const TABLE: SlashEight[] = (ianaTable.slashEights as Row[]).map(([octet, status, designation, registry, whois, rdap]) => ({
+  octet, status, designation, registry: registry ?? undefined, whois: whois ?? undefined, rdap: rdap ?? undefined
 }))
 
 /** The IANA record of the /8 holding `address`. */
