@@ -1,6 +1,6 @@
 import type { RegistryId } from '../registry/interface.js'
-import type { Budgets } from '../registry/budget.js'
-import type { ParsedNetwork } from '../lookup/interface.js'
+import type { NetworkRecord, ParsedNetwork } from '../lookup/interface.js'
+import type { CommitInput, CommitResult } from '../store/interface.js'
 
 /** What the crawl loop needs from the registry client (src/lookup RegistryClient implements it). */
 export interface AddressLookup {
@@ -16,13 +16,12 @@ export interface AddressLookup {
 export interface CrawlerOptions {
   /** addresses to resolve, in crawl order (the shuffled sample or a prefix of it) */
   sample: Uint32Array
-  /** requests per second this node may send to each registry */
-  budgets: Budgets
   /** lookups in flight at once per registry (default 4) */
   maxInFlightPerRegistry: number
   /**
    * Addresses in the same /N are never looked up at the same time, since they are likely to land
-   * in the same network (default 16)
+   * in the same network; a node also owns addresses per such block (default 12: registry
+   * networks larger than a /16 are common)
    */
   blockPrefixLength: number
   /** attempts for timeouts, resets and server errors before giving up on an address (default 6) */
@@ -33,10 +32,6 @@ export interface CrawlerOptions {
   retryBaseMs: number
   /** cap of the retry delay (default 60000) */
   retryMaxMs: number
-  /** back-off after a rate-limit answer without Retry-After; doubles while it repeats (default 2000) */
-  rateLimitBackoffBaseMs: number
-  /** cap of that back-off (default 300000, LACNIC's ban period) */
-  rateLimitBackoffMaxMs: number
   /**
    * Cool-down before an address given up on is asked again in the same run, since registry
    * outages end; it doubles each round up to failedRetryMaxMs, and the address gets its full
@@ -56,19 +51,75 @@ export interface CrawlerOptions {
   fullPruneIntervalMs: number
 }
 
-export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample' | 'budgets'> = {
+export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample'> = {
   maxInFlightPerRegistry: 4,
-  blockPrefixLength: 16,
+  blockPrefixLength: 12,
   maxTransientAttempts: 6,
   maxMalformedAttempts: 2,
   retryBaseMs: 1000,
   retryMaxMs: 60_000,
-  rateLimitBackoffBaseMs: 2000,
-  rateLimitBackoffMaxMs: 300_000,
   failedRetryMs: 0,
   failedRetryMaxMs: 3_600_000,
   failedRetryRounds: Infinity,
   fullPruneIntervalMs: 15_000
+}
+
+/** The attempts and rounds of src/crawl/retry-policy.ts RetryPolicy (the crawler's options). */
+export type RetryPolicyOptions = Pick<CrawlerOptions, 'maxTransientAttempts' | 'maxMalformedAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'failedRetryMs' | 'failedRetryMaxMs' | 'failedRetryRounds'>
+
+/** The rate-limit back-off of src/crawl/registry-gate.ts RegistryGate. */
+export interface RegistryGateOptions {
+  /** back-off after a rate-limit answer without Retry-After; doubles while it repeats (default 2000) */
+  rateLimitBackoffBaseMs: number
+  /** cap of that back-off (default 300000, LACNIC's ban period) */
+  rateLimitBackoffMaxMs: number
+}
+
+export const defaultRegistryGateOptions: RegistryGateOptions = {
+  rateLimitBackoffBaseMs: 2000,
+  rateLimitBackoffMaxMs: 300_000
+}
+
+/** The records a commit actually wrote (added or changed): what is worth gossiping on. */
+export type AcceptedRecords = CommitResult['accepted']
+
+/** The parts of the store the crawl loop uses (src/store NetworkStore provides them). */
+export interface CrawlStore {
+  isResolved: (address: number) => boolean
+  isCovered: (address: number) => boolean
+  commit: (batch: CommitInput) => Promise<{ accepted: AcceptedRecords }>
+  getMeta: (key: string) => Promise<unknown>
+  /** called after each commit that indexed new networks or negatives (NetworkStore.onIndexed) */
+  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[] }) => void) => () => void
+}
+
+/** Which registry holds an address, where known (src/registry/delegations.ts DelegationTable). */
+export interface Routes {
+  registryFor: (address: number) => RegistryId | undefined
+}
+
+/** In a mesh: which addresses this node looks up (the rest are left to their owners and arrive by gossip). */
+export interface AddressOwnership {
+  isMine: (address: number) => boolean
+}
+
+/** The store's meta key of the persisted counters. */
+export const COUNTERS_META_KEY = 'crawl.counters'
+
+/**
+ * The crawler's events and their payloads (node:events style: `crawler.on('network', r => …)`).
+ */
+export interface CrawlerEvents {
+  /** what a commit of this node's answers actually wrote: what the node publishes to its peers */
+  accepted: [records: AcceptedRecords]
+  /** a network found by a lookup, as stored */
+  network: [record: NetworkRecord]
+  /** a registry refused a lookup for its rate; its limiter is paused for `pauseMs` */
+  'rate-limited': [event: { registry: RegistryId, pauseMs: number }]
+  /** run() ended with every sample address resolved or given up on */
+  done: [status: CrawlStatus]
+  /** run() ended because its signal aborted */
+  stopped: [status: CrawlStatus]
 }
 
 /**

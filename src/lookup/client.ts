@@ -83,10 +83,17 @@ export interface RegistryRequestEvent {
   error?: string
 }
 
-export interface RegistryClientModules {
-  /** the rate-limit gate: resolves when one request may be sent to `registry` */
+/** The rate-limit gate every request passes (src/crawl/registry-gate.ts RegistryGate is one). */
+export interface RequestGate {
+  /** resolves when one request may be sent to `registry` */
   acquire: (registry: RegistryId, signal?: AbortSignal) => Promise<void>
-  /** told of every request sent */
+  /** told of every request sent, after its answer */
+  noteRequest?: (registry: RegistryId) => void
+}
+
+export interface RegistryClientModules {
+  gate: RequestGate
+  /** told of every request sent, after its answer */
   onRequest?: (event: RegistryRequestEvent) => void
 }
 
@@ -98,7 +105,7 @@ export interface LookupResult {
   source: LookupProtocol
   /** the registries asked, in order (a registry asked twice in a row, e.g. RDAP then WHOIS, once) */
   hops: RegistryId[]
-  /** requests sent (each passed `acquire`) */
+  /** requests sent (each passed the gate) */
   requests: number
 }
 
@@ -256,12 +263,13 @@ export class RegistryClient {
 
   /** Passes the gate, sends, counts and reports one request. */
   private async send<T>(registry: RegistryId, protocol: LookupProtocol, state: LookupState, fn: () => Promise<T>, outcomeOf: (r: T) => RequestOutcome): Promise<T> {
-    await this.modules.acquire(registry, state.signal)
+    await this.modules.gate.acquire(registry, state.signal)
     state.signal?.throwIfAborted()
     state.requests++
     if (state.hops[state.hops.length - 1] !== registry) state.hops.push(registry)
     const t0 = performance.now()
     const report = (outcome: RequestOutcome, error?: string): void => {
+      this.modules.gate.noteRequest?.(registry)
       this.modules.onRequest?.({ registry, protocol, outcome, durationMs: performance.now() - t0, ...(error !== undefined ? { error } : {}) })
     }
     let result: T

@@ -21,6 +21,7 @@ import { encodeMessage, type Heartbeat } from './messages.js'
 import { validateGossip, VALIDATION_LIMITS, type InboundMessage } from './validation.js'
 import { SyncService } from './sync/index.js'
 import type { SyncMetrics } from './sync/metrics.js'
+import { backoffMs } from '../util/backoff.js'
 
 export interface MeshOptions {
   /** multiaddrs to listen on (default /ip4/0.0.0.0/tcp/4001) */
@@ -264,7 +265,7 @@ export class Mesh extends EventEmitter {
       } catch (err: any) {
         // a peer busy with a session of its own is asked again shortly (then at the next round)
         if (err?.name === 'SyncRemoteError' && err.reason === 'busy' && attempt <= SYNC_BUSY_RETRIES && !this.stopped) {
-          await new Promise(resolve => setTimeout(resolve, SYNC_BUSY_RETRY_MS * 2 ** (attempt - 1)).unref())
+          await new Promise(resolve => setTimeout(resolve, backoffMs({ baseMs: SYNC_BUSY_RETRY_MS, maxMs: Infinity }, attempt)).unref())
           if (!this.stopped) continue
         }
         // a light peer has no sync protocol; others are tried again later

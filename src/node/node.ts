@@ -8,8 +8,9 @@ import { type Budgets } from '../registry/budget.js'
 import { RegistryClient } from '../lookup/index.js'
 import { NetworkStore } from '../store/index.js'
 import { Crawler, COUNTERS_META_KEY } from '../crawl/crawler.js'
-import { defaultCrawlerOptions, type CrawlStatus, type RegistryProgress } from '../crawl/interface.js'
+import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlStatus, type RegistryProgress } from '../crawl/interface.js'
 import { RateLimiter } from '../crawl/rate-limiter.js'
+import { RegistryGate } from '../crawl/registry-gate.js'
 import { sampleSlice } from '../sample/index.js'
 import { loadDelegations, type DelegationTable } from '../registry/delegations.js'
 import { join } from 'node:path'
@@ -29,7 +30,6 @@ import type { Heartbeat } from '../mesh/messages.js'
 import { loadOrCreatePeerKey } from '../mesh/keys.js'
 import { Ownership } from '../crawl/ownership.js'
 import { BudgetShare } from '../crawl/budget-share.js'
-import type { CommitResult } from '../store/index.js'
 import { sleep } from '../crawl/rate-limiter.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 
@@ -143,27 +143,24 @@ export class WhoismeshNode {
   private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, privateKey: PrivateKey, private readonly logger: Logger) {
     this.limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: opts.budgets[id] * opts.budgetSafety })])) as Record<RegistryId, RateLimiter>
     this.ownership = new Ownership({ prefixLength: opts.blockPrefixLength })
-    let crawler: Crawler | undefined
+    // the registry client and the crawler share one gate: every request passes it
+    const gate = new RegistryGate(defaultRegistryGateOptions, { limiters: this.limiters })
     const client = this.client = new RegistryClient({
       endpoints: opts.endpoints,
       contact: opts.contact,
       timeoutMs: opts.timeoutMs
     }, {
-      acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
-      onRequest: (ev) => {
-        crawler?.noteRequest(ev.registry)
-        countRegistryRequest(this.metrics.crawl, ev.registry, requestOutcome(ev.outcome, ev.error))
-      }
+      gate,
+      onRequest: (ev) => countRegistryRequest(this.metrics.crawl, ev.registry, requestOutcome(ev.outcome, ev.error))
     })
-    crawler = new Crawler({
+    const crawler = new Crawler({
       ...defaultCrawlerOptions,
       sample: sampleSlice(opts.sampleLimit),
-      budgets: opts.budgets,
       maxInFlightPerRegistry: opts.maxInFlightPerRegistry,
       blockPrefixLength: opts.blockPrefixLength,
       failedRetryMs: opts.failedRetryMs ?? defaultCrawlerOptions.failedRetryMs,
       failedRetryRounds: opts.failedRetryRounds ?? defaultCrawlerOptions.failedRetryRounds
-    }, { store, client, limiters: this.limiters, logger, ownership: this.ownership })
+    }, { store, client, gate, logger, ownership: this.ownership })
     this.crawler = crawler
     // BudgetShare's timings are defined in heartbeats (see its header); a node that starts with no
     // bootstrap is the fleet's first and need not wait to be counted
@@ -195,7 +192,7 @@ export class WhoismeshNode {
       }
     })
     // what this node finds goes to its peers; what they find prunes its queues
-    crawler.on('accepted', (a: CommitResult['accepted']) => this.mesh.publishRecords(a.networks, a.negatives))
+    crawler.on('accepted', a => this.mesh.publishRecords(a.networks, a.negatives))
     this.mesh.on('records', () => this.schedulePrune())
     this.mesh.on('membership', (peers: string[]) => {
       this.ownership.setPeers(peers, this.mesh.peerId.toString())
@@ -209,7 +206,7 @@ export class WhoismeshNode {
         if (until > Date.now()) { this.budgetShare.notePeerBackoff(reg, until); this.limiters[reg].pauseFor(until - Date.now()) }
       }
     })
-    crawler.on('rate-limited', (e: { registry: RegistryId, pauseMs: number }) => this.budgetShare.onRateLimited(e.registry, e.pauseMs))
+    crawler.on('rate-limited', e => this.budgetShare.onRateLimited(e.registry, e.pauseMs))
     this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, {
       '/v1/status': async () => this.crawler.status(),
       '/v1/coverage': async (p) => await coverageReport(store, { sampleLimit: optionalInt(p.get('sampleLimit')) ?? opts.sampleLimit, countersKey: COUNTERS_META_KEY }),

@@ -1,11 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Crawler } from '../../src/crawl/crawler.js'
-import { defaultCrawlerOptions, type AddressLookup } from '../../src/crawl/interface.js'
+import { defaultCrawlerOptions, defaultRegistryGateOptions, type AddressLookup, type AddressOwnership } from '../../src/crawl/interface.js'
 import { RateLimiter } from '../../src/crawl/rate-limiter.js'
+import { RegistryGate } from '../../src/crawl/registry-gate.js'
 import { NetworkStore } from '../../src/store/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { registryForAddress } from '../../src/registry/iana.js'
@@ -95,28 +97,23 @@ function addressesOf (cidr: string, limit = Infinity): number[] {
   return out
 }
 
-function makeCrawler (store: NetworkStore, client: FakeRegistries, sample: number[], lim = limiters(), extra: Partial<typeof defaultCrawlerOptions> = {}): Crawler {
-  const crawler = new Crawler({
-    ...defaultCrawlerOptions,
-    retryBaseMs: 5,
-    rateLimitBackoffBaseMs: 20,
-    ...extra,
-    sample: Uint32Array.from(sample),
-    budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, 1000])) as any
-  }, { store, client, limiters: lim, logger: silentLogger })
-  client.acquire = async (r, s) => await crawler.acquire(r, s)
-  return crawler
+/** A crawler over `client`, which passes the crawler's registry gate as the registry client does. */
+function makeCrawler (store: NetworkStore, client: FakeRegistries, sample: number[], lim = limiters(), extra: Partial<typeof defaultCrawlerOptions & typeof defaultRegistryGateOptions> = {}, ownership?: AddressOwnership): Crawler {
+  const opts = { ...defaultCrawlerOptions, ...defaultRegistryGateOptions, retryBaseMs: 5, rateLimitBackoffBaseMs: 20, ...extra, sample: Uint32Array.from(sample) }
+  const gate = new RegistryGate(opts, { limiters: lim })
+  client.acquire = async (r, s) => await gate.acquire(r, s)
+  return new Crawler(opts, { store, client, gate, logger: silentLogger, ownership })
 }
 
 const WORLD = ['8.8.0.0/16', '8.9.0.0/17', '8.9.128.0/17', '62.40.0.0/14', '193.0.0.0/21', '193.0.8.0/21', '1.0.0.0/24', '41.0.0.0/16']
 
-test('a crawl asks once per network and never runs two lookups of the same /16 at once', async () => {
+test('a crawl asks once per network and never runs two lookups of the same block (here /16) at once', async () => {
   await withStore(async (store) => {
     const client = new FakeRegistries(WORLD)
     const sample = WORLD.flatMap(c => addressesOf(c, 200))
     // shuffle deterministically so blocks interleave
     sample.sort((a, b) => ((a * 2654435761) >>> 0) - ((b * 2654435761) >>> 0))
-    const status = await makeCrawler(store, client, sample).run()
+    const status = await makeCrawler(store, client, sample, limiters(), { blockPrefixLength: 16 }).run()
     assert.equal(status.done, true)
     assert.equal(status.sampleResolved, sample.length)
     assert.equal(client.maxSameBlock, 1, 'two lookups of one /16 were in flight together')
@@ -148,7 +145,7 @@ test('a rate-limit answer pauses the registry for Retry-After and the address is
 async function rateLimitPauses (store: NetworkStore, client: FakeRegistries, sample: number[]): Promise<number[]> {
   const crawler = makeCrawler(store, client, sample, limiters(), { rateLimitBackoffBaseMs: 400 })
   const pauses: number[] = []
-  crawler.on('rate-limited', (e: { pauseMs: number }) => pauses.push(e.pauseMs))
+  crawler.on('rate-limited', e => pauses.push(e.pauseMs))
   const status = await crawler.run()
   assert.equal(status.done, true)
   assert.equal(status.sampleResolved, sample.length)
@@ -288,12 +285,7 @@ test('addresses owned by another node are taken up when ownership changes to thi
     const client = new FakeRegistries(world)
     const sample = world.flatMap(c => addressesOf(c, 2))
     let mine = (a: number): boolean => ((a >>> 16) & 1) === 0 // half the blocks are ours at first
-    const crawler = new Crawler({
-      ...defaultCrawlerOptions,
-      sample: Uint32Array.from(sample),
-      budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, 1000])) as any
-    }, { store, client, limiters: limiters(), logger: silentLogger, ownership: { isMine: a => mine(a) } })
-    client.acquire = async (r, s) => await crawler.acquire(r, s)
+    const crawler = makeCrawler(store, client, sample, limiters(), {}, { isMine: a => mine(a) })
     // when our half is done, the other node "leaves": everything becomes ours
     let handedOver = false
     crawler.on('accepted', () => {
@@ -317,10 +309,12 @@ test('a crawler waiting for a slot at a low rate finishes as soon as records fro
     const sample = [parseIPv4('8.8.0.1'), parseIPv4('8.9.0.1'), parseIPv4('8.10.0.1')]
     const crawler = makeCrawler(store, client, sample, limiters(1 / 30))
     const t0 = performance.now()
+    const stored = once(crawler, 'network')
     const run = crawler.run()
-    while (client.calls.length === 0) await new Promise(resolve => setTimeout(resolve, 5))
+    // the first lookup is answered; the dispatcher goes back to waiting for its next slot, 30 s
+    // away, before the store's write below completes (its wake-ups are microtasks, the write is I/O)
+    await stored
     // another node's records arrive (gossip): they cover the two addresses still queued
-    await new Promise(resolve => setTimeout(resolve, 100))
     const rest = client.networks.filter(n => n.start !== parseCidr('8.8.0.0/16').start || n.end !== parseCidr('8.8.0.0/16').end)
     await store.commit({ networks: rest.map(n => ({ ...n, source: 'rdap' as const, fetchedAt: Date.now(), queryAddress: n.start + 1 })) })
     crawler.pruneResolved()

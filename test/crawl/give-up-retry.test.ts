@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defaultCrawlerOptions } from '../../src/crawl/interface.js'
+import type { defaultCrawlerOptions, defaultRegistryGateOptions } from '../../src/crawl/interface.js'
 import { NetworkStore } from '../../src/store/index.js'
 import { parseIPv4 } from '../../src/util/ipv4.js'
 import { startSimulator, type Simulator } from '../../src/sim/index.js'
@@ -29,7 +29,7 @@ after(async () => {
 })
 
 /** A crawler over the simulator; `logs` collects its structured log lines. */
-function makeCrawler (store: NetworkStore, sample: number[], opts: Partial<typeof defaultCrawlerOptions>, ratePerSecond = 500): ReturnType<typeof simCrawler> {
+function makeCrawler (store: NetworkStore, sample: number[], opts: Partial<typeof defaultCrawlerOptions & typeof defaultRegistryGateOptions>, ratePerSecond = 500): ReturnType<typeof simCrawler> {
   return simCrawler(sim.endpoints, store, sample, { limiters: limitersAt(ratePerSecond), timeoutMs: 2000, opts: { retryBaseMs: 20, ...opts } })
 }
 
@@ -103,12 +103,12 @@ test('a burst of rate-limit answers to lookups already in flight doubles the bac
   const store = await NetworkStore.open({ dataDir: join(dir, 'storm') })
   try {
     sim.reset(true)
-    // four ARIN addresses in different /16s: four lookups in flight together
+    // four ARIN addresses in different /16s, blocks of /16: four lookups in flight together
     const sample = ['8.8.8.1', '8.9.0.1', '8.10.0.1', '8.11.0.1'].map(parseIPv4)
     sim.storm({ mode: 'rate-limit', ms: 2500, registries: ['arin'], retryAfterSeconds: 1 })
     const t0 = performance.now()
     // a rate high enough that all four leave before the first answer can come back
-    const { crawler, client, logs } = makeCrawler(store, sample, { rateLimitBackoffBaseMs: 1000 }, 1_000_000)
+    const { crawler, client, logs } = makeCrawler(store, sample, { rateLimitBackoffBaseMs: 1000, blockPrefixLength: 16 }, 1_000_000)
     const status = await crawler.run()
     await client.close()
     const pauses = logs.filter(l => l.msg === 'registry rate-limited us; backing off').map(l => l.pauseMs as number)

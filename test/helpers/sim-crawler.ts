@@ -1,10 +1,12 @@
 /**
- * A crawler wired to the registry simulator as a node wires it (the registry client asks the
- * crawler for each request's slot), for tests of the crawl loop against real servers.
+ * A crawler wired to the registry simulator as a node wires it (the registry client and the
+ * crawler share one registry gate, which gives each request its slot), for tests of the crawl
+ * loop against real servers.
  */
 import { Crawler } from '../../src/crawl/crawler.js'
-import { defaultCrawlerOptions, type CrawlerOptions } from '../../src/crawl/interface.js'
+import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlerOptions, type RegistryGateOptions } from '../../src/crawl/interface.js'
 import { RateLimiter } from '../../src/crawl/rate-limiter.js'
+import { RegistryGate } from '../../src/crawl/registry-gate.js'
 import { RegistryClient } from '../../src/lookup/index.js'
 import type { NetworkStore } from '../../src/store/index.js'
 import { REGISTRY_IDS, type RegistryEndpoints, type RegistryId } from '../../src/registry/interface.js'
@@ -18,19 +20,11 @@ export function limitersAt (rate: number | ((id: RegistryId) => number)): Record
 }
 
 /** A crawler over `endpoints` (the simulator's); `logs` collects its structured log lines. */
-export function simCrawler (endpoints: RegistryEndpoints, store: NetworkStore, sample: number[], o: { limiters: Record<RegistryId, RateLimiter>, timeoutMs: number, opts?: Partial<CrawlerOptions> }): { crawler: Crawler, client: RegistryClient, logs: LogLine[] } {
+export function simCrawler (endpoints: RegistryEndpoints, store: NetworkStore, sample: number[], o: { limiters: Record<RegistryId, RateLimiter>, timeoutMs: number, opts?: Partial<CrawlerOptions & RegistryGateOptions> }): { crawler: Crawler, client: RegistryClient, logs: LogLine[] } {
   const logs: LogLine[] = []
   const logger = createLogger({ format: 'json', level: 'debug', write: line => { logs.push(JSON.parse(line)) } })
-  let crawler: Crawler | undefined
-  const client = new RegistryClient({ endpoints, timeoutMs: o.timeoutMs }, {
-    acquire: async (registry, signal) => await crawler!.acquire(registry, signal),
-    onRequest: ev => crawler?.noteRequest(ev.registry)
-  })
-  crawler = new Crawler({
-    ...defaultCrawlerOptions,
-    ...o.opts,
-    sample: Uint32Array.from(sample),
-    budgets: Object.fromEntries(REGISTRY_IDS.map(id => [id, o.limiters[id].ratePerSecond])) as Record<RegistryId, number>
-  }, { store, client, limiters: o.limiters, logger })
+  const gate = new RegistryGate({ ...defaultRegistryGateOptions, ...o.opts }, { limiters: o.limiters })
+  const client = new RegistryClient({ endpoints, timeoutMs: o.timeoutMs }, { gate })
+  const crawler = new Crawler({ ...defaultCrawlerOptions, ...o.opts, sample: Uint32Array.from(sample) }, { store, client, gate, logger })
   return { crawler, client, logs }
 }

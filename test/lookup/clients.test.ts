@@ -22,6 +22,8 @@ const CONTACT = 'noc@example.org'
 interface Harness {
   client: RegistryClient
   acquired: RegistryId[]
+  /** the registries of the requests the gate was told of, in order */
+  noted: RegistryId[]
   events: RegistryRequestEvent[]
 }
 
@@ -36,16 +38,17 @@ afterEach(async () => {
 
 function makeClient (opts: Partial<RegistryClientOptions> = {}): Harness {
   const acquired: RegistryId[] = []
+  const noted: RegistryId[] = []
   const events: RegistryRequestEvent[] = []
   const client = new RegistryClient(
     { endpoints: fake.endpoints, contact: CONTACT, timeoutMs: 5000, ...opts },
     {
-      acquire: async (registry) => { acquired.push(registry) },
+      gate: { acquire: async (registry) => { acquired.push(registry) }, noteRequest: (registry) => { noted.push(registry) } },
       onRequest: (e) => { events.push(e) }
     }
   )
   clients.push(client)
-  return { client, acquired, events }
+  return { client, acquired, noted, events }
 }
 
 function serveJson (name: string) {
@@ -110,7 +113,7 @@ describe('RDAP', () => {
   test('an RDAP redirect from ARIN to RIPE is followed, passing the gate once per registry asked', async () => {
     fake.rdap.arin = (_req, res) => { res.writeHead(302, { location: fake.rdapUrl('ripe', '62.239.237.1') }).end() }
     fake.rdap.ripe = serveJson('ripe-rdap-62.239.237.1.json')
-    const { client, acquired, events } = makeClient()
+    const { client, acquired, noted, events } = makeClient()
     const r = await client.lookup(parseIPv4('62.239.237.1'), 'arin')
     assert.equal(r.registry, 'ripe')
     assert.equal(r.network.registry, 'ripe')
@@ -118,6 +121,7 @@ describe('RDAP', () => {
     assert.deepEqual(r.hops, ['arin', 'ripe'])
     assert.equal(r.requests, 2)
     assert.deepEqual(acquired, ['arin', 'ripe'])
+    assert.deepEqual(noted, ['arin', 'ripe'], 'the gate is told of each request sent')
     assert.deepEqual(events.map(e => [e.registry, e.outcome]), [['arin', 'redirect'], ['ripe', 'network']])
   })
 
@@ -517,7 +521,7 @@ describe('options', () => {
       [{ protocols: ['rdap', 'rdap'] }, /protocols/]
     ]
     for (const [opts, field] of cases) {
-      assert.throws(() => new RegistryClient({ endpoints: fake.endpoints, ...opts }, { acquire: async () => {} }), field, JSON.stringify(opts))
+      assert.throws(() => new RegistryClient({ endpoints: fake.endpoints, ...opts }, { gate: { acquire: async () => {} } }), field, JSON.stringify(opts))
     }
   })
 })

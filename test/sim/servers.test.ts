@@ -155,7 +155,7 @@ describe('registry simulator servers', () => {
       if (!world.isGap(i) && world.ownerOf(i) !== world.administratorOf(i)) transferred.push(i)
     }
     for (const protocol of ['rdap', 'whois'] as const) {
-      const client = new RegistryClient({ endpoints: sim.endpoints, protocols: [protocol] }, { acquire: async () => {} })
+      const client = new RegistryClient({ endpoints: sim.endpoints, protocols: [protocol] }, { gate: { acquire: async () => {} } })
       try {
         for (const i of transferred) {
           const expected = identityOf(describeNetwork(world, i))
