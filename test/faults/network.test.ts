@@ -161,7 +161,12 @@ test('1 churn: kill -9 two nodes (the bootstrap too), add one, restart both — 
   // a new node joins, then the killed ones come back (pointed at survivors)
   const joiner = start('churn', 'n6', { sampleLimit: SAMPLE, bootstrap: [first[2]] })
   await waitForLog(joiner.node, 'node ready', 30_000)
-  await new Promise(resolve => setTimeout(resolve, 3000))
+  // the joiner has joined before the killed ones return: it counts the three survivors (and
+  // itself) as live and has started crawling its share
+  await waitFor(() => {
+    const membership = joiner.node.logs.filter(l => l.msg === 'membership changed').at(-1)
+    return membership != null && membership.livePeers >= 4 && joiner.node.logs.some(l => l.msg === 'crawl started')
+  }, 90_000, 'the joiner to count the three survivors and start crawling', 200)
   const restarted = [start('churn', 'n1', { sampleLimit: SAMPLE, bootstrap: [first[3]] }), start('churn', 'n2', { sampleLimit: SAMPLE, bootstrap: [first[4]] })]
   const restartedAt = Date.now()
   const live = [first[2], first[3], first[4], joiner, ...restarted]
