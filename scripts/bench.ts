@@ -38,6 +38,7 @@ import type { NetworkRecord } from '../src/lookup/interface.js'
 import { rangeToCidrs } from '../src/util/ipv4.js'
 import { prng } from '../src/sample/index.js'
 import { benchFleetCrawl, benchWorldNodes, simTotals } from './bench-fleet.js'
+import { BIN } from '../test/helpers/cli.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -56,7 +57,6 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
   }
 })
-const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
 const round = (x: number, d = 3): number => Number(x.toFixed(d))
 const log = (s: string): void => { process.stderr.write(`bench: ${s}\n`) }
 
