@@ -22,7 +22,11 @@ try {
 } catch {}
 
 if (process.argv.includes('--prepare') && (tsc === undefined || !existsSync(src))) {
-  if (existsSync(bin)) process.exit(0) // a release: dist/ was built before packing
+  if (existsSync(bin)) {
+    // a release: dist/ was built before packing; in a checkout, say that it may be stale
+    if (existsSync(src)) console.error('whoismesh: typescript is not installed: keeping the dist/ built before')
+    process.exit(0)
+  }
   console.error('whoismesh: cannot build dist/: ' + (tsc === undefined
     ? 'typescript is not installed (install without --omit=dev)'
     : 'src/ is missing'))
