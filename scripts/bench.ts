@@ -21,6 +21,8 @@
  *    and a late joiner's full sync), spawned
  * 7. with --full-sample: the fleet crawl of the whole 4,706,768-address sample, --full-budget
  *    (default all=3000), bounded by --full-timeout-s
+ * 8. start time, right after the sample (scripts/bench-startup.ts): `whoismesh --help` and `dump`
+ *    on an empty, stopped store, each ÷ `node -e ''`, median of 5
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, cpus, loadavg } from 'node:os'
@@ -38,6 +40,8 @@ import type { NetworkRecord } from '../src/lookup/interface.js'
 import { rangeToCidrs } from '../src/util/ipv4.js'
 import { prng } from '../src/sample/index.js'
 import { benchFleetCrawl, benchWorldNodes, simTotals } from './bench-fleet.js'
+import { BIN } from '../test/helpers/cli.js'
+import { benchStartup } from './bench-startup.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -56,7 +60,6 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
   }
 })
-const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
 const round = (x: number, d = 3): number => Number(x.toFixed(d))
 const log = (s: string): void => { process.stderr.write(`bench: ${s}\n`) }
 
@@ -208,6 +211,8 @@ function targets (r: any): Array<Record<string, unknown>> {
       add(`share of the global budget used while work is queued: ${id}`, reg.used_while_queued, '≥ 0.90, never > 1.00 (no 429s)', reg.used_while_queued != null && reg.used_while_queued >= 0.9 && reg.rate_limited === 0)
     }
   }
+  add('`whoismesh --help` start ÷ `node -e \'\'` (median of 5)', r.startup?.help_ratio, '≤ 3', r.startup?.help_ratio <= 3)
+  add('`whoismesh dump` on an empty, stopped store ÷ `node -e \'\'`', r.startup?.dump_ratio, '≤ 4', r.startup?.dump_ratio <= 4)
   add('4.7M sample generation, ms', r.sample?.generate_ms, '< 1000', r.sample?.generate_ms < 1000)
   add('covered checks/s, full world loaded', r.covered_checks?.covered_checks_per_s, '≥ 5,000,000', r.covered_checks?.covered_checks_per_s >= 5e6)
   const light = r.mesh?.latency?.flushed_each_light_load?.to_last_peer_ms?.p99
@@ -252,6 +257,7 @@ try {
   }
   log('sample generation…')
   result.sample = benchSample()
+  await step('startup', async () => await benchStartup({ dir }))
   result.covered_checks = await benchCoveredChecks(dir)
   if (args['skip-crawl'] !== true) await step('crawl', async () => await benchCrawl(dir, Number(args['sample-limit']), args.budget))
   if (fleetSample > 0) await step('fleet_crawl', async () => await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: fleetSample, budget: fleetBudget, timeoutMs: 900_000 }))

@@ -12,13 +12,13 @@ import { createWriteStream, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Mesh } from '../src/mesh/mesh.js'
 import type { Heartbeat } from '../src/mesh/messages.js'
 import { formatTable } from '../src/cli/commands/metrics.js'
 import { REGISTRY_IDS, type RegistryId } from '../src/registry/interface.js'
 import { silentLogger } from '../src/util/logger.js'
+import { BIN } from '../test/helpers/cli.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -28,7 +28,6 @@ const { values: args } = parseArgs({
     dir: { type: 'string' }
   }
 })
-const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
 const N = Math.max(1, Math.min(20, Number(args.nodes)))
 const dir = args.dir != null ? resolve(args.dir) : await mkdtemp(join(tmpdir(), 'whoismesh-demo-'))
 await mkdir(dir, { recursive: true })

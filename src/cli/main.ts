@@ -8,6 +8,7 @@ import { sampleLimit, positiveInt, port, nonNegativeNumber, ipv4Argument, sinceA
 import { runSample } from './commands/sample.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
+import { VERSION } from '../version.js'
 
 // the other commands are loaded when they run, so that a usage error, --help, dump or lookup do not
 // wait for libp2p to load (about two seconds)
@@ -23,7 +24,7 @@ const DEFAULT_DATA = './data'
 export function buildProgram (): Command {
   const program = new Command('whoismesh')
     .description('Peer-to-peer crawler of the WHOIS/RDAP networks covering the IPv4 space')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     // a usage error is one line: "whoismesh: <what is wrong> (run with --help for usage)"
     .configureOutput({

@@ -34,13 +34,14 @@ import { MalformedResponseError, NotFoundError, RateLimitedError, TooManyRedirec
 import type { ParsedNetwork, WhoisAnswer } from './interface.js'
 import { RdapClient, rdapIpUrl, type RdapReply } from './rdap-client.js'
 import { WhoisClient, type WhoisReply } from './whois-client.js'
+import { VERSION } from '../version.js'
 
 export type LookupProtocol = 'rdap' | 'whois'
 
 export interface RegistryClientOptions {
   /** where each registry answers (the real RIRs, or a simulator's ports) */
   endpoints: RegistryEndpoints
-  /** product token of the User-Agent; @default 'whoismesh/0.1.0' */
+  /** product token of the User-Agent; @default `whoismesh/${VERSION}` (package.json's version) */
   userAgent?: string
   /** operator contact (mail address or URL) added to the User-Agent; @default '' (none) */
   contact?: string
@@ -59,7 +60,7 @@ export interface RegistryClientOptions {
 }
 
 export const registryClientDefaults = {
-  userAgent: 'whoismesh/0.1.0',
+  userAgent: `whoismesh/${VERSION}`,
   contact: '',
   timeoutMs: 15_000,
   connectTimeoutMs: 5_000,

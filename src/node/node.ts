@@ -33,7 +33,7 @@ import { BudgetShare } from '../crawl/budget-share.js'
 import { sleep } from '../crawl/rate-limiter.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 
-export const VERSION = '0.1.0'
+import { VERSION } from '../version.js'
 
 /** The registry client's request outcome as the metrics' label. */
 function requestOutcome (outcome: string, error?: string): RegistryRequestOutcome {

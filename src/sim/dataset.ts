@@ -18,7 +18,7 @@ export function resolveDatasetFile (specifier: string): string {
   try {
     return createRequire(import.meta.url).resolve(specifier)
   } catch (err: any) {
-    throw new DatasetError(`cannot find ${specifier}: is the package installed (npm install)? (${err.code ?? err.message})`)
+    throw new DatasetError(`cannot find ${specifier}: the simulator's data packages are devDependencies, installed by npm install in a checkout (${err.code ?? err.message})`)
   }
 }
 

@@ -69,9 +69,9 @@ export function parseCidr (text: string): { start: number, end: number, prefixLe
 
 /**
  * The smallest list of CIDR blocks that exactly covers [start, end]: greedily the largest aligned
- * block at the current start that does not pass the end. (ip-num's RangedSet.toCidrRange only
- * converts ranges that are already a single CIDR, so the decomposition is done here; the tests
- * check every block against ip-num.)
+ * block at the current start that does not pass the end. ip-num has no such decomposition (its
+ * RangedSet.toCidrRange takes only a range that is one block already); test/util/ipv4.test.ts
+ * checks the blocks against ip-num.
  */
 export function rangeToCidrs (start: number, end: number): string[] {
   if (start > end) throw new InvalidAddressError(`range start ${formatIPv4(start)} is after end ${formatIPv4(end)}`)

@@ -1,6 +1,7 @@
 /**
- * libp2p 3.x calls `Promise.withResolvers` (Node ≥ 22); on Node 20 this one-line polyfill must
- * be evaluated before libp2p's modules. src/cli/bin.js and src/mesh/index.ts import it first.
+ * libp2p 3.x calls `Promise.withResolvers` (Node ≥ 22); on Node 20 this polyfill must be
+ * evaluated before libp2p's modules. cli/bin.ts (the command) and mesh/libp2p.ts (where the libp2p
+ * node is created) import it first; so do tests and scripts that load libp2p themselves.
  */
 if (typeof (Promise as any).withResolvers !== 'function') {
   (Promise as any).withResolvers = function withResolvers<T> () {

@@ -1,8 +1,39 @@
-/** Runs the real `whoismesh` command (src/cli/bin.js) as a child process. */
+/**
+ * Runs the real `whoismesh` command as a child process: the compiled dist/cli/bin.js that
+ * package.json's `bin` names and the package ships (`npm test` builds it first).
+ */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
+export const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url))
+
+/**
+ * Throws unless dist/ was built after the last change in src/ (scripts/build.js touches the bin
+ * last), so that a test run on its own (`node --import tsx --test test/x.test.ts`) never tests
+ * stale code: run `npm run build` first.
+ */
+export function assertBuilt (): void {
+  const src = fileURLToPath(new URL('../../src', import.meta.url))
+  let built: number
+  try {
+    built = statSync(BIN).mtimeMs
+  } catch {
+    throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`)
+  }
+  const newer = (dir: string): string | undefined => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name)
+      const found = e.isDirectory() ? newer(p) : statSync(p).mtimeMs > built ? p : undefined
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  const changed = newer(src)
+  if (changed !== undefined) throw new Error(`${changed} changed after the last build: run \`npm run build\` first (npm test does)`)
+}
+assertBuilt()
 
 export interface CliResult { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
 

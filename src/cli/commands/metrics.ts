@@ -11,7 +11,7 @@ import { silentLogger } from '../../util/logger.js'
 import { nameListenFailure, parseMultiaddrList } from '../multiaddrs.js'
 import { UserError } from '../errors.js'
 import { loadSwarmKey } from '../../mesh/swarm-key.js'
-import { VERSION } from '../../node/node.js'
+import { VERSION } from '../../version.js'
 
 export interface MetricsCommandOptions {
   bootstrap: string

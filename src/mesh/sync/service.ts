@@ -21,6 +21,7 @@
  *   retries "busy" after 0.5, 1 and 2 s).
  */
 import type { Connection, Stream } from '@libp2p/interface'
+import pLimit from 'p-limit'
 import { silentLogger, type Logger } from '../../util/logger.js'
 import { SyncOptionsError, SyncRemoteError, SyncStoppedError, abortReasonOf } from './errors.js'
 import { defaultSyncOptions, type SyncModules, type SyncOptions, type SyncReport, type SyncStats, type SyncTarget } from './interface.js'
@@ -39,10 +40,10 @@ export class SyncService {
   private readonly outbound = new Map<string, Promise<SyncReport>>()
   /** responder sessions in progress, by peer */
   private readonly inboundFrom = new Map<string, Promise<SyncReport>>()
-  /** the peer of the initiated session running now (one at a time) */
+  /** the peer of the initiated session running now */
   private initiatedWith: string | undefined
-  /** initiated sessions waiting for their turn */
-  private readonly turnWaiters: Array<() => void> = []
+  /** initiated sessions run one at a time, the others wait their turn in call order */
+  private readonly turns = pLimit(1)
 
   constructor (opts: Partial<SyncOptions>, modules: SyncModules) {
     this.opts = checkOptions({ ...defaultSyncOptions, ...opts })
@@ -98,49 +99,38 @@ export class SyncService {
     const signal = this.sessionSignal()
     let peer = target.toString()
     let session: SyncSession | undefined
-    let turn = false
+    let shared = false
     try {
-      // connect concurrently, then wait for this node's turn before opening the session
+      // connect concurrently, then wait for this node's turn before opening the session (a call
+      // aborted while it waits leaves when the running session ends, whose deadline came first)
       const connection = await this.modules.libp2p.dial(target, { signal })
       peer = connection.remotePeer.toString()
-      await this.takeTurn(peer, signal)
-      turn = true
-      // the peer may have started a session with us meanwhile: that one reconciles both sides
-      const inbound = this.inboundFrom.get(peer)
-      if (inbound !== undefined) return await inbound
-      const stream = await connection.newStream(SYNC_PROTOCOL, { signal })
-      session = this.session('initiator', peer, stream, signal)
-      const report = await session.initiate()
-      this.completed('initiator', report)
-      return report
-    } catch (err) {
-      // refused because the peer's own session with us, begun at the same moment, goes on
-      const inbound = err instanceof SyncRemoteError && err.reason === 'busy' ? this.inboundFrom.get(peer) : undefined
-      if (inbound !== undefined) return await inbound
-      this.aborted('initiator', peer, err, session?.report)
-      throw err
-    } finally {
-      if (turn) this.endTurn()
-    }
-  }
-
-  /** Waits until no other initiated session runs, then marks `peer`'s as running. */
-  private async takeTurn (peer: string, signal: AbortSignal): Promise<void> {
-    while (this.initiatedWith !== undefined) {
-      signal.throwIfAborted()
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => { const i = this.turnWaiters.indexOf(wake); if (i >= 0) this.turnWaiters.splice(i, 1); reject(signal.reason) }
-        const wake = (): void => { signal.removeEventListener('abort', onAbort); resolve() }
-        this.turnWaiters.push(wake)
-        signal.addEventListener('abort', onAbort, { once: true })
+      return await this.turns(async () => {
+        signal.throwIfAborted()
+        this.initiatedWith = peer
+        try {
+          // the peer may have started a session with us meanwhile: that one reconciles both sides
+          const inbound = this.inboundFrom.get(peer)
+          if (inbound !== undefined) return await inbound
+          const stream = await connection.newStream(SYNC_PROTOCOL, { signal })
+          session = this.session('initiator', peer, stream, signal)
+          const report = await session.initiate()
+          this.completed('initiator', report)
+          return report
+        } catch (err) {
+          // refused because the peer's own session with us, begun at the same moment, goes on
+          const inbound = err instanceof SyncRemoteError && err.reason === 'busy' ? this.inboundFrom.get(peer) : undefined
+          if (inbound === undefined) throw err
+          shared = true
+          return await inbound
+        } finally {
+          this.initiatedWith = undefined
+        }
       })
+    } catch (err) {
+      if (!shared) this.aborted('initiator', peer, err, session?.report)
+      throw err
     }
-    this.initiatedWith = peer
-  }
-
-  private endTurn (): void {
-    this.initiatedWith = undefined
-    this.turnWaiters.shift()?.()
   }
 
   /** Whether an inbound session from `peer` must be refused (see the class comment). */
