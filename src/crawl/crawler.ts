@@ -294,7 +294,7 @@ export class Crawler extends EventEmitter {
       // built once (one pass), then kept up to date by the store's indexing events
       this.tally = new SampleTally(this.opts.sample, store, a => registryForAddress(a) == null)
     }
-    // ownership is decided per block of at most /16 (src/crawl/ownership.ts), so per /16 suffices
+    // ownership is decided per block of at most /16 (src/fleet/ownership.ts), so per /16 suffices
     const c = this.tally.counts(a => this.isMine(a))
     let failed = 0
     for (const a of this.failedNow) if (!store.isResolved(a)) failed++

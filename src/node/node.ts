@@ -27,8 +27,8 @@ import type { PrivateKey } from '@libp2p/interface'
 import { Mesh } from '../mesh/mesh.js'
 import type { Heartbeat } from '../mesh/messages.js'
 import { loadOrCreatePeerKey } from '../mesh/keys.js'
-import { Ownership } from '../crawl/ownership.js'
-import { BudgetShare } from '../crawl/budget-share.js'
+import { Ownership } from '../fleet/ownership.js'
+import { BudgetShare } from '../fleet/budget-share.js'
 import type { CommitResult } from '../store/index.js'
 import { sleep } from '../crawl/rate-limiter.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
@@ -50,7 +50,7 @@ function requestOutcome (outcome: string, error?: string): RegistryRequestOutcom
  * Work per registry, what decides whether a node holds a share of it: its queue, retries and
  * lookups in flight for that registry. A node whose work for a registry ran out stops holding a
  * share of it (the others take it over once its heartbeats show no work for demandGap + 2 silences,
- * see crawl/budget-share.ts), so the last nodes with work for a registry get all of its budget.
+ * see fleet/budget-share.ts), so the last nodes with work for a registry get all of its budget.
  * Redirect hops waiting for a registry's slot count as work for it. Work that appears again
  * (addresses taken over when membership changes, a hop to a registry this node has no queue for —
  * rare, as the delegation files route transferred space straight to its holder) starts at the

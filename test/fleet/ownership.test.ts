@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Ownership, OwnershipError, lowbias32, peerWord, rendezvousWeight } from '../../src/crawl/ownership.js'
+import { Ownership, OwnershipError, lowbias32, peerWord, rendezvousWeight } from '../../src/fleet/ownership.js'
 import { prngFloat as prng } from '../../src/util/prng.js'
 
 
