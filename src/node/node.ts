@@ -15,12 +15,10 @@ import { loadDelegations, type DelegationTable } from '../registry/delegations.j
 import { join } from 'node:path'
 import { ControlServer } from './control.js'
 import { coverageReport } from '../report/coverage.js'
-import { formatDumpLine, csvHeader, type DumpFormat, DUMP_FORMATS } from '../report/dump.js'
+import { writeDump, dumpParams } from '../report/dump.js'
 import { parseIPv4 } from '../util/ipv4.js'
 import type { Logger } from '../util/logger.js'
 import { UserError } from '../util/errors.js'
-import { isRegistryId } from '../registry/interface.js'
-import type { Writable } from 'node:stream'
 import { lookupReport } from '../report/lookup.js'
 import type { NodeProgress } from '../report/status-line.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -393,29 +391,3 @@ function optionalInt (v: string | null): number | undefined {
   if (!Number.isInteger(n) || n < 1) throw new UserError(`bad number "${v}"`)
   return n
 }
-
-export interface DumpParams { format: DumpFormat, registry?: RegistryId, since?: number }
-
-function dumpParams (p: URLSearchParams): DumpParams {
-  const format = (p.get('format') ?? 'jsonl') as DumpFormat
-  if (!DUMP_FORMATS.includes(format)) throw new UserError(`unknown format "${format}"`)
-  const registry = p.get('registry') ?? undefined
-  if (registry != null && !isRegistryId(registry)) throw new UserError(`unknown registry "${registry}"`)
-  const since = p.get('since')
-  return { format, registry: registry as RegistryId | undefined, since: since == null ? undefined : Number(since) }
-}
-
-/** Writes every stored network (filtered) to `out`, respecting back-pressure. */
-export async function writeDump (store: NetworkStore, params: DumpParams, out: Writable): Promise<number> {
-  let n = 0
-  const write = async (s: string): Promise<void> => {
-    if (!out.write(s)) await new Promise<void>((resolve, reject) => { out.once('drain', resolve); out.once('error', reject) })
-  }
-  if (params.format === 'csv') await write(csvHeader())
-  for await (const r of store.networks({ registry: params.registry, since: params.since })) {
-    await write(formatDumpLine(r, params.format))
-    n++
-  }
-  return n
-}
-
