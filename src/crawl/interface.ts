@@ -58,7 +58,7 @@ export interface CrawlerOptions {
 
 export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample' | 'budgets'> = {
   maxInFlightPerRegistry: 4,
-  blockPrefixLength: 16,
+  blockPrefixLength: 12,
   maxTransientAttempts: 6,
   maxMalformedAttempts: 2,
   retryBaseMs: 1000,
