@@ -161,7 +161,8 @@ async function crawl (name: string, sample: number[], routes: Routes | undefined
   sim.reset(true)
   const store = await NetworkStore.open({ dataDir: join(dir, name) })
   try {
-    const { crawler, client } = simCrawler(sim.endpoints, store, sample, { limiters: limitersAt(1500), timeoutMs: 5000 })
+    // blocks of /16: each address below is in its own, so no route hint learned per block helps
+    const { crawler, client } = simCrawler(sim.endpoints, store, sample, { limiters: limitersAt(1500), timeoutMs: 5000, opts: { blockPrefixLength: 16 } })
     crawler.setRoutes(routes)
     const status = await crawler.run()
     await client.close()

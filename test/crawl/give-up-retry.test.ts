@@ -108,7 +108,7 @@ test('a burst of rate-limit answers to lookups already in flight doubles the bac
     sim.storm({ mode: 'rate-limit', ms: 2500, registries: ['arin'], retryAfterSeconds: 1 })
     const t0 = performance.now()
     // a rate high enough that all four leave before the first answer can come back
-    const { crawler, client, logs } = makeCrawler(store, sample, { rateLimitBackoffBaseMs: 1000 }, 1_000_000)
+    const { crawler, client, logs } = makeCrawler(store, sample, { rateLimitBackoffBaseMs: 1000, blockPrefixLength: 16 }, 1_000_000)
     const status = await crawler.run()
     await client.close()
     const pauses = logs.filter(l => l.msg === 'registry rate-limited us; backing off').map(l => l.pauseMs as number)
