@@ -9,6 +9,7 @@ import { runSample } from './commands/sample.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
 import { VERSION } from '../version.js'
+import { defaultNodeOptions } from '../node/options.js'
 
 // the other commands are loaded when they run, so that a usage error, --help, dump or lookup do not
 // wait for libp2p to load (about two seconds)
@@ -19,7 +20,7 @@ const id = async () => await import('./commands/id.js')
 const metrics = async () => await import('./commands/metrics.js')
 const repair = async () => await import('./commands/repair.js')
 
-const DEFAULT_DATA = './data'
+const DEFAULT_DATA = defaultNodeOptions.dataDir
 
 export function buildProgram (): Command {
   const program = new Command('whoismesh')
@@ -57,20 +58,20 @@ export function buildProgram (): Command {
   node.command('start')
     .description('start a node: crawl its share of the sample into the data directory')
     .option('--data <dir>', 'data directory (LevelDB index, node key, control file)', DEFAULT_DATA)
-    .option('--listen <multiaddrs>', 'comma-separated libp2p addresses to listen on', '/ip4/0.0.0.0/tcp/4001')
+    .option('--listen <multiaddrs>', 'comma-separated libp2p addresses to listen on', defaultNodeOptions.mesh.listen.join(','))
     .option('--bootstrap <multiaddrs>', 'comma-separated peers to join, e.g. /ip4/10.0.0.1/tcp/4001/p2p/<id> (see `whoismesh id`)')
     .option('--swarm-key <file>', 'the fleet\'s private-network key (see `whoismesh swarm-key`): only peers holding it can connect')
-    .option('--heartbeat-ms <ms>', 'interval of the metrics heartbeat', positiveInt('--heartbeat-ms'), 2000)
+    .option('--heartbeat-ms <ms>', 'interval of the metrics heartbeat', positiveInt('--heartbeat-ms'), defaultNodeOptions.mesh.heartbeatIntervalMs)
     .option('--registries <file>', 'registries JSON (e.g. from `whoismesh sim --registries-out`); default: the real RIRs')
     .option('--delegations <source>', 'route each address to the registry holding it by the RIRs\' delegation files: auto (fetched from the registries, cached a day in the data directory), off (by the IANA /8 table; transferred space costs a redirect), or a local file in that format', 'auto')
     .option('--budget <spec>', 'the whole fleet\'s requests per second per registry (give every node the same), e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
     .option('--sample-limit <n>', 'crawl only the first N addresses of the shuffled sample', sampleLimit)
     .option('--exit-when-done', 'exit once every sample address is resolved (0) or given up on (3)')
     .option('--contact <email-or-url>', 'operator contact sent in the User-Agent, as registries ask of bulk clients')
-    .option('--concurrency <n>', 'lookups in flight per registry', positiveInt('--concurrency', 64), 4)
-    .option('--timeout-ms <ms>', 'timeout of one registry request', positiveInt('--timeout-ms'), 15000)
+    .option('--concurrency <n>', 'lookups in flight per registry', positiveInt('--concurrency', 64), defaultNodeOptions.maxInFlightPerRegistry)
+    .option('--timeout-ms <ms>', 'timeout of one registry request', positiveInt('--timeout-ms'), defaultNodeOptions.timeoutMs)
     .option('--retry-failed-after <s>', 'seconds before an address given up on is asked again while the node runs, doubling per round up to an hour (with --exit-when-done: one round); 0 = only at the next start', nonNegativeNumber('--retry-failed-after', 86_400), 600)
-    .option('--control-port <port>', 'loopback port for dump/lookup/coverage while running; 0 = any', port('--control-port'), 0)
+    .option('--control-port <port>', 'loopback port for dump/lookup/coverage while running; 0 = any', port('--control-port'), defaultNodeOptions.controlPort)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', port('--metrics-port'))
     .option('--status-interval <s>', 'seconds between progress log lines when stderr is not a terminal (on a terminal: a live status line, refreshed every second)', positiveInt('--status-interval'), 10)
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))

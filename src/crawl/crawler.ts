@@ -26,7 +26,6 @@ import {
   type CrawlerEvents, type CrawlerOptions, type CrawlStatus, type CrawlStore, type RegistryProgress, type Routes
 } from './interface.js'
 
-export { COUNTERS_META_KEY, type CrawlStore, type Routes }
 
 export interface CrawlerModules {
   store: CrawlStore
@@ -189,7 +188,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       // built once (one pass), then kept up to date by the store's indexing events
       this.tally = new SampleTally(this.opts.sample, store, a => registryForAddress(a) == null)
     }
-    // ownership is decided per block of at most /16 (src/crawl/ownership.ts), so per /16 suffices
+    // ownership is decided per block of at most /16 (src/fleet/ownership.ts), so per /16 suffices
     const c = this.tally.counts(a => ownership?.isMine(a) ?? true)
     return { ...c, failed: this.retry.failedCount(a => store.isResolved(a)) }
   }

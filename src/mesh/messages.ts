@@ -41,7 +41,7 @@ export interface Heartbeat {
    * no more requests, so its peers drop it at once (membership and budget shares)
    */
   leaving?: boolean
-  /** the peers this node counts as demanders in its budget shares (crawl/budget-share.ts) */
+  /** the peers this node counts as demanders in its budget shares (fleet/budget-share.ts) */
   counting?: string[]
   /**
    * per entry of `counting`, the registries it is counted for: bit i for REGISTRY_IDS[i]. Absent

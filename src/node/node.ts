@@ -1,37 +1,28 @@
 /**
  * A whoismesh node: the store, the registry client, one rate limiter per registry, the crawl
- * loop, the mesh (gossip, heartbeats, ownership, the fleet's shared budgets) and the control
- * endpoint, put together.
+ * loop, the mesh (gossip, heartbeats), the fleet (ownership, the shared budgets; src/fleet) and
+ * the control endpoint, put together. Only composition: each part's rules live in its folder.
  */
-import { REGISTRY_IDS, type RegistryId, type RegistryEndpoints } from '../registry/interface.js'
-import { type Budgets } from '../registry/budget.js'
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { RegistryClient } from '../lookup/index.js'
 import { NetworkStore } from '../store/index.js'
-import { Crawler, COUNTERS_META_KEY } from '../crawl/crawler.js'
-import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlStatus, type RegistryProgress } from '../crawl/interface.js'
+import { Crawler } from '../crawl/crawler.js'
+import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlStatus } from '../crawl/interface.js'
 import { RateLimiter } from '../crawl/rate-limiter.js'
 import { RegistryGate } from '../crawl/registry-gate.js'
 import { sampleSlice } from '../sample/index.js'
-import { loadDelegations, type DelegationTable } from '../registry/delegations.js'
-import { join } from 'node:path'
+import { loadRoutes } from '../registry/routes.js'
 import { ControlServer } from './control.js'
-import { coverageReport } from '../report/coverage.js'
-import { formatDumpLine, csvHeader, type DumpFormat, DUMP_FORMATS } from '../report/dump.js'
-import { parseIPv4 } from '../util/ipv4.js'
+import { controlRoutes } from './control-routes.js'
 import type { Logger } from '../util/logger.js'
-import { UserError } from '../util/errors.js'
-import { isRegistryId } from '../registry/interface.js'
-import type { Writable } from 'node:stream'
-import { lookupReport } from '../report/lookup.js'
 import type { NodeProgress } from '../report/status-line.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { Mesh } from '../mesh/mesh.js'
 import type { Heartbeat } from '../mesh/messages.js'
 import { loadOrCreatePeerKey } from '../mesh/keys.js'
-import { Ownership } from '../crawl/ownership.js'
-import { BudgetShare } from '../crawl/budget-share.js'
-import { sleep } from '../crawl/rate-limiter.js'
+import { Ownership, FleetBudget, settleMembership } from '../fleet/index.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
+import type { NodeOptions } from './options.js'
 
 import { VERSION } from '../version.js'
 
@@ -46,87 +37,6 @@ function requestOutcome (outcome: string, error?: string): RegistryRequestOutcom
   }
 }
 
-/**
- * Work per registry, what decides whether a node holds a share of it: its queue, retries and
- * lookups in flight for that registry. A node whose work for a registry ran out stops holding a
- * share of it (the others take it over once its heartbeats show no work for demandGap + 2 silences,
- * see crawl/budget-share.ts), so the last nodes with work for a registry get all of its budget.
- * Redirect hops waiting for a registry's slot count as work for it. Work that appears again
- * (addresses taken over when membership changes, a hop to a registry this node has no queue for —
- * rare, as the delegation files route transferred space straight to its holder) starts at the
- * floor rate and takes a full share after the join hold and the peers' acknowledgement.
- */
-function demandOf (registries: Record<RegistryId, RegistryProgress>): Record<RegistryId, number> {
-  return Object.fromEntries(REGISTRY_IDS.map(id => {
-    const r = registries[id]
-    return [id, r.queued + r.retrying + r.inFlight + r.hopsWaiting]
-  })) as Record<RegistryId, number>
-}
-
-/** Whether a peer's heartbeat counts this node as a demander: per registry when it says so. */
-function countsMe (h: Heartbeat, self: string): boolean | Partial<Record<RegistryId, boolean>> | undefined {
-  if (h.counting === undefined) return undefined
-  const i = h.counting.indexOf(self)
-  if (h.countingMask === undefined) return i >= 0
-  const mask = i >= 0 ? h.countingMask[i] : 0
-  return Object.fromEntries(REGISTRY_IDS.map((id, b) => [id, (mask & (1 << b)) !== 0])) as Record<RegistryId, boolean>
-}
-
-export interface NodeOptions {
-  /** data directory (LevelDB and control file) */
-  dataDir: string
-  endpoints: RegistryEndpoints
-  /** requests per second this node may send to each registry */
-  budgets: Budgets
-  /** share of the budget actually used, a margin for clock and network jitter (default 0.98) */
-  budgetSafety: number
-  /** take the first N addresses of the shuffled sample (default: all) */
-  sampleLimit?: number
-  /** operator contact sent in the User-Agent */
-  contact: string
-  /** lookups in flight per registry */
-  maxInFlightPerRegistry: number
-  /** request timeout */
-  timeoutMs: number
-  /** port of the loopback control endpoint (0 = any free port) */
-  controlPort: number
-  /** the mesh: where to listen and whom to dial first */
-  mesh: { listen: string[], bootstrap: string[], heartbeatIntervalMs: number, swarmKey?: Uint8Array }
-  /**
-   * Addresses of the same /N go to the same node, and never have two lookups in flight at once:
-   * they are the ones likely to land in the same network (default 12; see README)
-   */
-  blockPrefixLength: number
-  /** loopback port for Prometheus `GET /metrics`; undefined = no metrics server */
-  metricsPort?: number
-  /** time to learn the fleet (heartbeats) before crawling, so ownership is known (default 2.5 heartbeats) */
-  settleMs?: number
-  /**
-   * Cool-down before an address given up on is asked again while the node runs (doubling per
-   * round, capped at an hour); 0 = only at the next start. See CrawlerOptions.failedRetryMs.
-   */
-  failedRetryMs?: number
-  /** rounds of those retries per address and run (default: unbounded, a node run as a service) */
-  failedRetryRounds?: number
-  /**
-   * Route addresses by the registries' delegation files: fetched from these URLs (cached in
-   * `<dataDir>/delegations` for a day) when the crawl starts, or the table given (from a local
-   * file). Neither: by the IANA /8 table alone (transferred space then costs a redirect hop).
-   */
-  delegations?: { urls: Partial<Record<RegistryId, string>> } | { table: DelegationTable, source: string }
-}
-
-export const defaultNodeOptions = {
-  dataDir: './data',
-  budgetSafety: 0.98,
-  contact: '',
-  maxInFlightPerRegistry: defaultCrawlerOptions.maxInFlightPerRegistry,
-  timeoutMs: 15_000,
-  controlPort: 0,
-  blockPrefixLength: 12,
-  mesh: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [] as string[], heartbeatIntervalMs: 2000 }
-}
-
 export class WhoismeshNode {
   readonly crawler: Crawler
   private readonly control: ControlServer
@@ -134,7 +44,7 @@ export class WhoismeshNode {
   private readonly client: RegistryClient
   readonly mesh: Mesh
   readonly ownership: Ownership
-  readonly budgetShare: BudgetShare
+  readonly fleetBudget: FleetBudget
   private pruneTimer: ReturnType<typeof setTimeout> | undefined
   readonly metrics = createNodeMetrics()
   private metricsServer: MetricsServer | undefined
@@ -162,19 +72,6 @@ export class WhoismeshNode {
       failedRetryRounds: opts.failedRetryRounds ?? defaultCrawlerOptions.failedRetryRounds
     }, { store, client, gate, logger, ownership: this.ownership })
     this.crawler = crawler
-    // BudgetShare's timings are defined in heartbeats (see its header); a node that starts with no
-    // bootstrap is the fleet's first and need not wait to be counted
-    const H = opts.mesh.heartbeatIntervalMs
-    this.budgetShare = new BudgetShare({
-      budgets: opts.budgets,
-      safety: opts.budgetSafety,
-      // a silent peer (crashed, or beyond a partition) keeps its share this long: 90 s by default
-      recentWindowMs: 45 * H,
-      joinHoldMs: opts.mesh.bootstrap.length === 0 ? H : 6 * H,
-      silenceMs: 2 * H,
-      demandGapMs: 2 * H,
-      presumedGoneAfterMs: 12 * H
-    })
     this.mesh = new Mesh({
       listen: opts.mesh.listen,
       bootstrap: opts.mesh.bootstrap,
@@ -191,6 +88,12 @@ export class WhoismeshNode {
         if (records > 0) this.metrics.mesh.gossipRecordsTotal.inc({ topic, outcome }, records)
       }
     })
+    this.fleetBudget = new FleetBudget({
+      budgets: opts.budgets,
+      safety: opts.budgetSafety,
+      heartbeatIntervalMs: opts.mesh.heartbeatIntervalMs,
+      firstNode: opts.mesh.bootstrap.length === 0
+    }, { fleet: this.mesh, limiters: this.limiters, crawler })
     // what this node finds goes to its peers; what they find prunes its queues
     crawler.on('accepted', a => this.mesh.publishRecords(a.networks, a.negatives))
     this.mesh.on('records', () => this.schedulePrune())
@@ -198,21 +101,12 @@ export class WhoismeshNode {
       this.ownership.setPeers(peers, this.mesh.peerId.toString())
       logger.info('membership changed', { livePeers: peers.length })
       this.crawler.reconsider()
-      this.applyBudgets()
+      this.fleetBudget.apply()
     })
-    this.mesh.on('departed', (peerId: string) => { this.budgetShare.forget(peerId); this.applyBudgets() })
-    this.mesh.on('heartbeat', (h: Heartbeat) => {
-      for (const [reg, until] of Object.entries(h.backoff) as Array<[RegistryId, number]>) {
-        if (until > Date.now()) { this.budgetShare.notePeerBackoff(reg, until); this.limiters[reg].pauseFor(until - Date.now()) }
-      }
-    })
-    crawler.on('rate-limited', e => this.budgetShare.onRateLimited(e.registry, e.pauseMs))
-    this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, {
-      '/v1/status': async () => this.crawler.status(),
-      '/v1/coverage': async (p) => await coverageReport(store, { sampleLimit: optionalInt(p.get('sampleLimit')) ?? opts.sampleLimit, countersKey: COUNTERS_META_KEY }),
-      '/v1/dump': async (p, stream) => { await writeDump(store, dumpParams(p), stream()) },
-      '/v1/lookup': async (p) => await lookupReport(store, parseIPv4(p.get('ip') ?? ''))
-    })
+    this.mesh.on('departed', (peerId: string) => this.fleetBudget.onPeerDeparted(peerId))
+    this.mesh.on('heartbeat', (h: Heartbeat) => this.fleetBudget.onPeerHeartbeat(h))
+    crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
+    this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler }))
   }
 
   /**
@@ -227,7 +121,7 @@ export class WhoismeshNode {
       node = new WhoismeshNode(opts, store, privateKey, logger)
       await node.mesh.start()
       node.ownership.setPeers(node.mesh.liveFullPeers(), node.mesh.peerId.toString())
-      node.applyBudgets()
+      node.fleetBudget.apply()
       if (opts.metricsPort != null) {
         node.metricsServer = await startMetricsServer({ host: '127.0.0.1', port: opts.metricsPort }, node.metrics.register)
         node.metricsTimer = setInterval(() => node!.observe(), 1000)
@@ -246,25 +140,11 @@ export class WhoismeshNode {
   /** Crawls until every sample address is resolved in the (replicated) index, or `signal` aborts. */
   async crawl (signal?: AbortSignal): Promise<CrawlStatus> {
     await this.store.commit({ meta: { 'node.sampleLimit': this.opts.sampleLimit ?? null } })
-    const routes = this.loadRoutes()
-    // learn the fleet before choosing what is ours: wait at least settleMs, and until the set of
-    // live peers has not changed for two heartbeats (peers joining together), at most 10 heartbeats
-    const H = this.opts.mesh.heartbeatIntervalMs
-    const settle = this.opts.settleMs ?? 2.5 * H
-    const t0 = Date.now()
-    let lastChange = t0
-    const onChange = (): void => { lastChange = Date.now() }
-    this.mesh.on('membership', onChange)
-    try {
-      while (signal?.aborted !== true) {
-        const now = Date.now()
-        if (now - t0 >= 10 * H) break
-        if (now - t0 >= settle && now - lastChange >= 2 * H) break
-        await sleep(Math.min(200, H / 4), signal).catch(() => {})
-      }
-    } finally {
-      this.mesh.off('membership', onChange)
-    }
+    const routes = loadRoutes({ delegations: this.opts.delegations, dataDir: this.opts.dataDir }, { logger: this.logger })
+    // learn the fleet before choosing what is ours
+    await settleMembership({ heartbeatIntervalMs: this.opts.mesh.heartbeatIntervalMs, settleMs: this.opts.settleMs }, {
+      onMembershipChange: (listener) => { this.mesh.on('membership', listener); return () => { this.mesh.off('membership', listener) } }
+    }, signal)
     // a joiner first pulls what the fleet already found, so it does not ask for it again
     if (this.mesh.liveFullPeers().length > 1) {
       await this.mesh.whenSynced(60_000)
@@ -272,65 +152,22 @@ export class WhoismeshNode {
     }
     this.crawler.setRoutes(await routes)
     this.ownership.setPeers(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
-    this.applyBudgets()
-    const budgetTimer = setInterval(() => this.applyBudgets(), this.opts.mesh.heartbeatIntervalMs)
+    this.fleetBudget.apply()
+    this.fleetBudget.start()
     try {
       return await this.crawler.run(signal)
     } finally {
-      clearInterval(budgetTimer)
+      this.fleetBudget.stop()
     }
-  }
-
-  /** The delegation table the crawl routes by (see NodeOptions.delegations); never throws. */
-  private async loadRoutes (): Promise<DelegationTable | undefined> {
-    const d = this.opts.delegations
-    if (d == null) return undefined
-    if ('table' in d) {
-      this.logger.info('routing by delegation file', { file: d.source, blocks: d.table.size })
-      return d.table
-    }
-    const t0 = performance.now()
-    let loaded: Awaited<ReturnType<typeof loadDelegations>>
-    try {
-      loaded = await loadDelegations({ urls: d.urls, cacheDir: join(this.opts.dataDir, 'delegations') })
-    } catch (err: any) {
-      // e.g. the cache directory cannot be made: route by the /8 table, as without the files
-      this.logger.warn('cannot load the delegation files; routing by the IANA /8 table', { error: String(err?.message ?? err) })
-      return undefined
-    }
-    const failed = Object.entries(loaded.sources).filter(([, v]) => v != null && 'error' in v)
-    for (const [id, v] of failed) this.logger.warn('delegation file unavailable; that registry\'s transferred space costs a redirect hop', { registry: id, error: (v as { error: string }).error })
-    this.logger.info('routing by delegation files', { blocks: loaded.table.size, ms: Math.round(performance.now() - t0), sources: loaded.sources })
-    return loaded.table.size > 0 ? loaded.table : undefined
-  }
-
-  /** This node's share of each registry's global budget, given to its limiters. */
-  private applyBudgets (): void {
-    const self = this.mesh.peerId.toString()
-    const selfDemand = demandOf(this.crawler.registryProgress())
-    const peers = [...this.mesh.peers.values()]
-      .filter(p => !p.heartbeat.light)
-      .map(p => ({ id: p.heartbeat.peerId, demand: p.heartbeat.demand, lastSeenMs: p.lastSeen, countsMe: countsMe(p.heartbeat, self) }))
-    const live = new Set(this.mesh.liveFullPeers())
-    const rates = this.budgetShare.update(peers.filter(p => live.has(p.id)), selfDemand, Date.now())
-    let changed = false
-    for (const id of REGISTRY_IDS) {
-      if (Math.abs(this.limiters[id].ratePerSecond - rates[id]) > 1e-9) { this.limiters[id].setRate(rates[id]); changed = true }
-    }
-    if (changed) this.crawler.ratesChanged()
   }
 
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {
     const status = this.crawler.status()
     const counts = this.store.counts()
-    const backoff = Object.fromEntries(Object.entries(this.budgetShare.ownBackoffs()).map(([k, v]) => [k, Math.round(v)]))
     return {
       version: VERSION,
       counters: { ...status.counters },
-      demand: demandOf(status.registries),
-      rates: Object.fromEntries(REGISTRY_IDS.map(id => [id, this.limiters[id].ratePerSecond])) as Record<RegistryId, number>,
-      backoff,
-      ...this.budgetShare.counted(),
+      ...this.fleetBudget.heartbeatFields(status.registries),
       index: { networks: counts.networks, negatives: counts.negatives, digest: this.store.digest() },
       sample: { total: status.sampleTotal, resolved: status.sampleResolved }
     }
@@ -383,36 +220,3 @@ export class WhoismeshNode {
     await this.store.close()
   }
 }
-
-function optionalInt (v: string | null): number | undefined {
-  if (v == null || v === '') return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`bad number "${v}"`)
-  return n
-}
-
-export interface DumpParams { format: DumpFormat, registry?: RegistryId, since?: number }
-
-function dumpParams (p: URLSearchParams): DumpParams {
-  const format = (p.get('format') ?? 'jsonl') as DumpFormat
-  if (!DUMP_FORMATS.includes(format)) throw new UserError(`unknown format "${format}"`)
-  const registry = p.get('registry') ?? undefined
-  if (registry != null && !isRegistryId(registry)) throw new UserError(`unknown registry "${registry}"`)
-  const since = p.get('since')
-  return { format, registry: registry as RegistryId | undefined, since: since == null ? undefined : Number(since) }
-}
-
-/** Writes every stored network (filtered) to `out`, respecting back-pressure. */
-export async function writeDump (store: NetworkStore, params: DumpParams, out: Writable): Promise<number> {
-  let n = 0
-  const write = async (s: string): Promise<void> => {
-    if (!out.write(s)) await new Promise<void>((resolve, reject) => { out.once('drain', resolve); out.once('error', reject) })
-  }
-  if (params.format === 'csv') await write(csvHeader())
-  for await (const r of store.networks({ registry: params.registry, since: params.since })) {
-    await write(formatDumpLine(r, params.format))
-    n++
-  }
-  return n
-}
-

@@ -1,10 +1,15 @@
 /**
- * `whoismesh dump` rows: one network per line, as JSONL (default) or CSV with a header.
+ * `whoismesh dump`: one network per line, as JSONL (default) or CSV with a header, written from
+ * a store opened by the command itself or by the running node's control endpoint (`/v1/dump`).
  * Field names follow ipwhois's `network` fields where they mean the same (cidr, start_address,
  * end_address, handle, name, country, type, parent_handle).
  */
+import type { Writable } from 'node:stream'
 import type { NetworkRecord } from '../lookup/interface.js'
+import type { NetworkStore } from '../store/index.js'
+import { isRegistryId, type RegistryId } from '../registry/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'
+import { UserError } from '../util/errors.js'
 
 export type DumpFormat = 'jsonl' | 'csv'
 export const DUMP_FORMATS: readonly DumpFormat[] = ['jsonl', 'csv']
@@ -50,4 +55,31 @@ export function formatDumpLine (r: NetworkRecord, format: DumpFormat): string {
   const row = toDumpRow(r)
   if (format === 'jsonl') return JSON.stringify(row) + '\n'
   return DUMP_FIELDS.map(f => csvField(row[f])).join(',') + '\r\n'
+}
+
+/** What to dump: the format, and optionally one registry and networks fetched since a time (ms). */
+export interface DumpParams { format: DumpFormat, registry?: RegistryId, since?: number }
+
+/** The dump's parameters from a control request's query (`format`, `registry`, `since`). */
+export function dumpParams (p: URLSearchParams): DumpParams {
+  const format = (p.get('format') ?? 'jsonl') as DumpFormat
+  if (!DUMP_FORMATS.includes(format)) throw new UserError(`unknown format "${format}"`)
+  const registry = p.get('registry') ?? undefined
+  if (registry != null && !isRegistryId(registry)) throw new UserError(`unknown registry "${registry}"`)
+  const since = p.get('since')
+  return { format, registry: registry as RegistryId | undefined, since: since == null ? undefined : Number(since) }
+}
+
+/** Writes every stored network (filtered) to `out`, respecting back-pressure; returns how many. */
+export async function writeDump (store: NetworkStore, params: DumpParams, out: Writable): Promise<number> {
+  let n = 0
+  const write = async (s: string): Promise<void> => {
+    if (!out.write(s)) await new Promise<void>((resolve, reject) => { out.once('drain', resolve); out.once('error', reject) })
+  }
+  if (params.format === 'csv') await write(csvHeader())
+  for await (const r of store.networks({ registry: params.registry, since: params.since })) {
+    await write(formatDumpLine(r, params.format))
+    n++
+  }
+  return n
 }

@@ -2,13 +2,13 @@ import { DEFAULT_BUDGETS, formatBudgets, parseBudgets, type Budgets } from '../.
 import { loadRegistriesFile, REAL_REGISTRY_ENDPOINTS } from '../../registry/endpoints.js'
 import { DelegationTable, parseDelegations, REAL_DELEGATION_URLS } from '../../registry/delegations.js'
 import type { RegistryId } from '../../registry/interface.js'
-import type { NodeOptions } from '../../node/node.js'
+import { defaultNodeOptions, type NodeOptions } from '../../node/options.js'
 import { readFile } from 'node:fs/promises'
 import { fetchRdapBootstrap } from '../../registry/bootstrap.js'
 import { applyRoutingOverrides } from '../../registry/iana.js'
 import { createLogger, type LogFormat } from '../../util/logger.js'
 import { formatCoverage, coverageReport } from '../../report/coverage.js'
-import { COUNTERS_META_KEY } from '../../crawl/crawler.js'
+import { COUNTERS_META_KEY } from '../../crawl/interface.js'
 import { nameListenFailure, parseMultiaddrList } from '../multiaddrs.js'
 import { budgetFlag } from '../options.js'
 import { UserError } from '../errors.js'
@@ -92,7 +92,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
   }
 
   // libp2p takes about two seconds to load: only once every flag has been checked
-  const { WhoismeshNode, defaultNodeOptions } = await import('../../node/node.js')
+  const { WhoismeshNode } = await import('../../node/node.js')
   const node = await WhoismeshNode.open({
     ...defaultNodeOptions,
     dataDir: o.data,

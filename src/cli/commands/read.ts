@@ -7,8 +7,8 @@ import { NetworkStore } from '../../store/index.js'
 import { callControl } from '../../node/control.js'
 import { coverageReport, formatCoverage, type CoverageReport } from '../../report/coverage.js'
 import { lookupReport, formatLookup, type LookupReport } from '../../report/lookup.js'
-import { COUNTERS_META_KEY } from '../../crawl/crawler.js'
-import type { DumpFormat } from '../../report/dump.js'
+import { COUNTERS_META_KEY } from '../../crawl/interface.js'
+import { writeDump, type DumpFormat } from '../../report/dump.js'
 import type { RegistryId } from '../../registry/interface.js'
 import { formatIPv4 } from '../../util/ipv4.js'
 import { UserError } from '../errors.js'
@@ -43,10 +43,7 @@ export async function runDump (o: { data: string, format: DumpFormat, registry?:
   const params = { format: o.format, registry: o.registry, since: o.since }
   process.stdout.on('error', (err: any) => { if (err.code === 'EPIPE') process.exit(0) })
   await withStore(o.data,
-    async store => {
-      const { writeDump } = await import('../../node/node.js') // loads libp2p: only when needed
-      await writeDump(store, params, process.stdout)
-    },
+    async store => { await writeDump(store, params, process.stdout) },
     async () => { await callControl(o.data, '/v1/dump', { format: o.format, registry: o.registry, since: o.since?.toString() }, process.stdout) })
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BudgetShare, BudgetShareError, defaultBudgetShareOptions, type Demand, type PeerDemand } from '../../src/crawl/budget-share.js'
+import { BudgetShare, defaultBudgetShareOptions, type Demand, type PeerDemand } from '../../src/fleet/budget-share.js'
+import { BudgetShareError } from '../../src/fleet/errors.js'
 import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { DEFAULT_BUDGETS } from '../../src/registry/budget.js'
 import { prngFloat as prng } from '../../src/util/prng.js'

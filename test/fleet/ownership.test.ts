@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Ownership, OwnershipError, lowbias32, peerWord, rendezvousWeight } from '../../src/crawl/ownership.js'
+import { Ownership, lowbias32, peerWord, rendezvousWeight } from '../../src/fleet/ownership.js'
+import { OwnershipError } from '../../src/fleet/errors.js'
 import { prngFloat as prng } from '../../src/util/prng.js'
 
 

@@ -43,11 +43,11 @@
  * G × (1 − safety) that way. A node with nothing queued sends nothing, whatever its rate; it
  * keeps the floor (never 0) so work that appears between two updates can start at once.
  *
- * Assumptions (test/crawl/budget-share.test.ts checks the bound step by step under them):
+ * Assumptions (test/fleet/budget-share.test.ts checks the bound step by step under them):
  * - every node calls update() at least once per heartbeat interval H (2000 ms by default) and
  *   publishes in its heartbeats the demand it passed to its latest update();
  * - a heartbeat reaches every connected peer within one heartbeat interval;
- * - the defaults below are derived from H = 2000 ms: S = 2H, J = 3H + S + H, so scale them with H;
+ * - the defaults below are derived from H = 2000 ms: S = 2H, J = 3H + S + H; budgetShareTimings(H) scales them;
  * - at most maxPeers nodes;
  * - partitions last at most min(W − 5H − demandGapMs, presumedGoneAfterMs − 4H) (16 s with the
  *   defaults), split nodes that had heard each other, and are apart by enough for the healed
@@ -77,6 +77,8 @@
  */
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import type { Budgets } from '../registry/budget.js'
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './interface.js'
+import { BudgetShareError } from './errors.js'
 
 export type Demand = Partial<Record<RegistryId, number>>
 
@@ -121,13 +123,21 @@ export interface BudgetShareOptions {
   maxPeerBackoffMs: number
 }
 
+type Timings = Pick<BudgetShareOptions, 'recentWindowMs' | 'joinHoldMs' | 'silenceMs' | 'demandGapMs' | 'presumedGoneAfterMs'>
+
+/**
+ * The timings for heartbeats `heartbeatIntervalMs` (H) apart, as the header derives them:
+ * W = 45H (90 s by default: what a crash costs, and the partitions ridden out), J = 6H, S = 2H,
+ * the demand gap 2H, presumed gone after 12H.
+ */
+export function budgetShareTimings (heartbeatIntervalMs: number): Timings {
+  const H = heartbeatIntervalMs
+  return { recentWindowMs: 45 * H, joinHoldMs: 6 * H, silenceMs: 2 * H, demandGapMs: 2 * H, presumedGoneAfterMs: 12 * H }
+}
+
 export const defaultBudgetShareOptions: Omit<BudgetShareOptions, 'budgets'> = {
   safety: 0.98,
-  recentWindowMs: 90_000,
-  joinHoldMs: 12_000,
-  silenceMs: 4000,
-  demandGapMs: 4000,
-  presumedGoneAfterMs: 24_000,
+  ...budgetShareTimings(DEFAULT_HEARTBEAT_INTERVAL_MS),
   maxPeers: 64,
   maxPeerBackoffMs: 300_000
 }
@@ -135,10 +145,6 @@ export const defaultBudgetShareOptions: Omit<BudgetShareOptions, 'budgets'> = {
 export interface BudgetShareModules {
   /** clock in ms; wall-clock by default, since peers' back-off deadlines cross hosts */
   now?: () => number
-}
-
-export class BudgetShareError extends Error {
-  override readonly name = 'BudgetShareError'
 }
 
 /** How this node's rate for one registry was reached, for logs and status. */
@@ -190,10 +196,6 @@ export class BudgetShare {
     }])) as Record<RegistryId, RegistryShare>
   }
 
-  /**
-   * A peer said goodbye after it stopped sending requests (a clean stop): it no longer holds a
-   * share of any registry and does not hold this node back from taking a full one.
-   */
   /** Peers this node counts as demanders of some registry, for its heartbeat (`counting`). */
   countedPeers (): string[] {
     return this.counted().counting
@@ -210,6 +212,10 @@ export class BudgetShare {
     return { counting, countingMask: counting.map(p => masks.get(p)!) }
   }
 
+  /**
+   * A peer said goodbye after it stopped sending requests (a clean stop): it no longer holds a
+   * share of any registry and does not hold this node back from taking a full one.
+   */
   forget (peerId: string): void {
     this.peersSeen.delete(peerId)
     for (const id of REGISTRY_IDS) this.demanding[id].delete(peerId)

@@ -33,21 +33,18 @@
  * into a Uint16Array (65,536 entries for /16): 2^prefixLength × peers weights for a full rebuild,
  * about 2^prefixLength × (peers joined + peers left) for an incremental change.
  */
+import { OwnershipError } from './errors.js'
 
 export interface OwnershipOptions {
   /**
-   * Addresses are owned per /prefixLength block; 1–16 (default 16, the crawler's
-   * blockPrefixLength default, 65,536 keys)
+   * Addresses are owned per /prefixLength block; 1–16 (default 16, 65,536 keys; a node passes
+   * its crawler's blockPrefixLength, see src/node/options.ts)
    */
   prefixLength: number
 }
 
 export const defaultOwnershipOptions: OwnershipOptions = {
   prefixLength: 16
-}
-
-export class OwnershipError extends Error {
-  override readonly name = 'OwnershipError'
 }
 
 /** Chris Wellons' lowbias32: a 32-bit integer hash with low avalanche bias. Returns an unsigned 32-bit integer. */

@@ -1,0 +1,40 @@
+/**
+ * What a running node's control endpoint (control.ts) answers: the read commands (`dump`,
+ * `lookup`, `coverage`) served from its open store, and its crawl status.
+ */
+import type { ControlHandler } from './control.js'
+import type { NetworkStore } from '../store/index.js'
+import type { CrawlStatus } from '../crawl/interface.js'
+import { COUNTERS_META_KEY } from '../crawl/interface.js'
+import { coverageReport } from '../report/coverage.js'
+import { writeDump, dumpParams } from '../report/dump.js'
+import { lookupReport } from '../report/lookup.js'
+import { parseIPv4 } from '../util/ipv4.js'
+import { UserError } from '../util/errors.js'
+
+export interface ControlRoutesOptions {
+  /** what coverage measures against when the request does not say (the node's sample) */
+  sampleLimit?: number
+}
+
+export interface ControlRoutesModules {
+  store: NetworkStore
+  crawler: { status: () => CrawlStatus }
+}
+
+export function controlRoutes (opts: ControlRoutesOptions, modules: ControlRoutesModules): Record<string, ControlHandler> {
+  const { store, crawler } = modules
+  return {
+    '/v1/status': async () => crawler.status(),
+    '/v1/coverage': async (p) => await coverageReport(store, { sampleLimit: optionalInt(p.get('sampleLimit')) ?? opts.sampleLimit, countersKey: COUNTERS_META_KEY }),
+    '/v1/dump': async (p, stream) => { await writeDump(store, dumpParams(p), stream()) },
+    '/v1/lookup': async (p) => await lookupReport(store, parseIPv4(p.get('ip') ?? ''))
+  }
+}
+
+function optionalInt (v: string | null): number | undefined {
+  if (v == null || v === '') return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`bad number "${v}"`)
+  return n
+}

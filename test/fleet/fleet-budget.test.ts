@@ -1,0 +1,217 @@
+/**
+ * The fleet's budget glue (src/fleet/fleet-budget.ts) and the settle wait (settle.ts), driven
+ * through their narrow modules: a fake mesh view, fake limiters and a fake crawl loop, on a
+ * clock the test sets. BudgetShare's rule itself is tested in budget-share.test.ts.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { FleetBudget, countsMe, demandOf, settleMembership, DEFAULT_HEARTBEAT_INTERVAL_MS, budgetShareTimings, defaultBudgetShareOptions, type FleetPeer } from '../../src/fleet/index.js'
+import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
+import { DEFAULT_BUDGETS } from '../../src/registry/budget.js'
+import type { RegistryProgress } from '../../src/crawl/interface.js'
+import type { Heartbeat } from '../../src/mesh/messages.js'
+import { defaultNodeOptions } from '../../src/node/options.js'
+
+const G = DEFAULT_BUDGETS
+const S = defaultBudgetShareOptions.safety
+const H = 1000
+const SELF = 'self-peer'
+const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b))
+
+function progress (work: Partial<Record<RegistryId, Partial<RegistryProgress>>> = {}): Record<RegistryId, RegistryProgress> {
+  return Object.fromEntries(REGISTRY_IDS.map(id => [id, {
+    queued: 0, othersOwn: 0, inFlight: 0, hopsWaiting: 0, retrying: 0, budgetPerSecond: 0, pausedForMs: 0, requests: 0, ...work[id]
+  }])) as Record<RegistryId, RegistryProgress>
+}
+
+function heartbeat (peerId: string, h: Partial<Heartbeat> = {}): Heartbeat {
+  const zero = Object.fromEntries(REGISTRY_IDS.map(id => [id, 0])) as Record<RegistryId, number>
+  return {
+    peerId, seq: 1, sentAt: 0, version: 'test', light: false, listen: [], counters: {},
+    demand: { ...zero }, rates: { ...zero }, backoff: {},
+    index: { networks: 0, negatives: 0, digest: '' }, sample: { total: 0, resolved: 0 }, ...h
+  }
+}
+
+class FakeLimiter {
+  pauses: number[] = []
+  constructor (public ratePerSecond: number) {}
+  setRate (r: number): void { this.ratePerSecond = r }
+  pauseFor (ms: number): void { this.pauses.push(ms) }
+}
+
+/** A FleetBudget over fakes; `t` is the clock, `peers` the mesh's table, `live` its live full peers. */
+function rig (opts: { firstNode?: boolean } = {}) {
+  const clock = { t: 0 }
+  const peers = new Map<string, FleetPeer>()
+  const live = new Set<string>([SELF])
+  const limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new FakeLimiter(G[id] * S)])) as Record<RegistryId, FakeLimiter>
+  const crawler = { work: progress(), wakes: 0, registryProgress () { return this.work }, ratesChanged () { this.wakes++ } }
+  const fleet = {
+    peerId: { toString: () => SELF },
+    peers,
+    liveFullPeers: () => [...live].sort()
+  }
+  const budget = new FleetBudget({ budgets: G, heartbeatIntervalMs: H, firstNode: opts.firstNode ?? false }, { fleet, limiters, crawler, now: () => clock.t })
+  /** a peer's heartbeat arrives now */
+  const hear = (id: string, h: Partial<Heartbeat> = {}): void => { peers.set(id, { heartbeat: heartbeat(id, h), lastSeen: clock.t }) }
+  return { clock, peers, live, limiters, crawler, budget, hear }
+}
+
+test('a node\'s demand for a registry is its queued, retrying, in-flight and waiting-hop work', () => {
+  const d = demandOf(progress({ arin: { queued: 1, retrying: 2, inFlight: 3, hopsWaiting: 4, othersOwn: 100, requests: 7 }, ripe: { othersOwn: 5 } }))
+  assert.equal(d.arin, 10)
+  assert.equal(d.ripe, 0, 'addresses other nodes own are not this node\'s work')
+})
+
+test('a peer\'s heartbeat counts this node per registry by its mask, for all registries without one, or does not say', () => {
+  assert.equal(countsMe(heartbeat('A'), SELF), undefined)
+  assert.equal(countsMe(heartbeat('A', { counting: [SELF, 'B'] }), SELF), true)
+  assert.equal(countsMe(heartbeat('A', { counting: ['B'] }), SELF), false)
+  const arinAndApnic = (1 << REGISTRY_IDS.indexOf('arin')) | (1 << REGISTRY_IDS.indexOf('apnic'))
+  const c = countsMe(heartbeat('A', { counting: ['B', SELF], countingMask: [0b11111, arinAndApnic] }), SELF)
+  assert.deepEqual(c, Object.fromEntries(REGISTRY_IDS.map(id => [id, id === 'arin' || id === 'apnic'])))
+  const none = countsMe(heartbeat('A', { counting: ['B'], countingMask: [0b11111] }), SELF)
+  assert.deepEqual(none, Object.fromEntries(REGISTRY_IDS.map(id => [id, false])), 'not listed: counted for no registry')
+})
+
+test('apply() sets each limiter to this node\'s share and wakes the crawl loop only when a rate changed', () => {
+  const r = rig({ firstNode: true })
+  r.crawler.work = progress({ arin: { queued: 3 } })
+  const floor = (id: RegistryId): number => G[id] * (1 - S) / defaultBudgetShareOptions.maxPeers
+  r.budget.apply()
+  for (const id of REGISTRY_IDS) assert.ok(close(r.limiters[id].ratePerSecond, floor(id)), `${id}: the floor while holding`)
+  assert.equal(r.crawler.wakes, 1)
+  r.budget.apply()
+  assert.equal(r.crawler.wakes, 1, 'nothing changed: no wake')
+  // the fleet's first node holds for one heartbeat only
+  r.clock.t = H
+  r.budget.apply()
+  assert.ok(close(r.limiters.arin.ratePerSecond, G.arin * S), `arin: ${r.limiters.arin.ratePerSecond}`)
+  assert.ok(close(r.limiters.ripe.ratePerSecond, floor('ripe')), 'no work for ripe: still the floor')
+  assert.equal(r.crawler.wakes, 2)
+})
+
+test('a node that joins a fleet holds six heartbeats before taking a full share', () => {
+  const r = rig({ firstNode: false })
+  r.crawler.work = progress({ arin: { queued: 3 } })
+  for (r.clock.t = 0; r.clock.t < 6 * H; r.clock.t += H) {
+    r.budget.apply()
+    assert.ok(r.limiters.arin.ratePerSecond < G.arin * (1 - S), `at ${r.clock.t} ms: ${r.limiters.arin.ratePerSecond}, the floor`)
+  }
+  r.budget.apply()
+  assert.ok(close(r.limiters.arin.ratePerSecond, G.arin * S), `at ${r.clock.t} ms: ${r.limiters.arin.ratePerSecond}`)
+})
+
+test('only live full peers share a budget: light peers and peers no longer live are not counted', () => {
+  const r = rig()
+  r.crawler.work = progress({ arin: { queued: 1 } })
+  const busy = { demand: { ...heartbeat('x').demand, arin: 5 } }
+  r.live.add('A')
+  for (r.clock.t = 0; r.clock.t <= 6 * H; r.clock.t += H) {
+    r.hear('A', { ...busy, counting: [SELF] })
+    r.hear('light', { ...busy, light: true })
+    r.hear('gone', busy)
+    r.budget.apply()
+  }
+  assert.ok(close(r.limiters.arin.ratePerSecond, G.arin * S / 2), `arin: ${r.limiters.arin.ratePerSecond}, shared with A alone`)
+  assert.deepEqual(r.budget.heartbeatFields(r.crawler.work).counting, ['A'])
+})
+
+test('a peer that says goodbye is forgotten at once: its share returns to the others', () => {
+  const r = rig()
+  r.crawler.work = progress({ arin: { queued: 1 } })
+  r.live.add('A')
+  for (r.clock.t = 0; r.clock.t <= 6 * H; r.clock.t += H) {
+    r.hear('A', { demand: { ...heartbeat('A').demand, arin: 5 }, counting: [SELF] })
+    r.budget.apply()
+  }
+  assert.ok(close(r.limiters.arin.ratePerSecond, G.arin * S / 2))
+  // the mesh drops a departing peer from its table and live set, then tells the fleet
+  r.peers.delete('A')
+  r.live.delete('A')
+  r.budget.onPeerDeparted('A')
+  assert.ok(close(r.limiters.arin.ratePerSecond, G.arin * S), `arin: ${r.limiters.arin.ratePerSecond}`)
+})
+
+test('a back-off a peer reports pauses this node\'s limiter for that registry; one already over does not', () => {
+  const r = rig()
+  r.clock.t = 10_000
+  r.budget.onPeerHeartbeat(heartbeat('A', { backoff: { arin: 15_000, ripe: 9_000 } }))
+  assert.deepEqual(r.limiters.arin.pauses, [5000])
+  assert.deepEqual(r.limiters.ripe.pauses, [])
+  assert.equal(r.budget.share.pausedUntil('arin'), 15_000)
+  assert.deepEqual(r.budget.heartbeatFields(r.crawler.work).backoff, {}, 'a peer\'s back-off is not reported as this node\'s own')
+})
+
+test('this node\'s heartbeat carries its demand, its limiters\' rates and its own back-offs, rounded, while they last', () => {
+  const r = rig()
+  r.clock.t = 1000.2
+  r.budget.onRateLimited('lacnic', 1234.6)
+  r.limiters.apnic.setRate(3.5)
+  const work = progress({ ripe: { queued: 2, inFlight: 1 } })
+  const f = r.budget.heartbeatFields(work)
+  assert.deepEqual(f.demand, demandOf(work))
+  assert.equal(f.rates.apnic, 3.5)
+  assert.equal(f.rates.arin, G.arin * S)
+  assert.deepEqual(f.backoff, { lacnic: 2235 })
+  assert.deepEqual({ counting: f.counting, countingMask: f.countingMask }, { counting: [], countingMask: [] })
+  r.clock.t = 2235.8
+  assert.deepEqual(r.budget.heartbeatFields(work).backoff, {}, 'over: no longer reported')
+})
+
+test('the heartbeat interval the fleet counts in is the node\'s and the mesh\'s default, and BudgetShare\'s defaults are its timings', async () => {
+  const { defaultMeshOptions } = await import('../../src/mesh/mesh.js')
+  assert.equal(defaultMeshOptions.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS)
+  assert.equal(defaultNodeOptions.mesh.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS)
+  const t = budgetShareTimings(DEFAULT_HEARTBEAT_INTERVAL_MS)
+  for (const [k, v] of Object.entries(t)) assert.equal(defaultBudgetShareOptions[k as keyof typeof t], v, k)
+  assert.equal(defaultNodeOptions.budgetSafety, defaultBudgetShareOptions.safety)
+})
+
+/** A membership source the test changes by hand; counts subscriptions still open. */
+function membership (): { changed: () => void, open: () => number, modules: { onMembershipChange: (l: () => void) => () => void } } {
+  const listeners = new Set<() => void>()
+  return {
+    changed: () => { for (const l of listeners) l() },
+    open: () => listeners.size,
+    modules: { onMembershipChange: (l) => { listeners.add(l); return () => { listeners.delete(l) } } }
+  }
+}
+
+test('settling waits settleMs when the fleet is quiet, and unsubscribes', async () => {
+  const m = membership()
+  const t0 = performance.now()
+  await settleMembership({ heartbeatIntervalMs: 40, settleMs: 200 }, m.modules)
+  // the loop reads Date.now(): allow its millisecond rounding
+  assert.ok(performance.now() - t0 >= 199, `${performance.now() - t0} ms`)
+  assert.equal(m.open(), 0)
+})
+
+test('settling waits two heartbeats past the last membership change, and at most ten heartbeats', async () => {
+  const m = membership()
+  const H = 40
+  let lastChange = 0
+  // a fleet still joining: a change at 60 ms
+  const timer = setTimeout(() => { lastChange = performance.now(); m.changed() }, 60)
+  await settleMembership({ heartbeatIntervalMs: H, settleMs: 10 }, m.modules)
+  clearTimeout(timer)
+  assert.ok(lastChange > 0, 'the change came while settling')
+  assert.ok(performance.now() - lastChange >= 2 * H - 1, `${performance.now() - lastChange} ms after the change`)
+  // a fleet that never settles
+  const t1 = performance.now()
+  const churn = setInterval(() => m.changed(), 10)
+  await settleMembership({ heartbeatIntervalMs: H }, m.modules)
+  clearInterval(churn)
+  assert.ok(performance.now() - t1 >= 10 * H - 1, `${performance.now() - t1} ms`)
+  assert.equal(m.open(), 0)
+})
+
+test('settling ends when the signal aborts', async () => {
+  const m = membership()
+  const ac = new AbortController()
+  const done = settleMembership({ heartbeatIntervalMs: 60_000 }, m.modules, ac.signal)
+  ac.abort()
+  await done
+  assert.equal(m.open(), 0)
+})
