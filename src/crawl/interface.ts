@@ -1,6 +1,6 @@
 import type { RegistryId } from '../registry/interface.js'
 import type { Budgets } from '../registry/budget.js'
-import type { ParsedNetwork } from '../lookup/interface.js'
+import type { ParsedNetwork } from '../record/index.js'
 
 /** What the crawl loop needs from the registry client (src/lookup RegistryClient implements it). */
 export interface AddressLookup {

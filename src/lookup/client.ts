@@ -31,7 +31,8 @@ import { REAL_REGISTRY_ENDPOINTS, registryOfRdapUrl } from '../registry/endpoint
 import { REGISTRY_IDS, type RegistryEndpoints, type RegistryId } from '../registry/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { MalformedResponseError, NotFoundError, RateLimitedError, TooManyRedirectsError, TransientLookupError } from './errors.js'
-import type { ParsedNetwork, WhoisAnswer } from './interface.js'
+import type { ParsedNetwork } from '../record/index.js'
+import type { WhoisAnswer } from './interface.js'
 import { RdapClient, rdapIpUrl, type RdapReply } from './rdap-client.js'
 import { WhoisClient, type WhoisReply } from './whois-client.js'
 

@@ -189,8 +189,9 @@ export class WhoismeshNode {
       logger: logger.child({ component: 'mesh' }),
       heartbeat: () => this.heartbeat(),
       syncMetrics: this.metrics.mesh,
-      onValidation: (topic, outcome, records) => {
+      onValidation: (topic, outcome, records, reason) => {
         this.metrics.mesh.gossipMessagesTotal.inc({ topic, outcome })
+        if (reason !== undefined) this.metrics.mesh.gossipRefusedTotal.inc({ topic, outcome, reason })
         if (records > 0) this.metrics.mesh.gossipRecordsTotal.inc({ topic, outcome }, records)
       }
     })

@@ -3,7 +3,7 @@
  * Field names follow ipwhois's `network` fields where they mean the same (cidr, start_address,
  * end_address, handle, name, country, type, parent_handle).
  */
-import type { NetworkRecord } from '../lookup/interface.js'
+import type { NetworkRecord } from '../record/index.js'
 import { formatIPv4 } from '../util/ipv4.js'
 
 export type DumpFormat = 'jsonl' | 'csv'
