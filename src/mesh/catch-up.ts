@@ -33,13 +33,8 @@ export class CatchUp {
   private readonly syncedWith = new Set<string>()
   private timer: ReturnType<typeof setInterval> | undefined
   private stopped = false
-  private readonly opts: CatchUpOptions
-  private readonly modules: CatchUpModules
 
-  constructor (opts: CatchUpOptions, modules: CatchUpModules) {
-    this.opts = opts
-    this.modules = modules
-  }
+  constructor (private readonly opts: CatchUpOptions, private readonly modules: CatchUpModules) {}
 
   start (): void {
     this.timer = setInterval(() => { void this.syncWithRandomPeer() }, this.opts.syncIntervalMs)

@@ -26,13 +26,8 @@ export class Connections {
   private stopped = false
   /** peer id (or bootstrap address) → earliest next dial attempt (ms) */
   private readonly nextDialAt = new Map<string, number>()
-  private readonly opts: ConnectionsOptions
-  private readonly modules: ConnectionsModules
 
-  constructor (opts: ConnectionsOptions, modules: ConnectionsModules) {
-    this.opts = opts
-    this.modules = modules
-  }
+  constructor (private readonly opts: ConnectionsOptions, private readonly modules: ConnectionsModules) {}
 
   /** Dials the bootstrap peers once (a failure is logged: they are redialled every few heartbeats). */
   async start (): Promise<void> {

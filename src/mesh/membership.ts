@@ -21,13 +21,8 @@ export class Membership {
   readonly peers = new Map<string, PeerState>()
   private live = new Set<string>()
   private lastCheck = Date.now()
-  private readonly opts: MembershipOptions
-  private readonly modules: MembershipModules
 
-  constructor (opts: MembershipOptions, modules: MembershipModules) {
-    this.opts = opts
-    this.modules = modules
-  }
+  constructor (private readonly opts: MembershipOptions, private readonly modules: MembershipModules) {}
 
   /** how long after its last heartbeat a peer still counts as live, ms */
   get horizonMs (): number {

@@ -28,13 +28,8 @@ export class Publisher {
   private pendingNegatives: CanonicalNegative[] = []
   private flushTimer: ReturnType<typeof setTimeout> | undefined
   private stopped = false
-  private readonly opts: PublisherOptions
-  private readonly modules: PublisherModules
 
-  constructor (opts: PublisherOptions, modules: PublisherModules) {
-    this.opts = opts
-    this.modules = modules
-  }
+  constructor (private readonly opts: PublisherOptions, private readonly modules: PublisherModules) {}
 
   /** Queues records for the next nets batch (canonicalised here unless they already are). */
   publishRecords (networks: readonly NetworkRecord[], negatives: readonly NegativeRecord[] = []): void {
