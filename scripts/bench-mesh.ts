@@ -346,7 +346,7 @@ function summary (r: any): string {
 
 async function main (): Promise<Record<string, unknown>> {
   const check = checkNetworkRecord(benchRecord(MAX_RECORDS - 1))
-  if (typeof check === 'string') throw new Error(`bench records do not pass validation: ${check}`)
+  if (check.result !== 'accept') throw new Error(`bench records do not pass validation: ${check.reason}: ${check.detail}`)
   const tStart = Date.now()
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),

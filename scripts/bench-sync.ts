@@ -28,7 +28,7 @@ import { createMeshLibp2p } from '../src/mesh/libp2p.js'
 import { SyncService } from '../src/mesh/sync/index.js'
 import { buildWorld, describeNetwork } from '../src/sim/index.js'
 import { NetworkStore } from '../src/store/index.js'
-import type { NetworkRecord } from '../src/lookup/interface.js'
+import type { NetworkRecord } from '../src/record/index.js'
 
 const { values: args } = parseArgs({
   options: {

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { registryForAddress } from '../registry/iana.js'
-import type { NetworkRecord } from '../lookup/interface.js'
+import type { NetworkRecord } from '../record/index.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import type { Logger } from '../util/logger.js'
 import { AbortedError } from './rate-limiter.js'

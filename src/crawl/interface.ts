@@ -1,5 +1,5 @@
 import type { RegistryId } from '../registry/interface.js'
-import type { NetworkRecord, ParsedNetwork } from '../lookup/interface.js'
+import type { NetworkRecord, ParsedNetwork } from '../record/index.js'
 import type { CommitInput, CommitResult } from '../store/interface.js'
 
 /** What the crawl loop needs from the registry client (src/lookup RegistryClient implements it). */

@@ -6,12 +6,8 @@ import type { RegistryId } from '../registry/interface.js'
 import type { RegistryProgress } from '../crawl/interface.js'
 import type { Heartbeat } from '../mesh/messages.js'
 
-/**
- * The heartbeat interval the fleet's timings are counted in (BudgetShare's windows, the settle
- * wait), and the node's default. src/mesh's own `defaultMeshOptions.heartbeatIntervalMs` must be
- * the same (test/fleet/fleet-budget.test.ts checks it).
- */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000
+/** The heartbeat interval the fleet's timings are counted in (BudgetShare's windows, the settle wait): the mesh's default. */
+export { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../mesh/interface.js'
 
 /** The fields of this node's heartbeat that the fleet's budget sharing fills in. */
 export type BudgetHeartbeatFields = Pick<Heartbeat, 'demand' | 'rates' | 'backoff' | 'counting' | 'countingMask'>

@@ -7,7 +7,7 @@ import { Agent, request, type Dispatcher } from 'undici'
 import type { RegistryId } from '../registry/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { MalformedResponseError, NotFoundError, RateLimitedError, TransientLookupError, type TransientKind } from './errors.js'
-import type { ParsedNetwork } from './interface.js'
+import type { ParsedNetwork } from '../record/index.js'
 import { parseRdapNetwork } from './rdap-parser.js'
 import { asMalformed, transientKindOfCode } from './whois-client.js'
 

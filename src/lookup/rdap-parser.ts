@@ -20,7 +20,7 @@
 import type { RegistryId } from '../registry/interface.js'
 import { formatIPv4, parseIPv4, rangeToCidrs, tryParseIPv4 } from '../util/ipv4.js'
 import { MalformedResponseError } from './errors.js'
-import type { ParsedNetwork } from './interface.js'
+import type { ParsedNetwork } from '../record/index.js'
 import { consistentCidrs, countryCodeFromName, normaliseCountry } from './parse-util.js'
 
 type Json = Record<string, unknown>

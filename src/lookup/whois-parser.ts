@@ -42,7 +42,8 @@
 import type { RegistryId } from '../registry/interface.js'
 import { formatIPv4, parseCidr, rangeToCidrs } from '../util/ipv4.js'
 import { MalformedResponseError, TransientLookupError } from './errors.js'
-import type { ParsedNetwork, WhoisAnswer } from './interface.js'
+import type { ParsedNetwork } from '../record/index.js'
+import type { WhoisAnswer } from './interface.js'
 import {
   attr, attrs, consistentCidrs, formatRange, hasAttr, normaliseCountry, normaliseDate, objectClass,
   parseRangeText, parseServerRef, parseWhoisText, registryOfName, registryOfWhoisHost, splitLines,

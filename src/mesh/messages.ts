@@ -1,16 +1,23 @@
 /**
- * What travels on the gossip topics, msgpack-encoded (src/store/codec.ts's deterministic Packr).
+ * What travels on the gossip topics, msgpack-encoded (record/codec.ts's deterministic Packr).
  * Every inbound message is decoded and checked by validation.ts before any handler sees it.
  */
-import type { NetworkRecord } from '../lookup/interface.js'
-import type { NegativeRecord } from '../store/index.js'
+import {
+  decodeValue, encodeObjectOfArrays, encodeRecord, encodeValue, type CanonicalNegative, type CanonicalNetwork,
+  type NegativeRecord, type NetworkRecord
+} from '../record/index.js'
 import type { RegistryId } from '../registry/interface.js'
-import { decodeValue, encodeValue } from '../store/codec.js'
 
 /** `nets`: a batch of newly found networks and negative results. */
 export interface NetsMessage {
   networks: NetworkRecord[]
   negatives: NegativeRecord[]
+}
+
+/** A nets message (or sync batch) that passed validation: every record checked and canonical. */
+export interface ValidRecords extends NetsMessage {
+  networks: CanonicalNetwork[]
+  negatives: CanonicalNegative[]
 }
 
 /** `metrics`: a node's heartbeat. */
@@ -52,6 +59,14 @@ export interface Heartbeat {
 
 export function encodeMessage (m: NetsMessage | Heartbeat): Uint8Array {
   return encodeValue(m)
+}
+
+/**
+ * A nets message of canonical records: the same bytes as `encodeMessage({ networks, negatives })`,
+ * spliced from each record's remembered encoding (the one the store wrote), not encoded again.
+ */
+export function encodeNetsMessage (networks: readonly CanonicalNetwork[], negatives: readonly CanonicalNegative[]): Buffer {
+  return encodeObjectOfArrays([['networks', networks.map(encodeRecord)], ['negatives', negatives.map(encodeRecord)]])
 }
 
 export function decodeMessage (bytes: Uint8Array): unknown {

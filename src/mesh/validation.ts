@@ -4,13 +4,11 @@
  * ignore (harmless but useless: e.g. a heartbeat from ourselves, an old version) or reject (the
  * sender misbehaves: gossipsub lowers its score). Every outcome is counted by the caller.
  */
-import type { NetworkRecord } from '../lookup/interface.js'
-import type { NegativeRecord } from '../store/index.js'
-import { canonicalNegative, canonicalNetwork } from '../store/codec.js'
+import { canonicalNegative, canonicalNetwork, type CanonicalNegative, type CanonicalNetwork } from '../record/index.js'
 import { REGISTRY_IDS, isRegistryId } from '../registry/interface.js'
 import { slashEightOf, specialBlockOf } from '../registry/iana.js'
 import { rangeToCidrs } from '../util/ipv4.js'
-import { decodeMessage, type Heartbeat, type NetsMessage } from './messages.js'
+import { decodeMessage, type Heartbeat, type ValidRecords } from './messages.js'
 import { parseTopic, TOPIC_VERSIONS } from './topics.js'
 
 export const VALIDATION_LIMITS = {
@@ -33,77 +31,96 @@ export const VALIDATION_LIMITS = {
 /** The earliest fetch time accepted (whoismesh did not exist before). */
 const EARLIEST_FETCH = Date.UTC(2020, 0, 1)
 
+/**
+ * Why a message was ignored or rejected: a fixed set, so it can be a metrics label
+ * (`whoismesh_gossip_refused_messages_total{reason}`). The human-readable detail goes to logs only.
+ */
+export const VALIDATION_REASONS = [
+  // ignore: harmless, but not for us
+  'unknown-topic', 'unsupported-version',
+  // reject: the message as a whole
+  'too-large', 'decode', 'not-an-object', 'batch-shape', 'batch-too-large',
+  // reject: a record (one bad record rejects its whole batch)
+  'record-schema', 'network-too-large', 'reserved-space', 'special-space', 'string-too-long', 'bad-country',
+  'too-many-cidrs', 'bad-cidrs', 'query-outside', 'bad-fetch-time',
+  // reject: a heartbeat
+  'heartbeat-schema', 'sender-mismatch'
+] as const
+export type ValidationReason = typeof VALIDATION_REASONS[number]
+
 export type Validation<T> =
   | { result: 'accept', value: T }
-  | { result: 'ignore', reason: string }
-  | { result: 'reject', reason: string }
+  | { result: 'ignore' | 'reject', reason: ValidationReason, detail: string }
 
 /** Not before whoismesh existed, not more than the allowed clock skew in the future. */
 const fetchTimeOk = (t: number, now: number): boolean => t >= EARLIEST_FETCH && t <= now + VALIDATION_LIMITS.maxClockSkewMs
 
-const reject = (reason: string): { result: 'reject', reason: string } => ({ result: 'reject', reason })
+const reject = (reason: ValidationReason, detail: string): { result: 'reject', reason: ValidationReason, detail: string } => ({ result: 'reject', reason, detail })
+const ignore = (reason: ValidationReason, detail: string): { result: 'ignore', reason: ValidationReason, detail: string } => ({ result: 'ignore', reason, detail })
+const accept = <T>(value: T): { result: 'accept', value: T } => ({ result: 'accept', value })
 
-/** Checks one network record from a peer; returns it in canonical form or the reason it is bad. */
-export function checkNetworkRecord (v: unknown, now = Date.now()): NetworkRecord | string {
-  let r: NetworkRecord
+/** Checks one network record from a peer: accepted in canonical form, or rejected with the reason. */
+export function checkNetworkRecord (v: unknown, now = Date.now()): Validation<CanonicalNetwork> {
+  let r: CanonicalNetwork
   try {
     r = canonicalNetwork(v)
   } catch (err) {
-    return (err as Error).message
+    return reject('record-schema', (err as Error).message)
   }
   const L = VALIDATION_LIMITS
-  if (r.end - r.start + 1 > L.maxNetworkSize) return `network ${r.start}-${r.end} is larger than a /8`
+  if (r.end - r.start + 1 > L.maxNetworkSize) return reject('network-too-large', `network ${r.start}-${r.end} is larger than a /8`)
   for (const a of [r.start, r.end]) {
-    if (slashEightOf(a).status === 'RESERVED') return `network touches reserved /8 ${a >>> 24}`
+    if (slashEightOf(a).status === 'RESERVED') return reject('reserved-space', `network touches reserved /8 ${a >>> 24}`)
   }
   const special = specialBlockOf(r.start)
-  if (special != null && r.end <= special.end) return `network lies inside special-purpose space ${special.cidr}`
+  if (special != null && r.end <= special.end) return reject('special-space', `network lies inside special-purpose space ${special.cidr}`)
   for (const s of [r.handle, r.name, r.org, r.type, r.parentHandle, r.registered, r.lastChanged]) {
-    if (s.length > L.maxStringLength) return 'string field too long'
+    if (s.length > L.maxStringLength) return reject('string-too-long', 'string field too long')
   }
-  if (r.country !== '' && !/^[A-Z]{2}$/.test(r.country)) return `bad country "${r.country.slice(0, 8)}"`
-  if (r.cidrs.length > L.maxCidrs) return 'too many cidrs'
+  if (r.country !== '' && !/^[A-Z]{2}$/.test(r.country)) return reject('bad-country', `bad country "${r.country.slice(0, 8)}"`)
+  if (r.cidrs.length > L.maxCidrs) return reject('too-many-cidrs', 'too many cidrs')
   // registries list the blocks in their own order: compare as sets
   const given = [...r.cidrs].sort()
   const expected = rangeToCidrs(r.start, r.end).sort()
-  if (given.length !== expected.length || given.some((c, i) => c !== expected[i])) return 'cidrs do not cover the range'
-  if (r.queryAddress < r.start || r.queryAddress > r.end) return 'query address outside the network'
-  if (!fetchTimeOk(r.fetchedAt, now)) return 'fetch time out of bounds'
-  return r
+  if (given.length !== expected.length || given.some((c, i) => c !== expected[i])) return reject('bad-cidrs', 'cidrs do not cover the range')
+  if (r.queryAddress < r.start || r.queryAddress > r.end) return reject('query-outside', 'query address outside the network')
+  if (!fetchTimeOk(r.fetchedAt, now)) return reject('bad-fetch-time', 'fetch time out of bounds')
+  return accept(r)
 }
 
-/** Checks one negative record from a peer. */
-export function checkNegativeRecord (v: unknown, now = Date.now()): NegativeRecord | string {
-  let r: NegativeRecord
+/** Checks one negative record from a peer: accepted in canonical form, or rejected with the reason. */
+export function checkNegativeRecord (v: unknown, now = Date.now()): Validation<CanonicalNegative> {
+  let r: CanonicalNegative
   try {
     r = canonicalNegative(v)
   } catch (err) {
-    return (err as Error).message
+    return reject('record-schema', (err as Error).message)
   }
-  if (slashEightOf(r.address).status === 'RESERVED' || specialBlockOf(r.address) != null) return 'negative for reserved or special-purpose space'
-  if (!fetchTimeOk(r.fetchedAt, now)) return 'fetch time out of bounds'
-  return r
+  if (slashEightOf(r.address).status === 'RESERVED') return reject('reserved-space', 'negative for reserved space')
+  if (specialBlockOf(r.address) != null) return reject('special-space', 'negative for special-purpose space')
+  if (!fetchTimeOk(r.fetchedAt, now)) return reject('bad-fetch-time', 'fetch time out of bounds')
+  return accept(r)
 }
 
 /**
  * Checks a batch of records (a nets message, or a sync reply). One bad record rejects the whole
  * batch: honest peers never send one.
  */
-export function validateRecords (networks: unknown, negatives: unknown, now = Date.now()): Validation<NetsMessage> {
-  if (!Array.isArray(networks) || !Array.isArray(negatives)) return reject('networks and negatives must be arrays')
-  if (networks.length + negatives.length > VALIDATION_LIMITS.maxBatchRecords) return reject(`batch of ${networks.length + negatives.length} records exceeds ${VALIDATION_LIMITS.maxBatchRecords}`)
-  const out: NetsMessage = { networks: [], negatives: [] }
+export function validateRecords (networks: unknown, negatives: unknown, now = Date.now()): Validation<ValidRecords> {
+  if (!Array.isArray(networks) || !Array.isArray(negatives)) return reject('batch-shape', 'networks and negatives must be arrays')
+  if (networks.length + negatives.length > VALIDATION_LIMITS.maxBatchRecords) return reject('batch-too-large', `batch of ${networks.length + negatives.length} records exceeds ${VALIDATION_LIMITS.maxBatchRecords}`)
+  const out: ValidRecords = { networks: [], negatives: [] }
   for (const n of networks) {
-    const r = checkNetworkRecord(n, now)
-    if (typeof r === 'string') return reject(r)
-    out.networks.push(r)
+    const v = checkNetworkRecord(n, now)
+    if (v.result !== 'accept') return v
+    out.networks.push(v.value)
   }
   for (const n of negatives) {
-    const r = checkNegativeRecord(n, now)
-    if (typeof r === 'string') return reject(r)
-    out.negatives.push(r)
+    const v = checkNegativeRecord(n, now)
+    if (v.result !== 'accept') return v
+    out.negatives.push(v.value)
   }
-  return { result: 'accept', value: out }
+  return accept(out)
 }
 
 function isCountMap (v: unknown, keys: readonly string[] | undefined, max = 64): v is Record<string, number> {
@@ -114,50 +131,47 @@ function isCountMap (v: unknown, keys: readonly string[] | undefined, max = 64):
 }
 
 export function validateHeartbeat (v: unknown, from: string | undefined, now = Date.now()): Validation<Heartbeat> {
-  if (v == null || typeof v !== 'object' || Array.isArray(v)) return reject('heartbeat is not an object')
+  if (v == null || typeof v !== 'object' || Array.isArray(v)) return reject('not-an-object', 'heartbeat is not an object')
   const h = v as Record<string, any>
-  if (typeof h.peerId !== 'string' || h.peerId.length > 128) return reject('bad peerId')
-  if (from !== undefined && h.peerId !== from) return reject('heartbeat peerId differs from the signed sender')
-  if (!Number.isSafeInteger(h.seq) || h.seq < 0) return reject('bad seq')
-  if (!Number.isSafeInteger(h.sentAt) || h.sentAt > now + VALIDATION_LIMITS.maxClockSkewMs) return reject('bad sentAt')
-  if (typeof h.version !== 'string' || h.version.length > 32) return reject('bad version')
-  if (typeof h.light !== 'boolean') return reject('bad light flag')
-  if (!Array.isArray(h.listen) || h.listen.length > VALIDATION_LIMITS.maxListenAddrs || !h.listen.every((a: unknown) => typeof a === 'string' && a.length <= 256 && a.startsWith('/'))) return reject('bad listen addresses')
-  if (!isCountMap(h.counters, undefined)) return reject('bad counters')
-  if (!isCountMap(h.demand, REGISTRY_IDS)) return reject('bad demand')
-  if (!isCountMap(h.rates, REGISTRY_IDS)) return reject('bad rates')
-  if (!isCountMap(h.backoff, REGISTRY_IDS) || !Object.keys(h.backoff).every(isRegistryId)) return reject('bad backoff')
+  if (typeof h.peerId !== 'string' || h.peerId.length > 128) return reject('heartbeat-schema', 'bad peerId')
+  if (from !== undefined && h.peerId !== from) return reject('sender-mismatch', 'heartbeat peerId differs from the signed sender')
+  if (!Number.isSafeInteger(h.seq) || h.seq < 0) return reject('heartbeat-schema', 'bad seq')
+  if (!Number.isSafeInteger(h.sentAt) || h.sentAt > now + VALIDATION_LIMITS.maxClockSkewMs) return reject('heartbeat-schema', 'bad sentAt')
+  if (typeof h.version !== 'string' || h.version.length > 32) return reject('heartbeat-schema', 'bad version')
+  if (typeof h.light !== 'boolean') return reject('heartbeat-schema', 'bad light flag')
+  if (!Array.isArray(h.listen) || h.listen.length > VALIDATION_LIMITS.maxListenAddrs || !h.listen.every((a: unknown) => typeof a === 'string' && a.length <= 256 && a.startsWith('/'))) return reject('heartbeat-schema', 'bad listen addresses')
+  if (!isCountMap(h.counters, undefined)) return reject('heartbeat-schema', 'bad counters')
+  if (!isCountMap(h.demand, REGISTRY_IDS)) return reject('heartbeat-schema', 'bad demand')
+  if (!isCountMap(h.rates, REGISTRY_IDS)) return reject('heartbeat-schema', 'bad rates')
+  if (!isCountMap(h.backoff, REGISTRY_IDS) || !Object.keys(h.backoff).every(isRegistryId)) return reject('heartbeat-schema', 'bad backoff')
   const idx = h.index
-  if (idx == null || typeof idx !== 'object' || !Number.isSafeInteger(idx.networks) || !Number.isSafeInteger(idx.negatives) || typeof idx.digest !== 'string' || !/^[0-9a-f]{64}$/.test(idx.digest)) return reject('bad index summary')
+  if (idx == null || typeof idx !== 'object' || !Number.isSafeInteger(idx.networks) || !Number.isSafeInteger(idx.negatives) || typeof idx.digest !== 'string' || !/^[0-9a-f]{64}$/.test(idx.digest)) return reject('heartbeat-schema', 'bad index summary')
   const s = h.sample
-  if (s == null || typeof s !== 'object' || !Number.isSafeInteger(s.total) || !Number.isSafeInteger(s.resolved)) return reject('bad sample summary')
-  if (h.leaving !== undefined && typeof h.leaving !== 'boolean') return reject('bad leaving flag')
-  if (h.counting !== undefined && (!Array.isArray(h.counting) || h.counting.length > VALIDATION_LIMITS.maxCountedPeers || !h.counting.every((id: unknown) => typeof id === 'string' && id.length <= 128))) return reject('bad counting list')
-  if (h.countingMask !== undefined && (!Array.isArray(h.counting) || !Array.isArray(h.countingMask) || h.countingMask.length !== h.counting.length || !h.countingMask.every((m: unknown) => Number.isInteger(m) && (m as number) >= 0 && (m as number) < 2 ** REGISTRY_IDS.length))) return reject('bad counting mask')
-  return {
-    result: 'accept',
-    value: {
-      peerId: h.peerId,
-      seq: h.seq,
-      sentAt: h.sentAt,
-      version: h.version,
-      light: h.light,
-      listen: h.listen,
-      counters: h.counters,
-      demand: h.demand,
-      rates: h.rates,
-      backoff: h.backoff,
-      index: { networks: idx.networks, negatives: idx.negatives, digest: idx.digest },
-      sample: { total: s.total, resolved: s.resolved },
-      ...(h.leaving === true ? { leaving: true } : {}),
-      ...(h.counting !== undefined ? { counting: h.counting } : {}),
-      ...(h.countingMask !== undefined ? { countingMask: h.countingMask } : {})
-    }
-  }
+  if (s == null || typeof s !== 'object' || !Number.isSafeInteger(s.total) || !Number.isSafeInteger(s.resolved)) return reject('heartbeat-schema', 'bad sample summary')
+  if (h.leaving !== undefined && typeof h.leaving !== 'boolean') return reject('heartbeat-schema', 'bad leaving flag')
+  if (h.counting !== undefined && (!Array.isArray(h.counting) || h.counting.length > VALIDATION_LIMITS.maxCountedPeers || !h.counting.every((id: unknown) => typeof id === 'string' && id.length <= 128))) return reject('heartbeat-schema', 'bad counting list')
+  if (h.countingMask !== undefined && (!Array.isArray(h.counting) || !Array.isArray(h.countingMask) || h.countingMask.length !== h.counting.length || !h.countingMask.every((m: unknown) => Number.isInteger(m) && (m as number) >= 0 && (m as number) < 2 ** REGISTRY_IDS.length))) return reject('heartbeat-schema', 'bad counting mask')
+  return accept({
+    peerId: h.peerId,
+    seq: h.seq,
+    sentAt: h.sentAt,
+    version: h.version,
+    light: h.light,
+    listen: h.listen,
+    counters: h.counters,
+    demand: h.demand,
+    rates: h.rates,
+    backoff: h.backoff,
+    index: { networks: idx.networks, negatives: idx.negatives, digest: idx.digest },
+    sample: { total: s.total, resolved: s.resolved },
+    ...(h.leaving === true ? { leaving: true } : {}),
+    ...(h.counting !== undefined ? { counting: h.counting } : {}),
+    ...(h.countingMask !== undefined ? { countingMask: h.countingMask } : {})
+  })
 }
 
 export type InboundMessage =
-  | { kind: 'nets', message: NetsMessage }
+  | { kind: 'nets', message: ValidRecords }
   | { kind: 'metrics', message: Heartbeat }
 
 /**
@@ -166,21 +180,21 @@ export type InboundMessage =
  */
 export function validateGossip (topic: string, data: Uint8Array, from: string | undefined, now = Date.now()): Validation<InboundMessage> {
   const t = parseTopic(topic)
-  if (t == null) return { result: 'ignore', reason: `unknown topic ${topic.slice(0, 64)}` }
-  if (t.version !== TOPIC_VERSIONS[t.kind]) return { result: 'ignore', reason: `unsupported ${t.kind} version ${t.version}` }
-  if (data.byteLength > VALIDATION_LIMITS.maxMessageBytes) return reject(`message of ${data.byteLength} bytes exceeds ${VALIDATION_LIMITS.maxMessageBytes}`)
+  if (t == null) return ignore('unknown-topic', `unknown topic ${topic.slice(0, 64)}`)
+  if (t.version !== TOPIC_VERSIONS[t.kind]) return ignore('unsupported-version', `unsupported ${t.kind} version ${t.version}`)
+  if (data.byteLength > VALIDATION_LIMITS.maxMessageBytes) return reject('too-large', `message of ${data.byteLength} bytes exceeds ${VALIDATION_LIMITS.maxMessageBytes}`)
   let decoded: unknown
   try {
     decoded = decodeMessage(data)
   } catch {
-    return reject('not valid msgpack')
+    return reject('decode', 'not valid msgpack')
   }
   if (t.kind === 'nets') {
-    if (decoded == null || typeof decoded !== 'object') return reject('nets message is not an object')
+    if (decoded == null || typeof decoded !== 'object') return reject('not-an-object', 'nets message is not an object')
     const m = decoded as Record<string, unknown>
     const v = validateRecords(m.networks, m.negatives, now)
-    return v.result === 'accept' ? { result: 'accept', value: { kind: 'nets', message: v.value } } : v
+    return v.result === 'accept' ? accept({ kind: 'nets', message: v.value }) : v
   }
   const v = validateHeartbeat(decoded, from, now)
-  return v.result === 'accept' ? { result: 'accept', value: { kind: 'metrics', message: v.value } } : v
+  return v.result === 'accept' ? accept({ kind: 'metrics', message: v.value }) : v
 }

@@ -13,6 +13,11 @@ export interface MeshMetrics {
   gossipMessagesTotal: Counter<'topic' | 'outcome'>
   /** records carried by inbound gossip messages, by `topic` and `outcome` */
   gossipRecordsTotal: Counter<'topic' | 'outcome'>
+  /**
+   * inbound gossip messages ignored or rejected, by `topic`, `outcome` (ignore | reject) and
+   * `reason`: one of the validation's fixed codes (VALIDATION_REASONS in src/mesh/validation.ts)
+   */
+  gossipRefusedTotal: Counter<'topic' | 'outcome' | 'reason'>
   /** peers heard from recently, this node excluded */
   livePeers: Gauge
   /** the lowest gossipsub score among connected peers (0 when none is penalised) */
@@ -40,6 +45,12 @@ export function createMeshMetrics (register: Registry): MeshMetrics {
       name: 'whoismesh_gossip_records_total',
       help: 'Records carried by inbound gossip messages, by topic and validation outcome',
       labelNames: ['topic', 'outcome'] as const,
+      registers
+    }),
+    gossipRefusedTotal: new Counter({
+      name: 'whoismesh_gossip_refused_messages_total',
+      help: 'Inbound gossip messages ignored or rejected, by topic, outcome and reason code (see VALIDATION_REASONS)',
+      labelNames: ['topic', 'outcome', 'reason'] as const,
       registers
     }),
     livePeers: new Gauge({

@@ -17,9 +17,7 @@ import { controlRoutes } from './control-routes.js'
 import type { Logger } from '../util/logger.js'
 import type { NodeProgress } from '../report/status-line.js'
 import type { PrivateKey } from '@libp2p/interface'
-import { Mesh } from '../mesh/mesh.js'
-import type { Heartbeat } from '../mesh/messages.js'
-import { loadOrCreatePeerKey } from '../mesh/keys.js'
+import { Mesh, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
 import { Ownership, FleetBudget, settleMembership } from '../fleet/index.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
@@ -83,8 +81,9 @@ export class WhoismeshNode {
       logger: logger.child({ component: 'mesh' }),
       heartbeat: () => this.heartbeat(),
       syncMetrics: this.metrics.mesh,
-      onValidation: (topic, outcome, records) => {
+      onValidation: (topic, outcome, records, reason) => {
         this.metrics.mesh.gossipMessagesTotal.inc({ topic, outcome })
+        if (reason !== undefined) this.metrics.mesh.gossipRefusedTotal.inc({ topic, outcome, reason })
         if (records > 0) this.metrics.mesh.gossipRecordsTotal.inc({ topic, outcome }, records)
       }
     })
@@ -97,14 +96,14 @@ export class WhoismeshNode {
     // what this node finds goes to its peers; what they find prunes its queues
     crawler.on('accepted', a => this.mesh.publishRecords(a.networks, a.negatives))
     this.mesh.on('records', () => this.schedulePrune())
-    this.mesh.on('membership', (peers: string[]) => {
+    this.mesh.on('membership', peers => {
       this.ownership.setPeers(peers, this.mesh.peerId.toString())
       logger.info('membership changed', { livePeers: peers.length })
       this.crawler.reconsider()
       this.fleetBudget.apply()
     })
-    this.mesh.on('departed', (peerId: string) => this.fleetBudget.onPeerDeparted(peerId))
-    this.mesh.on('heartbeat', (h: Heartbeat) => this.fleetBudget.onPeerHeartbeat(h))
+    this.mesh.on('departed', peerId => this.fleetBudget.onPeerDeparted(peerId))
+    this.mesh.on('heartbeat', h => this.fleetBudget.onPeerHeartbeat(h))
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
     this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler }))
   }

@@ -5,7 +5,7 @@
  * end_address, handle, name, country, type, parent_handle).
  */
 import type { Writable } from 'node:stream'
-import type { NetworkRecord } from '../lookup/interface.js'
+import type { NetworkRecord } from '../record/index.js'
 import type { NetworkStore } from '../store/index.js'
 import { isRegistryId, type RegistryId } from '../registry/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'

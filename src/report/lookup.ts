@@ -1,5 +1,5 @@
 /** `whoismesh lookup <ip>`: the most specific stored network for an address and its parents. */
-import type { NetworkRecord } from '../lookup/interface.js'
+import type { NetworkRecord } from '../record/index.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { registryForAddress, specialBlockOf } from '../registry/iana.js'
 import { toDumpRow, type DumpRow } from './dump.js'

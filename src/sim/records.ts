@@ -4,7 +4,7 @@
  * one record, so a network reads the same whichever protocol the crawler used.
  */
 import type { RegistryId } from '../registry/interface.js'
-import type { NetworkIdentity } from '../lookup/interface.js'
+import type { NetworkIdentity } from '../record/index.js'
 import { slashEightOf } from '../registry/iana.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { cidrBlocks, mix32, type World } from './world.js'

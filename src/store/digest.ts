@@ -18,8 +18,7 @@
  * range-based set reconciliation: equal fingerprints ⇒ (with overwhelming probability) equal sets.
  */
 import * as crypto from 'node:crypto'
-import type { NetworkIdentity } from '../lookup/interface.js'
-import type { NegativeRecord } from './interface.js'
+import type { NegativeRecord, NetworkIdentity } from '../record/index.js'
 
 export const HASH_BYTES = 32
 const LIMBS = 8

@@ -10,7 +10,8 @@
  * |                    | re-sync from peers                                                       |
  * | StoreWriteError    | a write failed (disk full, I/O error): stop; what was committed before   |
  * |                    | is kept; free space or fix the disk, then start again                    |
- * | InvalidRecordError | a caller bug or an unvalidated peer message: the commit wrote nothing    |
+ * | InvalidRecordError | (record/errors.ts) a caller bug or an unvalidated peer message: the      |
+ * |                    | commit wrote nothing                                                     |
  * | StoreClosedError   | the store was used after `close()`                                       |
  *
  * Repair (README, "If the data directory is damaged"): `whoismesh repair --data DIR` (repair.ts)
@@ -18,6 +19,7 @@
  * it drops, the node re-fetches or re-syncs. Or move the directory aside (`mv DIR DIR.corrupt`) and
  * start the node again: it re-syncs from its peers or re-crawls.
  */
+import type { InvalidRecordError } from '../record/index.js'
 
 export class StoreLockedError extends Error {
   override readonly name = 'StoreLockedError'
@@ -46,14 +48,6 @@ export class StoreWriteError extends Error {
   /** @param reason the LevelDB / OS reason, e.g. "IO error: …/000003.log: No space left on device" */
   constructor (readonly dataDir: string, readonly reason: string, options?: { cause?: unknown }) {
     super(`cannot write to store ${dataDir} (${reason}); stopped: what was stored before is kept — free space or fix the disk, then start the node again`, options)
-  }
-}
-
-export class InvalidRecordError extends Error {
-  override readonly name = 'InvalidRecordError'
-  /** @param field where the bad value is, e.g. "networks[3].end" */
-  constructor (readonly field: string, message: string) {
-    super(`${field}: ${message}`)
   }
 }
 

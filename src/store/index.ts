@@ -10,12 +10,11 @@
  */
 export { NetworkStore, defaultNetworkStoreOptions, STORE_SCHEMA_VERSION, type NetworkStoreOptions } from './network-store.js'
 export type {
-  AddressScanOptions, CommitInput, CommitResult, FailureRecord, NegativeReason, NegativeRecord, NetworkRange,
-  NetworkRecord, NetworkScanOptions, RangeFingerprint, RegistryStats, StoreCounts, UpsertCounts
+  AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint, RegistryStats,
+  StoreCounts, UpsertCounts
 } from './interface.js'
-export { NEGATIVE_REASONS } from './interface.js'
 export {
-  InvalidRecordError, StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError, type StoreError
+  StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError, type StoreError
 } from './errors.js'
 export { repairStore, type RepairReport } from './repair.js'
 export { compareNegatives, compareNetworks } from './pick.js'

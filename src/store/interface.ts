@@ -1,33 +1,9 @@
-import type { NetworkRecord } from '../lookup/interface.js'
+import type { CanonicalNegative, CanonicalNetwork, FailureRecord, NegativeRecord, NetworkRecord } from '../record/index.js'
 import type { RegistryId } from '../registry/interface.js'
-
-export type { NetworkRecord }
-
-export type NegativeReason = 'not-found' | 'reserved'
-export const NEGATIVE_REASONS: readonly NegativeReason[] = ['not-found', 'reserved']
-
-/** An address a registry answered for with "no such network" (or that is reserved space). A fact, replicated. */
-export interface NegativeRecord {
-  address: number
-  registry: RegistryId
-  reason: NegativeReason
-  /** ms since epoch */
-  fetchedAt: number
-}
-
-/** An address this node gave up on after retries. Local bookkeeping: not replicated, not in digests. */
-export interface FailureRecord {
-  address: number
-  registry: RegistryId
-  /** why the last attempt failed, e.g. "TransientLookupError: timeout" */
-  reason: string
-  attempts: number
-  /** ms since epoch of the last attempt */
-  at: number
-}
 
 /** Everything one `commit` writes, in a single LevelDB batch. */
 export interface CommitInput {
+  /** checked and rebuilt in canonical form, unless already canonical (record/canonical.ts) */
   networks?: NetworkRecord[]
   negatives?: NegativeRecord[]
   /** upserts; the last one in the array wins for an address */
@@ -53,7 +29,7 @@ export interface CommitResult {
   failures: { written: number, cleared: number }
   metaKeys: number
   /** the records this commit actually wrote (added or changed), as stored: what is worth gossiping on */
-  accepted: { networks: NetworkRecord[], negatives: NegativeRecord[] }
+  accepted: { networks: CanonicalNetwork[], negatives: CanonicalNegative[] }
 }
 
 export interface StoreCounts {

@@ -9,7 +9,7 @@
  * | failures  | 'f' address(u32 BE)            5 bytes | msgpack FailureRecord                   |
  * | meta      | 'm' key (UTF-8)                        | msgpack JSON-able value                 |
  *
- * header = format(1) registry-index(1) identity-hash(32), see codec.ts. Meta keys starting with
+ * header = format(1) registry-index(1) identity-hash(32), see value-format.ts. Meta keys starting with
  * "store." are the store's own ("store.schemaVersion").
  */
 

@@ -10,19 +10,17 @@
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Level } from 'level'
-import type { NetworkRecord } from '../lookup/interface.js'
+import {
+  InvalidRecordError, canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, decodeValue,
+  encodeRecord, encodeValue, type Canonical, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork,
+  type NegativeRecord, type NetworkRecord
+} from '../record/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
-import {
-  canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, decodeValue, encodeValue,
-  frameValue, unframeValue, type Framed
-} from './codec.js'
 import { DigestAccumulator, HASH_BYTES, addHash, fingerprint, negativeHash, networkHash } from './digest.js'
-import {
-  InvalidRecordError, StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError
-} from './errors.js'
+import { StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError } from './errors.js'
 import type {
-  AddressScanOptions, CommitInput, CommitResult, FailureRecord, NegativeRecord, NetworkRange, NetworkScanOptions,
-  RangeFingerprint, RegistryStats, StoreCounts, UpsertCounts
+  AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint,
+  RegistryStats, StoreCounts, UpsertCounts
 } from './interface.js'
 import { NetworkIndex } from './interval-index.js'
 import {
@@ -31,6 +29,7 @@ import {
 } from './keys.js'
 import { NegativeIndex } from './negative-index.js'
 import { compareNegatives, compareNetworks, type Encoded } from './pick.js'
+import { frameValue, unframeValue, type Framed } from './value-format.js'
 
 export interface NetworkStoreOptions {
   /** directory of this node's LevelDB; created when missing */
@@ -121,7 +120,8 @@ export class NetworkStore {
 
   /**
    * Writes networks, negatives, failures and meta in one atomic LevelDB batch. Validates everything
-   * first (InvalidRecordError: nothing written). Upserts are idempotent; for a key that already holds
+   * first (InvalidRecordError: nothing written); records already canonical (from validation, or
+   * this store's own results) are trusted as they are (record/canonical.ts). Upserts are idempotent; for a key that already holds
    * a different record the pick rule (pick.ts) decides which one stays.
    */
   async commit (input: CommitInput): Promise<CommitResult> {
@@ -140,7 +140,7 @@ export class NetworkStore {
   }
 
   private async applyCommit (
-    networks: NetworkRecord[], negatives: NegativeRecord[], failures: FailureRecord[], clearFailures: number[],
+    networks: CanonicalNetwork[], negatives: CanonicalNegative[], failures: CanonicalFailure[], clearFailures: number[],
     meta: Array<[string, unknown]>
   ): Promise<CommitResult> {
     this.assertOpen()
@@ -158,7 +158,7 @@ export class NetworkStore {
     const negWinners = foldByKey(negatives, r => negativeKey(r.address), compareNegatives, result.negatives)
     const [netStored, negStored] = await Promise.all([this.getMany(netWinners.map(w => w.key)), this.getMany(negWinners.map(w => w.key))])
 
-    const netChanges: Array<{ record: NetworkRecord, hash: Buffer, isNew: boolean }> = []
+    const netChanges: Array<{ record: CanonicalNetwork, hash: Buffer, isNew: boolean }> = []
     netWinners.forEach((w, i) => {
       const decision = decide(w, this.unframe(netStored[i]), bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
       if (decision === 'keep-stored') return
@@ -167,7 +167,7 @@ export class NetworkStore {
       netChanges.push({ record: w.record, hash, isNew: decision === 'add' })
       result.accepted.networks.push(w.record)
     })
-    const negChanges: Array<{ record: NegativeRecord, hash: Buffer, isNew: boolean }> = []
+    const negChanges: Array<{ record: CanonicalNegative, hash: Buffer, isNew: boolean }> = []
     negWinners.forEach((w, i) => {
       const decision = decide(w, this.unframe(negStored[i]), bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
       if (decision === 'keep-stored') return
@@ -177,7 +177,7 @@ export class NetworkStore {
       result.accepted.negatives.push(w.record)
     })
 
-    const failureWrites = new Map<number, FailureRecord>()
+    const failureWrites = new Map<number, CanonicalFailure>()
     for (const f of failures) failureWrites.set(f.address, f)
     const cleared = new Set(clearFailures)
     // a failure record says an address could not be resolved: one that a network or negative of
@@ -190,7 +190,7 @@ export class NetworkStore {
       }
     }
     for (const a of cleared) failureWrites.delete(a)
-    for (const f of failureWrites.values()) ops.push({ type: 'put', key: failureKey(f.address), value: encodeValue(f) })
+    for (const f of failureWrites.values()) ops.push({ type: 'put', key: failureKey(f.address), value: encodeRecord(f) })
     for (const a of cleared) ops.push({ type: 'del', key: failureKey(a) })
     result.failures.written = failureWrites.size
     result.failures.cleared = [...cleared].filter(a => this.failureSet.has(a)).length
@@ -290,14 +290,14 @@ export class NetworkStore {
   }
 
   /** the smallest network containing the address; the range comes from memory, the record from disk */
-  async mostSpecific (address: number): Promise<NetworkRecord | undefined> {
+  async mostSpecific (address: number): Promise<CanonicalNetwork | undefined> {
     const r = this.mostSpecificRange(address)
     if (r === undefined) return undefined
     return (await this.readNetworks([r]))[0]
   }
 
   /** all networks containing the address, most specific first */
-  async containing (address: number): Promise<NetworkRecord[]> {
+  async containing (address: number): Promise<CanonicalNetwork[]> {
     return await this.readNetworks(this.containingRanges(address))
   }
 
@@ -352,7 +352,7 @@ export class NetworkStore {
   // ---------------------------------------------------------------- disk reads
 
   /** networks in key order (start, then end), optionally filtered */
-  async * networks (opts: NetworkScanOptions = {}): AsyncGenerator<NetworkRecord> {
+  async * networks (opts: NetworkScanOptions = {}): AsyncGenerator<CanonicalNetwork> {
     this.assertOpen()
     for await (const [, v] of this.scan(networkBounds(opts.from, opts.to))) {
       const r = this.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
@@ -363,7 +363,7 @@ export class NetworkStore {
   }
 
   /** negatives in address order */
-  async * negatives (opts: AddressScanOptions = {}): AsyncGenerator<NegativeRecord> {
+  async * negatives (opts: AddressScanOptions = {}): AsyncGenerator<CanonicalNegative> {
     this.assertOpen()
     for await (const [, v] of this.scan(negativeBounds(opts.from, opts.to))) {
       yield this.decodeFramed(v, b => canonicalNegative(decodeValue(b), 'stored negative'))
@@ -371,7 +371,7 @@ export class NetworkStore {
   }
 
   /** failures in address order */
-  async * failures (opts: AddressScanOptions = {}): AsyncGenerator<FailureRecord> {
+  async * failures (opts: AddressScanOptions = {}): AsyncGenerator<CanonicalFailure> {
     this.assertOpen()
     for await (const [, v] of this.scan(failureBounds(opts.from, opts.to))) {
       yield this.decodeStored(v, b => canonicalFailure(decodeValue(b), 'stored failure'))
@@ -399,7 +399,7 @@ export class NetworkStore {
     return { start: this.networkIndex.start(id), end: this.networkIndex.end(id), registry: REGISTRY_IDS[this.networkIndex.registryIndex(id)] }
   }
 
-  private async readNetworks (ranges: NetworkRange[]): Promise<NetworkRecord[]> {
+  private async readNetworks (ranges: NetworkRange[]): Promise<CanonicalNetwork[]> {
     this.assertOpen()
     const values = await this.getMany(ranges.map(r => networkKey(r.start, r.end)))
     return values.map((v, i) => {
@@ -494,7 +494,7 @@ export class NetworkStore {
   }
 
   /**
-   * One range scan per bucket. Reads keys and value headers only (codec.ts): no record is decoded
+   * One range scan per bucket. Reads keys and value headers only (value-format.ts): no record is decoded
    * or hashed, which keeps open of ~500k networks around a second.
    */
   private async rebuild (): Promise<void> {
@@ -521,13 +521,13 @@ export class NetworkStore {
 }
 
 /** Keeps, per key, the record the pick rule prefers among those in one commit. */
-function foldByKey<T> (
+function foldByKey<T extends Canonical<object>> (
   records: T[], keyOf: (r: T) => Buffer, compare: (a: Encoded<T>, b: Encoded<T>) => number, counts: UpsertCounts
 ): Array<Encoded<T> & { key: Buffer }> {
   const byKey = new Map<string, Encoded<T> & { key: Buffer }>()
   for (const record of records) {
     const key = keyOf(record)
-    const cand = { record, bytes: encodeValue(record), key }
+    const cand = { record, bytes: encodeRecord(record), key }
     const id = key.toString('latin1')
     const prev = byKey.get(id)
     if (prev === undefined) byKey.set(id, cand)

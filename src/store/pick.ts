@@ -10,8 +10,7 @@
  * record under every key, byte for byte. A consequence: a later re-fetch of a network never replaces
  * the first one seen — the record states when the network was first observed.
  */
-import type { NetworkRecord } from '../lookup/interface.js'
-import type { NegativeRecord } from './interface.js'
+import type { NegativeRecord, NetworkRecord } from '../record/index.js'
 
 export interface Encoded<T> {
   record: T

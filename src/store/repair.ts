@@ -7,7 +7,7 @@
  *    from the table and log files it can read and moves the files it cannot read to `DIR/lost/`;
  * 3. checks every stored entry: records that do not decode, whose key does not match the record,
  *    or that sit outside the known buckets are deleted; the derived value headers (registry
- *    index and identity hash, codec.ts) are recomputed and rewritten where they differ;
+ *    index and identity hash, value-format.ts) are recomputed and rewritten where they differ;
  * 4. opens the store as a node would, which rebuilds the in-memory indexes and digests.
  *
  * What was dropped is not resolved any more: the node looks it up again or gets it from a peer by
@@ -17,11 +17,12 @@ import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Level } from 'level'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
-import { canonicalFailure, canonicalNegative, canonicalNetwork, decodeValue, encodeValue, frameValue, unframeValue } from './codec.js'
+import { canonicalFailure, canonicalNegative, canonicalNetwork, decodeValue, encodeRecord, encodeValue } from '../record/index.js'
 import { negativeHash, networkHash } from './digest.js'
 import { StoreLockedError, StoreOpenError } from './errors.js'
 import { FAILURE_PREFIX, META_PREFIX, NEGATIVE_PREFIX, NETWORK_PREFIX, metaKey, parseAddressKey, parseNetworkKey } from './keys.js'
 import { NetworkStore, STORE_SCHEMA_VERSION } from './network-store.js'
+import { frameValue, unframeValue } from './value-format.js'
 
 export interface RepairReport {
   dataDir: string
@@ -173,7 +174,7 @@ function checkEntry (key: Buffer, value: Buffer): Buffer | 'drop' | 'schema' | u
         const body = unframeValue(value, REGISTRY_IDS.length)?.body ?? value
         const r = canonicalNetwork(decodeValue(body))
         if (range === undefined || r.start !== range.start || r.end !== range.end) return 'drop'
-        const want = frameValue(registryIndex(r.registry), networkHash(r), encodeValue(r))
+        const want = frameValue(registryIndex(r.registry), networkHash(r), encodeRecord(r))
         return want.equals(value) ? undefined : want
       }
       case NEGATIVE_PREFIX: {
@@ -181,7 +182,7 @@ function checkEntry (key: Buffer, value: Buffer): Buffer | 'drop' | 'schema' | u
         const body = unframeValue(value, REGISTRY_IDS.length)?.body ?? value
         const r = canonicalNegative(decodeValue(body))
         if (address === undefined || r.address !== address) return 'drop'
-        const want = frameValue(registryIndex(r.registry), negativeHash(r), encodeValue(r))
+        const want = frameValue(registryIndex(r.registry), negativeHash(r), encodeRecord(r))
         return want.equals(value) ? undefined : want
       }
       case FAILURE_PREFIX: {

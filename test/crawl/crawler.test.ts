@@ -14,7 +14,7 @@ import { registryForAddress } from '../../src/registry/iana.js'
 import { NotFoundError, RateLimitedError, TransientLookupError, MalformedResponseError } from '../../src/lookup/errors.js'
 import { parseCidr, rangeToCidrs, formatIPv4, parseIPv4 } from '../../src/util/ipv4.js'
 import { silentLogger } from '../../src/util/logger.js'
-import type { ParsedNetwork } from '../../src/lookup/interface.js'
+import type { ParsedNetwork } from '../../src/record/index.js'
 
 /** A small registry world: disjoint networks; lookups answer the one containing the address. */
 class FakeRegistries implements AddressLookup {

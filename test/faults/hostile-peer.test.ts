@@ -30,7 +30,7 @@ import { currentTopic } from '../../src/mesh/topics.js'
 import { encodeMessage, type Heartbeat } from '../../src/mesh/messages.js'
 import { VALIDATION_LIMITS } from '../../src/mesh/validation.js'
 import { SYNC_PROTOCOL, SYNC_VERSION, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
-import type { NetworkRecord } from '../../src/lookup/interface.js'
+import type { NetworkRecord } from '../../src/record/index.js'
 import { parseIPv4 } from '../../src/util/ipv4.js'
 import { prng } from '../../src/util/prng.js'
 import { runCli, waitFor } from '../helpers/cli.js'
@@ -93,7 +93,7 @@ function series (text: string, key: string): number {
   return 0
 }
 
-interface Counts { netsReject: number, metricsReject: number, ignore: number, syncMalformed: number, syncInvalid: number, scoreMin: number, penalised: number, graylisted: number, livePeers: number }
+interface Counts { netsReject: number, metricsReject: number, ignore: number, rejectsByReason: Record<string, number>, syncMalformed: number, syncInvalid: number, scoreMin: number, penalised: number, graylisted: number, livePeers: number }
 
 async function counts (n: { metricsPort: number }): Promise<Counts> {
   const t = await scrape(n.metricsPort)
@@ -101,6 +101,7 @@ async function counts (n: { metricsPort: number }): Promise<Counts> {
     netsReject: series(t, 'whoismesh_gossip_messages_total{topic="nets",outcome="reject"}'),
     metricsReject: series(t, 'whoismesh_gossip_messages_total{topic="metrics",outcome="reject"}'),
     ignore: series(t, 'whoismesh_gossip_messages_total{topic="nets",outcome="ignore"}') + series(t, 'whoismesh_gossip_messages_total{topic="metrics",outcome="ignore"}'),
+    rejectsByReason: rejectsByReason(t),
     syncMalformed: series(t, 'whoismesh_sync_sessions_total{outcome="malformed-frame"}'),
     syncInvalid: series(t, 'whoismesh_sync_sessions_total{outcome="invalid-records"}'),
     scoreMin: series(t, 'whoismesh_gossip_peer_score_min'),
@@ -108,6 +109,18 @@ async function counts (n: { metricsPort: number }): Promise<Counts> {
     graylisted: series(t, 'whoismesh_gossip_graylisted_peers'),
     livePeers: series(t, 'whoismesh_live_peers')
   }
+}
+
+/** whoismesh_gossip_refused_messages_total{outcome="reject"} summed over topics, by reason code */
+function rejectsByReason (text: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const line of text.split('\n')) {
+    const m = /^whoismesh_gossip_refused_messages_total\{(.*)\} (\S+)$/.exec(line)
+    if (m == null || !m[1].includes('outcome="reject"')) continue
+    const reason = /reason="([^"]*)"/.exec(m[1])?.[1] ?? '?'
+    out[reason] = (out[reason] ?? 0) + Number(m[2])
+  }
+  return out
 }
 
 async function allCounts (): Promise<Counts[]> {
@@ -318,6 +331,13 @@ test('a hostile key holder\'s malformed, oversized, absurd, spoofed and flooded 
     assert.equal(c.netsReject - base[i].netsReject, expectNets, `${honest[i].name}: nets rejects`)
     assert.equal(c.metricsReject - base[i].metricsReject, expectMetrics, `${honest[i].name}: metrics rejects`)
     assert.equal(c.ignore - base[i].ignore, 0, `${honest[i].name}: a hostile message was ignored instead of rejected`)
+    // each reject is counted once more by its reason code
+    const delta = (r: string): number => (c.rejectsByReason[r] ?? 0) - (base[i].rejectsByReason[r] ?? 0)
+    const reasons = Object.keys(c.rejectsByReason)
+    assert.equal(reasons.reduce((n, r) => n + delta(r), 0), expectNets + expectMetrics, `${honest[i].name}: rejects by reason`)
+    for (const r of ['decode', 'too-large', 'sender-mismatch', 'record-schema', 'bad-cidrs', 'string-too-long']) {
+      assert.ok(delta(r) > 0, `${honest[i].name}: no reject counted with reason ${r} (${JSON.stringify(c.rejectsByReason)})`)
+    }
   }
   // every identity is penalised on every honest node (the node logs it and exports it)
   for (const n of honest) {

@@ -12,8 +12,8 @@ import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { checkNegativeRecord, checkNetworkRecord } from '../../src/mesh/validation.js'
 import { SyncService, SyncProtocolError, SYNC_PROTOCOL, type SyncReport } from '../../src/mesh/sync/index.js'
 import { decodeFrame, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
-import { NetworkStore, type NegativeRecord, type NetworkRecord } from '../../src/store/index.js'
-import { encodeValue } from '../../src/store/codec.js'
+import { NetworkStore } from '../../src/store/index.js'
+import { encodeValue, type NegativeRecord, type NetworkRecord } from '../../src/record/index.js'
 import { createMeshMetrics, Registry, type MeshMetrics } from '../../src/metrics/index.js'
 import { neg, net, rng, tempDir } from '../store/helpers/records.js'
 
@@ -48,7 +48,7 @@ async function startPeer (opts: Partial<SyncService['opts']> = {}, metrics?: Mes
 const addr = (p: { libp2p: MeshLibp2p }): ReturnType<MeshLibp2p['getMultiaddrs']>[number] => p.libp2p.getMultiaddrs()[0]
 
 /** /8s where a synthetic network passes validation (not reserved, not special-purpose) */
-const OCTETS = Array.from({ length: 224 }, (_, o) => o).filter(o => typeof checkNetworkRecord(net(o * 2 ** 24 + 65536, o * 2 ** 24 + 65791)) !== 'string')
+const OCTETS = Array.from({ length: 224 }, (_, o) => o).filter(o => checkNetworkRecord(net(o * 2 ** 24 + 65536, o * 2 ** 24 + 65791)).result === 'accept')
 
 /** `count` distinct valid networks (mostly /24s, some /20s and /16s) spread over many /8s */
 function syntheticNetworks (count: number, seed: number, fetchedAt = 1_700_000_000_000): NetworkRecord[] {
@@ -63,7 +63,7 @@ function syntheticNetworks (count: number, seed: number, fetchedAt = 1_700_000_0
     const key = `${start}-${end}`
     if (seen.has(key)) continue
     const r = net(start, end, { registry: 'ripe', fetchedAt: fetchedAt + Math.floor(random() * 1e6), queryAddress: start + 1 })
-    if (typeof checkNetworkRecord(r) === 'string') continue
+    if (checkNetworkRecord(r).result !== 'accept') continue
     seen.add(key)
     out.push(r)
   }
@@ -78,7 +78,7 @@ function syntheticNegatives (count: number, seed: number): NegativeRecord[] {
     const a = OCTETS[Math.floor(random() * OCTETS.length)] * 2 ** 24 + Math.floor(random() * 2 ** 24)
     if (seen.has(a)) continue
     const r = neg(a, { fetchedAt: 1_700_000_000_000 + Math.floor(random() * 1e6) })
-    if (typeof checkNegativeRecord(r) === 'string') continue
+    if (checkNegativeRecord(r).result !== 'accept') continue
     seen.add(a)
     out.push(r)
   }

@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { validateGossip, VALIDATION_LIMITS } from '../../src/mesh/validation.js'
+import { validateGossip, VALIDATION_LIMITS, type ValidationReason } from '../../src/mesh/validation.js'
 import { encodeMessage, type Heartbeat } from '../../src/mesh/messages.js'
 import { parseTopic, stringifyTopic, currentTopic, TOPIC_KINDS, type TopicKind } from '../../src/mesh/topics.js'
 import { parseIPv4, rangeToCidrs } from '../../src/util/ipv4.js'
-import type { NetworkRecord } from '../../src/lookup/interface.js'
+import type { NetworkRecord } from '../../src/record/index.js'
 
 const NETS = currentTopic('nets')
 const METRICS = currentTopic('metrics')
@@ -42,38 +42,42 @@ test('a well-formed batch of networks and negatives is accepted', () => {
   assert.equal(v.result, 'accept', JSON.stringify(v))
 })
 
-test('hostile or broken nets messages are rejected with a reason', () => {
-  const cases: Array<[string, Uint8Array]> = [
-    ['malformed msgpack', Uint8Array.from([0xc1, 0xff, 0x00, 0x12])],
-    ['not an object', encodeMessage(42 as any)],
-    ['the whole IPv4 space', encodeMessage({ networks: [network('0.0.0.0', '255.255.255.255')], negatives: [] })],
-    ['a network in private space', encodeMessage({ networks: [network('10.0.0.0', '10.0.0.255')], negatives: [] })],
-    ['a network inside special-purpose space', encodeMessage({ networks: [network('192.0.2.0', '192.0.2.255')], negatives: [] })],
-    ['start after end', encodeMessage({ networks: [network('8.8.8.255', '8.8.8.0')], negatives: [] })],
-    ['cidrs not matching the range', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { cidrs: ['8.8.0.0/16'] })], negatives: [] })],
-    ['a query address outside the network', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { queryAddress: 1 })], negatives: [] })],
-    ['an unknown registry', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { registry: 'iana' as any })], negatives: [] })],
-    ['an absurdly long name', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { name: 'x'.repeat(5000) })], negatives: [] })],
-    ['a fetch time in the future', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { fetchedAt: NOW + 10 * 86400_000 })], negatives: [] })],
-    ['a negative in reserved space', encodeMessage({ networks: [], negatives: [{ address: parseIPv4('240.0.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] })],
-    ['an oversized batch', encodeMessage({ networks: Array.from({ length: VALIDATION_LIMITS.maxBatchRecords + 1 }, (_, i) => network('8.8.8.0', '8.8.8.255', { queryAddress: parseIPv4('8.8.8.0') + (i % 256) })), negatives: [] })],
-    ['more bytes than allowed', new Uint8Array(VALIDATION_LIMITS.maxMessageBytes + 1)]
+test('hostile or broken nets messages are rejected with a reason code', () => {
+  const cases: Array<[string, Uint8Array, ValidationReason]> = [
+    ['malformed msgpack', Uint8Array.from([0xc1, 0xff, 0x00, 0x12]), 'decode'],
+    ['not an object', encodeMessage(42 as any), 'not-an-object'],
+    ['the whole IPv4 space', encodeMessage({ networks: [network('0.0.0.0', '255.255.255.255')], negatives: [] }), 'network-too-large'],
+    ['a network in private space', encodeMessage({ networks: [network('10.0.0.0', '10.0.0.255')], negatives: [] }), 'reserved-space'],
+    ['a network inside special-purpose space', encodeMessage({ networks: [network('192.0.2.0', '192.0.2.255')], negatives: [] }), 'special-space'],
+    ['start after end', encodeMessage({ networks: [network('8.8.8.255', '8.8.8.0')], negatives: [] }), 'record-schema'],
+    ['cidrs not matching the range', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { cidrs: ['8.8.0.0/16'] })], negatives: [] }), 'bad-cidrs'],
+    ['a query address outside the network', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { queryAddress: 1 })], negatives: [] }), 'query-outside'],
+    ['an unknown registry', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { registry: 'iana' as any })], negatives: [] }), 'record-schema'],
+    ['an absurdly long name', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { name: 'x'.repeat(5000) })], negatives: [] }), 'string-too-long'],
+    ['a fetch time in the future', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { fetchedAt: NOW + 10 * 86400_000 })], negatives: [] }), 'bad-fetch-time'],
+    ['a negative in reserved space', encodeMessage({ networks: [], negatives: [{ address: parseIPv4('240.0.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] }), 'reserved-space'],
+    ['an oversized batch of networks', encodeMessage({ networks: Array.from({ length: VALIDATION_LIMITS.maxBatchRecords + 1 }, (_, i) => network('8.8.8.0', '8.8.8.255', { queryAddress: parseIPv4('8.8.8.0') + (i % 256) })), negatives: [] }), 'too-large'],
+    ['a batch of more records than allowed, under the byte limit', encodeMessage({ networks: [], negatives: Array.from({ length: VALIDATION_LIMITS.maxBatchRecords + 1 }, (_, i) => ({ address: parseIPv4('8.20.0.0') + i, registry: 'arin', reason: 'not-found', fetchedAt: NOW })) }), 'batch-too-large'],
+    ['more bytes than allowed', new Uint8Array(VALIDATION_LIMITS.maxMessageBytes + 1), 'too-large']
   ]
-  for (const [what, data] of cases) {
+  for (const [what, data, reason] of cases) {
     const v = validateGossip(NETS, data, 'peer', NOW)
-    assert.equal(v.result, 'reject', `${what}: ${JSON.stringify(v).slice(0, 200)}`)
+    assert.deepEqual(v.result === 'accept' ? 'accept' : [v.result, v.reason], ['reject', reason], `${what}: ${JSON.stringify(v).slice(0, 200)}`)
   }
 })
 
 test('a heartbeat is accepted only from the peer it names', () => {
   assert.equal(validateGossip(METRICS, encodeMessage(heartbeat('12D3KooWA')), '12D3KooWA', NOW).result, 'accept')
   const forged = validateGossip(METRICS, encodeMessage(heartbeat('12D3KooWA')), '12D3KooWB', NOW)
-  assert.equal(forged.result, 'reject')
+  assert.deepEqual(forged.result !== 'accept' && [forged.result, forged.reason], ['reject', 'sender-mismatch'])
   const bad = { ...heartbeat('12D3KooWA'), demand: { arin: -1 } }
-  assert.equal(validateGossip(METRICS, encodeMessage(bad as any), '12D3KooWA', NOW).result, 'reject')
+  const v = validateGossip(METRICS, encodeMessage(bad as any), '12D3KooWA', NOW)
+  assert.deepEqual(v.result !== 'accept' && [v.result, v.reason], ['reject', 'heartbeat-schema'])
 })
 
 test('messages on unknown topics or versions are ignored, not rejected', () => {
-  assert.equal(validateGossip('/whoismesh/nets/2', encodeMessage({ networks: [], negatives: [] }), 'p', NOW).result, 'ignore')
-  assert.equal(validateGossip('/something/else', new Uint8Array(1), 'p', NOW).result, 'ignore')
+  const newer = validateGossip('/whoismesh/nets/2', encodeMessage({ networks: [], negatives: [] }), 'p', NOW)
+  assert.deepEqual(newer.result !== 'accept' && [newer.result, newer.reason], ['ignore', 'unsupported-version'])
+  const other = validateGossip('/something/else', new Uint8Array(1), 'p', NOW)
+  assert.deepEqual(other.result !== 'accept' && [other.result, other.reason], ['ignore', 'unknown-topic'])
 })

@@ -44,6 +44,7 @@ test('the metrics server serves what was counted, in the Prometheus text format,
     crawl.indexNetworks.set(1234)
     mesh.gossipMessagesTotal.inc({ topic: 'nets', outcome: 'reject' })
     mesh.gossipRecordsTotal.inc({ topic: 'nets', outcome: 'accept' }, 17)
+    mesh.gossipRefusedTotal.inc({ topic: 'nets', outcome: 'reject', reason: 'bad-cidrs' })
     mesh.livePeers.set(4)
     mesh.syncSessionsTotal.inc({ outcome: 'ok' })
     mesh.syncRecordsReceivedTotal.inc(250)
@@ -59,6 +60,7 @@ test('the metrics server serves what was counted, in the Prometheus text format,
       ['whoismesh_index_networks', 1234],
       ['whoismesh_gossip_messages_total{topic="nets",outcome="reject"}', 1],
       ['whoismesh_gossip_records_total{topic="nets",outcome="accept"}', 17],
+      ['whoismesh_gossip_refused_messages_total{topic="nets",outcome="reject",reason="bad-cidrs"}', 1],
       ['whoismesh_live_peers', 4],
       ['whoismesh_sync_sessions_total{outcome="ok"}', 1],
       ['whoismesh_sync_records_received_total', 250]

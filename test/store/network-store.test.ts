@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Level } from 'level'
-import { NetworkStore, InvalidRecordError, StoreClosedError, type NegativeRecord } from '../../src/store/index.js'
-import type { NetworkRecord } from '../../src/lookup/interface.js'
+import { NetworkStore, StoreClosedError } from '../../src/store/index.js'
+import { InvalidRecordError, type NegativeRecord, type NetworkRecord } from '../../src/record/index.js'
 import { ip, neg, net, rng, tempDir } from './helpers/records.js'
 
 async function withStore (fn: (store: NetworkStore, dir: string) => Promise<void>): Promise<void> {

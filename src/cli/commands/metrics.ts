@@ -4,8 +4,7 @@
  * each, like the 2016 metrics topic — or a cluster summary table.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { Mesh } from '../../mesh/mesh.js'
-import type { Heartbeat } from '../../mesh/messages.js'
+import { Mesh, type Heartbeat } from '../../mesh/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../../registry/interface.js'
 import { silentLogger } from '../../util/logger.js'
 import { nameListenFailure, parseMultiaddrList } from '../multiaddrs.js'

@@ -28,8 +28,7 @@
  * turned back into objects and must pass `validateRecords` (mesh/validation.ts) before use.
  */
 import { Packr, Unpackr } from 'msgpackr'
-import type { NetworkRecord } from '../../lookup/interface.js'
-import type { NegativeRecord } from '../../store/index.js'
+import type { NegativeRecord, NetworkRecord } from '../../record/index.js'
 import { SyncProtocolError } from './errors.js'
 
 export const SYNC_PROTOCOL = '/whoismesh/sync/1.0.0'

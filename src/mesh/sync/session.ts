@@ -26,8 +26,8 @@
  */
 import type { Stream } from '@libp2p/interface'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
-import type { NetworkRecord } from '../../lookup/interface.js'
-import { negativeHash, networkHash, type NegativeRecord, type NetworkStore } from '../../store/index.js'
+import { negativeHash, networkHash, type NetworkStore } from '../../store/index.js'
+import type { NegativeRecord, NetworkRecord } from '../../record/index.js'
 import type { Logger } from '../../util/logger.js'
 import { VALIDATION_LIMITS, validateRecords } from '../validation.js'
 import { SyncProtocolError, SyncRemoteError, SyncStoppedError, SyncTimeoutError } from './errors.js'
@@ -331,7 +331,7 @@ export class SyncSession {
       negatives.push(r)
     }
     const v = validateRecords(networks, negatives)
-    if (v.result !== 'accept') throw new SyncProtocolError('invalid-records', `invalid records: ${v.reason}`)
+    if (v.result !== 'accept') throw new SyncProtocolError('invalid-records', `invalid records (${v.reason}): ${v.detail}`)
     this.report.networksReceived += v.value.networks.length
     this.report.negativesReceived += v.value.negatives.length
     this.ctx.modules.metrics?.syncRecordsReceivedTotal.inc(v.value.networks.length + v.value.negatives.length)

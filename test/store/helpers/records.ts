@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { NetworkRecord } from '../../../src/lookup/interface.js'
-import type { NegativeRecord } from '../../../src/store/index.js'
+import type { NegativeRecord, NetworkRecord } from '../../../src/record/index.js'
 import { parseIPv4, rangeToCidrs } from '../../../src/util/ipv4.js'
 
 /** A network record for [start, end] (dotted quads or numbers) with plausible defaults. */

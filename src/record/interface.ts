@@ -1,0 +1,80 @@
+/**
+ * The records the crawl finds and the mesh replicates: what a registry says about a network, a
+ * negative answer for an address, and a local failure note. Addresses are uint32, ranges inclusive.
+ */
+import type { RegistryId } from '../registry/interface.js'
+
+/**
+ * What a network *is*, as a registry describes it. Addresses are uint32, `end` inclusive.
+ * Empty string where the registry gave no value. These fields (and only these) enter digests.
+ */
+export interface NetworkIdentity {
+  start: number
+  end: number
+  /** the registry that is authoritative for it (the one that finally answered) */
+  registry: RegistryId
+  /** registry handle, e.g. "NET-74-125-0-0-1", "62.239.237.0 - 62.239.237.255" (RIPE inetnum key) */
+  handle: string
+  /** network name (ARIN NetName, RIPE netname, RDAP `name`) */
+  name: string
+  /** registrant / organisation name */
+  org: string
+  /** ISO 3166 alpha-2 country code, upper case */
+  country: string
+}
+
+/** A network parsed from one registry answer. */
+export interface ParsedNetwork extends NetworkIdentity {
+  /** the CIDR blocks exactly covering [start, end] (from the answer when given, else computed) */
+  cidrs: string[]
+  /** allocation type as the registry says it ("ASSIGNED PA", "DIRECT ALLOCATION", …) */
+  type: string
+  parentHandle: string
+  /** ISO 8601 dates from RDAP events / WHOIS "created"/"RegDate", '' if absent */
+  registered: string
+  lastChanged: string
+}
+
+/** A network as stored: the parsed answer plus how it was fetched (not part of digests). */
+export interface NetworkRecord extends ParsedNetwork {
+  source: 'rdap' | 'whois'
+  /** ms since epoch */
+  fetchedAt: number
+  /** the address whose lookup found it */
+  queryAddress: number
+}
+
+export type NegativeReason = 'not-found' | 'reserved'
+export const NEGATIVE_REASONS: readonly NegativeReason[] = ['not-found', 'reserved']
+
+/** An address a registry answered for with "no such network" (or that is reserved space). A fact, replicated. */
+export interface NegativeRecord {
+  address: number
+  registry: RegistryId
+  reason: NegativeReason
+  /** ms since epoch */
+  fetchedAt: number
+}
+
+/** An address this node gave up on after retries. Local bookkeeping: not replicated, not in digests. */
+export interface FailureRecord {
+  address: number
+  registry: RegistryId
+  /** why the last attempt failed, e.g. "TransientLookupError: timeout" */
+  reason: string
+  attempts: number
+  /** ms since epoch of the last attempt */
+  at: number
+}
+
+declare const canonicalBrand: unique symbol
+
+/**
+ * A record rebuilt by canonical.ts: every field checked, canonical field order, no extra fields,
+ * frozen. Its msgpack encoding is the same bytes on every node, and checking it again is free
+ * (`canonicalNetwork(r) === r`), so it is rebuilt once per hop, not once per function it crosses.
+ */
+export type Canonical<T> = T & { readonly [canonicalBrand]: true }
+export type CanonicalNetwork = Canonical<NetworkRecord>
+export type CanonicalNegative = Canonical<NegativeRecord>
+export type CanonicalFailure = Canonical<FailureRecord>
