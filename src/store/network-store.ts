@@ -7,9 +7,7 @@
  * the read-compare-write of the pick rule (pick.ts) never interleaves; the in-memory indexes are
  * updated after the batch is written.
  */
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
-import { Level } from 'level'
+import { resolve } from 'node:path'
 import {
   InvalidRecordError, canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, decodeValue,
   encodeRecord, encodeValue, type Canonical, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork,
@@ -17,7 +15,7 @@ import {
 } from '../record/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { DigestAccumulator, HASH_BYTES, addHash, fingerprint, negativeHash, networkHash } from './digest.js'
-import { StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError } from './errors.js'
+import { StoreClosedError, StoreCorruptError, StoreOpenError } from './errors.js'
 import type {
   AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint,
   RegistryStats, StoreCounts, UpsertCounts
@@ -28,8 +26,9 @@ import {
   parseAddressKey, parseNetworkKey, NEGATIVE_PREFIX
 } from './keys.js'
 import { NegativeIndex } from './negative-index.js'
-import { compareNegatives, compareNetworks, type Encoded } from './pick.js'
-import { frameValue, unframeValue, type Framed } from './value-format.js'
+import { compareNegatives, compareNetworks, decide, foldByKey } from './pick.js'
+import { LevelStore, type BatchOp } from './level-db.js'
+import { frameValue } from './value-format.js'
 
 export interface NetworkStoreOptions {
   /** directory of this node's LevelDB; created when missing */
@@ -58,10 +57,7 @@ const SCHEMA_META_KEY = 'store.schemaVersion'
 const RESERVED_META_PREFIX = 'store.'
 const REGISTRY_INDEX = new Map<RegistryId, number>(REGISTRY_IDS.map((r, i) => [r, i]))
 const registryIndex = (r: RegistryId): number => REGISTRY_INDEX.get(r) as number
-const SCAN_BATCH = 1000
 
-type Db = Level<Buffer, Buffer>
-type BatchOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
 
 /** What a commit added to the index: new networks' [start, end] and new negatives' addresses. */
 export interface IndexedEvent {
@@ -71,7 +67,7 @@ export interface IndexedEvent {
 
 export class NetworkStore {
   readonly dataDir: string
-  private readonly db: Db
+  private readonly db: LevelStore
   private readonly opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>
   private readonly networkIndex = new NetworkIndex()
   private readonly negativeIndex = new NegativeIndex()
@@ -82,7 +78,7 @@ export class NetworkStore {
   private closed = false
   private readonly indexedListeners = new Set<(e: IndexedEvent) => void>()
 
-  private constructor (db: Db, dataDir: string, opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>) {
+  private constructor (db: LevelStore, dataDir: string, opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>) {
     this.db = db
     this.dataDir = dataDir
     this.opts = opts
@@ -98,13 +94,7 @@ export class NetworkStore {
     if (typeof opts?.dataDir !== 'string' || opts.dataDir === '') throw new InvalidRecordError('dataDir', 'expected a directory path')
     const dataDir = resolve(opts.dataDir)
     const full = { ...defaultNetworkStoreOptions, ...opts }
-    await checkDirectory(dataDir)
-    const db = new Level<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-    try {
-      await db.open({ createIfMissing: true, cacheSize: full.cacheSizeBytes } as Parameters<Db['open']>[0])
-    } catch (err) {
-      throw await classifyOpenError(err, dataDir)
-    }
+    const db = await LevelStore.open(dataDir, full.cacheSizeBytes)
     const store = new NetworkStore(db, dataDir, { syncWrites: full.syncWrites, cacheSizeBytes: full.cacheSizeBytes })
     try {
       await store.checkSchema()
@@ -156,11 +146,11 @@ export class NetworkStore {
     // fold duplicates inside the commit by the pick rule, then compare with what is stored
     const netWinners = foldByKey(networks, r => networkKey(r.start, r.end), compareNetworks, result.networks)
     const negWinners = foldByKey(negatives, r => negativeKey(r.address), compareNegatives, result.negatives)
-    const [netStored, negStored] = await Promise.all([this.getMany(netWinners.map(w => w.key)), this.getMany(negWinners.map(w => w.key))])
+    const [netStored, negStored] = await Promise.all([this.db.getMany(netWinners.map(w => w.key)), this.db.getMany(negWinners.map(w => w.key))])
 
     const netChanges: Array<{ record: CanonicalNetwork, hash: Buffer, isNew: boolean }> = []
     netWinners.forEach((w, i) => {
-      const decision = decide(w, this.unframe(netStored[i]), bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
+      const decision = decide(w, this.db.unframe(netStored[i]), bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
       if (decision === 'keep-stored') return
       const hash = networkHash(w.record)
       ops.push({ type: 'put', key: w.key, value: frameValue(registryIndex(w.record.registry), hash, w.bytes) })
@@ -169,7 +159,7 @@ export class NetworkStore {
     })
     const negChanges: Array<{ record: CanonicalNegative, hash: Buffer, isNew: boolean }> = []
     negWinners.forEach((w, i) => {
-      const decision = decide(w, this.unframe(negStored[i]), bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
+      const decision = decide(w, this.db.unframe(negStored[i]), bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
       if (decision === 'keep-stored') return
       const hash = negativeHash(w.record)
       ops.push({ type: 'put', key: w.key, value: frameValue(registryIndex(w.record.registry), hash, w.bytes) })
@@ -199,13 +189,7 @@ export class NetworkStore {
       ops.push(value === undefined ? { type: 'del', key: metaKey(key) } : { type: 'put', key: metaKey(key), value: encodeValue(value) })
     }
 
-    if (ops.length > 0) {
-      try {
-        await this.db.batch(ops, { sync: this.opts.syncWrites })
-      } catch (err) {
-        throw this.wrapDbError(err, true)
-      }
-    }
+    await this.db.batch(ops, this.opts.syncWrites)
 
     for (const c of netChanges) this.applyNetwork(c.record, c.hash, c.isNew)
     for (const c of negChanges) this.applyNegative(c.record, c.hash, c.isNew)
@@ -354,8 +338,8 @@ export class NetworkStore {
   /** networks in key order (start, then end), optionally filtered */
   async * networks (opts: NetworkScanOptions = {}): AsyncGenerator<CanonicalNetwork> {
     this.assertOpen()
-    for await (const [, v] of this.scan(networkBounds(opts.from, opts.to))) {
-      const r = this.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
+    for await (const [, v] of this.db.scan(networkBounds(opts.from, opts.to))) {
+      const r = this.db.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
       if (opts.registry !== undefined && r.registry !== opts.registry) continue
       if (opts.since !== undefined && r.fetchedAt < opts.since) continue
       yield r
@@ -365,23 +349,23 @@ export class NetworkStore {
   /** negatives in address order */
   async * negatives (opts: AddressScanOptions = {}): AsyncGenerator<CanonicalNegative> {
     this.assertOpen()
-    for await (const [, v] of this.scan(negativeBounds(opts.from, opts.to))) {
-      yield this.decodeFramed(v, b => canonicalNegative(decodeValue(b), 'stored negative'))
+    for await (const [, v] of this.db.scan(negativeBounds(opts.from, opts.to))) {
+      yield this.db.decodeFramed(v, b => canonicalNegative(decodeValue(b), 'stored negative'))
     }
   }
 
   /** failures in address order */
   async * failures (opts: AddressScanOptions = {}): AsyncGenerator<CanonicalFailure> {
     this.assertOpen()
-    for await (const [, v] of this.scan(failureBounds(opts.from, opts.to))) {
-      yield this.decodeStored(v, b => canonicalFailure(decodeValue(b), 'stored failure'))
+    for await (const [, v] of this.db.scan(failureBounds(opts.from, opts.to))) {
+      yield this.db.decodeStored(v, b => canonicalFailure(decodeValue(b), 'stored failure'))
     }
   }
 
   async getMeta (key: string): Promise<unknown> {
     this.assertOpen()
-    const [v] = await this.getMany([metaKey(key)])
-    return v === undefined ? undefined : this.decodeStored(v, decodeValue)
+    const [v] = await this.db.getMany([metaKey(key)])
+    return v === undefined ? undefined : this.db.decodeStored(v, decodeValue)
   }
 
   /** Waits for pending commits, then closes the database. Idempotent. */
@@ -401,73 +385,11 @@ export class NetworkStore {
 
   private async readNetworks (ranges: NetworkRange[]): Promise<CanonicalNetwork[]> {
     this.assertOpen()
-    const values = await this.getMany(ranges.map(r => networkKey(r.start, r.end)))
+    const values = await this.db.getMany(ranges.map(r => networkKey(r.start, r.end)))
     return values.map((v, i) => {
       if (v === undefined) throw new StoreCorruptError(this.dataDir, `network ${ranges[i].start}-${ranges[i].end} is indexed but missing on disk`)
-      return this.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
+      return this.db.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
     })
-  }
-
-  private async getMany (keys: Buffer[]): Promise<Array<Buffer | undefined>> {
-    if (keys.length === 0) return []
-    try {
-      return await this.db.getMany(keys) as Array<Buffer | undefined>
-    } catch (err) {
-      throw this.wrapDbError(err)
-    }
-  }
-
-  /** key/value pairs of a range, read in batches */
-  private async * scan (range: { gte: Buffer, lte: Buffer }): AsyncGenerator<[Buffer, Buffer]> {
-    const it = this.db.iterator(range)
-    try {
-      for (;;) {
-        let entries: Array<[Buffer, Buffer]>
-        try {
-          entries = await it.nextv(SCAN_BATCH)
-        } catch (err) {
-          throw this.wrapDbError(err)
-        }
-        if (entries.length === 0) return
-        yield * entries
-      }
-    } finally {
-      await it.close()
-    }
-  }
-
-  /** header of a stored network/negative value; StoreCorruptError when it has none */
-  private unframe (v: Buffer): Framed
-  private unframe (v: Buffer | undefined): Framed | undefined
-  private unframe (v: Buffer | undefined): Framed | undefined {
-    if (v === undefined) return undefined
-    const f = unframeValue(v, REGISTRY_IDS.length)
-    if (f === undefined) throw new StoreCorruptError(this.dataDir, `value without a valid header (${v.subarray(0, 4).toString('hex')}…)`)
-    return f
-  }
-
-  private decodeFramed<T> (v: Buffer, decode: (b: Buffer) => T): T {
-    return this.decodeStored(this.unframe(v).body, decode)
-  }
-
-  private decodeStored<T> (bytes: Buffer, decode: (b: Buffer) => T): T {
-    try {
-      return decode(bytes)
-    } catch (err) {
-      throw new StoreCorruptError(this.dataDir, `undecodable value: ${(err as Error).message}`, { cause: err })
-    }
-  }
-
-  /** LevelDB's error as a store error; with `writing`, an I/O error (disk full, …) is a StoreWriteError */
-  private wrapDbError (err: unknown, writing = false): Error {
-    const e = err as { code?: string, cause?: { code?: string, message?: string }, message?: string }
-    if (e?.code === 'LEVEL_CORRUPTION' || e?.cause?.code === 'LEVEL_CORRUPTION') {
-      return new StoreCorruptError(this.dataDir, e.cause?.message ?? e.message ?? String(err), { cause: err })
-    }
-    if (writing && (e?.code === 'LEVEL_IO_ERROR' || e?.cause?.code === 'LEVEL_IO_ERROR')) {
-      return new StoreWriteError(this.dataDir, e.cause?.message ?? e.message ?? String(err), { cause: err })
-    }
-    return err instanceof Error ? err : new Error(String(err))
   }
 
   private assertOpen (): void {
@@ -482,12 +404,12 @@ export class NetworkStore {
   }
 
   private async checkSchema (): Promise<void> {
-    const [v] = await this.getMany([metaKey(SCHEMA_META_KEY)])
+    const [v] = await this.db.getMany([metaKey(SCHEMA_META_KEY)])
     if (v === undefined) {
       await this.db.put(metaKey(SCHEMA_META_KEY), encodeValue(STORE_SCHEMA_VERSION))
       return
     }
-    const version = this.decodeStored(v, decodeValue)
+    const version = this.db.decodeStored(v, decodeValue)
     if (version !== STORE_SCHEMA_VERSION) {
       throw new StoreOpenError(this.dataDir, `store schema version ${String(version)}, this whoismesh reads version ${STORE_SCHEMA_VERSION}`)
     }
@@ -498,21 +420,21 @@ export class NetworkStore {
    * or hashed, which keeps open of ~500k networks around a second.
    */
   private async rebuild (): Promise<void> {
-    for await (const [k, v] of this.scan(networkBounds())) {
+    for await (const [k, v] of this.db.scan(networkBounds())) {
       const range = parseNetworkKey(k)
       if (range === undefined || range.start > range.end) throw new StoreCorruptError(this.dataDir, `bad network key ${k.toString('hex')}`)
-      const f = this.unframe(v)
+      const f = this.db.unframe(v)
       this.networkIndex.add(range.start, range.end, f.registryIndex, f.hash)
       this.digests.add(range.start, f.hash)
     }
-    for await (const [k, v] of this.scan(negativeBounds())) {
+    for await (const [k, v] of this.db.scan(negativeBounds())) {
       const address = parseAddressKey(k, NEGATIVE_PREFIX)
       if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad negative key ${k.toString('hex')}`)
-      const f = this.unframe(v)
+      const f = this.db.unframe(v)
       this.negativeIndex.add(address, f.hash)
       this.digests.add(address, f.hash)
     }
-    for await (const [k] of this.scan(failureBounds())) {
+    for await (const [k] of this.db.scan(failureBounds())) {
       const address = parseAddressKey(k, FAILURE_PREFIX)
       if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad failure key ${k.toString('hex')}`)
       this.failureSet.add(address)
@@ -520,110 +442,3 @@ export class NetworkStore {
   }
 }
 
-/** Keeps, per key, the record the pick rule prefers among those in one commit. */
-function foldByKey<T extends Canonical<object>> (
-  records: T[], keyOf: (r: T) => Buffer, compare: (a: Encoded<T>, b: Encoded<T>) => number, counts: UpsertCounts
-): Array<Encoded<T> & { key: Buffer }> {
-  const byKey = new Map<string, Encoded<T> & { key: Buffer }>()
-  for (const record of records) {
-    const key = keyOf(record)
-    const cand = { record, bytes: encodeRecord(record), key }
-    const id = key.toString('latin1')
-    const prev = byKey.get(id)
-    if (prev === undefined) byKey.set(id, cand)
-    else {
-      counts.unchanged++ // the loser of the two never reaches the store
-      if (compare(cand, prev) < 0) byKey.set(id, cand)
-    }
-  }
-  return [...byKey.values()]
-}
-
-function decide<T> (
-  cand: Encoded<T>, stored: Framed | undefined, decodeStored: (b: Buffer) => T,
-  compare: (a: Encoded<T>, b: Encoded<T>) => number, counts: UpsertCounts, dataDir: string
-): 'add' | 'replace' | 'keep-stored' {
-  if (stored === undefined) { counts.added++; return 'add' }
-  if (stored.body.equals(cand.bytes)) { counts.unchanged++; return 'keep-stored' }
-  let record: T
-  try {
-    record = decodeStored(stored.body)
-  } catch (err) {
-    throw new StoreCorruptError(dataDir, `undecodable stored value: ${(err as Error).message}`, { cause: err })
-  }
-  if (compare(cand, { record, bytes: stored.body }) < 0) { counts.changed++; return 'replace' }
-  counts.unchanged++
-  return 'keep-stored'
-}
-
-/** Rejects a data dir that exists but is not a directory, and a LevelDB that lost its CURRENT file. */
-async function checkDirectory (dataDir: string): Promise<void> {
-  let isDir: boolean
-  try {
-    isDir = (await stat(dataDir)).isDirectory()
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code !== 'ENOENT') throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
-    // create it here rather than in LevelDB, whose own mkdir gives unclear errors (and spins on /proc)
-    try {
-      await mkdir(dataDir, { recursive: true })
-    } catch (mkdirErr) {
-      throw new StoreOpenError(dataDir, `cannot create it: ${(await mkdirReason(dataDir, mkdirErr)).message}`, { cause: mkdirErr })
-    }
-    return
-  }
-  if (!isDir) throw new StoreOpenError(dataDir, 'the path exists but is not a directory')
-  let names: string[]
-  try {
-    names = await readdir(dataDir)
-  } catch (err) {
-    throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
-  }
-  // without CURRENT, LevelDB would create a fresh database and delete the old tables
-  if (!names.includes('CURRENT') && names.some(n => /^MANIFEST-\d+$/.test(n) || /\.(ldb|sst)$/.test(n))) {
-    throw new StoreCorruptError(dataDir, 'LevelDB files present but CURRENT is missing')
-  }
-}
-
-/**
- * A recursive mkdir reports ENOENT when the parent exists but cannot take a new entry (read-only
- * file system): a plain mkdir of the last component then gives the real reason (EROFS, EACCES, …).
- */
-async function mkdirReason (dataDir: string, err: unknown): Promise<Error> {
-  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err as Error
-  try {
-    await mkdir(dataDir)
-  } catch (plainErr) {
-    if ((plainErr as NodeJS.ErrnoException).code !== 'ENOENT') return plainErr as Error
-  }
-  return err as Error
-}
-
-async function classifyOpenError (err: unknown, dataDir: string): Promise<Error> {
-  const e = err as { code?: string, message?: string, cause?: { code?: string, message?: string } }
-  const cause = e?.cause ?? e
-  const code = cause?.code
-  const reason = cause?.message ?? String(err)
-  if (code === 'LEVEL_LOCKED') return new StoreLockedError(dataDir, reason)
-  if (code === 'LEVEL_CORRUPTION') return new StoreCorruptError(dataDir, reason, { cause: err })
-  if (code === 'LEVEL_IO_ERROR' && await currentIsBroken(dataDir)) {
-    return new StoreCorruptError(dataDir, `CURRENT does not name a readable MANIFEST (${reason})`, { cause: err })
-  }
-  return new StoreOpenError(dataDir, reason, { cause: err })
-}
-
-async function currentIsBroken (dataDir: string): Promise<boolean> {
-  let current: string
-  try {
-    current = await readFile(join(dataDir, 'CURRENT'), 'latin1')
-  } catch {
-    return false
-  }
-  const m = /^(MANIFEST-\d+)\n$/.exec(current)
-  if (m === null) return true
-  try {
-    return !(await stat(join(dataDir, m[1]))).isFile()
-  } catch {
-    return true
-  }
-}

@@ -10,7 +10,10 @@
  * record under every key, byte for byte. A consequence: a later re-fetch of a network never replaces
  * the first one seen — the record states when the network was first observed.
  */
-import type { NegativeRecord, NetworkRecord } from '../record/index.js'
+import { encodeRecord, type Canonical, type NegativeRecord, type NetworkRecord } from '../record/index.js'
+import { StoreCorruptError } from './errors.js'
+import type { UpsertCounts } from './interface.js'
+import type { Framed } from './value-format.js'
 
 export interface Encoded<T> {
   record: T
@@ -26,4 +29,41 @@ export function compareNetworks (a: Encoded<NetworkRecord>, b: Encoded<NetworkRe
 
 export function compareNegatives (a: Encoded<NegativeRecord>, b: Encoded<NegativeRecord>): number {
   return (a.record.fetchedAt - b.record.fetchedAt) || Buffer.compare(a.bytes, b.bytes)
+}
+
+/** Keeps, per key, the record the pick rule prefers among those in one commit. */
+export function foldByKey<T extends Canonical<object>> (
+  records: T[], keyOf: (r: T) => Buffer, compare: (a: Encoded<T>, b: Encoded<T>) => number, counts: UpsertCounts
+): Array<Encoded<T> & { key: Buffer }> {
+  const byKey = new Map<string, Encoded<T> & { key: Buffer }>()
+  for (const record of records) {
+    const key = keyOf(record)
+    const cand = { record, bytes: encodeRecord(record), key }
+    const id = key.toString('latin1')
+    const prev = byKey.get(id)
+    if (prev === undefined) byKey.set(id, cand)
+    else {
+      counts.unchanged++ // the loser of the two never reaches the store
+      if (compare(cand, prev) < 0) byKey.set(id, cand)
+    }
+  }
+  return [...byKey.values()]
+}
+
+/** What a commit does with one winner of foldByKey, given what is stored under its key. */
+export function decide<T> (
+  cand: Encoded<T>, stored: Framed | undefined, decodeStored: (b: Buffer) => T,
+  compare: (a: Encoded<T>, b: Encoded<T>) => number, counts: UpsertCounts, dataDir: string
+): 'add' | 'replace' | 'keep-stored' {
+  if (stored === undefined) { counts.added++; return 'add' }
+  if (stored.body.equals(cand.bytes)) { counts.unchanged++; return 'keep-stored' }
+  let record: T
+  try {
+    record = decodeStored(stored.body)
+  } catch (err) {
+    throw new StoreCorruptError(dataDir, `undecodable stored value: ${(err as Error).message}`, { cause: err })
+  }
+  if (compare(cand, { record, bytes: stored.body }) < 0) { counts.changed++; return 'replace' }
+  counts.unchanged++
+  return 'keep-stored'
 }

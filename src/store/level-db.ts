@@ -1,0 +1,193 @@
+/**
+ * The store's LevelDB: opening it (with errors that say what is wrong with the directory),
+ * batched reads and range scans, atomic batches, and the framed values (value-format.ts) —
+ * every LevelDB error comes out as a store error (errors.ts).
+ */
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Level } from 'level'
+import { REGISTRY_IDS } from '../registry/interface.js'
+import { StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError } from './errors.js'
+import { unframeValue, type Framed } from './value-format.js'
+
+const SCAN_BATCH = 1000
+
+type Db = Level<Buffer, Buffer>
+export type BatchOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
+
+export class LevelStore {
+  private constructor (private readonly db: Db, readonly dataDir: string) {}
+
+  /**
+   * Opens (creating when missing) the LevelDB in `dataDir` (an absolute path).
+   * @throws StoreLockedError another process has it open
+   * @throws StoreOpenError the path is not a usable directory (the message has the OS reason)
+   * @throws StoreCorruptError the database is damaged
+   */
+  static async open (dataDir: string, cacheSizeBytes: number): Promise<LevelStore> {
+    await checkDirectory(dataDir)
+    const db = new Level<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    try {
+      await db.open({ createIfMissing: true, cacheSize: cacheSizeBytes } as Parameters<Db['open']>[0])
+    } catch (err) {
+      throw await classifyOpenError(err, dataDir)
+    }
+    return new LevelStore(db, dataDir)
+  }
+
+  /** Writes `ops` in one atomic batch; an I/O error (disk full, …) is a StoreWriteError. */
+  async batch (ops: BatchOp[], sync: boolean): Promise<void> {
+    if (ops.length === 0) return
+    try {
+      await this.db.batch(ops, { sync })
+    } catch (err) {
+      throw this.wrapDbError(err, true)
+    }
+  }
+
+  async put (key: Buffer, value: Buffer): Promise<void> {
+    try {
+      await this.db.put(key, value)
+    } catch (err) {
+      throw this.wrapDbError(err, true)
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.db.close()
+  }
+
+  async getMany (keys: Buffer[]): Promise<Array<Buffer | undefined>> {
+    if (keys.length === 0) return []
+    try {
+      return await this.db.getMany(keys) as Array<Buffer | undefined>
+    } catch (err) {
+      throw this.wrapDbError(err)
+    }
+  }
+
+  /** key/value pairs of a range, read in batches */
+  async * scan (range: { gte: Buffer, lte: Buffer }): AsyncGenerator<[Buffer, Buffer]> {
+    const it = this.db.iterator(range)
+    try {
+      for (;;) {
+        let entries: Array<[Buffer, Buffer]>
+        try {
+          entries = await it.nextv(SCAN_BATCH)
+        } catch (err) {
+          throw this.wrapDbError(err)
+        }
+        if (entries.length === 0) return
+        yield * entries
+      }
+    } finally {
+      await it.close()
+    }
+  }
+
+  /** header of a stored network/negative value; StoreCorruptError when it has none */
+  unframe (v: Buffer): Framed
+  unframe (v: Buffer | undefined): Framed | undefined
+  unframe (v: Buffer | undefined): Framed | undefined {
+    if (v === undefined) return undefined
+    const f = unframeValue(v, REGISTRY_IDS.length)
+    if (f === undefined) throw new StoreCorruptError(this.dataDir, `value without a valid header (${v.subarray(0, 4).toString('hex')}…)`)
+    return f
+  }
+
+  decodeFramed<T> (v: Buffer, decode: (b: Buffer) => T): T {
+    return this.decodeStored(this.unframe(v).body, decode)
+  }
+
+  decodeStored<T> (bytes: Buffer, decode: (b: Buffer) => T): T {
+    try {
+      return decode(bytes)
+    } catch (err) {
+      throw new StoreCorruptError(this.dataDir, `undecodable value: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** LevelDB's error as a store error; with `writing`, an I/O error (disk full, …) is a StoreWriteError */
+  wrapDbError (err: unknown, writing = false): Error {
+    const e = err as { code?: string, cause?: { code?: string, message?: string }, message?: string }
+    if (e?.code === 'LEVEL_CORRUPTION' || e?.cause?.code === 'LEVEL_CORRUPTION') {
+      return new StoreCorruptError(this.dataDir, e.cause?.message ?? e.message ?? String(err), { cause: err })
+    }
+    if (writing && (e?.code === 'LEVEL_IO_ERROR' || e?.cause?.code === 'LEVEL_IO_ERROR')) {
+      return new StoreWriteError(this.dataDir, e.cause?.message ?? e.message ?? String(err), { cause: err })
+    }
+    return err instanceof Error ? err : new Error(String(err))
+  }
+}
+
+/** Rejects a data dir that exists but is not a directory, and a LevelDB that lost its CURRENT file. */
+async function checkDirectory (dataDir: string): Promise<void> {
+  let isDir: boolean
+  try {
+    isDir = (await stat(dataDir)).isDirectory()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT') throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
+    // create it here rather than in LevelDB, whose own mkdir gives unclear errors (and spins on /proc)
+    try {
+      await mkdir(dataDir, { recursive: true })
+    } catch (mkdirErr) {
+      throw new StoreOpenError(dataDir, `cannot create it: ${(await mkdirReason(dataDir, mkdirErr)).message}`, { cause: mkdirErr })
+    }
+    return
+  }
+  if (!isDir) throw new StoreOpenError(dataDir, 'the path exists but is not a directory')
+  let names: string[]
+  try {
+    names = await readdir(dataDir)
+  } catch (err) {
+    throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
+  }
+  // without CURRENT, LevelDB would create a fresh database and delete the old tables
+  if (!names.includes('CURRENT') && names.some(n => /^MANIFEST-\d+$/.test(n) || /\.(ldb|sst)$/.test(n))) {
+    throw new StoreCorruptError(dataDir, 'LevelDB files present but CURRENT is missing')
+  }
+}
+
+/**
+ * A recursive mkdir reports ENOENT when the parent exists but cannot take a new entry (read-only
+ * file system): a plain mkdir of the last component then gives the real reason (EROFS, EACCES, …).
+ */
+async function mkdirReason (dataDir: string, err: unknown): Promise<Error> {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err as Error
+  try {
+    await mkdir(dataDir)
+  } catch (plainErr) {
+    if ((plainErr as NodeJS.ErrnoException).code !== 'ENOENT') return plainErr as Error
+  }
+  return err as Error
+}
+
+async function classifyOpenError (err: unknown, dataDir: string): Promise<Error> {
+  const e = err as { code?: string, message?: string, cause?: { code?: string, message?: string } }
+  const cause = e?.cause ?? e
+  const code = cause?.code
+  const reason = cause?.message ?? String(err)
+  if (code === 'LEVEL_LOCKED') return new StoreLockedError(dataDir, reason)
+  if (code === 'LEVEL_CORRUPTION') return new StoreCorruptError(dataDir, reason, { cause: err })
+  if (code === 'LEVEL_IO_ERROR' && await currentIsBroken(dataDir)) {
+    return new StoreCorruptError(dataDir, `CURRENT does not name a readable MANIFEST (${reason})`, { cause: err })
+  }
+  return new StoreOpenError(dataDir, reason, { cause: err })
+}
+
+async function currentIsBroken (dataDir: string): Promise<boolean> {
+  let current: string
+  try {
+    current = await readFile(join(dataDir, 'CURRENT'), 'latin1')
+  } catch {
+    return false
+  }
+  const m = /^(MANIFEST-\d+)\n$/.exec(current)
+  if (m === null) return true
+  try {
+    return !(await stat(join(dataDir, m[1]))).isFile()
+  } catch {
+    return true
+  }
+}
