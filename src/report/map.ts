@@ -50,7 +50,7 @@ export const MAP_COLOURS: { registries: Record<RegistryId, Rgb>, reserved: Rgb, 
 
 /** Map sizes offered: side in pixels → prefix length of one pixel. */
 export const MAP_SIZES: Readonly<Record<number, number>> = { 4096: 24, 2048: 22, 1024: 20, 512: 18 }
-/** 4096 × 4096, one pixel per /24 (a few hundred KiB: flat colours compress well; see README) */
+/** 4096 × 4096, one pixel per /24 (a few hundred KiB: flat colours compress well; see docs/operating.md, "The coverage map") */
 export const DEFAULT_MAP_SIZE = 4096
 
 export interface MapTotals {

@@ -59,7 +59,7 @@ async function delegationsFlag (value: string, urls: Partial<Record<RegistryId, 
   return { table: new DelegationTable(parsed.entries), source: value }
 }
 
-/** Exit code when the crawl ended with addresses given up on (see README). */
+/** Exit code when the crawl ended with addresses given up on (docs/operating.md, "Exit codes"). */
 export const EXIT_INCOMPLETE = 3
 
 export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
