@@ -106,7 +106,8 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
 export function formatCoverage (r: CoverageReport): string {
   const pct = (a: number, b: number): string => b === 0 ? '0.0%' : `${(100 * a / b).toFixed(1)}%`
   const lines = [
-    `networks          ${r.networks.toLocaleString('en-US')}: ${r.leaf_networks.toLocaleString('en-US')} leaves, ${r.container_networks.toLocaleString('en-US')} containers` +
+    `networks          ${r.networks.toLocaleString('en-US')}`,
+    `leaf / container  ${r.leaf_networks.toLocaleString('en-US')} leaves, ${r.container_networks.toLocaleString('en-US')} containers (a container may hold networks not known yet)` +
       (r.unclassified_networks > 0 ? ` (${r.unclassified_networks.toLocaleString('en-US')} stored before leaves and containers, counted as containers: \`whoismesh repair\` classifies them)` : ''),
     `addresses covered ${r.addresses_covered.toLocaleString('en-US')} (${r.percent_ipv4.toFixed(2)}% of ${r.allocatable_addresses.toLocaleString('en-US')} allocatable IPv4 addresses)`,
     `sample resolved   ${r.sample_resolved.toLocaleString('en-US')} of ${r.sample_total.toLocaleString('en-US')} (${pct(r.sample_resolved, r.sample_total)}; ${r.sample_reserved.toLocaleString('en-US')} in special-purpose space)`,
