@@ -52,11 +52,9 @@ export const defaultNetworkStoreOptions = {
 } satisfies Omit<NetworkStoreOptions, 'dataDir'>
 
 /**
- * Version of the key layout and encodings; stored under meta "store.schemaVersion". Version 2 adds
- * the leaf bit to the value header (value-format.ts). A version 1 store opens as it is (its
- * networks read as unclassified containers until `whoismesh repair`) and is marked version 2 at
- * open, before anything can write a version 2 header into it: older whoismesh versions then refuse
- * it rather than read the new headers as damage.
+ * Version of the key layout and encodings (meta "store.schemaVersion"). 2 adds the leaf bit
+ * (value-format.ts); a version 1 store opens as it is and is marked 2 before anything writes a new
+ * header into it, so older versions refuse it rather than take the new headers for damage.
  */
 export const STORE_SCHEMA_VERSION = 2
 /** schema versions this version opens (and upgrades to STORE_SCHEMA_VERSION) */
@@ -304,10 +302,7 @@ export class NetworkStore {
     return { networks: this.networkIndex.size, negatives: this.negativeIndex.size, failures: this.failureSet.size }
   }
 
-  /**
-   * Networks by class (record/classify.ts), from memory. `unclassified` counts networks whose stored
-   * header predates the class (a store written before it, until `whoismesh repair`): containers here.
-   */
+  /** networks by class (record/classify.ts), from memory; `unclassified`: headers older than the class, until repair */
   classCounts (): ClassCounts {
     return this.networkIndex.classCounts()
   }
@@ -398,12 +393,8 @@ export class NetworkStore {
   // ---------------------------------------------------------------- internals
 
   private rangeOf (id: number): NetworkRange {
-    return {
-      start: this.networkIndex.start(id),
-      end: this.networkIndex.end(id),
-      registry: REGISTRY_IDS[this.networkIndex.registryIndex(id)],
-      leaf: this.networkIndex.isLeaf(id)
-    }
+    const x = this.networkIndex
+    return { start: x.start(id), end: x.end(id), registry: REGISTRY_IDS[x.registryIndex(id)], leaf: x.isLeaf(id) }
   }
 
   private async readNetworks (ranges: NetworkRange[]): Promise<CanonicalNetwork[]> {
