@@ -215,7 +215,7 @@ async function phaseInserts (insertDir: string): Promise<Record<string, unknown>
   const index = new NetworkIndex()
   const hash = new Uint8Array(32)
   let t = now()
-  for (const r of inserts) index.add(r.start, r.end, 0, hash)
+  for (const r of inserts) index.add(r.start, r.end, 0, hash, { leaf: false, classified: true })
   const indexOnlySeconds = (now() - t) / 1000
   const store = await NetworkStore.open({ dataDir: insertDir })
   const quarter = Math.floor(inserts.length / 4)

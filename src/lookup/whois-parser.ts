@@ -14,7 +14,9 @@
  *   containing the query wins (on a tie, the first, APNIC's own). The org is the org-name of the
  *   organisation the inetnum's "org:" names, else the first "descr:" line.
  * - LACNIC and NIC.br: "inetnum: 200.57.128/19" (abbreviated CIDR), "owner:" is the org, dates
- *   as YYYYMMDD, no network name.
+ *   as YYYYMMDD, no network name; the parent is "inetnum-up:" (a CIDR). NIC.br prints no "status:".
+ * - The network's `type` is the registry's own word: ARIN "NetType:", RPSL and LACNIC "status:"
+ *   (record/classify.ts makes a leaf or a container of it).
  * - Placeholder blocks (IANA-BLK, NON-RIPE-NCC-MANAGED-ADDRESS-BLOCK, APNIC's IANA-NETBLOCK-n /
  *   ERX-NETBLOCK, "not managed by the RIPE NCC", "ALLOCATED UNSPECIFIED", the whole 0/0) say only
  *   that the space is not this registry's, so they are never a network. They become a referral:
@@ -360,7 +362,9 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages:
     cutShort(`no organisation ${stripRpslComment(attr(obj, 'org'))} after the inetnum`)
   }
   const org = attr(obj, 'owner') || orgName || (descrs.find(d => d !== '') ?? '')
-  const parent = attr(obj, 'parent')
+  // RPSL has no parent attribute (AFRINIC and some mirrors print "parent:"); LACNIC and NIC.br
+  // name the parent block by its CIDR in "inetnum-up:", written as they write handles
+  const parent = attr(obj, 'parent') || attr(obj, 'inetnum-up')
   const parentRange = parseRangeText(parent)
   const changed = attrs(obj, 'changed').map(normaliseDate).filter(d => d !== '').sort()
 
@@ -374,7 +378,9 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages:
     country: normaliseCountry(attr(obj, 'country')),
     cidrs: prefixLength !== undefined ? [`${formatIPv4(start)}/${prefixLength}`] : rangeToCidrs(start, end),
     type: stripRpslComment(attr(obj, 'status')),
-    parentHandle: parentRange !== undefined && parentRange.prefixLength === undefined ? formatRange(parentRange.start, parentRange.end) : parent,
+    parentHandle: parentRange === undefined
+      ? parent
+      : parentRange.prefixLength !== undefined ? `${formatIPv4(parentRange.start)}/${parentRange.prefixLength}` : formatRange(parentRange.start, parentRange.end),
     registered: normaliseDate(attr(obj, 'created')),
     lastChanged: normaliseDate(attr(obj, 'last-modified')) || (changed[changed.length - 1] ?? '')
   }

@@ -9,6 +9,7 @@ import { sampleSlice } from '../sample/index.js'
 export interface CoverageSource {
   isResolved: (address: number) => boolean
   counts: () => { networks: number, negatives: number, failures: number }
+  classCounts: () => { leaves: number, containers: number, unclassified: number }
   addressesCovered: () => number
   registryStats: () => Record<RegistryId, { networks: number, addressesCovered: number }>
   digest: () => string
@@ -17,6 +18,12 @@ export interface CoverageSource {
 
 export interface CoverageReport {
   networks: number
+  /** networks that are leaves: assignments policy does not subdivide (record/classify.ts) */
+  leaf_networks: number
+  /** networks that are containers (allocations, sub-allocations, legacy, unknown words), which may hold more specific networks */
+  container_networks: number
+  /** of the containers, networks stored before leaves and containers existed: `whoismesh repair` classifies them */
+  unclassified_networks: number
   /** addresses recorded as unallocated / not found */
   negatives: number
   /** addresses given up on after retries */
@@ -66,6 +73,7 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
   }
   const counters = (await store.getMeta(opts.countersKey) ?? {}) as { lookups?: number, requests?: number }
   const counts = store.counts()
+  const classes = store.classCounts()
   const covered = store.addressesCovered()
   const total = allocatableAddresses()
   const registries = {} as CoverageReport['registries']
@@ -76,6 +84,9 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
   }
   return {
     networks: counts.networks,
+    leaf_networks: classes.leaves,
+    container_networks: classes.containers,
+    unclassified_networks: classes.unclassified,
     negatives: counts.negatives,
     failures: counts.failures,
     addresses_covered: covered,
@@ -96,6 +107,8 @@ export function formatCoverage (r: CoverageReport): string {
   const pct = (a: number, b: number): string => b === 0 ? '0.0%' : `${(100 * a / b).toFixed(1)}%`
   const lines = [
     `networks          ${r.networks.toLocaleString('en-US')}`,
+    `leaf / container  ${r.leaf_networks.toLocaleString('en-US')} leaves, ${r.container_networks.toLocaleString('en-US')} containers (a container may hold networks not known yet)` +
+      (r.unclassified_networks > 0 ? ` (${r.unclassified_networks.toLocaleString('en-US')} stored before leaves and containers, counted as containers: \`whoismesh repair\` classifies them)` : ''),
     `addresses covered ${r.addresses_covered.toLocaleString('en-US')} (${r.percent_ipv4.toFixed(2)}% of ${r.allocatable_addresses.toLocaleString('en-US')} allocatable IPv4 addresses)`,
     `sample resolved   ${r.sample_resolved.toLocaleString('en-US')} of ${r.sample_total.toLocaleString('en-US')} (${pct(r.sample_resolved, r.sample_total)}; ${r.sample_reserved.toLocaleString('en-US')} in special-purpose space)`,
     `unallocated       ${r.negatives.toLocaleString('en-US')} addresses`,

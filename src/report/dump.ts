@@ -2,10 +2,12 @@
  * `whoismesh dump`: one network per line, as JSONL (default) or CSV with a header, written from
  * a store opened by the command itself or by the running node's control endpoint (`/v1/dump`).
  * Field names follow ipwhois's `network` fields where they mean the same (cidr, start_address,
- * end_address, handle, name, country, type, parent_handle).
+ * end_address, handle, name, country, type, parent_handle). `leaf` is the network's class
+ * (record/classify.ts): true for an assignment policy does not subdivide, false for a container
+ * that may hold more specific networks — a JSON boolean in JSONL, `true`/`false` in CSV.
  */
 import type { Writable } from 'node:stream'
-import type { NetworkRecord } from '../record/index.js'
+import { isLeaf, type NetworkRecord } from '../record/index.js'
 import type { NetworkStore } from '../store/index.js'
 import { isRegistryId, type RegistryId } from '../registry/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'
@@ -17,10 +19,11 @@ export const DUMP_FORMATS: readonly DumpFormat[] = ['jsonl', 'csv']
 /** Stable column order of dumps. */
 export const DUMP_FIELDS = [
   'cidr', 'start_address', 'end_address', 'registry', 'handle', 'name', 'org', 'country',
-  'type', 'parent_handle', 'registered', 'last_changed', 'source', 'fetched_at', 'query_address'
+  'type', 'leaf', 'parent_handle', 'registered', 'last_changed', 'source', 'fetched_at', 'query_address'
 ] as const
 
-export type DumpRow = Record<typeof DUMP_FIELDS[number], string>
+export type DumpField = typeof DUMP_FIELDS[number]
+export type DumpRow = Record<Exclude<DumpField, 'leaf'>, string> & { leaf: boolean }
 
 export function toDumpRow (r: NetworkRecord): DumpRow {
   return {
@@ -33,6 +36,7 @@ export function toDumpRow (r: NetworkRecord): DumpRow {
     org: r.org,
     country: r.country,
     type: r.type,
+    leaf: isLeaf(r.registry, r.type),
     parent_handle: r.parentHandle,
     registered: r.registered,
     last_changed: r.lastChanged,
@@ -54,7 +58,7 @@ export function csvHeader (): string {
 export function formatDumpLine (r: NetworkRecord, format: DumpFormat): string {
   const row = toDumpRow(r)
   if (format === 'jsonl') return JSON.stringify(row) + '\n'
-  return DUMP_FIELDS.map(f => csvField(row[f])).join(',') + '\r\n'
+  return DUMP_FIELDS.map(f => csvField(String(row[f]))).join(',') + '\r\n'
 }
 
 /** What to dump: the format, and optionally one registry and networks fetched since a time (ms). */

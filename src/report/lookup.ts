@@ -1,4 +1,14 @@
-/** `whoismesh lookup <ip>`: the most specific stored network for an address and its parents. */
+/**
+ * `whoismesh lookup <ip>`: the most specific stored network for an address and its parents.
+ *
+ * Registries are trees: a registry answers an address with the most specific network holding it,
+ * and a container (an allocation, a sub-allocation: record/classify.ts) may hold more specific
+ * networks that nobody has looked up yet. So the answer says whether it is known to be exact:
+ * `exact` is true when the most specific stored network is a leaf, or when it is the network the
+ * registry gave for this very address (its `query_address`); false when it is a container found
+ * through another address — a more specific network may exist, and the answer may be coarse.
+ * A registry's "not allocated" for this address, and special-purpose space, are exact too.
+ */
 import type { NetworkRecord } from '../record/index.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { registryForAddress, specialBlockOf } from '../registry/iana.js'
@@ -13,20 +23,33 @@ export interface LookupReport {
   address: string
   /** 'network' when a stored network contains it; else why there is none */
   status: 'network' | 'unallocated' | 'special-purpose' | 'unknown'
-  /** most specific first; the first one is the answer, the rest its parents */
+  /**
+   * whether the answer is known to be the registry's own for this address (see the top of this
+   * file); false: possibly coarse (a container found through another address), or nothing known
+   */
+  exact: boolean
+  /** most specific first; the first one is the answer, the rest its parents; each with `leaf` */
   networks: DumpRow[]
   special?: string
 }
 
 export async function lookupReport (store: LookupSource, address: number): Promise<LookupReport> {
-  const networks = (await store.containing(address)).map(toDumpRow)
+  const records = await store.containing(address)
+  const networks = records.map(toDumpRow)
   const base = { address: formatIPv4(address), networks }
-  if (networks.length > 0) return { ...base, status: 'network' }
-  if (registryForAddress(address) == null) {
-    return { ...base, status: 'special-purpose', special: specialBlockOf(address)?.name ?? 'reserved by IANA' }
+  if (networks.length > 0) {
+    const answer = networks[0]
+    return { ...base, status: 'network', exact: answer.leaf || records[0].queryAddress === address }
   }
-  return { ...base, status: store.hasNegative(address) ? 'unallocated' : 'unknown' }
+  if (registryForAddress(address) == null) {
+    return { ...base, status: 'special-purpose', exact: true, special: specialBlockOf(address)?.name ?? 'reserved by IANA' }
+  }
+  const unallocated = store.hasNegative(address)
+  return { ...base, status: unallocated ? 'unallocated' : 'unknown', exact: unallocated }
 }
+
+/** What the text output says after the answer when it may be coarse. */
+export const POSSIBLY_COARSE = '(container: a more specific network may exist)'
 
 export function formatLookup (r: LookupReport): string {
   if (r.status === 'special-purpose') return `${r.address}: special-purpose address space (${r.special ?? ''}), never queried\n`
@@ -34,9 +57,10 @@ export function formatLookup (r: LookupReport): string {
   if (r.status === 'unknown') return `${r.address}: no stored network contains it (not crawled yet)\n`
   const lines: string[] = []
   r.networks.forEach((n, i) => {
-    lines.push(`${i === 0 ? r.address + ' is in' : '  inside'} ${n.cidr} (${n.start_address} - ${n.end_address})`)
+    const head = `${i === 0 ? r.address + ' is in' : '  inside'} ${n.cidr} (${n.start_address} - ${n.end_address})`
+    lines.push(i === 0 && !r.exact ? `${head} ${POSSIBLY_COARSE}` : head)
     lines.push(`    registry ${n.registry}  handle ${n.handle}  name ${n.name}`)
-    lines.push(`    org ${n.org === '' ? '-' : n.org}  country ${n.country === '' ? '-' : n.country}  type ${n.type === '' ? '-' : n.type}`)
+    lines.push(`    org ${n.org === '' ? '-' : n.org}  country ${n.country === '' ? '-' : n.country}  type ${n.type === '' ? '-' : n.type} (${n.leaf ? 'leaf' : 'container'})`)
     lines.push(`    source ${n.source}, fetched ${n.fetched_at} for ${n.query_address}`)
   })
   return lines.join('\n') + '\n'

@@ -2,12 +2,17 @@
  * `whoismesh merge`: the union of JSONL dumps from several nodes (what `collect.yml` gathers),
  * one network per range. Where two dumps hold different copies of one range, the store's pick
  * rule decides (earliest fetch, then smaller query address, then the line's bytes), so merging is
- * order-independent and agrees with what a replica would keep.
+ * order-independent and agrees with what a replica would keep. A row from a dump written before
+ * the `leaf` column gets it (computed from its registry and type as the dump would), so copies of
+ * one record from older and newer nodes compare equal and the merged dump has one set of fields.
  */
 import { createReadStream } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { parseIPv4 } from '../util/ipv4.js'
+import { isLeaf } from '../record/index.js'
+import { isRegistryId } from '../registry/interface.js'
+import { DUMP_FIELDS } from './dump.js'
 import { UserError } from '../util/errors.js'
 
 export interface MergeInput { file: string, records: number, sha256: string }
@@ -37,10 +42,20 @@ function parseLine (line: string, where: string): Entry {
   }
   try {
     if (typeof row.fetched_at !== 'string') throw new Error('fetched_at')
-    return { start: parseIPv4(row.start_address), end: parseIPv4(row.end_address), fetchedAt: row.fetched_at, query: parseIPv4(row.query_address), line }
+    return { start: parseIPv4(row.start_address), end: parseIPv4(row.end_address), fetchedAt: row.fetched_at, query: parseIPv4(row.query_address), line: withLeaf(row) ?? line }
   } catch {
     throw new UserError(`${where}: not a dump row (needs start_address, end_address, fetched_at, query_address)`)
   }
+}
+
+/** The row as today's dump writes it, when it is a row of the dump before the `leaf` column; else undefined. */
+function withLeaf (row: Record<string, unknown>): string | undefined {
+  if ('leaf' in row || typeof row.registry !== 'string' || !isRegistryId(row.registry) || typeof row.type !== 'string') return undefined
+  const fields = Object.keys(row)
+  const before = DUMP_FIELDS.filter(f => f !== 'leaf')
+  if (fields.length !== before.length || fields.some((f, i) => f !== before[i])) return undefined
+  const leaf = isLeaf(row.registry, row.type)
+  return JSON.stringify(Object.fromEntries(DUMP_FIELDS.map(f => [f, f === 'leaf' ? leaf : row[f]])))
 }
 
 export async function mergeDumps (files: string[]): Promise<MergeResult> {

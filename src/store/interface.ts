@@ -49,6 +49,12 @@ export interface NetworkRange {
   start: number
   end: number
   registry: RegistryId
+  /**
+   * a leaf (an assignment policy does not subdivide; record/classify.ts) rather than a container
+   * that may hold more specific networks. A network stored before leaves existed reads false
+   * until `whoismesh repair`.
+   */
+  leaf: boolean
 }
 
 export interface RangeFingerprint {

@@ -2,8 +2,10 @@
  * In-memory index of the stored networks' ranges, rebuilt at open, answering containment
  * questions without touching disk.
  *
- * Memory: networks live in a struct-of-arrays table (start, end, registry index, 32-byte identity
- * hash: 41 bytes per network) indexed by an id that is never reused. Per /16 bucket:
+ * Memory: networks live in a struct-of-arrays table (start, end, registry index, class flags,
+ * 32-byte identity hash: 42 bytes per network) indexed by an id that is never reused. The class
+ * flags say whether the network is a leaf (record/classify.ts) and whether its class is known (a
+ * header written before leaves and containers existed reads as an unclassified container). Per /16 bucket:
  * - `own`: ids of networks whose start lies in the bucket, sorted by (start, end), with their starts
  *   in a parallel array for binary search (also the order `fingerprintRange` walks);
  * - `cross`: ids of networks that intersect the bucket but are not entirely inside it (the few
@@ -17,12 +19,34 @@ import { CoverageUnion } from './coverage.js'
 import { HASH_BYTES } from './digest.js'
 import { SLASH16, emptyBuckets, grow, insertAt, lowerBound, upperBound } from './sorted-array.js'
 
+const LEAF = 1
+const UNCLASSIFIED = 2
+
+/** How a network's class is known: from its record, or (an old header) not at all. */
+export interface NetworkClassFlags {
+  leaf: boolean
+  /** false when the stored header predates leaves and containers (read as a container) */
+  classified: boolean
+}
+
+/** Networks by class. */
+export interface ClassCounts {
+  leaves: number
+  /** containers, the unclassified included */
+  containers: number
+  /** networks whose stored header predates the class (counted as containers) */
+  unclassified: number
+}
+
 export class NetworkIndex {
   readonly coverage = new CoverageUnion()
   private count = 0
   private starts = new Uint32Array(1024)
   private ends = new Uint32Array(1024)
   private regs = new Uint8Array(1024)
+  private flags = new Uint8Array(1024)
+  private leafCount = 0
+  private unclassifiedCount = 0
   /** identity hashes, HASH_BYTES per id */
   hashes = new Uint8Array(1024 * HASH_BYTES)
   private readonly ownIds = emptyBuckets()
@@ -37,6 +61,10 @@ export class NetworkIndex {
   start (id: number): number { return this.starts[id] }
   end (id: number): number { return this.ends[id] }
   registryIndex (id: number): number { return this.regs[id] }
+  isLeaf (id: number): boolean { return (this.flags[id] & LEAF) !== 0 }
+  classCounts (): ClassCounts {
+    return { leaves: this.leafCount, containers: this.count - this.leafCount, unclassified: this.unclassifiedCount }
+  }
   /** network counts by REGISTRY_IDS index */
   registryCounts (): Uint32Array { return this.perRegistry.slice() }
 
@@ -53,11 +81,14 @@ export class NetworkIndex {
   }
 
   /** Adds a network that `find` does not know; returns its id. */
-  add (start: number, end: number, registryIndex: number, hash: Uint8Array): number {
+  add (start: number, end: number, registryIndex: number, hash: Uint8Array, cls: NetworkClassFlags): number {
     const id = this.count++
     this.starts = grow(this.starts, this.count)
     this.ends = grow(this.ends, this.count)
     this.regs = grow(this.regs, this.count)
+    this.flags = grow(this.flags, this.count)
+    this.flags[id] = 0
+    this.setClass(id, cls)
     this.hashes = grow(this.hashes, this.count * HASH_BYTES)
     this.starts[id] = start
     this.ends[id] = end
@@ -91,6 +122,15 @@ export class NetworkIndex {
     this.perRegistry[this.regs[id]]--
     this.regs[id] = registryIndex
     this.perRegistry[registryIndex]++
+  }
+
+  /** sets the class of a network (at add, and when a commit replaces its record) */
+  setClass (id: number, cls: NetworkClassFlags): void {
+    const old = this.flags[id]
+    const next = (cls.leaf ? LEAF : 0) | (cls.classified ? 0 : UNCLASSIFIED)
+    this.leafCount += ((next & LEAF) - (old & LEAF))
+    this.unclassifiedCount += ((next & UNCLASSIFIED) - (old & UNCLASSIFIED)) / UNCLASSIFIED
+    this.flags[id] = next
   }
 
   setHash (id: number, hash: Uint8Array): void {

@@ -10,7 +10,7 @@
 import { resolve } from 'node:path'
 import {
   InvalidRecordError, canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, decodeValue,
-  encodeRecord, encodeValue, type Canonical, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork,
+  encodeRecord, encodeValue, isLeaf, type Canonical, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork,
   type NegativeRecord, type NetworkRecord
 } from '../record/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
@@ -20,7 +20,7 @@ import type {
   AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint,
   RegistryStats, StoreCounts, UpsertCounts
 } from './interface.js'
-import { NetworkIndex } from './interval-index.js'
+import { NetworkIndex, type ClassCounts } from './interval-index.js'
 import {
   FAILURE_PREFIX, failureBounds, failureKey, metaKey, negativeBounds, negativeKey, networkBounds, networkKey,
   parseAddressKey, parseNetworkKey, NEGATIVE_PREFIX
@@ -51,8 +51,14 @@ export const defaultNetworkStoreOptions = {
   cacheSizeBytes: 8 * 1024 * 1024
 } satisfies Omit<NetworkStoreOptions, 'dataDir'>
 
-/** Version of the key layout and encodings; stored under meta "store.schemaVersion". */
-export const STORE_SCHEMA_VERSION = 1
+/**
+ * Version of the key layout and encodings (meta "store.schemaVersion"). 2 adds the leaf bit
+ * (value-format.ts); a version 1 store opens as it is and is marked 2 before anything writes a new
+ * header into it, so older versions refuse it rather than take the new headers for damage.
+ */
+export const STORE_SCHEMA_VERSION = 2
+/** schema versions this version opens (and upgrades to STORE_SCHEMA_VERSION) */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2]
 const SCHEMA_META_KEY = 'store.schemaVersion'
 const RESERVED_META_PREFIX = 'store.'
 const REGISTRY_INDEX = new Map<RegistryId, number>(REGISTRY_IDS.map((r, i) => [r, i]))
@@ -153,7 +159,7 @@ export class NetworkStore {
       const decision = decide(w, this.db.unframe(netStored[i]), bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
       if (decision === 'keep-stored') return
       const hash = networkHash(w.record)
-      ops.push({ type: 'put', key: w.key, value: frameValue(registryIndex(w.record.registry), hash, w.bytes) })
+      ops.push({ type: 'put', key: w.key, value: frameValue(registryIndex(w.record.registry), hash, w.bytes, isLeaf(w.record.registry, w.record.type)) })
       netChanges.push({ record: w.record, hash, isNew: decision === 'add' })
       result.accepted.networks.push(w.record)
     })
@@ -218,14 +224,16 @@ export class NetworkStore {
 
   private applyNetwork (record: NetworkRecord, hash: Buffer, isNew: boolean): void {
     const registry = registryIndex(record.registry)
+    const cls = { leaf: isLeaf(record.registry, record.type), classified: true }
     const id = isNew ? -1 : this.networkIndex.find(record.start, record.end)
     if (id < 0) {
-      this.networkIndex.add(record.start, record.end, registry, hash)
+      this.networkIndex.add(record.start, record.end, registry, hash, cls)
       this.digests.add(record.start, hash)
       return
     }
     this.digests.replace(record.start, this.networkIndex.hashes, id * HASH_BYTES, hash, 0)
     this.networkIndex.setHash(id, hash)
+    this.networkIndex.setClass(id, cls)
     if (this.networkIndex.registryIndex(id) !== registry) this.networkIndex.setRegistry(id, registry)
   }
 
@@ -292,6 +300,11 @@ export class NetworkStore {
 
   counts (): StoreCounts {
     return { networks: this.networkIndex.size, negatives: this.negativeIndex.size, failures: this.failureSet.size }
+  }
+
+  /** networks by class (record/classify.ts), from memory; `unclassified`: headers older than the class, until repair */
+  classCounts (): ClassCounts {
+    return this.networkIndex.classCounts()
   }
 
   /** network count and covered addresses (union of that registry's networks) per registry */
@@ -380,7 +393,8 @@ export class NetworkStore {
   // ---------------------------------------------------------------- internals
 
   private rangeOf (id: number): NetworkRange {
-    return { start: this.networkIndex.start(id), end: this.networkIndex.end(id), registry: REGISTRY_IDS[this.networkIndex.registryIndex(id)] }
+    const x = this.networkIndex
+    return { start: x.start(id), end: x.end(id), registry: REGISTRY_IDS[x.registryIndex(id)], leaf: x.isLeaf(id) }
   }
 
   private async readNetworks (ranges: NetworkRange[]): Promise<CanonicalNetwork[]> {
@@ -410,21 +424,22 @@ export class NetworkStore {
       return
     }
     const version = this.db.decodeStored(v, decodeValue)
-    if (version !== STORE_SCHEMA_VERSION) {
-      throw new StoreOpenError(this.dataDir, `store schema version ${String(version)}, this whoismesh reads version ${STORE_SCHEMA_VERSION}`)
+    if (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version)) {
+      throw new StoreOpenError(this.dataDir, `store schema version ${String(version)}, this whoismesh reads versions ${READABLE_SCHEMA_VERSIONS.join(' and ')}`)
     }
+    if (version !== STORE_SCHEMA_VERSION) await this.db.put(metaKey(SCHEMA_META_KEY), encodeValue(STORE_SCHEMA_VERSION))
   }
 
   /**
-   * One range scan per bucket. Reads keys and value headers only (value-format.ts): no record is decoded
-   * or hashed, which keeps open of ~500k networks around a second.
+   * One range scan per bucket. Reads keys and value headers only (value-format.ts): no record is decoded,
+   * hashed or classified, which keeps open of ~500k networks around a second.
    */
   private async rebuild (): Promise<void> {
     for await (const [k, v] of this.db.scan(networkBounds())) {
       const range = parseNetworkKey(k)
       if (range === undefined || range.start > range.end) throw new StoreCorruptError(this.dataDir, `bad network key ${k.toString('hex')}`)
       const f = this.db.unframe(v)
-      this.networkIndex.add(range.start, range.end, f.registryIndex, f.hash)
+      this.networkIndex.add(range.start, range.end, f.registryIndex, f.hash, f)
       this.digests.add(range.start, f.hash)
     }
     for await (const [k, v] of this.db.scan(negativeBounds())) {

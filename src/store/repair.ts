@@ -7,7 +7,9 @@
  *    from the table and log files it can read and moves the files it cannot read to `DIR/lost/`;
  * 3. checks every stored entry: records that do not decode, whose key does not match the record,
  *    or that sit outside the known buckets are deleted; the derived value headers (registry
- *    index and identity hash, value-format.ts) are recomputed and rewritten where they differ;
+ *    index, leaf bit and identity hash, value-format.ts) are recomputed and rewritten where they
+ *    differ — which also classifies the networks of a store written before leaves and containers
+ *    (format 1 headers) and upgrades its schema version;
  * 4. opens the store as a node would, which rebuilds the in-memory indexes and digests.
  *
  * What was dropped is not resolved any more: the node looks it up again or gets it from a peer by
@@ -17,11 +19,11 @@ import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Level } from 'level'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
-import { canonicalFailure, canonicalNegative, canonicalNetwork, decodeValue, encodeRecord, encodeValue } from '../record/index.js'
+import { canonicalFailure, canonicalNegative, canonicalNetwork, decodeValue, encodeRecord, encodeValue, isLeaf } from '../record/index.js'
 import { negativeHash, networkHash } from './digest.js'
 import { StoreLockedError, StoreOpenError } from './errors.js'
 import { FAILURE_PREFIX, META_PREFIX, NEGATIVE_PREFIX, NETWORK_PREFIX, metaKey, parseAddressKey, parseNetworkKey } from './keys.js'
-import { NetworkStore, STORE_SCHEMA_VERSION } from './network-store.js'
+import { NetworkStore, READABLE_SCHEMA_VERSIONS, STORE_SCHEMA_VERSION } from './network-store.js'
 import { frameValue, unframeValue } from './value-format.js'
 
 export interface RepairReport {
@@ -144,7 +146,9 @@ async function checkEntries (db: Db, dataDir: string): Promise<{ dropped: number
           let version: unknown
           try { version = decodeValue(value) } catch { version = undefined }
           if (version !== STORE_SCHEMA_VERSION) {
-            if (typeof version === 'number') throw new StoreOpenError(dataDir, `store schema version ${version}, this whoismesh repairs version ${STORE_SCHEMA_VERSION}`)
+            if (typeof version === 'number' && !READABLE_SCHEMA_VERSIONS.includes(version)) {
+              throw new StoreOpenError(dataDir, `store schema version ${version}, this whoismesh repairs versions ${READABLE_SCHEMA_VERSIONS.join(' and ')}`)
+            }
             ops.push({ type: 'put', key, value: encodeValue(STORE_SCHEMA_VERSION) })
             reframed++
           }
@@ -174,7 +178,7 @@ function checkEntry (key: Buffer, value: Buffer): Buffer | 'drop' | 'schema' | u
         const body = unframeValue(value, REGISTRY_IDS.length)?.body ?? value
         const r = canonicalNetwork(decodeValue(body))
         if (range === undefined || r.start !== range.start || r.end !== range.end) return 'drop'
-        const want = frameValue(registryIndex(r.registry), networkHash(r), encodeRecord(r))
+        const want = frameValue(registryIndex(r.registry), networkHash(r), encodeRecord(r), isLeaf(r.registry, r.type))
         return want.equals(value) ? undefined : want
       }
       case NEGATIVE_PREFIX: {

@@ -6,7 +6,7 @@ import { isRegistryId, REGISTRY_IDS, type RegistryId } from '../../src/registry/
 import { formatIPv4, parseCidr, parseIPv4 } from '../../src/util/ipv4.js'
 import { MalformedResponseError, TransientLookupError } from '../../src/lookup/errors.js'
 import type { WhoisAnswer } from '../../src/lookup/interface.js'
-import type { ParsedNetwork } from '../../src/record/index.js'
+import { isLeaf, type ParsedNetwork } from '../../src/record/index.js'
 import { parseRdapNetwork, rdapErrorInfo } from '../../src/lookup/rdap-parser.js'
 import { parseWhoisAnswer } from '../../src/lookup/whois-parser.js'
 import { describeNetwork, identityOf } from '../../src/sim/records.js'
@@ -241,6 +241,29 @@ test('ARIN WHOIS and RDAP answers for 74.125.225.229 give the same network ident
   for (const key of ['start', 'end', 'registry', 'handle', 'name', 'org', 'country'] as const) {
     assert.equal(w[key], r[key], `${key} differs between WHOIS and RDAP`)
   }
+})
+
+test('WHOIS and RDAP answers for the same network give the same class (leaf or container)', () => {
+  for (const [registry, address] of [['ripe', '62.239.237.1'], ['apnic', '210.107.73.73'], ['afrinic', '196.11.240.215'], ['arin', '74.125.225.229']] as const) {
+    const w = expectNetwork(parseWhoisAnswer(readFileSync(`${FIXTURES}${registry}-whois-${address}.txt`, 'utf8'), registry, ip(address)), address)
+    const r = parseRdapNetwork(JSON.parse(readFileSync(`${FIXTURES}${registry}-rdap-${address}.json`, 'utf8')), registry, ip(address), 0)
+    assert.equal(isLeaf(w.registry, w.type), isLeaf(r.registry, r.type), `${address}: WHOIS "${w.type}" and RDAP "${r.type}" differ in class`)
+  }
+})
+
+test('a LACNIC or NIC.br "inetnum-up:" is the parent handle, written as LACNIC writes handles (a CIDR)', () => {
+  // the real LACNIC answer with the parent line a real reallocation carries (research B.1:
+  // "inetnum: 190.196.20.0/29 / status: reallocated / inetnum-up: 190.196.20.0/25"), abbreviated as LACNIC writes it
+  const text = readFileSync(`${FIXTURES}lacnic-whois-200.57.141.161.txt`, 'utf8')
+    .replace(/^status: +allocated(\r?\n)/m, 'status:      reallocated$1inetnum-up:  200.57/16$1')
+  assert.notEqual(text, readFileSync(`${FIXTURES}lacnic-whois-200.57.141.161.txt`, 'utf8'), 'the status line was found')
+  const n = expectNetwork(parseWhoisAnswer(text, 'lacnic', ip('200.57.141.161')), 'lacnic with inetnum-up')
+  assert.equal(n.handle, '200.57.128.0/19')
+  assert.equal(n.parentHandle, '200.57.0.0/16')
+  assert.equal(n.type, 'reallocated')
+  assert.equal(isLeaf(n.registry, n.type), false, 'a reallocation may be subdivided: a container')
+  const bare = expectNetwork(parseWhoisAnswer(readFileSync(`${FIXTURES}lacnic-whois-200.57.141.161.txt`, 'utf8'), 'lacnic', ip('200.57.141.161')), 'lacnic')
+  assert.equal(bare.parentHandle, '', 'no inetnum-up: no parent')
 })
 
 // ---------------------------------------------------------------------------------------------

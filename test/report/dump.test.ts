@@ -1,11 +1,13 @@
 /**
- * `whoismesh dump` and `lookup` on a real data directory, checked with independent parsers:
- * every JSONL line is JSON, and the CSV reads back with Python's csv module (RFC 4180) to the
- * same rows, header first, whatever the names contain.
+ * `whoismesh dump`, `lookup`, `coverage` and `merge` on a real data directory, checked with
+ * independent parsers: every JSONL line is JSON, and the CSV reads back with Python's csv module
+ * (RFC 4180) to the same rows, header first, whatever the names contain. Each network carries its
+ * class (`leaf`), and `lookup` says whether its answer is exact or possibly coarse.
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { NetworkStore } from '../../src/store/index.js'
 import { DUMP_FIELDS } from '../../src/report/dump.js'
@@ -27,11 +29,11 @@ before(async () => {
     await store.commit({
       networks: [
         net('193.0.0.0', '193.0.7.255', { registry: 'ripe', name: 'RIPE-NCC, "main" office', org: 'Réseaux IP Européens\r\nNetwork Coordination Centre', fetchedAt: T0 }),
-        net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', name: 'LVLT-ORG-8-8', org: ' leading space', fetchedAt: T0 + DAY }),
-        net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-2', name: 'GOGL', parentHandle: 'NET-8-0-0-0-1', fetchedAt: T0 + 2 * DAY }),
-        net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', fetchedAt: T0 + 3 * DAY }),
+        net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', name: 'LVLT-ORG-8-8', org: ' leading space', type: 'Direct Allocation', fetchedAt: T0 + DAY }),
+        net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-2', name: 'GOGL', parentHandle: 'NET-8-0-0-0-1', type: 'REASSIGNMENT', fetchedAt: T0 + 2 * DAY }),
+        net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', type: 'allocated', fetchedAt: T0 + 3 * DAY }),
         // a range that is not one prefix: two CIDRs, comma-separated in one field
-        net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', fetchedAt: T0 + 4 * DAY })
+        net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', type: 'SUB-ALLOCATED PA', fetchedAt: T0 + 4 * DAY })
       ],
       negatives: [neg('45.1.2.3', { registry: 'ripe' })]
     })
@@ -64,6 +66,7 @@ test('every JSONL dump line parses as one network with the documented fields, in
   assert.deepEqual(rows.map(r => r.cidr), ['8.0.0.0/9', '8.8.8.0/24', '41.0.0.0/23, 41.0.2.0/24', '193.0.0.0/21', '200.57.128.0/19'])
   assert.equal(rows[3].org, 'Réseaux IP Européens\r\nNetwork Coordination Centre')
   assert.equal(rows[0].fetched_at, '2026-03-02T00:00:00.000Z')
+  assert.deepEqual(rows.map(r => r.leaf), [false, true, false, true, false], 'leaf: a JSON boolean, the class of each network\'s type')
 })
 
 test('the CSV dump reads back with a standard CSV parser to the same rows as the JSONL dump', async () => {
@@ -73,8 +76,10 @@ test('the CSV dump reads back with a standard CSV parser to the same rows as the
   assert.deepEqual(header, [...DUMP_FIELDS])
   assert.equal(rows.length, jsonl.length)
   rows.forEach((row, i) => {
-    assert.deepEqual(Object.fromEntries(header.map((h, j) => [h, row[j]])), jsonl[i], `CSV row ${i + 1} differs from JSONL line ${i + 1}`)
+    const line = Object.fromEntries(Object.entries(jsonl[i]).map(([k, v]) => [k, String(v)]))
+    assert.deepEqual(Object.fromEntries(header.map((h, j) => [h, row[j]])), line, `CSV row ${i + 1} differs from JSONL line ${i + 1}`)
   })
+  assert.deepEqual(rows.map(r => r[header.indexOf('leaf')]), ['false', 'true', 'false', 'true', 'false'], 'the CSV leaf column')
   assert.ok(csv.endsWith('\r\n'), 'CSV records end with CRLF (RFC 4180)')
 })
 
@@ -100,12 +105,49 @@ test('lookup --json answers the most specific network and its parents, or why th
   assert.equal(google.status, 'network')
   assert.deepEqual(google.networks.map((n: any) => n.handle), ['NET-8-8-8-0-2', 'NET-8-0-0-0-1'])
   assert.deepEqual(Object.keys(google.networks[0]), [...DUMP_FIELDS])
-  assert.equal((await lookup('45.1.2.3')).status, 'unallocated')
-  assert.equal((await lookup('45.1.2.4')).status, 'unknown')
+  assert.deepEqual(google.networks.map((n: any) => n.leaf), [true, false])
+  assert.equal(google.exact, true, 'the answer is a leaf')
+  const coarse = await lookup('8.9.1.1')
+  assert.deepEqual([coarse.status, coarse.networks.map((n: any) => n.handle), coarse.exact], ['network', ['NET-8-0-0-0-1'], false], 'inside a container found through another address')
+  assert.equal((await lookup('8.0.0.0')).exact, true, 'the container is what the registry answered for this very address')
+  const unallocated = await lookup('45.1.2.3')
+  assert.deepEqual([unallocated.status, unallocated.exact], ['unallocated', true])
+  const unknown = await lookup('45.1.2.4')
+  assert.deepEqual([unknown.status, unknown.exact], ['unknown', false])
   const special = await lookup('192.168.1.1')
   assert.equal(special.status, 'special-purpose')
   assert.equal(special.special, 'Private-Use')
   const text = await runCli(['lookup', '8.8.8.8', '--data', data], { timeoutMs: 60_000 })
   assert.match(text.stdout, /^8\.8\.8\.8 is in 8\.8\.8\.0\/24 \(8\.8\.8\.0 - 8\.8\.8\.255\)\n/)
   assert.match(text.stdout, /^ {2}inside 8\.0\.0\.0\/9 /m)
+  assert.match(text.stdout, /type REASSIGNMENT \(leaf\)\n/)
+  assert.match(text.stdout, /type Direct Allocation \(container\)\n/)
+  assert.doesNotMatch(text.stdout, /may exist/)
+  const coarseText = await runCli(['lookup', '8.9.1.1', '--data', data], { timeoutMs: 60_000 })
+  assert.match(coarseText.stdout, /^8\.9\.1\.1 is in 8\.0\.0\.0\/9 \(8\.0\.0\.0 - 8\.127\.255\.255\) \(container: a more specific network may exist\)\n/)
+})
+
+test('coverage counts leaf and container networks', async () => {
+  const r = await runCli(['coverage', '--json', '--sample-limit', '1000', '--data', data], { timeoutMs: 60_000 })
+  assert.equal(r.code, 0, r.stderr)
+  const report = JSON.parse(r.stdout)
+  assert.deepEqual([report.networks, report.leaf_networks, report.container_networks, report.unclassified_networks], [5, 2, 3, 0])
+  const text = await runCli(['coverage', '--sample-limit', '1000', '--data', data], { timeoutMs: 60_000 })
+  assert.match(text.stdout, /^leaf \/ container {2}2 leaves, 3 containers /m)
+  assert.doesNotMatch(text.stdout, /whoismesh repair/, 'no unclassified networks: no advice')
+})
+
+test('merge gives a row of a dump written before the leaf column the leaf of its type, so both versions of a record merge to one line', async () => {
+  const lines = (await dump()).trim().split('\n')
+  const old = lines.map(l => { const { leaf, ...rest } = JSON.parse(l); return JSON.stringify(rest) })
+  const a = join(dir, 'new.jsonl')
+  const b = join(dir, 'old.jsonl')
+  await writeFile(a, lines.join('\n') + '\n')
+  await writeFile(b, old.join('\n') + '\n')
+  const out = join(dir, 'merged.jsonl')
+  const r = await runCli(['merge', b, a, '--out', out], { timeoutMs: 60_000 })
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(await readFile(out, 'utf8'), lines.join('\n') + '\n', 'the merge of the old and the new dump is the new dump')
+  const summary = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}')
+  assert.deepEqual([summary.identical, summary.merged], [false, 5])
 })
