@@ -7,7 +7,7 @@ import { parseRdapNetwork } from '../../src/lookup/rdap-parser.js'
 import { parseWhoisAnswer } from '../../src/lookup/whois-parser.js'
 import { whoisQuery } from '../../src/lookup/whois-client.js'
 import {
-  describeNetwork, describeNode, NestedWorld, startSimulator, truthFor, type Simulator, type TreeNode, type Truth
+  describeNetwork, describeNode, NestedWorld, resolveSimulatorOptions, startSimulator, truthFor, type Simulator, type TreeNode, type Truth
 } from '../../src/sim/index.js'
 import { TYPE_WORDS } from '../../src/sim/nested-records.js'
 import { prngFloat } from '../../src/util/prng.js'
@@ -247,6 +247,7 @@ describe('nested world', () => {
     const flat = await startSimulator({ budgetPerSecond: 'all=1000000' }, { world })
     try {
       assert.equal(flat.opts.world, 'flat')
+      assert.throws(() => resolveSimulatorOptions({ world: 'tree' as any }), /world must be flat or nested/)
       assert.equal(flat.nested, undefined)
       assert.equal(flat.stats().world.kind, undefined)
       const address = world.start[12345] + 1
