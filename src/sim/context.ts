@@ -10,6 +10,7 @@ import { FaultPlan } from './faults.js'
 import { SimMetrics, type FaultPlanState } from './metrics.js'
 import type { FaultKind, FaultsUpdate, SimulatorOptions, StormMode, StormRequest } from './options.js'
 import { RegistryGate, type Admission } from './rate-limiter.js'
+import { flatView, type WorldView } from './responder.js'
 import type { World } from './world.js'
 
 /** An injected storm at one registry (POST /storm). */
@@ -36,8 +37,12 @@ export class SimContext {
   endpoints!: RegistryEndpoints
   closing = false
 
-  constructor (readonly world: World, opts: SimulatorOptions) {
+  /** what the servers answer from: the flat world, or the nested world built on it */
+  readonly view: WorldView
+
+  constructor (readonly world: World, opts: SimulatorOptions, view?: WorldView) {
     this.opts = { ...opts }
+    this.view = view ?? flatView(world)
     this.metrics = new SimMetrics(world.count)
     this.gates = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RegistryGate({
       budgetPerSecond: opts.budgetPerSecond[id],

@@ -1,5 +1,6 @@
 /**
- * The simulator's control server: `GET /stats` (the counters as JSON), `GET
+ * The simulator's control server: `GET /stats` (the counters as JSON), `GET /truth?ip=A.B.C.D`
+ * (ground truth for judges: src/sim/truth.ts), `GET
  * /delegated-<rir>-extended-latest` (each registry's delegation file, built from the world), `POST /reset` (zero the
  * counters; `POST /reset?limits=1` also refills every budget and lifts every ban), and the fault
  * plan at run time: `GET /faults` (the plan and storms in force), `POST /faults` with a JSON body
@@ -21,6 +22,8 @@ export interface ControlHandlers {
   plan: () => unknown
   /** the delegation file (exchange format) a registry publishes, by its file name; undefined = 404 */
   delegations: (fileName: string) => string | undefined
+  /** ground truth for judges (src/sim/truth.ts): the network; undefined = special/reserved space; 'bad' = no IPv4 address */
+  truth: (ip: string) => unknown
 }
 
 /** Largest control request body read. */
@@ -66,6 +69,14 @@ export function createControlServer (ctx: SimContext, handlers: ControlHandlers)
         const bytes = Buffer.from(text)
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(bytes.length) })
         res.end(req.method === 'HEAD' ? undefined : bytes)
+      } else if (url.pathname === '/truth' && (req.method === 'GET' || req.method === 'HEAD')) {
+        // for judges only (tests, benchmarks): no crawler code path may read it
+        const ip = url.searchParams.get('ip') ?? ''
+        const t = handlers.truth(ip)
+        if (t === 'bad') send(400, { error: `ip: not an IPv4 address: ${JSON.stringify(ip.slice(0, 64))}` })
+        else if (t === undefined) send(404, { error: `no network holds ${ip}: special-purpose or reserved space` })
+        else send(200, t)
+        req.resume()
       } else if (url.pathname === '/reset' && req.method === 'POST') {
         const limits = url.searchParams.get('limits')
         handlers.reset(limits === '1' || limits === 'true')
@@ -84,7 +95,7 @@ export function createControlServer (ctx: SimContext, handlers: ControlHandlers)
           else send(500, { error: String(err) })
         })
       } else {
-        send(404, { error: 'not found: use GET /stats, GET /delegated-<rir>-extended-latest, POST /reset, GET or POST /faults, POST /storm' })
+        send(404, { error: 'not found: use GET /stats, GET /delegated-<rir>-extended-latest, GET /truth?ip=A.B.C.D, POST /reset, GET or POST /faults, POST /storm' })
         req.resume()
       }
     } catch (err) {

@@ -39,7 +39,8 @@ export interface SimStats {
   /** clients banned right now, per registry */
   banned_clients: Record<RegistryId, number>
   uptime_ms: number
-  world: { networks: number, ranges: number, gaps: number, transferred: number }
+  /** the flat world's counts; with `kind: 'nested'`, also the nested world's RIR-level allocations */
+  world: { networks: number, ranges: number, gaps: number, transferred: number, kind?: 'nested', allocations?: number }
 }
 
 export interface FaultPlanState {
@@ -64,6 +65,8 @@ export class SimMetrics {
   readonly stormBans: Record<RegistryId, number>
   badRequests = 0
   private readonly served: Record<RegistryId, Uint8Array>
+  /** nested-world networks served (their keys lie above the flat world's indexes) */
+  private readonly servedNested: Record<RegistryId, Set<number>>
 
   constructor (private readonly networkCount: number) {
     this.registries = Object.fromEntries(REGISTRY_IDS.map(id => [id, zeroRegistryStats()])) as Record<RegistryId, RegistryStats>
@@ -71,12 +74,21 @@ export class SimMetrics {
     this.stormRefusals = zeroPerRegistry()
     this.stormBans = zeroPerRegistry()
     this.served = Object.fromEntries(REGISTRY_IDS.map(id => [id, new Uint8Array(networkCount)])) as Record<RegistryId, Uint8Array>
+    this.servedNested = Object.fromEntries(REGISTRY_IDS.map(id => [id, new Set<number>()])) as Record<RegistryId, Set<number>>
   }
 
-  /** Records a network answer for world network `index`. */
+  /** Records a network answer for world network `index` (a flat index, or a nested network's key). */
   networkServed (registry: RegistryId, index: number): void {
     const r = this.registries[registry]
     r.network_answers++
+    if (index >= this.networkCount) {
+      const seenNested = this.servedNested[registry]
+      if (!seenNested.has(index)) {
+        seenNested.add(index)
+        r.distinct_networks++
+      }
+      return
+    }
     const seen = this.served[registry]
     if (seen[index] === 0) {
       seen[index] = 1
@@ -88,6 +100,7 @@ export class SimMetrics {
     for (const id of REGISTRY_IDS) {
       Object.assign(this.registries[id], zeroRegistryStats())
       this.served[id].fill(0)
+      this.servedNested[id].clear()
     }
     for (const k of FAULT_KINDS) this.faults[k] = 0
     for (const id of REGISTRY_IDS) { this.stormRefusals[id] = 0; this.stormBans[id] = 0 }

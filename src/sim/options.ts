@@ -62,7 +62,17 @@ export interface SimulatorOptions {
   maxConnections: number
   /** share (0–1) of ranges outside legacy space transferred to another RIR (world building) */
   transferRate: number
+  /**
+   * `flat`: today's partition, every address in exactly one network; `nested`: the registries'
+   * trees (allocations above the ranges, sub-allocations and assignments below; docs/simulator.md)
+   */
+  world: WorldKind
+  /** seed of the nested world's allocations and generated networks (the same seed gives the same world) */
+  worldSeed: number
 }
+
+export const WORLD_KINDS = ['flat', 'nested'] as const
+export type WorldKind = typeof WORLD_KINDS[number]
 
 export const defaultSimulatorOptions: SimulatorOptions = {
   host: '127.0.0.1',
@@ -90,12 +100,21 @@ export const defaultSimulatorOptions: SimulatorOptions = {
   maxRequestHeaderBytes: 8 * 1024,
   maxQueryLineBytes: 1024,
   maxConnections: 1024,
-  transferRate: 0.03
+  transferRate: 0.03,
+  /** flat until the crawler can find the most specific networks (issue 12) */
+  world: 'flat',
+  worldSeed: 0x5eed
 }
 
 /** What callers may pass: any subset; budgets also partially or as a `--budget` string. */
 export type SimulatorInit = Partial<Omit<SimulatorOptions, 'budgetPerSecond'>> & {
   budgetPerSecond?: Partial<Budgets> | string
+}
+
+/** "nested" → 'nested'. Throws SimulatorOptionsError. */
+export function parseWorldKind (text: string): WorldKind {
+  if (!(WORLD_KINDS as readonly string[]).includes(text)) throw new SimulatorOptionsError(`world: must be ${WORLD_KINDS.join(' or ')}, got "${text}"`)
+  return text as WorldKind
 }
 
 /** "25" → 25; "10-50" → [10, 50]. Throws SimulatorOptionsError. */
@@ -169,6 +188,8 @@ export function resolveSimulatorOptions (init: SimulatorInit = {}): SimulatorOpt
     fail('faultRegistries', `must be a non-empty list of ${REGISTRY_IDS.join(', ')}, got ${JSON.stringify(o.faultRegistries)}`)
   }
   if (!Number.isInteger(o.seed)) fail('seed', `must be an integer, got ${String(o.seed)}`)
+  if (!Number.isInteger(o.worldSeed)) fail('worldSeed', `must be an integer, got ${String(o.worldSeed)}`)
+  if (!(WORLD_KINDS as readonly unknown[]).includes(o.world)) fail('world', `must be ${WORLD_KINDS.join(' or ')}, got ${JSON.stringify(o.world)}`)
   return o
 }
 

@@ -93,7 +93,7 @@ function handle (ctx: SimContext, registry: RegistryId, req: IncomingMessage, re
     injectFault(ctx, fault, res.req.socket, rdapFaults(ctx, registry, address, requestUrl, res))
     return
   }
-  const decision = decide(ctx.world, registry, address)
+  const decision = decide(ctx.view, registry, address)
   const stats = m.registries[registry]
   switch (decision.kind) {
     case 'network': {
@@ -125,7 +125,7 @@ function rdapFaults (ctx: SimContext, registry: RegistryId, address: number, req
   const socket = res.req.socket
   return {
     truncated: () => {
-      const decision = decide(ctx.world, registry, address)
+      const decision = decide(ctx.view, registry, address)
       const body = Buffer.from(JSON.stringify(decision.kind === 'network'
         ? rdapNetworkBody(decision.network, ctx.endpoints[registry].rdapBaseUrl, requestUrl)
         : rdapNotFoundBody(registry, formatIPv4(address))))

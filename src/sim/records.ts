@@ -31,6 +31,12 @@ export interface SimNetwork extends NetworkIdentity {
   /** YYYY-MM-DD */
   registered: string
   lastChanged: string
+  /** nested world: an assignment that policy does not subdivide (a leaf of the registry's tree) */
+  leaf?: boolean
+  /** nested world: the parent's network name (ARIN's `Parent: NAME (HANDLE)`) */
+  parentName?: string
+  /** nested world: LACNIC's `inetnum-up:` (the parent CIDR) below an allocation */
+  inetnumUp?: string
 }
 
 /** The registries themselves, as organisations (the holders of unassigned blocks). */
@@ -111,8 +117,24 @@ function dateOf (ms: number): string {
   return new Date(ms).toISOString().slice(0, 10)
 }
 
+/** Registration and last-change dates (YYYY-MM-DD) drawn from a hash, 1993 … mid-2025. */
+export function datesOf (h: number): { registered: string, lastChanged: string } {
+  const span = EPOCH_END - EPOCH_START
+  const regMs = EPOCH_START + Math.floor((h / 2 ** 32) * (span / DAY_MS)) * DAY_MS
+  const chgMs = regMs + Math.floor((mix32(h) / 2 ** 32) * ((EPOCH_END - regMs) / DAY_MS)) * DAY_MS
+  return { registered: dateOf(regMs), lastChanged: dateOf(chgMs) }
+}
+
+/** The CIDR blocks covering [start, end] as [base, prefixLength] pairs and as texts, ascending. */
+export function blocksOf (start: number, end: number): { blocks: Array<[number, number]>, cidrs: string[] } {
+  const flat = cidrBlocks(start, end)
+  const blocks: Array<[number, number]> = []
+  for (let p = 0; p < flat.length; p += 2) blocks.push([flat[p], prefixLength(flat[p + 1] - flat[p] + 1)])
+  return { blocks, cidrs: blocks.map(([b, l]) => `${formatIPv4(b)}/${l}`) }
+}
+
 /** ARIN-style dotted handle part: 74.125.0.0 → "74-125-0-0". */
-function dashed (address: number): string {
+export function dashed (address: number): string {
   return formatIPv4(address).replaceAll('.', '-')
 }
 
@@ -124,15 +146,10 @@ export function describeNetwork (world: World, i: number): SimNetwork {
   const administeredBy = world.administratorOf(i)
   const gap = world.isGap(i)
   const octet = start >>> 24
-  const flat = cidrBlocks(start, end)
-  const blocks: Array<[number, number]> = []
-  for (let p = 0; p < flat.length; p += 2) blocks.push([flat[p], prefixLength(flat[p + 1] - flat[p] + 1)])
-  const cidrs = blocks.map(([b, l]) => `${formatIPv4(b)}/${l}`)
+  const { blocks, cidrs } = blocksOf(start, end)
   const wholeSlashEight = start % 2 ** 24 === 0 && end === start + 2 ** 24 - 1
   const h = mix32(start ^ 0x0da7e5)
-  const span = EPOCH_END - EPOCH_START
-  const regMs = EPOCH_START + Math.floor((h / 2 ** 32) * (span / DAY_MS)) * DAY_MS
-  const chgMs = regMs + Math.floor((mix32(h) / 2 ** 32) * ((EPOCH_END - regMs) / DAY_MS)) * DAY_MS
+  const { registered, lastChanged } = datesOf(h)
   const size = end - start + 1
 
   const rir = RIR_ORGS[registry]
@@ -194,8 +211,8 @@ export function describeNetwork (world: World, i: number): SimNetwork {
     whoisType,
     parentHandle,
     orgHandle,
-    registered: dateOf(regMs),
-    lastChanged: dateOf(chgMs)
+    registered,
+    lastChanged
   }
 }
 

@@ -1,31 +1,75 @@
 /**
  * What a simulated registry answers about an address, whatever the protocol:
- * - the network, when this registry owns the network holding the address;
+ * - the network, when this registry owns the network holding the address (in the nested world
+ *   the most specific one, with the chain from its allocation down);
  * - a redirect / referral to the owner, when another registry owns it (transferred space, or
  *   another RIR's /8: real RIRs redirect such queries by the IANA bootstrap);
  * - not found, for special-purpose and reserved space (no registry has it).
  */
 import type { RegistryId } from '../registry/interface.js'
+import { describeNode } from './nested-records.js'
+import type { NestedWorld } from './nested.js'
 import { describeNetwork, type SimNetwork } from './records.js'
 import type { World } from './world.js'
 
+/** The owner's answer for an address: its most specific network and the chain above it. */
+export interface OwnerAnswer {
+  /** from the RIR-level allocation down to the most specific network (flat world: that one network) */
+  chain: SimNetwork[]
+  /** the RIR-level block holding it (flat world: the network itself) */
+  allocation: SimNetwork
+}
+
+/** A world as the servers see it: flat or nested. */
+export interface WorldView {
+  readonly kind: 'flat' | 'nested'
+  /** undefined for special-purpose and reserved space */
+  answer: (address: number) => OwnerAnswer | undefined
+}
+
+export function flatView (world: World): WorldView {
+  return {
+    kind: 'flat',
+    answer: address => {
+      const i = world.find(address)
+      if (i < 0) return undefined
+      const n = describeNetwork(world, i)
+      return { chain: [n], allocation: n }
+    }
+  }
+}
+
+export function nestedView (nw: NestedWorld): WorldView {
+  return {
+    kind: 'nested',
+    answer: address => {
+      const nodes = nw.chainAt(address)
+      if (nodes === undefined) return undefined
+      const chain = nodes.map(n => describeNode(nw, n))
+      return { chain, allocation: chain[0] }
+    }
+  }
+}
+
 export type Decision =
-  | { kind: 'network', network: SimNetwork }
+  /** `chain`: the allocation down to `network` (the last) */
+  | { kind: 'network', network: SimNetwork, chain: SimNetwork[] }
   /**
-   * `network` is the owner's; `blockStart`/`blockEnd` the range the referral speaks for: the
-   * whole /8 when it is the owner's, else (transferred space) the network itself
+   * `network` is the owner's RIR-level block; `blockStart`/`blockEnd` the range the referral
+   * speaks for: the whole /8 when it is the owner's, else (transferred space) that block
    */
   | { kind: 'redirect', to: RegistryId, network: SimNetwork, transferred: boolean, blockStart: number, blockEnd: number }
   | { kind: 'not-found' }
 
-export function decide (world: World, registry: RegistryId, address: number): Decision {
-  const i = world.find(address)
-  if (i < 0) return { kind: 'not-found' }
-  const network = describeNetwork(world, i)
-  if (network.registry === registry) return { kind: 'network', network }
-  const transferred = network.administeredBy !== network.registry
+export function decide (view: WorldView, registry: RegistryId, address: number): Decision {
+  const a = view.answer(address)
+  if (a === undefined) return { kind: 'not-found' }
+  const network = a.chain[a.chain.length - 1]
+  if (network.registry === registry) return { kind: 'network', network, chain: a.chain }
+  const block = a.allocation
+  const transferred = block.administeredBy !== block.registry
   const slashEight = address - (address % 2 ** 24)
   return transferred
-    ? { kind: 'redirect', to: network.registry, network, transferred, blockStart: network.start, blockEnd: network.end }
-    : { kind: 'redirect', to: network.registry, network, transferred, blockStart: slashEight, blockEnd: slashEight + 2 ** 24 - 1 }
+    ? { kind: 'redirect', to: block.registry, network: block, transferred, blockStart: block.start, blockEnd: block.end }
+    : { kind: 'redirect', to: block.registry, network: block, transferred, blockStart: slashEight, blockEnd: slashEight + 2 ** 24 - 1 }
 }

@@ -16,17 +16,25 @@ import {
 import { createRdapServer } from './rdap-server.js'
 import { createWhoisServer } from './whois-server.js'
 import { buildWorld, type World } from './world.js'
+import { NestedWorld } from './nested.js'
+import { flatView, nestedView } from './responder.js'
+import { truthFor } from './truth.js'
+import { tryParseIPv4 } from '../util/ipv4.js'
 import { DELEGATION_FILE_NAMES, formatDelegations } from '../registry/delegations.js'
 
 export interface SimulatorModules {
   /** a world already built (tests share one); built from the datasets when absent */
   world?: World
+  /** a nested world already built on `world` (used when the options say `world: 'nested'`) */
+  nested?: NestedWorld
 }
 
 export interface Simulator {
   /** the options in force (defaults filled in) */
   readonly opts: SimulatorOptions
   readonly world: World
+  /** the nested world the servers answer from, when `opts.world` is `nested` */
+  readonly nested: NestedWorld | undefined
   /** what `--registries-out` writes (src/registry/endpoints.ts format) */
   readonly registriesFile: RegistriesFile
   /** the same endpoints in the form the lookup clients take */
@@ -93,8 +101,10 @@ async function closeServer (server: Server | NetServer): Promise<void> {
 /** Starts every server; resolves once all of them listen. */
 export async function startSimulator (init: SimulatorInit = {}, modules: SimulatorModules = {}): Promise<Simulator> {
   const opts = resolveSimulatorOptions(init)
-  const world = modules.world ?? await buildWorld({ transferRate: opts.transferRate })
-  const ctx = new SimContext(world, opts)
+  const world = modules.nested?.world ?? modules.world ?? await buildWorld({ transferRate: opts.transferRate })
+  const nested = opts.world === 'nested' ? (modules.nested ?? new NestedWorld(world, opts.worldSeed)) : undefined
+  const view = nested !== undefined ? nestedView(nested) : flatView(world)
+  const ctx = new SimContext(world, opts, view)
   const startedAt = performance.now()
 
   const stats = (): SimStats => ({
@@ -102,7 +112,13 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
     fault_plan: ctx.faultPlanState(),
     banned_clients: Object.fromEntries(REGISTRY_IDS.map(id => [id, ctx.gates[id].bannedCount() + ctx.stormBanned(id)])) as Record<RegistryId, number>,
     uptime_ms: Math.round(performance.now() - startedAt),
-    world: { networks: world.counts.networks, ranges: world.counts.ranges, gaps: world.counts.gaps, transferred: world.counts.transferred }
+    world: {
+      networks: world.counts.networks,
+      ranges: world.counts.ranges,
+      gaps: world.counts.gaps,
+      transferred: world.counts.transferred,
+      ...(nested !== undefined ? { kind: 'nested' as const, allocations: nested.count } : {})
+    }
   })
   const reset = (limits = false): void => {
     ctx.metrics.reset()
@@ -143,10 +159,17 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
       const id = REGISTRY_IDS.find(r => fileName === `delegated-${DELEGATION_FILE_NAMES[r]}-extended-latest`)
       if (id === undefined) return undefined
       let text = delegationFiles.get(id)
-      if (text === undefined) { text = formatDelegations(id, delegationsOf(world, id)); delegationFiles.set(id, text) }
+      if (text === undefined) {
+        text = formatDelegations(id, nested !== undefined ? allocationsOf(nested, id) : delegationsOf(world, id))
+        delegationFiles.set(id, text)
+      }
       return text
     }
-    const control = createControlServer(ctx, { stats, reset, faults: setFaults, storm, plan: () => ctx.faultPlanState(), delegations })
+    const truth = (ip: string): ReturnType<typeof truthFor> | 'bad' => {
+      const address = tryParseIPv4(ip)
+      return address === undefined ? 'bad' : truthFor(view, address)
+    }
+    const control = createControlServer(ctx, { stats, reset, faults: setFaults, storm, plan: () => ctx.faultPlanState(), delegations, truth })
     servers.push(control)
     const controlPort = await listen(control, opts.host, opts.controlPort)
     const statsUrl = `http://${urlHost(opts.host)}:${controlPort}/stats`
@@ -156,7 +179,7 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
       registries: files as RegistriesFile['registries'],
       stats: statsUrl
     }
-    return { opts, world, registriesFile, endpoints: ctx.endpoints, statsUrl, stats, reset, setFaults, storm, close }
+    return { opts, world, nested, registriesFile, endpoints: ctx.endpoints, statsUrl, stats, reset, setFaults, storm, close }
   } catch (err) {
     await close()
     throw err
@@ -191,6 +214,18 @@ export function delegationsOf (world: World, id: RegistryId): Array<{ start: num
     const last = out[out.length - 1]
     if (last !== undefined && last.start + last.count === world.start[i]) last.count += world.end[i] - world.start[i] + 1
     else out.push({ start: world.start[i], count: world.end[i] - world.start[i] + 1 })
+  }
+  return out
+}
+
+/**
+ * What registry `id` publishes about the nested world: its RIR-level allocations and assignments
+ * only (never the sub-allocations and customer blocks below them), one line each, in address order.
+ */
+export function allocationsOf (nested: NestedWorld, id: RegistryId): Array<{ start: number, count: number }> {
+  const out: Array<{ start: number, count: number }> = []
+  for (let a = 0; a < nested.count; a++) {
+    if (nested.ownerOf(a) === id) out.push({ start: nested.start[a], count: nested.end[a] - nested.start[a] + 1 })
   }
   return out
 }

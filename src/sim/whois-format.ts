@@ -92,7 +92,21 @@ function arinOrgBlock (name: string, id: string, country: string, rdapBase: stri
 }
 
 export function arinNetworkAnswer (n: SimNetwork, rdapBase: string): string {
-  const parent = n.parentHandle === '' ? '()' : `NET${n.start >>> 24} (${n.parentHandle})`
+  return arinWrap(arinNetAndOrg(n, rdapBase))
+}
+
+/**
+ * ARIN's answer to `n + <ip>` when several networks contain the address (the nested world): each
+ * in its own `# start` … `# end` block with its organization, from the allocation down to the
+ * most specific one.
+ */
+export function arinChainAnswer (chain: SimNetwork[], rdapBase: string): string {
+  if (chain.length === 1) return arinNetworkAnswer(chain[0], rdapBase)
+  return arinWrap(chain.map(n => `# start\n\n${arinNetAndOrg(n, rdapBase)}\n# end\n`).join('\n\n'))
+}
+
+function arinNetAndOrg (n: SimNetwork, rdapBase: string): string {
+  const parent = n.parentHandle === '' ? '()' : `${n.parentName ?? `NET${n.start >>> 24}`} (${n.parentHandle})`
   const net = [
     line('NetRange', range(n.start, n.end)),
     line('CIDR', n.cidrs.join(', ')),
@@ -106,7 +120,7 @@ export function arinNetworkAnswer (n: SimNetwork, rdapBase: string): string {
     line('Updated', n.lastChanged),
     line('Ref', `${rdapBase}ip/${formatIPv4(n.start)}`)
   ].join('\n')
-  return arinWrap(`${net}\n\n\n${arinOrgBlock(n.org, n.orgHandle, n.country, rdapBase)}\n`)
+  return `${net}\n\n\n${arinOrgBlock(n.org, n.orgHandle, n.country, rdapBase)}\n`
 }
 
 export function arinReferralAnswer (to: RegistryId, transferred: boolean, blockStart: number, blockEnd: number, endpoints: RegistryEndpoints): string {
@@ -347,6 +361,7 @@ export function lacnicNetworkAnswer (n: SimNetwork, now = new Date()): string {
     lacnicLine('aut-num', n.asn > 0 ? `AS${n.asn}` : 'N/A'),
     lacnicLine('owner', n.org),
     lacnicLine('ownerid', n.orgHandle),
+    ...(n.inetnumUp !== undefined ? [lacnicLine('inetnum-up', n.inetnumUp)] : []),
     lacnicLine('responsible', 'Simulated Responsible'),
     lacnicLine('address', 'Simulated Street, 1, -'),
     lacnicLine('country', n.country),

@@ -11,7 +11,7 @@ import type { SimContext } from './context.js'
 import { injectFault, malformedBytes, streamHuge, type FaultRendering } from './faults.js'
 import { decide } from './responder.js'
 import {
-  arinBannedAnswer, arinNetworkAnswer, arinNotFoundAnswer, arinRateLimitedAnswer, arinReferralAnswer,
+  arinBannedAnswer, arinChainAnswer, arinNotFoundAnswer, arinRateLimitedAnswer, arinReferralAnswer,
   lacnicBannedAnswer, lacnicNetworkAnswer, lacnicNotFoundAnswer, lacnicRateLimitedAnswer, lacnicReferralAnswer,
   rpslBadQueryAnswer, rpslBannedAnswer, rpslNetworkAnswer, rpslNotFoundAnswer, rpslRateLimitedAnswer, rpslReferralAnswer
 } from './whois-format.js'
@@ -118,13 +118,13 @@ function answer (ctx: SimContext, registry: RegistryId, socket: Socket, line: st
 
   const fault = ctx.nextFault(registry)
   const render = (): string => {
-    const decision = decide(ctx.world, registry, address)
+    const decision = decide(ctx.view, registry, address)
     switch (decision.kind) {
       case 'network': {
         if (fault === undefined) m.networkServed(registry, decision.network.index)
         const n = decision.network
         return registry === 'arin'
-          ? arinNetworkAnswer(n, ctx.endpoints.arin.rdapBaseUrl)
+          ? arinChainAnswer(decision.chain, ctx.endpoints.arin.rdapBaseUrl)
           : registry === 'lacnic' ? lacnicNetworkAnswer(n) : rpslNetworkAnswer(n)
       }
       case 'redirect': {

@@ -1,4 +1,4 @@
-import { startSimulator, writeRegistriesFile, parseLatency, parseFaultKinds } from '../../sim/index.js'
+import { startSimulator, writeRegistriesFile, parseLatency, parseFaultKinds, parseWorldKind } from '../../sim/index.js'
 import { DEFAULT_BUDGETS, parseBudgets } from '../../registry/budget.js'
 import { UserError } from '../errors.js'
 import { budgetFlag } from '../options.js'
@@ -14,6 +14,7 @@ export interface SimCommandOptions {
   banMs?: number
   hugeBytes?: number
   hangMs?: number
+  world?: string
 }
 
 /** Runs a parser of the simulator's options, naming the command-line flag in its error. */
@@ -29,6 +30,7 @@ export async function runSim (o: SimCommandOptions): Promise<void> {
   const budgets = o.budget != null ? budgetFlag(() => parseBudgets(o.budget!, DEFAULT_BUDGETS)) : undefined
   const latencyMs = o.latencyMs != null ? flag('--latency-ms', () => parseLatency(o.latencyMs!)) : undefined
   const faultKinds = o.faults != null ? flag('--faults', () => parseFaultKinds(o.faults!)) : undefined
+  const world = o.world != null ? flag('--world', () => parseWorldKind(o.world!)) : undefined
   process.stderr.write('whoismesh sim: building the simulated registry world…\n')
   const sim = await startSimulator({
     host: o.host,
@@ -39,7 +41,8 @@ export async function runSim (o: SimCommandOptions): Promise<void> {
     ...(faultKinds != null ? { faultKinds } : {}),
     ...(o.banMs != null ? { banMs: o.banMs } : {}),
     ...(o.hugeBytes != null ? { hugeBytes: o.hugeBytes } : {}),
-    ...(o.hangMs != null ? { hangMs: o.hangMs } : {})
+    ...(o.hangMs != null ? { hangMs: o.hangMs } : {}),
+    ...(world != null ? { world } : {})
   })
   if (o.registriesOut != null) await writeRegistriesFile(sim, o.registriesOut)
   process.stderr.write(`whoismesh sim: listening; stats at ${sim.registriesFile.stats ?? '-'}${o.registriesOut != null ? `; registries written to ${o.registriesOut}` : ''}\n`)
