@@ -16,6 +16,7 @@
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { MAX_GENERATED_DEPTH, NEST_PARAMS, type NestParams } from './nested-params.js'
 import { mix32, REGISTRY_INDEX, type World } from './world.js'
+import { upperBound } from '../store/sorted-array.js'
 
 export type NodeLevel = 'allocation' | 'range' | 'sub' | 'leaf'
 
@@ -134,14 +135,7 @@ export class NestedWorld {
 
   /** Index of the allocation holding `address`, or -1 (special-purpose or reserved space). */
   findAllocation (address: number): number {
-    const s = this.start
-    let lo = 0
-    let hi = this.count - 1
-    let found = -1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (s[mid] <= address) { found = mid; lo = mid + 1 } else hi = mid - 1
-    }
+    const found = upperBound(this.start, this.count, address) - 1
     if (found < 0 || this.end[found] < address) return -1
     return found
   }

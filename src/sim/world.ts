@@ -15,6 +15,7 @@ import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { SPECIAL_PURPOSE_BLOCKS, slashEightOf, slashEights } from '../registry/iana.js'
 import { countryAt, loadAsnRanges, loadCountryRanges, packCountry, unpackCountry, type AsnRanges, type CountryRanges } from './dataset.js'
 import { regionOfCountry } from './regions.js'
+import { upperBound } from '../store/sorted-array.js'
 
 export const KIND_RANGE = 0
 export const KIND_GAP = 1
@@ -78,14 +79,7 @@ export class World {
 
   /** Index of the network holding `address`, or -1 (special-purpose or reserved space). */
   find (address: number): number {
-    const s = this.start
-    let lo = 0
-    let hi = this.count - 1
-    let found = -1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (s[mid] <= address) { found = mid; lo = mid + 1 } else hi = mid - 1
-    }
+    const found = upperBound(this.start, this.count, address) - 1
     if (found < 0 || this.end[found] < address) return -1
     return found
   }
