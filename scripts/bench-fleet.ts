@@ -19,7 +19,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
-import { startSimulator, writeRegistriesFile, type Simulator } from '../src/sim/index.js'
+import { startSimulator, writeRegistriesFile, type Simulator, type SimulatorModules, type WorldKind } from '../src/sim/index.js'
 import type { SimStats } from '../src/sim/metrics.js'
 import { REGISTRY_IDS, type RegistryId } from '../src/registry/interface.js'
 import { parseBudgets } from '../src/registry/budget.js'
@@ -94,12 +94,15 @@ export interface FleetCrawlOptions {
   heartbeatMs?: number
   /** node flags for every node process, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] */
   nodeFlags?: string[]
+  /** the simulator's world (default: the simulator's default) and a world already built for it */
+  world?: WorldKind
+  simModules?: SimulatorModules
 }
 
 export async function benchFleetCrawl (o: FleetCrawlOptions): Promise<Record<string, unknown>> {
   const budgets = parseBudgets(o.budget)
   log(`fleet crawl: ${o.nodes} nodes, ${o.sampleLimit} sample addresses, budget ${o.budget}…`)
-  const sim: Simulator = await startSimulator({ budgetPerSecond: budgets })
+  const sim: Simulator = await startSimulator({ budgetPerSecond: budgets, ...(o.world != null ? { world: o.world } : {}) }, o.simModules)
   const registries = join(o.dir, `fleet-${o.sampleLimit}-registries.json`)
   await writeRegistriesFile(sim, registries)
   const nodes: FleetNode[] = []
@@ -181,6 +184,7 @@ export async function benchFleetCrawl (o: FleetCrawlOptions): Promise<Record<str
     return {
       command_flags: `--fleet-sample ${o.sampleLimit} --fleet-budget ${o.budget} --fleet-nodes ${o.nodes}`,
       nodes: o.nodes,
+      data_dirs: nodes.map(n => n.data),
       sample_limit: o.sampleLimit,
       budget: o.budget,
       heartbeat_ms: common.heartbeatMs,

@@ -23,6 +23,8 @@
  *    (default all=3000), bounded by --full-timeout-s
  * 8. start time, right after the sample (scripts/bench-startup.ts): `whoismesh --help` and `dump`
  *    on an empty, stopped store, each ÷ `node -e ''`, median of 5
+ * 9. with --exact-sample N (default 0 = off): scripts/bench-exact.ts, the exact-answer rate in the
+ *    nested world with today's covered rule, one node and --fleet-nodes nodes on the first N addresses
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, cpus, loadavg } from 'node:os'
@@ -43,6 +45,7 @@ import { prng } from '../src/sample/index.js'
 import { benchFleetCrawl, benchWorldNodes, simTotals } from './bench-fleet.js'
 import { BIN } from '../test/helpers/cli.js'
 import { benchStartup } from './bench-startup.js'
+import { benchExact } from './bench-exact.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -58,6 +61,7 @@ const { values: args } = parseArgs({
     'full-sample': { type: 'boolean', default: false },
     'full-budget': { type: 'string', default: 'all=3000' },
     'full-timeout-s': { type: 'string', default: '3600' },
+    'exact-sample': { type: 'string', default: '0' },
     out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
   }
 })
@@ -271,6 +275,8 @@ try {
   }
   if (args['skip-mesh'] !== true) await step('mesh', async () => await benchMesh(Number(args['gossip-nodes'])))
   if (args['full-sample'] === true) await step('full_sample_crawl', async () => await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: 4_706_768, budget: args['full-budget'], timeoutMs: Number(args['full-timeout-s']) * 1000 }))
+  const exactSample = Number(args['exact-sample'])
+  if (exactSample > 0) await step('exact', async () => await benchExact({ dir: join(dir, 'exact'), sampleLimit: exactSample, fleetSampleLimit: exactSample, fleetNodes, budget: args.budget, timeoutMs: 900_000 }))
   result.targets = targets(result)
   const json = JSON.stringify(result, null, 2)
   process.stdout.write(json + '\n')
