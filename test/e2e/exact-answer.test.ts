@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { buildWorld, defaultSimulatorOptions, NestedWorld, startSimulator, writeRegistriesFile, type World, type WorldKind } from '../../src/sim/index.js'
 import { sampleSlice } from '../../src/sample/index.js'
 import { runCli } from '../helpers/cli.js'
-import { describeJudgement, inProcessTruth, judgeExact, type ExactJudgement } from '../helpers/exact.js'
+import { describeJudgement, httpTruth, inProcessTruth, judgeExact, type ExactJudgement } from '../helpers/exact.js'
 
 const SAMPLE_LIMIT = 3000
 const BUDGET = 'all=400'
@@ -50,6 +50,8 @@ async function crawlAndJudge (kind: WorldKind): Promise<{ data: string, j: Exact
     assert.equal(r.code, 0, `node exited ${String(r.code ?? r.signal)}: ${r.stderr.slice(-2000)}`)
     assert.match(r.stderr, /"crawl complete"/, 'the crawl did not complete')
     const j = await judgeExact(data, sampleSlice(SAMPLE_LIMIT), inProcessTruth(kind === 'nested' ? nested : world))
+    // a judge in another process asks the control server: the same truth, the same judgement
+    assert.deepEqual(await judgeExact(data, sampleSlice(SAMPLE_LIMIT), httpTruth(sim.statsUrl)), j)
     return { data, j }
   } finally {
     await sim.close()
