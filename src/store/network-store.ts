@@ -57,7 +57,7 @@ export const defaultNetworkStoreOptions = {
  * header into it, so older versions refuse it rather than take the new headers for damage.
  */
 export const STORE_SCHEMA_VERSION = 2
-/** schema versions this version opens (and upgrades to STORE_SCHEMA_VERSION) */
+/** schema versions this version opens (an older one is marked STORE_SCHEMA_VERSION by its first write) */
 export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2]
 const SCHEMA_META_KEY = 'store.schemaVersion'
 const RESERVED_META_PREFIX = 'store.'
@@ -195,7 +195,12 @@ export class NetworkStore {
       ops.push(value === undefined ? { type: 'del', key: metaKey(key) } : { type: 'put', key: metaKey(key), value: encodeValue(value) })
     }
 
+    // an older store is marked as this schema with its first write (format-2 headers may follow),
+    // not at open: reading it leaves it readable by the version that wrote it
+    const upgrade = ops.length > 0 && this.schemaOnDisk !== STORE_SCHEMA_VERSION
+    if (upgrade) ops.push({ type: 'put', key: metaKey(SCHEMA_META_KEY), value: encodeValue(STORE_SCHEMA_VERSION) })
     await this.db.batch(ops, this.opts.syncWrites)
+    if (upgrade) this.schemaOnDisk = STORE_SCHEMA_VERSION
 
     for (const c of netChanges) this.applyNetwork(c.record, c.hash, c.isNew)
     for (const c of negChanges) this.applyNegative(c.record, c.hash, c.isNew)
@@ -427,8 +432,11 @@ export class NetworkStore {
     if (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version)) {
       throw new StoreOpenError(this.dataDir, `store schema version ${String(version)}, this whoismesh reads versions ${READABLE_SCHEMA_VERSIONS.join(' and ')}`)
     }
-    if (version !== STORE_SCHEMA_VERSION) await this.db.put(metaKey(SCHEMA_META_KEY), encodeValue(STORE_SCHEMA_VERSION))
+    this.schemaOnDisk = version
   }
+
+  /** the schema version the data directory says it holds (marked up to date by the first commit that writes) */
+  private schemaOnDisk = STORE_SCHEMA_VERSION
 
   /**
    * One range scan per bucket. Reads keys and value headers only (value-format.ts): no record is decoded,
