@@ -1,6 +1,6 @@
 /**
  * Leaves and containers (record/classify.ts): every status/type word of research B.1
- * (/work/wt/notes/issue12-research.md; docs/operating.md "Leaves and containers") with the class
+ * (docs/registries.md, B.1; docs/operating.md "Leaves and containers") with the class
  * registry policy gives it, written out here independently of the implementation's table; and
  * every real registry answer in test/fixtures/registry-responses, parsed by the real parsers, with
  * the word it carries and the class that word makes.
