@@ -8,7 +8,8 @@
  *   await store.mostSpecific(address)     // range from memory, record from disk
  *   store.digest()                        // compare with a peer's
  */
-export { NetworkStore, defaultNetworkStoreOptions, READABLE_SCHEMA_VERSIONS, STORE_SCHEMA_VERSION, type NetworkStoreOptions } from './network-store.js'
+export { NetworkStore, defaultNetworkStoreOptions, type NetworkStoreOptions } from './network-store.js'
+export { READABLE_SCHEMA_VERSIONS, STORE_SCHEMA_VERSION } from './schema.js'
 export type { ClassCounts } from './interval-index.js'
 export type {
   AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint, RegistryStats,

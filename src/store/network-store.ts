@@ -28,7 +28,8 @@ import {
 import { NegativeIndex } from './negative-index.js'
 import { compareNegatives, compareNetworks, decide, foldByKey } from './pick.js'
 import { LevelStore, type BatchOp } from './level-db.js'
-import { frameValue } from './value-format.js'
+import { negativeValue, networkValue, registryIndexOf } from './value-format.js'
+import { STORE_SCHEMA_VERSION, isReadableSchema, schemaKey, unreadableSchemaReason } from './schema.js'
 
 export interface NetworkStoreOptions {
   /** directory of this node's LevelDB; created when missing */
@@ -51,18 +52,7 @@ export const defaultNetworkStoreOptions = {
   cacheSizeBytes: 8 * 1024 * 1024
 } satisfies Omit<NetworkStoreOptions, 'dataDir'>
 
-/**
- * Version of the key layout and encodings (meta "store.schemaVersion"). 2 adds the leaf bit
- * (value-format.ts); a version 1 store opens as it is and is marked 2 before anything writes a new
- * header into it, so older versions refuse it rather than take the new headers for damage.
- */
-export const STORE_SCHEMA_VERSION = 2
-/** schema versions this version opens (an older one is marked STORE_SCHEMA_VERSION by its first write) */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2]
-const SCHEMA_META_KEY = 'store.schemaVersion'
 const RESERVED_META_PREFIX = 'store.'
-const REGISTRY_INDEX = new Map<RegistryId, number>(REGISTRY_IDS.map((r, i) => [r, i]))
-const registryIndex = (r: RegistryId): number => REGISTRY_INDEX.get(r) as number
 
 
 /** What a commit added to the index: new networks' [start, end] and new negatives' addresses. */
@@ -159,7 +149,7 @@ export class NetworkStore {
       const decision = decide(w, this.db.unframe(netStored[i]), bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
       if (decision === 'keep-stored') return
       const hash = networkHash(w.record)
-      ops.push({ type: 'put', key: w.key, value: frameValue(registryIndex(w.record.registry), hash, w.bytes, isLeaf(w.record.registry, w.record.type)) })
+      ops.push({ type: 'put', key: w.key, value: networkValue(w.record, hash, w.bytes) })
       netChanges.push({ record: w.record, hash, isNew: decision === 'add' })
       result.accepted.networks.push(w.record)
     })
@@ -168,7 +158,7 @@ export class NetworkStore {
       const decision = decide(w, this.db.unframe(negStored[i]), bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
       if (decision === 'keep-stored') return
       const hash = negativeHash(w.record)
-      ops.push({ type: 'put', key: w.key, value: frameValue(registryIndex(w.record.registry), hash, w.bytes) })
+      ops.push({ type: 'put', key: w.key, value: negativeValue(w.record, hash, w.bytes) })
       negChanges.push({ record: w.record, hash, isNew: decision === 'add' })
       result.accepted.negatives.push(w.record)
     })
@@ -198,7 +188,7 @@ export class NetworkStore {
     // an older store is marked as this schema with its first write (format-2 headers may follow),
     // not at open: reading it leaves it readable by the version that wrote it
     const upgrade = ops.length > 0 && this.schemaOnDisk !== STORE_SCHEMA_VERSION
-    if (upgrade) ops.push({ type: 'put', key: metaKey(SCHEMA_META_KEY), value: encodeValue(STORE_SCHEMA_VERSION) })
+    if (upgrade) ops.push({ type: 'put', key: schemaKey(), value: encodeValue(STORE_SCHEMA_VERSION) })
     await this.db.batch(ops, this.opts.syncWrites)
     if (upgrade) this.schemaOnDisk = STORE_SCHEMA_VERSION
 
@@ -228,7 +218,7 @@ export class NetworkStore {
   }
 
   private applyNetwork (record: NetworkRecord, hash: Buffer, isNew: boolean): void {
-    const registry = registryIndex(record.registry)
+    const registry = registryIndexOf(record.registry)
     const cls = { leaf: isLeaf(record.registry, record.type), classified: true }
     const id = isNew ? -1 : this.networkIndex.find(record.start, record.end)
     if (id < 0) {
@@ -423,15 +413,13 @@ export class NetworkStore {
   }
 
   private async checkSchema (): Promise<void> {
-    const [v] = await this.db.getMany([metaKey(SCHEMA_META_KEY)])
+    const [v] = await this.db.getMany([schemaKey()])
     if (v === undefined) {
-      await this.db.put(metaKey(SCHEMA_META_KEY), encodeValue(STORE_SCHEMA_VERSION))
+      await this.db.put(schemaKey(), encodeValue(STORE_SCHEMA_VERSION))
       return
     }
     const version = this.db.decodeStored(v, decodeValue)
-    if (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version)) {
-      throw new StoreOpenError(this.dataDir, `store schema version ${String(version)}, this whoismesh reads versions ${READABLE_SCHEMA_VERSIONS.join(' and ')}`)
-    }
+    if (!isReadableSchema(version)) throw new StoreOpenError(this.dataDir, unreadableSchemaReason(version, 'reads'))
     this.schemaOnDisk = version
   }
 

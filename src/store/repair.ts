@@ -18,13 +18,13 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Level } from 'level'
-import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
-import { canonicalFailure, canonicalNegative, canonicalNetwork, decodeValue, encodeRecord, encodeValue, isLeaf } from '../record/index.js'
-import { negativeHash, networkHash } from './digest.js'
+import { REGISTRY_IDS } from '../registry/interface.js'
+import { canonicalFailure, canonicalNegative, canonicalNetwork, decodeValue, encodeValue } from '../record/index.js'
 import { StoreLockedError, StoreOpenError } from './errors.js'
-import { FAILURE_PREFIX, META_PREFIX, NEGATIVE_PREFIX, NETWORK_PREFIX, metaKey, parseAddressKey, parseNetworkKey } from './keys.js'
-import { NetworkStore, READABLE_SCHEMA_VERSIONS, STORE_SCHEMA_VERSION } from './network-store.js'
-import { frameValue, unframeValue } from './value-format.js'
+import { FAILURE_PREFIX, META_PREFIX, NEGATIVE_PREFIX, NETWORK_PREFIX, parseAddressKey, parseNetworkKey } from './keys.js'
+import { NetworkStore } from './network-store.js'
+import { SCHEMA_META_KEY, STORE_SCHEMA_VERSION, isReadableSchema, schemaKey, unreadableSchemaReason } from './schema.js'
+import { negativeValue, networkValue, unframeValue } from './value-format.js'
 
 export interface RepairReport {
   dataDir: string
@@ -146,9 +146,8 @@ async function checkEntries (db: Db, dataDir: string): Promise<{ dropped: number
           let version: unknown
           try { version = decodeValue(value) } catch { version = undefined }
           if (version !== STORE_SCHEMA_VERSION) {
-            if (typeof version === 'number' && !READABLE_SCHEMA_VERSIONS.includes(version)) {
-              throw new StoreOpenError(dataDir, `store schema version ${version}, this whoismesh repairs versions ${READABLE_SCHEMA_VERSIONS.join(' and ')}`)
-            }
+            // an undecodable version is damage, rewritten; a version this one does not know is refused
+            if (typeof version === 'number' && !isReadableSchema(version)) throw new StoreOpenError(dataDir, unreadableSchemaReason(version, 'repairs'))
             ops.push({ type: 'put', key, value: encodeValue(STORE_SCHEMA_VERSION) })
             reframed++
           }
@@ -161,13 +160,11 @@ async function checkEntries (db: Db, dataDir: string): Promise<{ dropped: number
   } finally {
     await it.close()
   }
-  if (!schemaSeen) ops.push({ type: 'put', key: metaKey(SCHEMA_KEY), value: encodeValue(STORE_SCHEMA_VERSION) })
+  if (!schemaSeen) ops.push({ type: 'put', key: schemaKey(), value: encodeValue(STORE_SCHEMA_VERSION) })
   await flush()
   return { dropped, reframed }
 }
 
-const SCHEMA_KEY = 'store.schemaVersion'
-const registryIndex = (r: RegistryId): number => REGISTRY_IDS.indexOf(r)
 
 /** undefined: the entry is sound; a Buffer: the value to write instead; 'drop': delete it */
 function checkEntry (key: Buffer, value: Buffer): Buffer | 'drop' | 'schema' | undefined {
@@ -178,7 +175,7 @@ function checkEntry (key: Buffer, value: Buffer): Buffer | 'drop' | 'schema' | u
         const body = unframeValue(value, REGISTRY_IDS.length)?.body ?? value
         const r = canonicalNetwork(decodeValue(body))
         if (range === undefined || r.start !== range.start || r.end !== range.end) return 'drop'
-        const want = frameValue(registryIndex(r.registry), networkHash(r), encodeRecord(r), isLeaf(r.registry, r.type))
+        const want = networkValue(r)
         return want.equals(value) ? undefined : want
       }
       case NEGATIVE_PREFIX: {
@@ -186,7 +183,7 @@ function checkEntry (key: Buffer, value: Buffer): Buffer | 'drop' | 'schema' | u
         const body = unframeValue(value, REGISTRY_IDS.length)?.body ?? value
         const r = canonicalNegative(decodeValue(body))
         if (address === undefined || r.address !== address) return 'drop'
-        const want = frameValue(registryIndex(r.registry), negativeHash(r), encodeRecord(r))
+        const want = negativeValue(r)
         return want.equals(value) ? undefined : want
       }
       case FAILURE_PREFIX: {
@@ -195,7 +192,7 @@ function checkEntry (key: Buffer, value: Buffer): Buffer | 'drop' | 'schema' | u
         return address === undefined || r.address !== address ? 'drop' : undefined
       }
       case META_PREFIX: {
-        if (key.subarray(1).toString('utf8') === SCHEMA_KEY) return 'schema'
+        if (key.subarray(1).toString('utf8') === SCHEMA_META_KEY) return 'schema'
         decodeValue(value)
         return undefined
       }

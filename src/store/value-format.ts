@@ -12,13 +12,15 @@
  * Format 1 (before leaves and containers) had the registry index alone in byte 1. Its values are
  * read as they were, their networks as containers — the conservative answer — and marked
  * unclassified until `whoismesh repair` rewrites their headers (repair.ts). A store holding format 2
- * values has schema version 2 (network-store.ts), which older versions refuse to open or repair.
+ * values has schema version 2 (schema.ts), which older versions refuse to open or repair.
  *
  * The header is derived data written in the same put as the body; peers never send it (they send
  * records, and the receiver hashes and classifies them itself). Failure and meta values are plain
  * msgpack.
  */
-import { HASH_BYTES } from './digest.js'
+import { isLeaf, encodeRecord, type CanonicalNegative, type CanonicalNetwork } from '../record/index.js'
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
+import { HASH_BYTES, negativeHash, networkHash } from './digest.js'
 
 export const VALUE_FORMAT = 2
 /** the format before the leaf bit: still read */
@@ -26,6 +28,23 @@ export const VALUE_FORMAT_V1 = 1
 export const HEADER_BYTES = 2 + HASH_BYTES
 const LEAF_BIT = 0x80
 const REGISTRY_BITS = 0x7f
+
+const REGISTRY_INDEX = new Map<RegistryId, number>(REGISTRY_IDS.map((r, i) => [r, i]))
+
+/** The registry byte of a header: the registry's index in REGISTRY_IDS. */
+export function registryIndexOf (r: RegistryId): number {
+  return REGISTRY_INDEX.get(r) as number
+}
+
+/** The stored value of a canonical network (hash and body as computed already, or from the record). */
+export function networkValue (r: CanonicalNetwork, hash: Uint8Array = networkHash(r), body: Uint8Array = encodeRecord(r)): Buffer {
+  return frameValue(registryIndexOf(r.registry), hash, body, isLeaf(r.registry, r.type))
+}
+
+/** The stored value of a canonical negative. */
+export function negativeValue (r: CanonicalNegative, hash: Uint8Array = negativeHash(r), body: Uint8Array = encodeRecord(r)): Buffer {
+  return frameValue(registryIndexOf(r.registry), hash, body)
+}
 
 /** header + body, see the top of this file */
 export function frameValue (registryIndex: number, hash: Uint8Array, body: Uint8Array, leaf = false): Buffer {
