@@ -9,7 +9,7 @@ import { slashEightOf } from '../registry/iana.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import type { NestedWorld, TreeNode } from './nested.js'
 import {
-  blocksOf, cleanOrgName, dashed, datesOf, GAP_NAMES, networkName, orgHandleFor, RIR_ORGS, type SimNetwork
+  blocksOf, cleanOrgName, dashed, datesOf, GAP_NAMES, networkName, orgHandleFor, RIR_ORGS, slashEightParentHandle, type SimNetwork
 } from './records.js'
 import { mix32 } from './world.js'
 
@@ -117,15 +117,9 @@ export function describeNode (nw: NestedWorld, node: TreeNode): SimNetwork {
   let parentHandle: string
   let parentName: string | undefined
   let inetnumUp: string | undefined
-  const octet = start >>> 24
   if (node.parent === undefined) {
     const wholeSlashEight = start % 2 ** 24 === 0 && end === start + 2 ** 24 - 1
-    const top = unassigned || wholeSlashEight
-    parentHandle = registry === 'arin'
-      ? (top ? '' : `NET-${octet}-0-0-0-0`)
-      : registry === 'lacnic'
-        ? (top ? '' : `${octet}.0.0.0/8`)
-        : (top ? '0.0.0.0 - 255.255.255.255' : `${octet}.0.0.0 - ${octet}.255.255.255`)
+    parentHandle = slashEightParentHandle(registry, start, unassigned || wholeSlashEight)
   } else {
     parentHandle = handleOf(nw, node.parent, registry)
     if (registry === 'arin') {

@@ -138,6 +138,19 @@ export function dashed (address: number): string {
   return formatIPv4(address).replaceAll('.', '-')
 }
 
+/**
+ * The parent handle of a registry's top-level network: its /8 object in that registry's style, or
+ * none (the RIPE-style root) for an unassigned block or a whole /8, which have no parent of their own.
+ */
+export function slashEightParentHandle (registry: RegistryId, start: number, top: boolean): string {
+  const octet = start >>> 24
+  switch (registry) {
+    case 'arin': return top ? '' : `NET-${octet}-0-0-0-0`
+    case 'lacnic': return top ? '' : `${octet}.0.0.0/8`
+    default: return top ? '0.0.0.0 - 255.255.255.255' : `${octet}.0.0.0 - ${octet}.255.255.255`
+  }
+}
+
 /** The owning registry's description of network i. */
 export function describeNetwork (world: World, i: number): SimNetwork {
   const start = world.start[i]
@@ -145,9 +158,9 @@ export function describeNetwork (world: World, i: number): SimNetwork {
   const registry = world.ownerOf(i)
   const administeredBy = world.administratorOf(i)
   const gap = world.isGap(i)
-  const octet = start >>> 24
   const { blocks, cidrs } = blocksOf(start, end)
   const wholeSlashEight = start % 2 ** 24 === 0 && end === start + 2 ** 24 - 1
+  const parentHandle = slashEightParentHandle(registry, start, gap || wholeSlashEight)
   const h = mix32(start ^ 0x0da7e5)
   const { registered, lastChanged } = datesOf(h)
   const size = end - start + 1
@@ -161,13 +174,11 @@ export function describeNetwork (world: World, i: number): SimNetwork {
   const legacy = slashEightOf(start).status === 'LEGACY'
 
   let handle: string
-  let parentHandle: string
   let type: string
   let whoisType: string
   switch (registry) {
     case 'arin':
       handle = `NET-${dashed(start)}-${gap ? 0 : 1}`
-      parentHandle = gap || wholeSlashEight ? '' : `NET-${octet}-0-0-0-0`
       if (gap) { type = 'ALLOCATED TO ARIN'; whoisType = 'Allocated to ARIN' } else if (size >= 2 ** 16 || (h & 3) === 0) {
         type = 'DIRECT ALLOCATION'; whoisType = 'Direct Allocation'
       } else if ((h & 3) === 1) {
@@ -179,13 +190,11 @@ export function describeNetwork (world: World, i: number): SimNetwork {
     case 'lacnic':
       // single CIDR by construction (the world splits LACNIC's networks into blocks)
       handle = `${formatIPv4(start)}/${blocks[0][1]}`
-      parentHandle = gap || wholeSlashEight ? '' : `${octet}.0.0.0/8`
       type = gap ? 'reserved' : size >= 2 ** 16 ? 'allocated' : 'assigned'
       whoisType = type
       break
     default: {
       handle = `${formatIPv4(start)} - ${formatIPv4(end)}`
-      parentHandle = gap || wholeSlashEight ? '0.0.0.0 - 255.255.255.255' : `${octet}.0.0.0 - ${octet}.255.255.255`
       if (gap) type = registry === 'apnic' ? 'ALLOCATED PORTABLE' : 'ALLOCATED PA'
       else if (registry === 'ripe' && legacy) type = 'LEGACY'
       else if (registry === 'apnic') type = size >= 2 ** 16 ? 'ALLOCATED PORTABLE' : 'ASSIGNED NON-PORTABLE'
