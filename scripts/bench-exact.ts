@@ -37,6 +37,8 @@ export interface ExactBenchOptions {
   budget: string
   /** bound on each crawl */
   timeoutMs: number
+  /** the rules to run, each on the same sample (default both: exact, then covered) */
+  rules?: Array<'exact' | 'covered'>
 }
 
 /** What the sample asks of the world: distinct truth networks per registry, and reserved addresses. */
@@ -72,6 +74,8 @@ function summarize (j: ExactJudgement, crawl: Record<string, any>, touched: numb
     negatives: j.negatives,
     reserved_excluded: j.reserved,
     lookups,
+    listings: crawl.listings,
+    registry_queries: crawl.registry_queries,
     networks_found: crawl.networks_found,
     lookups_per_network_found: crawl.lookups_per_network,
     truth_networks_touched: touched,
@@ -92,35 +96,57 @@ function summarize (j: ExactJudgement, crawl: Record<string, any>, touched: numb
 }
 
 /** One crawl (1 node or a fleet) of the nested world, judged on every node. */
-async function run (o: ExactBenchOptions, nested: NestedWorld, nodes: number, sampleLimit: number, touched: number): Promise<Record<string, unknown>> {
-  const dir = join(o.dir, `exact-${nodes}n-${sampleLimit}`)
+async function run (o: ExactBenchOptions, nested: NestedWorld, nodes: number, sampleLimit: number, touched: number, resolve: 'exact' | 'covered'): Promise<Record<string, unknown>> {
+  const dir = join(o.dir, `exact-${resolve}-${nodes}n-${sampleLimit}`)
   await mkdir(dir, { recursive: true })
-  const crawl = await benchFleetCrawl({ dir, nodes, sampleLimit, budget: o.budget, timeoutMs: o.timeoutMs, world: 'nested', simModules: { nested } })
+  const crawl = await benchFleetCrawl({ dir, nodes, sampleLimit, budget: o.budget, timeoutMs: o.timeoutMs, world: 'nested', simModules: { nested }, resolve })
   const sample = sampleSlice(sampleLimit)
   const truth = inProcessTruth(nested)
   const judgements: ExactJudgement[] = []
   for (const data of crawl.data_dirs as string[]) judgements.push(await judgeExact(data, sample, truth))
   const rates = judgements.map(j => round(j.rate))
-  log(`${nodes} node(s), ${sampleLimit} addresses: exact ${judgements[0].exact}/${judgements[0].judged}, coarse ${judgements[0].coarse}, lookups ${String(crawl.lookups)}`)
-  return { nodes, sample_limit: sampleLimit, budget: o.budget, ...summarize(judgements[0], crawl, touched), exact_answer_rate_per_node: rates }
+  log(`${resolve}: ${nodes} node(s), ${sampleLimit} addresses: exact ${judgements[0].exact}/${judgements[0].judged}, coarse ${judgements[0].coarse}, lookups ${String(crawl.lookups)}`)
+  return { rule: resolve, nodes, sample_limit: sampleLimit, budget: o.budget, ...summarize(judgements[0], crawl, touched), exact_answer_rate_per_node: rates }
 }
 
 export async function benchExact (o: ExactBenchOptions): Promise<Record<string, unknown>> {
   log('building the nested world…')
   const world = await buildWorld({ transferRate: defaultSimulatorOptions.transferRate })
   const nested = new NestedWorld(world, defaultSimulatorOptions.worldSeed)
-  const out: Record<string, unknown> = { world: 'nested', world_seed: defaultSimulatorOptions.worldSeed, rule: 'covered (the 2016 rule: skip an address inside any known network)' }
+  const out: Record<string, unknown> = {
+    world: 'nested',
+    world_seed: defaultSimulatorOptions.worldSeed,
+    rules: 'exact: the registry\'s own answer known for each address (containers listed where the registry allows); covered: the 2016 rule, skip an address inside any known network'
+  }
   const single = sampleTruth(nested, o.sampleLimit)
   out.sample = single
-  out.single_node = await run(o, nested, 1, o.sampleLimit, single.truth_networks)
-  if (o.fleetSampleLimit > 0) {
-    const fleetTruth = o.fleetSampleLimit === o.sampleLimit ? single : sampleTruth(nested, o.fleetSampleLimit)
-    if (fleetTruth !== single) out.fleet_sample = fleetTruth
-    try {
-      out.fleet = await run(o, nested, o.fleetNodes, o.fleetSampleLimit, fleetTruth.truth_networks)
-    } catch (err: any) {
-      out.fleet = { error: String(err?.message ?? err).slice(0, 2000) }
+  const fleetTruth = o.fleetSampleLimit === o.sampleLimit ? single : sampleTruth(nested, o.fleetSampleLimit)
+  if (o.fleetSampleLimit > 0 && fleetTruth !== single) out.fleet_sample = fleetTruth
+  for (const rule of o.rules ?? ['exact', 'covered'] as const) {
+    const r: Record<string, unknown> = {}
+    r.single_node = await run(o, nested, 1, o.sampleLimit, single.truth_networks, rule)
+    if (o.fleetSampleLimit > 0) {
+      try {
+        r.fleet = await run(o, nested, o.fleetNodes, o.fleetSampleLimit, fleetTruth.truth_networks, rule)
+      } catch (err: any) {
+        r.fleet = { error: String(err?.message ?? err).slice(0, 2000) }
+      }
     }
+    out[rule] = r
+  }
+  // the cost of exactness: the exact rule's registry queries ÷ the covered rule's, same sample
+  const e = out.exact as Record<string, any> | undefined
+  const c = out.covered as Record<string, any> | undefined
+  if (e !== undefined && c !== undefined) {
+    const ratio = (x: Record<string, any> | undefined, y: Record<string, any> | undefined): Record<string, unknown> | null => {
+      if (x?.registry_queries == null || y?.registry_queries == null) return null
+      return {
+        queries: round(x.registry_queries / y.registry_queries, 3),
+        lookups: round(x.lookups / y.lookups, 3),
+        by_registry: Object.fromEntries(REGISTRY_IDS.map(id => [id, round(x.by_registry[id].queries / Math.max(1, y.by_registry[id].queries), 3)]))
+      }
+    }
+    out.exact_over_covered = { single_node: ratio(e.single_node, c.single_node), fleet: ratio(e.fleet, c.fleet) }
   }
   return out
 }
@@ -133,7 +159,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       nodes: { type: 'string', default: '5' },
       budget: { type: 'string', default: 'all=300' },
       'skip-fleet': { type: 'boolean', default: false },
-      'timeout-s': { type: 'string', default: '900' }
+      'timeout-s': { type: 'string', default: '900' },
+      rules: { type: 'string', default: 'exact,covered' }
     }
   })
   const dir = await mkdtemp(join(tmpdir(), 'whoismesh-bench-exact-'))
@@ -146,7 +173,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       fleetSampleLimit: args['skip-fleet'] === true ? 0 : Number(args['fleet-sample'] ?? sampleLimit),
       fleetNodes: Number(args.nodes),
       budget: args.budget,
-      timeoutMs: Number(args['timeout-s']) * 1000
+      timeoutMs: Number(args['timeout-s']) * 1000,
+      rules: args.rules.split(',').map(r => r.trim()).filter(r => r === 'exact' || r === 'covered') as Array<'exact' | 'covered'>
     })
     const header = {
       date: new Date().toISOString(),

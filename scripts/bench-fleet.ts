@@ -97,6 +97,8 @@ export interface FleetCrawlOptions {
   /** the simulator's world (default: the simulator's default) and a world already built for it */
   world?: WorldKind
   simModules?: SimulatorModules
+  /** the nodes' --resolve rule (default: the node's default, exact) */
+  resolve?: 'exact' | 'covered'
 }
 
 export async function benchFleetCrawl (o: FleetCrawlOptions): Promise<Record<string, unknown>> {
@@ -109,7 +111,7 @@ export async function benchFleetCrawl (o: FleetCrawlOptions): Promise<Record<str
   const ticks: Tick[] = []
   let polling = true
   try {
-    const common = { dir: o.dir, registries, sampleLimit: o.sampleLimit, exitWhenDone: true, heartbeatMs: o.heartbeatMs ?? 1000, extraArgs: ['--status-interval', '1'],
+    const common = { dir: o.dir, registries, sampleLimit: o.sampleLimit, exitWhenDone: true, heartbeatMs: o.heartbeatMs ?? 1000, extraArgs: ['--status-interval', '1', ...(o.resolve != null ? ['--resolve', o.resolve] : [])],
       spawnProcess: o.nodeFlags == null ? undefined : (cmd: string, argv: string[]) => spawn(cmd, [...o.nodeFlags!, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }) }
     const t0 = performance.now()
     const boot = startNode({ ...common, name: `fleet-${o.sampleLimit}-n0` })
@@ -191,6 +193,8 @@ export async function benchFleetCrawl (o: FleetCrawlOptions): Promise<Record<str
       networks_found: networks,
       identical_digests: digests.size === 1,
       lookups,
+      listings: complete.reduce((a, c) => a + ((c.listings as number | undefined) ?? 0), 0),
+      registry_queries: REGISTRY_IDS.reduce((a, id) => a + stats.registries[id].queries, 0),
       lookups_per_node: lookupsPerNode,
       lookups_per_network: round(lookups / networks, 4),
       // how stable the fleet's view of itself was: membership changes each node logged after its

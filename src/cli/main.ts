@@ -68,6 +68,7 @@ export function buildProgram (): Command {
     .option('--budget <spec>', 'the whole fleet\'s requests per second per registry (give every node the same), e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
     .option('--sample-limit <n>', 'crawl only the first N addresses of the shuffled sample', sampleLimit)
     .option('--exit-when-done', 'exit once every sample address is resolved (0) or given up on (3)')
+    .addOption(new Option('--resolve <rule>', 'when an address counts as done: exact (the registry\'s own answer for it is known; containers are listed where the registry allows) or covered (inside any known network: fewer lookups, coarse where networks nest)').choices(['exact', 'covered']).default(defaultNodeOptions.resolve))
     .option('--contact <email-or-url>', 'operator contact sent in the User-Agent, as registries ask of bulk clients')
     .option('--concurrency <n>', 'lookups in flight per registry', positiveInt('--concurrency', 64), defaultNodeOptions.maxInFlightPerRegistry)
     .option('--timeout-ms <ms>', 'timeout of one registry request', positiveInt('--timeout-ms'), defaultNodeOptions.timeoutMs)

@@ -12,14 +12,15 @@
 import { EventEmitter } from 'node:events'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { registryForAddress } from '../registry/iana.js'
-import type { NetworkRecord } from '../record/index.js'
+import { isLeaf, type NegativeRecord, type NetworkRecord } from '../record/index.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import type { Logger } from '../util/logger.js'
 import { AbortedError } from './rate-limiter.js'
 import type { RegistryGate } from './registry-gate.js'
-import { RegistryQueues, type RegistryQueue } from './registry-queue.js'
+import { RegistryQueues, registryProgress, type RegistryQueue } from './registry-queue.js'
 import { RetryPolicy } from './retry-policy.js'
 import { SampleTally } from './sample-tally.js'
+import { ListingPlan, runListing, type ContainerLister, type ListingJob } from './listing.js'
 import { WakeUp } from './wake-up.js'
 import {
   COUNTERS_META_KEY, PERSISTED_COUNTERS, type AddressLookup, type AddressOwnership, type CrawlCounters,
@@ -38,6 +39,8 @@ export interface CrawlerModules {
    * by gossip). Absent: every address is this node's.
    */
   ownership?: AddressOwnership
+  /** lists containers' children (the registry client); absent: every address is asked on its own */
+  lister?: ContainerLister
 }
 
 export class Crawler extends EventEmitter<CrawlerEvents> {
@@ -53,6 +56,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     unallocated: 0,
     rateLimited: 0,
     lookups: 0,
+    listings: 0,
     requests: 0,
     retries: 0
   }
@@ -74,6 +78,8 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   /** aborts the lookups in flight and wakes the dispatchers (set by run) */
   private onFatal: (() => void) | undefined
   private tally: SampleTally | undefined
+  /** which containers to list (exact rule with a lister; set by run) */
+  private listing: ListingPlan | undefined
 
   constructor (opts: CrawlerOptions, modules: CrawlerModules) {
     super()
@@ -97,6 +103,10 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     await this.loadCounters()
     const { store, ownership, logger } = this.modules
     const queues = this.queues = new RegistryQueues(this.opts, { store, ownership, routes: this.routes, retry: this.retry, wake: () => this.wakeUp.wake() })
+    const { lister } = this.modules
+    if (this.opts.resolve === 'exact' && lister !== undefined) {
+      this.listing = new ListingPlan(this.sampleTally(), a => store.isExact(a), (r, c) => lister.canList(r, c), { minWaiting: this.opts.listingMinWaiting })
+    }
     logger.info('crawl started', {
       sample: this.opts.sample.length,
       queued: Object.fromEntries(REGISTRY_IDS.map(id => [id, queues.byId[id].addresses.length]))
@@ -157,23 +167,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
 
   /** Per-registry queues and rates: cheap, unlike status(), which also counts the whole sample. */
   registryProgress (): Record<RegistryId, RegistryProgress> {
-    const { gate } = this.modules
-    const registries = {} as Record<RegistryId, RegistryProgress>
-    for (const id of REGISTRY_IDS) {
-      const q = this.queues?.byId[id]
-      const g = gate.progress(id)
-      registries[id] = {
-        queued: q?.queued ?? 0,
-        othersOwn: q?.foreign.size ?? 0,
-        inFlight: q?.inFlight ?? 0,
-        hopsWaiting: g.hopsWaiting,
-        retrying: q?.retries.length ?? 0,
-        budgetPerSecond: g.budgetPerSecond,
-        pausedForMs: g.pausedForMs,
-        requests: gate.requestsTo(id)
-      }
-    }
-    return registries
+    return registryProgress(this.queues, this.modules.gate)
   }
 
   /**
@@ -184,13 +178,15 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
    */
   countSample (): { total: number, resolved: number, failed: number, sliceTotal: number, sliceResolved: number } {
     const { store, ownership } = this.modules
-    if (this.tally === undefined) {
-      // built once (one pass), then kept up to date by the store's indexing events
-      this.tally = new SampleTally(this.opts.sample, store, a => registryForAddress(a) == null)
-    }
     // ownership is decided per block of at most /16 (src/fleet/ownership.ts), so per /16 suffices
-    const c = this.tally.counts(a => ownership?.isMine(a) ?? true)
+    const c = this.sampleTally().counts(a => ownership?.isMine(a) ?? true)
     return { ...c, failed: this.retry.failedCount(a => store.isResolved(a)) }
+  }
+
+  /** the sample, sorted and tallied: built once (one pass), then kept up to date by the store's indexing events */
+  private sampleTally (): SampleTally {
+    this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null)
+    return this.tally
   }
 
   private async loadCounters (): Promise<void> {
@@ -258,6 +254,17 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         await this.wakeUp.sleep(delay, signal)
         continue
       }
+      const job = q.listings.shift()
+      if (job !== undefined) {
+        try {
+          await gate.reserve(id, signal)
+        } catch {
+          q.listings.unshift(job)
+          break
+        }
+        void this.listOne(q, job, signal)
+        continue
+      }
       let address = queues.pick(q)
       if (address === undefined) {
         if (!q.hasWork) continue
@@ -298,9 +305,13 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       const record: NetworkRecord = { ...res.network, source: res.source, fetchedAt: Date.now(), queryAddress: address }
       this.counters.gotWhois++
       const hadFailure = this.retry.answered(address)
-      const committed = await this.commit({ networks: [record], clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
+      // a container answered this very address: its answer is known exactly (crawl/listing.ts)
+      const notes: NegativeRecord[] = isLeaf(record.registry, record.type) ? [] : [{ address, registry: record.registry, reason: 'answered', fetchedAt: record.fetchedAt }]
+      const committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
       if (committed == null) return
       this.emit('accepted', committed.accepted)
+      const job = this.listing?.consider(record)
+      if (job !== undefined) this.enqueueListing(job)
       logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
       this.emit('network', record)
     } catch (err: any) {
@@ -308,6 +319,39 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     } finally {
       this.lookupControllers.delete(ac)
       queues.ended(q, address)
+      this.wakeUp.wake()
+    }
+  }
+
+  private enqueueListing (job: ListingJob): void {
+    this.queues?.byId[job.registry].listings.push(job)
+    this.wakeUp.wake()
+  }
+
+  /** Lists one container (crawl/listing.ts); the dispatcher reserved its slot. */
+  private async listOne (q: RegistryQueue, job: ListingJob, signal?: AbortSignal): Promise<void> {
+    const { lister, gate, logger } = this.modules
+    if (this.listing === undefined || lister === undefined) return
+    q.inFlight++
+    this.counters.listings++
+    const ac = new AbortController()
+    this.lookupControllers.add(ac)
+    if (signal?.aborted === true) ac.abort()
+    try {
+      await runListing({
+        plan: this.listing,
+        lister,
+        gate,
+        logger,
+        commit: async batch => await this.commit({ ...batch, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } }),
+        enqueue: next => this.enqueueListing(next),
+        retryFirst: again => { this.counters.listings--; q.listings.unshift(again) },
+        accepted: records => this.emit('accepted', records),
+        rateLimited: (registry, pauseMs) => { this.counters.rateLimited++; this.emit('rate-limited', { registry, pauseMs }) }
+      }, job, ac.signal)
+    } finally {
+      this.lookupControllers.delete(ac)
+      q.inFlight--
       this.wakeUp.wake()
     }
   }

@@ -49,9 +49,20 @@ export interface CrawlerOptions {
    * (default 15000)
    */
   fullPruneIntervalMs: number
+  /**
+   * `exact`: a container answer does not resolve the other addresses inside it; the crawl lists
+   * containers' children where the registry allows (crawl/listing.ts). `covered`: the 2016 rule,
+   * no listing. Must match the store's rule (NetworkStoreOptions.resolve), which decides what
+   * counts as resolved. (default 'exact')
+   */
+  resolve: 'exact' | 'covered'
+  /** sample addresses still not exact inside a container before it is listed (default 2) */
+  listingMinWaiting: number
 }
 
 export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample'> = {
+  resolve: 'exact',
+  listingMinWaiting: 2,
   maxInFlightPerRegistry: 4,
   blockPrefixLength: 12,
   maxTransientAttempts: 6,
@@ -86,6 +97,8 @@ export type AcceptedRecords = CommitResult['accepted']
 /** The parts of the store the crawl loop uses (src/store NetworkStore provides them). */
 export interface CrawlStore {
   isResolved: (address: number) => boolean
+  /** the registry's own answer for the address is known (store.isExact) */
+  isExact: (address: number) => boolean
   isCovered: (address: number) => boolean
   commit: (batch: CommitInput) => Promise<{ accepted: AcceptedRecords }>
   getMeta: (key: string) => Promise<unknown>
@@ -143,13 +156,15 @@ export interface CrawlCounters {
   rateLimited: number
   /** address lookups started (each may take several requests), persisted */
   lookups: number
+  /** container listings made (crawl/listing.ts; one request each), persisted */
+  listings: number
   /** registry requests sent, including redirect/referral hops and WHOIS fallbacks, persisted */
   requests: number
   /** retries scheduled after transient or malformed answers, persisted */
   retries: number
 }
 
-export const PERSISTED_COUNTERS = ['gotWhois', 'failed', 'unallocated', 'rateLimited', 'lookups', 'requests', 'retries'] as const
+export const PERSISTED_COUNTERS = ['gotWhois', 'failed', 'unallocated', 'rateLimited', 'lookups', 'listings', 'requests', 'retries'] as const
 export type PersistedCounter = typeof PERSISTED_COUNTERS[number]
 
 export interface RegistryProgress {

@@ -12,7 +12,9 @@
  */
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { registryForAddress } from '../registry/iana.js'
-import type { AddressOwnership, CrawlerOptions, CrawlStore, Routes } from './interface.js'
+import type { AddressOwnership, CrawlerOptions, CrawlStore, RegistryProgress, Routes } from './interface.js'
+import type { RegistryGate } from './registry-gate.js'
+import type { ListingJob } from './listing.js'
 
 /** A list consumed from the front in O(1), compacted now and then. */
 export class Fifo {
@@ -79,6 +81,8 @@ export class RegistryQueue {
   parkedCount = 0
   /** parked addresses whose block is free again, looked at before `deferred` */
   readonly unparked = new Fifo()
+  /** containers to list (crawl/listing.ts), taken before any address: one listing may resolve many */
+  listings: ListingJob[] = []
 
   constructor (id: RegistryId, addresses: Uint32Array) { this.id = id; this.addresses = addresses }
 
@@ -108,11 +112,11 @@ export class RegistryQueue {
   /** When the earliest retry is due (performance.now()), Infinity if none waits. */
   get nextRetryAt (): number { return this.retries.length > 0 ? Math.min(...this.retries.map(r => r.readyAt)) : Infinity }
 
-  /** Addresses this node will look up. */
-  get queued (): number { return this.addresses.length - this.cursor + this.deferred.size + this.parkedCount + this.unparked.size }
+  /** Addresses this node will look up, and containers it will list. */
+  get queued (): number { return this.addresses.length - this.cursor + this.deferred.size + this.parkedCount + this.unparked.size + this.listings.length }
 
   get hasWork (): boolean {
-    return this.cursor < this.addresses.length || this.deferred.size > 0 || this.parkedCount > 0 || this.unparked.size > 0 || this.retries.length > 0 || this.inFlight > 0 || this.foreign.size > 0
+    return this.listings.length > 0 || this.cursor < this.addresses.length || this.deferred.size > 0 || this.parkedCount > 0 || this.unparked.size > 0 || this.retries.length > 0 || this.inFlight > 0 || this.foreign.size > 0
   }
 }
 
@@ -343,4 +347,24 @@ export class RegistryQueues {
       else q.foreign.dropFront(a => store.isResolved(a))
     }
   }
+}
+
+/** Per-registry queues (before run(): none) and the gate's rates and pauses. */
+export function registryProgress (queues: RegistryQueues | undefined, gate: Pick<RegistryGate, 'progress' | 'requestsTo'>): Record<RegistryId, RegistryProgress> {
+  const registries = {} as Record<RegistryId, RegistryProgress>
+  for (const id of REGISTRY_IDS) {
+    const q = queues?.byId[id]
+    const g = gate.progress(id)
+    registries[id] = {
+      queued: q?.queued ?? 0,
+      othersOwn: q?.foreign.size ?? 0,
+      inFlight: q?.inFlight ?? 0,
+      hopsWaiting: g.hopsWaiting,
+      retrying: q?.retries.length ?? 0,
+      budgetPerSecond: g.budgetPerSecond,
+      pausedForMs: g.pausedForMs,
+      requests: gate.requestsTo(id)
+    }
+  }
+  return registries
 }

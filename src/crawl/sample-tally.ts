@@ -4,8 +4,8 @@
  * to pay).
  *
  * The sample is held sorted with one "done" byte per address; a network that enters the index
- * marks the sample addresses inside it (a binary search, then only those addresses: each is marked
- * once in a whole crawl), a negative marks its address. Per /16 the tally keeps how many sample
+ * marks the sample addresses inside it that the store's rule now counts resolved (a binary search,
+ * then only those addresses), a note marks its address. Per /16 the tally keeps how many sample
  * addresses it has and how many are done, so this node's slice (whose owner is decided per block of
  * at most /16) is summed over 65,536 blocks, not over the sample.
  */
@@ -37,7 +37,7 @@ export class SampleTally {
    * Counts the sample against what `source` holds now and follows what it indexes from then on.
    * `reserved(a)`: never asked (counted resolved, and in no slice).
    */
-  constructor (sample: Uint32Array, source: TallySource, reserved: (address: number) => boolean) {
+  constructor (sample: Uint32Array, private readonly source: TallySource, reserved: (address: number) => boolean) {
     this.sorted = Uint32Array.from(sample).sort()
     this.done = new Uint8Array(this.sorted.length)
     for (let i = 0; i < this.sorted.length; i++) {
@@ -53,10 +53,15 @@ export class SampleTally {
     })
   }
 
-  /** A network [start, end] (or a negative: start = end) entered the index. */
+  /**
+   * A network [start, end] (or a note: start = end) entered the index: the sample addresses in it
+   * that are resolved now (under the exact rule, a container resolves none of them by itself).
+   */
   private addRange (start: number, end: number): void {
     const s = this.sorted
-    for (let i = lowerBound(s, s.length, start); i < s.length && s[i] <= end; i++) this.mark(i)
+    for (let i = lowerBound(s, s.length, start); i < s.length && s[i] <= end; i++) {
+      if (this.done[i] === 0 && this.source.isResolved(s[i])) this.mark(i)
+    }
   }
 
   private mark (i: number): void {
@@ -64,6 +69,12 @@ export class SampleTally {
     this.done[i] = 1
     this.resolved++
     this.per16Done[this.sorted[i] >>> 16]++
+  }
+
+  /** Calls `fn` with each sample address in [start, end], in address order, until it returns false. */
+  forEachIn (start: number, end: number, fn: (address: number) => boolean | undefined): void {
+    const s = this.sorted
+    for (let i = lowerBound(s, s.length, start); i < s.length && s[i] <= end; i++) if (fn(s[i]) === false) return
   }
 
   /** The counts now; `isMine(a)` decides the slice, asked once per /16 holding sample addresses. */

@@ -35,6 +35,9 @@ import type { ParsedNetwork } from '../record/index.js'
 import type { WhoisAnswer } from './interface.js'
 import { RdapClient, rdapIpUrl, type RdapReply } from './rdap-client.js'
 import { WhoisClient, type WhoisReply } from './whois-client.js'
+import {
+  canList, listingMethod, parseRdapListing, parseRpslListing, rdapDownPath, rpslListingQuery, type ChildListing, type ListedContainer
+} from './listing.js'
 import { VERSION } from '../version.js'
 
 export type LookupProtocol = 'rdap' | 'whois'
@@ -71,7 +74,7 @@ export const registryClientDefaults = {
   protocols: ['rdap', 'whois'] as LookupProtocol[]
 } satisfies Required<Omit<RegistryClientOptions, 'endpoints'>>
 
-export type RequestOutcome = 'network' | 'redirect' | 'not-found' | 'rate-limited' | 'error'
+export type RequestOutcome = 'network' | 'listing' | 'redirect' | 'not-found' | 'rate-limited' | 'error'
 
 /** One request sent to a registry. */
 export interface RegistryRequestEvent {
@@ -179,6 +182,38 @@ export class RegistryClient {
       }
     }
     throw firstError!
+  }
+
+  /** Whether `registry` can list this container's children (lookup/listing.ts). */
+  canList (registry: RegistryId, container: ListedContainer): boolean {
+    return canList(registry, container)
+  }
+
+  /**
+   * The networks directly inside a container of `registry` (lookup/listing.ts says how each
+   * registry is asked): one request, through the gate; a registry's "none" is an empty, complete
+   * listing. Nothing is redirected or retried here.
+   * @throws RangeError the registry has no listing service for this container (see canList)
+   * @throws RateLimitedError, TransientLookupError, MalformedResponseError as a lookup's request
+   */
+  async listChildren (container: ListedContainer, registry: RegistryId, signal?: AbortSignal): Promise<ChildListing> {
+    if (!canList(registry, container)) throw new RangeError(`${registry} has no listing service for ${formatIPv4(container.start)} - ${formatIPv4(container.end)}`)
+    const state: LookupState = { address: container.start, hops: [], requests: 0, hopsFollowed: 0, signal }
+    const ep = this.opts.endpoints[registry]
+    const listed = (): RequestOutcome => 'listing'
+    if (listingMethod(registry) === 'whois-first-level') {
+      return await this.send(registry, 'whois', state, async () => {
+        const text = await this.whois.queryLine(registry, ep.whoisHost, ep.whoisPort, rpslListingQuery(container), signal)
+        return parseRpslListing(text, registry, container)
+      }, listed)
+    }
+    const url = `${ep.rdapBaseUrl.replace(/\/+$/, '')}/${rdapDownPath(container)}`
+    try {
+      return await this.send(registry, 'rdap', state, async () => await this.rdap.search(registry, url, (body, bytes) => parseRdapListing(body, registry, container, bytes), signal), listed)
+    } catch (err) {
+      if (err instanceof NotFoundError) return { children: [], complete: true, source: 'rdap' }
+      throw err
+    }
   }
 
   /** Closes idle HTTP connections. */

@@ -20,3 +20,7 @@ export {
   type LookupProtocol,
   type LookupResult
 } from './client.js'
+export {
+  canList, listingMethod, parseRdapListing, parseRpslListing, prefixLengthOf, rdapDownPath, rpslListingQuery,
+  type ChildListing, type ListedContainer, type ListingMethod
+} from './listing.js'

@@ -111,6 +111,20 @@ export class RdapClient {
    * MalformedResponseError. An abort of `signal` rejects with the signal's reason.
    */
   async get (registry: RegistryId, url: string, address: number, signal?: AbortSignal): Promise<RdapReply> {
+    return await this.fetch(registry, url, signal, (body, bytes) => ({ kind: 'network', network: parseRdapNetwork(body, registry, address, bytes), bytes }))
+  }
+
+  /**
+   * GETs an RDAP search URL (RFC 9910 RIR search) and hands the JSON object of a 200 answer to
+   * `parse`; the other statuses are classified as by `get`, and a redirect is a MalformedResponseError.
+   */
+  async search<T> (registry: RegistryId, url: string, parse: (body: object, bytes: number) => T, signal?: AbortSignal): Promise<T> {
+    const reply = await this.fetch(registry, url, signal, (body, bytes) => ({ kind: 'result' as const, result: parse(body, bytes) }))
+    if (reply.kind === 'redirect') throw new MalformedResponseError(registry, `rdap ${url}: a search answered with a redirect to ${reply.location}`, 0)
+    return reply.result
+  }
+
+  private async fetch<T extends { kind: string }> (registry: RegistryId, url: string, signal: AbortSignal | undefined, parse: (body: object, bytes: number) => T): Promise<T | Extract<RdapReply, { kind: 'redirect' }>> {
     signal?.throwIfAborted()
     const { timeoutMs } = this.opts
     const ac = new AbortController()
@@ -129,7 +143,7 @@ export class RdapClient {
         headers: { accept: 'application/rdap+json, application/json;q=0.9', 'user-agent': this.opts.userAgent },
         signal: ac.signal
       })
-      return await this.classify(registry, url, address, res)
+      return await this.classify(registry, url, res, parse)
     } catch (err) {
       if (timedOut) throw new TransientLookupError(registry, 'timeout', `rdap ${url}: no complete answer within ${timeoutMs} ms`)
       if (signal?.aborted === true) throw signal.reason
@@ -145,7 +159,7 @@ export class RdapClient {
     }
   }
 
-  private async classify (registry: RegistryId, url: string, address: number, res: Dispatcher.ResponseData): Promise<RdapReply> {
+  private async classify<T> (registry: RegistryId, url: string, res: Dispatcher.ResponseData, parse: (body: object, bytes: number) => T): Promise<T | Extract<RdapReply, { kind: 'redirect' }>> {
     const status = res.statusCode
     const where = `rdap ${url}`
     if (status === 200) {
@@ -164,7 +178,7 @@ export class RdapClient {
         throw new MalformedResponseError(registry, `${where}: body is not a JSON object`, raw.length)
       }
       try {
-        return { kind: 'network', network: parseRdapNetwork(body, registry, address, raw.length), bytes: raw.length }
+        return parse(body, raw.length)
       } catch (err) {
         throw asMalformed(err, registry, raw.length)
       }

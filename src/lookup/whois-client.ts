@@ -90,6 +90,16 @@ export class WhoisClient {
     return { answer, bytes: raw.length }
   }
 
+  /**
+   * Sends one query line of the caller's (e.g. a listing, lookup/listing.ts) and returns the
+   * answer's text for the caller to parse. An empty answer is a TransientLookupError('reset').
+   */
+  async queryLine (registry: RegistryId, host: string, port: number, line: string, signal?: AbortSignal): Promise<string> {
+    const raw = await this.exchange(registry, host, port, `${line}\r\n`, signal)
+    if (raw.length === 0) throw new TransientLookupError(registry, 'reset', `whois ${host}:${port} closed the connection without an answer`)
+    return raw.toString('utf8')
+  }
+
   /** Connects, writes `line`, reads until the server closes. Resolves to the raw bytes. */
   private async exchange (registry: RegistryId, host: string, port: number, line: string, signal?: AbortSignal): Promise<Buffer> {
     signal?.throwIfAborted()

@@ -194,7 +194,7 @@ const NOT_FOUND = [
 /** Keys under which a server might print a status line as "key: value" rather than as a comment. */
 const MESSAGE_KEYS = new Set(['error', 'warning', 'note', 'notice', 'message', 'info'])
 
-function rateLimitAnswer (messages: string[], objects: TextObject[]): WhoisAnswer | undefined {
+export function rateLimitAnswer (messages: string[], objects: TextObject[]): WhoisAnswer | undefined {
   const lines = [
     ...messages,
     ...objects.flatMap(o => o.attrs.filter(a => MESSAGE_KEYS.has(a.key)).map(a => `${a.key}: ${a.value}`))
@@ -232,7 +232,7 @@ export function retryAfterMsOf (line: string): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? ms : undefined
 }
 
-function notFoundAnswer (messages: string[]): WhoisAnswer | undefined {
+export function notFoundAnswer (messages: string[]): WhoisAnswer | undefined {
   const hit = messages.find(l => NOT_FOUND.some(re => re.test(l)))
   return hit === undefined ? undefined : { kind: 'not-found', message: hit.replace(/\s+/g, ' ').slice(0, 200) }
 }
@@ -361,14 +361,26 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages:
   if (orgName === '' && stripRpslComment(attr(obj, 'org')) !== '' && !messages.some(m => SERVED_BY.test(m))) {
     cutShort(`no organisation ${stripRpslComment(attr(obj, 'org'))} after the inetnum`)
   }
-  const org = attr(obj, 'owner') || orgName || (descrs.find(d => d !== '') ?? '')
+  const network = inetnumNetwork(obj, objects, registry, { start, end, prefixLength })
+  return { kind: 'network', network }
+}
+
+/**
+ * The network an RPSL or LACNIC inetnum object describes (its range already read): the org is the
+ * "owner:", else the org-name of the organisation object in `objects` it names, else its first
+ * "descr:".
+ */
+export function inetnumNetwork (obj: TextObject, objects: TextObject[], registry: RegistryId, range: { start: number, end: number, prefixLength?: number }): ParsedNetwork {
+  const { start, end, prefixLength } = range
+  const netname = stripRpslComment(attr(obj, 'netname'))
+  const descrs = attrs(obj, 'descr')
+  const org = attr(obj, 'owner') || organisationName(obj, objects) || (descrs.find(d => d !== '') ?? '')
   // RPSL has no parent attribute (AFRINIC and some mirrors print "parent:"); LACNIC and NIC.br
   // name the parent block by its CIDR in "inetnum-up:", written as they write handles
   const parent = attr(obj, 'parent') || attr(obj, 'inetnum-up')
   const parentRange = parseRangeText(parent)
   const changed = attrs(obj, 'changed').map(normaliseDate).filter(d => d !== '').sort()
-
-  const network: ParsedNetwork = {
+  return {
     start,
     end,
     registry,
@@ -384,7 +396,6 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages:
     registered: normaliseDate(attr(obj, 'created')),
     lastChanged: normaliseDate(attr(obj, 'last-modified')) || (changed[changed.length - 1] ?? '')
   }
-  return { kind: 'network', network }
 }
 
 /** org-name of the organisation object the inetnum's "org:" points at, '' if not in the answer. */

@@ -4,7 +4,7 @@
  * ignore (harmless but useless: e.g. a heartbeat from ourselves, an old version) or reject (the
  * sender misbehaves: gossipsub lowers its score). Every outcome is counted by the caller.
  */
-import { canonicalNegative, canonicalNetwork, type CanonicalNegative, type CanonicalNetwork } from '../record/index.js'
+import { LISTED_QUERY_ADDRESS, canonicalNegative, canonicalNetwork, type CanonicalNegative, type CanonicalNetwork } from '../record/index.js'
 import { REGISTRY_IDS, isRegistryId } from '../registry/interface.js'
 import { slashEightOf, specialBlockOf } from '../registry/iana.js'
 import { rangeToCidrs } from '../util/ipv4.js'
@@ -83,7 +83,8 @@ export function checkNetworkRecord (v: unknown, now = Date.now()): Validation<Ca
   const given = [...r.cidrs].sort()
   const expected = rangeToCidrs(r.start, r.end).sort()
   if (given.length !== expected.length || given.some((c, i) => c !== expected[i])) return reject('bad-cidrs', 'cidrs do not cover the range')
-  if (r.queryAddress < r.start || r.queryAddress > r.end) return reject('query-outside', 'query address outside the network')
+  // 0.0.0.0 (never a queried address): the network came from a listing of its parent's children (crawl/listing.ts)
+  if (r.queryAddress !== LISTED_QUERY_ADDRESS && (r.queryAddress < r.start || r.queryAddress > r.end)) return reject('query-outside', 'query address outside the network')
   if (!fetchTimeOk(r.fetchedAt, now)) return reject('bad-fetch-time', 'fetch time out of bounds')
   return accept(r)
 }

@@ -33,6 +33,7 @@ export const CRAWL_STATUS_COUNTERS: Record<CrawlStatusLabel, keyof CrawlCounters
 /**
  * `outcome` label values of whoismesh_registry_requests_total: one per request sent.
  * - network: an answer with a network
+ * - listing: a container's children listed (lookup/listing.ts), none or many
  * - not_found: "no such network" (unallocated / reserved)
  * - redirect: an RDAP redirect or a WHOIS referral to another registry
  * - rate_limited: 429, "Query rate limit exceeded", a ban
@@ -40,7 +41,7 @@ export const CRAWL_STATUS_COUNTERS: Record<CrawlStatusLabel, keyof CrawlCounters
  * - malformed: an answer that could not be parsed
  * - error: anything else
  */
-export const REGISTRY_REQUEST_OUTCOMES = ['network', 'not_found', 'redirect', 'rate_limited', 'transient', 'malformed', 'error'] as const
+export const REGISTRY_REQUEST_OUTCOMES = ['network', 'listing', 'not_found', 'redirect', 'rate_limited', 'transient', 'malformed', 'error'] as const
 export type RegistryRequestOutcome = typeof REGISTRY_REQUEST_OUTCOMES[number]
 
 export interface CrawlMetrics {

@@ -28,6 +28,7 @@ import { VERSION } from '../version.js'
 function requestOutcome (outcome: string, error?: string): RegistryRequestOutcome {
   switch (outcome) {
     case 'network': return 'network'
+    case 'listing': return 'listing'
     case 'redirect': return 'redirect'
     case 'not-found': return 'not_found'
     case 'rate-limited': return 'rate_limited'
@@ -67,8 +68,9 @@ export class WhoismeshNode {
       maxInFlightPerRegistry: opts.maxInFlightPerRegistry,
       blockPrefixLength: opts.blockPrefixLength,
       failedRetryMs: opts.failedRetryMs ?? defaultCrawlerOptions.failedRetryMs,
-      failedRetryRounds: opts.failedRetryRounds ?? defaultCrawlerOptions.failedRetryRounds
-    }, { store, client, gate, logger, ownership: this.ownership })
+      failedRetryRounds: opts.failedRetryRounds ?? defaultCrawlerOptions.failedRetryRounds,
+      resolve: opts.resolve
+    }, { store, client, gate, logger, ownership: this.ownership, lister: client })
     this.crawler = crawler
     this.mesh = new Mesh({
       listen: opts.mesh.listen,
@@ -103,7 +105,10 @@ export class WhoismeshNode {
       this.fleetBudget.apply()
     })
     this.mesh.on('departed', peerId => this.fleetBudget.onPeerDeparted(peerId))
-    this.mesh.on('heartbeat', h => this.fleetBudget.onPeerHeartbeat(h))
+    this.mesh.on('heartbeat', h => {
+      this.fleetBudget.onPeerHeartbeat(h)
+      this.lastHeartbeat.set(h.peerId, h)
+    })
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
     this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler }))
   }
@@ -113,7 +118,7 @@ export class WhoismeshNode {
    * (locked, unwritable, corrupt) and listen errors (address in use).
    */
   static async open (opts: NodeOptions, logger: Logger): Promise<WhoismeshNode> {
-    const store = await NetworkStore.open({ dataDir: opts.dataDir })
+    const store = await NetworkStore.open({ dataDir: opts.dataDir, resolve: opts.resolve })
     let node: WhoismeshNode | undefined
     try {
       const { privateKey } = await loadOrCreatePeerKey(opts.dataDir)
@@ -134,6 +139,31 @@ export class WhoismeshNode {
       throw err
     }
     return node
+  }
+
+  /** each peer's latest heartbeat, for awaitFleetAgreement */
+  private readonly lastHeartbeat = new Map<string, Heartbeat>()
+
+  /**
+   * After this node's crawl is done: waits until every live peer that crawls has no work queued
+   * either and holds the same index (its heartbeat's digest is this node's), so a batch run's replicas
+   * end identical even where a peer found networks no sample address needed (a listing's
+   * children). Resolves false after `timeoutMs` (or an abort) without that agreement.
+   */
+  async awaitFleetAgreement (timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs
+    await this.mesh.flush()
+    for (;;) {
+      const mine = this.store.digest()
+      const peers = this.mesh.liveFullPeers().filter(id => id !== this.mesh.peerId.toString())
+      const agree = peers.every(id => {
+        const h = this.lastHeartbeat.get(id)
+        return h !== undefined && Object.values(h.demand).every(d => d <= 0) && h.index.digest === mine
+      })
+      if (agree) return true
+      if (performance.now() >= deadline || signal?.aborted === true) return false
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
   }
 
   /** Crawls until every sample address is resolved in the (replicated) index, or `signal` aborts. */

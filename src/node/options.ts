@@ -50,6 +50,12 @@ export interface NodeOptions {
   failedRetryRounds?: number
   /** route addresses by the registries' delegation files (see DelegationSource); @default none: the IANA /8 table */
   delegations?: DelegationSource
+  /**
+   * when a sample address counts as resolved: `exact` (the registry's own answer for it is known;
+   * containers are listed where the registry allows) or `covered` (inside any known network, the
+   * 2016 rule: fewer lookups, coarse where networks nest); @default 'exact'
+   */
+  resolve: 'exact' | 'covered'
 }
 
 export const defaultNodeOptions = {
@@ -62,5 +68,6 @@ export const defaultNodeOptions = {
   timeoutMs: 15_000,
   controlPort: 0,
   blockPrefixLength: defaultCrawlerOptions.blockPrefixLength,
+  resolve: defaultCrawlerOptions.resolve,
   mesh: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [] as string[], heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS }
 } satisfies Partial<NodeOptions>

@@ -40,14 +40,29 @@ export interface NetworkRecord extends ParsedNetwork {
   source: 'rdap' | 'whois'
   /** ms since epoch */
   fetchedAt: number
-  /** the address whose lookup found it */
+  /** the address whose lookup found it; LISTED_QUERY_ADDRESS (0.0.0.0) when a listing of its parent's children did */
   queryAddress: number
 }
 
-export type NegativeReason = 'not-found' | 'reserved'
-export const NEGATIVE_REASONS: readonly NegativeReason[] = ['not-found', 'reserved']
+/**
+ * Why an address has a note of its own:
+ * - `not-found`: the registry answered "no such network" (unallocated);
+ * - `reserved`: reserved space, never asked;
+ * - `answered`: the registry's answer for this very address is known and stored — a container
+ *   (allocation, sub-allocation) with no more specific network at the address. Written by the node
+ *   that asked the address, or that listed the container's children and found none holding it
+ *   (crawl/listing.ts). It makes the address exactly resolved although the network is no leaf.
+ */
+/** `queryAddress` of a network found by listing its parent's children (crawl/listing.ts): 0.0.0.0, never asked */
+export const LISTED_QUERY_ADDRESS = 0
 
-/** An address a registry answered for with "no such network" (or that is reserved space). A fact, replicated. */
+export type NegativeReason = 'not-found' | 'reserved' | 'answered'
+export const NEGATIVE_REASONS: readonly NegativeReason[] = ['not-found', 'reserved', 'answered']
+
+/**
+ * A note on one address: the registry answered "no such network", it is reserved space, or its
+ * answer is a stored container (`reason`). A fact, replicated.
+ */
 export interface NegativeRecord {
   address: number
   registry: RegistryId

@@ -7,8 +7,10 @@ import { sampleSlice } from '../sample/index.js'
 
 /** The parts of the store a coverage report reads (NetworkStore provides them). */
 export interface CoverageSource {
-  isResolved: (address: number) => boolean
+  isExact: (address: number) => boolean
+  isCovered: (address: number) => boolean
   counts: () => { networks: number, negatives: number, failures: number }
+  noteCounts: () => { noNetwork: number, answered: number }
   classCounts: () => { leaves: number, containers: number, unclassified: number }
   addressesCovered: () => number
   registryStats: () => Record<RegistryId, { networks: number, addressesCovered: number }>
@@ -26,6 +28,8 @@ export interface CoverageReport {
   unclassified_networks: number
   /** addresses recorded as unallocated / not found */
   negatives: number
+  /** addresses whose registry answer is a stored container, noted by the node that asked or listed it */
+  answered_addresses: number
   /** addresses given up on after retries */
   failures: number
   addresses_covered: number
@@ -34,10 +38,19 @@ export interface CoverageReport {
   /** allocated + legacy /8s, less the special-purpose blocks inside them (~3.7 billion) */
   allocatable_addresses: number
   sample_total: number
-  /** sample addresses covered by a network, recorded unallocated, or in special-purpose space */
+  /** sample_exact + sample_coarse: sample addresses with any answer */
   sample_resolved: number
+  /**
+   * sample addresses whose registry answer is known exactly: inside a leaf, noted unallocated or
+   * answered by a stored container, or in special-purpose space
+   */
+  sample_exact: number
+  /** sample addresses only inside a container nobody asked about them: the answer may be more specific */
+  sample_coarse: number
   sample_reserved: number
   lookups: number
+  /** container listings (one request each: crawl/listing.ts) */
+  listings: number
   requests: number
   digest: string
   registries: Record<RegistryId, { networks: number, addresses_covered: number, percent_ipv4: number }>
@@ -66,12 +79,14 @@ const round = (x: number, digits = 4): number => Number(x.toFixed(digits))
 
 export async function coverageReport (store: CoverageSource, opts: { sampleLimit?: number, countersKey: string }): Promise<CoverageReport> {
   const sample = sampleSlice(opts.sampleLimit)
-  let resolved = 0
+  let exact = 0
+  let coarse = 0
   let reserved = 0
   for (const a of sample) {
-    if (registryForAddress(a) == null) { reserved++; resolved++ } else if (store.isResolved(a)) resolved++
+    if (registryForAddress(a) == null) { reserved++; exact++ } else if (store.isExact(a)) exact++
+    else if (store.isCovered(a)) coarse++
   }
-  const counters = (await store.getMeta(opts.countersKey) ?? {}) as { lookups?: number, requests?: number }
+  const counters = (await store.getMeta(opts.countersKey) ?? {}) as { lookups?: number, listings?: number, requests?: number }
   const counts = store.counts()
   const classes = store.classCounts()
   const covered = store.addressesCovered()
@@ -87,15 +102,19 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
     leaf_networks: classes.leaves,
     container_networks: classes.containers,
     unclassified_networks: classes.unclassified,
-    negatives: counts.negatives,
+    negatives: store.noteCounts().noNetwork,
+    answered_addresses: store.noteCounts().answered,
     failures: counts.failures,
     addresses_covered: covered,
     percent_ipv4: round(100 * covered / total),
     allocatable_addresses: total,
     sample_total: sample.length,
-    sample_resolved: resolved,
+    sample_resolved: exact + coarse,
+    sample_exact: exact,
+    sample_coarse: coarse,
     sample_reserved: reserved,
     lookups: counters.lookups ?? 0,
+    listings: counters.listings ?? 0,
     requests: counters.requests ?? 0,
     digest: store.digest(),
     registries
@@ -111,9 +130,12 @@ export function formatCoverage (r: CoverageReport): string {
       (r.unclassified_networks > 0 ? ` (${r.unclassified_networks.toLocaleString('en-US')} stored before leaves and containers, counted as containers: \`whoismesh repair\` classifies them)` : ''),
     `addresses covered ${r.addresses_covered.toLocaleString('en-US')} (${r.percent_ipv4.toFixed(2)}% of ${r.allocatable_addresses.toLocaleString('en-US')} allocatable IPv4 addresses)`,
     `sample resolved   ${r.sample_resolved.toLocaleString('en-US')} of ${r.sample_total.toLocaleString('en-US')} (${pct(r.sample_resolved, r.sample_total)}; ${r.sample_reserved.toLocaleString('en-US')} in special-purpose space)`,
+    `  exact           ${r.sample_exact.toLocaleString('en-US')} (${pct(r.sample_exact, r.sample_total)}: the registry's own answer for the address is stored)`,
+    `  coarse          ${r.sample_coarse.toLocaleString('en-US')} (only inside a container: a more specific network may exist)`,
     `unallocated       ${r.negatives.toLocaleString('en-US')} addresses`,
+    `answered          ${r.answered_addresses.toLocaleString('en-US')} addresses answered by a container (noted when asked or listed)`,
     `failed            ${r.failures.toLocaleString('en-US')} addresses`,
-    `lookups           ${r.lookups.toLocaleString('en-US')} (${r.networks === 0 ? '-' : (r.lookups / r.networks).toFixed(3)} per network), ${r.requests.toLocaleString('en-US')} registry requests`,
+    `lookups           ${r.lookups.toLocaleString('en-US')} (${r.networks === 0 ? '-' : (r.lookups / r.networks).toFixed(3)} per network), ${r.listings.toLocaleString('en-US')} container listings, ${r.requests.toLocaleString('en-US')} registry requests`,
     `digest            ${r.digest}`,
     '',
     'registry   networks   addresses covered   % of IPv4'

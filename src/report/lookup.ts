@@ -5,7 +5,8 @@
  * and a container (an allocation, a sub-allocation: record/classify.ts) may hold more specific
  * networks that nobody has looked up yet. So the answer says whether it is known to be exact:
  * `exact` is true when the most specific stored network is a leaf, or when it is the network the
- * registry gave for this very address (its `query_address`); false when it is a container found
+ * registry gave for this very address (its `query_address`, or an 'answered' note written when the
+ * address was asked or its container's children were listed); false when it is a container found
  * through another address — a more specific network may exist, and the answer may be coarse.
  * A registry's "not allocated" for this address, and special-purpose space, are exact too.
  */
@@ -17,6 +18,8 @@ import { toDumpRow, type DumpRow } from './dump.js'
 export interface LookupSource {
   containing: (address: number) => Promise<NetworkRecord[]>
   hasNegative: (address: number) => boolean
+  /** leaf, or a note of the address's own (store.isExact) */
+  isExact: (address: number) => boolean
 }
 
 export interface LookupReport {
@@ -39,7 +42,7 @@ export async function lookupReport (store: LookupSource, address: number): Promi
   const base = { address: formatIPv4(address), networks }
   if (networks.length > 0) {
     const answer = networks[0]
-    return { ...base, status: 'network', exact: answer.leaf || records[0].queryAddress === address }
+    return { ...base, status: 'network', exact: answer.leaf || records[0].queryAddress === address || store.isExact(address) }
   }
   if (registryForAddress(address) == null) {
     return { ...base, status: 'special-purpose', exact: true, special: specialBlockOf(address)?.name ?? 'reserved by IANA' }

@@ -1,7 +1,7 @@
 /**
  * The simulator's counters, per registry, as `GET /stats` reports them. A query is every request
- * or query line received; each gets exactly one outcome counter (network_answers, not_found,
- * redirects, rate_limited, or none for a bad request), and faults are counted apart.
+ * or query line received; each gets exactly one outcome counter (network_answers, listings,
+ * not_found, redirects, rate_limited, or none for a bad request), and faults are counted apart.
  */
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { FAULT_KINDS, type FaultKind } from './options.js'
@@ -12,6 +12,10 @@ export interface RegistryStats {
   queries: number
   /** answers that carried a network */
   network_answers: number
+  /** more-specific listings answered (RPSL -m/-M, RDAP rdap-down; sim/listing.ts), with or without networks */
+  listings: number
+  /** networks those listings carried */
+  listed_networks: number
   /** answers "no such network" (special-purpose / reserved space) */
   not_found: number
   /** RDAP redirects and WHOIS referrals to another registry */
@@ -55,7 +59,7 @@ export interface FaultPlanState {
 }
 
 function zeroRegistryStats (): RegistryStats {
-  return { queries: 0, network_answers: 0, not_found: 0, redirects: 0, rate_limited: 0, bans: 0, distinct_networks: 0 }
+  return { queries: 0, network_answers: 0, listings: 0, listed_networks: 0, not_found: 0, redirects: 0, rate_limited: 0, bans: 0, distinct_networks: 0 }
 }
 
 export class SimMetrics {

@@ -12,10 +12,11 @@ import { formatIPv4, tryParseIPv4 } from '../util/ipv4.js'
 import type { SimContext } from './context.js'
 import { injectFault, malformedBytes, streamHuge, type FaultRendering } from './faults.js'
 import {
-  RDAP_CONTENT_TYPE, rdapBadRequestBody, rdapBannedBody, rdapNetworkBody, rdapNotFoundBody, rdapRateLimitedBody,
+  RDAP_CONTENT_TYPE, rdapBadRequestBody, rdapBannedBody, rdapErrorBody, rdapNetworkBody, rdapNotFoundBody, rdapRateLimitedBody,
   rdapRedirectLocation
 } from './rdap-format.js'
 import { decide } from './responder.js'
+import { parseRdapDownPath, rdapSearchBody, RDAP_SEARCH_MAX_RESULTS, RDAP_SEARCH_REGISTRIES } from './listing.js'
 import { mix32, REGISTRY_INDEX } from './world.js'
 
 const REDIRECT_STATUSES = [301, 302, 303, 307, 308] as const
@@ -63,6 +64,11 @@ function handle (ctx: SimContext, registry: RegistryId, req: IncomingMessage, re
   m.registries[registry].queries++
   const client = req.socket.remoteAddress ?? 'unknown'
   const path = (req.url ?? '').split('?')[0]
+  const down = parseRdapDownPath(path)
+  if (down !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
+    search(ctx, registry, client, down, res)
+    return
+  }
   const match = IP_PATH.exec(path)
   const address = match != null ? tryParseIPv4(match[1]) : undefined
   const prefix = match?.[2] != null ? Number(match[2]) : 32
@@ -118,6 +124,32 @@ function handle (ctx: SimContext, registry: RegistryId, req: IncomingMessage, re
       ctx.afterLatency(() => sendJson(res, 404, body))
     }
   }
+}
+
+/** RFC 9910 `rdap-down`: the immediate children of a prefix (sim/listing.ts), at registries that offer it. */
+function search (ctx: SimContext, registry: RegistryId, client: string, range: { start: number, end: number }, res: ServerResponse): void {
+  const stats = ctx.metrics.registries[registry]
+  if (!RDAP_SEARCH_REGISTRIES.has(registry)) {
+    ctx.afterLatency(() => sendJson(res, 501, rdapErrorBody(registry, 501, 'Not Implemented', ['RIR search is not supported by this server'])))
+    return
+  }
+  const admission = ctx.admit(registry, client)
+  if (admission.kind !== 'ok') {
+    const banned = admission.kind === 'banned'
+    const body = banned ? rdapBannedBody(registry, admission.retryAfterSeconds) : rdapRateLimitedBody(registry, ctx.opts.budgetPerSecond[registry], admission.retryAfterSeconds)
+    ctx.afterLatency(() => sendJson(res, banned ? 403 : 429, body, { 'retry-after': String(admission.retryAfterSeconds) }))
+    return
+  }
+  const nets = ctx.view.children(registry, range.start, range.end)
+  stats.listings++
+  stats.listed_networks += Math.min(nets.length, RDAP_SEARCH_MAX_RESULTS)
+  if (nets.length === 0) {
+    ctx.afterLatency(() => sendJson(res, 404, rdapErrorBody(registry, 404, 'Not Found', ['No down level objects have been found'])))
+    return
+  }
+  const base = ctx.endpoints[registry].rdapBaseUrl
+  const body = rdapSearchBody(registry, nets, base, `${base}ips/rirSearch1/rdap-down/${formatIPv4(range.start)}`)
+  ctx.afterLatency(() => sendJson(res, 200, body))
 }
 
 /** The RDAP shapes of the faults that carry a body. */

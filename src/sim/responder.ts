@@ -25,6 +25,12 @@ export interface WorldView {
   readonly kind: 'flat' | 'nested'
   /** undefined for special-purpose and reserved space */
   answer: (address: number) => OwnerAnswer | undefined
+  /**
+   * The first-level more specific networks of [start, end] (what RPSL `-m` and RDAP `rdap-down`
+   * list): the children of the most specific network containing the whole range, those inside
+   * it, excluding an exact match. Empty in reserved space and for a registry that does not own it.
+   */
+  children: (registry: RegistryId, start: number, end: number) => SimNetwork[]
 }
 
 export function flatView (world: World): WorldView {
@@ -35,7 +41,9 @@ export function flatView (world: World): WorldView {
       if (i < 0) return undefined
       const n = describeNetwork(world, i)
       return { chain: [n], allocation: n }
-    }
+    },
+    // a flat world is one layer: nothing is more specific than its networks
+    children: () => []
   }
 }
 
@@ -47,6 +55,19 @@ export function nestedView (nw: NestedWorld): WorldView {
       if (nodes === undefined) return undefined
       const chain = nodes.map(n => describeNode(nw, n))
       return { chain, allocation: chain[0] }
+    },
+    children: (registry, start, end) => {
+      const a = nw.findAllocation(start)
+      if (a < 0 || nw.end[a] < end || nw.ownerOf(a) !== registry) return []
+      let node = nw.allocationNode(a)
+      for (;;) {
+        const inner = nw.childrenOf(node).find(c => c.start <= start && end <= c.end)
+        if (inner === undefined) break
+        node = inner
+      }
+      return nw.childrenOf(node)
+        .filter(c => start <= c.start && c.end <= end && !(c.start === start && c.end === end))
+        .map(c => describeNode(nw, c))
     }
   }
 }

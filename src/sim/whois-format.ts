@@ -167,7 +167,7 @@ export function arinBannedAnswer (retryAfterSeconds: number): string {
 // ---------------------------------------------------------------------------------------------
 // RPSL: RIPE, APNIC, AFRINIC
 
-type RpslRegistry = 'ripe' | 'apnic' | 'afrinic'
+export type RpslRegistry = 'ripe' | 'apnic' | 'afrinic'
 
 function rpslBanner (reg: RpslRegistry): string {
   switch (reg) {
@@ -214,14 +214,14 @@ function nicSuffix (reg: RpslRegistry): string {
   return reg === 'apnic' ? 'AP' : RPSL_SOURCE[reg]
 }
 
-export function rpslNetworkAnswer (n: SimNetwork): string {
+/** The inetnum object of `n` as its RPSL registry prints it (without the objects it references). */
+export function rpslInetnumLines (n: SimNetwork): string[] {
   const reg = n.registry as RpslRegistry
   const source = RPSL_SOURCE[reg]
-  const key = range(n.start, n.end)
   const filtered = reg === 'apnic' ? source : `${source} # Filtered`
   const contact = `${n.orgHandle.replace(/^ORG-/, '').replace(/-(RIPE|AP|AFRINIC)$/, '')}-${nicSuffix(reg)}`
   const inetnum = [
-    line('inetnum', key),
+    line('inetnum', range(n.start, n.end)),
     line('netname', n.name),
     line('descr', n.org),
     line('country', n.country === 'EU' ? 'EU # Country is really world wide' : n.country),
@@ -237,6 +237,20 @@ export function rpslNetworkAnswer (n: SimNetwork): string {
   }
   inetnum.push(line('source', filtered))
   if (reg === 'afrinic' && n.parentHandle !== '') inetnum.push(line('parent', n.parentHandle))
+  return inetnum
+}
+
+/** The RPSL banner and footer lines every answer of `reg` opens and closes with. */
+export function rpslFrame (reg: RpslRegistry): { banner: string, footer: string } {
+  return { banner: rpslBanner(reg), footer: rpslFooter(reg) }
+}
+
+export function rpslNetworkAnswer (n: SimNetwork): string {
+  const reg = n.registry as RpslRegistry
+  const source = RPSL_SOURCE[reg]
+  const key = range(n.start, n.end)
+  const inetnum = rpslInetnumLines(n)
+  const filtered = reg === 'apnic' ? source : `${source} # Filtered`
   const organisation = [
     line('organisation', n.orgHandle),
     line('org-name', n.org),

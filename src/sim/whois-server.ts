@@ -2,6 +2,7 @@
  * One registry's WHOIS server (RFC 3912): read one query line, write the answer in the registry's
  * format, close. Queries: ARIN `n + <ip>` (any ARIN flags), RIPE/APNIC/AFRINIC `-r <ip>` (any
  * flags, e.g. `-r -B`, `-T inetnum`), LACNIC `<ip>`; the address is the query's IPv4 token.
+ * RIPE/APNIC/AFRINIC also answer more-specific listings (`-m`/`-M <range>`, sim/listing.ts).
  * Bounded: query line length, idle time before the line arrives, connection count.
  */
 import { createServer, type Server, type Socket } from 'node:net'
@@ -10,6 +11,7 @@ import { tryParseIPv4 } from '../util/ipv4.js'
 import type { SimContext } from './context.js'
 import { injectFault, malformedBytes, streamHuge, type FaultRendering } from './faults.js'
 import { decide } from './responder.js'
+import { listedNetworks, parseRpslListingQuery, rpslListingAnswer } from './listing.js'
 import {
   arinBannedAnswer, arinChainAnswer, arinNotFoundAnswer, arinRateLimitedAnswer, arinReferralAnswer,
   lacnicBannedAnswer, lacnicNetworkAnswer, lacnicNotFoundAnswer, lacnicRateLimitedAnswer, lacnicReferralAnswer,
@@ -90,7 +92,8 @@ function answer (ctx: SimContext, registry: RegistryId, socket: Socket, line: st
   const stats = m.registries[registry]
   stats.queries++
   const query = line.trim().slice(0, 200)
-  const address = queryAddress(registry, line)
+  const listing = registry !== 'arin' && registry !== 'lacnic' ? parseRpslListingQuery(line) : undefined
+  const address = listing?.start ?? queryAddress(registry, line)
   const send = (text: string): void => ctx.afterLatency(() => { socket.end(text) })
   if (address === undefined) {
     m.badRequests++
@@ -118,6 +121,14 @@ function answer (ctx: SimContext, registry: RegistryId, socket: Socket, line: st
 
   const fault = ctx.nextFault(registry)
   const render = (): string => {
+    if (listing !== undefined && registry !== 'arin' && registry !== 'lacnic') {
+      if (listing.start === 0 && listing.end === 0xffffffff) {
+        return rpslBadQueryAnswer(registry, "112: unsupported query\n%\n% '-mM' query options are not allowed on very large ranges/prefixes.")
+      }
+      const nets = listedNetworks((s, e) => ctx.view.children(registry, s, e), listing)
+      if (fault === undefined) { stats.listings++; stats.listed_networks += nets.length }
+      return rpslListingAnswer(registry, nets, rpslNotFoundAnswer(registry))
+    }
     const decision = decide(ctx.view, registry, address)
     switch (decision.kind) {
       case 'network': {

@@ -12,7 +12,8 @@
  *   large or boundary-straddling ones: a /8 appears in 256 buckets);
  * - `maxInner`: the largest (end - start) of the networks entirely inside the bucket, which bounds
  *   the backward scan of `own` when collecting the networks that contain an address.
- * Plus the union of all ranges (CoverageUnion) for `isCovered`.
+ * Plus the union of all ranges (CoverageUnion) for `isCovered`, and the union of the leaves for
+ * `isExact`: an address inside a leaf is answered by that leaf, which policy does not subdivide.
  */
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { CoverageUnion } from './coverage.js'
@@ -40,6 +41,11 @@ export interface ClassCounts {
 
 export class NetworkIndex {
   readonly coverage = new CoverageUnion()
+  /**
+   * the union of the leaves. It only grows: a leaf whose record is replaced by a container's (the
+   * same range, another type word: a registry reclassified it) stays in it until the next open.
+   */
+  readonly leafCoverage = new CoverageUnion()
   private count = 0
   private starts = new Uint32Array(1024)
   private ends = new Uint32Array(1024)
@@ -88,10 +94,10 @@ export class NetworkIndex {
     this.regs = grow(this.regs, this.count)
     this.flags = grow(this.flags, this.count)
     this.flags[id] = 0
-    this.setClass(id, cls)
     this.hashes = grow(this.hashes, this.count * HASH_BYTES)
     this.starts[id] = start
     this.ends[id] = end
+    this.setClass(id, cls)
     this.regs[id] = registryIndex
     this.hashes.set(hash.subarray(0, HASH_BYTES), id * HASH_BYTES)
     this.perRegistry[registryIndex]++
@@ -129,6 +135,7 @@ export class NetworkIndex {
     const old = this.flags[id]
     const next = (cls.leaf ? LEAF : 0) | (cls.classified ? 0 : UNCLASSIFIED)
     this.leafCount += ((next & LEAF) - (old & LEAF))
+    if ((next & LEAF) !== 0 && (old & LEAF) === 0) this.leafCoverage.add(this.starts[id], this.ends[id])
     this.unclassifiedCount += ((next & UNCLASSIFIED) - (old & UNCLASSIFIED)) / UNCLASSIFIED
     this.flags[id] = next
   }

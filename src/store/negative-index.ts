@@ -1,7 +1,8 @@
 /**
- * In-memory index of the negative records (addresses a registry said are unallocated / reserved):
- * per /16 a sorted Uint32Array of addresses with their ids alongside, and per id the registry,
- * reason and 32-byte identity hash (for digests).
+ * In-memory index of the negative records (address notes: unallocated, reserved, or 'answered' by
+ * a stored container): per /16 a sorted Uint32Array of addresses with their ids alongside, and per
+ * id the 32-byte identity hash (for digests) and whether the note is 'answered' (the rest are
+ * "no network here").
  */
 import { HASH_BYTES } from './digest.js'
 import { SLASH16, emptyBuckets, grow, insertAt, lowerBound } from './sorted-array.js'
@@ -12,8 +13,26 @@ export class NegativeIndex {
   private readonly ids = emptyBuckets()
   private readonly lens = new Uint32Array(SLASH16)
   hashes = new Uint8Array(1024 * HASH_BYTES)
+  private answered = new Uint8Array(1024)
+  private answeredCount = 0
 
   get size (): number { return this.count }
+  /** notes whose reason is 'answered' */
+  get answeredSize (): number { return this.answeredCount }
+  isAnswered (id: number): boolean { return this.answered[id] === 1 }
+
+  /** Marks the note `id` as 'answered' or not (at add, and when a commit replaces its record). */
+  setAnswered (id: number, answered: boolean): void {
+    const v = answered ? 1 : 0
+    this.answeredCount += v - this.answered[id]
+    this.answered[id] = v
+  }
+
+  /** a note that says no network holds the address (unallocated or reserved), not an 'answered' one */
+  hasNoNetwork (address: number): boolean {
+    const id = this.find(address)
+    return id >= 0 && this.answered[id] === 0
+  }
 
   /** id of the negative for `address`, or -1 */
   find (address: number): number {
@@ -34,8 +53,11 @@ export class NegativeIndex {
     return k < len && a[k] === address
   }
 
-  add (address: number, hash: Uint8Array): number {
+  add (address: number, hash: Uint8Array, answered = false): number {
     const id = this.count++
+    this.answered = grow(this.answered, this.count)
+    this.answered[id] = 0
+    this.setAnswered(id, answered)
     this.hashes = grow(this.hashes, this.count * HASH_BYTES)
     this.hashes.set(hash.subarray(0, HASH_BYTES), id * HASH_BYTES)
     const b = address >>> 16

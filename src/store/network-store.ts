@@ -45,17 +45,29 @@ export interface NetworkStoreOptions {
    * @default 8 MiB
    */
   cacheSizeBytes?: number
+  /**
+   * When a sample address counts as resolved (`isResolved`): `exact` — its registry's answer is
+   * known (it lies in a leaf, or has a note: unallocated, reserved, or 'answered' by a stored
+   * container); `covered` — it lies in any stored network (the 2016 rule: quick, and coarse where
+   * networks nest).
+   * @default 'exact'
+   */
+  resolve?: ResolveRule
 }
+
+export type ResolveRule = 'exact' | 'covered'
+export const RESOLVE_RULES: readonly ResolveRule[] = ['exact', 'covered']
 
 export const defaultNetworkStoreOptions = {
   syncWrites: false,
-  cacheSizeBytes: 8 * 1024 * 1024
+  cacheSizeBytes: 8 * 1024 * 1024,
+  resolve: 'exact' as ResolveRule
 } satisfies Omit<NetworkStoreOptions, 'dataDir'>
 
 const RESERVED_META_PREFIX = 'store.'
 
 
-/** What a commit added to the index: new networks' [start, end] and new negatives' addresses. */
+/** What a commit added to or changed in the index: networks' [start, end] and notes' addresses. */
 export interface IndexedEvent {
   ranges: Array<[number, number]>
   addresses: number[]
@@ -91,7 +103,8 @@ export class NetworkStore {
     const dataDir = resolve(opts.dataDir)
     const full = { ...defaultNetworkStoreOptions, ...opts }
     const db = await LevelStore.open(dataDir, full.cacheSizeBytes)
-    const store = new NetworkStore(db, dataDir, { syncWrites: full.syncWrites, cacheSizeBytes: full.cacheSizeBytes })
+    if (!RESOLVE_RULES.includes(full.resolve)) throw new InvalidRecordError('resolve', `expected one of ${RESOLVE_RULES.join(', ')}, got ${String(full.resolve)}`)
+    const store = new NetworkStore(db, dataDir, { syncWrites: full.syncWrites, cacheSizeBytes: full.cacheSizeBytes, resolve: full.resolve })
     try {
       await store.checkSchema()
       await store.rebuild()
@@ -199,8 +212,9 @@ export class NetworkStore {
     if (netChanges.length > 0) this.registryCoverageCache = undefined
     if (this.indexedListeners.size > 0) {
       const e: IndexedEvent = { ranges: [], addresses: [] }
-      for (const c of netChanges) if (c.isNew) e.ranges.push([c.record.start, c.record.end])
-      for (const c of negChanges) if (c.isNew) e.addresses.push(c.record.address)
+      // replaced records too: a network that became a leaf, a note that changed kind, may resolve now
+      for (const c of netChanges) e.ranges.push([c.record.start, c.record.end])
+      for (const c of negChanges) e.addresses.push(c.record.address)
       if (e.ranges.length + e.addresses.length > 0) for (const fn of this.indexedListeners) fn(e)
     }
     return result
@@ -233,14 +247,16 @@ export class NetworkStore {
   }
 
   private applyNegative (record: NegativeRecord, hash: Buffer, isNew: boolean): void {
+    const answered = record.reason === 'answered'
     const id = isNew ? -1 : this.negativeIndex.find(record.address)
     if (id < 0) {
-      this.negativeIndex.add(record.address, hash)
+      this.negativeIndex.add(record.address, hash, answered)
       this.digests.add(record.address, hash)
       return
     }
     this.digests.replace(record.address, this.negativeIndex.hashes, id * HASH_BYTES, hash, 0)
     this.negativeIndex.setHash(id, hash)
+    this.negativeIndex.setAnswered(id, answered)
   }
 
   // ---------------------------------------------------------------- in-memory queries
@@ -250,14 +266,30 @@ export class NetworkStore {
     return this.networkIndex.coverage.covers(address)
   }
 
-  /** covered, or recorded as not-found / reserved */
+  /** resolved by the store's rule (NetworkStoreOptions.resolve): exact, or merely covered */
   isResolved (address: number): boolean {
-    return this.networkIndex.coverage.covers(address) || this.negativeIndex.has(address)
+    if (this.opts.resolve === 'covered') return this.networkIndex.coverage.covers(address) || this.negativeIndex.has(address)
+    return this.isExact(address)
   }
 
-  /** whether a negative record exists for exactly this address */
+  /**
+   * Whether the registry's answer for `address` is known exactly: it lies in a leaf (which policy
+   * does not subdivide), or has a note of its own (unallocated, reserved, or 'answered' by a stored
+   * container). Two memory lookups, whatever the resolve rule.
+   */
+  isExact (address: number): boolean {
+    return this.networkIndex.leafCoverage.covers(address) || this.negativeIndex.has(address)
+  }
+
+  /** whether a note says no network holds exactly this address (unallocated or reserved) */
   hasNegative (address: number): boolean {
-    return this.negativeIndex.has(address)
+    return this.negativeIndex.hasNoNetwork(address)
+  }
+
+  /** whether a note says this address's answer is a stored container ('answered') */
+  hasAnsweredNote (address: number): boolean {
+    const id = this.negativeIndex.find(address)
+    return id >= 0 && this.negativeIndex.isAnswered(id)
   }
 
   /** whether a failure record exists for this address */
@@ -293,8 +325,15 @@ export class NetworkStore {
     return this.networkIndex.coverage.size
   }
 
+  /** records held; `negatives` counts every address note, 'answered' ones included (see noteCounts) */
   counts (): StoreCounts {
     return { networks: this.networkIndex.size, negatives: this.negativeIndex.size, failures: this.failureSet.size }
+  }
+
+  /** address notes by kind: no network there (unallocated, reserved), or answered by a stored container */
+  noteCounts (): { noNetwork: number, answered: number } {
+    const answered = this.negativeIndex.answeredSize
+    return { noNetwork: this.negativeIndex.size - answered, answered }
   }
 
   /** networks by class (record/classify.ts), from memory; `unclassified`: headers older than the class, until repair */
@@ -442,7 +481,7 @@ export class NetworkStore {
       const address = parseAddressKey(k, NEGATIVE_PREFIX)
       if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad negative key ${k.toString('hex')}`)
       const f = this.db.unframe(v)
-      this.negativeIndex.add(address, f.hash)
+      this.negativeIndex.add(address, f.hash, f.leaf)
       this.digests.add(address, f.hash)
     }
     for await (const [k] of this.db.scan(failureBounds())) {

@@ -5,7 +5,8 @@
  *
  *   byte 0      value format (2; 1 is still read)
  *   byte 1      bits 0–6: registry, as its index in REGISTRY_IDS (that order is persisted: append only)
- *               bit 7: the network is a leaf (record/classify.ts; always 0 for a negative)
+ *               bit 7: a network: it is a leaf (record/classify.ts); a negative: its reason is
+ *               'answered' (its address's answer is a stored network, record/interface.ts)
  *   bytes 2–33  the item's identity hash (digest.ts), derived from the body
  *   bytes 34–   msgpack body: the canonical record
  *
@@ -43,7 +44,7 @@ export function networkValue (r: CanonicalNetwork, hash: Uint8Array = networkHas
 
 /** The stored value of a canonical negative. */
 export function negativeValue (r: CanonicalNegative, hash: Uint8Array = negativeHash(r), body: Uint8Array = encodeRecord(r)): Buffer {
-  return frameValue(registryIndexOf(r.registry), hash, body)
+  return frameValue(registryIndexOf(r.registry), hash, body, r.reason === 'answered')
 }
 
 /** header + body, see the top of this file */
@@ -59,7 +60,7 @@ export function frameValue (registryIndex: number, hash: Uint8Array, body: Uint8
 
 export interface Framed {
   registryIndex: number
-  /** the header's leaf bit; false for a format 1 value */
+  /** the header's bit 7: a network's leaf bit, a negative's 'answered' bit; false for a format 1 value */
   leaf: boolean
   /** false for a format 1 value, whose header predates the leaf bit */
   classified: boolean

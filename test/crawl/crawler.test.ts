@@ -1,3 +1,4 @@
+import { STATUS_VOCABULARY } from '../../src/record/classify.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
@@ -17,6 +18,7 @@ import { silentLogger } from '../../src/util/logger.js'
 import type { ParsedNetwork } from '../../src/record/index.js'
 
 /** A small registry world: disjoint networks; lookups answer the one containing the address. */
+/** registries answering from a flat world of assignments (leaves: each answers every address inside it) */
 class FakeRegistries implements AddressLookup {
   readonly networks: ParsedNetwork[]
   calls: number[] = []
@@ -40,7 +42,7 @@ class FakeRegistries implements AddressLookup {
       const [c, owner] = spec.split('@')
       const { start, end } = parseCidr(c)
       const registry = (owner as RegistryId | undefined) ?? registryForAddress(start)!
-      return { start, end, registry, handle: `NET-${c}`, name: `N${start}`, org: 'Org', country: 'US', cidrs: rangeToCidrs(start, end), type: '', parentHandle: '', registered: '', lastChanged: '' }
+      return { start, end, registry, handle: `NET-${c}`, name: `N${start}`, org: 'Org', country: 'US', cidrs: rangeToCidrs(start, end), type: STATUS_VOCABULARY[registry].leaf[0], parentHandle: '', registered: '', lastChanged: '' }
     })
   }
 

@@ -14,6 +14,7 @@ import { Ownership } from '../../src/fleet/ownership.js'
 import { sampleSlice } from '../../src/sample/index.js'
 import { registryForAddress } from '../../src/registry/iana.js'
 import { net, neg } from '../store/helpers/records.js'
+import { STATUS_VOCABULARY } from '../../src/record/classify.js'
 
 const dirs: string[] = []
 after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
@@ -61,7 +62,10 @@ test('the tally equals a pass over the sample after every commit, for every owne
         const start = a - (a % 2 ** (32 - bits))
         const end = start + 2 ** (32 - bits) - 1
         if (registryForAddress(start) !== registryForAddress(end)) continue
-        networks.push(net(start, end, { registry: registryForAddress(a)! }))
+        // under the exact rule a leaf resolves the sample addresses inside it, a container none
+        const registry = registryForAddress(a)!
+        const words = STATUS_VOCABULARY[registry]
+        networks.push(net(start, end, { registry, type: i % 3 === 0 ? words.container[0] : words.leaf[0] }))
       }
       for (let i = 0; i < 10; i++) {
         const a = sample[rand() % sample.length]

@@ -222,7 +222,7 @@ describe('registry simulator servers', () => {
     assert.deepEqual(Object.keys(stats.registries).sort(), [...REGISTRY_IDS].sort())
     for (const id of REGISTRY_IDS) {
       assert.deepEqual(Object.keys(stats.registries[id]).sort(),
-        ['bans', 'distinct_networks', 'network_answers', 'not_found', 'queries', 'rate_limited', 'redirects'], id)
+        ['bans', 'distinct_networks', 'listed_networks', 'listings', 'network_answers', 'not_found', 'queries', 'rate_limited', 'redirects'], id)
       for (const v of Object.values(stats.registries[id])) assert.equal(typeof v, 'number', id)
       assert.ok(stats.registries[id].queries > 0, id)
       assert.ok(stats.registries[id].distinct_networks <= stats.registries[id].network_answers, id)

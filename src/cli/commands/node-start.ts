@@ -27,6 +27,7 @@ export interface NodeStartCommandOptions {
   budget?: string
   sampleLimit?: number
   exitWhenDone?: boolean
+  resolve: 'exact' | 'covered'
   contact?: string
   concurrency: number
   timeoutMs: number
@@ -39,6 +40,9 @@ export interface NodeStartCommandOptions {
   quiet?: boolean
   verbose?: boolean
 }
+
+/** how long a batch run (--exit-when-done) waits, once done, for its peers to finish and agree */
+const FLEET_AGREEMENT_MS = 30_000
 
 /**
  * `--delegations`: auto = the registries' files (their URLs, fetched when the crawl starts; a
@@ -99,6 +103,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     endpoints,
     budgets,
     sampleLimit: o.sampleLimit,
+    resolve: o.resolve,
     contact: o.contact ?? '',
     maxInFlightPerRegistry: o.concurrency,
     timeoutMs: o.timeoutMs,
@@ -129,14 +134,20 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
   let exitCode = 0
   try {
     const status = await node.crawl(ac.signal)
+    if (status.done && o.exitWhenDone === true && !(await node.awaitFleetAgreement(FLEET_AGREEMENT_MS, ac.signal))) {
+      logger.warn('the fleet\'s replicas still differ; exiting with this node\'s copy (the others keep syncing while they run)', { waitedMs: FLEET_AGREEMENT_MS })
+    }
     if (status.done) {
       const report = await coverageReport(node.store, { sampleLimit: o.sampleLimit, countersKey: COUNTERS_META_KEY })
-      const complete = report.sample_resolved === report.sample_total
+      // done by the node's rule: every answer exact, or (covered) every address inside some network
+      const complete = (o.resolve === 'covered' ? report.sample_resolved : report.sample_exact) === report.sample_total
       logger.info(complete ? 'crawl complete' : 'crawl finished with addresses given up on', {
         networks: report.networks,
         sampleResolved: report.sample_resolved,
+        sampleExact: report.sample_exact,
         sampleTotal: report.sample_total,
         lookups: report.lookups,
+        listings: report.listings,
         lookupsPerNetwork: report.networks === 0 ? null : Number((report.lookups / report.networks).toFixed(4)),
         digest: report.digest
       })

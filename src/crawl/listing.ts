@@ -1,0 +1,182 @@
+/**
+ * Exact resolution in a world of nested networks (issue 12): what the crawl does when a registry
+ * answers an address with a container (an allocation, a sub-allocation: record/classify.ts).
+ *
+ * The address itself is resolved exactly — the registry answered it — and gets an 'answered' note
+ * (record/interface.ts). The other sample addresses inside the container are not: each may lie in
+ * a more specific network nobody has found yet. Asking each of them costs a lookup apiece; where
+ * the registry lets a client list a container's children (lookup/listing.ts), one request tells
+ * for all of them: an address in no child is answered by the container (it gets a note), an
+ * address in a leaf child is answered by that leaf (stored with the listing), and an address in a
+ * child container is the same question one level down (that child is listed in turn, when enough
+ * sample addresses wait in it; else they are asked one by one).
+ *
+ * A container is listed when at least `minWaiting` sample addresses inside it are still not
+ * exact (a listing of a container holding one such address costs what asking it does, and may not
+ * answer it). Each container is listed at most once per run by this node. A listing the registry
+ * cut short (RDAP's result cap) keeps the networks it carried but notes nothing: the container's
+ * empty space is not known.
+ */
+import type { NetworkRecord, NegativeRecord } from '../record/index.js'
+import { isLeaf, LISTED_QUERY_ADDRESS } from '../record/index.js'
+import type { RegistryId } from '../registry/interface.js'
+import { upperBound } from '../store/sorted-array.js'
+import { formatIPv4 } from '../util/ipv4.js'
+import type { Logger } from '../util/logger.js'
+import type { AcceptedRecords } from './interface.js'
+import type { RegistryGate } from './registry-gate.js'
+
+/** A container to list, at the registry that answered with it. */
+export interface ListingJob {
+  registry: RegistryId
+  start: number
+  end: number
+}
+
+/** What the crawl needs to list containers (src/lookup RegistryClient provides it). */
+export interface ContainerLister {
+  /** whether `registry` can list this container's children (lookup/listing.ts canList) */
+  canList: (registry: RegistryId, container: { start: number, end: number }) => boolean
+  listChildren: (container: { start: number, end: number }, registry: RegistryId, signal?: AbortSignal) => Promise<{
+    children: Array<Omit<NetworkRecord, 'source' | 'fetchedAt' | 'queryAddress'>>
+    complete: boolean
+    source: 'rdap' | 'whois'
+  }>
+}
+
+/** The sorted sample, walked by range (crawl/sample-tally.ts SampleTally provides it). */
+export interface SampleRanges {
+  /** calls `fn` with each sample address in [start, end] in order, until it returns false */
+  forEachIn: (start: number, end: number, fn: (address: number) => boolean | undefined) => void
+}
+
+export interface ListingPlanOptions {
+  /** sample addresses still not exact inside a container before it is listed (default 2) */
+  minWaiting: number
+}
+
+export const defaultListingPlanOptions: ListingPlanOptions = { minWaiting: 2 }
+
+/** What one finished listing adds to the store. */
+export interface ListingResult {
+  networks: NetworkRecord[]
+  notes: NegativeRecord[]
+  /** child containers worth listing in turn */
+  next: ListingJob[]
+}
+
+/** Decides which containers to list, and what a listing resolves. */
+export class ListingPlan {
+  /** containers listed or queued in this run, by "start-end" */
+  private readonly seen = new Set<string>()
+  private readonly opts: ListingPlanOptions
+
+  constructor (
+    private readonly sample: SampleRanges,
+    private readonly isExact: (address: number) => boolean,
+    private readonly canList: ContainerLister['canList'],
+    opts: Partial<ListingPlanOptions> = {}
+  ) {
+    this.opts = { ...defaultListingPlanOptions, ...opts }
+  }
+
+  /** The listing worth making for a container answer, or undefined (a leaf, no service, too few waiting, done before). */
+  consider (network: { registry: RegistryId, type: string, start: number, end: number }): ListingJob | undefined {
+    if (isLeaf(network.registry, network.type)) return undefined
+    const key = `${network.start}-${network.end}`
+    if (this.seen.has(key) || !this.canList(network.registry, network)) return undefined
+    if (this.waiting(network.start, network.end, this.opts.minWaiting) < this.opts.minWaiting) return undefined
+    this.seen.add(key)
+    return { registry: network.registry, start: network.start, end: network.end }
+  }
+
+  /** The listing could not be made: a later container answer may try it again. */
+  forget (job: ListingJob): void {
+    this.seen.delete(`${job.start}-${job.end}`)
+  }
+
+  /**
+   * What a listing of `job` resolves: its children as records, a note for each waiting sample
+   * address in none of them (complete listings only), and the child containers to list next.
+   */
+  resolve (job: ListingJob, listing: Awaited<ReturnType<ContainerLister['listChildren']>>, fetchedAt: number): ListingResult {
+    // a network found by a listing was asked for no address of its own: query_address 0.0.0.0
+    const networks: NetworkRecord[] = listing.children.map(c => ({ ...c, source: listing.source, fetchedAt, queryAddress: LISTED_QUERY_ADDRESS }))
+    const notes: NegativeRecord[] = []
+    const next: ListingJob[] = []
+    if (!listing.complete) return { networks, notes, next }
+    const starts = Uint32Array.from(networks, n => n.start)
+    const waitingIn = new Map<number, number>()
+    this.sample.forEachIn(job.start, job.end, a => {
+      if (this.isExact(a)) return true
+      const k = upperBound(starts, starts.length, a) - 1
+      const child = k >= 0 && networks[k].end >= a ? networks[k] : undefined
+      if (child === undefined) notes.push({ address: a, registry: job.registry, reason: 'answered', fetchedAt })
+      else if (!isLeaf(child.registry, child.type)) waitingIn.set(k, (waitingIn.get(k) ?? 0) + 1)
+      return true
+    })
+    for (const [k, n] of waitingIn) {
+      if (n < this.opts.minWaiting) continue
+      const job = this.consider(networks[k])
+      if (job !== undefined) next.push(job)
+    }
+    return { networks, notes, next }
+  }
+
+  /** sample addresses in [start, end] not exact yet, counted up to `enough` */
+  private waiting (start: number, end: number, enough: number): number {
+    let n = 0
+    this.sample.forEachIn(start, end, a => {
+      if (!this.isExact(a)) n++
+      return n < enough
+    })
+    return n
+  }
+}
+
+/** What running one listing needs from the crawler. */
+export interface ListingRun {
+  plan: ListingPlan
+  lister: ContainerLister
+  gate: Pick<RegistryGate, 'beginLookup' | 'noteAnswer' | 'noteRateLimited'>
+  logger: Logger
+  /** commits a batch; undefined when the store refused it (the crawl stops) */
+  commit: (batch: { networks: NetworkRecord[], negatives: NegativeRecord[] }) => Promise<{ accepted: AcceptedRecords } | undefined>
+  /** hands a listing to its registry's queue */
+  enqueue: (job: ListingJob) => void
+  /** after a refusal for our rate: the job waits its turn again */
+  retryFirst: (job: ListingJob) => void
+  accepted: (records: AcceptedRecords) => void
+  rateLimited: (registry: RegistryId, pauseMs: number) => void
+}
+
+/**
+ * Lists one container (its slot already reserved at `job.registry`) and commits what the listing
+ * resolves. A refusal for our rate pauses the registry and puts the job back; any other failure
+ * drops it (its addresses are asked one by one, and a later container answer may list it again).
+ */
+export async function runListing (run: ListingRun, job: ListingJob, signal: AbortSignal): Promise<void> {
+  const { plan, lister, gate, logger } = run
+  gate.beginLookup(job.registry, signal)
+  const where = { registry: job.registry, container: `${formatIPv4(job.start)} - ${formatIPv4(job.end)}` }
+  try {
+    const listing = await lister.listChildren(job, job.registry, signal)
+    gate.noteAnswer(job.registry, signal)
+    const result = plan.resolve(job, listing, Date.now())
+    const committed = await run.commit({ networks: result.networks, negatives: result.notes })
+    if (committed === undefined) return
+    run.accepted(committed.accepted)
+    for (const next of result.next) run.enqueue(next)
+    logger.debug('container listed', { ...where, children: result.networks.length, complete: listing.complete, answered: result.notes.length, next: result.next.length })
+  } catch (err: any) {
+    if (signal.aborted) { plan.forget(job); return }
+    if (err?.name === 'RateLimitedError') {
+      const pauseMs = gate.noteRateLimited(job.registry, signal, err.retryAfterMs)
+      run.rateLimited(job.registry, pauseMs)
+      run.retryFirst(job)
+      return
+    }
+    plan.forget(job)
+    logger.debug('listing failed; its addresses are asked one by one', { ...where, error: `${String(err?.name ?? 'Error')}: ${String(err?.message ?? err)}` })
+  }
+}
