@@ -94,7 +94,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--table', 'a cluster summary table instead of JSON lines')
     .option('--listen <multiaddrs>', 'where this light peer listens', '/ip4/0.0.0.0/tcp/0')
     .option('--wait-ms <ms>', 'without --follow: how long to collect heartbeats before printing', positiveInt('--wait-ms'), 5000)
-    .action(async (o) => { await (await metrics()).runMetrics(o) })
+    .action(async (o) => { outcome.exitCode = await (await metrics()).runMetrics(o) })
 
   program.command('id')
     .description("print this node's libp2p peer id (first line), creating its key in the data directory if needed")
