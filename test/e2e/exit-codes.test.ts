@@ -8,13 +8,13 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
-import { Mesh } from '../../src/mesh/index.js'
+import { Mesh, generateSwarmKey, loadSwarmKey } from '../../src/mesh/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { silentLogger } from '../../src/util/logger.js'
 import { runCli } from '../helpers/cli.js'
@@ -73,10 +73,12 @@ test('metrics exits 3 and says in one line that it reached no node when nothing 
   assert.match(table.stderr, /^whoismesh: reached no node: could not connect to /)
 })
 
-test('metrics exits 0 and names the nodes it heard', async () => {
+test('metrics names the node it heard and exits 0; without the fleet\'s swarm key it says it could not connect and exits 3', async () => {
   const zero = Object.fromEntries(REGISTRY_IDS.map(id => [id, 0])) as Record<RegistryId, number>
-  // a crawling peer of the mesh (no store: it only sends heartbeats)
-  const node = new Mesh({ listen: [LISTEN], heartbeatIntervalMs: 300 }, {
+  const keyFile = join(dir, 'swarm.key')
+  await writeFile(keyFile, generateSwarmKey())
+  // a crawling peer of a private mesh (no store: it only sends heartbeats)
+  const node = new Mesh({ listen: [LISTEN], heartbeatIntervalMs: 300, swarmKey: await loadSwarmKey(keyFile) }, {
     privateKey: await generateKeyPair('Ed25519'),
     logger: silentLogger,
     heartbeat: () => ({ version: 'test', counters: { lookups: 7 }, demand: zero, rates: zero, backoff: {}, index: { networks: 3, negatives: 0, digest: 'ab'.repeat(32) }, sample: { total: 10, resolved: 4 } })
@@ -84,11 +86,17 @@ test('metrics exits 0 and names the nodes it heard', async () => {
   await node.start()
   try {
     const id = node.peerId.toString()
-    const r = await runCli(['metrics', '--bootstrap', node.listenAddrs()[0], '--listen', LISTEN, '--wait-ms', '4000'], { timeoutMs: 60_000 })
-    assert.equal(r.code, 0, `exit ${String(r.code)}: ${r.stderr}`)
-    const heard = JSON.parse(r.stdout) as Array<{ peerId: string, index: { networks: number } }>
+    const args = ['metrics', '--bootstrap', node.listenAddrs()[0], '--listen', LISTEN, '--wait-ms', '4000']
+    const member = await runCli([...args, '--swarm-key', keyFile], { timeoutMs: 60_000 })
+    assert.equal(member.code, 0, `exit ${String(member.code)}: ${member.stderr}`)
+    const heard = JSON.parse(member.stdout) as Array<{ peerId: string, index: { networks: number } }>
     assert.deepEqual(heard.map(h => [h.peerId, h.index.networks]), [[id, 3]])
-    assert.equal(r.stderr, `heard 1 node: ${id}\n`)
+    assert.equal(member.stderr, `heard 1 node: ${id}\n`)
+
+    const outsider = await runCli(args, { timeoutMs: 60_000 })
+    assert.equal(outsider.code, 3, `without the key: exit ${String(outsider.code)}: ${outsider.stderr}`)
+    assert.equal(outsider.stdout, '[]\n')
+    assert.match(outsider.stderr, /^whoismesh: reached no node: could not connect to .*--swarm-key/)
   } finally {
     await node.stop()
   }
