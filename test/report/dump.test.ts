@@ -127,6 +127,37 @@ test('lookup --json answers the most specific network and its parents, or why th
   assert.match(coarseText.stdout, /^8\.9\.1\.1 is in 8\.0\.0\.0\/9 \(8\.0\.0\.0 - 8\.127\.255\.255\) \(container: a more specific network may exist\)\n/)
 })
 
+test('lookup says whether an address is in the sample: outside it, the answer is the most specific network known, and none is not "not crawled yet"', async () => {
+  const lookup = async (ip: string): Promise<{ json: any, text: string }> => {
+    const j = await runCli(['lookup', ip, '--data', data, '--json'], { timeoutMs: 60_000 })
+    assert.equal(j.code, 0, j.stderr)
+    const t = await runCli(['lookup', ip, '--data', data], { timeoutMs: 60_000 })
+    assert.equal(t.code, 0, t.stderr)
+    return { json: JSON.parse(j.stdout), text: t.stdout }
+  }
+  // in the sample (third octet a multiple of 12, fourth 1, 65, 129 or 193), nothing stored: not crawled yet
+  const pending = await lookup('45.1.0.1')
+  assert.deepEqual([pending.json.status, pending.json.in_sample, pending.json.exact], ['unknown', true, false])
+  assert.equal(pending.text, '45.1.0.1: no stored network contains it (not crawled yet)\n')
+  // outside the sample, nothing stored: never to be crawled, said so
+  const never = await lookup('45.1.2.4')
+  assert.deepEqual([never.json.status, never.json.in_sample], ['unknown', false])
+  assert.match(never.text, /^45\.1\.2\.4 is not a sample address \(the crawl asks the registries only about the sample: third octet 0, 12, …, 252 and fourth octet 1, 65, 129 or 193; `whoismesh sample`\), and no stored network contains it\n$/)
+  // outside the sample, inside a container: the most specific network known, possibly coarse
+  const coarse = await lookup('8.9.1.1')
+  assert.deepEqual([coarse.json.status, coarse.json.in_sample, coarse.json.exact], ['network', false, false])
+  assert.match(coarse.text, /^8\.9\.1\.1 is in 8\.0\.0\.0\/9 .* \(container: a more specific network may exist\)\n/)
+  assert.match(coarse.text, /\n8\.9\.1\.1 is not a sample address .*: the answer is the most specific network known to contain it\n$/)
+  // outside the sample, inside a leaf: exact, still said to be outside the sample
+  const leaf = await lookup('8.8.8.8')
+  assert.deepEqual([leaf.json.in_sample, leaf.json.exact], [false, true])
+  assert.match(leaf.text, /\n8\.8\.8\.8 is not a sample address .*: the answer is the most specific network known to contain it\n$/)
+  // a sample address inside the same container: no such line
+  const sampled = await lookup('8.8.0.1')
+  assert.deepEqual([sampled.json.status, sampled.json.in_sample, sampled.json.exact], ['network', true, false])
+  assert.doesNotMatch(sampled.text, /not a sample address/)
+})
+
 test('coverage counts leaf and container networks', async () => {
   const r = await runCli(['coverage', '--json', '--sample-limit', '1000', '--data', data], { timeoutMs: 60_000 })
   assert.equal(r.code, 0, r.stderr)
