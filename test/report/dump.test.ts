@@ -7,10 +7,11 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { Writable } from 'node:stream'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { NetworkStore } from '../../src/store/index.js'
-import { DUMP_FIELDS } from '../../src/report/dump.js'
+import { DUMP_FIELDS, writeDump } from '../../src/report/dump.js'
 import { net, neg, tempDir } from '../store/helpers/records.js'
 import { runCli } from '../helpers/cli.js'
 
@@ -181,4 +182,58 @@ test('merge gives a row of a dump written before the leaf column the leaf of its
   assert.equal(await readFile(out, 'utf8'), lines.join('\n') + '\n', 'the merge of the old and the new dump is the new dump')
   const summary = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}')
   assert.deepEqual([summary.identical, summary.merged], [false, 5])
+})
+
+/** A store of `count` networks in a fresh directory under the test's temp dir. */
+async function storeOf (name: string, count: number): Promise<NetworkStore> {
+  const store = await NetworkStore.open({ dataDir: join(dir, name) })
+  const base = 0x0b000000 // 11.0.0.0
+  await store.commit({ networks: Array.from({ length: count }, (_, i) => net(base + i * 256, base + i * 256 + 255, { registry: 'arin', type: 'REASSIGNMENT' })), negatives: [] })
+  return store
+}
+
+/** A reader that takes one line at a time, each on a later turn of the event loop: every write waits. */
+function slowReader (onLine?: (n: number, self: Writable) => boolean): Writable & { lines: number } {
+  const out = new Writable({
+    highWaterMark: 1,
+    write (_chunk, _enc, cb) {
+      out.lines++
+      if (onLine?.(out.lines, out) === false) return
+      setImmediate(cb)
+    }
+  }) as Writable & { lines: number }
+  out.lines = 0
+  return out
+}
+
+test('a dump to a slow reader leaves no listener behind per wait (no MaxListenersExceededWarning)', async () => {
+  const store = await storeOf('slow-reader', 300)
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  try {
+    const out = slowReader()
+    assert.equal(await writeDump(store, { format: 'jsonl' }, out), 300)
+    assert.equal(out.lines, 300)
+    assert.equal(out.listenerCount('error'), 0, 'error listeners left on the reader')
+    assert.equal(out.listenerCount('drain'), 0, 'drain listeners left on the reader')
+    // process warnings are emitted on a later tick
+    await new Promise(resolve => setImmediate(resolve))
+    assert.deepEqual(warnings.map(w => `${w.name}: ${w.message}`), [])
+  } finally {
+    process.off('warning', onWarning)
+    await store.close()
+  }
+})
+
+test('a dump whose reader goes away stops with an error instead of waiting forever', { timeout: 30_000 }, async () => {
+  const store = await storeOf('reader-gone', 50)
+  try {
+    // the reader closes after 5 lines, without an error
+    const out = slowReader((n, self) => { if (n < 5) return true; self.destroy(); return false })
+    await assert.rejects(writeDump(store, { format: 'jsonl' }, out), { name: 'DumpReaderGoneError' })
+    assert.equal(out.lines, 5)
+  } finally {
+    await store.close()
+  }
 })
