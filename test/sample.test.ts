@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateSortedSample, shuffledSample, sampleSlice, SAMPLE_SIZE } from '../src/sample/index.js'
+import { generateSortedSample, isSampleAddress, shuffledSample, sampleSlice, SAMPLE_SIZE } from '../src/sample/index.js'
+import { prng } from '../src/util/prng.js'
 import { formatIPv4, parseIPv4 } from '../src/util/ipv4.js'
 
 test('the sample has exactly 4,706,768 distinct addresses', () => {
@@ -37,4 +38,31 @@ test('a sample limit takes a spread-out prefix of the shuffled order', () => {
   const s = sampleSlice(20000)
   const octets = new Set(Array.from(s, ip => ip >>> 24))
   assert.ok(octets.size > 150, `only ${octets.size} distinct /8s in 20k addresses`)
+})
+
+test('isSampleAddress says exactly which addresses are in the sample', () => {
+  const sorted = generateSortedSample()
+  for (const a of sorted) if (!isSampleAddress(a)) assert.fail(`${formatIPv4(a)} is in the sample, isSampleAddress says no`)
+  const inSorted = (x: number): boolean => {
+    let lo = 0
+    let hi = sorted.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (sorted[mid] === x) return true
+      if (sorted[mid] < x) lo = mid + 1
+      else hi = mid - 1
+    }
+    return false
+  }
+  // random addresses, and random ones moved onto the rule's third and fourth octets (most of those are in it)
+  const next = prng(7)
+  const fourth = [1, 65, 129, 193]
+  for (let i = 0; i < 400_000; i++) {
+    const r = next() >>> 0
+    const x = i % 2 === 0 ? r : ((r & 0xffff0000) | ((((r >>> 8) & 0xff) % 22) * 12) << 8 | fourth[r & 3]) >>> 0
+    if (isSampleAddress(x) !== inSorted(x)) assert.fail(`isSampleAddress(${formatIPv4(x)}) is ${String(isSampleAddress(x))}`)
+  }
+  for (const ip of ['8.8.8.8', '0.0.0.1', '10.0.0.1', '192.168.0.1', '1.0.1.1', '207.48.60.1']) {
+    assert.equal(isSampleAddress(parseIPv4(ip)), inSorted(parseIPv4(ip)), ip)
+  }
 })

@@ -22,7 +22,13 @@ const repair = async () => await import('./commands/repair.js')
 
 const DEFAULT_DATA = defaultNodeOptions.dataDir
 
-export function buildProgram (): Command {
+/**
+ * The exit code a command asks for when it returns normally (docs/operating.md, "Exit codes"):
+ * 0 done, 3 given up. Errors map to theirs in errors.ts (2 a user mistake, 1 a bug).
+ */
+export interface CommandOutcome { exitCode: number }
+
+export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Command {
   const program = new Command('whoismesh')
     .description('Peer-to-peer crawler of the WHOIS/RDAP networks covering the IPv4 space')
     .version(VERSION)
@@ -79,7 +85,7 @@ export function buildProgram (): Command {
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
     .option('--quiet', 'only warnings and errors')
     .option('--verbose', 'debug logs (every stored network)')
-    .action(async (o) => { await (await nodeStart()).runNodeStart(o) })
+    .action(async (o) => { outcome.exitCode = await (await nodeStart()).runNodeStart(o) })
 
   program.command('metrics')
     .description('join the mesh as a light peer (crawls nothing) and print the nodes\' heartbeats')
@@ -89,7 +95,7 @@ export function buildProgram (): Command {
     .option('--table', 'a cluster summary table instead of JSON lines')
     .option('--listen <multiaddrs>', 'where this light peer listens', '/ip4/0.0.0.0/tcp/0')
     .option('--wait-ms <ms>', 'without --follow: how long to collect heartbeats before printing', positiveInt('--wait-ms'), 5000)
-    .action(async (o) => { await (await metrics()).runMetrics(o) })
+    .action(async (o) => { outcome.exitCode = await (await metrics()).runMetrics(o) })
 
   program.command('id')
     .description("print this node's libp2p peer id (first line), creating its key in the data directory if needed")
@@ -144,14 +150,17 @@ export function buildProgram (): Command {
 }
 
 export async function main (argv: string[]): Promise<number> {
-  const program = buildProgram()
+  const outcome: CommandOutcome = { exitCode: 0 }
+  const program = buildProgram(outcome)
   try {
     if (argv.length <= 2) {
       program.outputHelp()
       return 0
     }
     await program.parseAsync(argv)
-    return 0
+    // the one channel for a command's exit code: process.exitCode would be overridden by the
+    // explicit process.exit below
+    return outcome.exitCode
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed by commander

@@ -22,7 +22,8 @@ import { formatIPv4 } from '../util/ipv4.js'
 import { MalformedResponseError, RateLimitedError, TransientLookupError } from './errors.js'
 import { attr, objectClass, parseRangeText, parseWhoisText } from './parse-util.js'
 import { parseRdapNetwork } from './rdap-parser.js'
-import { inetnumNetwork, notFoundAnswer, rateLimitAnswer } from './whois-parser.js'
+import { inetnumNetwork } from './whois-parser.js'
+import { knownRefusal, notFoundAnswer, refusalNotice } from './whois-notices.js'
 
 /** How a registry's container children are listed, or undefined where no service exists. */
 export type ListingMethod = 'whois-first-level' | 'rdap-down'
@@ -105,7 +106,9 @@ function inside (c: ListedContainer, nets: ParsedNetwork[], registry: RegistryId
 export function parseRpslListing (text: string, registry: RegistryId, c: ListedContainer): ChildListing {
   const bytes = Buffer.byteLength(text, 'utf8')
   const { objects, messages, endsCleanly } = parseWhoisText(text)
-  const limited = rateLimitAnswer(messages, objects)
+  const inetnumsFound = objects.some(o => objectClass(o) === 'inetnum')
+  // a known refusal anywhere; any refusal wording in an answer without networks or "no entries"
+  const limited = knownRefusal(messages, objects) ?? (inetnumsFound || notFoundAnswer(messages) !== undefined ? undefined : refusalNotice(messages, objects))
   if (limited?.kind === 'rate-limited' || limited?.kind === 'banned') {
     throw new RateLimitedError(registry, `whois listing: ${limited.message}`, limited.retryAfterMs, limited.kind === 'banned')
   }
@@ -118,7 +121,7 @@ export function parseRpslListing (text: string, registry: RegistryId, c: ListedC
   const nets = inetnums.map(o => {
     const range = parseRangeText(attr(o, 'inetnum'))
     if (range === undefined || range.start > range.end) throw new MalformedResponseError(registry, `whois listing: unreadable inetnum "${attr(o, 'inetnum')}"`, bytes)
-    return inetnumNetwork(o, objects, registry, range)
+    return inetnumNetwork(o, objects, messages, registry, range)
   })
   return { children: inside(c, nets, registry, bytes, 'whois listing'), complete: true, source: 'whois' }
 }

@@ -14,7 +14,8 @@
  *   containing the query wins (on a tie, the first, APNIC's own). The org is the org-name of the
  *   organisation the inetnum's "org:" names, else the first "descr:" line.
  * - LACNIC and NIC.br: "inetnum: 200.57.128/19" (abbreviated CIDR), "owner:" is the org, dates
- *   as YYYYMMDD, no network name; the parent is "inetnum-up:" (a CIDR). NIC.br prints no "status:".
+ *   as YYYYMMDD, no network name; the parent is "inetnum-up:" (a CIDR). NIC.br prints no "status:",
+ *   and an answer of NIC.br's without "country:" is Brazil's (BR).
  * - The network's `type` is the registry's own word: ARIN "NetType:", RPSL and LACNIC "status:"
  *   (record/classify.ts makes a leaf or a container of it).
  * - Placeholder blocks (IANA-BLK, NON-RIPE-NCC-MANAGED-ADDRESS-BLOCK, APNIC's IANA-NETBLOCK-n /
@@ -27,11 +28,12 @@
  * - Text holding a whole client referral chain ("# whois.arin.net" … "# whois.afrinic.net"
  *   section headers, as the Linux whois client prints) is read from its last section only: the
  *   last server is the authoritative one.
- * - Rate limits and bans are read from comment and free-text lines only, never from object
- *   attributes: "%ERROR:201: access denied", "permanently denied" → banned; "%ERROR:202",
- *   "Query rate limit exceeded", "Excessive querying", "too many queries", … → rate-limited,
- *   with retryAfterMs when the text gives a time ("Retry after 300 seconds", "try again in
- *   5 minutes").
+ * - Bans and rate limits are read from comment and free-text lines only, never from object
+ *   attributes (whois-notices.ts, with each registry's and NIC.br's wordings): "%ERROR:201: access
+ *   denied", "% Permission denied." → banned; "%ERROR:306: connections exceeded", "Query rate
+ *   limit exceeded", … → rate-limited, with retryAfterMs when the text gives a time. An answer
+ *   with no network whose status line says the query was refused or limited, in any wording, is
+ *   one too.
  * - "%ERROR:101: no entries found", "No match found for …", "No match for …" → not-found.
  * - Anything else — no network, a range that does not parse, no network containing the query — is
  *   a MalformedResponseError, never a guess.
@@ -46,6 +48,7 @@ import { formatIPv4, parseCidr, rangeToCidrs } from '../util/ipv4.js'
 import { MalformedResponseError, TransientLookupError } from './errors.js'
 import type { ParsedNetwork } from '../record/index.js'
 import type { WhoisAnswer } from './interface.js'
+import { knownRefusal, notFoundAnswer, refusalNotice } from './whois-notices.js'
 import {
   attr, attrs, consistentCidrs, formatRange, hasAttr, normaliseCountry, normaliseDate, objectClass,
   parseRangeText, parseServerRef, parseWhoisText, registryOfName, registryOfWhoisHost, splitLines,
@@ -70,8 +73,8 @@ export function parseWhoisAnswer (text: string, registry: RegistryId, queryAddre
   const { objects, messages, endsCleanly } = parseWhoisText(lastServerSection(text))
   const cutShort: Fail = reason => { throw new TransientLookupError(registry, 'truncated', `WHOIS answer cut short (${bytes} bytes): ${reason}`) }
 
-  const limited = rateLimitAnswer(messages, objects)
-  if (limited !== undefined) return limited
+  const refused = knownRefusal(messages, objects)
+  if (refused !== undefined) return refused
 
   // objects up to the last "source: IANA" belong to an IANA answer printed before the RIR's
   const ianaEnd = lastIndexWhere(objects, o => stripRpslComment(attr(o, 'source')).toUpperCase() === 'IANA')
@@ -103,6 +106,10 @@ export function parseWhoisAnswer (text: string, registry: RegistryId, queryAddre
 
   const notFound = notFoundAnswer(messages)
   if (notFound !== undefined) return notFound
+
+  // a refusal in a wording tier 1 does not know is still a refusal, not a malformed answer
+  const notice = refusalNotice(messages, objects)
+  if (notice !== undefined) return notice
 
   return fail(objects.length === 0 ? 'no objects in the answer' : 'no network (NetRange / inetnum) in the answer')
 }
@@ -159,82 +166,6 @@ function lastServerSection (text: string): string {
   const lines = splitLines(text)
   const last = lastIndexWhere(lines, l => SERVER_HEADER.test(l))
   return last < 0 ? text : lines.slice(last + 1).join('\n')
-}
-
-// ---------------------------------------------------------------------------------------------
-// rate limits, bans, not-found
-
-const BANNED = [
-  /\bERROR:201\b/i,
-  /\bpermanently denied\b/i,
-  /\baccess (?:from your host )?has been (?:temporarily )?denied\b/i,
-  /\baccess denied\b/i,
-  /\byou are not allowed to connect\b/i
-]
-
-const RATE_LIMITED = [
-  /\bERROR:202\b/i,
-  /\bquery rate limit exceeded\b/i,
-  /\brate limit (?:exceeded|reached)\b/i,
-  /\bexcessive querying\b/i,
-  /\btoo many (?:queries|requests|connections)\b/i,
-  /\b(?:query|queries|connection|request) (?:limit|quota) (?:exceeded|reached)\b/i,
-  /\bquota exceeded\b/i,
-  /\bexceeded (?:the )?(?:allowed|maximum) (?:query|connection|request)/i,
-  /\blimit exceeded\b/i
-]
-
-const NOT_FOUND = [
-  /\bERROR:101\b/i,
-  /\bno entries found\b/i,
-  /\bno match(?:es)? found\b/i,
-  /^no match for\b/i
-]
-
-/** Keys under which a server might print a status line as "key: value" rather than as a comment. */
-const MESSAGE_KEYS = new Set(['error', 'warning', 'note', 'notice', 'message', 'info'])
-
-export function rateLimitAnswer (messages: string[], objects: TextObject[]): WhoisAnswer | undefined {
-  const lines = [
-    ...messages,
-    ...objects.flatMap(o => o.attrs.filter(a => MESSAGE_KEYS.has(a.key)).map(a => `${a.key}: ${a.value}`))
-  ].filter(l => l !== '')
-  const banned = lines.find(l => BANNED.some(re => re.test(l)))
-  const limited = banned === undefined ? lines.find(l => RATE_LIMITED.some(re => re.test(l))) : undefined
-  const hit = banned ?? limited
-  if (hit === undefined) return undefined
-  let retryAfterMs: number | undefined
-  for (const l of lines) {
-    retryAfterMs = retryAfterMsOf(l)
-    if (retryAfterMs !== undefined) break
-  }
-  const message = hit.replace(/\s+/g, ' ').slice(0, 200)
-  const kind = banned !== undefined ? 'banned' : 'rate-limited'
-  return retryAfterMs !== undefined ? { kind, retryAfterMs, message } : { kind, message }
-}
-
-const RETRY_AFTER = /\b(?:retry|try again|wait|again)\b\D{0,30}?(\d+(?:\.\d+)?)\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)\b/i
-
-/** "Retry after 300 seconds" → 300000; "try again in 5 minutes" → 300000; no time → undefined. */
-export function retryAfterMsOf (line: string): number | undefined {
-  const m = RETRY_AFTER.exec(line)
-  if (m == null) return undefined
-  const n = Number(m[1])
-  const unit = m[2].toLowerCase()
-  const factor = unit.startsWith('ms') || unit.startsWith('milli')
-    ? 1
-    : unit.startsWith('h')
-      ? 3_600_000
-      : unit.startsWith('m')
-        ? 60_000
-        : 1000
-  const ms = Math.round(n * factor)
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined
-}
-
-export function notFoundAnswer (messages: string[]): WhoisAnswer | undefined {
-  const hit = messages.find(l => NOT_FOUND.some(re => re.test(l)))
-  return hit === undefined ? undefined : { kind: 'not-found', message: hit.replace(/\s+/g, ' ').slice(0, 200) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,7 +292,7 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages:
   if (orgName === '' && stripRpslComment(attr(obj, 'org')) !== '' && !messages.some(m => SERVED_BY.test(m))) {
     cutShort(`no organisation ${stripRpslComment(attr(obj, 'org'))} after the inetnum`)
   }
-  const network = inetnumNetwork(obj, objects, registry, { start, end, prefixLength })
+  const network = inetnumNetwork(obj, objects, messages, registry, { start, end, prefixLength })
   return { kind: 'network', network }
 }
 
@@ -370,7 +301,7 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages:
  * "owner:", else the org-name of the organisation object in `objects` it names, else its first
  * "descr:".
  */
-export function inetnumNetwork (obj: TextObject, objects: TextObject[], registry: RegistryId, range: { start: number, end: number, prefixLength?: number }): ParsedNetwork {
+export function inetnumNetwork (obj: TextObject, objects: TextObject[], messages: string[], registry: RegistryId, range: { start: number, end: number, prefixLength?: number }): ParsedNetwork {
   const { start, end, prefixLength } = range
   const netname = stripRpslComment(attr(obj, 'netname'))
   const descrs = attrs(obj, 'descr')
@@ -387,7 +318,8 @@ export function inetnumNetwork (obj: TextObject, objects: TextObject[], registry
     handle: prefixLength !== undefined ? `${formatIPv4(start)}/${prefixLength}` : formatRange(start, end),
     name: netname,
     org,
-    country: normaliseCountry(attr(obj, 'country')),
+    // NIC.br holds Brazil's space only, and does not always print "country:"
+    country: normaliseCountry(attr(obj, 'country')) || (isNicBrAnswer(messages, objects) ? 'BR' : ''),
     cidrs: prefixLength !== undefined ? [`${formatIPv4(start)}/${prefixLength}`] : rangeToCidrs(start, end),
     type: stripRpslComment(attr(obj, 'status')),
     parentHandle: parentRange === undefined
@@ -396,6 +328,14 @@ export function inetnumNetwork (obj: TextObject, objects: TextObject[], registry
     registered: normaliseDate(attr(obj, 'created')),
     lastChanged: normaliseDate(attr(obj, 'last-modified')) || (changed[changed.length - 1] ?? '')
   }
+}
+
+/**
+ * Whether the answer is NIC.br's (whois.registro.br, or relayed by LACNIC's Joint Whois): its
+ * copyright or query-syntax lines name it, or it holds NIC.br's contact objects ("nic-hdl-br:").
+ */
+function isNicBrAnswer (messages: string[], objects: TextObject[]): boolean {
+  return messages.some(m => /\bnic\.br\b|\bregistro\.br\b|\bBrazilian resource\b/i.test(m)) || objects.some(o => hasAttr(o, 'nic-hdl-br'))
 }
 
 /** org-name of the organisation object the inetnum's "org:" points at, '' if not in the answer. */

@@ -74,11 +74,43 @@ export function dumpParams (p: URLSearchParams): DumpParams {
   return { format, registry: registry as RegistryId | undefined, since: since == null ? undefined : Number(since) }
 }
 
-/** Writes every stored network (filtered) to `out`, respecting back-pressure; returns how many. */
+/** The reader of a dump went away before the dump was written. */
+export class DumpReaderGoneError extends Error {
+  override readonly name = 'DumpReaderGoneError'
+}
+
+/**
+ * Resolves when `out` can take more, rejects when it fails or closes first. Every listener it adds
+ * is removed when it settles: a dump waits here once per buffer-full, thousands of times for a
+ * slow reader (a listener left behind per wait made Node warn "MaxListenersExceededWarning").
+ */
+async function drained (out: Writable): Promise<void> {
+  if (out.destroyed) throw new DumpReaderGoneError('the reader of the dump went away')
+  await new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error): void => {
+      out.off('drain', onDrain)
+      out.off('error', onError)
+      out.off('close', onClose)
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const onDrain = (): void => settle()
+    const onError = (err: Error): void => settle(err)
+    const onClose = (): void => settle(new DumpReaderGoneError('the reader of the dump went away'))
+    out.on('drain', onDrain)
+    out.on('error', onError)
+    out.on('close', onClose)
+  })
+}
+
+/**
+ * Writes every stored network (filtered) to `out`, respecting back-pressure; returns how many.
+ * Rejects (DumpReaderGoneError) when `out` closes before the end: the reader went away.
+ */
 export async function writeDump (store: NetworkStore, params: DumpParams, out: Writable): Promise<number> {
   let n = 0
   const write = async (s: string): Promise<void> => {
-    if (!out.write(s)) await new Promise<void>((resolve, reject) => { out.once('drain', resolve); out.once('error', reject) })
+    if (!out.write(s)) await drained(out)
   }
   if (params.format === 'csv') await write(csvHeader())
   for await (const r of store.networks({ registry: params.registry, since: params.since })) {

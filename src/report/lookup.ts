@@ -9,11 +9,17 @@
  * address was asked or its container's children were listed); false when it is a container found
  * through another address — a more specific network may exist, and the answer may be coarse.
  * A registry's "not allocated" for this address, and special-purpose space, are exact too.
+ *
+ * The crawl asks only about the sample's addresses (src/sample). For an address outside it the
+ * registry was never asked: the answer is the most specific network known to contain it (exact
+ * only when that network is a leaf), and with none the address is not "not crawled yet" but
+ * never to be crawled. `in_sample` says which.
  */
 import type { NetworkRecord } from '../record/index.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { registryForAddress, specialBlockOf } from '../registry/iana.js'
 import { toDumpRow, type DumpRow } from './dump.js'
+import { isSampleAddress } from '../sample/index.js'
 
 export interface LookupSource {
   containing: (address: number) => Promise<NetworkRecord[]>
@@ -31,6 +37,8 @@ export interface LookupReport {
    * file); false: possibly coarse (a container found through another address), or nothing known
    */
   exact: boolean
+  /** whether the address is one of the sample's, the only ones the crawl asks the registries about */
+  in_sample: boolean
   /** most specific first; the first one is the answer, the rest its parents; each with `leaf` */
   networks: DumpRow[]
   special?: string
@@ -39,7 +47,7 @@ export interface LookupReport {
 export async function lookupReport (store: LookupSource, address: number): Promise<LookupReport> {
   const records = await store.containing(address)
   const networks = records.map(toDumpRow)
-  const base = { address: formatIPv4(address), networks }
+  const base = { address: formatIPv4(address), in_sample: isSampleAddress(address), networks }
   if (networks.length > 0) {
     const answer = networks[0]
     return { ...base, status: 'network', exact: answer.leaf || records[0].queryAddress === address || store.isExact(address) }
@@ -54,10 +62,17 @@ export async function lookupReport (store: LookupSource, address: number): Promi
 /** What the text output says after the answer when it may be coarse. */
 export const POSSIBLY_COARSE = '(container: a more specific network may exist)'
 
+/** What the text output says of an address outside the sample (see the top of this file). */
+export const NOT_IN_SAMPLE = 'is not a sample address (the crawl asks the registries only about the sample: third octet 0, 12, …, 252 and fourth octet 1, 65, 129 or 193; `whoismesh sample`)'
+
 export function formatLookup (r: LookupReport): string {
   if (r.status === 'special-purpose') return `${r.address}: special-purpose address space (${r.special ?? ''}), never queried\n`
   if (r.status === 'unallocated') return `${r.address}: the registry answered that it is not allocated\n`
-  if (r.status === 'unknown') return `${r.address}: no stored network contains it (not crawled yet)\n`
+  if (r.status === 'unknown') {
+    return r.in_sample
+      ? `${r.address}: no stored network contains it (not crawled yet)\n`
+      : `${r.address} ${NOT_IN_SAMPLE}, and no stored network contains it\n`
+  }
   const lines: string[] = []
   r.networks.forEach((n, i) => {
     const head = `${i === 0 ? r.address + ' is in' : '  inside'} ${n.cidr} (${n.start_address} - ${n.end_address})`
@@ -66,5 +81,6 @@ export function formatLookup (r: LookupReport): string {
     lines.push(`    org ${n.org === '' ? '-' : n.org}  country ${n.country === '' ? '-' : n.country}  type ${n.type === '' ? '-' : n.type} (${n.leaf ? 'leaf' : 'container'})`)
     lines.push(`    source ${n.source}, fetched ${n.fetched_at} for ${n.query_address}`)
   })
+  if (!r.in_sample) lines.push(`${r.address} ${NOT_IN_SAMPLE}: the answer is the most specific network known to contain it`)
   return lines.join('\n') + '\n'
 }

@@ -31,6 +31,22 @@ function isDropped (first: number, second: number): boolean {
   return false
 }
 
+/** Third octets of sample addresses: 0, 12, 24, … 252. */
+export const SAMPLE_THIRD_OCTET_STEP = 12
+
+/**
+ * Whether `address` (a uint32) is one of the sample's addresses, by the rule above (no table:
+ * O(1)). The crawl asks the registries about these addresses only.
+ */
+export function isSampleAddress (address: number): boolean {
+  const a = (address >>> 24) & 0xff
+  const b = (address >>> 16) & 0xff
+  const c = (address >>> 8) & 0xff
+  const d = address & 0xff
+  if (a === 0 || EXCLUDED_FIRST_OCTETS.has(a) || isDropped(a, b)) return false
+  return c % SAMPLE_THIRD_OCTET_STEP === 0 && FOURTH_OCTETS.includes(d)
+}
+
 /** The sample in ascending address order (unshuffled). */
 export function generateSortedSample (): Uint32Array {
   const out = new Uint32Array(SAMPLE_SIZE)
@@ -39,7 +55,7 @@ export function generateSortedSample (): Uint32Array {
     if (EXCLUDED_FIRST_OCTETS.has(a)) continue
     for (let b = 0; b <= 255; b++) {
       if (isDropped(a, b)) continue
-      for (let c = 0; c <= 252; c += 12) {
+      for (let c = 0; c <= 252; c += SAMPLE_THIRD_OCTET_STEP) {
         const base = ((a * 256 + b) * 256 + c) * 256
         for (const d of FOURTH_OCTETS) out[n++] = base + d
       }

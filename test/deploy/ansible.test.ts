@@ -195,8 +195,10 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
     const id = (await runCli(['id', '--data', join(base, 'fleet', 'nodes', 'n1')])).stdout.trim()
     const addr = `/ip4/127.0.0.1/tcp/${hosts[0].port}/p2p/${id}`
     const outsider = await runCli(['metrics', '--bootstrap', addr, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait-ms', '5000'], { timeoutMs: 60_000 })
-    assert.equal(outsider.code, 0, outsider.stderr)
+    // heard no node: exit 3 and one line saying the connection itself failed (no swarm key)
+    assert.equal(outsider.code, 3, outsider.stderr)
     assert.deepEqual(JSON.parse(outsider.stdout), [])
+    assert.match(outsider.stderr, /^whoismesh: reached no node: could not connect to /)
     const member = await runCli(['metrics', '--bootstrap', addr, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait-ms', '5000', '--swarm-key', join(base, 'fleet', 'swarm.key')], { timeoutMs: 60_000 })
     assert.equal(member.code, 0, member.stderr)
     assert.equal(JSON.parse(member.stdout).length, 3)

@@ -7,7 +7,7 @@ import { Crawler } from '../../src/crawl/crawler.js'
 import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlerOptions, type RegistryGateOptions } from '../../src/crawl/interface.js'
 import { RateLimiter } from '../../src/crawl/rate-limiter.js'
 import { RegistryGate } from '../../src/crawl/registry-gate.js'
-import { RegistryClient } from '../../src/lookup/index.js'
+import { RegistryClient, type RegistryClientOptions } from '../../src/lookup/index.js'
 import type { NetworkStore } from '../../src/store/index.js'
 import { REGISTRY_IDS, type RegistryEndpoints, type RegistryId } from '../../src/registry/interface.js'
 import { createLogger } from '../../src/util/logger.js'
@@ -19,12 +19,15 @@ export function limitersAt (rate: number | ((id: RegistryId) => number)): Record
   return Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: typeof rate === 'number' ? rate : rate(id) })])) as Record<RegistryId, RateLimiter>
 }
 
-/** A crawler over `endpoints` (the simulator's); `logs` collects its structured log lines. */
-export function simCrawler (endpoints: RegistryEndpoints, store: NetworkStore, sample: number[], o: { limiters: Record<RegistryId, RateLimiter>, timeoutMs: number, opts?: Partial<CrawlerOptions & RegistryGateOptions> }): { crawler: Crawler, client: RegistryClient, logs: LogLine[] } {
+/**
+ * A crawler over `endpoints` (the simulator's, or fake registries'); `logs` collects its structured
+ * log lines; `client` overrides the registry client's options (e.g. `protocols`).
+ */
+export function simCrawler (endpoints: RegistryEndpoints, store: NetworkStore, sample: number[], o: { limiters: Record<RegistryId, RateLimiter>, timeoutMs: number, opts?: Partial<CrawlerOptions & RegistryGateOptions>, client?: Partial<RegistryClientOptions> }): { crawler: Crawler, client: RegistryClient, logs: LogLine[] } {
   const logs: LogLine[] = []
   const logger = createLogger({ format: 'json', level: 'debug', write: line => { logs.push(JSON.parse(line)) } })
   const gate = new RegistryGate({ ...defaultRegistryGateOptions, ...o.opts }, { limiters: o.limiters })
-  const client = new RegistryClient({ endpoints, timeoutMs: o.timeoutMs }, { gate })
+  const client = new RegistryClient({ ...o.client, endpoints, timeoutMs: o.timeoutMs }, { gate })
   const crawler = new Crawler({ ...defaultCrawlerOptions, ...o.opts, sample: Uint32Array.from(sample) }, { store, client, gate, logger })
   return { crawler, client, logs }
 }

@@ -7,10 +7,11 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { Writable } from 'node:stream'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { NetworkStore } from '../../src/store/index.js'
-import { DUMP_FIELDS } from '../../src/report/dump.js'
+import { DUMP_FIELDS, writeDump } from '../../src/report/dump.js'
 import { net, neg, tempDir } from '../store/helpers/records.js'
 import { runCli } from '../helpers/cli.js'
 
@@ -127,6 +128,37 @@ test('lookup --json answers the most specific network and its parents, or why th
   assert.match(coarseText.stdout, /^8\.9\.1\.1 is in 8\.0\.0\.0\/9 \(8\.0\.0\.0 - 8\.127\.255\.255\) \(container: a more specific network may exist\)\n/)
 })
 
+test('lookup says whether an address is in the sample: outside it, the answer is the most specific network known, and none is not "not crawled yet"', async () => {
+  const lookup = async (ip: string): Promise<{ json: any, text: string }> => {
+    const j = await runCli(['lookup', ip, '--data', data, '--json'], { timeoutMs: 60_000 })
+    assert.equal(j.code, 0, j.stderr)
+    const t = await runCli(['lookup', ip, '--data', data], { timeoutMs: 60_000 })
+    assert.equal(t.code, 0, t.stderr)
+    return { json: JSON.parse(j.stdout), text: t.stdout }
+  }
+  // in the sample (third octet a multiple of 12, fourth 1, 65, 129 or 193), nothing stored: not crawled yet
+  const pending = await lookup('45.1.0.1')
+  assert.deepEqual([pending.json.status, pending.json.in_sample, pending.json.exact], ['unknown', true, false])
+  assert.equal(pending.text, '45.1.0.1: no stored network contains it (not crawled yet)\n')
+  // outside the sample, nothing stored: never to be crawled, said so
+  const never = await lookup('45.1.2.4')
+  assert.deepEqual([never.json.status, never.json.in_sample], ['unknown', false])
+  assert.match(never.text, /^45\.1\.2\.4 is not a sample address \(the crawl asks the registries only about the sample: third octet 0, 12, …, 252 and fourth octet 1, 65, 129 or 193; `whoismesh sample`\), and no stored network contains it\n$/)
+  // outside the sample, inside a container: the most specific network known, possibly coarse
+  const coarse = await lookup('8.9.1.1')
+  assert.deepEqual([coarse.json.status, coarse.json.in_sample, coarse.json.exact], ['network', false, false])
+  assert.match(coarse.text, /^8\.9\.1\.1 is in 8\.0\.0\.0\/9 .* \(container: a more specific network may exist\)\n/)
+  assert.match(coarse.text, /\n8\.9\.1\.1 is not a sample address .*: the answer is the most specific network known to contain it\n$/)
+  // outside the sample, inside a leaf: exact, still said to be outside the sample
+  const leaf = await lookup('8.8.8.8')
+  assert.deepEqual([leaf.json.in_sample, leaf.json.exact], [false, true])
+  assert.match(leaf.text, /\n8\.8\.8\.8 is not a sample address .*: the answer is the most specific network known to contain it\n$/)
+  // a sample address inside the same container: no such line
+  const sampled = await lookup('8.8.0.1')
+  assert.deepEqual([sampled.json.status, sampled.json.in_sample, sampled.json.exact], ['network', true, false])
+  assert.doesNotMatch(sampled.text, /not a sample address/)
+})
+
 test('coverage counts leaf and container networks', async () => {
   const r = await runCli(['coverage', '--json', '--sample-limit', '1000', '--data', data], { timeoutMs: 60_000 })
   assert.equal(r.code, 0, r.stderr)
@@ -150,4 +182,58 @@ test('merge gives a row of a dump written before the leaf column the leaf of its
   assert.equal(await readFile(out, 'utf8'), lines.join('\n') + '\n', 'the merge of the old and the new dump is the new dump')
   const summary = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}')
   assert.deepEqual([summary.identical, summary.merged], [false, 5])
+})
+
+/** A store of `count` networks in a fresh directory under the test's temp dir. */
+async function storeOf (name: string, count: number): Promise<NetworkStore> {
+  const store = await NetworkStore.open({ dataDir: join(dir, name) })
+  const base = 0x0b000000 // 11.0.0.0
+  await store.commit({ networks: Array.from({ length: count }, (_, i) => net(base + i * 256, base + i * 256 + 255, { registry: 'arin', type: 'REASSIGNMENT' })), negatives: [] })
+  return store
+}
+
+/** A reader that takes one line at a time, each on a later turn of the event loop: every write waits. */
+function slowReader (onLine?: (n: number, self: Writable) => boolean): Writable & { lines: number } {
+  const out = new Writable({
+    highWaterMark: 1,
+    write (_chunk, _enc, cb) {
+      out.lines++
+      if (onLine?.(out.lines, out) === false) return
+      setImmediate(cb)
+    }
+  }) as Writable & { lines: number }
+  out.lines = 0
+  return out
+}
+
+test('a dump to a slow reader leaves no listener behind per wait (no MaxListenersExceededWarning)', async () => {
+  const store = await storeOf('slow-reader', 300)
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  try {
+    const out = slowReader()
+    assert.equal(await writeDump(store, { format: 'jsonl' }, out), 300)
+    assert.equal(out.lines, 300)
+    assert.equal(out.listenerCount('error'), 0, 'error listeners left on the reader')
+    assert.equal(out.listenerCount('drain'), 0, 'drain listeners left on the reader')
+    // process warnings are emitted on a later tick
+    await new Promise(resolve => setImmediate(resolve))
+    assert.deepEqual(warnings.map(w => `${w.name}: ${w.message}`), [])
+  } finally {
+    process.off('warning', onWarning)
+    await store.close()
+  }
+})
+
+test('a dump whose reader goes away stops with an error instead of waiting forever', { timeout: 30_000 }, async () => {
+  const store = await storeOf('reader-gone', 50)
+  try {
+    // the reader closes after 5 lines, without an error
+    const out = slowReader((n, self) => { if (n < 5) return true; self.destroy(); return false })
+    await assert.rejects(writeDump(store, { format: 'jsonl' }, out), { name: 'DumpReaderGoneError' })
+    assert.equal(out.lines, 5)
+  } finally {
+    await store.close()
+  }
 })

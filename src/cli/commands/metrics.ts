@@ -23,7 +23,16 @@ export interface MetricsCommandOptions {
 
 const ZERO = Object.fromEntries(REGISTRY_IDS.map(id => [id, 0])) as Record<RegistryId, number>
 
-export async function runMetrics (o: MetricsCommandOptions): Promise<void> {
+/** Exit code when no node of the fleet was heard (docs/operating.md, "Exit codes"). */
+export const EXIT_NO_NODE = 3
+
+/**
+ * Prints the heartbeats heard (until stopped with --follow, else for --wait-ms); resolves to the
+ * exit code: 0, or EXIT_NO_NODE when no crawling node was heard, said in one line that tells a
+ * wrong address from a fleet that is up but silent. The nodes heard are named on stderr, so that
+ * stdout stays JSON or the table.
+ */
+export async function runMetrics (o: MetricsCommandOptions): Promise<number> {
   const bootstrap = parseMultiaddrList('--bootstrap', o.bootstrap, true)
   if (bootstrap.length === 0) throw new UserError('--bootstrap needs at least one peer address')
   const listen = parseMultiaddrList('--listen', o.listen, false)
@@ -48,6 +57,9 @@ export async function runMetrics (o: MetricsCommandOptions): Promise<void> {
   process.once('SIGINT', () => stop())
   process.once('SIGTERM', () => stop())
   process.stdout.on('error', () => stop())
+  // peers this light peer was ever connected to: tells "could not connect" from "connected, but silent"
+  const connected = new Set<string>()
+  mesh.libp2p.addEventListener('peer:connect', (evt) => { connected.add(evt.detail.toString()) })
 
   mesh.on('heartbeat', (hb: Heartbeat) => {
     if (hb.light) return
@@ -58,14 +70,33 @@ export async function runMetrics (o: MetricsCommandOptions): Promise<void> {
   if (o.follow === true && o.table === true) {
     timer = setInterval(() => { process.stdout.write('\x1b[2J\x1b[H' + formatTable(latest, mesh.opts.heartbeatIntervalMs)) }, mesh.opts.heartbeatIntervalMs)
   }
+  const waited = new Promise<void>(resolve => setTimeout(resolve, o.waitMs))
+  let exitCode = 0
   if (o.follow === true) {
+    // keeps listening; says once that nothing was heard yet, so a wrong address is not taken for a quiet fleet
+    void waited.then(() => { if (latest.size === 0) process.stderr.write(`whoismesh: ${nothingHeard(bootstrap, connected.size, o.waitMs)}; still listening\n`) })
     await stopped
   } else {
-    await Promise.race([stopped, new Promise(resolve => setTimeout(resolve, o.waitMs))])
+    await Promise.race([stopped, waited])
     process.stdout.write(o.table === true ? formatTable(latest, mesh.opts.heartbeatIntervalMs) : JSON.stringify([...latest.values()].map(v => v.hb)) + '\n')
+    if (latest.size === 0) {
+      process.stderr.write(`whoismesh: ${nothingHeard(bootstrap, connected.size, o.waitMs)}\n`)
+      exitCode = EXIT_NO_NODE
+    } else {
+      process.stderr.write(`heard ${latest.size} node${latest.size === 1 ? '' : 's'}: ${[...latest.keys()].sort().join(', ')}\n`)
+    }
   }
   if (timer != null) clearInterval(timer)
   await mesh.stop()
+  return exitCode
+}
+
+/** One line: no node heard, and whether the bootstrap peers could be reached at all. */
+export function nothingHeard (bootstrap: string[], connectedPeers: number, waitMs: number): string {
+  const seconds = `${(waitMs / 1000).toFixed(waitMs % 1000 === 0 ? 0 : 1)} s`
+  return connectedPeers === 0
+    ? `reached no node: could not connect to ${bootstrap.join(', ')} within ${seconds} (is a node running there, and are the address, its /p2p id and --swarm-key the fleet's?)`
+    : `reached no node: connected to ${connectedPeers} peer${connectedPeers === 1 ? '' : 's'}, but none sent a crawling node's heartbeat within ${seconds}`
 }
 
 /** Per node: status counts, rate, index size; totals; ETA. */

@@ -66,7 +66,8 @@ async function delegationsFlag (value: string, urls: Partial<Record<RegistryId, 
 /** Exit code when the crawl ended with addresses given up on (docs/operating.md, "Exit codes"). */
 export const EXIT_INCOMPLETE = 3
 
-export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
+/** Runs the node until it is done (--exit-when-done) or stopped; resolves to the exit code. */
+export async function runNodeStart (o: NodeStartCommandOptions): Promise<number> {
   const listen = parseMultiaddrList('--listen', o.listen, false)
   if (listen.length === 0) throw new UserError('--listen needs at least one address, e.g. /ip4/0.0.0.0/tcp/4001')
   const bootstrap = parseMultiaddrList('--bootstrap', o.bootstrap, true)
@@ -167,6 +168,5 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<void> {
     stopStatus()
     await node.close()
   }
-  if (signalled != null) exitCode = 0
-  process.exitCode = exitCode
+  return signalled != null ? 0 : exitCode
 }
