@@ -6,7 +6,10 @@ export interface CommitInput {
   /** checked and rebuilt in canonical form, unless already canonical (record/canonical.ts) */
   networks?: NetworkRecord[]
   negatives?: NegativeRecord[]
-  /** upserts; the last one in the array wins for an address */
+  /**
+   * upserts; the last one in the array wins for an address. A failure for an address the store
+   * resolves (before or by this commit) is not written: an answer outlives it (failure-plan.ts)
+   */
   failures?: FailureRecord[]
   /** addresses whose failure record is deleted; applied after `failures`, so clearing wins */
   clearFailures?: number[]

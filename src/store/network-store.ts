@@ -16,6 +16,7 @@ import {
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { DigestAccumulator, HASH_BYTES, addHash, fingerprint, negativeHash, networkHash } from './digest.js'
 import { StoreClosedError, StoreCorruptError, StoreOpenError } from './errors.js'
+import { planFailures } from './failure-plan.js'
 import type {
   AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint,
   RegistryStats, StoreCounts, UpsertCounts
@@ -163,23 +164,18 @@ export class NetworkStore {
       result.accepted.negatives.push(w.record)
     })
 
-    const failureWrites = new Map<number, CanonicalFailure>()
-    for (const f of failures) failureWrites.set(f.address, f)
-    const cleared = new Set(clearFailures)
-    // a failure record says an address could not be resolved: one that a network or negative of
-    // this commit resolves (found through another address, by this node or a peer) is obsolete
-    if (this.failureSet.size > 0 && netChanges.length + negChanges.length > 0) {
-      const negAddresses = new Set(negChanges.map(c => c.record.address))
-      for (const a of this.failureSet) {
-        if (failureWrites.has(a)) continue
-        if (negAddresses.has(a) || netChanges.some(c => c.record.start <= a && a <= c.record.end)) cleared.add(a)
-      }
-    }
-    for (const a of cleared) failureWrites.delete(a)
-    for (const f of failureWrites.values()) ops.push({ type: 'put', key: failureKey(f.address), value: encodeRecord(f) })
-    for (const a of cleared) ops.push({ type: 'del', key: failureKey(a) })
-    result.failures.written = failureWrites.size
-    result.failures.cleared = [...cleared].filter(a => this.failureSet.has(a)).length
+    const plan = planFailures({
+      failures,
+      clearFailures,
+      stored: this.failureSet,
+      isResolved: a => this.isResolved(a),
+      networks: netWinners.map(w => w.record),
+      negatives: negWinners.map(w => w.record.address)
+    })
+    for (const f of plan.writes.values()) ops.push({ type: 'put', key: failureKey(f.address), value: encodeRecord(f) })
+    for (const a of plan.deletes) ops.push({ type: 'del', key: failureKey(a) })
+    result.failures.written = plan.writes.size
+    result.failures.cleared = [...plan.deletes].filter(a => this.failureSet.has(a)).length
 
     for (const [key, value] of meta) {
       ops.push(value === undefined ? { type: 'del', key: metaKey(key) } : { type: 'put', key: metaKey(key), value: encodeValue(value) })
@@ -194,8 +190,8 @@ export class NetworkStore {
 
     for (const c of netChanges) this.applyNetwork(c.record, c.hash, c.isNew)
     for (const c of negChanges) this.applyNegative(c.record, c.hash, c.isNew)
-    for (const a of failureWrites.keys()) this.failureSet.add(a)
-    for (const a of cleared) this.failureSet.delete(a)
+    for (const a of plan.writes.keys()) this.failureSet.add(a)
+    for (const a of plan.deletes) this.failureSet.delete(a)
     if (netChanges.length > 0) this.registryCoverageCache = undefined
     if (this.indexedListeners.size > 0) {
       const e: IndexedEvent = { ranges: [], addresses: [] }
@@ -428,9 +424,11 @@ export class NetworkStore {
 
   /**
    * One range scan per bucket. Reads keys and value headers only (value-format.ts): no record is decoded,
-   * hashed or classified, which keeps open of ~500k networks around a second.
+   * hashed or classified, which keeps open of ~500k networks around a second. A failure record
+   * whose address is resolved (left by a version before failure-plan.ts) is deleted.
    */
   private async rebuild (): Promise<void> {
+    const obsolete: BatchOp[] = []
     for await (const [k, v] of this.db.scan(networkBounds())) {
       const range = parseNetworkKey(k)
       if (range === undefined || range.start > range.end) throw new StoreCorruptError(this.dataDir, `bad network key ${k.toString('hex')}`)
@@ -448,8 +446,10 @@ export class NetworkStore {
     for await (const [k] of this.db.scan(failureBounds())) {
       const address = parseAddressKey(k, FAILURE_PREFIX)
       if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad failure key ${k.toString('hex')}`)
-      this.failureSet.add(address)
+      if (this.isResolved(address)) obsolete.push({ type: 'del', key: failureKey(address) })
+      else this.failureSet.add(address)
     }
+    await this.db.batch(obsolete, this.opts.syncWrites)
   }
 }
 
