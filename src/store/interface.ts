@@ -60,8 +60,13 @@ export interface NetworkRange {
   leaf: boolean
 }
 
+/** A stored record with its version hash (store/digest.ts), as `NetworkStore.items` yields it. */
+export type StoredItem =
+  | { kind: 'n', record: CanonicalNetwork, version: Buffer }
+  | { kind: 'x', record: CanonicalNegative, version: Buffer }
+
 export interface RangeFingerprint {
-  /** hex; see digest.ts for the definition */
+  /** hex, of the items' version hashes; see digest.ts for the definition */
   fingerprint: string
   /** networks whose start, plus negatives whose address, lies in the range */
   count: number

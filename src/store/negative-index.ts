@@ -1,7 +1,7 @@
 /**
  * In-memory index of the negative records (addresses a registry said are unallocated / reserved):
- * per /16 a sorted Uint32Array of addresses with their ids alongside, and per id the registry,
- * reason and 32-byte identity hash (for digests).
+ * per /16 a sorted Uint32Array of addresses with their ids alongside, and per id the 32-byte
+ * version hash (digest.ts; for range fingerprints).
  */
 import { HASH_BYTES } from './digest.js'
 import { SLASH16, emptyBuckets, grow, insertAt, lowerBound } from './sorted-array.js'
