@@ -1,21 +1,28 @@
 /**
- * Set digests: what a network IS, independent of how and when it was fetched.
+ * Set digests. Every stored item (a network, bucketed by its start; a negative, by its address) has
+ * two 32-byte hashes:
  *
- * Item hash (32 bytes) = sha256 of a canonical, language-independent encoding:
- *   network:  0x4e ('N') start(u32 BE) end(u32 BE) str(registry) str(handle) str(name) str(org) str(country)
- *   negative: 0x58 ('X') address(u32 BE) str(registry) str(reason)
- *   where str(s) = byteLength(u32 BE) ‖ UTF-8 bytes. fetchedAt, queryAddress, source, cidrs, type, dates
- *   do not enter.
+ * - its identity hash: what a network IS, independent of how and when it was fetched. sha256 of a
+ *   canonical, language-independent encoding:
+ *     network:  0x4e ('N') start(u32 BE) end(u32 BE) str(registry) str(handle) str(name) str(org) str(country)
+ *     negative: 0x58 ('X') address(u32 BE) str(registry) str(reason)
+ *     where str(s) = byteLength(u32 BE) ‖ UTF-8 bytes. fetchedAt, queryAddress, source, cidrs, type,
+ *     dates do not enter. `digest()` and `digestBySlashEight()` sum these: independent crawls of
+ *     one world compare equal however they fetched it.
+ * - its version hash: sha256 of the stored msgpack body (record/codec.ts), i.e. the record byte
+ *   for byte. Range fingerprints (`fingerprintRange`) and sync ids sum and cut these, so two copies
+ *   of one network that differ only in fetch metadata are told apart and reconciled by the pick
+ *   rule (pick.ts): replicas converge byte for byte, not only in identity.
  *
  * Accumulator of a set = Σ item hashes mod 2^256, each hash read as a little-endian 256-bit integer
  * (as Negentropy does). Order-independent and incremental: adding an item adds its hash, replacing
- * an item subtracts the old hash and adds the new one. Networks are bucketed by their start address,
- * negatives by their address.
+ * an item subtracts the old hash and adds the new one.
  *
  * Fingerprint of a set = hex(sha256(accumulator as 32 bytes LE ‖ item count as u64 BE)).
- * `digest()` is the fingerprint of everything, `digestBySlashEight()[o]` of the items in o.0.0.0/8,
- * `fingerprintRange(a, b)` of the items whose start (address) lies in [a, b] — the building block of
- * range-based set reconciliation: equal fingerprints ⇒ (with overwhelming probability) equal sets.
+ * `digest()` is the fingerprint of every identity hash, `digestBySlashEight()[o]` of those of the
+ * items in o.0.0.0/8; `fingerprintRange(a, b)` is the fingerprint of the version hashes of the items
+ * whose start (address) lies in [a, b] — the building block of range-based set reconciliation:
+ * equal fingerprints ⇒ (with overwhelming probability) byte-identical sets.
  */
 import * as crypto from 'node:crypto'
 import type { NegativeRecord, NetworkIdentity } from '../record/index.js'
@@ -55,7 +62,7 @@ export function negativeIdentityBytes (n: Pick<NegativeRecord, 'address' | 'regi
 }
 
 /** one-shot crypto.hash where Node has it (≥ 20.12), else createHash */
-const sha256: (data: Buffer) => Buffer = typeof crypto.hash === 'function'
+const sha256: (data: Uint8Array) => Buffer = typeof crypto.hash === 'function'
   ? data => crypto.hash('sha256', data, 'buffer')
   : data => crypto.createHash('sha256').update(data).digest()
 
@@ -65,6 +72,11 @@ export function networkHash (n: NetworkIdentity): Buffer {
 
 export function negativeHash (n: Pick<NegativeRecord, 'address' | 'registry' | 'reason'>): Buffer {
   return sha256(negativeIdentityBytes(n))
+}
+
+/** the version hash of a stored item: sha256 of its canonical msgpack body (`encodeRecord`) */
+export function versionHash (body: Uint8Array): Buffer {
+  return sha256(body)
 }
 
 /** acc[accOff … accOff+7] += hash (LE 256-bit) mod 2^256 */
@@ -110,38 +122,27 @@ export function fingerprint (acc: Uint32Array, accOff: number, count: number): s
 
 const SLASH16 = 65536
 
-/**
- * Per-/16 accumulators and counts (2.25 MB), with per-/8 and whole-set totals kept alongside so
- * every digest is O(1) to read.
- */
-export class DigestAccumulator {
-  readonly acc16 = new Uint32Array(SLASH16 * LIMBS)
-  readonly count16 = new Uint32Array(SLASH16)
-  private readonly acc8 = new Uint32Array(256 * LIMBS)
-  private readonly count8 = new Uint32Array(256)
+/** Per-/8 and whole-set sums and counts (8 KiB): every digest is O(1) to read. */
+export class SlashEightDigest {
+  protected readonly acc8 = new Uint32Array(256 * LIMBS)
+  protected readonly count8 = new Uint32Array(256)
   private readonly accAll = new Uint32Array(LIMBS)
   private countAll = 0
 
   /** adds an item bucketed by `address` (a network's start, a negative's address) */
   add (address: number, hash: Uint8Array, hashOff = 0): void {
-    const b16 = address >>> 16
     const b8 = address >>> 24
-    addHash(this.acc16, b16 * LIMBS, hash, hashOff)
     addHash(this.acc8, b8 * LIMBS, hash, hashOff)
     addHash(this.accAll, 0, hash, hashOff)
-    this.count16[b16]++
     this.count8[b8]++
     this.countAll++
   }
 
   /** replaces an item's hash in place (same bucket, same count) */
   replace (address: number, oldHash: Uint8Array, oldOff: number, newHash: Uint8Array, newOff: number): void {
-    const b16 = address >>> 16
     const b8 = address >>> 24
-    subHash(this.acc16, b16 * LIMBS, oldHash, oldOff)
     subHash(this.acc8, b8 * LIMBS, oldHash, oldOff)
     subHash(this.accAll, 0, oldHash, oldOff)
-    addHash(this.acc16, b16 * LIMBS, newHash, newOff)
     addHash(this.acc8, b8 * LIMBS, newHash, newOff)
     addHash(this.accAll, 0, newHash, newOff)
   }
@@ -154,6 +155,29 @@ export class DigestAccumulator {
     const out: string[] = []
     for (let o = 0; o < 256; o++) out.push(fingerprint(this.acc8, o * LIMBS, this.count8[o]))
     return out
+  }
+}
+
+/**
+ * Per-/16 sums and counts as well (2.25 MB), so that the fingerprint of any range costs at most
+ * two partial /16s of item hashes.
+ */
+export class DigestAccumulator extends SlashEightDigest {
+  readonly acc16 = new Uint32Array(SLASH16 * LIMBS)
+  readonly count16 = new Uint32Array(SLASH16)
+
+  override add (address: number, hash: Uint8Array, hashOff = 0): void {
+    const b16 = address >>> 16
+    addHash(this.acc16, b16 * LIMBS, hash, hashOff)
+    this.count16[b16]++
+    super.add(address, hash, hashOff)
+  }
+
+  override replace (address: number, oldHash: Uint8Array, oldOff: number, newHash: Uint8Array, newOff: number): void {
+    const b16 = address >>> 16
+    subHash(this.acc16, b16 * LIMBS, oldHash, oldOff)
+    addHash(this.acc16, b16 * LIMBS, newHash, newOff)
+    super.replace(address, oldHash, oldOff, newHash, newOff)
   }
 
   /**

@@ -6,18 +6,19 @@
  *   await store.commit({ networks: [record], clearFailures: [address] })
  *   store.isResolved(address)            // memory only
  *   await store.mostSpecific(address)     // range from memory, record from disk
- *   store.digest()                        // compare with a peer's
+ *   store.digest()                        // compare with a peer's or another crawl's (identities)
+ *   store.fingerprintRange(from, to)      // what sync compares (records byte for byte)
  */
 export { NetworkStore, defaultNetworkStoreOptions, type NetworkStoreOptions } from './network-store.js'
 export { READABLE_SCHEMA_VERSIONS, STORE_SCHEMA_VERSION } from './schema.js'
 export type { ClassCounts } from './interval-index.js'
 export type {
   AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint, RegistryStats,
-  StoreCounts, UpsertCounts
+  StoreCounts, StoredItem, UpsertCounts
 } from './interface.js'
 export {
   StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError, type StoreError
 } from './errors.js'
 export { repairStore, type RepairReport } from './repair.js'
 export { compareNegatives, compareNetworks } from './pick.js'
-export { negativeHash, negativeIdentityBytes, networkHash, networkIdentityBytes } from './digest.js'
+export { negativeHash, negativeIdentityBytes, networkHash, networkIdentityBytes, versionHash } from './digest.js'

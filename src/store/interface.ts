@@ -6,7 +6,10 @@ export interface CommitInput {
   /** checked and rebuilt in canonical form, unless already canonical (record/canonical.ts) */
   networks?: NetworkRecord[]
   negatives?: NegativeRecord[]
-  /** upserts; the last one in the array wins for an address */
+  /**
+   * upserts; the last one in the array wins for an address. A failure for an address the store
+   * resolves (before or by this commit) is not written: an answer outlives it (failure-plan.ts)
+   */
   failures?: FailureRecord[]
   /** addresses whose failure record is deleted; applied after `failures`, so clearing wins */
   clearFailures?: number[]
@@ -57,8 +60,13 @@ export interface NetworkRange {
   leaf: boolean
 }
 
+/** A stored record with its version hash (store/digest.ts), as `NetworkStore.items` yields it. */
+export type StoredItem =
+  | { kind: 'n', record: CanonicalNetwork, version: Buffer }
+  | { kind: 'x', record: CanonicalNegative, version: Buffer }
+
 export interface RangeFingerprint {
-  /** hex; see digest.ts for the definition */
+  /** hex, of the items' version hashes; see digest.ts for the definition */
   fingerprint: string
   /** networks whose start, plus negatives whose address, lies in the range */
   count: number

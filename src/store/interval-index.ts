@@ -3,7 +3,7 @@
  * questions without touching disk.
  *
  * Memory: networks live in a struct-of-arrays table (start, end, registry index, class flags,
- * 32-byte identity hash: 42 bytes per network) indexed by an id that is never reused. The class
+ * 32-byte version hash (digest.ts): 42 bytes per network) indexed by an id that is never reused. The class
  * flags say whether the network is a leaf (record/classify.ts) and whether its class is known (a
  * header written before leaves and containers existed reads as an unclassified container). Per /16 bucket:
  * - `own`: ids of networks whose start lies in the bucket, sorted by (start, end), with their starts
@@ -53,7 +53,7 @@ export class NetworkIndex {
   private flags = new Uint8Array(1024)
   private leafCount = 0
   private unclassifiedCount = 0
-  /** identity hashes, HASH_BYTES per id */
+  /** version hashes (digest.ts), HASH_BYTES per id */
   hashes = new Uint8Array(1024 * HASH_BYTES)
   private readonly ownIds = emptyBuckets()
   private readonly ownStarts = emptyBuckets()

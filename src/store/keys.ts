@@ -9,8 +9,8 @@
  * | failures  | 'f' address(u32 BE)            5 bytes | msgpack FailureRecord                   |
  * | meta      | 'm' key (UTF-8)                        | msgpack JSON-able value                 |
  *
- * header = format(1) registry-index(1) identity-hash(32), see value-format.ts. Meta keys starting with
- * "store." are the store's own ("store.schemaVersion").
+ * header = format(1) registry-index|leaf(1) identity-hash(32) version-hash(32), see value-format.ts.
+ * Meta keys starting with "store." are the store's own ("store.schemaVersion").
  */
 
 export const NETWORK_PREFIX = 0x6e // 'n'

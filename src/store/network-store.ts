@@ -4,31 +4,31 @@
  * digest questions without touching disk.
  *
  * Every write goes through `commit`, which writes one LevelDB batch. Commits are serialized, so
- * the read-compare-write of the pick rule (pick.ts) never interleaves; the in-memory indexes are
- * updated after the batch is written.
+ * the read-compare-write of the pick rule (pick.ts) never interleaves; the in-memory indexes and
+ * digests (memory-index.ts) are updated after the batch is written.
  */
 import { resolve } from 'node:path'
 import {
   InvalidRecordError, canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, decodeValue,
-  encodeRecord, encodeValue, isLeaf, type Canonical, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork,
-  type NegativeRecord, type NetworkRecord
+  encodeRecord, encodeValue, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork
 } from '../record/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
-import { DigestAccumulator, HASH_BYTES, addHash, fingerprint, negativeHash, networkHash } from './digest.js'
+import { negativeHash, networkHash, versionHash } from './digest.js'
 import { StoreClosedError, StoreCorruptError, StoreOpenError } from './errors.js'
+import { planFailures } from './failure-plan.js'
 import type {
   AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint,
-  RegistryStats, StoreCounts, UpsertCounts
+  RegistryStats, StoreCounts, StoredItem
 } from './interface.js'
-import { NetworkIndex, type ClassCounts } from './interval-index.js'
+import type { ClassCounts } from './interval-index.js'
 import {
   FAILURE_PREFIX, failureBounds, failureKey, metaKey, negativeBounds, negativeKey, networkBounds, networkKey,
   parseAddressKey, parseNetworkKey, NEGATIVE_PREFIX
 } from './keys.js'
-import { NegativeIndex } from './negative-index.js'
+import { MemoryIndex } from './memory-index.js'
 import { compareNegatives, compareNetworks, decide, foldByKey } from './pick.js'
 import { LevelStore, type BatchOp } from './level-db.js'
-import { negativeValue, networkValue, registryIndexOf } from './value-format.js'
+import { negativeValue, networkValue, versionOf } from './value-format.js'
 import { STORE_SCHEMA_VERSION, isReadableSchema, schemaKey, unreadableSchemaReason } from './schema.js'
 
 export interface NetworkStoreOptions {
@@ -77,9 +77,9 @@ export class NetworkStore {
   readonly dataDir: string
   private readonly db: LevelStore
   private readonly opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>
-  private readonly networkIndex = new NetworkIndex()
-  private readonly negativeIndex = new NegativeIndex()
-  private readonly digests = new DigestAccumulator()
+  private readonly memory = new MemoryIndex()
+  private readonly networkIndex = this.memory.networks
+  private readonly negativeIndex = this.memory.negatives
   private readonly failureSet = new Set<number>()
   private registryCoverageCache: number[] | undefined
   private queue: Promise<unknown> = Promise.resolve()
@@ -157,58 +157,57 @@ export class NetworkStore {
     const negWinners = foldByKey(negatives, r => negativeKey(r.address), compareNegatives, result.negatives)
     const [netStored, negStored] = await Promise.all([this.db.getMany(netWinners.map(w => w.key)), this.db.getMany(negWinners.map(w => w.key))])
 
-    const netChanges: Array<{ record: CanonicalNetwork, hash: Buffer, isNew: boolean }> = []
+    // a written record's hashes (digest.ts), and the identity hash of the record it replaces
+    type Change<T> = { record: T, identity: Buffer, version: Buffer, replaced: Buffer | undefined }
+    const netChanges: Array<Change<CanonicalNetwork>> = []
     netWinners.forEach((w, i) => {
-      const decision = decide(w, this.db.unframe(netStored[i]), bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
+      const stored = this.db.unframe(netStored[i])
+      const decision = decide(w, stored, bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
       if (decision === 'keep-stored') return
-      const hash = networkHash(w.record)
-      ops.push({ type: 'put', key: w.key, value: networkValue(w.record, hash, w.bytes) })
-      netChanges.push({ record: w.record, hash, isNew: decision === 'add' })
+      const c = { record: w.record, identity: networkHash(w.record), version: versionHash(w.bytes), replaced: stored?.identity }
+      ops.push({ type: 'put', key: w.key, value: networkValue(w.record, w.bytes, c) })
+      netChanges.push(c)
       result.accepted.networks.push(w.record)
     })
-    const negChanges: Array<{ record: CanonicalNegative, hash: Buffer, isNew: boolean }> = []
+    const negChanges: Array<Change<CanonicalNegative>> = []
     negWinners.forEach((w, i) => {
-      const decision = decide(w, this.db.unframe(negStored[i]), bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
+      const stored = this.db.unframe(negStored[i])
+      const decision = decide(w, stored, bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
       if (decision === 'keep-stored') return
-      const hash = negativeHash(w.record)
-      ops.push({ type: 'put', key: w.key, value: negativeValue(w.record, hash, w.bytes) })
-      negChanges.push({ record: w.record, hash, isNew: decision === 'add' })
+      const c = { record: w.record, identity: negativeHash(w.record), version: versionHash(w.bytes), replaced: stored?.identity }
+      ops.push({ type: 'put', key: w.key, value: negativeValue(w.record, w.bytes, c) })
+      negChanges.push(c)
       result.accepted.negatives.push(w.record)
     })
 
-    const failureWrites = new Map<number, CanonicalFailure>()
-    for (const f of failures) failureWrites.set(f.address, f)
-    const cleared = new Set(clearFailures)
-    // a failure record says an address could not be resolved: one that a network or negative of
-    // this commit resolves (found through another address, by this node or a peer) is obsolete
-    if (this.failureSet.size > 0 && netChanges.length + negChanges.length > 0) {
-      const negAddresses = new Set(negChanges.map(c => c.record.address))
-      for (const a of this.failureSet) {
-        if (failureWrites.has(a)) continue
-        if (negAddresses.has(a) || netChanges.some(c => c.record.start <= a && a <= c.record.end)) cleared.add(a)
-      }
-    }
-    for (const a of cleared) failureWrites.delete(a)
-    for (const f of failureWrites.values()) ops.push({ type: 'put', key: failureKey(f.address), value: encodeRecord(f) })
-    for (const a of cleared) ops.push({ type: 'del', key: failureKey(a) })
-    result.failures.written = failureWrites.size
-    result.failures.cleared = [...cleared].filter(a => this.failureSet.has(a)).length
+    const plan = planFailures({
+      failures,
+      clearFailures,
+      stored: this.failureSet,
+      isResolved: a => this.isResolved(a),
+      networks: netWinners.map(w => w.record),
+      negatives: negWinners.map(w => w.record.address)
+    })
+    for (const f of plan.writes.values()) ops.push({ type: 'put', key: failureKey(f.address), value: encodeRecord(f) })
+    for (const a of plan.deletes) ops.push({ type: 'del', key: failureKey(a) })
+    result.failures.written = plan.writes.size
+    result.failures.cleared = [...plan.deletes].filter(a => this.failureSet.has(a)).length
 
     for (const [key, value] of meta) {
       ops.push(value === undefined ? { type: 'del', key: metaKey(key) } : { type: 'put', key: metaKey(key), value: encodeValue(value) })
     }
 
-    // an older store is marked as this schema with its first write (format-2 headers may follow),
+    // an older store is marked as this schema with its first write (format-3 headers may follow),
     // not at open: reading it leaves it readable by the version that wrote it
     const upgrade = ops.length > 0 && this.schemaOnDisk !== STORE_SCHEMA_VERSION
     if (upgrade) ops.push({ type: 'put', key: schemaKey(), value: encodeValue(STORE_SCHEMA_VERSION) })
     await this.db.batch(ops, this.opts.syncWrites)
     if (upgrade) this.schemaOnDisk = STORE_SCHEMA_VERSION
 
-    for (const c of netChanges) this.applyNetwork(c.record, c.hash, c.isNew)
-    for (const c of negChanges) this.applyNegative(c.record, c.hash, c.isNew)
-    for (const a of failureWrites.keys()) this.failureSet.add(a)
-    for (const a of cleared) this.failureSet.delete(a)
+    for (const c of netChanges) this.memory.putNetwork(c.record, c.identity, c.version, c.replaced)
+    for (const c of negChanges) this.memory.putNegative(c.record, c.identity, c.version, c.replaced)
+    for (const a of plan.writes.keys()) this.failureSet.add(a)
+    for (const a of plan.deletes) this.failureSet.delete(a)
     if (netChanges.length > 0) this.registryCoverageCache = undefined
     if (this.indexedListeners.size > 0) {
       const e: IndexedEvent = { ranges: [], addresses: [] }
@@ -229,34 +228,6 @@ export class NetworkStore {
   onIndexed (fn: (e: IndexedEvent) => void): () => void {
     this.indexedListeners.add(fn)
     return () => { this.indexedListeners.delete(fn) }
-  }
-
-  private applyNetwork (record: NetworkRecord, hash: Buffer, isNew: boolean): void {
-    const registry = registryIndexOf(record.registry)
-    const cls = { leaf: isLeaf(record.registry, record.type), classified: true }
-    const id = isNew ? -1 : this.networkIndex.find(record.start, record.end)
-    if (id < 0) {
-      this.networkIndex.add(record.start, record.end, registry, hash, cls)
-      this.digests.add(record.start, hash)
-      return
-    }
-    this.digests.replace(record.start, this.networkIndex.hashes, id * HASH_BYTES, hash, 0)
-    this.networkIndex.setHash(id, hash)
-    this.networkIndex.setClass(id, cls)
-    if (this.networkIndex.registryIndex(id) !== registry) this.networkIndex.setRegistry(id, registry)
-  }
-
-  private applyNegative (record: NegativeRecord, hash: Buffer, isNew: boolean): void {
-    const answered = record.reason === 'answered'
-    const id = isNew ? -1 : this.negativeIndex.find(record.address)
-    if (id < 0) {
-      this.negativeIndex.add(record.address, hash, answered)
-      this.digests.add(record.address, hash)
-      return
-    }
-    this.digests.replace(record.address, this.negativeIndex.hashes, id * HASH_BYTES, hash, 0)
-    this.negativeIndex.setHash(id, hash)
-    this.negativeIndex.setAnswered(id, answered)
   }
 
   // ---------------------------------------------------------------- in-memory queries
@@ -351,33 +322,25 @@ export class NetworkStore {
 
   // ---------------------------------------------------------------- digests (see digest.ts)
 
-  /** fingerprint of every network identity and negative */
+  /** fingerprint of every network's and negative's identity: equal for crawls of one world, however fetched */
   digest (): string {
-    return this.digests.digest()
+    return this.memory.digest()
   }
 
-  /** 256 fingerprints: index o covers networks starting in, and negatives at, o.0.0.0/8 */
+  /** 256 identity fingerprints: index o covers networks starting in, and negatives at, o.0.0.0/8 */
   digestBySlashEight (): string[] {
-    return this.digests.bySlashEight()
+    return this.memory.digestBySlashEight()
   }
 
-  /** fingerprint and count of the networks whose start, and negatives whose address, lies in [from, to] */
+  /**
+   * Fingerprint and count of the records, byte for byte (version hashes), of the networks whose
+   * start and the negatives whose address lies in [from, to]: what sync compares.
+   */
   fingerprintRange (from: number, to: number): RangeFingerprint {
     checkAddress(from, 'from')
     checkAddress(to, 'to')
     if (from > to) throw new InvalidRecordError('to', `range end ${to} is before start ${from}`)
-    const acc = new Uint32Array(8)
-    let partial = 0
-    const whole = this.digests.sumRange(from, to, acc, b => {
-      const lo = Math.max(from, b * 65536)
-      const hi = Math.min(to, b * 65536 + 65535)
-      const nh = this.networkIndex.hashes
-      this.networkIndex.forEachStartIn(lo, hi, id => { addHash(acc, 0, nh, id * HASH_BYTES); partial++ })
-      const xh = this.negativeIndex.hashes
-      this.negativeIndex.forEachIn(lo, hi, id => { addHash(acc, 0, xh, id * HASH_BYTES); partial++ })
-    })
-    const count = whole + partial
-    return { fingerprint: fingerprint(acc, 0, count), count }
+    return this.memory.fingerprintRange(from, to)
   }
 
   // ---------------------------------------------------------------- disk reads
@@ -398,6 +361,22 @@ export class NetworkStore {
     this.assertOpen()
     for await (const [, v] of this.db.scan(negativeBounds(opts.from, opts.to))) {
       yield this.db.decodeFramed(v, b => canonicalNegative(decodeValue(b), 'stored negative'))
+    }
+  }
+
+  /**
+   * The networks whose start lies in [from, to] (key order), then the negatives whose address does
+   * (address order), each with its version hash: the items `fingerprintRange` sums.
+   */
+  async * items (from = 0, to = 0xffffffff): AsyncGenerator<StoredItem> {
+    this.assertOpen()
+    for await (const [, v] of this.db.scan(networkBounds(from, to))) {
+      const f = this.db.unframe(v)
+      yield { kind: 'n', record: this.db.decodeStored(f.body, b => canonicalNetwork(decodeValue(b), 'stored network')), version: versionOf(f) }
+    }
+    for await (const [, v] of this.db.scan(negativeBounds(from, to))) {
+      const f = this.db.unframe(v)
+      yield { kind: 'x', record: this.db.decodeStored(f.body, b => canonicalNegative(decodeValue(b), 'stored negative')), version: versionOf(f) }
     }
   }
 
@@ -466,29 +445,31 @@ export class NetworkStore {
   private schemaOnDisk = STORE_SCHEMA_VERSION
 
   /**
-   * One range scan per bucket. Reads keys and value headers only (value-format.ts): no record is decoded,
-   * hashed or classified, which keeps open of ~500k networks around a second.
+   * One range scan per bucket. Reads keys and value headers only (value-format.ts): no record is
+   * decoded or classified, and none hashed but those of a format older than the version hash. A
+   * failure record whose address is resolved (left by a version before failure-plan.ts) is deleted.
    */
   private async rebuild (): Promise<void> {
+    const obsolete: BatchOp[] = []
     for await (const [k, v] of this.db.scan(networkBounds())) {
       const range = parseNetworkKey(k)
       if (range === undefined || range.start > range.end) throw new StoreCorruptError(this.dataDir, `bad network key ${k.toString('hex')}`)
       const f = this.db.unframe(v)
-      this.networkIndex.add(range.start, range.end, f.registryIndex, f.hash, f)
-      this.digests.add(range.start, f.hash)
+      this.memory.addNetwork(range.start, range.end, f.registryIndex, f, f.identity, versionOf(f))
     }
     for await (const [k, v] of this.db.scan(negativeBounds())) {
       const address = parseAddressKey(k, NEGATIVE_PREFIX)
       if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad negative key ${k.toString('hex')}`)
       const f = this.db.unframe(v)
-      this.negativeIndex.add(address, f.hash, f.leaf)
-      this.digests.add(address, f.hash)
+      this.memory.addNegative(address, f.identity, versionOf(f), f.leaf)
     }
     for await (const [k] of this.db.scan(failureBounds())) {
       const address = parseAddressKey(k, FAILURE_PREFIX)
       if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad failure key ${k.toString('hex')}`)
-      this.failureSet.add(address)
+      if (this.isResolved(address)) obsolete.push({ type: 'del', key: failureKey(address) })
+      else this.failureSet.add(address)
     }
+    await this.db.batch(obsolete, this.opts.syncWrites)
   }
 }
 

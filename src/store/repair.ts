@@ -7,10 +7,12 @@
  *    from the table and log files it can read and moves the files it cannot read to `DIR/lost/`;
  * 3. checks every stored entry: records that do not decode, whose key does not match the record,
  *    or that sit outside the known buckets are deleted; the derived value headers (registry
- *    index, leaf bit and identity hash, value-format.ts) are recomputed and rewritten where they
- *    differ — which also classifies the networks of a store written before leaves and containers
- *    (format 1 headers) and upgrades its schema version;
- * 4. opens the store as a node would, which rebuilds the in-memory indexes and digests.
+ *    index, leaf bit, identity and version hashes, value-format.ts) are recomputed and rewritten
+ *    where they differ — which also classifies the networks of a store written before leaves and
+ *    containers (format 1 headers), stores the version hashes that format 1 and 2 headers lack
+ *    (computed at every open until then), and upgrades its schema version;
+ * 4. opens the store as a node would, which rebuilds the in-memory indexes and digests (and
+ *    deletes failure records whose address is resolved).
  *
  * What was dropped is not resolved any more: the node looks it up again or gets it from a peer by
  * sync. The repair works in place; copy the directory first to keep the damaged original.

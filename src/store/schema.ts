@@ -1,14 +1,14 @@
 /**
  * The store's schema version (meta "store.schemaVersion"): the key layout and encodings a data
- * directory holds. 2 adds the leaf bit (value-format.ts). A version 1 store opens as it is and is
- * marked 2 by its first write — in the batch that may hold its first format-2 header — so older
- * versions refuse it rather than take the new headers for damage; `repair` marks it too.
+ * directory holds. 2 adds the leaf bit, 3 the version hash (value-format.ts). An older store opens as
+ * it is and is marked 3 by its first write — in the batch that may hold its first format-3 header —
+ * so older versions refuse it rather than take the new headers for damage; `repair` marks it too.
  */
 import { metaKey } from './keys.js'
 
-export const STORE_SCHEMA_VERSION = 2
+export const STORE_SCHEMA_VERSION = 3
 /** schema versions this version opens and repairs */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2]
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3]
 export const SCHEMA_META_KEY = 'store.schemaVersion'
 
 export function schemaKey (): Buffer {
@@ -21,5 +21,10 @@ export function isReadableSchema (version: unknown): version is number {
 
 /** Why a store of `version` is refused (`verb`: what this version does with stores: reads, repairs). */
 export function unreadableSchemaReason (version: unknown, verb: 'reads' | 'repairs'): string {
-  return `store schema version ${String(version)}, this whoismesh ${verb} versions ${READABLE_SCHEMA_VERSIONS.join(' and ')}`
+  return `store schema version ${String(version)}, this whoismesh ${verb} versions ${listed(READABLE_SCHEMA_VERSIONS)}`
+}
+
+/** "1, 2 and 3" */
+function listed (xs: readonly number[]): string {
+  return xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`
 }

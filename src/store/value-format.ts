@@ -3,17 +3,21 @@
  * body (record/codec.ts), so that open can rebuild the in-memory indexes and digests without
  * decoding or hashing any record:
  *
- *   byte 0      value format (2; 1 is still read)
+ *   byte 0      value format (3; 1 and 2 are still read)
  *   byte 1      bits 0–6: registry, as its index in REGISTRY_IDS (that order is persisted: append only)
  *               bit 7: a network: it is a leaf (record/classify.ts); a negative: its reason is
  *               'answered' (its address's answer is a stored network, record/interface.ts)
  *   bytes 2–33  the item's identity hash (digest.ts), derived from the body
- *   bytes 34–   msgpack body: the canonical record
+ *   bytes 34–65 the item's version hash: sha256 of the body (digest.ts)
+ *   bytes 66–   msgpack body: the canonical record
  *
- * Format 1 (before leaves and containers) had the registry index alone in byte 1. Its values are
- * read as they were, their networks as containers — the conservative answer — and marked
- * unclassified until `whoismesh repair` rewrites their headers (repair.ts). A store holding format 2
- * values has schema version 2 (schema.ts), which older versions refuse to open or repair.
+ * Older formats are read as they were: format 2 lacks the version hash (bytes 34– are the body),
+ * which is computed from the body where it is needed (`versionOf`: once per item at open, and by
+ * sync's reads) until the value is rewritten — by a commit that replaces the record, or by
+ * `whoismesh repair`, which rewrites every header (repair.ts). Format 1 (before leaves and
+ * containers) also had the registry index alone in byte 1: its networks read as containers — the
+ * conservative answer — and are marked unclassified until repair. A store holding format 3 values
+ * has schema version 3 (schema.ts), which older versions refuse to open or repair.
  *
  * The header is derived data written in the same put as the body; peers never send it (they send
  * records, and the receiver hashes and classifies them itself). Failure and meta values are plain
@@ -21,12 +25,16 @@
  */
 import { isLeaf, encodeRecord, type CanonicalNegative, type CanonicalNetwork } from '../record/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
-import { HASH_BYTES, negativeHash, networkHash } from './digest.js'
+import { HASH_BYTES, negativeHash, networkHash, versionHash } from './digest.js'
 
-export const VALUE_FORMAT = 2
+export const VALUE_FORMAT = 3
+/** the format before the version hash: still read */
+export const VALUE_FORMAT_V2 = 2
 /** the format before the leaf bit: still read */
 export const VALUE_FORMAT_V1 = 1
-export const HEADER_BYTES = 2 + HASH_BYTES
+export const HEADER_BYTES = 2 + 2 * HASH_BYTES
+/** header size of formats 1 and 2 */
+const OLD_HEADER_BYTES = 2 + HASH_BYTES
 const LEAF_BIT = 0x80
 const REGISTRY_BITS = 0x7f
 
@@ -37,50 +45,79 @@ export function registryIndexOf (r: RegistryId): number {
   return REGISTRY_INDEX.get(r) as number
 }
 
-/** The stored value of a canonical network (hash and body as computed already, or from the record). */
-export function networkValue (r: CanonicalNetwork, hash: Uint8Array = networkHash(r), body: Uint8Array = encodeRecord(r)): Buffer {
-  return frameValue(registryIndexOf(r.registry), hash, body, isLeaf(r.registry, r.type))
+/** The hashes of a record as a commit computed them already (else they are computed here). */
+export interface ItemHashes {
+  identity: Uint8Array
+  version: Uint8Array
+}
+
+/** The stored value of a canonical network (body and hashes as computed already, or from the record). */
+export function networkValue (r: CanonicalNetwork, body: Uint8Array = encodeRecord(r), hashes?: ItemHashes): Buffer {
+  return frameValue(registryIndexOf(r.registry), hashes?.identity ?? networkHash(r), body, isLeaf(r.registry, r.type), hashes?.version)
 }
 
 /** The stored value of a canonical negative. */
-export function negativeValue (r: CanonicalNegative, hash: Uint8Array = negativeHash(r), body: Uint8Array = encodeRecord(r)): Buffer {
-  return frameValue(registryIndexOf(r.registry), hash, body, r.reason === 'answered')
+export function negativeValue (r: CanonicalNegative, body: Uint8Array = encodeRecord(r), hashes?: ItemHashes): Buffer {
+  return frameValue(registryIndexOf(r.registry), hashes?.identity ?? negativeHash(r), body, r.reason === 'answered', hashes?.version)
 }
 
 /** header + body, see the top of this file */
-export function frameValue (registryIndex: number, hash: Uint8Array, body: Uint8Array, leaf = false): Buffer {
+export function frameValue (registryIndex: number, identity: Uint8Array, body: Uint8Array, leaf = false, version: Uint8Array = versionHash(body)): Buffer {
   if (!Number.isInteger(registryIndex) || registryIndex < 0 || registryIndex > REGISTRY_BITS) throw new RangeError(`registry index ${registryIndex} does not fit the header`)
   const v = Buffer.allocUnsafe(HEADER_BYTES + body.length)
   v[0] = VALUE_FORMAT
   v[1] = registryIndex | (leaf ? LEAF_BIT : 0)
-  v.set(hash.subarray(0, HASH_BYTES), 2)
+  v.set(identity.subarray(0, HASH_BYTES), 2)
+  v.set(version.subarray(0, HASH_BYTES), 2 + HASH_BYTES)
   v.set(body, HEADER_BYTES)
   return v
 }
 
 export interface Framed {
+  /** the header's format (VALUE_FORMAT, or an older one still read) */
+  format: number
   registryIndex: number
   /** the header's bit 7: a network's leaf bit, a negative's 'answered' bit; false for a format 1 value */
   leaf: boolean
   /** false for a format 1 value, whose header predates the leaf bit */
   classified: boolean
-  hash: Buffer
+  identity: Buffer
+  /** the header's version hash; undefined for a format 1 or 2 value (see `versionOf`) */
+  version: Buffer | undefined
   body: Buffer
 }
 
 /** splits a framed value; undefined when it is not one this version reads */
 export function unframeValue (v: Buffer, registryCount: number): Framed | undefined {
-  if (v.length <= HEADER_BYTES) return undefined
-  const hash = v.subarray(2, HEADER_BYTES)
-  const body = v.subarray(HEADER_BYTES)
-  if (v[0] === VALUE_FORMAT) {
+  const format = v[0]
+  if (format === VALUE_FORMAT) {
+    if (v.length <= HEADER_BYTES) return undefined
     const registryIndex = v[1] & REGISTRY_BITS
     if (registryIndex >= registryCount) return undefined
-    return { registryIndex, leaf: (v[1] & LEAF_BIT) !== 0, classified: true, hash, body }
+    return {
+      format,
+      registryIndex,
+      leaf: (v[1] & LEAF_BIT) !== 0,
+      classified: true,
+      identity: v.subarray(2, 2 + HASH_BYTES),
+      version: v.subarray(2 + HASH_BYTES, HEADER_BYTES),
+      body: v.subarray(HEADER_BYTES)
+    }
   }
-  if (v[0] === VALUE_FORMAT_V1) {
-    if (v[1] >= registryCount) return undefined
-    return { registryIndex: v[1], leaf: false, classified: false, hash, body }
+  if (format !== VALUE_FORMAT_V2 && format !== VALUE_FORMAT_V1) return undefined
+  if (v.length <= OLD_HEADER_BYTES) return undefined
+  const identity = v.subarray(2, OLD_HEADER_BYTES)
+  const body = v.subarray(OLD_HEADER_BYTES)
+  if (format === VALUE_FORMAT_V2) {
+    const registryIndex = v[1] & REGISTRY_BITS
+    if (registryIndex >= registryCount) return undefined
+    return { format, registryIndex, leaf: (v[1] & LEAF_BIT) !== 0, classified: true, identity, version: undefined, body }
   }
-  return undefined
+  if (v[1] >= registryCount) return undefined
+  return { format, registryIndex: v[1], leaf: false, classified: false, identity, version: undefined, body }
+}
+
+/** the version hash of a framed value: from its header, or (an older format) computed from its body */
+export function versionOf (f: Framed): Buffer {
+  return f.version ?? versionHash(f.body)
 }

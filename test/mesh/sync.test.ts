@@ -11,7 +11,7 @@ import type { Stream } from '@libp2p/interface'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { checkNegativeRecord, checkNetworkRecord } from '../../src/mesh/validation.js'
 import { SyncService, SyncProtocolError, SYNC_PROTOCOL, type SyncReport } from '../../src/mesh/sync/index.js'
-import { decodeFrame, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
+import { SYNC_VERSION, decodeFrame, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
 import { NetworkStore } from '../../src/store/index.js'
 import { encodeValue, type NegativeRecord, type NetworkRecord } from '../../src/record/index.js'
 import { createMeshMetrics, Registry, type MeshMetrics } from '../../src/metrics/index.js'
@@ -143,6 +143,41 @@ test('two nodes with disjoint, overlapping and conflicting records hold identica
   assert.equal(again.converged, true)
 })
 
+test('copies of one network or negative that differ only in fetch metadata are exchanged both ways: after one sync both dumps are byte-identical', async () => {
+  const [a, b] = await Promise.all([startPeer(), startPeer()])
+  const shared = syntheticNetworks(5000, 8)
+  const sharedNegatives = syntheticNegatives(500, 9)
+  // each side holds the earlier fetch (the pick rule's winner) of some records and the later of others
+  const refetch = (r: NetworkRecord, dt: number): NetworkRecord => ({ ...r, fetchedAt: r.fetchedAt + dt, queryAddress: r.end, source: 'whois' })
+  const aWins = shared.slice(0, 3).map(r => [r, refetch(r, 60_000)])
+  const bWins = shared.slice(3, 6).map(r => [refetch(r, 90_000), r])
+  const negA = sharedNegatives[0]
+  const negB = { ...negA, fetchedAt: negA.fetchedAt + 5_000 }
+  await load(a.store, [...aWins.map(([w]) => w), ...bWins.map(([l]) => l), ...shared.slice(6)], [negB, ...sharedNegatives.slice(1)])
+  await load(b.store, [...aWins.map(([, l]) => l), ...bWins.map(([, w]) => w), ...shared.slice(6)], [negA, ...sharedNegatives.slice(1)])
+  // b restarts before the sync: its copies come from its headers on disk, not from this process
+  await b.sync.stop()
+  await b.store.close()
+  b.store = await NetworkStore.open({ dataDir: b.store.dataDir })
+  b.sync = new SyncService({}, { libp2p: b.libp2p, store: b.store })
+  await b.sync.start()
+  cleanups.push(async () => { await b.sync.stop(); await b.store.close() })
+  assert.equal(a.store.digest(), b.store.digest(), 'the identities agree: only fetch metadata differs')
+  assert.equal((await dump(a.store)).equals(await dump(b.store)), false, 'the dumps differ before the sync')
+
+  const report = await a.sync.syncWith(addr(b))
+
+  assert.equal(report.converged, true)
+  assert.ok((await dump(a.store)).equals(await dump(b.store)), 'networks() and negatives() dumps are byte-identical')
+  for (const [winner] of aWins) assert.equal((await b.store.mostSpecific(winner.start))?.fetchedAt, winner.fetchedAt, `b took a's earlier fetch of ${winner.handle}`)
+  for (const [, winner] of bWins) assert.equal((await a.store.mostSpecific(winner.start))?.fetchedAt, winner.fetchedAt, `a took b's earlier fetch of ${winner.handle}`)
+  assert.equal(report.networksAccepted, 3, 'a replaced its three later fetches')
+  assert.equal(report.negativesAccepted, 1, 'a replaced its later negative')
+  assert.ok(report.networksSent + report.networksReceived < 200, `only the differing copies travel, not ${report.networksSent + report.networksReceived}`)
+  const again = await b.sync.syncWith(addr(a))
+  assert.equal(transferred(again), 0, 'a second sync transfers nothing')
+})
+
 test('an empty node copies 50k networks from a full one; later syncs cost only the differences', async () => {
   const [full, empty] = await Promise.all([startPeer(), startPeer()])
   const networks = syntheticNetworks(50_000, 3)
@@ -181,7 +216,7 @@ async function startLiar (records: unknown[][]): Promise<MeshLibp2p> {
         const f = decodeFrame((await lp.read()).subarray(), 5000)
         if (f.end === true) break
       }
-      await lp.write(encodeFrame({ v: 1, tb: 8 * 1024 * 1024, n: records, end: true }))
+      await lp.write(encodeFrame({ v: SYNC_VERSION, tb: 8 * 1024 * 1024, n: records, end: true }))
       await lp.read() // the initiator's err frame, or its close
     } catch {}
     stream.abort(new Error('done'))
@@ -219,9 +254,9 @@ test('a responder survives malformed frames and invalid records, counts them, an
     ['bytes that are not msgpack', async s => { await lpStream(s).write(Uint8Array.from([0xc1, 0xc1, 0xc1, 0xff])) }, 'malformed-frame'],
     ['a msgpack array instead of a map', async s => { await lpStream(s).write(encodeValue([1, 2, 3])) }, 'malformed-frame'],
     ['a length prefix beyond maxFrameBytes', async s => { s.send(Uint8Array.from([0xff, 0xff, 0xff, 0x7f])) }, 'malformed-frame'],
-    ['a question with from > to', async s => { await lpStream(s).write(encodeValue({ v: 1, q: [[2, 10, 5]], end: true })) }, 'malformed-frame'],
+    ['a question with from > to', async s => { await lpStream(s).write(encodeValue({ v: SYNC_VERSION, q: [[2, 10, 5]], end: true })) }, 'malformed-frame'],
     ['an unsupported version', async s => { await lpStream(s).write(encodeValue({ v: 99, end: true })) }, 'protocol-violation'],
-    ['invalid records pushed by an initiator', async s => { await lpStream(s).write(encodeFrame({ v: 1, n: [networkToTuple(net('127.0.0.0', '127.0.0.255'))], end: true })) }, 'invalid-records']
+    ['invalid records pushed by an initiator', async s => { await lpStream(s).write(encodeFrame({ v: SYNC_VERSION, n: [networkToTuple(net('127.0.0.0', '127.0.0.255'))], end: true })) }, 'invalid-records']
   ]
   for (const [label, send, reason] of garbage) {
     const before = server.sync.stats.aborted[reason] ?? 0
@@ -244,7 +279,7 @@ test('a responder serving its maximum of sessions refuses another with "busy"', 
   const client = await startLibp2p()
   // hold one session open: send the first turn and never read the answer
   const held = await client.dialProtocol(addr(server), SYNC_PROTOCOL)
-  await lpStream(held).write(encodeFrame({ v: 1, tb: 1 << 20, q: [{ kind: 'all', from: 0, to: 0xffffffff }], end: true }))
+  await lpStream(held).write(encodeFrame({ v: SYNC_VERSION, tb: 1 << 20, q: [{ kind: 'all', from: 0, to: 0xffffffff }], end: true }))
   const other = await startPeer()
   await waitFor('the first session to start', () => server.sync.stats.sessionsServed === 1)
   await assert.rejects(other.sync.syncWith(addr(server)), (err: Error) => err.name === 'SyncRemoteError' && (err as any).reason === 'busy')

@@ -13,7 +13,8 @@ import { canonicalNegative, canonicalNetwork, decodeValue, encodeRecord, encodeV
 import { REGISTRY_IDS } from '../../src/registry/interface.js'
 import { negativeHash, networkHash } from '../../src/store/digest.js'
 import { metaKey, negativeKey, networkKey } from '../../src/store/keys.js'
-import { HEADER_BYTES, frameValue, unframeValue } from '../../src/store/value-format.js'
+import { HEADER_BYTES, VALUE_FORMAT, frameValue, unframeValue } from '../../src/store/value-format.js'
+import { STORE_SCHEMA_VERSION } from '../../src/store/schema.js'
 import { ip, neg, net, tempDir } from './helpers/records.js'
 
 /** a mix of leaves and containers, nested the way registries nest them */
@@ -79,7 +80,7 @@ test('a header keeps the registry and the leaf bit apart, and a format 1 header 
     assert.deepEqual(unframeValue(old, REGISTRY_IDS.length)?.classified, false)
   }
   assert.equal(unframeValue(Buffer.concat([Buffer.of(1, 0x85), hash, body]), REGISTRY_IDS.length), undefined, 'format 1 had no leaf bit')
-  assert.equal(unframeValue(Buffer.concat([Buffer.of(3, 0), hash, body]), REGISTRY_IDS.length), undefined, 'an unknown format')
+  assert.equal(unframeValue(Buffer.concat([Buffer.of(VALUE_FORMAT + 1, 0), hash, hash, body]), REGISTRY_IDS.length), undefined, 'an unknown format')
   assert.equal(unframeValue(frameValue(0, hash, body).subarray(0, HEADER_BYTES), REGISTRY_IDS.length), undefined, 'no body')
   assert.throws(() => frameValue(128, hash, body), RangeError)
 })
@@ -94,7 +95,7 @@ test('the leaf bit is set at commit, survives a reopen, and the class counts add
       assert.equal(store.mostSpecificRange(ip('8.8.8.8'))?.leaf, true)
       assert.equal(store.mostSpecificRange(ip('8.8.9.1'))?.leaf, false, 'outside the leaf: its container')
     } finally { await store.close() }
-    assert.deepEqual((await headers(dir)).map(h => h[0]), RECORDS.map(() => 2), 'every value is written in format 2')
+    assert.deepEqual((await headers(dir)).map(h => h[0]), RECORDS.map(() => VALUE_FORMAT), `every value is written in format ${VALUE_FORMAT}`)
     store = await NetworkStore.open({ dataDir: dir })
     try {
       assert.deepEqual(classes(store), expected, 'after reopen, from the headers alone')
@@ -153,11 +154,11 @@ test('a store written before leaves and containers opens, reads the same records
       assert.equal(store.mostSpecificRange(ip('8.8.8.8'))?.leaf, true)
       assert.deepEqual(store.classCounts(), { leaves: 1, containers: 7, unclassified: 7 })
     } finally { await store.close() }
-    assert.equal(await schemaOf(old), 2, 'its first write marks the store as the version that writes leaf bits')
+    assert.equal(await schemaOf(old), STORE_SCHEMA_VERSION, 'its first write marks the store as the version that writes leaf bits')
 
     const report = await repairStore({ dataDir: old })
     assert.equal(report.dropped, 0)
-    assert.equal(report.reframed, 8, '7 network headers and the negative\'s rewritten in format 2')
+    assert.equal(report.reframed, 8, `7 network headers and the negative's rewritten in format ${VALUE_FORMAT}`)
     store = await NetworkStore.open({ dataDir: old })
     try {
       assert.deepEqual(classes(store), expected, 'repair set every leaf bit')
@@ -208,9 +209,9 @@ test('a store of a newer schema version is refused, naming the versions this one
   await withDir(async dir => {
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
     await db.open()
-    await db.put(metaKey('store.schemaVersion'), encodeValue(3))
+    await db.put(metaKey('store.schemaVersion'), encodeValue(STORE_SCHEMA_VERSION + 1))
     await db.close()
-    await assert.rejects(NetworkStore.open({ dataDir: dir }), (e: unknown) => e instanceof StoreOpenError && /schema version 3, this whoismesh reads versions 1 and 2/.test(e.message))
+    await assert.rejects(NetworkStore.open({ dataDir: dir }), (e: unknown) => e instanceof StoreOpenError && /schema version 4, this whoismesh reads versions 1, 2 and 3/.test(e.message))
   })
 })
 

@@ -3,7 +3,8 @@
  *
  * A frame is a map with short keys, all optional:
  *
- *   v    protocol version (1): first frame of each side
+ *   v    protocol version (2): first frame of each side. 2 compares records byte for byte (version
+ *        hashes); 1 compared identities, and its peers are refused
  *   tb   bytes this side accepts per turn (its maxTurnBytes): first frame of each side
  *   fb   largest frame this side accepts (its maxFrameBytes): first frame of each side
  *   q    questions, each an array:
@@ -21,8 +22,9 @@
  *        and the responder's reply to it after its commits finished
  *   err  the sender aborts the session with this reason ("busy", "malformed frame", …)
  *
- * Items are networks (bucketed by start) and negatives (by address), as in store/digest.ts; an
- * item id is the first 16 bytes of its identity hash. Ranges are inclusive uint32 address ranges.
+ * Items are networks (bucketed by start) and negatives (by address), as in store/digest.ts; a
+ * fingerprint sums the items' version hashes (sha256 of the stored record) and an item id is the
+ * first 16 bytes of its version hash. Ranges are inclusive uint32 address ranges.
  *
  * Records on the wire are untrusted: `decodeFrame` checks only the frame's shape; the records are
  * turned back into objects and must pass `validateRecords` (mesh/validation.ts) before use.
@@ -32,7 +34,7 @@ import type { NegativeRecord, NetworkRecord } from '../../record/index.js'
 import { SyncProtocolError } from './errors.js'
 
 export const SYNC_PROTOCOL = '/whoismesh/sync/1.0.0'
-export const SYNC_VERSION = 1
+export const SYNC_VERSION = 2
 export const ID_BYTES = 16
 export const FINGERPRINT_BYTES = 32
 /** honest peers send at most leafItems (≤ this) ids per range */

@@ -2,7 +2,10 @@
  * One sync session over one stream: range-based set reconciliation (Meyer; negentropy) of the two
  * indexes, both directions at once. Both roles run the same engine; the initiator drives the turns.
  *
- * Items are networks (by start) and negatives (by address). The conversation alternates turns;
+ * Items are networks (by start) and negatives (by address), compared byte for byte: fingerprints sum,
+ * and ids are cut from, each stored record's version hash (store/digest.ts), so two copies of one
+ * network that differ only in fetch metadata are exchanged both ways and each store's pick rule
+ * (store/pick.ts) keeps the same one. The conversation alternates turns;
  * a turn is a run of frames ending with `end`. Each side answers the other's questions and asks
  * its own (protocol.ts):
  *
@@ -22,11 +25,11 @@
  * received go through validateRecords, then store.commit in the background (up to
  * maxPendingCommits at once) while further frames are read. The initiator ends the session when
  * neither side has anything left (`fin`); both drain their commits and compare whole-index
- * fingerprints.
+ * fingerprints: equal when the two stores hold the same records, byte for byte.
  */
 import type { Stream } from '@libp2p/interface'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
-import { negativeHash, networkHash, type NetworkStore } from '../../store/index.js'
+import type { NetworkStore, StoredItem } from '../../store/index.js'
 import type { NegativeRecord, NetworkRecord } from '../../record/index.js'
 import type { Logger } from '../../util/logger.js'
 import { VALIDATION_LIMITS, validateRecords } from '../validation.js'
@@ -45,8 +48,7 @@ const MAX_PENDING_JOBS = 100_000
 /** a frame of questions is closed at about this many bytes */
 const QUESTION_FRAME_BYTES = 1024 * 1024
 
-type Item = { kind: 'n', record: NetworkRecord } | { kind: 'x', record: NegativeRecord }
-type Job = AsyncGenerator<Item, void, undefined>
+type Job = AsyncGenerator<StoredItem, void, undefined>
 
 interface TurnSummary {
   questions: number
@@ -54,8 +56,8 @@ interface TurnSummary {
   fin?: { fingerprint: string, count: number }
 }
 
-const networkId = (r: NetworkRecord): string => networkHash(r).toString('latin1', 0, ID_BYTES)
-const negativeId = (r: NegativeRecord): string => negativeHash(r).toString('latin1', 0, ID_BYTES)
+/** an item's id on the wire: the first ID_BYTES of its version hash */
+const idOf = (item: StoredItem): string => item.version.toString('latin1', 0, ID_BYTES)
 
 /** approximate msgpack size of a record tuple, bytes */
 function networkBytes (r: NetworkRecord): number {
@@ -357,8 +359,7 @@ export class SyncSession {
   }
 
   private wholeFingerprint (): { fingerprint: string, count: number } {
-    const c = this.store.counts()
-    return { fingerprint: this.store.digest(), count: c.networks + c.negatives }
+    return this.store.fingerprintRange(0, MAX_ADDRESS)
   }
 
   // ---------------------------------------------------------------- questions received
@@ -406,32 +407,27 @@ export class SyncSession {
   /** my item ids in the range */
   private async ids (from: number, to: number): Promise<string[]> {
     const out: string[] = []
-    for await (const r of this.store.networks({ from, to })) out.push(networkId(r))
-    for await (const r of this.store.negatives({ from, to })) out.push(negativeId(r))
+    for await (const item of this.store.items(from, to)) out.push(idOf(item))
     return out
   }
 
   /** my items in the range, those whose id passes `filter` when given */
   private async * items (from: number, to: number, filter?: (id: string) => boolean): Job {
-    for await (const record of this.store.networks({ from, to })) {
-      if (filter === undefined || filter(networkId(record))) yield { kind: 'n', record }
-    }
-    for await (const record of this.store.negatives({ from, to })) {
-      if (filter === undefined || filter(negativeId(record))) yield { kind: 'x', record }
+    for await (const item of this.store.items(from, to)) {
+      if (filter === undefined || filter(idOf(item))) yield item
     }
   }
 
-  /** answer to ids(range, theirs): my items not among theirs; then ask for theirs I lack */
+  /**
+   * Answer to ids(range, theirs): my items not among theirs; then ask for theirs I lack. Where both
+   * hold a different copy of one network, each sends its own and the peer's pick rule decides.
+   */
   private async * sendMissing (from: number, to: number, theirIds: Uint8Array): Job {
     const theirs = new Set(splitIds(theirIds))
     const seen = new Set<string>()
-    for await (const record of this.store.networks({ from, to })) {
-      const id = networkId(record)
-      if (theirs.has(id)) seen.add(id); else yield { kind: 'n', record }
-    }
-    for await (const record of this.store.negatives({ from, to })) {
-      const id = negativeId(record)
-      if (theirs.has(id)) seen.add(id); else yield { kind: 'x', record }
+    for await (const item of this.store.items(from, to)) {
+      const id = idOf(item)
+      if (theirs.has(id)) seen.add(id); else yield item
     }
     const lacking = [...theirs].filter(id => !seen.has(id))
     if (lacking.length > 0) this.outQuestions.push({ kind: 'need', from, to, ids: joinIds(lacking) })

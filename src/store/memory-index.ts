@@ -1,0 +1,97 @@
+/**
+ * The store's in-memory state, rebuilt at open and kept in step with every commit: the network and
+ * negative indexes (interval-index.ts, negative-index.ts), which hold each item's version hash, and
+ * the two set digests (digest.ts):
+ * - the version sums per /16, /8 and in all, for `fingerprintRange` (what sync compares);
+ * - the identity sums per /8 and in all, for `digest()` and `digestBySlashEight()`.
+ *
+ * An item's identity hash is not kept in memory (it would be 32 more bytes per network): at open it
+ * comes from the value header, at a commit from the record, and a replace subtracts the replaced
+ * record's identity hash, which the commit has read from the stored value's header.
+ */
+import type { NegativeRecord, NetworkRecord } from '../record/index.js'
+import { isLeaf } from '../record/index.js'
+import { DigestAccumulator, HASH_BYTES, SlashEightDigest, addHash, fingerprint } from './digest.js'
+import type { RangeFingerprint } from './interface.js'
+import { NetworkIndex, type NetworkClassFlags } from './interval-index.js'
+import { NegativeIndex } from './negative-index.js'
+import { SLASH16 } from './sorted-array.js'
+import { registryIndexOf } from './value-format.js'
+
+export class MemoryIndex {
+  readonly networks = new NetworkIndex()
+  readonly negatives = new NegativeIndex()
+  private readonly versions = new DigestAccumulator()
+  private readonly identities = new SlashEightDigest()
+
+  /** a network whose key the index does not hold yet (open, or a commit's new key) */
+  addNetwork (start: number, end: number, registryIndex: number, cls: NetworkClassFlags, identity: Uint8Array, version: Uint8Array): void {
+    this.networks.add(start, end, registryIndex, version, cls)
+    this.versions.add(start, version)
+    this.identities.add(start, identity)
+  }
+
+  /**
+   * A network a commit wrote: new (`replaced` undefined), or replacing the record stored under its
+   * key, whose identity hash `replaced` is.
+   */
+  putNetwork (record: NetworkRecord, identity: Uint8Array, version: Uint8Array, replaced: Uint8Array | undefined): void {
+    const registry = registryIndexOf(record.registry)
+    const cls = { leaf: isLeaf(record.registry, record.type), classified: true }
+    const id = replaced === undefined ? -1 : this.networks.find(record.start, record.end)
+    if (id < 0) {
+      this.addNetwork(record.start, record.end, registry, cls, identity, version)
+      return
+    }
+    this.versions.replace(record.start, this.networks.hashes, id * HASH_BYTES, version, 0)
+    this.identities.replace(record.start, replaced as Uint8Array, 0, identity, 0)
+    this.networks.setHash(id, version)
+    this.networks.setClass(id, cls)
+    if (this.networks.registryIndex(id) !== registry) this.networks.setRegistry(id, registry)
+  }
+
+  addNegative (address: number, identity: Uint8Array, version: Uint8Array, answered: boolean): void {
+    this.negatives.add(address, version, answered)
+    this.versions.add(address, version)
+    this.identities.add(address, identity)
+  }
+
+  /** a negative a commit wrote; see putNetwork */
+  putNegative (record: NegativeRecord, identity: Uint8Array, version: Uint8Array, replaced: Uint8Array | undefined): void {
+    const id = replaced === undefined ? -1 : this.negatives.find(record.address)
+    const answered = record.reason === 'answered'
+    if (id < 0) {
+      this.addNegative(record.address, identity, version, answered)
+      return
+    }
+    this.versions.replace(record.address, this.negatives.hashes, id * HASH_BYTES, version, 0)
+    this.identities.replace(record.address, replaced as Uint8Array, 0, identity, 0)
+    this.negatives.setHash(id, version)
+    this.negatives.setAnswered(id, answered)
+  }
+
+  /** fingerprint of every item's identity */
+  digest (): string {
+    return this.identities.digest()
+  }
+
+  digestBySlashEight (): string[] {
+    return this.identities.bySlashEight()
+  }
+
+  /** fingerprint and count of the version hashes of the items whose start (address) lies in [from, to] */
+  fingerprintRange (from: number, to: number): RangeFingerprint {
+    const acc = new Uint32Array(8)
+    let partial = 0
+    const whole = this.versions.sumRange(from, to, acc, b => {
+      const lo = Math.max(from, b * SLASH16)
+      const hi = Math.min(to, b * SLASH16 + SLASH16 - 1)
+      const nh = this.networks.hashes
+      this.networks.forEachStartIn(lo, hi, id => { addHash(acc, 0, nh, id * HASH_BYTES); partial++ })
+      const xh = this.negatives.hashes
+      this.negatives.forEachIn(lo, hi, id => { addHash(acc, 0, xh, id * HASH_BYTES); partial++ })
+    })
+    const count = whole + partial
+    return { fingerprint: fingerprint(acc, 0, count), count }
+  }
+}
