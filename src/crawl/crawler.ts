@@ -306,7 +306,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       this.counters.gotWhois++
       const hadFailure = this.retry.answered(address)
       // a container answered this very address: its answer is known exactly (crawl/listing.ts)
-      const notes: NegativeRecord[] = isLeaf(record.registry, record.type) ? [] : [{ address, registry: record.registry, reason: 'answered', fetchedAt: record.fetchedAt }]
+      const notes: NegativeRecord[] = this.opts.resolve !== 'exact' || isLeaf(record.registry, record.type) ? [] : [{ address, registry: record.registry, reason: 'answered', fetchedAt: record.fetchedAt }]
       const committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
       if (committed == null) return
       this.emit('accepted', committed.accepted)

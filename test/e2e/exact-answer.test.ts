@@ -127,7 +127,7 @@ test('nested world: a fleet of three with the exact rule agrees, and every node 
   try {
     const registries = join(dir, 'fleet-registries.json')
     await writeRegistriesFile(sim, registries)
-    const common = { dir: join(dir, 'fleet'), registries, sampleLimit: SAMPLE_LIMIT, exitWhenDone: true, heartbeatMs: 500 }
+    const common = { dir: join(dir, 'fleet'), registries, sampleLimit: SAMPLE_LIMIT, exitWhenDone: true, heartbeatMs: 500, extraArgs: ['--resolve', 'exact'] }
     const boot = startNode({ ...common, name: 'n0' })
     nodes.push(boot)
     await waitForLog(boot, 'node ready', 30_000)
