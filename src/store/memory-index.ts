@@ -16,13 +16,61 @@ import type { RangeFingerprint } from './interface.js'
 import { NetworkIndex, type NetworkClassFlags } from './interval-index.js'
 import { NegativeIndex } from './negative-index.js'
 import { SLASH16 } from './sorted-array.js'
-import { registryIndexOf } from './value-format.js'
+import { registryIndexOf, versionOf } from './value-format.js'
+import { StoreCorruptError } from './errors.js'
+import { NEGATIVE_PREFIX, negativeBounds, networkBounds, parseAddressKey, parseNetworkKey } from './keys.js'
+import type { LevelStore } from './level-db.js'
 
 export class MemoryIndex {
   readonly networks = new NetworkIndex()
   readonly negatives = new NegativeIndex()
   private readonly versions = new DigestAccumulator()
   private readonly identities = new SlashEightDigest()
+
+  /**
+   * Fills the indexes from the store's networks and negatives at open: one range scan per bucket,
+   * reading keys and value headers only (value-format.ts): no record is decoded or classified, and
+   * none hashed but those of a format older than the version hash.
+   */
+  async load (db: LevelStore, dataDir: string): Promise<void> {
+    for await (const [k, v] of db.scan(networkBounds())) {
+      const range = parseNetworkKey(k)
+      if (range === undefined || range.start > range.end) throw new StoreCorruptError(dataDir, `bad network key ${k.toString('hex')}`)
+      const f = db.unframe(v)
+      this.addNetwork(range.start, range.end, f.registryIndex, f, f.identity, versionOf(f))
+    }
+    for await (const [k, v] of db.scan(negativeBounds())) {
+      const address = parseAddressKey(k, NEGATIVE_PREFIX)
+      if (address === undefined) throw new StoreCorruptError(dataDir, `bad negative key ${k.toString('hex')}`)
+      const f = db.unframe(v)
+      this.addNegative(address, f.identity, versionOf(f), f.leaf)
+    }
+  }
+
+  /** inside any known network */
+  isCovered (address: number): boolean {
+    return this.networks.coverage.covers(address)
+  }
+
+  /**
+   * The registry's answer for `address` is known exactly: it lies in a leaf (which policy does not
+   * subdivide), or has a note of its own (unallocated, reserved, or 'answered' by a stored
+   * container). Two memory lookups.
+   */
+  isExact (address: number): boolean {
+    return this.networks.leafCoverage.covers(address) || this.negatives.has(address)
+  }
+
+  /** resolved by `rule`: exact, or (covered) inside any known network or noted */
+  isResolved (address: number, rule: 'exact' | 'covered'): boolean {
+    return rule === 'covered' ? this.isCovered(address) || this.negatives.has(address) : this.isExact(address)
+  }
+
+  /** address notes by kind: no network there (unallocated, reserved), or answered by a stored container */
+  noteCounts (): { noNetwork: number, answered: number } {
+    const answered = this.negatives.answeredSize
+    return { noNetwork: this.negatives.size - answered, answered }
+  }
 
   /** a network whose key the index does not hold yet (open, or a commit's new key) */
   addNetwork (start: number, end: number, registryIndex: number, cls: NetworkClassFlags, identity: Uint8Array, version: Uint8Array): void {

@@ -34,6 +34,12 @@ export class NegativeIndex {
     this.answered[id] = v
   }
 
+  /** a note that says the address's answer is a stored container ('answered') */
+  hasAnswered (address: number): boolean {
+    const id = this.find(address)
+    return id >= 0 && this.answered[id] === 1
+  }
+
   /** a note that says no network holds the address (unallocated or reserved), not an 'answered' one */
   hasNoNetwork (address: number): boolean {
     const id = this.find(address)

@@ -23,7 +23,7 @@ import type {
 import type { ClassCounts } from './interval-index.js'
 import {
   FAILURE_PREFIX, failureBounds, failureKey, metaKey, negativeBounds, negativeKey, networkBounds, networkKey,
-  parseAddressKey, parseNetworkKey, NEGATIVE_PREFIX
+  parseAddressKey
 } from './keys.js'
 import { MemoryIndex } from './memory-index.js'
 import { compareNegatives, compareNetworks, decide, foldByKey } from './pick.js'
@@ -234,22 +234,17 @@ export class NetworkStore {
 
   /** inside any known network (the union of all of them; networks may nest or overlap) */
   isCovered (address: number): boolean {
-    return this.networkIndex.coverage.covers(address)
+    return this.memory.isCovered(address)
   }
 
   /** resolved by the store's rule (NetworkStoreOptions.resolve): exact, or merely covered */
   isResolved (address: number): boolean {
-    if (this.opts.resolve === 'covered') return this.networkIndex.coverage.covers(address) || this.negativeIndex.has(address)
-    return this.isExact(address)
+    return this.memory.isResolved(address, this.opts.resolve)
   }
 
-  /**
-   * Whether the registry's answer for `address` is known exactly: it lies in a leaf (which policy
-   * does not subdivide), or has a note of its own (unallocated, reserved, or 'answered' by a stored
-   * container). Two memory lookups, whatever the resolve rule.
-   */
+  /** the registry's answer for `address` is known exactly, whatever the rule (MemoryIndex.isExact) */
   isExact (address: number): boolean {
-    return this.networkIndex.leafCoverage.covers(address) || this.negativeIndex.has(address)
+    return this.memory.isExact(address)
   }
 
   /** whether a note says no network holds exactly this address (unallocated or reserved) */
@@ -259,8 +254,7 @@ export class NetworkStore {
 
   /** whether a note says this address's answer is a stored container ('answered') */
   hasAnsweredNote (address: number): boolean {
-    const id = this.negativeIndex.find(address)
-    return id >= 0 && this.negativeIndex.isAnswered(id)
+    return this.negativeIndex.hasAnswered(address)
   }
 
   /** whether a failure record exists for this address */
@@ -303,8 +297,7 @@ export class NetworkStore {
 
   /** address notes by kind: no network there (unallocated, reserved), or answered by a stored container */
   noteCounts (): { noNetwork: number, answered: number } {
-    const answered = this.negativeIndex.answeredSize
-    return { noNetwork: this.negativeIndex.size - answered, answered }
+    return this.memory.noteCounts()
   }
 
   /** networks by class (record/classify.ts), from memory; `unclassified`: headers older than the class, until repair */
@@ -445,24 +438,12 @@ export class NetworkStore {
   private schemaOnDisk = STORE_SCHEMA_VERSION
 
   /**
-   * One range scan per bucket. Reads keys and value headers only (value-format.ts): no record is
-   * decoded or classified, and none hashed but those of a format older than the version hash. A
-   * failure record whose address is resolved (left by a version before failure-plan.ts) is deleted.
+   * The in-memory indexes from the stored networks and negatives (MemoryIndex.load), then the
+   * failures: one whose address is resolved (left by a version before failure-plan.ts) is deleted.
    */
   private async rebuild (): Promise<void> {
+    await this.memory.load(this.db, this.dataDir)
     const obsolete: BatchOp[] = []
-    for await (const [k, v] of this.db.scan(networkBounds())) {
-      const range = parseNetworkKey(k)
-      if (range === undefined || range.start > range.end) throw new StoreCorruptError(this.dataDir, `bad network key ${k.toString('hex')}`)
-      const f = this.db.unframe(v)
-      this.memory.addNetwork(range.start, range.end, f.registryIndex, f, f.identity, versionOf(f))
-    }
-    for await (const [k, v] of this.db.scan(negativeBounds())) {
-      const address = parseAddressKey(k, NEGATIVE_PREFIX)
-      if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad negative key ${k.toString('hex')}`)
-      const f = this.db.unframe(v)
-      this.memory.addNegative(address, f.identity, versionOf(f), f.leaf)
-    }
     for await (const [k] of this.db.scan(failureBounds())) {
       const address = parseAddressKey(k, FAILURE_PREFIX)
       if (address === undefined) throw new StoreCorruptError(this.dataDir, `bad failure key ${k.toString('hex')}`)
@@ -472,4 +453,3 @@ export class NetworkStore {
     await this.db.batch(obsolete, this.opts.syncWrites)
   }
 }
-
