@@ -7,7 +7,8 @@
  * picks the next address still unresolved — so a network found a moment ago already stops the
  * addresses it covers — and never starts a lookup for an address whose /12 (by default) has one
  * in flight: those are the lookups most likely to return the same network twice. A failed lookup
- * is retried or given up on as the retry policy (src/crawl/retry-policy.ts) says.
+ * is retried or given up on as the retry policy (src/crawl/retry-policy.ts) says; one that did
+ * not reach its registry at all waits for the registry instead (src/crawl/reachability.ts).
  */
 import { EventEmitter } from 'node:events'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
@@ -22,11 +23,13 @@ import { RetryPolicy } from './retry-policy.js'
 import { SampleTally } from './sample-tally.js'
 import { ListingPlan, runListing, type ContainerLister, type ListingJob } from './listing.js'
 import { WakeUp } from './wake-up.js'
+import { giveUpLine, reportReachability } from './reachability.js'
+import { CrawlCounterBook } from './counters.js'
+import { unreachableKind } from '../lookup/errors.js'
 import {
-  COUNTERS_META_KEY, PERSISTED_COUNTERS, type AddressLookup, type AddressOwnership, type CrawlCounters,
+  type AddressLookup, type AddressOwnership, type CrawlCounters,
   type CrawlerEvents, type CrawlerOptions, type CrawlStatus, type CrawlStore, type RegistryProgress, type Routes
 } from './interface.js'
-
 
 export interface CrawlerModules {
   store: CrawlStore
@@ -46,23 +49,9 @@ export interface CrawlerModules {
 export class Crawler extends EventEmitter<CrawlerEvents> {
   private readonly opts: CrawlerOptions
   private readonly modules: CrawlerModules
-  /** the persisted counters as loaded, and those counted here; `requests` and `withinKnownBlock` see counts() */
-  private readonly counters: CrawlCounters = {
-    awaitingRegistry: 0,
-    lookingUp: 0,
-    gotWhois: 0,
-    failed: 0,
-    withinKnownBlock: 0,
-    unallocated: 0,
-    rateLimited: 0,
-    lookups: 0,
-    listings: 0,
-    requests: 0,
-    retries: 0
-  }
-
-  /** the gate's request count when the persisted counters were loaded */
-  private requestsAtLoad: number
+  private readonly book: CrawlCounterBook
+  /** counted here (the book's); `requests` and `withinKnownBlock` see book.all() */
+  private readonly counters: CrawlCounters
   private readonly retry: RetryPolicy
   /** built by run() */
   private queues: RegistryQueues | undefined
@@ -86,7 +75,8 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     this.opts = opts
     this.modules = modules
     this.retry = new RetryPolicy(opts)
-    this.requestsAtLoad = modules.gate.requestsSent
+    this.book = new CrawlCounterBook({ requestsSent: () => modules.gate.requestsSent, skipped: () => this.queues?.skipped ?? 0 })
+    this.counters = this.book.counted
   }
 
   /**
@@ -100,7 +90,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
 
   /** Runs until every sample address is resolved or given up on, or until `signal` aborts. */
   async run (signal?: AbortSignal): Promise<CrawlStatus> {
-    await this.loadCounters()
+    await this.book.load(this.modules.store)
     const { store, ownership, logger } = this.modules
     const queues = this.queues = new RegistryQueues(this.opts, { store, ownership, routes: this.routes, retry: this.retry, wake: () => this.wakeUp.wake() })
     const { lister } = this.modules
@@ -117,9 +107,16 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     }
     signal?.addEventListener('abort', onAbort)
     this.onFatal = onAbort
+    const { reachability } = this.modules.gate
+    const stopReporting = reportReachability(reachability, logger, { backoffMaxMs: this.modules.gate.opts.unreachableBackoffMaxMs, giveUpMs: this.opts.giveUpUnreachableMs }, {
+      unreachable: e => this.emit('unreachable', e),
+      // the dispatcher may wait for the probe's end, or for a back-off that has just been lifted
+      reachable: e => { this.wakeUp.wake(); this.emit('reachable', e) }
+    })
     try {
       await Promise.all(REGISTRY_IDS.map(async id => await this.dispatch(queues, id, signal)))
     } finally {
+      stopReporting()
       signal?.removeEventListener('abort', onAbort)
       this.wakeUp.clear()
     }
@@ -153,16 +150,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       awaiting += (q?.queued ?? 0) + (q?.retries.length ?? 0)
       inFlight += q?.inFlight ?? 0
     }
-    return { ...this.counts(), awaitingRegistry: awaiting, lookingUp: inFlight }
-  }
-
-  /** The counters with those others keep: requests (the gate) and addresses skipped (the queues). */
-  private counts (): CrawlCounters {
-    return {
-      ...this.counters,
-      withinKnownBlock: this.counters.withinKnownBlock + (this.queues?.skipped ?? 0),
-      requests: this.counters.requests + this.modules.gate.requestsSent - this.requestsAtLoad
-    }
+    return { ...this.book.all(), awaitingRegistry: awaiting, lookingUp: inFlight }
   }
 
   /** Per-registry queues and rates: cheap, unlike status(), which also counts the whole sample. */
@@ -187,21 +175,6 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private sampleTally (): SampleTally {
     this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null)
     return this.tally
-  }
-
-  private async loadCounters (): Promise<void> {
-    const saved = await this.modules.store.getMeta(COUNTERS_META_KEY) as Partial<CrawlCounters> | undefined
-    this.requestsAtLoad = this.modules.gate.requestsSent
-    if (saved == null) return
-    for (const k of PERSISTED_COUNTERS) {
-      const v = saved[k]
-      if (typeof v === 'number' && Number.isFinite(v)) this.counters[k] = v
-    }
-  }
-
-  private persistedCounters (): Record<string, number> {
-    const c = this.counts()
-    return Object.fromEntries(PERSISTED_COUNTERS.map(k => [k, c[k]]))
   }
 
   /**
@@ -240,11 +213,15 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     const { gate } = this.modules
     while (signal?.aborted !== true && this.fatal == null && queues.anyWork()) {
       if (!q.hasWork) { await this.wakeUp.next(); continue }
-      if (q.inFlight >= this.opts.maxInFlightPerRegistry) { await this.wakeUp.next(); continue }
+      // an unreachable registry is probed one lookup at a time, and given up on after a while
+      const unreachable = gate.reachability.isUnreachable(id)
+      const giveUpInMs = unreachable ? this.opts.giveUpUnreachableMs - gate.reachability.downForMs(id) : Infinity
+      if (giveUpInMs <= 0) { this.giveUpRegistry(q); continue }
+      if (q.inFlight >= (unreachable ? 1 : this.opts.maxInFlightPerRegistry)) { await this.wakeUp.next(); continue }
       // wait for the registry's next free slot before choosing, so the choice sees every answer
       // that arrived meanwhile
       // (a long wait planned at a low rate is cut short by ratesChanged() when the share rises)
-      const delay = gate.delayMs(id)
+      const delay = Math.min(gate.delayMs(id), giveUpInMs)
       if (delay > 0) {
         // while waiting, drop what others have resolved meanwhile from the front of the queue:
         // otherwise a node at a low rate would hold up the end of the crawl (and claim demand)
@@ -301,13 +278,14 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     try {
       const res = await client.lookup(address, q.id, ac.signal)
       gate.noteAnswer(res.registry, ac.signal)
+      for (const hop of res.hops) gate.noteReached(hop)
       queues.learnRoute(address, res.registry)
       const record: NetworkRecord = { ...res.network, source: res.source, fetchedAt: Date.now(), queryAddress: address }
       this.counters.gotWhois++
       const hadFailure = this.retry.answered(address)
       // a container answered this very address: its answer is known exactly (crawl/listing.ts)
       const notes: NegativeRecord[] = this.opts.resolve !== 'exact' || isLeaf(record.registry, record.type) ? [] : [{ address, registry: record.registry, reason: 'answered', fetchedAt: record.fetchedAt }]
-      const committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } })
+      const committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: this.book.meta() })
       if (committed == null) return
       this.emit('accepted', committed.accepted)
       const job = this.listing?.consider(record)
@@ -343,7 +321,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         lister,
         gate,
         logger,
-        commit: async batch => await this.commit({ ...batch, meta: { [COUNTERS_META_KEY]: this.persistedCounters() } }),
+        commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
         enqueue: next => this.enqueueListing(next),
         retryFirst: again => { this.counters.listings--; q.listings.unshift(again) },
         accepted: records => this.emit('accepted', records),
@@ -366,20 +344,31 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       this.counters.lookups--
       return
     }
+    const reg: RegistryId = err?.registry ?? id
+    const kind = unreachableKind(err)
+    if (kind !== undefined && gate.noteUnreachable(reg, lookup, kind, String(err.message))) {
+      // not the address's fault: it waits for the registry without spending an attempt
+      this.counters.lookups--
+      const wait = gate.reachability.waitMs(reg)
+      if (reg === id) q.retryFirst(address)
+      else { q.retryAt(address, performance.now() + wait); this.wakeUp.after(wait) }
+      logger.debug('registry unreachable; the address waits for it', { address: ip, registry: reg, kind, waitMs: Math.round(wait) })
+      return
+    }
+    if (kind === undefined && err?.name !== 'RateLimitedError') gate.noteReached(reg)
     switch (err?.name) {
       case 'NotFoundError': {
         this.counters.unallocated++
         const res = await this.commit({
           negatives: [{ address, registry: err.registry ?? id, reason: 'not-found', fetchedAt: Date.now() }],
           clearFailures: this.retry.notFound(address) ? [address] : undefined,
-          meta: { [COUNTERS_META_KEY]: this.persistedCounters() }
+          meta: this.book.meta()
         })
         if (res == null) return
         this.emit('accepted', res.accepted)
         return
       }
       case 'RateLimitedError': {
-        const reg: RegistryId = err.registry ?? id
         this.counters.rateLimited++
         this.counters.lookups-- // not an answer: the address goes back to the front of the queue
         const pauseMs = gate.noteRateLimited(reg, lookup, err.retryAfterMs)
@@ -410,6 +399,18 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   }
 
   /**
+   * `q`'s registry has been unreachable for giveUpUnreachableMs: every address still waiting for
+   * it is given up on for this run, in one line (not stored as failures: they were not asked),
+   * and the crawl goes on without it. The next start asks them again.
+   */
+  private giveUpRegistry (q: RegistryQueue): void {
+    const dropped = q.clear()
+    this.counters.failed += dropped
+    this.modules.logger.warn(...giveUpLine(this.modules.gate.reachability, q.id, dropped))
+    this.wakeUp.wake()
+  }
+
+  /**
    * Records the address as failed, with the reason; the retry policy says whether it is asked
    * again in this run after a cool-down (see CrawlerOptions.failedRetryMs).
    */
@@ -419,7 +420,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     this.modules.logger.warn('giving up on address', { address: formatIPv4(address), registry: q.id, attempts, reason, ...(retryInMs !== undefined ? { retryInMs } : {}) })
     await this.commit({
       failures: [{ address, registry: q.id, reason, attempts, at: Date.now() }],
-      meta: { [COUNTERS_META_KEY]: this.persistedCounters() }
+      meta: this.book.meta()
     })
     if (retryInMs !== undefined && this.fatal == null) {
       q.retryAt(address, performance.now() + retryInMs)

@@ -1,6 +1,7 @@
 import type { RegistryId } from '../registry/interface.js'
 import type { NetworkRecord, ParsedNetwork } from '../record/index.js'
 import type { CommitInput, CommitResult } from '../store/interface.js'
+import type { ReachableEvent, UnreachableEvent } from './reachability.js'
 
 /** What the crawl loop needs from the registry client (src/lookup RegistryClient implements it). */
 export interface AddressLookup {
@@ -58,6 +59,12 @@ export interface CrawlerOptions {
   resolve: 'exact' | 'covered'
   /** sample addresses still not exact inside a container before it is listed (default 2) */
   listingMinWaiting: number
+  /**
+   * A registry unreachable this long (crawl/reachability.ts) has its addresses given up on for
+   * this run, all at once, and the crawl goes on without it: a batch run must end. Infinity: never,
+   * it is probed until it answers (a node run as a service). (default Infinity)
+   */
+  giveUpUnreachableMs: number
 }
 
 export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample'> = {
@@ -72,7 +79,8 @@ export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample'> = {
   failedRetryMs: 0,
   failedRetryMaxMs: 3_600_000,
   failedRetryRounds: Infinity,
-  fullPruneIntervalMs: 15_000
+  fullPruneIntervalMs: 15_000,
+  giveUpUnreachableMs: Infinity
 }
 
 /** The attempts and rounds of src/crawl/retry-policy.ts RetryPolicy (the crawler's options). */
@@ -84,11 +92,23 @@ export interface RegistryGateOptions {
   rateLimitBackoffBaseMs: number
   /** cap of that back-off (default 300000, LACNIC's ban period) */
   rateLimitBackoffMaxMs: number
+  /**
+   * wait before the first probe of a registry that could not be reached (no name, refused, no
+   * connection, answer timeouts in a row; crawl/reachability.ts); doubles per failed probe (default 1000)
+   */
+  unreachableBackoffBaseMs: number
+  /** cap of that wait: an unreachable registry is probed at least this often (default 60000) */
+  unreachableBackoffMaxMs: number
+  /** answer timeouts in a row (no answer between) that make a registry unreachable (default 3) */
+  unreachableAfterTimeouts: number
 }
 
 export const defaultRegistryGateOptions: RegistryGateOptions = {
   rateLimitBackoffBaseMs: 2000,
-  rateLimitBackoffMaxMs: 300_000
+  rateLimitBackoffMaxMs: 300_000,
+  unreachableBackoffBaseMs: 1000,
+  unreachableBackoffMaxMs: 60_000,
+  unreachableAfterTimeouts: 3
 }
 
 /** The records a commit actually wrote (added or changed): what is worth gossiping on. */
@@ -129,6 +149,10 @@ export interface CrawlerEvents {
   network: [record: NetworkRecord]
   /** a registry refused a lookup for its rate; its limiter is paused for `pauseMs` */
   'rate-limited': [event: { registry: RegistryId, pauseMs: number }]
+  /** a registry could not be reached (once per outage; crawl/reachability.ts) */
+  unreachable: [event: UnreachableEvent]
+  /** it answered again */
+  reachable: [event: ReachableEvent]
   /** run() ended with every sample address resolved or given up on */
   done: [status: CrawlStatus]
   /** run() ended because its signal aborted */

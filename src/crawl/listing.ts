@@ -23,6 +23,7 @@ import type { RegistryId } from '../registry/interface.js'
 import { upperBound } from '../store/sorted-array.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import type { Logger } from '../util/logger.js'
+import { unreachableKind } from '../lookup/errors.js'
 import type { AcceptedRecords } from './interface.js'
 import type { RegistryGate } from './registry-gate.js'
 
@@ -138,7 +139,7 @@ export class ListingPlan {
 export interface ListingRun {
   plan: ListingPlan
   lister: ContainerLister
-  gate: Pick<RegistryGate, 'beginLookup' | 'noteAnswer' | 'noteRateLimited'>
+  gate: Pick<RegistryGate, 'beginLookup' | 'noteAnswer' | 'noteRateLimited' | 'noteUnreachable' | 'noteReached'>
   logger: Logger
   /** commits a batch; undefined when the store refused it (the crawl stops) */
   commit: (batch: { networks: NetworkRecord[], negatives: NegativeRecord[] }) => Promise<{ accepted: AcceptedRecords } | undefined>
@@ -152,8 +153,8 @@ export interface ListingRun {
 
 /**
  * Lists one container (its slot already reserved at `job.registry`) and commits what the listing
- * resolves. A refusal for our rate pauses the registry and puts the job back; any other failure
- * drops it (its addresses are asked one by one, and a later container answer may list it again).
+ * resolves. A refusal for our rate pauses the registry and puts the job back, and so does a
+ * failure to reach the registry at all (crawl/reachability.ts); any other failure drops it (its addresses are asked one by one, and a later container answer may list it again).
  */
 export async function runListing (run: ListingRun, job: ListingJob, signal: AbortSignal): Promise<void> {
   const { plan, lister, gate, logger } = run
@@ -176,6 +177,12 @@ export async function runListing (run: ListingRun, job: ListingJob, signal: Abor
       run.retryFirst(job)
       return
     }
+    const kind = unreachableKind(err)
+    if (kind !== undefined && gate.noteUnreachable(job.registry, signal, kind, String(err?.message))) {
+      run.retryFirst(job)
+      return
+    }
+    if (kind === undefined) gate.noteReached(job.registry)
     plan.forget(job)
     logger.debug('listing failed; its addresses are asked one by one', { ...where, error: `${String(err?.name ?? 'Error')}: ${String(err?.message ?? err)}` })
   }

@@ -8,11 +8,17 @@
  *   for a slot of the registry it goes to — and `noteRequest` after each.
  * - A refusal pauses the registry's limiter for its Retry-After, or for a back-off that doubles
  *   while refusals repeat (the 429 streak) up to `rateLimitBackoffMaxMs`; an answer ends the streak.
+ * - A registry that cannot be reached at all waits its own back-off (reachability.ts), which
+ *   `delayMs` honours as it honours the limiter's pause; meanwhile only the lookup started to
+ *   probe it (begun while it was unreachable) may send it anything: every other request to it —
+ *   the WHOIS fallback or redirect hop of a lookup already in flight — fails at once, unsent.
  */
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { backoffMs } from '../util/backoff.js'
 import type { RegistryGateOptions, RegistryProgress } from './interface.js'
 import type { RateLimiter } from './rate-limiter.js'
+import { Reachability } from './reachability.js'
+import type { UnreachableKind } from '../lookup/errors.js'
 
 export interface RegistryGateModules {
   /** one limiter per registry (their rates are this node's budget shares, set by the node) */
@@ -25,7 +31,7 @@ function perRegistry<T> (v: T): Record<RegistryId, T> {
 }
 
 export class RegistryGate {
-  private readonly opts: RegistryGateOptions
+  readonly opts: RegistryGateOptions
   private readonly limiters: Record<RegistryId, RateLimiter>
   private readonly rateLimitStreak = perRegistry(0)
   /**
@@ -40,6 +46,8 @@ export class RegistryGate {
   private readonly rateLimitedAt = perRegistry(-Infinity)
   /** per lookup (its signal): the registry whose slot the dispatcher took for its first request */
   private readonly prepaid = new WeakMap<AbortSignal, RegistryId>()
+  /** per lookup (its signal): the unreachable registry it was started to probe */
+  private readonly probes = new WeakMap<AbortSignal, RegistryId>()
   /** per lookup (its signal): when its latest request was let through (performance.now()) */
   private readonly lastSentAt = new WeakMap<AbortSignal, number>()
   /**
@@ -51,14 +59,21 @@ export class RegistryGate {
   /** requests sent, per registry */
   private readonly requests = perRegistry(0)
 
+  /** which registries can be reached at all (reachability.ts): the crawl listens to its events */
+  readonly reachability: Reachability
+
   constructor (opts: RegistryGateOptions, modules: RegistryGateModules) {
     this.opts = opts
     this.limiters = modules.limiters
+    this.reachability = new Reachability(opts)
   }
 
-  /** Milliseconds until `registry`'s next free slot (0 if now), counting those already waiting. */
+  /**
+   * Milliseconds until `registry`'s next free slot (0 if now), counting those already waiting,
+   * or until an unreachable registry's back-off ends, whichever is later.
+   */
   delayMs (registry: RegistryId): number {
-    return this.limiters[registry].delayMs()
+    return Math.max(this.limiters[registry].delayMs(), this.reachability.waitMs(registry))
   }
 
   /** Takes `registry`'s next free slot for a lookup about to start (the dispatcher's wait). */
@@ -73,17 +88,21 @@ export class RegistryGate {
   beginLookup (registry: RegistryId, signal: AbortSignal): void {
     this.prepaid.set(signal, registry)
     this.lastSentAt.set(signal, performance.now())
+    if (this.reachability.isUnreachable(registry)) this.probes.set(signal, registry)
   }
 
   /**
    * The rate-limit gate the registry client calls before every request it sends. The first
    * request of a lookup was paid for by the dispatcher (see beginLookup) and passes at once.
+   * @throws TransientLookupError of the outage's kind, unsent: `registry` is unreachable and this
+   *   lookup is not its probe
    */
   async acquire (registry: RegistryId, signal?: AbortSignal): Promise<void> {
     if (signal != null && this.prepaid.get(signal) === registry) {
       this.prepaid.delete(signal)
       return
     }
+    if (this.reachability.isUnreachable(registry) && (signal == null || this.probes.get(signal) !== registry)) throw this.reachability.notAsked(registry)
     // a redirect hop or a fallback: while it waits it is work for that registry (see hopsWaiting)
     this.hopsWaiting[registry]++
     try {
@@ -110,6 +129,20 @@ export class RegistryGate {
    */
   noteAnswer (registry: RegistryId, signal: AbortSignal): void {
     if (this.lastSentAt.get(signal)! >= this.rateLimitedAt[registry]) this.rateLimitStreak[registry] = 0
+    this.reachability.noteReached(registry)
+  }
+
+  /** `registry` answered something other than a network (not found, malformed, …): it is reachable. */
+  noteReached (registry: RegistryId): void {
+    this.reachability.noteReached(registry)
+  }
+
+  /**
+   * The lookup of `signal` failed at `registry` without reaching it (lookup/errors.ts
+   * unreachableKind). Returns whether the registry is unreachable now (reachability.ts).
+   */
+  noteUnreachable (registry: RegistryId, signal: AbortSignal, kind: UnreachableKind, detail: string): boolean {
+    return this.reachability.noteFailure(registry, kind, detail, this.lastSentAt.get(signal) ?? performance.now())
   }
 
   /**
@@ -125,6 +158,8 @@ export class RegistryGate {
     const backoff = backoffMs({ baseMs: this.opts.rateLimitBackoffBaseMs, maxMs: this.opts.rateLimitBackoffMaxMs }, streak)
     const pauseMs = Math.max(retryAfterMs, backoff)
     this.limiters[registry].pauseFor(pauseMs)
+    // a refusal is an answer
+    this.reachability.noteReached(registry)
     return pauseMs
   }
 
@@ -134,7 +169,7 @@ export class RegistryGate {
     return {
       hopsWaiting: this.hopsWaiting[registry],
       budgetPerSecond: lim.ratePerSecond,
-      pausedForMs: Math.round(lim.pausedForMs())
+      pausedForMs: Math.round(Math.max(lim.pausedForMs(), this.reachability.waitMs(registry)))
     }
   }
 

@@ -115,6 +115,21 @@ export class RegistryQueue {
   /** Addresses this node will look up, and containers it will list. */
   get queued (): number { return this.addresses.length - this.cursor + this.deferred.size + this.parkedCount + this.unparked.size + this.listings.length }
 
+  /**
+   * Drops every address and listing waiting here, and those another node owns (the registry is
+   * given up on for this run); returns how many of this node's addresses were dropped.
+   */
+  clear (): number {
+    const dropped = this.queued + this.retries.length - this.listings.length
+    this.cursor = this.addresses.length
+    for (const list of [this.deferred, this.unparked, this.foreign]) list.filter(() => false)
+    this.parked.clear()
+    this.parkedCount = 0
+    this.retries = []
+    this.listings = []
+    return dropped
+  }
+
   get hasWork (): boolean {
     return this.listings.length > 0 || this.cursor < this.addresses.length || this.deferred.size > 0 || this.parkedCount > 0 || this.unparked.size > 0 || this.retries.length > 0 || this.inFlight > 0 || this.foreign.size > 0
   }

@@ -24,13 +24,15 @@
  * 5. When the fallback fails too, the lookup throws the fallback's error if it is an answer
  *    (NotFoundError, RateLimitedError, TooManyRedirectsError: more informative than the failure it
  *    replaced), and otherwise the first protocol's error (the preferred protocol's diagnosis; the
- *    fallback's error is kept as its `cause` when the first has none).
+ *    fallback's error is kept as its `cause` when the first has none) — unless the first did not
+ *    reach the registry at all (errors.ts unreachableKind) and the fallback did: then the
+ *    fallback's, so that a registry counts as unreachable only when no protocol reached it.
  * 6. An abort of the caller's signal rejects with the signal's reason, not a lookup error.
  */
 import { REAL_REGISTRY_ENDPOINTS, registryOfRdapUrl } from '../registry/endpoints.js'
 import { REGISTRY_IDS, type RegistryEndpoints, type RegistryId } from '../registry/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'
-import { MalformedResponseError, NotFoundError, RateLimitedError, TooManyRedirectsError, TransientLookupError } from './errors.js'
+import { MalformedResponseError, NotFoundError, RateLimitedError, TooManyRedirectsError, TransientLookupError, unreachableKind } from './errors.js'
 import type { ParsedNetwork } from '../record/index.js'
 import type { WhoisAnswer } from './interface.js'
 import { RdapClient, rdapIpUrl, type RdapReply } from './rdap-client.js'
@@ -167,7 +169,7 @@ export class RegistryClient {
   async lookup (address: number, firstRegistry: RegistryId, signal?: AbortSignal): Promise<LookupResult> {
     const state: LookupState = { address, hops: [], requests: 0, hopsFollowed: 0, signal }
     let registry = firstRegistry
-    let firstError: TransientLookupError | MalformedResponseError | undefined
+    const failures: Array<TransientLookupError | MalformedResponseError> = []
     for (const protocol of this.opts.protocols) {
       try {
         const { network, registry: answered } = protocol === 'rdap'
@@ -176,12 +178,16 @@ export class RegistryClient {
         return { network: { ...network, registry: answered }, registry: answered, source: protocol, hops: state.hops, requests: state.requests }
       } catch (err) {
         if (!(err instanceof TransientLookupError || err instanceof MalformedResponseError)) throw err
-        if (firstError === undefined) firstError = err
-        else if (firstError.cause === undefined) firstError.cause = err
+        failures.push(err)
         registry = err.registry
       }
     }
-    throw firstError!
+    // rule 5: the first protocol's diagnosis, unless only a later protocol reached the registry
+    const first = failures[0]
+    const thrown = (unreachableKind(first) !== undefined ? failures.find(e => unreachableKind(e) === undefined) : undefined) ?? first
+    const other = failures.find(e => e !== thrown)
+    if (other !== undefined && thrown.cause === undefined) thrown.cause = other
+    throw thrown
   }
 
   /** Whether `registry` can list this container's children (lookup/listing.ts). */

@@ -66,6 +66,7 @@ function transientKindOfError (err: unknown): TransientKind {
   const code = (err as { code?: string } | undefined)?.code
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect-timeout'
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
       return 'timeout'

@@ -44,18 +44,24 @@ export function whoisQuery (registry: RegistryId, address: number): string {
   }
 }
 
-/** Maps a socket error code to what the crawler should do about it. */
+/** Maps a socket (or name lookup) error code to what the crawler should do about it. */
 export function transientKindOfCode (code: string | undefined): TransientKind {
   switch (code) {
-    case 'ECONNREFUSED':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_FAIL':
+    case 'EAI_NONAME':
+    case 'EAI_NODATA':
+      return 'dns'
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EHOSTDOWN':
+    case 'ENETDOWN':
       return 'refused'
     case 'ETIMEDOUT':
-      return 'timeout'
+      // connect() gave up (the kernel's own connect timeout)
+      return 'connect-timeout'
     default:
       // ECONNRESET, EPIPE, ECONNABORTED and anything else that broke the connection
       return 'reset'
@@ -132,7 +138,7 @@ export class WhoisClient {
         finish(new TransientLookupError(registry, 'timeout', `${where}: no complete answer within ${timeoutMs} ms`))
       }, timeoutMs)
       const connectTimer = setTimeout(() => {
-        finish(new TransientLookupError(registry, 'timeout', `${where}: connect took longer than ${connectTimeoutMs} ms`))
+        finish(new TransientLookupError(registry, 'connect-timeout', `${where}: connect took longer than ${connectTimeoutMs} ms`))
       }, connectTimeoutMs)
 
       socket.setTimeout(idleTimeoutMs, () => {

@@ -23,11 +23,11 @@ export function limitersAt (rate: number | ((id: RegistryId) => number)): Record
  * A crawler over `endpoints` (the simulator's, or fake registries'); `logs` collects its structured
  * log lines; `client` overrides the registry client's options (e.g. `protocols`).
  */
-export function simCrawler (endpoints: RegistryEndpoints, store: NetworkStore, sample: number[], o: { limiters: Record<RegistryId, RateLimiter>, timeoutMs: number, opts?: Partial<CrawlerOptions & RegistryGateOptions>, client?: Partial<RegistryClientOptions> }): { crawler: Crawler, client: RegistryClient, logs: LogLine[] } {
+export function simCrawler (endpoints: RegistryEndpoints, store: NetworkStore, sample: number[], o: { limiters: Record<RegistryId, RateLimiter>, timeoutMs: number, opts?: Partial<CrawlerOptions & RegistryGateOptions>, client?: Partial<RegistryClientOptions> }): { crawler: Crawler, client: RegistryClient, gate: RegistryGate, logs: LogLine[] } {
   const logs: LogLine[] = []
   const logger = createLogger({ format: 'json', level: 'debug', write: line => { logs.push(JSON.parse(line)) } })
   const gate = new RegistryGate({ ...defaultRegistryGateOptions, ...o.opts }, { limiters: o.limiters })
   const client = new RegistryClient({ ...o.client, endpoints, timeoutMs: o.timeoutMs }, { gate })
   const crawler = new Crawler({ ...defaultCrawlerOptions, ...o.opts, sample: Uint32Array.from(sample) }, { store, client, gate, logger })
-  return { crawler, client, logs }
+  return { crawler, client, gate, logs }
 }

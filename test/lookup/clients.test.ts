@@ -9,6 +9,7 @@ import {
   TooManyRedirectsError,
   TransientLookupError,
   parseRetryAfter,
+  unreachableKind,
   whoisQuery,
   type RegistryClientOptions,
   type RegistryRequestEvent
@@ -279,6 +280,27 @@ describe('RDAP', () => {
     assert.ok(err.cause instanceof TransientLookupError && err.cause.kind === 'reset', 'the WHOIS error is kept as the cause')
   })
 
+  test('when RDAP cannot reach the registry but its WHOIS answers badly, the WHOIS error is thrown: the registry was reached', async () => {
+    const port = await closedPort()
+    const endpoints = { ...fake.endpoints, arin: { ...fake.endpoints.arin, rdapBaseUrl: `http://127.0.0.1:${port}/` } }
+    fake.whois.arin = (_q, socket) => { socket.resetAndDestroy() }
+    const { client } = makeClient({ endpoints })
+    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
+    assert.ok(err instanceof TransientLookupError, `got ${String(err)}`)
+    assert.equal(err.kind, 'reset')
+    assert.equal(unreachableKind(err), undefined)
+    assert.ok(err.cause instanceof TransientLookupError && err.cause.kind === 'refused', 'the RDAP error is kept as the cause')
+  })
+
+  test('when neither RDAP nor WHOIS reaches the registry, the RDAP error is thrown and says so', async () => {
+    const port = await closedPort()
+    const endpoints = { ...fake.endpoints, arin: { rdapBaseUrl: `http://127.0.0.1:${port}/`, whoisHost: '127.0.0.1', whoisPort: port } }
+    const { client } = makeClient({ endpoints })
+    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
+    assert.ok(err instanceof TransientLookupError && err.kind === 'refused' && err.message.startsWith('rdap '), `got ${String(err)}`)
+    assert.equal(unreachableKind(err), 'refused')
+  })
+
   test('when RDAP fails and the WHOIS fallback says not found, the NotFoundError is thrown', async () => {
     fake.rdap.ripe = (_req, res) => { res.writeHead(502).end() }
     // RIPE's not-found answer (synthetic query, the server's wording)
@@ -365,6 +387,15 @@ describe('RDAP', () => {
     assert.ok(err instanceof TransientLookupError && err.kind === 'refused', `got ${String(err)}`)
   })
 
+  test('an RDAP host name that does not resolve fails with dns, not refused', async () => {
+    // .invalid never resolves (RFC 6761), and the lookup sends nothing off the machine
+    const endpoints = { ...fake.endpoints, arin: { ...fake.endpoints.arin, rdapBaseUrl: 'http://nonexistent.invalid/' } }
+    const { client } = makeClient({ endpoints, protocols: ['rdap'] })
+    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
+    assert.ok(err instanceof TransientLookupError && err.kind === 'dns', `got ${String(err)}`)
+    assert.equal(unreachableKind(err), 'dns')
+  })
+
   test('an abort of the caller signal rejects with its reason, not a lookup error', async () => {
     fake.rdap.arin = () => {}
     const { client } = makeClient({ protocols: ['rdap'] })
@@ -437,6 +468,14 @@ describe('WHOIS', () => {
     const { client } = makeClient({ endpoints, protocols: ['whois'] })
     const err = await rejection(client.lookup(parseIPv4('62.239.237.1'), 'ripe'))
     assert.ok(err instanceof TransientLookupError && err.kind === 'refused', `got ${String(err)}`)
+  })
+
+  test('a WHOIS host name that does not resolve fails with dns, not refused', async () => {
+    const endpoints = { ...fake.endpoints, ripe: { ...fake.endpoints.ripe, whoisHost: 'nonexistent.invalid' } }
+    const { client } = makeClient({ endpoints, protocols: ['whois'] })
+    const err = await rejection(client.lookup(parseIPv4('62.239.237.1'), 'ripe'))
+    assert.ok(err instanceof TransientLookupError && err.kind === 'dns', `got ${String(err)}`)
+    assert.equal(unreachableKind(err), 'dns')
   })
 
   test('a silent WHOIS server fails with a timeout within timeoutMs', async () => {
