@@ -69,6 +69,7 @@ export class WhoismeshNode {
       blockPrefixLength: opts.blockPrefixLength,
       failedRetryMs: opts.failedRetryMs ?? defaultCrawlerOptions.failedRetryMs,
       failedRetryRounds: opts.failedRetryRounds ?? defaultCrawlerOptions.failedRetryRounds,
+      giveUpUnreachableMs: opts.giveUpUnreachableMs ?? defaultCrawlerOptions.giveUpUnreachableMs,
       resolve: opts.resolve
     }, { store, client, gate, logger, ownership: this.ownership, lister: client })
     this.crawler = crawler

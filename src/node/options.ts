@@ -48,6 +48,11 @@ export interface NodeOptions {
   failedRetryMs?: number
   /** rounds of those retries per address and run; @default unbounded, a node run as a service */
   failedRetryRounds?: number
+  /**
+   * a registry unreachable this long has its addresses given up on for this run (a batch run must
+   * end); @default Infinity: probed until it answers (see CrawlerOptions.giveUpUnreachableMs)
+   */
+  giveUpUnreachableMs?: number
   /** route addresses by the registries' delegation files (see DelegationSource); @default none: the IANA /8 table */
   delegations?: DelegationSource
   /**

@@ -40,7 +40,13 @@ export async function loadRoutes (opts: LoadRoutesOptions, modules: { logger: Lo
     return undefined
   }
   const failed = Object.entries(loaded.sources).filter(([, v]) => v != null && 'error' in v)
-  for (const [id, v] of failed) logger.warn('delegation file unavailable; that registry\'s transferred space costs a redirect hop', { registry: id, error: (v as { error: string }).error })
+  const errors = Object.fromEntries(failed.map(([id, v]) => [id, (v as { error: string }).error]))
+  if (loaded.table.size === 0) {
+    // nothing to route by: one line, not one per registry and a table of no blocks
+    logger.warn('no delegation file could be loaded; routing by the IANA /8 table (transferred space costs a redirect hop)', { errors, ms: Math.round(performance.now() - t0) })
+    return undefined
+  }
+  for (const [id, error] of Object.entries(errors)) logger.warn('delegation file unavailable; that registry\'s transferred space costs a redirect hop', { registry: id, error })
   logger.info('routing by delegation files', { blocks: loaded.table.size, ms: Math.round(performance.now() - t0), sources: loaded.sources })
-  return loaded.table.size > 0 ? loaded.table : undefined
+  return loaded.table
 }

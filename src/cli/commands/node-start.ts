@@ -1,5 +1,5 @@
 import { DEFAULT_BUDGETS, formatBudgets, parseBudgets, type Budgets } from '../../registry/budget.js'
-import { loadRegistriesFile, REAL_REGISTRY_ENDPOINTS } from '../../registry/endpoints.js'
+import { REAL_REGISTRY_ENDPOINTS } from '../../registry/endpoints.js'
 import { DelegationTable, parseDelegations, REAL_DELEGATION_URLS } from '../../registry/delegations.js'
 import type { RegistryId } from '../../registry/interface.js'
 import { defaultNodeOptions, type NodeOptions } from '../../node/options.js'
@@ -14,6 +14,7 @@ import { budgetFlag } from '../options.js'
 import { UserError } from '../errors.js'
 import { loadSwarmKey } from '../../mesh/swarm-key.js'
 import { LiveLine, startStatusReporter } from '../status-reporter.js'
+import { BUNDLED_SIMULATOR, loadRegistries, startBundledSimulator, type BundledSimulator } from '../registries-source.js'
 
 export interface NodeStartCommandOptions {
   data: string
@@ -21,7 +22,10 @@ export interface NodeStartCommandOptions {
   bootstrap?: string
   swarmKey?: string
   heartbeatMs: number
+  /** a registries file, or `sim`: the bundled simulator in this process (cli/registries-source.ts) */
   registries?: string
+  /** seconds to wait for a registries file that does not exist yet */
+  registriesWait: number
   /** 'auto' (the registries' files, fetched and cached), 'off', or a local file */
   delegations: string
   budget?: string
@@ -33,6 +37,8 @@ export interface NodeStartCommandOptions {
   timeoutMs: number
   /** seconds before a given-up address is asked again while running (0 = next start) */
   retryFailedAfter: number
+  /** with exitWhenDone: seconds a registry may stay unreachable before its addresses are given up on */
+  giveUpUnreachable: number
   controlPort: number
   metricsPort?: number
   statusInterval: number
@@ -76,18 +82,46 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<number>
   const live = process.stderr.isTTY && o.quiet !== true && o.logFormat !== 'json' ? new LiveLine(process.stderr) : undefined
   const logger = createLogger({ format: o.logFormat, level: o.quiet === true ? 'warn' : o.verbose === true ? 'debug' : 'info', write: live != null ? line => live.printAbove(line) : undefined })
 
-  // budgets: defaults, then what the registries file declares, then --budget
+  // budgets: defaults, then what the registries file declares, then --budget (the bundled
+  // simulator enforces the node's budgets)
   let base: Budgets = { ...DEFAULT_BUDGETS }
   let endpoints = REAL_REGISTRY_ENDPOINTS
   let delegationUrls: Partial<Record<RegistryId, string>> = REAL_DELEGATION_URLS
-  if (o.registries != null) {
-    const loaded = await loadRegistriesFile(o.registries)
+  const budgetOf = (b: Budgets): Budgets => o.budget != null ? budgetFlag(() => parseBudgets(o.budget!, b)) : b
+  budgetOf(base) // a bad --budget is said before anything starts or waits
+  let sim: BundledSimulator | undefined
+  if (o.registries === BUNDLED_SIMULATOR) {
+    sim = await startBundledSimulator(budgetOf(base), logger)
+    endpoints = sim.registries.endpoints
+    delegationUrls = sim.registries.delegationUrls
+  } else if (o.registries != null) {
+    const loaded = await loadRegistries(o.registries, o.registriesWait * 1000, logger)
     endpoints = loaded.endpoints
     delegationUrls = loaded.delegationUrls
     base = { ...base, ...loaded.budgets }
   }
-  const budgets = o.budget != null ? budgetFlag(() => parseBudgets(o.budget!, base)) : base
-  const delegations = await delegationsFlag(o.delegations, delegationUrls)
+  try {
+    return await crawlWith(o, { logger, live, listen, bootstrap, swarmKey, endpoints, budgets: budgetOf(base), delegationUrls })
+  } finally {
+    await sim?.close()
+  }
+}
+
+interface StartContext {
+  logger: ReturnType<typeof createLogger>
+  live: LiveLine | undefined
+  listen: string[]
+  bootstrap: string[]
+  swarmKey: Uint8Array | undefined
+  endpoints: NodeOptions['endpoints']
+  budgets: Budgets
+  delegationUrls: Partial<Record<RegistryId, string>>
+}
+
+/** Opens the node on the registries chosen and crawls until done or stopped; resolves to the exit code. */
+async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<number> {
+  const { logger, live, listen, bootstrap, swarmKey, endpoints, budgets } = c
+  const delegations = await delegationsFlag(o.delegations, c.delegationUrls)
 
   if (o.registries == null) {
     if (o.contact == null) logger.warn('no --contact given: registries ask bulk clients to identify an operator contact in the User-Agent')
@@ -112,6 +146,8 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<number>
     // its given-up addresses one more round after the cool-down, then ends (exit 3)
     failedRetryMs: o.retryFailedAfter * 1000,
     failedRetryRounds: o.exitWhenDone === true ? 1 : Infinity,
+    // a batch job must end even when a registry never answers; a service keeps probing it
+    giveUpUnreachableMs: o.exitWhenDone === true ? o.giveUpUnreachable * 1000 : Infinity,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
     delegations,

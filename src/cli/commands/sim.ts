@@ -1,3 +1,4 @@
+import { readFile, unlink } from 'node:fs/promises'
 import { startSimulator, writeRegistriesFile, parseLatency, parseFaultKinds, parseWorldKind } from '../../sim/index.js'
 import { DEFAULT_BUDGETS, parseBudgets } from '../../registry/budget.js'
 import { UserError } from '../errors.js'
@@ -53,5 +54,14 @@ export async function runSim (o: SimCommandOptions): Promise<void> {
   })
   const stats = sim.stats()
   await sim.close()
+  // a file left behind would send the next node to ports nothing listens on
+  if (o.registriesOut != null) await removeRegistriesFile(o.registriesOut, sim.registriesFile)
   process.stdout.write(JSON.stringify(stats) + '\n')
+}
+
+/** Removes the registries file this simulator wrote, unless another one has replaced it since. */
+async function removeRegistriesFile (path: string, ours: object): Promise<void> {
+  try {
+    if (JSON.stringify(JSON.parse(await readFile(path, 'utf8'))) === JSON.stringify(ours)) await unlink(path)
+  } catch {} // gone already, or not ours any more
 }
