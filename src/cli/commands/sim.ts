@@ -32,6 +32,14 @@ export async function runSim (o: SimCommandOptions): Promise<void> {
   const latencyMs = o.latencyMs != null ? flag('--latency-ms', () => parseLatency(o.latencyMs!)) : undefined
   const faultKinds = o.faults != null ? flag('--faults', () => parseFaultKinds(o.faults!)) : undefined
   const world = o.world != null ? flag('--world', () => parseWorldKind(o.world!)) : undefined
+  // listen for the stop signals before the file exists: a SIGTERM between writing it and
+  // listening would kill the process with its file left behind
+  let stopRequested = false
+  const stopped = new Promise<void>(resolve => {
+    const stop = (): void => { stopRequested = true; resolve() }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
   process.stderr.write('whoismesh sim: building the simulated registry world…\n')
   const sim = await startSimulator({
     host: o.host,
@@ -45,13 +53,10 @@ export async function runSim (o: SimCommandOptions): Promise<void> {
     ...(o.hangMs != null ? { hangMs: o.hangMs } : {}),
     ...(world != null ? { world } : {})
   })
-  if (o.registriesOut != null) await writeRegistriesFile(sim, o.registriesOut)
+  if (o.registriesOut != null && !stopRequested) await writeRegistriesFile(sim, o.registriesOut)
   process.stderr.write(`whoismesh sim: listening; stats at ${sim.registriesFile.stats ?? '-'}${o.registriesOut != null ? `; registries written to ${o.registriesOut}` : ''}\n`)
   if (o.registriesOut == null) process.stdout.write(JSON.stringify(sim.registriesFile) + '\n')
-  await new Promise<void>(resolve => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   const stats = sim.stats()
   await sim.close()
   // a file left behind would send the next node to ports nothing listens on
