@@ -233,13 +233,11 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       }
       const job = q.listings.shift()
       if (job !== undefined) {
-        try {
-          await gate.reserve(id, signal)
-        } catch {
-          q.listings.unshift(job)
-          break
-        }
-        void this.listOne(q, job, signal)
+        // undefined: aborted; false: the registry became unreachable meanwhile (wait for its probe)
+        const reserved = await gate.reserve(id, signal).catch(() => undefined)
+        if (reserved !== true) q.listings.unshift(job)
+        if (reserved === undefined) break
+        if (reserved) void this.listOne(q, job, signal)
         continue
       }
       let address = queues.pick(q)
@@ -250,12 +248,10 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         else await this.wakeUp.next()
         continue
       }
-      try {
-        await gate.reserve(id, signal)
-      } catch {
-        q.retryFirst(address)
-        break
-      }
+      const reserved = await gate.reserve(id, signal).catch(() => undefined)
+      if (reserved !== true) q.retryFirst(address)
+      if (reserved === undefined) break
+      if (!reserved) continue
       // a redirect hop of another lookup may have taken the slot and made us wait: re-check
       address = queues.recheck(q, address)
       if (address === undefined) continue

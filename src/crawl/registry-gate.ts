@@ -76,9 +76,15 @@ export class RegistryGate {
     return Math.max(this.limiters[registry].delayMs(), this.reachability.waitMs(registry))
   }
 
-  /** Takes `registry`'s next free slot for a lookup about to start (the dispatcher's wait). */
-  async reserve (registry: RegistryId, signal?: AbortSignal): Promise<void> {
+  /**
+   * Takes `registry`'s next free slot for a lookup about to start (the dispatcher's wait).
+   * Resolves false when the registry became unreachable while it waited: the slot is dropped, and
+   * the lookup waits for the registry's probe like the others.
+   */
+  async reserve (registry: RegistryId, signal?: AbortSignal): Promise<boolean> {
+    const probing = this.reachability.isUnreachable(registry)
     await this.limiters[registry].acquire(signal)
+    return probing || !this.reachability.isUnreachable(registry)
   }
 
   /**
@@ -102,7 +108,8 @@ export class RegistryGate {
       this.prepaid.delete(signal)
       return
     }
-    if (this.reachability.isUnreachable(registry) && (signal == null || this.probes.get(signal) !== registry)) throw this.reachability.notAsked(registry)
+    const notAsked = (): boolean => this.reachability.isUnreachable(registry) && (signal == null || this.probes.get(signal) !== registry)
+    if (notAsked()) throw this.reachability.notAsked(registry)
     // a redirect hop or a fallback: while it waits it is work for that registry (see hopsWaiting)
     this.hopsWaiting[registry]++
     try {
@@ -110,6 +117,8 @@ export class RegistryGate {
     } finally {
       this.hopsWaiting[registry]--
     }
+    // it may have become unreachable while this request waited for its slot
+    if (notAsked()) throw this.reachability.notAsked(registry)
     if (signal != null) this.lastSentAt.set(signal, performance.now())
   }
 

@@ -88,7 +88,7 @@ const CASES: Case[] = [
   { args: () => ['metrics', '--bootstrap', `/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`, '--listen', `/ip4/127.0.0.1/tcp/${busyPort}`], says: /^whoismesh: --listen: cannot listen on .*: address already in use$/ },
 
   // files
-  { args: () => nodeStart('--registries', missing()), says: /^whoismesh: cannot read registries file .*no-such-file: ENOENT/ },
+  { args: () => nodeStart('--registries', missing(), '--registries-wait', '0'), says: /^whoismesh: cannot read registries file .*no-such-file: ENOENT/ },
   { args: () => nodeStart('--registries', dir), says: /^whoismesh: cannot read registries file .*: EISDIR/ },
   { args: () => nodeStart('--registries', join(dir, 'malformed.json')), says: /^whoismesh: registries file .*malformed\.json is not valid JSON/ },
   { args: () => nodeStart('--registries', join(dir, 'no-registries.json')), says: /^whoismesh: registries file .*no-registries\.json: missing "registries" object/ },
