@@ -202,6 +202,8 @@ export interface RegistryProgress {
   retrying: number
   budgetPerSecond: number
   pausedForMs: number
+  /** > 0 while the registry cannot be reached at all: for how long (crawl/reachability.ts) */
+  unreachableForMs?: number
   requests: number
 }
 

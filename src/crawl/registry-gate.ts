@@ -173,12 +173,13 @@ export class RegistryGate {
   }
 
   /** The gate's part of a registry's progress. */
-  progress (registry: RegistryId): Pick<RegistryProgress, 'hopsWaiting' | 'budgetPerSecond' | 'pausedForMs'> {
+  progress (registry: RegistryId): Pick<RegistryProgress, 'hopsWaiting' | 'budgetPerSecond' | 'pausedForMs' | 'unreachableForMs'> {
     const lim = this.limiters[registry]
     return {
       hopsWaiting: this.hopsWaiting[registry],
       budgetPerSecond: lim.ratePerSecond,
-      pausedForMs: Math.round(Math.max(lim.pausedForMs(), this.reachability.waitMs(registry)))
+      pausedForMs: Math.round(Math.max(lim.pausedForMs(), this.reachability.waitMs(registry))),
+      unreachableForMs: Math.round(this.reachability.downForMs(registry))
     }
   }
 

@@ -378,6 +378,7 @@ export function registryProgress (queues: RegistryQueues | undefined, gate: Pick
       retrying: q?.retries.length ?? 0,
       budgetPerSecond: g.budgetPerSecond,
       pausedForMs: g.pausedForMs,
+      unreachableForMs: g.unreachableForMs,
       requests: gate.requestsTo(id)
     }
   }

@@ -53,6 +53,8 @@ export interface CrawlMetrics {
   registryRequestsTotal: Counter<'registry' | 'outcome'>
   /** this node's share of each registry's fleet budget, requests per second */
   registryBudget: Gauge<'registry'>
+  /** how long each registry has been unreachable from this node (0: reachable) */
+  registryUnreachable: Gauge<'registry'>
   /** networks in this node's index */
   indexNetworks: Gauge
   /** sample addresses resolved (covered by a stored network, unallocated, or reserved) */
@@ -87,6 +89,12 @@ export function createCrawlMetrics (register: Registry): CrawlMetrics {
       labelNames: ['registry'] as const,
       registers
     }),
+    registryUnreachable: new Gauge({
+      name: 'whoismesh_registry_unreachable_seconds',
+      help: 'How long each registry has been unreachable from this node (name not resolved, connection refused, no answer); 0 while it answers',
+      labelNames: ['registry'] as const,
+      registers
+    }),
     indexNetworks: new Gauge({
       name: 'whoismesh_index_networks',
       help: 'Networks in this node\'s index',
@@ -105,10 +113,13 @@ export function createCrawlMetrics (register: Registry): CrawlMetrics {
   }
 }
 
-/** Sets the status, budget and sample gauges from a crawler status snapshot. */
+/** Sets the status, budget, reachability and sample gauges from a crawler status snapshot. */
 export function observeCrawlStatus (m: CrawlMetrics, s: CrawlStatus): void {
   for (const label of CRAWL_STATUSES) m.status.set({ status: label }, s.counters[CRAWL_STATUS_COUNTERS[label]])
-  for (const id of REGISTRY_IDS) m.registryBudget.set({ registry: id }, s.registries[id].budgetPerSecond)
+  for (const id of REGISTRY_IDS) {
+    m.registryBudget.set({ registry: id }, s.registries[id].budgetPerSecond)
+    m.registryUnreachable.set({ registry: id }, (s.registries[id].unreachableForMs ?? 0) / 1000)
+  }
   m.sampleResolved.set(s.sampleResolved)
   m.sampleTotal.set(s.sampleTotal)
 }

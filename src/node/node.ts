@@ -218,7 +218,7 @@ export class WhoismeshNode {
       failed: this.store.counts().failures,
       registries: Object.fromEntries(REGISTRY_IDS.map(id => {
         const r = regs[id]
-        return [id, { requests: r.requests, sharePerSecond: r.budgetPerSecond, pausedForMs: r.pausedForMs, remaining: r.queued + r.retrying + r.inFlight }]
+        return [id, { requests: r.requests, sharePerSecond: r.budgetPerSecond, pausedForMs: r.pausedForMs, unreachableForMs: r.unreachableForMs, remaining: r.queued + r.retrying + r.inFlight }]
       })) as NodeProgress['registries']
     }
   }

@@ -18,8 +18,10 @@ export interface RegistrySnapshot {
   requests: number
   /** this node's current share of the registry's budget, requests per second */
   sharePerSecond: number
-  /** > 0 while the registry is paused after a rate-limit answer */
+  /** > 0 while the registry is paused after a rate-limit answer (or an unreachable one waits for its probe) */
   pausedForMs: number
+  /** > 0 while the registry cannot be reached at all: for how long (src/crawl/reachability.ts) */
+  unreachableForMs?: number
   /** addresses of this node's slice still to look up there (queued, retrying, in flight) */
   remaining: number
 }
@@ -130,7 +132,8 @@ export function formatStatusLine (p: NodeProgress, r: ProgressRates, width = 200
   const regs: string[] = []
   for (const id of REGISTRY_IDS) {
     const g = p.registries[id]
-    if (g.pausedForMs > 0) regs.push(`${id} paused ${formatDuration(g.pausedForMs / 1000)}`)
+    if ((g.unreachableForMs ?? 0) > 0) regs.push(`${id} unreachable ${formatDuration(g.unreachableForMs! / 1000)}`)
+    else if (g.pausedForMs > 0) regs.push(`${id} paused ${formatDuration(g.pausedForMs / 1000)}`)
     else if (g.remaining > 0 || r.requestsPerSecond[id] >= 0.05) regs.push(`${id} ${rate(r.requestsPerSecond[id])}/${rate(g.sharePerSecond)}`)
   }
   // higher priority parts are kept longer; among equals the last one goes first
@@ -161,6 +164,7 @@ export function formatStatusLine (p: NodeProgress, r: ProgressRates, width = 200
 /** The fields of the periodic `progress` log line (when stderr is not a terminal). */
 export function progressLogFields (p: NodeProgress, r: ProgressRates): Record<string, unknown> {
   const round1 = (n: number): number => Math.round(n * 10) / 10
+  const unreachable = REGISTRY_IDS.filter(id => (p.registries[id].unreachableForMs ?? 0) > 0)
   return {
     resolved: p.sample.resolved,
     total: p.sample.total,
@@ -171,6 +175,8 @@ export function progressLogFields (p: NodeProgress, r: ProgressRates): Record<st
     requestsPerSecond: Object.fromEntries(REGISTRY_IDS.map(id => [id, round1(r.requestsPerSecond[id])])),
     budgetShare: Object.fromEntries(REGISTRY_IDS.map(id => [id, round1(p.registries[id].sharePerSecond)])),
     remaining: Object.fromEntries(REGISTRY_IDS.map(id => [id, p.registries[id].remaining])),
-    etaSeconds: r.etaSeconds == null ? null : Math.round(r.etaSeconds)
+    etaSeconds: r.etaSeconds == null ? null : Math.round(r.etaSeconds),
+    // only while some registry cannot be reached: seconds since its outage began
+    ...(unreachable.length > 0 ? { unreachableSeconds: Object.fromEntries(unreachable.map(id => [id, Math.round(p.registries[id].unreachableForMs! / 1000)])) } : {})
   }
 }

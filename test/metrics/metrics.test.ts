@@ -77,7 +77,7 @@ test('the metrics server serves what was counted, in the Prometheus text format,
   }
 })
 
-test('observeCrawlStatus reports the 2016 statuses, budget shares and sample progress from a crawler snapshot', async () => {
+test('observeCrawlStatus reports the 2016 statuses, budget shares, unreachable registries and sample progress from a crawler snapshot', async () => {
   const { register, crawl } = createNodeMetrics()
   const status: CrawlStatus = {
     counters: { awaitingRegistry: 100, lookingUp: 4, gotWhois: 50, failed: 2, withinKnownBlock: 30, unallocated: 7, rateLimited: 1, lookups: 64, listings: 0, requests: 80, retries: 3 },
@@ -88,6 +88,7 @@ test('observeCrawlStatus reports the 2016 statuses, budget shares and sample pro
     done: false,
     startedAt: 0
   }
+  status.registries.apnic.unreachableForMs = 42_500
   observeCrawlStatus(crawl, status)
   const text = await register.metrics()
   const expected: Record<typeof CRAWL_STATUSES[number], number> = {
@@ -95,6 +96,7 @@ test('observeCrawlStatus reports the 2016 statuses, budget shares and sample pro
   }
   for (const s of CRAWL_STATUSES) assert.equal(sample(text, `whoismesh_crawl_status{status="${s}"}`), expected[s], `status ${s}`)
   REGISTRY_IDS.forEach((id: RegistryId, i) => assert.equal(sample(text, `whoismesh_registry_budget_requests_per_second{registry="${id}"}`), i + 0.5, `budget of ${id}`))
+  REGISTRY_IDS.forEach((id: RegistryId) => assert.equal(sample(text, `whoismesh_registry_unreachable_seconds{registry="${id}"}`), id === 'apnic' ? 42.5 : 0, `unreachable ${id}`))
   assert.equal(sample(text, 'whoismesh_sample_total'), 1000)
   assert.equal(sample(text, 'whoismesh_sample_resolved'), 90)
 })

@@ -80,6 +80,17 @@ test('the status line shows slice, sample, index, ETA and per-registry rate agai
   assert.equal(line, 'slice 250/1,000 25.0% | sample 500/5,000 10.0% | 250 nets | ETA 30s | req/s arin 9.8/9.8 ripe 4.9/9.8 apnic 0.0/9.8 lacnic paused 1m30s')
 })
 
+test('a registry that cannot be reached shows as unreachable, for how long, on the status line and in the progress log line', () => {
+  const t = new ProgressTracker()
+  t.push(snap(0, 0))
+  const p = snap(10, 250, { arin: 98 })
+  p.registries.ripe = { requests: 3, sharePerSecond: 9.8, pausedForMs: 8000, unreachableForMs: 75_000, remaining: 700 }
+  const r = t.push(p)
+  assert.match(formatStatusLine(p, r, 400), /req\/s arin 9\.8\/9\.8 ripe unreachable 1m15s apnic/)
+  assert.deepEqual(progressLogFields(p, r).unreachableSeconds, { ripe: 75 })
+  assert.equal('unreachableSeconds' in progressLogFields(snap(10, 250), r), false, 'no field while every registry is reachable')
+})
+
 test('a narrow terminal drops the registry rates first, then the index size and the sample, never the slice or the ETA', () => {
   const t = new ProgressTracker()
   t.push(snap(0, 0))
