@@ -23,7 +23,7 @@ import { RetryPolicy } from './retry-policy.js'
 import { SampleTally } from './sample-tally.js'
 import { ListingPlan, runListing, type ContainerLister, type ListingJob } from './listing.js'
 import { WakeUp } from './wake-up.js'
-import { giveUpLine, reportReachability } from './reachability.js'
+import { giveUpOnRegistry, reportReachability } from './reachability.js'
 import { CrawlCounterBook } from './counters.js'
 import { unreachableKind } from '../lookup/errors.js'
 import {
@@ -216,7 +216,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       // an unreachable registry is probed one lookup at a time, and given up on after a while
       const unreachable = gate.reachability.isUnreachable(id)
       const giveUpInMs = unreachable ? this.opts.giveUpUnreachableMs - gate.reachability.downForMs(id) : Infinity
-      if (giveUpInMs <= 0) { this.giveUpRegistry(q); continue }
+      if (giveUpInMs <= 0) { this.counters.failed += giveUpOnRegistry(q, gate.reachability, this.modules.logger); this.wakeUp.wake(); continue }
       if (q.inFlight >= (unreachable ? 1 : this.opts.maxInFlightPerRegistry)) { await this.wakeUp.next(); continue }
       // wait for the registry's next free slot before choosing, so the choice sees every answer
       // that arrived meanwhile
@@ -234,7 +234,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       const job = q.listings.shift()
       if (job !== undefined) {
         // undefined: aborted; false: the registry became unreachable meanwhile (wait for its probe)
-        const reserved = await gate.reserve(id, signal).catch(() => undefined)
+        const reserved = await this.reserve(q, signal)
         if (reserved !== true) q.listings.unshift(job)
         if (reserved === undefined) break
         if (reserved) void this.listOne(q, job, signal)
@@ -248,7 +248,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         else await this.wakeUp.next()
         continue
       }
-      const reserved = await gate.reserve(id, signal).catch(() => undefined)
+      const reserved = await this.reserve(q, signal)
       if (reserved !== true) q.retryFirst(address)
       if (reserved === undefined) break
       if (!reserved) continue
@@ -261,6 +261,15 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     this.wakeUp.wake()
     // wait for this registry's lookups still in flight (after an abort)
     while (q.inFlight > 0) await this.wakeUp.next()
+  }
+
+  /**
+   * The gate's reserve for what the dispatcher took (`reserving` keeps the other dispatchers
+   * alive meanwhile: they would end if no list held work); undefined when aborted.
+   */
+  private async reserve (q: RegistryQueue, signal?: AbortSignal): Promise<boolean | undefined> {
+    q.reserving++
+    try { return await this.modules.gate.reserve(q.id, signal).catch(() => undefined) } finally { q.reserving-- }
   }
 
   private async lookupOne (queues: RegistryQueues, q: RegistryQueue, address: number, signal?: AbortSignal): Promise<void> {
@@ -345,10 +354,10 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     if (kind !== undefined && gate.noteUnreachable(reg, lookup, kind, String(err.message))) {
       // not the address's fault: it waits for the registry without spending an attempt
       this.counters.lookups--
-      const wait = gate.reachability.waitMs(reg)
-      if (reg === id) q.retryFirst(address)
-      else { q.retryAt(address, performance.now() + wait); this.wakeUp.after(wait) }
-      logger.debug('registry unreachable; the address waits for it', { address: ip, registry: reg, kind, waitMs: Math.round(wait) })
+      // a hop's registry: the address waits in that registry's queue, to be its probe there
+      this.queues!.byId[reg].retryFirst(address)
+      this.wakeUp.wake()
+      logger.debug('registry unreachable; the address waits for it', { address: ip, registry: reg, kind, waitMs: Math.round(gate.reachability.waitMs(reg)) })
       return
     }
     if (kind === undefined && err?.name !== 'RateLimitedError') gate.noteReached(reg)
@@ -392,18 +401,6 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         await this.giveUp(q, address, 1, reason)
       }
     }
-  }
-
-  /**
-   * `q`'s registry has been unreachable for giveUpUnreachableMs: every address still waiting for
-   * it is given up on for this run, in one line (not stored as failures: they were not asked),
-   * and the crawl goes on without it. The next start asks them again.
-   */
-  private giveUpRegistry (q: RegistryQueue): void {
-    const dropped = q.clear()
-    this.counters.failed += dropped
-    this.modules.logger.warn(...giveUpLine(this.modules.gate.reachability, q.id, dropped))
-    this.wakeUp.wake()
   }
 
   /**

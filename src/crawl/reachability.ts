@@ -198,9 +198,16 @@ export function reportReachability (reachability: Reachability, log: LineSink, o
   }
 }
 
-/** The line that says an unreachable registry's `dropped` addresses are given up on for this run. */
-export function giveUpLine (reachability: Reachability, registry: RegistryId, dropped: number): [string, Record<string, unknown>] {
+/**
+ * A registry unreachable for CrawlerOptions.giveUpUnreachableMs: every address still waiting for
+ * it in `queue` is given up on for this run, in one line (not stored as failures: they were not
+ * asked), and the crawl goes on without it; the next start asks them again. Returns how many.
+ */
+export function giveUpOnRegistry (queue: { id: RegistryId, clear: () => number }, reachability: Reachability, log: LineSink): number {
+  const registry = queue.id
+  const dropped = queue.clear()
   const outage = reachability.outage(registry)
-  return [`registry ${registry} unreachable for ${formatWait(reachability.downForMs(registry))}: giving up on its ${dropped} addresses for this run (asked again at the next start)`,
-    { registry, addresses: dropped, kind: outage?.kind, error: outage?.detail, since: outage != null ? new Date(outage.since).toISOString() : undefined }]
+  log.warn(`registry ${registry} unreachable for ${formatWait(reachability.downForMs(registry))}: giving up on its ${dropped} addresses for this run (asked again at the next start)`,
+    { registry, addresses: dropped, kind: outage?.kind, error: outage?.detail, since: outage != null ? new Date(outage.since).toISOString() : undefined })
+  return dropped
 }

@@ -76,6 +76,11 @@ export class RegistryQueue {
    */
   readonly foreign = new Fifo()
   inFlight = 0
+  /**
+   * an address or listing taken by the dispatcher and waiting for its slot: work that is in no
+   * list and not yet in flight, which must still keep every dispatcher alive (see anyWork)
+   */
+  reserving = 0
   /** addresses passed over because their block had a lookup in flight, per block, in order */
   readonly parked = new Map<number, number[]>()
   parkedCount = 0
@@ -131,7 +136,7 @@ export class RegistryQueue {
   }
 
   get hasWork (): boolean {
-    return this.listings.length > 0 || this.cursor < this.addresses.length || this.deferred.size > 0 || this.parkedCount > 0 || this.unparked.size > 0 || this.retries.length > 0 || this.inFlight > 0 || this.foreign.size > 0
+    return this.listings.length > 0 || this.cursor < this.addresses.length || this.deferred.size > 0 || this.parkedCount > 0 || this.unparked.size > 0 || this.retries.length > 0 || this.inFlight > 0 || this.reserving > 0 || this.foreign.size > 0
   }
 }
 

@@ -326,3 +326,22 @@ test('a crawler waiting for a slot at a low rate finishes as soon as records fro
     assert.ok(performance.now() - t0 < 5000, `the crawl waited ${Math.round(performance.now() - t0)} ms for a slot it no longer needed`)
   })
 })
+
+test('an address whose redirect hop cannot reach the target registry waits in that registry\'s queue and probes it from there', async () => {
+  await withStore(async (store) => {
+    // 8.8.0.0/16 was transferred to RIPE: ARIN redirects, and RIPE refuses connections at first
+    const client = new FakeRegistries(['8.8.0.0/16@ripe'])
+    const a = parseIPv4('8.8.8.1')
+    client.hopScript.set(a, [new TransientLookupError('ripe', 'refused', 'connect ECONNREFUSED')])
+    const crawler = makeCrawler(store, client, [a], limiters(), { unreachableBackoffBaseMs: 50, maxTransientAttempts: 1 })
+    const down: string[] = []
+    crawler.on('unreachable', e => down.push(e.registry))
+    const status = await Promise.race([crawler.run(), new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error(`no end within 5 s; asked first at ${client.firstAsked.join(', ')}`)), 5000))])
+    assert.equal(status.done, true)
+    assert.equal(status.sampleResolved, 1)
+    assert.deepEqual(down, ['ripe'])
+    // once at ARIN (the hop failed), then at RIPE itself once its back-off was over
+    assert.deepEqual(client.firstAsked, ['arin', 'ripe'])
+    assert.equal(store.counts().failures, 0)
+  })
+})
