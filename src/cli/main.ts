@@ -48,7 +48,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
 
   program.command('sim')
     .description('run the registry simulator (RDAP + WHOIS servers for the five RIRs) on loopback until killed')
-    .option('--registries-out <file>', 'write the registries JSON for `node start --registries` here once every server listens')
+    .option('--registries-out <file>', 'write the registries JSON for `node start --registries` here once every server listens (atomically; removed when the simulator exits)')
     .option('--budget <spec>', 'global budget per registry, e.g. all=200 or arin=10,lacnic=10/min')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--control-port <port>', 'port of the control server (GET /stats); 0 = any', port('--control-port'), 0)
