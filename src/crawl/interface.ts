@@ -53,7 +53,7 @@ export interface CrawlerOptions {
    * `exact`: a container answer does not resolve the other addresses inside it; the crawl lists
    * containers' children where the registry allows (crawl/listing.ts). `covered`: the 2016 rule,
    * no listing. Must match the store's rule (NetworkStoreOptions.resolve), which decides what
-   * counts as resolved. (default 'covered' until the simulator's default world is the nested one)
+   * counts as resolved. (default 'exact')
    */
   resolve: 'exact' | 'covered'
   /** sample addresses still not exact inside a container before it is listed (default 2) */
@@ -61,7 +61,7 @@ export interface CrawlerOptions {
 }
 
 export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample'> = {
-  resolve: 'covered',
+  resolve: 'exact',
   listingMinWaiting: 2,
   maxInFlightPerRegistry: 4,
   blockPrefixLength: 12,
