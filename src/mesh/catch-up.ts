@@ -81,7 +81,7 @@ export class CatchUp {
     for (let attempt = 1; ; attempt++) {
       try {
         const r = await sync.syncWith(peer)
-        logger.info('synced with peer', { peer: id, received: r.networksAccepted + r.negativesAccepted, sent: r.networksSent + r.negativesSent, ms: Math.round(r.durationMs), converged: r.converged })
+        logger.info('synced with peer', { peer: id, received: r.networksAccepted + r.negativesAccepted, sent: r.networksSent + r.negativesSent, bytesReceived: r.bytesReceived, bytesSent: r.bytesSent, ms: Math.round(r.durationMs), converged: r.converged })
         this.syncedWith.add(id)
         this.firstSync.resolve()
         return

@@ -117,20 +117,26 @@ test('the fleet survives losing the bootstrap and another node, and every node â
   }
   await Promise.all(fleet.map(async n => await waitForLog(n, 'node ready', 30_000)))
 
-  // metrics --follow, a light peer, sees all five nodes' heartbeats
+  // metrics --follow, a light peer, sees all five nodes' heartbeats, each within a few heartbeats
+  // of the first it shows (counted in heartbeat lines, not seconds: a loaded machine delays every
+  // node's heartbeats alike)
   const follow = spawnCli(['metrics', '--follow', '--bootstrap', boot.listen![0], '--listen', '/ip4/127.0.0.1/tcp/0'])
-  const seen = new Set<string>()
-  let firstLineAt = 0
-  follow.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    for (const line of d.split('\n')) {
-      if (!line.startsWith('{')) continue
-      firstLineAt ||= Date.now()
-      seen.add(JSON.parse(line).peerId)
-    }
-  })
-  await waitFor(() => seen.size >= 5, 30_000, 'metrics --follow to show all five nodes')
-  assert.ok(Date.now() - firstLineAt <= 2 * 1000 + 1000, `all five nodes took ${Date.now() - firstLineAt} ms after the first heartbeat line`)
-  follow.kill('SIGTERM')
+  try {
+    const lines = new Map<string, number>()
+    let mostBeforeAll = 0
+    follow.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      for (const line of d.split('\n')) {
+        if (!line.startsWith('{')) continue
+        const id = JSON.parse(line).peerId as string
+        lines.set(id, (lines.get(id) ?? 0) + 1)
+        if (lines.size < 5) mostBeforeAll = Math.max(mostBeforeAll, lines.get(id)!)
+      }
+    })
+    await waitFor(() => lines.size >= 5, 30_000, 'metrics --follow to show all five nodes')
+    assert.ok(mostBeforeAll <= 4, `metrics --follow showed one node ${mostBeforeAll} times before it had shown all five`)
+  } finally {
+    follow.kill('SIGTERM')
+  }
 
   // kill -9 the bootstrap and one other mid-crawl
   await waitFor(() => simTotals().networkAnswers >= 600, 60_000, 'the crawl to get going')

@@ -222,10 +222,11 @@ describe('registry simulator servers', () => {
     assert.deepEqual(Object.keys(stats.registries).sort(), [...REGISTRY_IDS].sort())
     for (const id of REGISTRY_IDS) {
       assert.deepEqual(Object.keys(stats.registries[id]).sort(),
-        ['bans', 'distinct_networks', 'listed_networks', 'listings', 'network_answers', 'not_found', 'queries', 'rate_limited', 'redirects'], id)
+        ['bans', 'distinct_leaves', 'distinct_networks', 'leaf_answers', 'listed_networks', 'listings', 'network_answers', 'not_found', 'queries', 'rate_limited', 'redirects'], id)
       for (const v of Object.values(stats.registries[id])) assert.equal(typeof v, 'number', id)
       assert.ok(stats.registries[id].queries > 0, id)
       assert.ok(stats.registries[id].distinct_networks <= stats.registries[id].network_answers, id)
+      assert.ok(stats.registries[id].distinct_leaves <= stats.registries[id].leaf_answers && stats.registries[id].leaf_answers <= stats.registries[id].network_answers, id)
     }
     assert.ok(stats.registries.arin.redirects > 0 && stats.registries.arin.not_found > 0)
     assert.deepEqual(stats, { ...stats, faults: { timeout: 0, reset: 0, truncated: 0, malformed: 0, huge: 0 } })
