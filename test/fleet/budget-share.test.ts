@@ -111,6 +111,34 @@ test('a node does not take a full share until it has heard every known peer with
   assert.ok(close(at(t, [a(t)], { arin: 1 }).arin, G.arin * S / 2))
 })
 
+test('a node every peer acknowledges takes its share after three heartbeats; unacknowledged, or by an older peer, it holds six', () => {
+  const { ackedHoldMs } = defaultBudgetShareOptions
+  assert.equal(ackedHoldMs, 3 * H)
+  // A has heard this node for a while (no work yet), then counts it as soon as its work appears
+  const run = (countsMe: (t: number) => PeerDemand['countsMe']): number => {
+    const { bs, at } = node()
+    let t = 0
+    for (; t < 3 * H; t += H) at(t, [{ id: 'A', demand: { arin: 1 }, lastSeenMs: t, countsMe: false }], {})
+    const start = t
+    for (; t <= start + HOLD + H; t += H / 4) {
+      at(t, [{ id: 'A', demand: { arin: 1 }, lastSeenMs: t, countsMe: countsMe(t - start) }], { arin: 1 })
+      if (bs.share('arin').established) return t - start
+    }
+    return Infinity
+  }
+  // the acknowledgement comes back within a round trip: the hold is J_a
+  assert.equal(run(dt => dt > 0), ackedHoldMs)
+  assert.ok(close(node().bs.rates().arin, G.arin * (1 - S) / defaultBudgetShareOptions.maxPeers))
+  // per registry: counted for arin only is enough for arin
+  assert.equal(run(dt => ({ arin: dt > 0, ripe: false })), ackedHoldMs)
+  // a peer that does not say (an older node) vouches only through J
+  assert.equal(run(() => undefined), HOLD)
+  // a peer that acknowledges late: the share waits for the acknowledgement
+  assert.equal(run(dt => dt >= 5 * H), 5 * H)
+  // a peer that does not count this node: never
+  assert.equal(run(() => false), Infinity)
+})
+
 test('a queue empty for a moment keeps the share; empty for longer restarts the hold', () => {
   const { bs, at } = node()
   let t = 0
