@@ -37,13 +37,13 @@
  *    instead of J, with the same continuity condition over J_a. The S + 1 heartbeat of J were for
  *    heartbeats lost unnoticed; an acknowledgement cannot be lost unnoticed: it is in the peer's
  *    latest heartbeat or it is not. What J_a still covers:
- *    - peers this node has not heard at all (no acknowledgement to ask for). A peer Y that
- *      could be established at the same time as this node X without either having heard the
- *      other: each heard peer must count the node, so if X heard Y, Y counts X — and Y is only
- *      established if X counts Y too. So neither heard the other. Each node heartbeats from its
- *      first update (birth b), so X's reaches Y by b_X + 2 heartbeats, Y's reaches X by b_Y + 2;
- *      established at e_X ≥ b_X + J_a and e_Y ≥ b_Y + J_a with neither heard means e_X < b_Y + 2H
- *      and e_Y < b_X + 2H, so J_a < 2H. J_a = 3H ≥ 2H rules it out.
+ *    - peers this node has not heard at all (no acknowledgement to ask for). Take X established
+ *      through J_a and Y established (through J_a or J) without counting each other. If X heard
+ *      Y, Y counts X (X's condition), so Y heard X, and X says whether it counts Y — Y is only
+ *      established if X does. So neither has heard the other. Each node heartbeats from its first
+ *      update (birth b), so X's reach Y by b_X + 2H and Y's reach X by b_Y + 2H: neither heard at
+ *      e_X ≥ b_X + J_a and e_Y ≥ b_Y + J_a means e_X < b_Y + 2H and e_Y < b_X + 2H, which needs
+ *      J_a < 2H. J_a = 3H rules it out.
  *    - a stale acknowledgement: a peer P that counted this node during an earlier run may have
  *      dropped it (step 1) just before the current run started, and its heartbeats saying so may
  *      not have arrived yet. P counts this node again once the run's first heartbeat with work
@@ -68,7 +68,8 @@
  * - every node calls update() at least once per heartbeat interval H (2000 ms by default) and
  *   publishes in its heartbeats the demand it passed to its latest update();
  * - a heartbeat reaches every connected peer within one heartbeat interval;
- * - the defaults below are derived from H = 2000 ms: S = 2H, J = 3H + S + H; budgetShareTimings(H) scales them;
+ * - the defaults below are derived from H = 2000 ms: S = 2H, J = 3H + S + H, J_a = 3H;
+ *   budgetShareTimings(H) scales them;
  * - at most maxPeers nodes;
  * - partitions last at most min(W − 5H − demandGapMs, presumedGoneAfterMs − 4H) (16 s with the
  *   defaults), split nodes that had heard each other, and are apart by enough for the healed
