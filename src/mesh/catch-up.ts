@@ -89,7 +89,6 @@ export class CatchUp {
   /** Syncs with `peer`, unless a session with it started less than half an interval ago (`force`: regardless). */
   async syncWith (peer: PeerId, force = false): Promise<void> {
     const id = peer.toString()
-    const { sync, logger } = this.modules
     if (this.stopped) return
     const last = this.lastSyncAt.get(id) ?? 0
     if (!force && Date.now() - last < this.opts.syncIntervalMs / 2) return
