@@ -123,6 +123,8 @@ export const COUNTERS_META_KEY = 'crawl.counters'
  * The crawler's events and their payloads (node:events style: `crawler.on('network', r => …)`).
  */
 export interface CrawlerEvents {
+  /** run() has queued this node's work: its demand per registry is known (the fleet's budget share reads it) */
+  started: []
   /** what a commit of this node's answers actually wrote: what the node publishes to its peers */
   accepted: [records: AcceptedRecords]
   /** a network found by a lookup, as stored */
