@@ -5,7 +5,7 @@
  * the node's default rule, exact; answers are judged against the simulator's ground truth
  * (test/helpers/exact.ts). The flat world's figures are kept in docs/scaling.md for comparison.
  *
- *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl --skip-mesh]
+ *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl --skip-mesh --skip-index]
  *   npm run bench -- --fleet-sample 200000 --fleet-budget all=40 [--covered-budget all=400] [--full-sample]
  *     (the whole performance table; the fleet crawl is off by default to keep the run short)
  *
@@ -63,6 +63,7 @@ const { values: args } = parseArgs({
     'fleet-budget': { type: 'string' },
     'covered-budget': { type: 'string', default: 'all=400' },
     'skip-world-nodes': { type: 'boolean', default: false },
+    'skip-index': { type: 'boolean', default: false },
     'gossip-nodes': { type: 'string', default: '12' },
     'full-sample': { type: 'boolean', default: false },
     'full-budget': { type: 'string', default: 'all=3000' },
@@ -267,11 +268,13 @@ try {
   result.sample = benchSample()
   await step('startup', async () => await benchStartup({ dir }))
   const reachedDir = join(dir, 'reached-index')
-  await step('index_checks', async () => {
-    log('writing the index the whole sample reaches in the nested world…')
-    const reached = await buildReachedIndex(reachedDir, await nested(), sampleSlice())
-    return { reached_index: reached, ...await benchIndexChecks(reachedDir, sampleSlice()) }
-  })
+  if (args['skip-index'] !== true) {
+    await step('index_checks', async () => {
+      log('writing the index the whole sample reaches in the nested world…')
+      const reached = await buildReachedIndex(reachedDir, await nested(), sampleSlice())
+      return { reached_index: reached, ...await benchIndexChecks(reachedDir, sampleSlice()) }
+    })
+  }
   if (args['skip-crawl'] !== true) await step('crawl', async () => await benchCrawl(dir, Number(args['sample-limit']), args.budget))
   if (fleetSample > 0) {
     await step('fleet_crawl', async () => {
@@ -309,7 +312,7 @@ try {
     })
     if (worldStoreDir !== reachedDir) await step('full_index_checks', async () => await benchIndexChecks(worldStoreDir, sampleSlice()))
   }
-  if (args['skip-world-nodes'] !== true) {
+  if (args['skip-world-nodes'] !== true && (worldStoreDir !== reachedDir || args['skip-index'] !== true)) {
     const counts = worldStoreDir === reachedDir ? result.index_checks : result.full_index_checks
     const { networks, notes } = counts as { networks: number, notes: number }
     await step('world_nodes', async () => await benchWorldNodes({ dir, worldStoreDir, worldNetworks: networks + notes, timeoutMs: 300_000 }))
