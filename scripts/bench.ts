@@ -1,48 +1,53 @@
 /**
  * `npm run bench`: the figures README reports, measured in one run on this machine, as ratios where
  * a comparison makes sense. Prints one JSON object and writes it to scripts/bench-results.json.
+ * Every crawl runs against the simulator's default world, the NESTED one (registries' trees), with
+ * the node's default rule, exact; answers are judged against the simulator's ground truth
+ * (test/helpers/exact.ts). The flat world's figures are kept in docs/scaling.md for comparison.
  *
- *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl --skip-mesh]
- *   npm run bench -- --fleet-sample 200000 --gossip-nodes 20 [--fleet-budget all=300] [--full-sample]
+ *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl --skip-mesh --skip-index]
+ *   npm run bench -- --fleet-sample 200000 --fleet-budget all=40 [--covered-budget all=400] [--full-sample]
  *     (the whole performance table; the fleet crawl is off by default to keep the run short)
  *
  * 1. sample generation: the 4,706,768-address sample, generated and shuffled
- * 2. covered checks with the full simulated world (~477k networks) loaded into the index, against
- *    a LevelDB seek per check (the baseline the in-memory index replaces)
+ * 2. the index a node holds once the whole sample is crawled (scripts/bench-index.ts: every network
+ *    the sample's answers reach and the 'answered' notes, written from the world): covered and exact
+ *    checks per second against it, against a LevelDB seek per check
  * 3. a crawl: simulator (in this process) + `whoismesh node start` (child process) on the first N
- *    sample addresses: lookups ÷ distinct networks, and wall time ÷ the rate-budget lower bound
- *    max over registries of (distinct networks it served ÷ its budget)
+ *    sample addresses: exact-answer rate, requests, wall time ÷ the request bound
  * 4. a fleet crawl (scripts/bench-fleet.ts): --fleet-nodes `whoismesh node start` processes on the
- *    first --fleet-sample addresses (0 = skip): lookups ÷ networks, wall time ÷ lower bound, and per
- *    registry the share of the global budget used while the fleet had work queued for it
- * 5. world nodes (scripts/bench-fleet.ts): a node opened on the full world's store and an empty node
- *    that syncs it from that node; VmRSS/VmHWM of both (--skip-world-nodes)
+ *    first --fleet-sample addresses (0 = skip): exact-answer rate on every node, requests per
+ *    registry ÷ those of one node with the covered rule on the same sample (--covered-budget), ÷
+ *    asking every address; wall time ÷ the request bound; per registry the share of the global
+ *    budget used while the fleet had work queued for it; the whole-sample estimate at the real
+ *    default budgets, scaled from it
+ * 5. world nodes (scripts/bench-fleet.ts): a node opened on the index of step 2 (or of step 7's
+ *    crawl) and an empty node that syncs it from that node; VmRSS/VmHWM of both (--skip-world-nodes)
  * 6. the mesh: scripts/bench-mesh.ts (--gossip-nodes peer processes: gossip latency and throughput,
  *    and a late joiner's full sync), spawned
  * 7. with --full-sample: the fleet crawl of the whole 4,706,768-address sample, --full-budget
- *    (default all=3000), bounded by --full-timeout-s
+ *    (default all=3000), bounded by --full-timeout-s; judged, and the whole-sample estimate at the
+ *    real budgets from its own requests; its store then replaces step 2's for steps 2 and 5
  * 8. start time, right after the sample (scripts/bench-startup.ts): `whoismesh --help` and `dump`
  *    on an empty, stopped store, each ÷ `node -e ''`, median of 5
- * 9. with --exact-sample N (default 0 = off): scripts/bench-exact.ts, the exact-answer rate in the
- *    nested world with today's covered rule, one node and --fleet-nodes nodes on the first N addresses
+ * 9. with --exact-sample N (default 0 = off): scripts/bench-exact.ts, both rules on one node and
+ *    --fleet-nodes nodes on the first N addresses
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { spawn } from 'node:child_process'
 import { generateSortedSample, shuffledSample } from '../src/sample/index.js'
-import { buildWorld, describeNetwork, startSimulator, writeRegistriesFile } from '../src/sim/index.js'
-import { Level } from 'level'
+import { buildWorld, defaultSimulatorOptions, NestedWorld, startSimulator, writeRegistriesFile } from '../src/sim/index.js'
 import { NetworkStore } from '../src/store/index.js'
-import { REGISTRY_IDS } from '../src/registry/interface.js'
-import { parseBudgets } from '../src/registry/budget.js'
-import { networkKey } from '../src/store/keys.js'
-import type { NetworkRecord } from '../src/record/index.js'
-import { rangeToCidrs } from '../src/util/ipv4.js'
-import { prng } from '../src/sample/index.js'
+import { REGISTRY_IDS, type RegistryId } from '../src/registry/interface.js'
+import { DEFAULT_BUDGETS, parseBudgets } from '../src/registry/budget.js'
+import { sampleSlice } from '../src/sample/index.js'
 import { benchFleetCrawl, benchWorldNodes, simTotals } from './bench-fleet.js'
+import { benchIndexChecks, buildReachedIndex } from './bench-index.js'
+import { describeJudgement, inProcessTruth, judgeExact } from '../test/helpers/exact.js'
 import { BIN } from '../test/helpers/cli.js'
 import { benchStartup } from './bench-startup.js'
 import { benchExact } from './bench-exact.js'
@@ -56,7 +61,9 @@ const { values: args } = parseArgs({
     'fleet-sample': { type: 'string', default: '0' },
     'fleet-nodes': { type: 'string', default: '5' },
     'fleet-budget': { type: 'string' },
+    'covered-budget': { type: 'string', default: 'all=400' },
     'skip-world-nodes': { type: 'boolean', default: false },
+    'skip-index': { type: 'boolean', default: false },
     'gossip-nodes': { type: 'string', default: '12' },
     'full-sample': { type: 'boolean', default: false },
     'full-budget': { type: 'string', default: 'all=3000' },
@@ -81,70 +88,55 @@ function benchSample (): Record<string, number> {
   return { generate_ms: round(Math.min(...runs), 1), generate_and_shuffle_ms: round(shuffled, 1), addresses: shuffledSample().length }
 }
 
-async function benchCoveredChecks (dir: string): Promise<Record<string, number>> {
-  log('building the simulated world and loading it into a store…')
-  const world = await buildWorld()
-  const dataDir = join(dir, 'world-store')
-  let store = await NetworkStore.open({ dataDir })
-  const now = Date.now()
-  const BATCH = 5000
-  const tLoad = performance.now()
-  for (let i = 0; i < world.count; i += BATCH) {
-    const networks: NetworkRecord[] = []
-    for (let j = i; j < Math.min(world.count, i + BATCH); j++) {
-      const n = describeNetwork(world, j)
-      networks.push({ start: n.start, end: n.end, registry: n.registry, handle: n.handle, name: n.name, org: n.org, country: n.country, cidrs: rangeToCidrs(n.start, n.end), type: '', parentHandle: '', registered: '', lastChanged: '', source: 'rdap', fetchedAt: now, queryAddress: n.start })
-    }
-    await store.commit({ networks })
-  }
-  const loadMs = performance.now() - tLoad
-  await store.close()
-  const tOpen = performance.now()
-  store = await NetworkStore.open({ dataDir })
-  const openMs = performance.now() - tOpen
-  const networks = store.counts().networks
+const SAMPLE_SIZE = 4_706_768
+let nestedWorld: NestedWorld | undefined
+/** the simulator's default world, built once for every step of the run */
+async function nested (): Promise<NestedWorld> {
+  nestedWorld ??= new NestedWorld(await buildWorld({ transferRate: defaultSimulatorOptions.transferRate }), defaultSimulatorOptions.worldSeed)
+  return nestedWorld
+}
 
-  const next = prng(42)
-  const N = 5_000_000
-  const addrs = new Uint32Array(N)
-  for (let i = 0; i < N; i++) addrs[i] = next()
-  let hits = 0
-  const t = performance.now()
-  for (let i = 0; i < N; i++) if (store.isCovered(addrs[i])) hits++
-  const checksPerSec = N / ((performance.now() - t) / 1000)
+/** Exact-answer judgement of a stopped node's store over the first `limit` sample addresses. */
+async function judge (dataDir: string, limit: number): Promise<Record<string, unknown>> {
+  const j = await judgeExact(dataDir, sampleSlice(limit), inProcessTruth(await nested()))
+  log(`judged ${dataDir}: ${describeJudgement(j)}`)
+  return { exact_answer_rate: round(j.rate, 5), judged: j.judged, exact: j.exact, coarse: j.coarse, other_wrong: j.other, outside_every_network: j.outside, notes_without_network: j.negatives, reserved_excluded: j.reserved }
+}
 
-  // baseline: one LevelDB seek per check (last network starting at or before the address), on the
-  // same database opened directly once the store has let go of it
-  await store.close()
-  const db = new Level<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-  await db.open()
-  const SEEKS = 20_000
-  const t2 = performance.now()
-  let seekHits = 0
-  for (let i = 0; i < SEEKS; i++) {
-    const it = db.iterator({ lte: networkKey(addrs[i], 0xffffffff), gte: networkKey(0, 0), reverse: true, limit: 1 })
-    const e = await it.next()
-    await it.close()
-    if (e != null) seekHits++
+/**
+ * How long the whole sample takes at the real default budgets (10/s ARIN, RIPE NCC, APNIC; 10/min
+ * LACNIC; 1/s AFRINIC), per registry: the requests each registry answered in a crawl of `sampled`
+ * addresses, scaled to the whole sample (a sample of the whole needs no scaling; from a subset the
+ * scaling is an upper bound: a denser sample lists more containers and asks fewer addresses alone),
+ * ÷ its budget. The crawl takes as long as the slowest registry: the bottleneck.
+ */
+function wholeSampleEstimate (crawl: Record<string, any>, sampled: number): Record<string, unknown> {
+  const scale = SAMPLE_SIZE / sampled
+  const per: Record<string, unknown> = {}
+  let bottleneck: RegistryId = 'arin'
+  let worst = 0
+  for (const id of REGISTRY_IDS) {
+    const r = crawl.registries[id]
+    const requests = (r.queries - r.rate_limited) * scale
+    const seconds = requests / DEFAULT_BUDGETS[id]
+    per[id] = { requests: Math.round(requests), budget_per_s: round(DEFAULT_BUDGETS[id], 4), hours: round(seconds / 3600, 1), days: round(seconds / 86400, 2) }
+    if (seconds > worst) { worst = seconds; bottleneck = id }
   }
-  const seeksPerSec = SEEKS / ((performance.now() - t2) / 1000)
-  await db.close()
+  return { scaled_from_addresses: sampled, scale: round(scale, 3), registries: per, bottleneck, days: round(worst / 86400, 2) }
+}
+
+/** Requests per registry of one crawl ÷ another's (same sample). */
+function requestRatios (x: Record<string, any>, y: Record<string, any>): Record<string, unknown> {
   return {
-    world_networks: networks,
-    load_networks_per_s: round(networks / (loadMs / 1000), 0),
-    open_rebuild_ms: round(openMs, 0),
-    covered_checks_per_s: round(checksPerSec, 0),
-    covered_share_of_random_addresses: round(hits / N, 4),
-    leveldb_seeks_per_s: round(seeksPerSec, 0),
-    in_memory_vs_leveldb_seek: round(checksPerSec / seeksPerSec, 0),
-    _seek_hits: seekHits
+    all: round(x.registry_queries / y.registry_queries, 3),
+    by_registry: Object.fromEntries(REGISTRY_IDS.map(id => [id, round(x.registries[id].queries / Math.max(1, y.registries[id].queries), 3)]))
   }
 }
 
 async function benchCrawl (dir: string, sampleLimit: number, budgetSpec: string): Promise<Record<string, unknown>> {
   const budgets = parseBudgets(budgetSpec)
   log(`crawl: simulator with budget ${budgetSpec}, node on the first ${sampleLimit} sample addresses…`)
-  const sim = await startSimulator({ budgetPerSecond: budgets })
+  const sim = await startSimulator({ budgetPerSecond: budgets }, { nested: await nested() })
   const registries = join(dir, 'registries.json')
   await writeRegistriesFile(sim, registries)
   const data = join(dir, 'crawl')
@@ -170,8 +162,9 @@ async function benchCrawl (dir: string, sampleLimit: number, budgetSpec: string)
   const counters = await store.getMeta('crawl.counters') as { lookups: number, requests: number }
   const networks = store.counts().networks
   await store.close()
+  const judged = await judge(data, sampleLimit)
 
-  const { lowerBoundS, slowest, networkAnswers, distinct, bans, rateLimited } = simTotals(stats, budgets)
+  const { requestBoundS, requestSlowest, bans, rateLimited } = simTotals(stats, budgets)
   const perRegistry: Record<string, unknown> = {}
   const crawlS = (crawlEnd - crawlStart) / 1000
   for (const id of REGISTRY_IDS) {
@@ -181,19 +174,18 @@ async function benchCrawl (dir: string, sampleLimit: number, budgetSpec: string)
   return {
     sample_limit: sampleLimit,
     budget: budgetSpec,
+    ...judged,
     networks_found: networks,
     lookups: counters.lookups,
     registry_requests: counters.requests,
-    lookups_per_network: round(counters.lookups / networks, 4),
-    registry_side_answers_per_distinct_network: round(networkAnswers / distinct, 4),
-    requests_per_network: round(counters.requests / networks, 4),
+    requests_per_sample_address: round(counters.requests / sampleLimit, 4),
     bans,
     rate_limited: rateLimited,
     crawl_s: round(crawlS, 2),
     process_wall_s: round(wallMs / 1000, 2),
-    lower_bound_s: round(lowerBoundS, 2),
-    slowest_registry: slowest,
-    crawl_over_lower_bound: round(crawlS / lowerBoundS, 3),
+    request_bound_s: round(requestBoundS, 2),
+    request_bound_registry: requestSlowest,
+    crawl_over_request_bound: round(crawlS / requestBoundS, 3),
     registries: perRegistry
   }
 }
@@ -212,31 +204,40 @@ function targets (r: any): Array<Record<string, unknown>> {
   const t: Array<Record<string, unknown>> = []
   const add = (measure: string, figure: unknown, target: string, met: boolean | null): void => { t.push({ measure, figure: figure ?? null, target, met: figure == null ? null : met }) }
   const f = r.fleet_crawl
-  add('lookups ÷ distinct networks, fleet crawl', f?.lookups_per_network, '≤ 1.03', f?.lookups_per_network <= 1.03)
-  add('crawl wall time ÷ rate-budget lower bound, fleet crawl', f?.crawl_over_lower_bound, '≤ 1.15', f?.crawl_over_lower_bound <= 1.15)
+  const n = f?.sample_limit ?? args['fleet-sample']
+  add(`exact-answer rate, ${String(f?.nodes ?? args['fleet-nodes'])} nodes, ${String(n)} addresses (lowest node)`, f?.exact_answer_rate_lowest_node, '≥ 0.995', f?.exact_answer_rate_lowest_node >= 0.995)
+  add('exact-answer rate of the covered rule, same sample (for comparison)', r.fleet_covered?.exact_answer_rate, 'report', null)
+  const ratio = f?.requests_over_covered
+  add('requests ÷ the covered rule\'s, same sample, all registries', ratio?.all, '≤ 1.5', ratio?.all <= 1.5)
+  if (ratio?.by_registry != null) for (const [id, x] of Object.entries(ratio.by_registry as Record<string, number>)) add(`requests ÷ the covered rule's: ${id}`, x, '≤ 1.5 (or explained)', x <= 1.5)
+  add('requests ÷ asking every sample address', f?.requests_over_every_address, 'report', null)
+  add('crawl wall time ÷ request bound, fleet crawl', f?.crawl_over_request_bound, '≤ 1.15', f?.crawl_over_request_bound <= 1.15)
   if (f?.registries != null) {
     for (const [id, reg] of Object.entries(f.registries as Record<string, any>)) {
       add(`share of the global budget used while work is queued: ${id}`, reg.used_while_queued, '≥ 0.90, never > 1.00 (no 429s)', reg.used_while_queued != null && reg.used_while_queued >= 0.9 && reg.rate_limited === 0)
     }
   }
+  const est = r.full_sample_crawl?.whole_sample_at_real_budgets ?? f?.whole_sample_at_real_budgets
+  add(`whole sample at the real budgets, days (bottleneck ${String(est?.bottleneck)}; ${est?.scale === 1 ? 'measured on the whole sample' : 'scaled from the fleet crawl'})`, est?.days, 'report', null)
   add('`whoismesh --help` start ÷ `node -e \'\'` (median of 5)', r.startup?.help_ratio, '≤ 3', r.startup?.help_ratio <= 3)
   add('`whoismesh dump` on an empty, stopped store ÷ `node -e \'\'`', r.startup?.dump_ratio, '≤ 4', r.startup?.dump_ratio <= 4)
   add('4.7M sample generation, ms', r.sample?.generate_ms, '< 1000', r.sample?.generate_ms < 1000)
-  add('covered checks/s, full world loaded', r.covered_checks?.covered_checks_per_s, '≥ 5,000,000', r.covered_checks?.covered_checks_per_s >= 5e6)
+  const ix = r.full_index_checks ?? r.index_checks
+  add(`covered checks/s, the full sample's index loaded (${String(ix?.networks)} networks, ${String(ix?.notes)} notes)`, ix?.covered_checks_per_s, '≥ 5,000,000', ix?.covered_checks_per_s >= 5e6)
+  add('exact checks/s, same index', ix?.exact_checks_per_s, '≥ 5,000,000', ix?.exact_checks_per_s >= 5e6)
   const light = r.mesh?.latency?.flushed_each_light_load?.to_last_peer_ms?.p99
   add(`gossip to all of ${String(r.mesh?.membership?.peers ?? args['gossip-nodes'])} processes, p99 ms (light load)`, light, '< 1000', light < 1000)
   const timer = r.mesh?.latency?.default_flush_timer?.to_last_peer_ms?.p99
   add(`gossip to all of ${String(r.mesh?.membership?.peers ?? args['gossip-nodes'])} processes, p99 ms (record every 20 ms, default batching)`, timer, '< 1000', timer < 1000)
-  const sync = r.mesh?.late_joiner_sync?.full_sync?.seconds
-  add('late joiner: full-world sync, s (bench-sync)', sync, '< 15', sync < 15)
   const nodeSync = r.world_nodes?.joiner?.sync_from_spawn_s
-  add('late joiner: full-world sync through `node start`, s from spawn', nodeSync, '< 15', nodeSync < 15)
+  add('late joiner: sync of the full sample\'s index through `node start`, s from spawn', nodeSync, '< 60', nodeSync < 60)
+  add('late joiner: that sync, MB received', r.world_nodes?.joiner?.sync_mb_received, 'report', null)
   const rss = Math.max(r.world_nodes?.joiner?.memory_holding_world?.hwm_mb ?? NaN, r.world_nodes?.full_node?.memory_after_serving_sync?.hwm_mb ?? NaN)
-  add('peak RSS (VmHWM) per node holding the full world, MB', Number.isNaN(rss) ? null : rss, '< 300', rss < 300)
+  add('peak RSS (VmHWM) per node holding the full sample\'s index, MB', Number.isNaN(rss) ? null : rss, 'report', null)
   const steady = Math.max(r.world_nodes?.joiner?.memory_holding_world_60s_later?.rss_mb ?? NaN, r.world_nodes?.full_node?.memory_60s_later?.rss_mb ?? NaN)
-  add('RSS per node holding the full world, a minute after the sync (steady state), MB', Number.isNaN(steady) ? null : steady, '< 300', steady < 300)
+  add('RSS per node holding the full sample\'s index, a minute after the sync (steady state), MB', Number.isNaN(steady) ? null : steady, '< 500', steady < 500)
   const full = r.full_sample_crawl
-  if (full != null) add('full sample, 5 nodes: crawl s / lookups ÷ networks', full.error ?? `${String(full.crawl_s)} s / ${String(full.lookups_per_network)}`, 'completes', full.error == null)
+  if (full != null) add('full sample, 5 nodes: crawl s / exact-answer rate', full.error ?? `${String(full.crawl_s)} s / ${String(full.exact_answer_rate)}`, 'completes, ≥ 0.995', full.error == null && full.exact_answer_rate >= 0.995)
   return t
 }
 
@@ -266,15 +267,57 @@ try {
   log('sample generation…')
   result.sample = benchSample()
   await step('startup', async () => await benchStartup({ dir }))
-  result.covered_checks = await benchCoveredChecks(dir)
+  const reachedDir = join(dir, 'reached-index')
+  if (args['skip-index'] !== true) {
+    await step('index_checks', async () => {
+      log('writing the index the whole sample reaches in the nested world…')
+      const reached = await buildReachedIndex(reachedDir, await nested(), sampleSlice())
+      return { reached_index: reached, ...await benchIndexChecks(reachedDir, sampleSlice()) }
+    })
+  }
   if (args['skip-crawl'] !== true) await step('crawl', async () => await benchCrawl(dir, Number(args['sample-limit']), args.budget))
-  if (fleetSample > 0) await step('fleet_crawl', async () => await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: fleetSample, budget: fleetBudget, timeoutMs: 900_000 }))
-  if (args['skip-world-nodes'] !== true) {
-    const worldNetworks = (result.covered_checks as { world_networks: number }).world_networks
-    await step('world_nodes', async () => await benchWorldNodes({ dir, worldStoreDir: join(dir, 'world-store'), worldNetworks, timeoutMs: 180_000 }))
+  if (fleetSample > 0) {
+    await step('fleet_crawl', async () => {
+      const crawl = await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: fleetSample, budget: fleetBudget, timeoutMs: 3_600_000, simModules: { nested: await nested() } })
+      const judged: Array<Record<string, any>> = []
+      for (const data of crawl.data_dirs as string[]) judged.push(await judge(data, fleetSample))
+      const perAddress = (judged[0].judged as number) + (judged[0].notes_without_network as number)
+      return {
+        ...crawl,
+        ...judged[0],
+        exact_answer_rate_per_node: judged.map(j => j.exact_answer_rate),
+        exact_answer_rate_lowest_node: Math.min(...judged.map(j => j.exact_answer_rate as number)),
+        requests_over_every_address: round((crawl.registry_queries as number) / perAddress, 4),
+        whole_sample_at_real_budgets: wholeSampleEstimate(crawl, fleetSample)
+      }
+    })
+    await step('fleet_covered', async () => {
+      const coveredDir = join(dir, 'covered')
+      await mkdir(coveredDir, { recursive: true })
+      const { bottleneck_timeline: _, ...crawl } = await benchFleetCrawl({ dir: coveredDir, nodes: 1, sampleLimit: fleetSample, budget: args['covered-budget'], timeoutMs: 1_800_000, simModules: { nested: await nested() }, resolve: 'covered' })
+      return { rule: 'covered', ...crawl, ...await judge((crawl.data_dirs as string[])[0], fleetSample) }
+    })
+    const f = result.fleet_crawl as Record<string, any>
+    const c = result.fleet_covered as Record<string, any>
+    if (f?.registries != null && c?.registries != null) f.requests_over_covered = requestRatios(f, c)
+  }
+  let worldStoreDir = reachedDir
+  if (args['full-sample'] === true) {
+    await step('full_sample_crawl', async () => {
+      const { bottleneck_timeline: _, ...crawl } = await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: SAMPLE_SIZE, budget: args['full-budget'], timeoutMs: Number(args['full-timeout-s']) * 1000, simModules: { nested: await nested() } })
+      const store = (crawl.data_dirs as string[])[0]
+      const judged = await judge(store, SAMPLE_SIZE)
+      worldStoreDir = store
+      return { ...crawl, ...judged, whole_sample_at_real_budgets: wholeSampleEstimate(crawl, SAMPLE_SIZE) }
+    })
+    if (worldStoreDir !== reachedDir) await step('full_index_checks', async () => await benchIndexChecks(worldStoreDir, sampleSlice()))
+  }
+  if (args['skip-world-nodes'] !== true && (worldStoreDir !== reachedDir || args['skip-index'] !== true)) {
+    const counts = worldStoreDir === reachedDir ? result.index_checks : result.full_index_checks
+    const { networks, notes } = counts as { networks: number, notes: number }
+    await step('world_nodes', async () => await benchWorldNodes({ dir, worldStoreDir, worldNetworks: networks + notes, timeoutMs: 300_000 }))
   }
   if (args['skip-mesh'] !== true) await step('mesh', async () => await benchMesh(Number(args['gossip-nodes'])))
-  if (args['full-sample'] === true) await step('full_sample_crawl', async () => await benchFleetCrawl({ dir, nodes: fleetNodes, sampleLimit: 4_706_768, budget: args['full-budget'], timeoutMs: Number(args['full-timeout-s']) * 1000 }))
   const exactSample = Number(args['exact-sample'])
   if (exactSample > 0) await step('exact', async () => await benchExact({ dir: join(dir, 'exact'), sampleLimit: exactSample, fleetSampleLimit: exactSample, fleetNodes, budget: args.budget, timeoutMs: 900_000 }))
   result.targets = targets(result)

@@ -58,7 +58,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--ban-ms <ms>', 'how long a client that keeps exceeding the budget is banned', positiveInt('--ban-ms'))
     .option('--huge-bytes <n>', 'size of a "huge" fault answer, streamed (default 100 MiB)', positiveInt('--huge-bytes'))
     .option('--hang-ms <ms>', 'how long a "timeout" fault holds the connection before dropping it (default 60000)', positiveInt('--hang-ms'))
-    .option('--world <kind>', 'flat (every address in one network) or nested (the registries\' trees: allocations, sub-allocations, assignments)', 'flat')
+    .option('--world <kind>', 'flat (every address in one network) or nested (the registries\' trees: allocations, sub-allocations, assignments)', 'nested')
     .action(async (o) => { await (await sim()).runSim(o) })
 
   const node = program.command('node').description('run a crawler node')

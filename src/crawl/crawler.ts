@@ -101,6 +101,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       sample: this.opts.sample.length,
       queued: Object.fromEntries(REGISTRY_IDS.map(id => [id, queues.byId[id].addresses.length]))
     })
+    this.emit('started')
     const onAbort = (): void => {
       for (const ac of this.lookupControllers) ac.abort()
       this.wakeUp.wake()

@@ -54,7 +54,7 @@ export interface CrawlerOptions {
    * `exact`: a container answer does not resolve the other addresses inside it; the crawl lists
    * containers' children where the registry allows (crawl/listing.ts). `covered`: the 2016 rule,
    * no listing. Must match the store's rule (NetworkStoreOptions.resolve), which decides what
-   * counts as resolved. (default 'covered' until the simulator's default world is the nested one)
+   * counts as resolved. (default 'exact')
    */
   resolve: 'exact' | 'covered'
   /** sample addresses still not exact inside a container before it is listed (default 2) */
@@ -68,7 +68,7 @@ export interface CrawlerOptions {
 }
 
 export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample'> = {
-  resolve: 'covered',
+  resolve: 'exact',
   listingMinWaiting: 2,
   maxInFlightPerRegistry: 4,
   blockPrefixLength: 12,
@@ -143,6 +143,8 @@ export const COUNTERS_META_KEY = 'crawl.counters'
  * The crawler's events and their payloads (node:events style: `crawler.on('network', r => …)`).
  */
 export interface CrawlerEvents {
+  /** run() has queued this node's work: its demand per registry is known (the fleet's budget share reads it) */
+  started: []
   /** what a commit of this node's answers actually wrote: what the node publishes to its peers */
   accepted: [records: AcceptedRecords]
   /** a network found by a lookup, as stored */

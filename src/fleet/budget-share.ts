@@ -32,6 +32,27 @@
  *    and has heard nobody yet. Established lasts while the work lasts: a queue empty at updates
  *    for at most demandGapMs does not end it; a longer gap does, and the hold starts again.
  *
+ *    When every peer heard within W acknowledges this node for r (each one's latest heartbeat
+ *    carries a `counting` list that counts it for r; at least one peer heard), the hold is J_a = ackedHoldMs (3 heartbeats)
+ *    instead of J, with the same continuity condition over J_a. The S + 1 heartbeat of J were for
+ *    heartbeats lost unnoticed; an acknowledgement cannot be lost unnoticed: it is in the peer's
+ *    latest heartbeat or it is not. What J_a still covers:
+ *    - peers this node has not heard at all (no acknowledgement to ask for). Take X established
+ *      through J_a and Y established (through J_a or J) without counting each other. If X heard
+ *      Y, Y counts X (X's condition), so Y heard X, and X says whether it counts Y — Y is only
+ *      established if X does. So neither has heard the other. Each node heartbeats from its first
+ *      update (birth b), so X's reach Y by b_X + 2H and Y's reach X by b_Y + 2H: neither heard at
+ *      e_X ≥ b_X + J_a and e_Y ≥ b_Y + J_a means e_X < b_Y + 2H and e_Y < b_X + 2H, which needs
+ *      J_a < 2H. J_a = 3H rules it out.
+ *    - a stale acknowledgement: a peer P that counted this node during an earlier run may have
+ *      dropped it (step 1) just before the current run started, and its heartbeats saying so may
+ *      not have arrived yet. P counts this node again once the run's first heartbeat with work
+ *      has gone out (≤ 1 heartbeat), arrived (≤ 1) and P has updated (≤ 1): within 3 heartbeats of
+ *      the run's start, which J_a waits for.
+ *    A heartbeat is published as soon as a node's demand appears or the peers it counts change,
+ *    and a peer's heartbeat is applied when it brings news (FleetBudget), so acknowledgements
+ *    usually arrive within a round trip; the timings above are the worst case the rule allows.
+ *
  * 3. rate(r) = G × safety / n                        when established,
  *    rate(r) = G × (1 − safety) / max(maxPeers, L)   otherwise (the floor),
  *    L = peers heard from within W, this node included.
@@ -47,7 +68,8 @@
  * - every node calls update() at least once per heartbeat interval H (2000 ms by default) and
  *   publishes in its heartbeats the demand it passed to its latest update();
  * - a heartbeat reaches every connected peer within one heartbeat interval;
- * - the defaults below are derived from H = 2000 ms: S = 2H, J = 3H + S + H; budgetShareTimings(H) scales them;
+ * - the defaults below are derived from H = 2000 ms: S = 2H, J = 3H + S + H, J_a = 3H;
+ *   budgetShareTimings(H) scales them;
  * - at most maxPeers nodes;
  * - partitions last at most min(W − 5H − demandGapMs, presumedGoneAfterMs − 4H) (16 s with the
  *   defaults), split nodes that had heard each other, and are apart by enough for the healed
@@ -71,9 +93,9 @@
  * shortens or lengthens a peer's back-off by that much; maxPeerBackoffMs caps what a peer can ask.
  *
  * Wiring: after each update() call limiter.setRate(rate) per registry, and pauseFor() whatever
- * pausedUntil() has in the future. Caution: RateLimiter.setRate() keeps the slot it planned at
- * the old interval, so a request sent at the floor (ARIN: 10 × 0.02 / 64 ≈ 0.003/s) holds the
- * next one ~5 minutes even after the rate rises — setRate should rescale a pending slot.
+ * pausedUntil() has in the future. RateLimiter.setRate() rescales a slot planned at the old rate,
+ * so a request sent at the floor (ARIN: 10 × 0.02 / 64 ≈ 0.003/s) does not hold the next one for
+ * minutes once the rate rises.
  */
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import type { Budgets } from '../registry/budget.js'
@@ -106,6 +128,11 @@ export interface BudgetShareOptions {
   recentWindowMs: number
   /** how long a node must have work, and hear every peer without silence, before taking a full share (default 12000 = 6 heartbeats of 2000 ms; see the header) */
   joinHoldMs: number
+  /**
+   * the hold when every peer heard within the window acknowledges this node for the registry
+   * (default 6000 = 3 heartbeats: see the header; never longer than joinHoldMs)
+   */
+  ackedHoldMs: number
   /** a peer not heard from for longer than this at an update is silent: it may have missed our heartbeats (default 4000 = 2 heartbeats) */
   silenceMs: number
   /** a queue found empty at updates for at most this long keeps this node established (default 4000) */
@@ -123,16 +150,16 @@ export interface BudgetShareOptions {
   maxPeerBackoffMs: number
 }
 
-type Timings = Pick<BudgetShareOptions, 'recentWindowMs' | 'joinHoldMs' | 'silenceMs' | 'demandGapMs' | 'presumedGoneAfterMs'>
+type Timings = Pick<BudgetShareOptions, 'recentWindowMs' | 'joinHoldMs' | 'ackedHoldMs' | 'silenceMs' | 'demandGapMs' | 'presumedGoneAfterMs'>
 
 /**
  * The timings for heartbeats `heartbeatIntervalMs` (H) apart, as the header derives them:
- * W = 45H (90 s by default: what a crash costs, and the partitions ridden out), J = 6H, S = 2H,
- * the demand gap 2H, presumed gone after 12H.
+ * W = 45H (90 s by default: what a crash costs, and the partitions ridden out), J = 6H, J_a = 3H,
+ * S = 2H, the demand gap 2H, presumed gone after 12H.
  */
 export function budgetShareTimings (heartbeatIntervalMs: number): Timings {
   const H = heartbeatIntervalMs
-  return { recentWindowMs: 45 * H, joinHoldMs: 6 * H, silenceMs: 2 * H, demandGapMs: 2 * H, presumedGoneAfterMs: 12 * H }
+  return { recentWindowMs: 45 * H, joinHoldMs: 6 * H, ackedHoldMs: 3 * H, silenceMs: 2 * H, demandGapMs: 2 * H, presumedGoneAfterMs: 12 * H }
 }
 
 export const defaultBudgetShareOptions: Omit<BudgetShareOptions, 'budgets'> = {
@@ -155,6 +182,11 @@ export interface RegistryShare {
   /** peers heard from within the window, this node included */
   livePeers: number
   established: boolean
+  /**
+   * this node's current run for the registry (work now, or within the demand gap): none, still
+   * in its hold, or established (kept through a gap, when `established` above is false)
+   */
+  run: 'none' | 'holding' | 'established'
   /** since when this node has had work for the registry (undefined: none) */
   demandSinceMs: number | undefined
 }
@@ -176,7 +208,7 @@ interface SelfRun {
 }
 
 export class BudgetShare {
-  private readonly opts: BudgetShareOptions
+  readonly opts: BudgetShareOptions
   private readonly now: () => number
   private readonly peersSeen = new Map<string, PeerState>()
   /** registry → peer id → when its latest heartbeat with work for the registry arrived */
@@ -192,7 +224,7 @@ export class BudgetShare {
     this.now = modules.now ?? Date.now
     this.demanding = Object.fromEntries(REGISTRY_IDS.map(id => [id, new Map()])) as Record<RegistryId, Map<string, number>>
     this.shares = Object.fromEntries(REGISTRY_IDS.map(id => [id, {
-      ratePerSecond: this.floor(id, 1), demandingPeers: 0, livePeers: 1, established: false, demandSinceMs: undefined
+      ratePerSecond: this.floor(id, 1), demandingPeers: 0, livePeers: 1, established: false, run: 'none', demandSinceMs: undefined
     }])) as Record<RegistryId, RegistryShare>
   }
 
@@ -232,6 +264,7 @@ export class BudgetShare {
    */
   update (peers: readonly PeerDemand[], selfDemand: Demand, nowMs: number = this.now()): Record<RegistryId, number> {
     const { recentWindowMs: windowMs, silenceMs, joinHoldMs, demandGapMs, presumedGoneAfterMs, safety, budgets } = this.opts
+    const ackedHoldMs = Math.min(this.opts.ackedHoldMs, joinHoldMs)
     for (const p of peers) {
       const seen = Math.min(p.lastSeenMs, nowMs)
       if (!(nowMs - seen <= windowMs)) continue
@@ -248,11 +281,15 @@ export class BudgetShare {
         if ((m.get(p.id) ?? -Infinity) < seen) m.set(p.id, seen)
       }
     }
-    // forget what is older than the window; note who is silent now
-    let heardThrough = true
+    // forget what is older than the window; note who is silent now. `heardFor` is the shortest
+    // stretch over which a peer not presumed gone has been heard without silence (0: one is silent)
+    let heardFor = Infinity
     const acknowledged = Object.fromEntries(REGISTRY_IDS.map(id => [id, true])) as Record<RegistryId, boolean>
+    // every peer heard within W says that it counts this node for r (not merely: none says it does not)
+    // (a node that has heard nobody yet has nobody to vouch for it: it holds the full J)
+    const countedByAll = Object.fromEntries(REGISTRY_IDS.map(id => [id, this.peersSeen.size > 0])) as Record<RegistryId, boolean>
     for (const [id, st] of this.peersSeen) {
-      if (nowMs - st.lastSeenMs > windowMs) { this.peersSeen.delete(id); continue }
+      if (nowMs - st.lastSeenMs > windowMs) { this.peersSeen.delete(id); if (this.peersSeen.size === 0) for (const r of REGISTRY_IDS) countedByAll[r] = false; continue }
       const silentFor = nowMs - st.lastSeenMs
       if (silentFor > silenceMs) st.silent = true
       // a peer presumed gone no longer has to be heard; but its last word must still have been
@@ -262,9 +299,10 @@ export class BudgetShare {
       for (const r of REGISTRY_IDS) {
         const says = typeof st.countsMe === 'object' ? st.countsMe[r] : st.countsMe
         if (says === false) acknowledged[r] = false
+        if (says !== true) countedByAll[r] = false
       }
       if (silentFor > presumedGoneAfterMs) continue
-      if (st.silent || nowMs - st.heardSinceMs < joinHoldMs) heardThrough = false
+      heardFor = Math.min(heardFor, st.silent ? 0 : nowMs - st.heardSinceMs)
     }
     for (const id of REGISTRY_IDS) {
       for (const [peer, at] of this.demanding[id]) {
@@ -281,7 +319,8 @@ export class BudgetShare {
       if (has) {
         if (run === undefined || nowMs - run.lastMs > demandGapMs) run = this.runs[id] = { sinceMs: nowMs, lastMs: nowMs, established: false }
         run.lastMs = nowMs
-        if (!run.established && nowMs - run.sinceMs >= joinHoldMs && heardThrough && acknowledged[id]) run.established = true
+        const hold = countedByAll[id] ? ackedHoldMs : joinHoldMs
+        if (!run.established && nowMs - run.sinceMs >= hold && heardFor >= hold && acknowledged[id]) run.established = true
       } else if (run !== undefined && nowMs - run.lastMs > demandGapMs) {
         run = undefined
         delete this.runs[id]
@@ -289,7 +328,7 @@ export class BudgetShare {
       const demandingPeers = this.demanding[id].size + (has ? 1 : 0)
       const established = has && run?.established === true
       const rate = established ? budgets[id] * safety / demandingPeers : this.floor(id, livePeers)
-      this.shares[id] = { ratePerSecond: rate, demandingPeers, livePeers, established, demandSinceMs: has ? run?.sinceMs : undefined }
+      this.shares[id] = { ratePerSecond: rate, demandingPeers, livePeers, established, run: run === undefined ? 'none' : run.established ? 'established' : 'holding', demandSinceMs: has ? run?.sinceMs : undefined }
       out[id] = rate
     }
     return out
@@ -347,6 +386,7 @@ function validate (o: BudgetShareOptions): void {
   for (const k of ['recentWindowMs', 'joinHoldMs', 'silenceMs', 'demandGapMs', 'presumedGoneAfterMs', 'maxPeerBackoffMs'] as const) {
     if (!(o[k] >= 0) || !Number.isFinite(o[k])) throw new BudgetShareError(`${k} must be a non-negative number of milliseconds, got ${o[k]}`)
   }
+  if (!(o.ackedHoldMs >= 0) || !Number.isFinite(o.ackedHoldMs)) throw new BudgetShareError(`ackedHoldMs must be a non-negative number of milliseconds, got ${o.ackedHoldMs}`)
   if (!(o.joinHoldMs < o.recentWindowMs)) throw new BudgetShareError(`joinHoldMs (${o.joinHoldMs}) must be shorter than recentWindowMs (${o.recentWindowMs})`)
   if (!Number.isInteger(o.maxPeers) || o.maxPeers < 1) throw new BudgetShareError(`maxPeers must be a positive integer, got ${o.maxPeers}`)
 }

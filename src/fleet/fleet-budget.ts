@@ -4,16 +4,23 @@
  *
  * - apply(): reads this node's work per registry and its peers' latest heartbeats, and sets each
  *   limiter to this node's share; the crawl loop is told when a rate changed. Run it at start,
- *   when membership changes or a peer departs, and every heartbeat while crawling (start()).
+ *   when membership changes, a peer departs or this node's work is queued, and every heartbeat
+ *   from the node's start on (start(): its acknowledgements of joiners must not wait for its own
+ *   crawl to begin). When its heartbeat has news for the peers' shares (a run of work for a
+ *   registry started, or it counts other peers or registries), it asks for a heartbeat at once
+ *   (`announce`), so a joiner's acknowledgement takes a round trip, not up to three heartbeats;
+ *   and it applies again when a joining hold ends.
  * - onPeerHeartbeat(): a peer's back-offs (its 429s) pause this node's limiters too, capped by
- *   BudgetShare's maxPeerBackoffMs.
+ *   BudgetShare's maxPeerBackoffMs; a heartbeat that changes what the peer demands or whether it
+ *   counts this node is applied at once.
  * - onRateLimited(): this node's own back-offs, reported in its heartbeats (heartbeatFields()).
  */
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import type { Budgets } from '../registry/budget.js'
 import type { RegistryProgress } from '../crawl/interface.js'
 import type { Heartbeat } from '../mesh/messages.js'
-import { BudgetShare, budgetShareTimings, defaultBudgetShareOptions } from './budget-share.js'
+import type { Logger } from '../util/logger.js'
+import { BudgetShare, budgetShareTimings, defaultBudgetShareOptions, type RegistryShare } from './budget-share.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, type BudgetHeartbeatFields, type BudgetLimiter, type CrawlWork, type FleetView } from './interface.js'
 
 export interface FleetBudgetOptions {
@@ -45,6 +52,10 @@ export interface FleetBudgetModules {
   crawler: CrawlWork
   /** clock in ms; wall-clock by default, since peers' back-off deadlines cross hosts */
   now?: () => number
+  /** where a registry's share taken or given up is logged ('budget share') */
+  logger?: Logger
+  /** publishes this node's heartbeat now rather than at the next tick (the mesh's announce()) */
+  announce?: () => void
 }
 
 /**
@@ -79,6 +90,15 @@ export class FleetBudget {
   private readonly modules: FleetBudgetModules
   private readonly now: () => number
   private timer: ReturnType<typeof setInterval> | undefined
+  private holdTimer: ReturnType<typeof setTimeout> | undefined
+  private running = false
+  /** the peers (and registries) this node counted at the latest apply(), as its heartbeat says */
+  private announced = ''
+  /** per peer, what its latest heartbeat said that the shares depend on */
+  private readonly heard = new Map<string, string>()
+  /** per registry, this node's run at the latest apply(), and the registries it has taken a share of (for the log) */
+  private readonly runs: Partial<Record<RegistryId, RegistryShare['run']>> = {}
+  private readonly taken = new Set<RegistryId>()
 
   constructor (opts: Partial<FleetBudgetOptions> & Pick<FleetBudgetOptions, 'budgets'>, modules: FleetBudgetModules) {
     this.opts = { ...defaultFleetBudgetOptions, ...opts }
@@ -105,34 +125,77 @@ export class FleetBudget {
     const live = new Set(fleet.liveFullPeers())
     const rates = this.share.update(peers.filter(p => live.has(p.id)), selfDemand, this.now())
     let changed = false
+    // a run of work starting is news for the peers: they must count this node before it takes a share
+    let runStarted = false
     for (const id of REGISTRY_IDS) {
       if (Math.abs(limiters[id].ratePerSecond - rates[id]) > 1e-9) { limiters[id].setRate(rates[id]); changed = true }
+      const s = this.share.share(id)
+      if (s.run !== this.runs[id]) {
+        if ((this.runs[id] ?? 'none') === 'none') runStarted = true
+        // the first share taken per registry at info (how long a node took to get going), every run at debug
+        const first = s.run === 'established' && !this.taken.has(id)
+        if (first) this.taken.add(id)
+        this.runs[id] = s.run
+        this.modules.logger?.[first ? 'info' : 'debug']('budget share', { registry: id, run: s.run, ratePerSecond: Number(s.ratePerSecond.toFixed(4)), demandingPeers: s.demandingPeers, livePeers: s.livePeers })
+      }
     }
     if (changed) crawler.ratesChanged()
+    if (!this.running) return
+    for (const id of this.heard.keys()) if (!fleet.peers.has(id)) this.heard.delete(id)
+    const c = this.share.counted()
+    const counting = `${c.counting.join(',')} ${c.countingMask.join(',')}`
+    if (runStarted || counting !== this.announced) { this.announced = counting; this.modules.announce?.() }
+    this.scheduleHoldEnd()
   }
 
-  /** Applies the shares every heartbeat until stop() (while the crawl runs). */
+  /** Applies again when the earliest joining hold that acknowledgements allow ends (not at the next tick). */
+  private scheduleHoldEnd (): void {
+    if (this.holdTimer !== undefined) return
+    const hold = Math.min(this.share.opts.ackedHoldMs, this.share.opts.joinHoldMs)
+    let at = Infinity
+    for (const id of REGISTRY_IDS) {
+      const s = this.share.share(id)
+      if (!s.established && s.demandSinceMs !== undefined && s.demandSinceMs + hold > this.now()) at = Math.min(at, s.demandSinceMs + hold)
+    }
+    if (at === Infinity) return
+    this.holdTimer = setTimeout(() => { this.holdTimer = undefined; this.apply() }, at - this.now() + 1)
+  }
+
+  /** Applies the shares every heartbeat, and at once on news, until stop(): from the node's start to its close. */
   start (): void {
     this.stop()
+    this.running = true
     this.timer = setInterval(() => this.apply(), this.opts.heartbeatIntervalMs)
   }
 
   stop (): void {
+    this.running = false
     if (this.timer !== undefined) clearInterval(this.timer)
-    this.timer = undefined
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer)
+    this.timer = this.holdTimer = undefined
   }
 
-  /** A peer's heartbeat: the back-offs it reports pause this node's limiters too. */
+  /**
+   * A peer's heartbeat: the back-offs it reports pause this node's limiters too; one that changes
+   * what the peer demands, or whether it counts this node, is applied at once.
+   */
   onPeerHeartbeat (h: Heartbeat): void {
     for (const [reg, until] of Object.entries(h.backoff) as Array<[RegistryId, number]>) {
       const now = this.now()
       if (until > now) { this.share.notePeerBackoff(reg, until, now); this.modules.limiters[reg].pauseFor(until - now) }
     }
+    if (h.light) return
+    const c = countsMe(h, this.modules.fleet.peerId.toString())
+    const says = `${REGISTRY_IDS.map(id => (h.demand[id] ?? 0) > 0 ? 1 : 0).join('')} ${typeof c === 'object' ? REGISTRY_IDS.map(id => c[id] === true ? 1 : 0).join('') : String(c)}`
+    if (this.heard.get(h.peerId) === says) return
+    this.heard.set(h.peerId, says)
+    if (this.running) this.apply()
   }
 
   /** A peer said goodbye: it holds no share any more. */
   onPeerDeparted (peerId: string): void {
     this.share.forget(peerId)
+    this.heard.delete(peerId)
     this.apply()
   }
 

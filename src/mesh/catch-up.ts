@@ -32,6 +32,10 @@ export class CatchUp {
   private readonly lastSyncAt = new Map<string, number>()
   /** peers a catch-up sync completed with (since this node started) */
   private readonly syncedWith = new Set<string>()
+  /** sessions this node started that have not ended yet */
+  private inFlight = 0
+  /** resolved when inFlight drops to 0 */
+  private onIdle: Array<() => void> = []
   private timer: ReturnType<typeof setInterval> | undefined
   private stopped = false
 
@@ -49,6 +53,18 @@ export class CatchUp {
   /** Resolves once a first catch-up sync completed, or after `timeoutMs` (nobody to sync with). */
   async whenSynced (timeoutMs: number): Promise<void> {
     await Promise.race([this.firstSync.promise, new Promise(resolve => setTimeout(resolve, timeoutMs).unref())])
+  }
+
+  /**
+   * Like whenSynced(), but resolves at once when no session this node started is under way and
+   * none completed: a bootstrap that its joiners dialled starts none, and need not wait for its
+   * periodic round (catchUpWithMostAdvanced() then asks the peer that resolved the most). Call it
+   * once the connections have had time to open (after the settle wait).
+   */
+  async whenStartedSyncsEnd (timeoutMs: number): Promise<void> {
+    if (this.inFlight === 0) return
+    const idle = new Promise<void>(resolve => { this.onIdle.push(resolve) })
+    await Promise.race([this.firstSync.promise, idle, new Promise(resolve => setTimeout(resolve, timeoutMs).unref())])
   }
 
   /**
@@ -73,15 +89,25 @@ export class CatchUp {
   /** Syncs with `peer`, unless a session with it started less than half an interval ago (`force`: regardless). */
   async syncWith (peer: PeerId, force = false): Promise<void> {
     const id = peer.toString()
-    const { sync, logger } = this.modules
     if (this.stopped) return
     const last = this.lastSyncAt.get(id) ?? 0
     if (!force && Date.now() - last < this.opts.syncIntervalMs / 2) return
     this.lastSyncAt.set(id, Date.now())
+    this.inFlight++
+    try {
+      await this.runSession(peer)
+    } finally {
+      if (--this.inFlight === 0) for (const resolve of this.onIdle.splice(0)) resolve()
+    }
+  }
+
+  private async runSession (peer: PeerId): Promise<void> {
+    const id = peer.toString()
+    const { sync, logger } = this.modules
     for (let attempt = 1; ; attempt++) {
       try {
         const r = await sync.syncWith(peer)
-        logger.info('synced with peer', { peer: id, received: r.networksAccepted + r.negativesAccepted, sent: r.networksSent + r.negativesSent, ms: Math.round(r.durationMs), converged: r.converged })
+        logger.info('synced with peer', { peer: id, received: r.networksAccepted + r.negativesAccepted, sent: r.networksSent + r.negativesSent, bytesReceived: r.bytesReceived, bytesSent: r.bytesSent, ms: Math.round(r.durationMs), converged: r.converged })
         this.syncedWith.add(id)
         this.firstSync.resolve()
         return

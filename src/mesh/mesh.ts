@@ -43,6 +43,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private sync: SyncService | undefined
   private seq = 0
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined
+  /** when the latest heartbeat went out (performance.now), and an announce() waiting for its turn */
+  private lastHeartbeatAt = -Infinity
+  private announceTimer: ReturnType<typeof setTimeout> | undefined
   /** decoded messages accepted by the validator, handed to the message handler */
   private readonly accepted = new WeakMap<Uint8Array, InboundMessage>()
   private stopped = false
@@ -131,6 +134,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     await this.catchUp?.whenSynced(timeoutMs)
   }
 
+  /** Resolves when the catch-up sessions this node started have a first success, at once when none is under way (catch-up.ts), or after `timeoutMs`. */
+  async whenStartedSyncsEnd (timeoutMs: number): Promise<void> {
+    await this.catchUp?.whenStartedSyncsEnd(timeoutMs)
+  }
+
   /** Catches up with the live peer that resolved the most (catch-up.ts); resolves after `timeoutMs` at the latest. */
   async catchUpWithMostAdvanced (timeoutMs: number): Promise<void> {
     await this.catchUp?.catchUpWithMostAdvanced(timeoutMs)
@@ -181,7 +189,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
     void this.connections?.ensure()
   }
 
+  /**
+   * Publishes a heartbeat now rather than at the next tick (what it carries changed: this node's
+   * work appeared, or it counts a new peer — an acknowledgement the peer waits for), at most one
+   * per quarter interval; the regular ticks go on.
+   */
+  announce (): void {
+    if (this.stopped || this.libp2p == null || this.announceTimer != null) return
+    const wait = this.lastHeartbeatAt + this.opts.heartbeatIntervalMs / 4 - performance.now()
+    const send = (): void => { this.announceTimer = undefined; if (!this.stopped) void this.publishHeartbeat() }
+    if (wait <= 0) send()
+    else this.announceTimer = setTimeout(send, Math.ceil(wait))
+  }
+
   private async publishHeartbeat (leaving = false): Promise<void> {
+    this.lastHeartbeatAt = performance.now()
     const body = this.modules.heartbeat()
     const hb: Heartbeat = { ...body, peerId: this.selfId, seq: this.seq++, sentAt: Date.now(), listen: this.listenAddrs().slice(0, VALIDATION_LIMITS.maxListenAddrs), light: this.opts.light, ...(leaving ? { leaving } : {}) }
     await this.publisher.publishHeartbeat(hb)
@@ -202,6 +224,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.stopped = true
     this.publisher.stop()
     if (this.heartbeatTimer != null) clearInterval(this.heartbeatTimer)
+    if (this.announceTimer != null) clearTimeout(this.announceTimer)
     this.catchUp?.stop()
     this.connections?.stop()
     await this.sync?.stop().catch(() => {})

@@ -95,7 +95,7 @@ export class WhoismeshNode {
       safety: opts.budgetSafety,
       heartbeatIntervalMs: opts.mesh.heartbeatIntervalMs,
       firstNode: opts.mesh.bootstrap.length === 0
-    }, { fleet: this.mesh, limiters: this.limiters, crawler })
+    }, { fleet: this.mesh, limiters: this.limiters, crawler, logger: logger.child({ component: 'fleet' }), announce: () => { this.mesh.announce() } })
     // what this node finds goes to its peers; what they find prunes its queues
     crawler.on('accepted', a => this.mesh.publishRecords(a.networks, a.negatives))
     this.mesh.on('records', () => this.schedulePrune())
@@ -111,6 +111,8 @@ export class WhoismeshNode {
       this.lastHeartbeat.set(h.peerId, h)
     })
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
+    // this node's work is queued: its demand goes out now, not at the next heartbeat
+    crawler.on('started', () => { this.fleetBudget.apply() })
     this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler }))
   }
 
@@ -126,6 +128,8 @@ export class WhoismeshNode {
       node = new WhoismeshNode(opts, store, privateKey, logger)
       await node.mesh.start()
       node.ownership.setPeers(node.mesh.liveFullPeers(), node.mesh.peerId.toString())
+      // from now on, not only while crawling: joiners wait for this node's acknowledgements
+      node.fleetBudget.start()
       node.fleetBudget.apply()
       if (opts.metricsPort != null) {
         node.metricsServer = await startMetricsServer({ host: '127.0.0.1', port: opts.metricsPort }, node.metrics.register)
@@ -135,6 +139,7 @@ export class WhoismeshNode {
       const port = await node.control.start()
       logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
     } catch (err) {
+      node?.fleetBudget.stop()
       await node?.mesh.stop().catch(() => {})
       await store.close()
       throw err
@@ -177,18 +182,13 @@ export class WhoismeshNode {
     }, signal)
     // a joiner first pulls what the fleet already found, so it does not ask for it again
     if (this.mesh.liveFullPeers().length > 1) {
-      await this.mesh.whenSynced(60_000)
+      await this.mesh.whenStartedSyncsEnd(60_000)
       await this.mesh.catchUpWithMostAdvanced(60_000)
     }
     this.crawler.setRoutes(await routes)
     this.ownership.setPeers(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
     this.fleetBudget.apply()
-    this.fleetBudget.start()
-    try {
-      return await this.crawler.run(signal)
-    } finally {
-      this.fleetBudget.stop()
-    }
+    return await this.crawler.run(signal)
   }
 
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {
@@ -242,6 +242,7 @@ export class WhoismeshNode {
   async close (): Promise<void> {
     if (this.pruneTimer != null) clearTimeout(this.pruneTimer)
     if (this.metricsTimer != null) clearInterval(this.metricsTimer)
+    this.fleetBudget.stop()
     await this.metricsServer?.close()
     for (const l of Object.values(this.limiters)) l.close()
     await this.mesh.stop()

@@ -58,7 +58,7 @@ export interface NodeOptions {
   /**
    * when a sample address counts as resolved: `exact` (the registry's own answer for it is known;
    * containers are listed where the registry allows) or `covered` (inside any known network, the
-   * 2016 rule: fewer lookups, coarse where networks nest); @default 'covered' for now (see docs/operating.md)
+   * 2016 rule: fewer lookups, coarse where networks nest); @default 'exact' (see docs/operating.md)
    */
   resolve: 'exact' | 'covered'
 }

@@ -26,6 +26,10 @@ export interface RegistryStats {
   bans: number
   /** different networks served in network answers */
   distinct_networks: number
+  /** of the network answers, those that carried a leaf (nested world: an assignment, which holds no other network) */
+  leaf_answers: number
+  /** different leaves served: leaf_answers − distinct_leaves answers told a crawler a leaf it could have known */
+  distinct_leaves: number
 }
 
 export interface SimStats {
@@ -59,7 +63,7 @@ export interface FaultPlanState {
 }
 
 function zeroRegistryStats (): RegistryStats {
-  return { queries: 0, network_answers: 0, listings: 0, listed_networks: 0, not_found: 0, redirects: 0, rate_limited: 0, bans: 0, distinct_networks: 0 }
+  return { queries: 0, network_answers: 0, listings: 0, listed_networks: 0, not_found: 0, redirects: 0, rate_limited: 0, bans: 0, distinct_networks: 0, leaf_answers: 0, distinct_leaves: 0 }
 }
 
 export class SimMetrics {
@@ -82,14 +86,16 @@ export class SimMetrics {
   }
 
   /** Records a network answer for world network `index` (a flat index, or a nested network's key). */
-  networkServed (registry: RegistryId, index: number): void {
+  networkServed (registry: RegistryId, index: number, leaf = false): void {
     const r = this.registries[registry]
     r.network_answers++
+    if (leaf) r.leaf_answers++
     if (index >= this.networkCount) {
       const seenNested = this.servedNested[registry]
       if (!seenNested.has(index)) {
         seenNested.add(index)
         r.distinct_networks++
+        if (leaf) r.distinct_leaves++
       }
       return
     }
@@ -97,6 +103,7 @@ export class SimMetrics {
     if (seen[index] === 0) {
       seen[index] = 1
       r.distinct_networks++
+      if (leaf) r.distinct_leaves++
     }
   }
 

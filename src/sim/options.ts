@@ -101,8 +101,8 @@ export const defaultSimulatorOptions: SimulatorOptions = {
   maxQueryLineBytes: 1024,
   maxConnections: 1024,
   transferRate: 0.03,
-  /** flat until the crawler can find the most specific networks (issue 12) */
-  world: 'flat',
+  /** the registries' trees; 'flat' (every address in one network) is kept for comparison */
+  world: 'nested',
   worldSeed: 0x5eed
 }
 

@@ -103,7 +103,7 @@ function handle (ctx: SimContext, registry: RegistryId, req: IncomingMessage, re
   const stats = m.registries[registry]
   switch (decision.kind) {
     case 'network': {
-      m.networkServed(registry, decision.network.index)
+      m.networkServed(registry, decision.network.index, decision.network.leaf === true)
       const body = rdapNetworkBody(decision.network, ctx.endpoints[registry].rdapBaseUrl, requestUrl)
       ctx.afterLatency(() => sendJson(res, 200, body))
       return

@@ -132,7 +132,7 @@ function answer (ctx: SimContext, registry: RegistryId, socket: Socket, line: st
     const decision = decide(ctx.view, registry, address)
     switch (decision.kind) {
       case 'network': {
-        if (fault === undefined) m.networkServed(registry, decision.network.index)
+        if (fault === undefined) m.networkServed(registry, decision.network.index, decision.network.leaf === true)
         const n = decision.network
         return registry === 'arin'
           ? arinChainAnswer(decision.chain, ctx.endpoints.arin.rdapBaseUrl)

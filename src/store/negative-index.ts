@@ -1,14 +1,8 @@
 /**
-<<<<<<< HEAD
  * In-memory index of the negative records (address notes: unallocated, reserved, or 'answered' by
  * a stored container): per /16 a sorted Uint32Array of addresses with their ids alongside, and per
- * id the 32-byte identity hash (for digests) and whether the note is 'answered' (the rest are
- * "no network here").
-=======
- * In-memory index of the negative records (addresses a registry said are unallocated / reserved):
- * per /16 a sorted Uint32Array of addresses with their ids alongside, and per id the 32-byte
- * version hash (digest.ts; for range fingerprints).
->>>>>>> i13-sync
+ * id the 32-byte version hash (digest.ts; for range fingerprints) and whether the note is
+ * 'answered' (the rest are "no network here").
  */
 import { HASH_BYTES } from './digest.js'
 import { SLASH16, emptyBuckets, grow, insertAt, lowerBound } from './sorted-array.js'

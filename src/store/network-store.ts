@@ -50,7 +50,7 @@ export interface NetworkStoreOptions {
    * known (it lies in a leaf, or has a note: unallocated, reserved, or 'answered' by a stored
    * container); `covered` — it lies in any stored network (the 2016 rule: quick, and coarse where
    * networks nest).
-   * @default 'covered' (the node passes its --resolve)
+   * @default 'exact' (the node passes its --resolve)
    */
   resolve?: ResolveRule
 }
@@ -61,7 +61,7 @@ export const RESOLVE_RULES: readonly ResolveRule[] = ['exact', 'covered']
 export const defaultNetworkStoreOptions = {
   syncWrites: false,
   cacheSizeBytes: 8 * 1024 * 1024,
-  resolve: 'covered' as ResolveRule
+  resolve: 'exact' as ResolveRule
 } satisfies Omit<NetworkStoreOptions, 'dataDir'>
 
 const RESERVED_META_PREFIX = 'store.'

@@ -26,7 +26,7 @@ let dir: string
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'whoismesh-delegations-'))
-  sim = await startSimulator({ budgetPerSecond: 'all=2000' })
+  sim = await startSimulator({ world: 'flat', budgetPerSecond: 'all=2000' })
 })
 
 after(async () => {

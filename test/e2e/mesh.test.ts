@@ -1,6 +1,7 @@
 /**
- * The mesh end to end: the simulator (one global budget per registry, enforced) and five
- * `whoismesh node start` processes on loopback, one bootstrap and four given only its address.
+ * The mesh end to end: the simulator (its default, nested world; one global budget per registry,
+ * enforced) and five `whoismesh node start` processes (default rule: exact) on loopback, one
+ * bootstrap and four given only its address.
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -11,6 +12,8 @@ import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/s
 import { REGISTRY_IDS } from '../../src/registry/interface.js'
 import { runCli, spawnCli, waitFor } from '../helpers/cli.js'
 import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
+import { describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
+import { sampleSlice } from '../../src/sample/index.js'
 
 const SAMPLE_LIMIT = 4000
 const BUDGET = 'all=300'
@@ -39,16 +42,18 @@ async function coverage (data: string): Promise<any> {
   return JSON.parse(r.stdout)
 }
 
-function simTotals (): { networkAnswers: number, distinct: number, bans: number, rateLimited: number } {
+function simTotals (): { networkAnswers: number, distinct: number, leafAnswers: number, distinctLeaves: number, bans: number, rateLimited: number } {
   const s = sim.stats().registries
-  let networkAnswers = 0; let distinct = 0; let bans = 0; let rateLimited = 0
+  let networkAnswers = 0; let distinct = 0; let leafAnswers = 0; let distinctLeaves = 0; let bans = 0; let rateLimited = 0
   for (const id of REGISTRY_IDS) {
+    leafAnswers += s[id].leaf_answers
+    distinctLeaves += s[id].distinct_leaves
     networkAnswers += s[id].network_answers
     distinct += s[id].distinct_networks
     bans += s[id].bans
     rateLimited += s[id].rate_limited
   }
-  return { networkAnswers, distinct, bans, rateLimited }
+  return { networkAnswers, distinct, leafAnswers, distinctLeaves, bans, rateLimited }
 }
 
 test('five nodes crawl the sample together within one global budget and end with identical indexes', async () => {
@@ -65,7 +70,7 @@ test('five nodes crawl the sample together within one global budget and end with
   const covs = await Promise.all(nodes.map(async n => await coverage(n.data)))
   const digests = new Set(covs.map(c => c.digest))
   assert.equal(digests.size, 1, `digests differ: ${covs.map(c => `${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}`)
-  for (const c of covs) assert.equal(c.sample_resolved, SAMPLE_LIMIT)
+  for (const c of covs) assert.equal(c.sample_exact, SAMPLE_LIMIT)
   // replicas are byte-identical, not merely equal in digest: the dumps carry how each network was
   // fetched (time, query address), and the pick rule chose the same record everywhere โ€” except,
   // at most, for networks the registries answered more than once: a node that ended its run
@@ -89,8 +94,12 @@ test('five nodes crawl the sample together within one global budget and end with
   assert.equal(totals.bans, 0, 'the simulator banned the fleet')
   assert.equal(totals.rateLimited, 0, 'the fleet went over the global budget')
   const lookups = covs.reduce((s, c) => s + (c.lookups as number), 0)
-  assert.ok(lookups / covs[0].networks <= 1.05, `fleet lookups รท networks = ${lookups} / ${String(covs[0].networks)}`)
-  assert.ok(totals.networkAnswers / totals.distinct <= 1.05, `registry side: ${totals.networkAnswers} answers for ${totals.distinct} networks`)
+  // a leaf holds no other network: once any node knows one, no node asks inside it again
+  assert.ok(totals.leafAnswers > 0 && totals.leafAnswers / totals.distinctLeaves <= 1.05, `registry side: ${totals.leafAnswers} answers carried ${totals.distinctLeaves} leaves`)
+  // the replicas are identical: judging one judges all
+  const j = await judgeExact(nodes[0].data, sampleSlice(SAMPLE_LIMIT), inProcessTruth(sim.nested!))
+  assert.equal(j.outside, 0, describeJudgement(j))
+  assert.ok(j.rate >= 0.995, `exact-answer rate under the 99.5% target: ${describeJudgement(j)}`)
   // every node did a share of the work
   for (const [i, c] of covs.entries()) assert.ok(c.lookups > lookups / 20, `node n${i} did only ${String(c.lookups)} of ${lookups} lookups`)
 })
@@ -108,20 +117,26 @@ test('the fleet survives losing the bootstrap and another node, and every node โ
   }
   await Promise.all(fleet.map(async n => await waitForLog(n, 'node ready', 30_000)))
 
-  // metrics --follow, a light peer, sees all five nodes' heartbeats
+  // metrics --follow, a light peer, sees all five nodes' heartbeats, each within a few heartbeats
+  // of the first it shows (counted in heartbeat lines, not seconds: a loaded machine delays every
+  // node's heartbeats alike)
   const follow = spawnCli(['metrics', '--follow', '--bootstrap', boot.listen![0], '--listen', '/ip4/127.0.0.1/tcp/0'])
-  const seen = new Set<string>()
-  let firstLineAt = 0
-  follow.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    for (const line of d.split('\n')) {
-      if (!line.startsWith('{')) continue
-      firstLineAt ||= Date.now()
-      seen.add(JSON.parse(line).peerId)
-    }
-  })
-  await waitFor(() => seen.size >= 5, 30_000, 'metrics --follow to show all five nodes')
-  assert.ok(Date.now() - firstLineAt <= 2 * 1000 + 1000, `all five nodes took ${Date.now() - firstLineAt} ms after the first heartbeat line`)
-  follow.kill('SIGTERM')
+  try {
+    const lines = new Map<string, number>()
+    let mostBeforeAll = 0
+    follow.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      for (const line of d.split('\n')) {
+        if (!line.startsWith('{')) continue
+        const id = JSON.parse(line).peerId as string
+        lines.set(id, (lines.get(id) ?? 0) + 1)
+        if (lines.size < 5) mostBeforeAll = Math.max(mostBeforeAll, lines.get(id)!)
+      }
+    })
+    await waitFor(() => lines.size >= 5, 30_000, 'metrics --follow to show all five nodes')
+    assert.ok(mostBeforeAll <= 4, `metrics --follow showed one node ${mostBeforeAll} times before it had shown all five`)
+  } finally {
+    follow.kill('SIGTERM')
+  }
 
   // kill -9 the bootstrap and one other mid-crawl
   await waitFor(() => simTotals().networkAnswers >= 600, 60_000, 'the crawl to get going')
@@ -144,7 +159,7 @@ test('the fleet survives losing the bootstrap and another node, and every node โ
   const covs = await Promise.all(all.map(async n => await coverage(n.data)))
   const digests = new Set(covs.map(c => c.digest))
   assert.equal(digests.size, 1, `digests differ: ${covs.map((c, i) => `${all[i].name}:${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}`)
-  for (const [i, c] of covs.entries()) assert.equal(c.sample_resolved, SAMPLE_LIMIT, `${all[i].name} resolved ${String(c.sample_resolved)}`)
+  for (const [i, c] of covs.entries()) assert.equal(c.sample_exact, SAMPLE_LIMIT, `${all[i].name} has exact answers for ${String(c.sample_exact)}`)
   assert.equal(covs[covs.length - 1].lookups, 0, 'the late joiner asked the registries although the crawl was finished')
   assert.equal(simTotals().bans, 0)
   for (const n of all) n.child.kill('SIGTERM')

@@ -111,6 +111,34 @@ test('a node does not take a full share until it has heard every known peer with
   assert.ok(close(at(t, [a(t)], { arin: 1 }).arin, G.arin * S / 2))
 })
 
+test('a node every peer acknowledges takes its share after three heartbeats; unacknowledged, or by an older peer, it holds six', () => {
+  const { ackedHoldMs } = defaultBudgetShareOptions
+  assert.equal(ackedHoldMs, 3 * H)
+  // A has heard this node for a while (no work yet), then counts it as soon as its work appears
+  const run = (countsMe: (t: number) => PeerDemand['countsMe']): number => {
+    const { bs, at } = node()
+    let t = 0
+    for (; t < 3 * H; t += H) at(t, [{ id: 'A', demand: { arin: 1 }, lastSeenMs: t, countsMe: false }], {})
+    const start = t
+    for (; t <= start + HOLD + H; t += H / 4) {
+      at(t, [{ id: 'A', demand: { arin: 1 }, lastSeenMs: t, countsMe: countsMe(t - start) }], { arin: 1 })
+      if (bs.share('arin').established) return t - start
+    }
+    return Infinity
+  }
+  // the acknowledgement comes back within a round trip: the hold is J_a
+  assert.equal(run(dt => dt > 0), ackedHoldMs)
+  assert.ok(close(node().bs.rates().arin, G.arin * (1 - S) / defaultBudgetShareOptions.maxPeers))
+  // per registry: counted for arin only is enough for arin
+  assert.equal(run(dt => ({ arin: dt > 0, ripe: false })), ackedHoldMs)
+  // a peer that does not say (an older node) vouches only through J
+  assert.equal(run(() => undefined), HOLD)
+  // a peer that acknowledges late: the share waits for the acknowledgement
+  assert.equal(run(dt => dt >= 5 * H), 5 * H)
+  // a peer that does not count this node: never
+  assert.equal(run(() => false), Infinity)
+})
+
 test('a queue empty for a moment keeps the share; empty for longer restarts the hold', () => {
   const { bs, at } = node()
   let t = 0
@@ -171,7 +199,7 @@ interface SimPeer {
 }
 
 type SimEventBody =
-  | { kind: 'update' | 'publish', peer: SimPeer }
+  | { kind: 'update' | 'publish' | 'announce', peer: SimPeer }
   | { kind: 'deliver', from: SimPeer, to: SimPeer, demand: Demand, sentAt: number, counted?: { counting: string[], countingMask: number[] } }
   | { kind: 'scenario' }
   | { kind: 'heal' }
@@ -223,8 +251,12 @@ function countsFor (c: { counting: string[], countingMask: number[] }, self: str
 
 interface SimResult { checks: number, worst: number, utilisation: number, joins: number, leaves: number, partitions: number, maxFleet: number }
 
-/** With `acks`, heartbeats carry the sender's `counting` list and mask, as the nodes' do. */
-function simulate (seed: number, opts: { durationMs: number, maxFleet: number, maxPartitionMs: number, acks?: boolean }): SimResult {
+/**
+ * With `acks`, heartbeats carry the sender's `counting` list and mask, as the nodes' do; with
+ * `prompt` too, a peer also publishes at once when its update starts a run of work or changes whom
+ * it counts, and updates at once on a heartbeat that brings news (FleetBudget's announce()).
+ */
+function simulate (seed: number, opts: { durationMs: number, maxFleet: number, maxPartitionMs: number, acks?: boolean, prompt?: boolean }): SimResult {
   const rnd = prng(seed)
   const queue = new Heap()
   let seq = 0
@@ -279,6 +311,17 @@ function simulate (seed: number, opts: { durationMs: number, maxFleet: number, m
     lastRatio = ratio
   }
 
+  /** the peer's update (at its tick, or on news when `prompt`); with `prompt`, news of its own is announced */
+  const refresh = (p: SimPeer): void => {
+    const before = JSON.stringify(p.bs.counted())
+    const running = REGISTRY_IDS.map(id => p.bs.share(id).run !== 'none')
+    const list = [...p.view].map(([id, v]) => ({ id, demand: v.demand, lastSeenMs: v.lastSeenMs, countsMe: v.counted === undefined ? undefined : countsFor(v.counted, p.id) }))
+    p.rate = p.bs.update(list, p.demand, now)
+    p.published = { ...p.demand }
+    const started = REGISTRY_IDS.some((id, i) => !running[i] && p.bs.share(id).run !== 'none')
+    if (opts.prompt === true && (started || JSON.stringify(p.bs.counted()) !== before)) at(now, { kind: 'announce', peer: p })
+  }
+
   for (let i = 0; i < 3; i++) join()
   at(rnd() * 1500, { kind: 'scenario' })
   while (queue.size > 0) {
@@ -289,10 +332,17 @@ function simulate (seed: number, opts: { durationMs: number, maxFleet: number, m
       case 'update': {
         const p = e.peer
         if (!p.alive) break
-        const list = [...p.view].map(([id, v]) => ({ id, demand: v.demand, lastSeenMs: v.lastSeenMs, countsMe: v.counted === undefined ? undefined : countsFor(v.counted, p.id) }))
-        p.rate = p.bs.update(list, p.demand, now)
-        p.published = { ...p.demand }
+        refresh(p)
         at(now + H, { kind: 'update', peer: p })
+        break
+      }
+      case 'announce': {
+        const p = e.peer
+        if (!p.alive) break
+        for (const q of alive()) {
+          if (q === p || q.group !== p.group) continue
+          at(now + rnd() * H, { kind: 'deliver', from: p, to: q, demand: p.published, sentAt: now, counted: p.bs.counted() })
+        }
         break
       }
       case 'publish': {
@@ -311,6 +361,7 @@ function simulate (seed: number, opts: { durationMs: number, maxFleet: number, m
         const prev = to.view.get(from.id)
         if (prev != null && prev.sentAt >= e.sentAt) break
         to.view.set(from.id, { demand: e.demand, lastSeenMs: now, sentAt: e.sentAt, counted: e.counted })
+        if (opts.prompt === true) refresh(to)
         break
       }
       case 'heal':
@@ -386,6 +437,21 @@ test('with acknowledgements per registry, partitions up to W − 5H − demandGa
     seen.checks += r.checks
   }
   assert.ok(seen.partitions > 12, `too few partitions: ${seen.partitions}`)
+  assert.ok(worst > 0.9, `the fleet never got near a budget (${worst})`)
+})
+
+test('with acknowledgements announced at once and applied on arrival (as the nodes do), the senders still never exceed any registry\'s budget', () => {
+  const { recentWindowMs, demandGapMs } = defaultBudgetShareOptions
+  const maxPartitionMs = recentWindowMs - 5 * H - demandGapMs
+  let worst = 0
+  let utilisation = 0
+  const seeds = 12
+  for (let seed = 201; seed < 201 + seeds; seed++) {
+    const r = simulate(seed, { durationMs: 300_000, maxFleet: 8, maxPartitionMs, acks: true, prompt: true })
+    worst = Math.max(worst, r.worst)
+    utilisation += r.utilisation / seeds
+  }
+  console.log(`budget-share simulation, prompt acknowledgements: highest sum ${(worst * 100).toFixed(2)}% of a budget, mean busiest-registry use ${(utilisation * 100).toFixed(1)}%`)
   assert.ok(worst > 0.9, `the fleet never got near a budget (${worst})`)
 })
 

@@ -42,6 +42,7 @@ class FakeLimiter {
 
 /** A FleetBudget over fakes; `t` is the clock, `peers` the mesh's table, `live` its live full peers. */
 function rig (opts: { firstNode?: boolean } = {}) {
+  const announced = { count: 0 }
   const clock = { t: 0 }
   const peers = new Map<string, FleetPeer>()
   const live = new Set<string>([SELF])
@@ -52,10 +53,10 @@ function rig (opts: { firstNode?: boolean } = {}) {
     peers,
     liveFullPeers: () => [...live].sort()
   }
-  const budget = new FleetBudget({ budgets: G, heartbeatIntervalMs: H, firstNode: opts.firstNode ?? false }, { fleet, limiters, crawler, now: () => clock.t })
+  const budget = new FleetBudget({ budgets: G, heartbeatIntervalMs: H, firstNode: opts.firstNode ?? false }, { fleet, limiters, crawler, now: () => clock.t, announce: () => { announced.count++ } })
   /** a peer's heartbeat arrives now */
   const hear = (id: string, h: Partial<Heartbeat> = {}): void => { peers.set(id, { heartbeat: heartbeat(id, h), lastSeen: clock.t }) }
-  return { clock, peers, live, limiters, crawler, budget, hear }
+  return { clock, peers, live, limiters, crawler, budget, hear, announced }
 }
 
 test('a node\'s demand for a registry is its queued, retrying, in-flight and waiting-hop work', () => {
@@ -101,6 +102,40 @@ test('a node that joins a fleet holds six heartbeats before taking a full share'
   }
   r.budget.apply()
   assert.ok(close(r.limiters.arin.ratePerSecond, G.arin * S), `at ${r.clock.t} ms: ${r.limiters.arin.ratePerSecond}`)
+})
+
+test('acknowledgements take a round trip: news in a peer\'s heartbeat is applied at once, and a change in what this node says is announced', () => {
+  const r = rig()
+  const arin = 1 << REGISTRY_IDS.indexOf('arin')
+  const busy = { demand: { ...heartbeat('x').demand, arin: 5 } }
+  r.live.add('A')
+  r.hear('A', { ...busy, counting: [] })
+  r.budget.start()
+  try {
+    r.budget.apply()
+    assert.equal(r.announced.count, 1, 'counting A is news for A: announced')
+    r.budget.apply()
+    assert.equal(r.announced.count, 1, 'nothing new: no extra heartbeat')
+    // this node's work for arin is queued: it says so at once
+    r.crawler.work = progress({ arin: { queued: 3 } })
+    r.budget.apply()
+    assert.equal(r.announced.count, 2)
+    // A's heartbeats go on without acknowledging it; three heartbeats later its acknowledgement
+    // arrives: applied on arrival, not at the next tick
+    for (r.clock.t = H; r.clock.t <= 3 * H; r.clock.t += H) { r.hear('A', { ...busy, counting: [] }); r.budget.apply() }
+    r.clock.t = 3 * H + 10
+    assert.ok(r.limiters.arin.ratePerSecond < G.arin * (1 - S), 'not acknowledged yet: the floor')
+    const h = heartbeat('A', { ...busy, counting: [SELF], countingMask: [arin] })
+    r.hear('A', h)
+    r.budget.onPeerHeartbeat(h)
+    assert.ok(close(r.limiters.arin.ratePerSecond, G.arin * S / 2), `arin on A's acknowledgement: ${r.limiters.arin.ratePerSecond}`)
+    // the same news again changes nothing
+    const wakes = r.crawler.wakes
+    r.budget.onPeerHeartbeat(h)
+    assert.equal(r.crawler.wakes, wakes)
+  } finally {
+    r.budget.stop()
+  }
 })
 
 test('only live full peers share a budget: light peers and peers no longer live are not counted', () => {

@@ -139,3 +139,31 @@ export function describeJudgement (j: ExactJudgement): string {
     `truth networks ${j.truthNetworks}, answer networks ${j.answerNetworks}` +
     (j.examples.other.length > 0 ? `; other e.g. ${JSON.stringify(j.examples.other.slice(0, 2))}` : '')
 }
+
+/**
+ * What a store answers for each of `sample`: its most specific stored network (range, registry,
+ * handle), "note" for an address with a note of its own and no network, "none" for neither — what
+ * two crawls of one sample must agree on under the exact rule, whichever networks besides they
+ * happened to store (listings find children no sample address needed).
+ */
+export async function answersOf (store: string, sample: Iterable<number>): Promise<string[]> {
+  const s = await NetworkStore.open({ dataDir: store })
+  try {
+    const out: string[] = []
+    for (const address of sample) {
+      const n = await s.mostSpecific(address)
+      if (n !== undefined) out.push(`${formatIPv4(n.start)} - ${formatIPv4(n.end)} ${n.registry} ${n.handle}`)
+      else out.push(s.hasNegative(address) ? 'note' : 'none')
+    }
+    return out
+  } finally {
+    await s.close()
+  }
+}
+
+/** The first few sample addresses two answer lists (answersOf, same sample) disagree on, for messages. */
+export function answerDifferences (a: string[], b: string[], sample: ArrayLike<number>, limit = 5): string[] {
+  const out: string[] = []
+  for (let i = 0; i < a.length && out.length < limit; i++) if (a[i] !== b[i]) out.push(`${formatIPv4(sample[i])}: ${a[i]} against ${b[i]}`)
+  return out
+}

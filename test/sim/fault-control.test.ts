@@ -32,7 +32,7 @@ async function control (s: Simulator, path: string, body: unknown): Promise<{ st
 describe('registry simulator fault plan at run time', () => {
   let sim: Simulator
   before(async () => {
-    sim = await startSimulator({ budgetPerSecond: 'all=1000' }, { world })
+    sim = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000' }, { world })
   })
   after(async () => { await sim?.close() })
 

@@ -243,8 +243,9 @@ describe('nested world', () => {
     assert.equal(truthFor(nested, parseIPv4('127.0.0.1')), undefined)
   })
 
-  it('keeps the flat world as the default, unchanged', async () => {
-    const flat = await startSimulator({ budgetPerSecond: 'all=1000000' }, { world })
+  it('is the default world, and keeps the flat one on request, unchanged', async () => {
+    assert.equal(resolveSimulatorOptions({}).world, 'nested')
+    const flat = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000000' }, { world })
     try {
       assert.equal(flat.opts.world, 'flat')
       assert.throws(() => resolveSimulatorOptions({ world: 'tree' as any }), /world must be flat or nested/)

@@ -49,7 +49,7 @@ function sampleNetworks (w: World, perKind: number): number[] {
 describe('registry simulator servers', () => {
   before(async () => {
     world = await buildWorld()
-    sim = await startSimulator({ budgetPerSecond: 'all=1000000' }, { world })
+    sim = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000000' }, { world })
   })
   after(async () => {
     await sim.close()
@@ -222,10 +222,11 @@ describe('registry simulator servers', () => {
     assert.deepEqual(Object.keys(stats.registries).sort(), [...REGISTRY_IDS].sort())
     for (const id of REGISTRY_IDS) {
       assert.deepEqual(Object.keys(stats.registries[id]).sort(),
-        ['bans', 'distinct_networks', 'listed_networks', 'listings', 'network_answers', 'not_found', 'queries', 'rate_limited', 'redirects'], id)
+        ['bans', 'distinct_leaves', 'distinct_networks', 'leaf_answers', 'listed_networks', 'listings', 'network_answers', 'not_found', 'queries', 'rate_limited', 'redirects'], id)
       for (const v of Object.values(stats.registries[id])) assert.equal(typeof v, 'number', id)
       assert.ok(stats.registries[id].queries > 0, id)
       assert.ok(stats.registries[id].distinct_networks <= stats.registries[id].network_answers, id)
+      assert.ok(stats.registries[id].distinct_leaves <= stats.registries[id].leaf_answers && stats.registries[id].leaf_answers <= stats.registries[id].network_answers, id)
     }
     assert.ok(stats.registries.arin.redirects > 0 && stats.registries.arin.not_found > 0)
     assert.deepEqual(stats, { ...stats, faults: { timeout: 0, reset: 0, truncated: 0, malformed: 0, huge: 0 } })
@@ -241,7 +242,7 @@ describe('registry simulator budgets and bans', () => {
   })
 
   it('answers a burst over budget with 429 and Retry-After, shares the budget across RDAP and WHOIS, and counts it', async () => {
-    const s = await startSimulator({ budgetPerSecond: 'arin=2', banAfterOverBudget: 1000 }, { world })
+    const s = await startSimulator({ world: 'flat', budgetPerSecond: 'arin=2', banAfterOverBudget: 1000 }, { world })
     try {
       const results = await Promise.all(Array.from({ length: 8 }, async () => await rdap(s, 'arin', '8.8.8.8')))
       const ok = results.filter(r => r.status === 200).length
@@ -269,7 +270,7 @@ describe('registry simulator budgets and bans', () => {
   })
 
   it('bans a client that keeps querying over budget, refusing RDAP and WHOIS until the ban ends', async () => {
-    const s = await startSimulator({ budgetPerSecond: 'ripe=1', banAfterOverBudget: 3, banWindowMs: 60_000, banMs: 120_000 }, { world })
+    const s = await startSimulator({ world: 'flat', budgetPerSecond: 'ripe=1', banAfterOverBudget: 3, banWindowMs: 60_000, banMs: 120_000 }, { world })
     try {
       const statuses: number[] = []
       for (let k = 0; k < 6; k++) statuses.push((await rdap(s, 'ripe', '62.239.237.1')).status)
@@ -299,7 +300,7 @@ describe('registry simulator budgets and bans', () => {
   })
 
   it('answers LACNIC bans with 429 and rate limits in LACNIC\'s and ARIN\'s wording', async () => {
-    const s = await startSimulator({ budgetPerSecond: 'lacnic=1/min', banAfterOverBudget: 1, banMs: 300_000 }, { world })
+    const s = await startSimulator({ world: 'flat', budgetPerSecond: 'lacnic=1/min', banAfterOverBudget: 1, banMs: 300_000 }, { world })
     try {
       assert.equal((await rdap(s, 'lacnic', '200.57.141.161')).status, 200)
       const w = await whois(s.endpoints.lacnic.whoisPort, '200.57.141.161')
@@ -322,7 +323,7 @@ describe('registry simulator faults', () => {
   })
 
   it('sends garbage instead of JSON or WHOIS text when the fault is "malformed"', async () => {
-    const s = await startSimulator({ budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['malformed'] }, { world })
+    const s = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['malformed'] }, { world })
     try {
       const res = await rdap(s, 'arin', '8.8.8.8')
       assert.equal(res.status, 200)
@@ -337,7 +338,7 @@ describe('registry simulator faults', () => {
   })
 
   it('streams a huge answer when the fault is "huge", without holding it in memory', async () => {
-    const s = await startSimulator({ budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['huge'], hugeBytes: 256 * 2 ** 20 }, { world })
+    const s = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['huge'], hugeBytes: 256 * 2 ** 20 }, { world })
     try {
       const w = await whois(s.endpoints.ripe.whoisPort, '-r 62.239.237.1', { maxBytes: 8 * 2 ** 20 })
       assert.equal(w.error, 'too-large')
@@ -361,7 +362,7 @@ describe('registry simulator faults', () => {
   })
 
   it('delays answers by latencyMs', async () => {
-    const s = await startSimulator({ budgetPerSecond: 'all=1000', latencyMs: [150, 200] }, { world })
+    const s = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000', latencyMs: [150, 200] }, { world })
     try {
       const t0 = performance.now()
       assert.equal((await rdap(s, 'arin', '8.8.8.8')).status, 200)
@@ -375,7 +376,7 @@ describe('registry simulator faults', () => {
   })
 
   it('resets, truncates or hangs the connection for those faults', async () => {
-    const s = await startSimulator({ budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['reset'] }, { world })
+    const s = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['reset'] }, { world })
     try {
       await assert.rejects(rdap(s, 'arin', '8.8.8.8'))
       const w = await whois(s.endpoints.arin.whoisPort, 'n + 8.8.8.8')
@@ -384,7 +385,7 @@ describe('registry simulator faults', () => {
     } finally {
       await s.close()
     }
-    const t = await startSimulator({ budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['truncated'] }, { world })
+    const t = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['truncated'] }, { world })
     try {
       const res = await rdap(t, 'arin', '8.8.8.8')
       assert.equal(res.status, 200)
@@ -396,7 +397,7 @@ describe('registry simulator faults', () => {
     } finally {
       await t.close()
     }
-    const h = await startSimulator({ budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['timeout'], hangMs: 300 }, { world })
+    const h = await startSimulator({ world: 'flat', budgetPerSecond: 'all=1000', faultRate: 1, faultKinds: ['timeout'], hangMs: 300 }, { world })
     try {
       const t0 = performance.now()
       const w = await whois(h.endpoints.arin.whoisPort, 'n + 8.8.8.8')
