@@ -119,8 +119,9 @@ test('node start --registries sim crawls the bundled simulator inside its own pr
   assert.equal(listening.budgets, 'arin=200,ripe=200,apnic=200,lacnic=200,afrinic=200', 'the simulator enforces the node\'s --budget')
   const complete = logs.find(l => l.msg === 'crawl complete')
   assert.ok(complete != null)
-  assert.equal(complete.sampleResolved, 300)
+  assert.equal(complete.sampleExact, 300)
+  // every request the node sent reached the bundled simulator: address lookups and container listings
   const stopped = logs.find(l => l.msg === 'bundled simulator stopped')
-  assert.ok(stopped != null && stopped.queries === complete.lookups, `the simulator counted ${String(stopped?.queries)} queries for ${String(complete.lookups)} lookups`)
+  assert.ok(stopped != null && stopped.queries === complete.lookups + complete.listings, `the simulator counted ${String(stopped?.queries)} queries for ${String(complete.lookups)} lookups and ${String(complete.listings)} listings`)
   assert.equal(existsSync(join(dir, 'sim')), false, 'no file named sim was read or written')
 })
