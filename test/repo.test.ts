@@ -1,6 +1,8 @@
 /**
- * The repository itself: no file carries what an unfinished merge leaves behind. (Markers inside a
- * comment or a Markdown file compile and render; only a reader notices them.)
+ * The repository itself: no file carries what an unfinished merge leaves behind (markers inside a
+ * comment or a Markdown file compile and render; only a reader notices them), and nothing installed
+ * or built is committed (a worktree's node_modules link once was: checking it out replaced the
+ * real directory).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -21,4 +23,9 @@ test('no tracked file holds merge conflict markers', async () => {
     if (line >= 0) marked.push(`${f}:${line + 1}`)
   }
   assert.deepEqual(marked, [], 'conflict markers left by a merge')
+})
+
+test('no installed dependency is tracked (node_modules, even as a link)', () => {
+  const tracked = execFileSync('git', ['ls-files', '--', 'node_modules', 'dist'], { cwd: ROOT, encoding: 'utf8' }).trim()
+  assert.equal(tracked, '', 'node_modules or dist is tracked')
 })
