@@ -15,6 +15,12 @@ export class NegativeIndex {
   hashes = new Uint8Array(1024 * HASH_BYTES)
   private answered = new Uint8Array(1024)
   private answeredCount = 0
+  /**
+   * One bit per /24 that holds a note (2 MiB; notes are never removed, so a bit once set stays
+   * true): most addresses asked about lie in a /24 with none and are answered without reading a
+   * bucket, which for a random address costs several cache misses.
+   */
+  private readonly slash24 = new Uint32Array(1 << 19)
 
   get size (): number { return this.count }
   /** notes whose reason is 'answered' */
@@ -42,6 +48,7 @@ export class NegativeIndex {
 
   /** id of the negative for `address`, or -1 */
   find (address: number): number {
+    if ((this.slash24[address >>> 13] & (1 << ((address >>> 8) & 31))) === 0) return -1
     const b = address >>> 16
     const a = this.addrs[b]
     const len = this.lens[b]
@@ -51,6 +58,7 @@ export class NegativeIndex {
   }
 
   has (address: number): boolean {
+    if ((this.slash24[address >>> 13] & (1 << ((address >>> 8) & 31))) === 0) return false
     const b = address >>> 16
     const len = this.lens[b]
     if (len === 0) return false
@@ -66,6 +74,7 @@ export class NegativeIndex {
     this.setAnswered(id, answered)
     this.hashes = grow(this.hashes, this.count * HASH_BYTES)
     this.hashes.set(hash.subarray(0, HASH_BYTES), id * HASH_BYTES)
+    this.slash24[address >>> 13] |= 1 << ((address >>> 8) & 31)
     const b = address >>> 16
     const len = this.lens[b]
     const pos = lowerBound(this.addrs[b], len, address)
