@@ -64,7 +64,7 @@
  * G × (1 − safety) that way. A node with nothing queued sends nothing, whatever its rate; it
  * keeps the floor (never 0) so work that appears between two updates can start at once.
  *
- * Assumptions (test/fleet/budget-share.test.ts checks the bound step by step under them):
+ * Assumptions (test/fleet/budget-share-simulation.test.ts checks the bound step by step under them):
  * - every node calls update() at least once per heartbeat interval H (2000 ms by default) and
  *   publishes in its heartbeats the demand it passed to its latest update();
  * - a heartbeat reaches every connected peer within one heartbeat interval;

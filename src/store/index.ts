@@ -9,7 +9,8 @@
  *   store.digest()                        // compare with a peer's or another crawl's (identities)
  *   store.fingerprintRange(from, to)      // what sync compares (records byte for byte)
  */
-export { NetworkStore, defaultNetworkStoreOptions, type NetworkStoreOptions } from './network-store.js'
+export { NetworkStore } from './network-store.js'
+export { defaultNetworkStoreOptions, type NetworkStoreOptions } from './options.js'
 export { READABLE_SCHEMA_VERSIONS, STORE_SCHEMA_VERSION } from './schema.js'
 export type { ClassCounts } from './interval-index.js'
 export type {

@@ -1,7 +1,7 @@
 /**
  * NetworkStore: one LevelDB per node holding the networks, negative results, failures and meta
  * counters (layout in keys.ts), plus in-memory indexes rebuilt at open that answer coverage and
- * digest questions without touching disk.
+ * digest questions without touching disk. Its options and their defaults are in options.ts.
  *
  * Every write goes through `commit`, which writes one LevelDB batch. Commits are serialized, so
  * the read-compare-write of the pick rule (pick.ts) never interleaves; the in-memory indexes and
@@ -30,42 +30,9 @@ import { compareNegatives, compareNetworks, decide, foldByKey } from './pick.js'
 import { LevelStore, type BatchOp } from './level-db.js'
 import { negativeValue, networkValue, versionOf } from './value-format.js'
 import { STORE_SCHEMA_VERSION, isReadableSchema, schemaKey, unreadableSchemaReason } from './schema.js'
-
-export interface NetworkStoreOptions {
-  /** directory of this node's LevelDB; created when missing */
-  dataDir: string
-  /**
-   * fsync every commit. Off, a process crash loses nothing (writes are in the OS), a machine crash
-   * may lose the last commits, which the crawl or a peer re-supplies.
-   * @default false
-   */
-  syncWrites?: boolean
-  /**
-   * LevelDB block cache for the on-demand record reads (`mostSpecific`, `containing`, iterators).
-   * @default 8 MiB
-   */
-  cacheSizeBytes?: number
-  /**
-   * When a sample address counts as resolved (`isResolved`): `exact` — its registry's answer is
-   * known (it lies in a leaf, or has a note: unallocated, reserved, or 'answered' by a stored
-   * container); `covered` — it lies in any stored network (the 2016 rule: quick, and coarse where
-   * networks nest).
-   * @default 'exact' (the node passes its --resolve)
-   */
-  resolve?: ResolveRule
-}
-
-export type ResolveRule = 'exact' | 'covered'
-export const RESOLVE_RULES: readonly ResolveRule[] = ['exact', 'covered']
-
-export const defaultNetworkStoreOptions = {
-  syncWrites: false,
-  cacheSizeBytes: 8 * 1024 * 1024,
-  resolve: 'exact' as ResolveRule
-} satisfies Omit<NetworkStoreOptions, 'dataDir'>
+import { RESOLVE_RULES, defaultNetworkStoreOptions, type NetworkStoreOptions } from './options.js'
 
 const RESERVED_META_PREFIX = 'store.'
-
 
 /** What a commit added to or changed in the index: networks' [start, end] and notes' addresses. */
 export interface IndexedEvent {

@@ -9,9 +9,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { BudgetShare, defaultBudgetShareOptions, type Demand, type PeerDemand } from '../../src/fleet/budget-share.js'
 import { BudgetShareError } from '../../src/fleet/errors.js'
-import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
+import type { RegistryId } from '../../src/registry/interface.js'
 import { DEFAULT_BUDGETS } from '../../src/registry/budget.js'
-import { prngFloat as prng } from '../../src/util/prng.js'
 import { H } from '../helpers/budget-share-sim.js'
 
 const G = DEFAULT_BUDGETS

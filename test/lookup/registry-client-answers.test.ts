@@ -1,6 +1,13 @@
-import { afterEach, beforeEach, describe, test } from 'node:test'
+/**
+ * RegistryClient over real sockets against fake registries on 127.0.0.1: what it makes of the
+ * answers. RDAP answers, redirects (relative, looping, too long, off the configured registries),
+ * not-found, rate limits and bans (Retry-After), and the fallback to WHOIS at the same registry and
+ * which error wins when both fail; WHOIS query lines, answers, ban notices and referrals; bad
+ * options. Timeouts, sizes, refused connections, DNS failures and resets are in
+ * registry-client-transport.test.ts.
+ */
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Socket } from 'node:net'
 import {
   MalformedResponseError,
   NotFoundError,
@@ -11,78 +18,14 @@ import {
   parseRetryAfter,
   unreachableKind,
   whoisQuery,
-  type RegistryClientOptions,
-  type RegistryRequestEvent
+  type RegistryClientOptions
 } from '../../src/lookup/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { parseIPv4 } from '../../src/util/ipv4.js'
-import { FakeRegistries, closedPort, fixture } from '../helpers/fake-registries.js'
+import { closedPort, fixture } from '../helpers/fake-registries.js'
+import { CONTACT, fake, makeClient, rejection, serveJson, serveText, splitReferralChain, useFakeRegistries } from '../helpers/registry-client-harness.js'
 
-const CONTACT = 'noc@example.org'
-
-interface Harness {
-  client: RegistryClient
-  acquired: RegistryId[]
-  /** the registries of the requests the gate was told of, in order */
-  noted: RegistryId[]
-  events: RegistryRequestEvent[]
-}
-
-let fake: FakeRegistries
-const clients: RegistryClient[] = []
-
-beforeEach(async () => { fake = await FakeRegistries.start() })
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map(async c => await c.close()))
-  await fake.close()
-})
-
-function makeClient (opts: Partial<RegistryClientOptions> = {}): Harness {
-  const acquired: RegistryId[] = []
-  const noted: RegistryId[] = []
-  const events: RegistryRequestEvent[] = []
-  const client = new RegistryClient(
-    { endpoints: fake.endpoints, contact: CONTACT, timeoutMs: 5000, ...opts },
-    {
-      gate: { acquire: async (registry) => { acquired.push(registry) }, noteRequest: (registry) => { noted.push(registry) } },
-      onRequest: (e) => { events.push(e) }
-    }
-  )
-  clients.push(client)
-  return { client, acquired, noted, events }
-}
-
-function serveJson (name: string) {
-  return (_req: unknown, res: import('node:http').ServerResponse): void => {
-    res.writeHead(200, { 'content-type': 'application/rdap+json' }).end(fixture(name))
-  }
-}
-
-function serveText (text: string | Buffer) {
-  return (_q: string, socket: Socket): void => { socket.end(text) }
-}
-
-/** The three answers of a real IANA → ARIN → AFRINIC referral chain. */
-function splitReferralChain (): { iana: string, arin: string, afrinic: string } {
-  const text = fixture('afrinic-whois-137.158.0.0.txt').toString('latin1')
-  const arinAt = text.indexOf('# whois.arin.net')
-  const afrinicAt = text.indexOf('# whois.afrinic.net')
-  assert.ok(arinAt > 0 && afrinicAt > arinAt, 'fixture has the ARIN and AFRINIC sections')
-  return {
-    iana: text.slice(0, arinAt),
-    arin: text.slice(text.indexOf('\n', arinAt) + 1, afrinicAt),
-    afrinic: text.slice(text.indexOf('\n', afrinicAt) + 1)
-  }
-}
-
-async function rejection (p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p
-  } catch (err) {
-    return err
-  }
-  assert.fail('expected the lookup to fail')
-}
+useFakeRegistries()
 
 describe('RDAP', () => {
   test('an RDAP answer from the first registry is parsed and returned with one request', async () => {
@@ -319,92 +262,6 @@ describe('RDAP', () => {
     assert.equal(err.bytes, 7)
     assert.equal(err.registry, 'arin')
   })
-
-  test('an RDAP server that never answers fails with a timeout within timeoutMs', async () => {
-    fake.rdap.arin = () => {} // accepts the request, never answers
-    const { client } = makeClient({ timeoutMs: 300, protocols: ['rdap'] })
-    const t0 = performance.now()
-    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
-    const elapsed = performance.now() - t0
-    assert.ok(err instanceof TransientLookupError, `got ${String(err)}`)
-    assert.equal(err.kind, 'timeout')
-    assert.ok(elapsed >= 250 && elapsed < 1500, `timed out after ${Math.round(elapsed)} ms`)
-  })
-
-  test('an RDAP body that trickles in is cut off at the total timeout although it is never idle', async () => {
-    fake.rdap.arin = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/rdap+json' })
-      res.write('{')
-      const timer = setInterval(() => res.write(' '), 50)
-      res.on('close', () => clearInterval(timer))
-    }
-    const { client } = makeClient({ timeoutMs: 300, idleTimeoutMs: 10_000, protocols: ['rdap'] })
-    const t0 = performance.now()
-    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
-    const elapsed = performance.now() - t0
-    assert.ok(err instanceof TransientLookupError && err.kind === 'timeout', `got ${String(err)}`)
-    assert.ok(elapsed < 1500, `timed out after ${Math.round(elapsed)} ms`)
-  })
-
-  test('an RDAP body larger than maxResponseBytes fails with too-large and the connection is closed', async () => {
-    let serverSocketClosed!: Promise<void>
-    let written = 0
-    fake.rdap.arin = (req, res) => {
-      serverSocketClosed = new Promise(resolve => req.socket.once('close', () => resolve()))
-      res.writeHead(200, { 'content-type': 'application/rdap+json' }) // chunked, no Content-Length
-      const chunk = Buffer.alloc(64 * 1024, 0x20)
-      const pump = (): void => {
-        while (!res.destroyed && written < 64 * 1024 * 1024) {
-          written += chunk.length
-          if (!res.write(chunk)) { res.once('drain', pump); return }
-        }
-      }
-      pump()
-    }
-    const { client } = makeClient({ maxResponseBytes: 256 * 1024, protocols: ['rdap'] })
-    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
-    assert.ok(err instanceof TransientLookupError, `got ${String(err)}`)
-    assert.equal(err.kind, 'too-large')
-    await serverSocketClosed
-    assert.ok(written < 64 * 1024 * 1024, `server stopped after ${written} bytes`)
-  })
-
-  test('a Content-Length above maxResponseBytes fails with too-large before the body is read', async () => {
-    fake.rdap.arin = (_req, res) => {
-      res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) })
-      res.write('{')
-    }
-    const { client } = makeClient({ maxResponseBytes: 1024, protocols: ['rdap'] })
-    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
-    assert.ok(err instanceof TransientLookupError && err.kind === 'too-large', `got ${String(err)}`)
-  })
-
-  test('an RDAP server that refuses connections fails with refused', async () => {
-    const port = await closedPort()
-    const endpoints = { ...fake.endpoints, arin: { ...fake.endpoints.arin, rdapBaseUrl: `http://127.0.0.1:${port}/` } }
-    const { client } = makeClient({ endpoints, protocols: ['rdap'] })
-    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
-    assert.ok(err instanceof TransientLookupError && err.kind === 'refused', `got ${String(err)}`)
-  })
-
-  test('an RDAP host name that does not resolve fails with dns, not refused', async () => {
-    // .invalid never resolves (RFC 6761), and the lookup sends nothing off the machine
-    const endpoints = { ...fake.endpoints, arin: { ...fake.endpoints.arin, rdapBaseUrl: 'http://nonexistent.invalid/' } }
-    const { client } = makeClient({ endpoints, protocols: ['rdap'] })
-    const err = await rejection(client.lookup(parseIPv4('74.125.225.229'), 'arin'))
-    assert.ok(err instanceof TransientLookupError && err.kind === 'dns', `got ${String(err)}`)
-    assert.equal(unreachableKind(err), 'dns')
-  })
-
-  test('an abort of the caller signal rejects with its reason, not a lookup error', async () => {
-    fake.rdap.arin = () => {}
-    const { client } = makeClient({ protocols: ['rdap'] })
-    const ac = new AbortController()
-    const p = client.lookup(parseIPv4('74.125.225.229'), 'arin', ac.signal)
-    const reason = new Error('crawl stopped')
-    setImmediate(() => ac.abort(reason))
-    assert.equal(await rejection(p), reason)
-  })
 })
 
 describe('WHOIS', () => {
@@ -445,65 +302,6 @@ describe('WHOIS', () => {
     assert.ok(err instanceof RateLimitedError, `got ${String(err)}`)
     assert.equal(err.banned, true)
     assert.deepEqual(events.map(e => e.outcome), ['rate-limited'])
-  })
-
-  test('a WHOIS connection reset fails with reset', async () => {
-    fake.whois.ripe = (_q, socket) => { socket.resetAndDestroy() }
-    const { client } = makeClient({ protocols: ['whois'] })
-    const err = await rejection(client.lookup(parseIPv4('62.239.237.1'), 'ripe'))
-    assert.ok(err instanceof TransientLookupError, `got ${String(err)}`)
-    assert.equal(err.kind, 'reset')
-  })
-
-  test('a WHOIS server that closes without answering fails with reset', async () => {
-    fake.whois.ripe = (_q, socket) => { socket.end() }
-    const { client } = makeClient({ protocols: ['whois'] })
-    const err = await rejection(client.lookup(parseIPv4('62.239.237.1'), 'ripe'))
-    assert.ok(err instanceof TransientLookupError && err.kind === 'reset', `got ${String(err)}`)
-  })
-
-  test('a WHOIS server that refuses connections fails with refused', async () => {
-    const port = await closedPort()
-    const endpoints = { ...fake.endpoints, ripe: { ...fake.endpoints.ripe, whoisPort: port } }
-    const { client } = makeClient({ endpoints, protocols: ['whois'] })
-    const err = await rejection(client.lookup(parseIPv4('62.239.237.1'), 'ripe'))
-    assert.ok(err instanceof TransientLookupError && err.kind === 'refused', `got ${String(err)}`)
-  })
-
-  test('a WHOIS host name that does not resolve fails with dns, not refused', async () => {
-    const endpoints = { ...fake.endpoints, ripe: { ...fake.endpoints.ripe, whoisHost: 'nonexistent.invalid' } }
-    const { client } = makeClient({ endpoints, protocols: ['whois'] })
-    const err = await rejection(client.lookup(parseIPv4('62.239.237.1'), 'ripe'))
-    assert.ok(err instanceof TransientLookupError && err.kind === 'dns', `got ${String(err)}`)
-    assert.equal(unreachableKind(err), 'dns')
-  })
-
-  test('a silent WHOIS server fails with a timeout within timeoutMs', async () => {
-    fake.whois.ripe = () => {}
-    const { client } = makeClient({ timeoutMs: 300, protocols: ['whois'] })
-    const t0 = performance.now()
-    const err = await rejection(client.lookup(parseIPv4('62.239.237.1'), 'ripe'))
-    const elapsed = performance.now() - t0
-    assert.ok(err instanceof TransientLookupError && err.kind === 'timeout', `got ${String(err)}`)
-    assert.ok(elapsed >= 250 && elapsed < 1500, `timed out after ${Math.round(elapsed)} ms`)
-  })
-
-  test('a WHOIS answer larger than maxResponseBytes fails with too-large and the connection is closed', async () => {
-    let closed!: Promise<void>
-    fake.whois.ripe = (_q, socket) => {
-      closed = new Promise(resolve => socket.once('close', () => resolve()))
-      const chunk = Buffer.alloc(64 * 1024, 0x25)
-      const pump = (): void => {
-        while (!socket.destroyed) {
-          if (!socket.write(chunk)) { socket.once('drain', pump); return }
-        }
-      }
-      pump()
-    }
-    const { client } = makeClient({ maxResponseBytes: 256 * 1024, protocols: ['whois'] })
-    const err = await rejection(client.lookup(parseIPv4('62.239.237.1'), 'ripe'))
-    assert.ok(err instanceof TransientLookupError && err.kind === 'too-large', `got ${String(err)}`)
-    await closed
   })
 
   test('an ARIN WHOIS referral to AFRINIC is followed to AFRINIC\'s configured whois port', async () => {
