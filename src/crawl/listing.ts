@@ -11,6 +11,12 @@
  * child container is the same question one level down (that child is listed in turn, when enough
  * sample addresses wait in it; else they are asked one by one).
  *
+ * Of the children a listing returns, only those holding a sample address are stored: the others
+ * answer none of the crawl's questions, and keeping them all would fill a node with most of a
+ * registry's tree (a /16 range lists a thousand customer assignments; the simulated world holds
+ * ~8 million networks, the real registries ~10 million) where the sample reaches a few hundred
+ * thousand.
+ *
  * A container is listed when at least `minWaiting` sample addresses inside it are still not
  * exact (a listing of a container holding one such address costs what asking it does, and may not
  * answer it). Each container is listed at most once per run by this node. A listing the registry
@@ -97,31 +103,33 @@ export class ListingPlan {
   }
 
   /**
-   * What a listing of `job` resolves: its children as records, a note for each waiting sample
-   * address in none of them (complete listings only), and the child containers to list next.
+   * What a listing of `job` resolves: its children that hold a sample address, as records; a note
+   * for each waiting sample address in none of them (complete listings only); and the child
+   * containers to list next.
    */
   resolve (job: ListingJob, listing: Awaited<ReturnType<ContainerLister['listChildren']>>, fetchedAt: number): ListingResult {
     // a network found by a listing was asked for no address of its own: query_address 0.0.0.0
-    const networks: NetworkRecord[] = listing.children.map(c => ({ ...c, source: listing.source, fetchedAt, queryAddress: LISTED_QUERY_ADDRESS }))
+    const children: NetworkRecord[] = listing.children.map(c => ({ ...c, source: listing.source, fetchedAt, queryAddress: LISTED_QUERY_ADDRESS }))
     const notes: NegativeRecord[] = []
     const next: ListingJob[] = []
-    if (!listing.complete) return { networks, notes, next }
-    const starts = Uint32Array.from(networks, n => n.start)
+    const starts = Uint32Array.from(children, n => n.start)
+    const holdsSample = new Uint8Array(children.length)
     const waitingIn = new Map<number, number>()
     this.sample.forEachIn(job.start, job.end, a => {
-      if (this.isExact(a)) return true
       const k = upperBound(starts, starts.length, a) - 1
-      const child = k >= 0 && networks[k].end >= a ? networks[k] : undefined
+      const child = k >= 0 && children[k].end >= a ? children[k] : undefined
+      if (child !== undefined) holdsSample[k] = 1
+      if (!listing.complete || this.isExact(a)) return true
       if (child === undefined) notes.push({ address: a, registry: job.registry, reason: 'answered', fetchedAt })
       else if (!isLeaf(child.registry, child.type)) waitingIn.set(k, (waitingIn.get(k) ?? 0) + 1)
       return true
     })
     for (const [k, n] of waitingIn) {
       if (n < this.opts.minWaiting) continue
-      const job = this.consider(networks[k])
+      const job = this.consider(children[k])
       if (job !== undefined) next.push(job)
     }
-    return { networks, notes, next }
+    return { networks: children.filter((_, k) => holdsSample[k] === 1), notes, next }
   }
 
   /** sample addresses in [start, end] not exact yet, counted up to `enough` */

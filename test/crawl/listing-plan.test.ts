@@ -1,0 +1,68 @@
+/**
+ * ListingPlan (src/crawl/listing.ts), driven by hand: which containers are worth listing, and what
+ * a listing resolves — the children that hold sample addresses (only those are stored), notes for
+ * waiting addresses in no child, and child containers to list next.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ListingPlan, type SampleRanges } from '../../src/crawl/listing.js'
+import { parseIPv4, rangeToCidrs } from '../../src/util/ipv4.js'
+
+const ip = parseIPv4
+
+function sampleOf (addresses: number[]): SampleRanges {
+  const sorted = [...addresses].sort((a, b) => a - b)
+  return {
+    forEachIn: (start, end, fn) => {
+      for (const a of sorted) if (a >= start && a <= end && fn(a) === false) return
+    }
+  }
+}
+
+function child (start: string, end: string, type: string): { start: number, end: number, registry: 'ripe', handle: string, name: string, org: string, country: string, cidrs: string[], type: string, parentHandle: string, registered: string, lastChanged: string } {
+  return { start: ip(start), end: ip(end), registry: 'ripe', handle: `${start} - ${end}`, name: 'N', org: 'O', country: 'NL', cidrs: rangeToCidrs(ip(start), ip(end)), type, parentHandle: '', registered: '', lastChanged: '' }
+}
+
+const CONTAINER = { registry: 'ripe' as const, type: 'ALLOCATED PA', start: ip('10.0.0.0'), end: ip('10.0.255.255') }
+
+test('a listing stores only the children that hold a sample address, notes the waiting addresses in none, and queues crowded child containers', () => {
+  const sample = [ip('10.0.1.1'), ip('10.0.2.1'), ip('10.0.2.9'), ip('10.0.3.1'), ip('10.0.9.1')]
+  const plan = new ListingPlan(sampleOf(sample), () => false, () => true)
+  const job = plan.consider(CONTAINER)
+  assert.ok(job !== undefined, 'five waiting addresses: worth a listing')
+  assert.equal(plan.consider(CONTAINER), undefined, 'listed once per run')
+  const children = [
+    child('10.0.1.0', '10.0.1.255', 'ASSIGNED PA'), // holds 10.0.1.1
+    child('10.0.2.0', '10.0.2.255', 'SUB-ALLOCATED PA'), // holds two waiting addresses: listed next
+    child('10.0.4.0', '10.0.4.255', 'ASSIGNED PA'), // holds no sample address: not stored
+    child('10.0.9.0', '10.0.9.7', 'ASSIGNED PA') // 10.0.9.1 lies in it
+  ]
+  const r = plan.resolve(job, { children, complete: true, source: 'whois' }, 1)
+  assert.deepEqual(r.networks.map(n => n.handle), ['10.0.1.0 - 10.0.1.255', '10.0.2.0 - 10.0.2.255', '10.0.9.0 - 10.0.9.7'])
+  assert.ok(r.networks.every(n => n.queryAddress === 0 && n.source === 'whois' && n.fetchedAt === 1))
+  assert.deepEqual(r.notes.map(n => [n.address, n.reason]), [[ip('10.0.3.1'), 'answered']])
+  assert.deepEqual(r.next.map(j => [j.start, j.end]), [[ip('10.0.2.0'), ip('10.0.2.255')]])
+})
+
+test('a listing cut short stores the children that hold sample addresses and notes nothing', () => {
+  const sample = [ip('10.0.1.1'), ip('10.0.3.1')]
+  const plan = new ListingPlan(sampleOf(sample), () => false, () => true)
+  const job = plan.consider(CONTAINER)!
+  const r = plan.resolve(job, { children: [child('10.0.1.0', '10.0.1.255', 'ASSIGNED PA'), child('10.0.5.0', '10.0.5.255', 'ASSIGNED PA')], complete: false, source: 'rdap' }, 1)
+  assert.deepEqual(r.networks.map(n => n.handle), ['10.0.1.0 - 10.0.1.255'])
+  assert.deepEqual(r.notes, [])
+  assert.deepEqual(r.next, [])
+})
+
+test('a container with fewer waiting addresses than minWaiting, a leaf, or one the registry cannot list is not listed', () => {
+  const one = new ListingPlan(sampleOf([ip('10.0.1.1')]), () => false, () => true)
+  assert.equal(one.consider(CONTAINER), undefined)
+  const exact = new ListingPlan(sampleOf([ip('10.0.1.1'), ip('10.0.2.1')]), () => true, () => true)
+  assert.equal(exact.consider(CONTAINER), undefined, 'every address inside is exact already')
+  const two = new ListingPlan(sampleOf([ip('10.0.1.1'), ip('10.0.2.1')]), () => false, () => true)
+  assert.equal(two.consider({ ...CONTAINER, type: 'ASSIGNED PA' }), undefined, 'a leaf has no children')
+  assert.equal(new ListingPlan(sampleOf([ip('10.0.1.1'), ip('10.0.2.1')]), () => false, () => false).consider(CONTAINER), undefined)
+  const job = two.consider(CONTAINER)!
+  two.forget(job)
+  assert.ok(two.consider(CONTAINER) !== undefined, 'a listing that could not be made may be tried again')
+})
