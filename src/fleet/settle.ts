@@ -15,6 +15,8 @@ export interface SettleOptions {
 export interface SettleModules {
   /** subscribes `listener` to changes of the set of live peers; returns the unsubscribe */
   onMembershipChange: (listener: () => void) => () => void
+  /** the clock the waits are measured on (ms); @default Date.now */
+  now?: () => number
 }
 
 /**
@@ -24,12 +26,13 @@ export interface SettleModules {
 export async function settleMembership (opts: SettleOptions, modules: SettleModules, signal?: AbortSignal): Promise<void> {
   const H = opts.heartbeatIntervalMs
   const settle = opts.settleMs ?? 2.5 * H
-  const t0 = Date.now()
+  const clock = modules.now ?? Date.now
+  const t0 = clock()
   let lastChange = t0
-  const off = modules.onMembershipChange(() => { lastChange = Date.now() })
+  const off = modules.onMembershipChange(() => { lastChange = clock() })
   try {
     while (signal?.aborted !== true) {
-      const now = Date.now()
+      const now = clock()
       if (now - t0 >= 10 * H) break
       if (now - t0 >= settle && now - lastChange >= 2 * H) break
       await sleep(Math.min(200, H / 4), undefined, { signal }).catch(() => {})

@@ -222,22 +222,41 @@ test('settling waits settleMs when the fleet is quiet, and unsubscribes', async 
 })
 
 test('settling waits two heartbeats past the last membership change, and at most ten heartbeats', async () => {
-  const m = membership()
+  // on a clock of its own that moves 10 ms per reading, so a loaded machine cannot reorder the
+  // change and the end of the wait
   const H = 40
-  let lastChange = 0
+  const m = membership()
+  let t = 0
+  let lastChange = -1
+  let endedAt = 0
   // a fleet still joining: a change at 60 ms
-  const timer = setTimeout(() => { lastChange = performance.now(); m.changed() }, 60)
-  await settleMembership({ heartbeatIntervalMs: H, settleMs: 10 }, m.modules)
-  clearTimeout(timer)
-  assert.ok(lastChange > 0, 'the change came while settling')
-  assert.ok(performance.now() - lastChange >= 2 * H - 1, `${performance.now() - lastChange} ms after the change`)
-  // a fleet that never settles
-  const t1 = performance.now()
-  const churn = setInterval(() => m.changed(), 10)
-  await settleMembership({ heartbeatIntervalMs: H }, m.modules)
-  clearInterval(churn)
-  assert.ok(performance.now() - t1 >= 10 * H - 1, `${performance.now() - t1} ms`)
+  // (the listener reads the clock too: a change is fired only from the wait's own readings)
+  let inListener = false
+  const now = (): number => {
+    t += 10
+    if (t === 60 && !inListener) { inListener = true; lastChange = t; m.changed(); inListener = false }
+    return (endedAt = t)
+  }
+  await settleMembership({ heartbeatIntervalMs: H, settleMs: 10 }, { ...m.modules, now })
+  assert.equal(lastChange, 60, 'the change came while settling')
+  assert.ok(endedAt - lastChange >= 2 * H, `ended ${endedAt - lastChange} ms after the change`)
+  assert.ok(endedAt - lastChange <= 2 * H + 20, `ended ${endedAt - lastChange} ms after the change, not two heartbeats`)
+  // a fleet that never settles: a change at every reading
+  const churn = membership()
+  let u = 0
+  let churnEnd = 0
+  let churning = false
+  await settleMembership({ heartbeatIntervalMs: H }, {
+    ...churn.modules,
+    now: () => {
+      u += 10
+      if (!churning) { churning = true; churn.changed(); churning = false }
+      return (churnEnd = u)
+    }
+  })
+  assert.ok(churnEnd >= 10 * H && churnEnd <= 10 * H + 20, `gave up at ${churnEnd} ms`)
   assert.equal(m.open(), 0)
+  assert.equal(churn.open(), 0)
 })
 
 test('settling ends when the signal aborts', async () => {

@@ -194,31 +194,19 @@ test('the prefix length sets the key: with /8 addresses of one /8 share an owner
   assert.throws(() => new Ownership({ prefixLength: 0 }), /prefixLength/)
 })
 
-test('a full rebuild for 5 and 50 peers and an incremental join at 50 take a few milliseconds', () => {
-  const timings: Record<string, number> = {}
-  for (const n of [5, 50]) {
-    const samples: number[] = []
-    for (let r = 0; r < 7; r++) {
-      const ids = peerIds(n, 100 + r)
-      const o = new Ownership()
-      const t0 = performance.now()
-      o.setPeers(ids, ids[0])
-      samples.push(performance.now() - t0)
-    }
-    timings[`rebuild ${n}`] = samples.sort((a, b) => a - b)[3]
-  }
+test('an incremental join or leave at 50 peers gives the owners a full rebuild gives', () => {
+  // (how long rebuilds and joins take: scripts/bench-ownership.ts; not asserted here, where a
+  // loaded machine makes any bound either loose or flaky)
   const ids = peerIds(51, 200)
-  const o = new Ownership()
-  o.setPeers(ids.slice(0, 50), ids[0])
-  const inc: number[] = []
-  for (let r = 0; r < 7; r++) {
-    const t0 = performance.now()
-    o.setPeers(r % 2 === 0 ? ids : ids.slice(0, 50), ids[0])
-    inc.push(performance.now() - t0)
+  const incremental = new Ownership()
+  incremental.setPeers(ids.slice(0, 50), ids[0])
+  const next = prng(7)
+  const addresses = Array.from({ length: 2000 }, () => Math.floor(next() * 2 ** 32))
+  for (let r = 0; r < 4; r++) {
+    const peers = r % 2 === 0 ? ids : ids.slice(0, 50)
+    incremental.setPeers(peers, ids[0])
+    const rebuilt = new Ownership()
+    rebuilt.setPeers(peers, ids[0])
+    for (const a of addresses) assert.equal(incremental.ownerOf(a), rebuilt.ownerOf(a), `round ${r}: owner of ${a}`)
   }
-  timings['join/leave at 50'] = inc.sort((a, b) => a - b)[3]
-  console.log('ownership timings (median ms):', Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, +v.toFixed(2)])))
-  // generous bounds: shared CI machines are slow; the figures above are what to read
-  assert.ok(timings['rebuild 50'] < 250, `rebuild for 50 peers took ${timings['rebuild 50']} ms`)
-  assert.ok(timings['join/leave at 50'] < 60, `a join or leave at 50 peers took ${timings['join/leave at 50']} ms`)
 })
