@@ -15,7 +15,7 @@
  * Every such query is one request against the registry's budget, like a lookup.
  */
 import type { RegistryId } from '../registry/interface.js'
-import { formatIPv4, tryParseIPv4 } from '../util/ipv4.js'
+import { formatIPv4, prefixRange, tryParseIPv4 } from '../util/ipv4.js'
 import { rdapNetworkBody } from './rdap-format.js'
 import type { SimNetwork } from './records.js'
 import { rpslFrame, rpslInetnumLines, type RpslRegistry } from './whois-format.js'
@@ -53,9 +53,7 @@ export function parseRpslListingQuery (line: string): ListingQuery | undefined {
   const base = tryParseIPv4(prefix[1])
   const len = Number(prefix[2])
   if (base === undefined || len > 32) return undefined
-  const size = 2 ** (32 - len)
-  const start = base - (base % size)
-  return { start, end: start + size - 1, allLevels }
+  return { ...prefixRange(base, len), allLevels }
 }
 
 /** The networks a listing query returns: first level, or (for -M) every level below, in address order. */
@@ -93,9 +91,7 @@ export function parseRdapDownPath (path: string): { start: number, end: number }
   const base = tryParseIPv4(m[1])
   const len = Number(m[2])
   if (base === undefined || len > 32) return undefined
-  const size = 2 ** (32 - len)
-  const start = base - (base % size)
-  return { start, end: start + size - 1 }
+  return prefixRange(base, len)
 }
 
 /** An RDAP RIR-search answer body: the networks (capped), `rirSearch1` conformance, a notice when cut. */
