@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
-import { REGISTRY_IDS } from '../../src/registry/interface.js'
+import { sumRegistryStats, type SimTotals } from '../helpers/sim-totals.js'
 import { runCli, spawnCli, waitFor } from '../helpers/cli.js'
 import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
 import { describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
@@ -42,19 +42,8 @@ async function coverage (data: string): Promise<any> {
   return JSON.parse(r.stdout)
 }
 
-function simTotals (): { networkAnswers: number, distinct: number, leafAnswers: number, distinctLeaves: number, bans: number, rateLimited: number } {
-  const s = sim.stats().registries
-  let networkAnswers = 0; let distinct = 0; let leafAnswers = 0; let distinctLeaves = 0; let bans = 0; let rateLimited = 0
-  for (const id of REGISTRY_IDS) {
-    leafAnswers += s[id].leaf_answers
-    distinctLeaves += s[id].distinct_leaves
-    networkAnswers += s[id].network_answers
-    distinct += s[id].distinct_networks
-    bans += s[id].bans
-    rateLimited += s[id].rate_limited
-  }
-  return { networkAnswers, distinct, leafAnswers, distinctLeaves, bans, rateLimited }
-}
+/** the simulator's counters summed over the registries */
+const simTotals = (): SimTotals => sumRegistryStats(sim.stats())
 
 test('five nodes crawl the sample together within one global budget and end with identical indexes', async () => {
   const common = { dir, registries, sampleLimit: SAMPLE_LIMIT, exitWhenDone: true }

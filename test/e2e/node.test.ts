@@ -10,9 +10,9 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
-import { REGISTRY_IDS } from '../../src/registry/interface.js'
 import { parseIPv4, formatIPv4 } from '../../src/util/ipv4.js'
 import { sampleSlice } from '../../src/sample/index.js'
+import { sumRegistryStats, type SimTotals } from '../helpers/sim-totals.js'
 import { runCli, spawnCli, collect, waitFor } from '../helpers/cli.js'
 import { answerDifferences, answersOf, describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
 
@@ -39,20 +39,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function simTotals (): { queries: number, networkAnswers: number, distinct: number, leafAnswers: number, distinctLeaves: number, bans: number, rateLimited: number } {
-  const s = sim.stats().registries
-  let queries = 0; let networkAnswers = 0; let distinct = 0; let leafAnswers = 0; let distinctLeaves = 0; let bans = 0; let rateLimited = 0
-  for (const id of REGISTRY_IDS) {
-    queries += s[id].queries
-    networkAnswers += s[id].network_answers
-    distinct += s[id].distinct_networks
-    leafAnswers += s[id].leaf_answers
-    distinctLeaves += s[id].distinct_leaves
-    bans += s[id].bans
-    rateLimited += s[id].rate_limited
-  }
-  return { queries, networkAnswers, distinct, leafAnswers, distinctLeaves, bans, rateLimited }
-}
+/** the simulator's counters summed over the registries */
+const simTotals = (): SimTotals => sumRegistryStats(sim.stats())
 
 async function coverage (data: string): Promise<any> {
   const r = await runCli(['coverage', '--json', '--data', data])
