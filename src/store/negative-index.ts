@@ -58,14 +58,9 @@ export class NegativeIndex {
   }
 
   has (address: number): boolean {
-    if ((this.slash24[address >>> 13] & (1 << ((address >>> 8) & 31))) === 0) return false
-    const b = address >>> 16
-    const len = this.lens[b]
-    if (len === 0) return false
-    const a = this.addrs[b]
-    const k = lowerBound(a, len, address)
-    return k < len && a[k] === address
+    return this.find(address) >= 0
   }
+
 
   add (address: number, hash: Uint8Array, answered = false): number {
     const id = this.count++
