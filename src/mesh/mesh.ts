@@ -19,6 +19,7 @@ import {
   type PeerScoreSummary, type PeerState
 } from './interface.js'
 import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
+import { joinWhenGraftable } from './light-join.js'
 import { Membership } from './membership.js'
 import type { Heartbeat } from './messages.js'
 import { Publisher } from './publisher.js'
@@ -76,10 +77,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.libp2p = await createMeshLibp2p({ privateKey: this.modules.privateKey, listen: this.opts.listen, swarmKey: this.opts.swarmKey })
     const connections = this.connections = new Connections(this.opts, { libp2p: this.libp2p, membership: this.membership, logger })
     const pubsub = this.libp2p.services.pubsub
-    for (const topic of [NETS, METRICS]) {
+    // a light peer stores nothing: it hears heartbeats only, and joins once it can graft (light-join.ts)
+    const topics = this.opts.light ? [METRICS] : [NETS, METRICS]
+    for (const topic of topics) {
       // the author is the message's signed `from`, not the peer that relayed it to us
       pubsub.topicValidators.set(topic, (_relay, msg) => this.validate(topic, msg.data, msg.type === 'signed' ? msg.from.toString() : undefined))
-      pubsub.subscribe(topic)
+      if (!this.opts.light) pubsub.subscribe(topic)
     }
     pubsub.addEventListener('message', (evt) => {
       const v = this.accepted.get(evt.detail.data)
@@ -104,6 +107,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       })
       catchUp.start()
     }
+    if (this.opts.light) void joinWhenGraftable(pubsub, METRICS, { timeoutMs: Math.max(10_000, 5 * this.opts.heartbeatIntervalMs), stopped: () => this.stopped })
     await connections.start()
     this.heartbeatTimer = setInterval(() => { this.tick() }, this.opts.heartbeatIntervalMs)
     this.tick()

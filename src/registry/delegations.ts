@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path'
 import { REGISTRY_IDS, type RegistryId } from './interface.js'
 import { upperBound } from '../store/sorted-array.js'
 import { formatIPv4, tryParseIPv4 } from '../util/ipv4.js'
+import { yieldToEventLoop } from '../util/yield.js'
 
 export class DelegationsError extends Error {
   override readonly name = 'DelegationsError'
@@ -55,32 +56,60 @@ export interface ParsedDelegations {
   malformed: number
 }
 
+/** Lines read between two turns of the event loop (util/yield.ts) when loading the files. */
+const LINES_PER_SLICE = 10_000
+
+/** Reads a delegation file in slices of lines; parseDelegations and parseDelegationsInSlices drive it. */
+class DelegationParser {
+  readonly entries: Delegation[] = []
+  malformed = 0
+  private pos = 0
+
+  constructor (private readonly text: string) {}
+
+  get done (): boolean { return this.pos >= this.text.length }
+
+  /** Reads up to `maxLines` more lines. */
+  step (maxLines: number): void {
+    const text = this.text
+    for (let lines = 0; lines < maxLines && this.pos < text.length; lines++) {
+      let lineEnd = text.indexOf('\n', this.pos)
+      if (lineEnd < 0) lineEnd = text.length
+      const line = text.slice(this.pos, lineEnd).trim()
+      this.pos = lineEnd + 1
+      if (line === '' || line.startsWith('#')) continue
+      const f = line.split('|')
+      if (f[2] !== 'ipv4' || f.length < 7) continue // version header, summaries ("…|ipv4|*|…|summary"), asn, ipv6
+      if (f[5] === 'summary' || f[3] === '*') continue
+      const status = f[6].toLowerCase()
+      if (status !== 'allocated' && status !== 'assigned') continue
+      const registry = FILE_NAMES[f[0].toLowerCase()]
+      const start = tryParseIPv4(f[3])
+      const count = Number(f[4])
+      if (registry === undefined || start === undefined || !Number.isInteger(count) || count < 1 || start + count > 2 ** 32) { this.malformed++; continue }
+      this.entries.push({ registry, start, count })
+    }
+  }
+}
+
 /**
  * Reads the ipv4 `allocated`/`assigned` entries of one delegation file. Header, summary,
  * comment, asn and ipv6 lines are skipped; unreadable ipv4 lines are counted, not fatal.
  */
 export function parseDelegations (text: string): ParsedDelegations {
-  const entries: Delegation[] = []
-  let malformed = 0
-  let lineStart = 0
-  while (lineStart < text.length) {
-    let lineEnd = text.indexOf('\n', lineStart)
-    if (lineEnd < 0) lineEnd = text.length
-    const line = text.slice(lineStart, lineEnd).trim()
-    lineStart = lineEnd + 1
-    if (line === '' || line.startsWith('#')) continue
-    const f = line.split('|')
-    if (f[2] !== 'ipv4' || f.length < 7) continue // version header, summaries ("…|ipv4|*|…|summary"), asn, ipv6
-    if (f[5] === 'summary' || f[3] === '*') continue
-    const status = f[6].toLowerCase()
-    if (status !== 'allocated' && status !== 'assigned') continue
-    const registry = FILE_NAMES[f[0].toLowerCase()]
-    const start = tryParseIPv4(f[3])
-    const count = Number(f[4])
-    if (registry === undefined || start === undefined || !Number.isInteger(count) || count < 1 || start + count > 2 ** 32) { malformed++; continue }
-    entries.push({ registry, start, count })
+  const p = new DelegationParser(text)
+  p.step(Infinity)
+  return { entries: p.entries, malformed: p.malformed }
+}
+
+/** parseDelegations with a turn of the event loop every LINES_PER_SLICE lines, for a running node. */
+export async function parseDelegationsInSlices (text: string): Promise<ParsedDelegations> {
+  const p = new DelegationParser(text)
+  while (!p.done) {
+    p.step(LINES_PER_SLICE)
+    await yieldToEventLoop()
   }
-  return { entries, malformed }
+  return { entries: p.entries, malformed: p.malformed }
 }
 
 /**
@@ -97,14 +126,16 @@ export class DelegationTable {
   readonly overlaps: number
 
   constructor (entries: readonly Delegation[]) {
-    const sorted = entries.map((e, i) => ({ ...e, i })).sort((a, b) => a.start - b.start || a.i - b.i)
+    // entry indices by start, the earlier entry first among equal starts
+    const order = Uint32Array.from(entries.keys()).sort((a, b) => entries[a].start - entries[b].start || a - b)
     const starts: number[] = []
     const ends: number[] = []
     const regs: number[] = []
     const addresses = Object.fromEntries(REGISTRY_IDS.map(id => [id, 0])) as Record<RegistryId, number>
     let overlaps = 0
     let lastEnd = -1
-    for (const e of sorted) {
+    for (const k of order) {
+      const e = entries[k]
       let s = e.start
       const end = e.start + e.count - 1
       if (end <= lastEnd) { overlaps++; continue }
@@ -225,7 +256,7 @@ export async function loadDelegations (init: Pick<LoadDelegationsOptions, 'urls'
       }
     }
     if (text === undefined) { sources[id] = { error: error ?? 'no copy' }; return }
-    const parsed = parseDelegations(text)
+    const parsed = await parseDelegationsInSlices(text)
     sources[id] = { from, entries: parsed.entries.length, malformed: parsed.malformed }
     for (const e of parsed.entries) all.push(e)
   }))

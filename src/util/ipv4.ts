@@ -14,22 +14,37 @@ export class InvalidAddressError extends Error {
  * and surrounding white space. Rejects anything else.
  */
 export function parseIPv4 (text: string): number {
-  const s = text.trim()
-  const parts = s.split('.')
-  if (parts.length !== 4) throw new InvalidAddressError(`not an IPv4 address: "${text}"`)
-  let n = 0
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) throw new InvalidAddressError(`not an IPv4 address: "${text}"`)
-    const v = Number(p)
-    if (v > 255) throw new InvalidAddressError(`not an IPv4 address: "${text}"`)
-    n = n * 256 + v
-  }
+  const n = tryParseIPv4(text)
+  if (n === undefined) throw new InvalidAddressError(`not an IPv4 address: "${text}"`)
   return n
 }
 
-/** Like parseIPv4 but returns undefined instead of throwing. */
+/**
+ * Like parseIPv4 but returns undefined instead of throwing. One pass over the characters, no
+ * regular expression and no exception: delegation files and dumps feed it hundreds of thousands
+ * of addresses at a time.
+ */
 export function tryParseIPv4 (text: string): number | undefined {
-  try { return parseIPv4(text) } catch { return undefined }
+  const s = text.trim()
+  let n = 0
+  let octets = 0
+  let value = 0
+  let digits = 0
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46 // the end closes the last octet like a '.'
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined
+      value = value * 10 + (c - 48)
+    } else if (c === 46) {
+      if (digits === 0 || value > 255 || ++octets > 4) return undefined
+      n = n * 256 + value
+      value = 0
+      digits = 0
+    } else {
+      return undefined
+    }
+  }
+  return octets === 4 ? n : undefined
 }
 
 export function formatIPv4 (n: number): string {

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { IPv4, IPv4CidrRange } from 'ip-num'
-import { formatIPv4, parseCidr, parseIPv4, rangeToCidrs } from '../../src/util/ipv4.js'
+import { formatIPv4, parseCidr, parseIPv4, rangeToCidrs, tryParseIPv4 } from '../../src/util/ipv4.js'
 import { prngFloat } from '../../src/util/prng.js'
 
 /** ranges of every shape: single addresses, aligned blocks, ranges crossing many block sizes */
@@ -53,4 +53,15 @@ test('parseIPv4 also reads the zero-padded octets registries write, which ip-num
   assert.equal(parseIPv4('074.125.000.000'), parseIPv4('74.125.0.0'))
   assert.throws(() => IPv4.fromString('074.125.000.000'))
   assert.deepEqual(parseCidr('200.57.128/19'), parseCidr('200.57.128.0/19'))
+})
+
+test('parseIPv4 rejects what is not four decimal octets of at most three digits, as ip-num does', () => {
+  const bad = ['', '1.2.3', '1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.4.5', '256.0.0.1', '1.2.3.0256', '1.2.3.-4', '1.2.3.4/24', 'a.b.c.d', '1.2.3.4x', '1.2. 3.4', '0x1.2.3.4']
+  for (const text of bad) {
+    assert.throws(() => parseIPv4(text), { name: 'InvalidAddressError' }, text)
+    assert.equal(tryParseIPv4(text), undefined, text)
+    assert.throws(() => IPv4.fromString(text), Error, `ip-num accepts "${text}"`)
+  }
+  assert.equal(parseIPv4(' 255.255.255.255\t'), 2 ** 32 - 1)
+  assert.equal(tryParseIPv4('0.0.0.0'), 0)
 })
