@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { mkdtemp, rm, utimes, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DelegationTable, formatDelegations, loadDelegations, parseDelegations } from '../../src/registry/delegations.js'
+import { DelegationTable, formatDelegations, loadDelegations, parseDelegations, parseDelegationsInSlices } from '../../src/registry/delegations.js'
 import type { Routes } from '../../src/crawl/interface.js'
 import { NetworkStore } from '../../src/store/index.js'
 import { REGISTRY_IDS } from '../../src/registry/interface.js'
@@ -274,4 +274,20 @@ test('a node whose delegation cache cannot be made warns once and crawls, routed
   assert.equal(r.code, 0, r.stderr.slice(-2000))
   assert.equal(r.stderr.split('\n').filter(l => l.includes('cannot load the delegation files')).length, 1)
   assert.doesNotMatch(r.stderr, /routing by delegation files/)
+})
+
+test('parseDelegationsInSlices reads what parseDelegations reads, and lets the event loop run between slices', async () => {
+  // 45,000 allocations and the damaged lines of FILE: several slices of 10,000 lines
+  const many = formatDelegations('ripe', Array.from({ length: 45_000 }, (_, i) => ({ start: 0x50000000 + i * 256, count: 256 })))
+  const text = many + FILE
+  let turns = 0
+  let counting = true
+  const tick = (): void => { if (!counting) return; turns++; setImmediate(tick) }
+  setImmediate(tick)
+  const sliced = await parseDelegationsInSlices(text)
+  counting = false
+  assert.deepEqual(sliced, parseDelegations(text))
+  assert.equal(sliced.entries.length, 45_000 + 5)
+  // one turn at least per slice: a node's heartbeats and gossip go on while a file is read
+  assert.ok(turns >= 4, `the event loop turned ${turns} times while 45,000 lines were read`)
 })

@@ -58,12 +58,4 @@ export async function collect (child: ChildProcess, timeoutMs: number): Promise<
   return { code, signal, stdout, stderr }
 }
 
-/** Resolves when `predicate` holds, polling every `intervalMs`; rejects after `timeoutMs`. */
-export async function waitFor (predicate: () => Promise<boolean> | boolean, timeoutMs: number, what: string, intervalMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await predicate()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, intervalMs))
-  }
-}
+export { waitFor } from './wait.js'

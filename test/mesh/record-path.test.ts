@@ -14,23 +14,18 @@ import type { Heartbeat } from '../../src/mesh/messages.js'
 import { recordWork, isCanonical } from '../../src/record/index.js'
 import { NetworkStore } from '../../src/store/index.js'
 import { silentLogger } from '../../src/util/logger.js'
+import { IDLE_HEARTBEAT } from '../helpers/idle-heartbeat.js'
 import { net, tempDir } from '../store/helpers/records.js'
 
 const cleanups: Array<() => Promise<void>> = []
 after(async () => { for (const c of cleanups.reverse()) await c().catch(() => {}) })
-
-const HEARTBEAT: Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> = {
-  version: '0.1.0', counters: {}, demand: { arin: 0, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 },
-  rates: { arin: 0, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 }, backoff: {},
-  index: { networks: 0, negatives: 0, digest: '00'.repeat(32) }, sample: { total: 0, resolved: 0 }
-}
 
 async function startNode (bootstrap: string[] = []): Promise<{ mesh: Mesh, store: NetworkStore }> {
   const { dir, cleanup } = await tempDir()
   const store = await NetworkStore.open({ dataDir: dir })
   cleanups.push(async () => { await store.close(); await cleanup() })
   // no periodic catch-up during the test: only gossip carries the record
-  const mesh = new Mesh({ listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, syncIntervalMs: 3_600_000 }, { privateKey: await generateKeyPair('Ed25519'), store, logger: silentLogger, heartbeat: () => HEARTBEAT })
+  const mesh = new Mesh({ listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, syncIntervalMs: 3_600_000 }, { privateKey: await generateKeyPair('Ed25519'), store, logger: silentLogger, heartbeat: () => IDLE_HEARTBEAT })
   await mesh.start()
   cleanups.push(async () => { await mesh.stop() })
   return { mesh, store }
