@@ -62,10 +62,16 @@ export function simTotals (stats: SimStats, budgets: Record<RegistryId, number>)
   return t
 }
 
-export async function processMemory (pid: number): Promise<{ rss_mb: number, hwm_mb: number }> {
+/**
+ * VmRSS and VmHWM of a process, and VmRSS split (Linux /proc/<pid>/status): `anon_mb` is the
+ * process's own memory (heap, buffers, LevelDB's caches); `file_mb` pages of mapped files — LevelDB
+ * maps its table files, so every page a scan has read counts in VmRSS, although the kernel drops
+ * those clean pages whenever it needs the memory.
+ */
+export async function processMemory (pid: number): Promise<{ rss_mb: number, hwm_mb: number, anon_mb: number, file_mb: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const kb = (field: string): number => Number(/^\S+:\s+(\d+)/.exec(status.split('\n').find(l => l.startsWith(field + ':')) ?? '')?.[1] ?? NaN)
-  return { rss_mb: round(kb('VmRSS') / 1024, 1), hwm_mb: round(kb('VmHWM') / 1024, 1) }
+  return { rss_mb: round(kb('VmRSS') / 1024, 1), hwm_mb: round(kb('VmHWM') / 1024, 1), anon_mb: round(kb('RssAnon') / 1024, 1), file_mb: round(kb('RssFile') / 1024, 1) }
 }
 
 /** user + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 10 ms) */

@@ -5,14 +5,16 @@
  * the node's default rule, exact; answers are judged against the simulator's ground truth
  * (test/helpers/exact.ts). The flat world's figures are kept in docs/scaling.md for comparison.
  *
- *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl --skip-mesh --skip-index]
+ *   npm run bench [-- --sample-limit 50000 --budget all=300 --skip-crawl --skip-mesh --skip-index --index-dir DIR]
  *   npm run bench -- --fleet-sample 200000 --fleet-budget all=40 [--covered-budget all=400] [--full-sample]
  *     (the whole performance table; the fleet crawl is off by default to keep the run short)
  *
  * 1. sample generation: the 4,706,768-address sample, generated and shuffled
  * 2. the index a node holds once the whole sample is crawled (scripts/bench-index.ts: every network
  *    the sample's answers reach and the 'answered' notes, written from the world): covered and exact
- *    checks per second against it, against a LevelDB seek per check
+ *    checks per second against it, against a LevelDB seek per check. Writing it takes 15–45 min:
+ *    --index-dir DIR writes it there and keeps it, and a later run with the same DIR measures it as
+ *    it is (step 5's node opens it and may add to it)
  * 3. a crawl: simulator (in this process) + `whoismesh node start` (child process) on the first N
  *    sample addresses: exact-answer rate, requests, wall time ÷ the request bound
  * 4. a fleet crawl (scripts/bench-fleet.ts): --fleet-nodes `whoismesh node start` processes on the
@@ -22,7 +24,9 @@
  *    budget used while the fleet had work queued for it; the whole-sample estimate at the real
  *    default budgets, scaled from it
  * 5. world nodes (scripts/bench-fleet.ts): a node opened on the index of step 2 (or of step 7's
- *    crawl) and an empty node that syncs it from that node; VmRSS/VmHWM of both (--skip-world-nodes)
+ *    crawl) and an empty node that syncs it from that node; VmRSS/VmHWM of both, and VmRSS split
+ *    into anonymous memory and mapped files (LevelDB maps its table files: pages the kernel can
+ *    drop, counted in VmRSS once read) (--skip-world-nodes)
  * 6. the mesh: scripts/bench-mesh.ts (--gossip-nodes peer processes: gossip latency and throughput,
  *    and a late joiner's full sync), spawned
  * 7. with --full-sample: the fleet crawl of the whole 4,706,768-address sample, --full-budget
@@ -33,6 +37,7 @@
  * 9. with --exact-sample N (default 0 = off): scripts/bench-exact.ts, both rules on one node and
  *    --fleet-nodes nodes on the first N addresses
  */
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -64,6 +69,7 @@ const { values: args } = parseArgs({
     'covered-budget': { type: 'string', default: 'all=400' },
     'skip-world-nodes': { type: 'boolean', default: false },
     'skip-index': { type: 'boolean', default: false },
+    'index-dir': { type: 'string' },
     'gossip-nodes': { type: 'string', default: '12' },
     'full-sample': { type: 'boolean', default: false },
     'full-budget': { type: 'string', default: 'all=3000' },
@@ -236,6 +242,9 @@ function targets (r: any): Array<Record<string, unknown>> {
   add('peak RSS (VmHWM) per node holding the full sample\'s index, MB', Number.isNaN(rss) ? null : rss, 'report', null)
   const steady = Math.max(r.world_nodes?.joiner?.memory_holding_world_60s_later?.rss_mb ?? NaN, r.world_nodes?.full_node?.memory_60s_later?.rss_mb ?? NaN)
   add('RSS per node holding the full sample\'s index, a minute after the sync (steady state), MB', Number.isNaN(steady) ? null : steady, '< 500', steady < 500)
+  // of which the node's own memory; the rest are LevelDB's mapped table files (processMemory)
+  const anon = Math.max(r.world_nodes?.joiner?.memory_holding_world_60s_later?.anon_mb ?? NaN, r.world_nodes?.full_node?.memory_60s_later?.anon_mb ?? NaN)
+  add('… of it anonymous memory (VmRSS without mapped files), MB', Number.isNaN(anon) ? null : anon, 'report', null)
   const full = r.full_sample_crawl
   if (full != null) add('full sample, 5 nodes: crawl s / exact-answer rate', full.error ?? `${String(full.crawl_s)} s / ${String(full.exact_answer_rate)}`, 'completes, ≥ 0.995', full.error == null && full.exact_answer_rate >= 0.995)
   return t
@@ -267,9 +276,14 @@ try {
   log('sample generation…')
   result.sample = benchSample()
   await step('startup', async () => await benchStartup({ dir }))
-  const reachedDir = join(dir, 'reached-index')
+  // --index-dir: where step 2 writes the index, kept after the run; an index already there is measured as it is
+  const reachedDir = args['index-dir'] ?? join(dir, 'reached-index')
   if (args['skip-index'] !== true) {
     await step('index_checks', async () => {
+      if (existsSync(join(reachedDir, 'CURRENT'))) {
+        log(`measuring the index already in ${reachedDir}…`)
+        return { reached_index: { reused: reachedDir }, ...await benchIndexChecks(reachedDir, sampleSlice()) }
+      }
       log('writing the index the whole sample reaches in the nested world…')
       const reached = await buildReachedIndex(reachedDir, await nested(), sampleSlice())
       return { reached_index: reached, ...await benchIndexChecks(reachedDir, sampleSlice()) }
