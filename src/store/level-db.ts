@@ -15,6 +15,22 @@ const SCAN_BATCH = 1000
 type Db = Level<Buffer, Buffer>
 export type BatchOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
 
+/** Writes `ops` to `db` in one atomic chained batch (see LevelStore.batch for why chained). */
+export async function writeBatch (db: Db, ops: readonly BatchOp[], sync = false): Promise<void> {
+  if (ops.length === 0) return
+  const batch = db.batch()
+  try {
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value)
+      else batch.del(op.key)
+    }
+    await batch.write({ sync })
+  } catch (err) {
+    await batch.close().catch(() => {}) // a write closes it already; a put that threw left it open
+    throw err
+  }
+}
+
 export class LevelStore {
   private constructor (private readonly db: Db, readonly dataDir: string) {}
 
@@ -35,11 +51,15 @@ export class LevelStore {
     return new LevelStore(db, dataDir)
   }
 
-  /** Writes `ops` in one atomic batch; an I/O error (disk full, …) is a StoreWriteError. */
+  /**
+   * Writes `ops` in one atomic batch; an I/O error (disk full, …) is a StoreWriteError. Built as a
+   * chained batch: abstract-level's array form copies and re-checks every operation in JavaScript,
+   * 15–18 µs per operation against 1.4–1.7 µs chained (measured 2026-12-06, 2-core Xeon, 200,000
+   * puts of 100 B), and was a third of a late joiner's CPU while it synced 3M records.
+   */
   async batch (ops: BatchOp[], sync: boolean): Promise<void> {
-    if (ops.length === 0) return
     try {
-      await this.db.batch(ops, { sync })
+      await writeBatch(this.db, ops, sync)
     } catch (err) {
       throw this.wrapDbError(err, true)
     }

@@ -24,6 +24,7 @@ import { REGISTRY_IDS } from '../registry/interface.js'
 import { canonicalFailure, canonicalNegative, canonicalNetwork, decodeValue, encodeValue } from '../record/index.js'
 import { StoreLockedError, StoreOpenError } from './errors.js'
 import { FAILURE_PREFIX, META_PREFIX, NEGATIVE_PREFIX, NETWORK_PREFIX, parseAddressKey, parseNetworkKey } from './keys.js'
+import { writeBatch, type BatchOp } from './level-db.js'
 import { NetworkStore } from './network-store.js'
 import { SCHEMA_META_KEY, STORE_SCHEMA_VERSION, isReadableSchema, schemaKey, unreadableSchemaReason } from './schema.js'
 import { negativeValue, networkValue, unframeValue } from './value-format.js'
@@ -130,9 +131,9 @@ async function checkEntries (db: Db, dataDir: string): Promise<{ dropped: number
   let dropped = 0
   let reframed = 0
   let schemaSeen = false
-  let ops: Array<{ type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }> = []
+  let ops: BatchOp[] = []
   const flush = async (): Promise<void> => {
-    if (ops.length > 0) await db.batch(ops)
+    await writeBatch(db, ops)
     ops = []
   }
   const it = db.iterator()
