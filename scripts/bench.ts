@@ -33,7 +33,8 @@
  *    (default all=3000), bounded by --full-timeout-s; judged, and the whole-sample estimate at the
  *    real budgets from its own requests; its store then replaces step 2's for steps 2 and 5
  * 8. start time, right after the sample (scripts/bench-startup.ts): `whoismesh --help` and `dump`
- *    on an empty, stopped store, each ÷ `node -e ''`, median of 5
+ *    on an empty, stopped store, each ÷ `node -e ''`, median of 5; then LevelDB's batch forms,
+ *    array against chained (scripts/bench-batch.ts)
  * 9. with --exact-sample N (default 0 = off): scripts/bench-exact.ts, both rules on one node and
  *    --fleet-nodes nodes on the first N addresses
  */
@@ -56,6 +57,7 @@ import { describeJudgement, inProcessTruth, judgeExact } from '../test/helpers/e
 import { BIN } from '../test/helpers/cli.js'
 import { benchStartup } from './bench-startup.js'
 import { benchExact } from './bench-exact.js'
+import { benchBatchForms } from './bench-batch.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -276,6 +278,7 @@ try {
   log('sample generation…')
   result.sample = benchSample()
   await step('startup', async () => await benchStartup({ dir }))
+  await step('batch_forms', async () => await benchBatchForms())
   // --index-dir: where step 2 writes the index, kept after the run; an index already there is measured as it is
   const reachedDir = args['index-dir'] ?? join(dir, 'reached-index')
   if (args['skip-index'] !== true) {

@@ -53,9 +53,10 @@ export class LevelStore {
 
   /**
    * Writes `ops` in one atomic batch; an I/O error (disk full, …) is a StoreWriteError. Built as a
-   * chained batch: abstract-level's array form copies and re-checks every operation in JavaScript,
-   * 15–18 µs per operation against 1.4–1.7 µs chained (measured 2026-12-06, 2-core Xeon, 200,000
-   * puts of 100 B), and was a third of a late joiner's CPU while it synced 3M records.
+   * chained batch: abstract-level's array form copies the options object (`sync`) into every
+   * operation and re-checks each in JavaScript — 10–16 µs per put against 1.6–2.0 µs chained
+   * (scripts/bench-batch.ts, 2026-12-06, 2-core Xeon; 3.5 µs without the options) — and was a
+   * third of a late joiner's CPU while it synced 3M records.
    */
   async batch (ops: BatchOp[], sync: boolean): Promise<void> {
     try {
