@@ -154,6 +154,14 @@ export function simulate (seed: number, opts: { durationMs: number, maxFleet: nu
     if (opts.prompt === true && (started || JSON.stringify(p.bs.counted()) !== before)) at(now, { kind: 'announce', peer: p })
   }
 
+  /** `p`'s heartbeat to every live peer of its group, each after a random delay of up to H */
+  const send = (p: SimPeer, counted: ReturnType<SimPeer['bs']['counted']> | undefined): void => {
+    for (const q of alive()) {
+      if (q === p || q.group !== p.group) continue
+      at(now + rnd() * H, { kind: 'deliver', from: p, to: q, demand: p.published, sentAt: now, counted })
+    }
+  }
+
   for (let i = 0; i < 3; i++) join()
   at(rnd() * 1500, { kind: 'scenario' })
   while (queue.size > 0) {
@@ -171,19 +179,13 @@ export function simulate (seed: number, opts: { durationMs: number, maxFleet: nu
       case 'announce': {
         const p = e.peer
         if (!p.alive) break
-        for (const q of alive()) {
-          if (q === p || q.group !== p.group) continue
-          at(now + rnd() * H, { kind: 'deliver', from: p, to: q, demand: p.published, sentAt: now, counted: p.bs.counted() })
-        }
+        send(p, p.bs.counted())
         break
       }
       case 'publish': {
         const p = e.peer
         if (!p.alive) break
-        for (const q of alive()) {
-          if (q === p || q.group !== p.group) continue
-          at(now + rnd() * H, { kind: 'deliver', from: p, to: q, demand: p.published, sentAt: now, counted: opts.acks === true ? p.bs.counted() : undefined })
-        }
+        send(p, opts.acks === true ? p.bs.counted() : undefined)
         at(now + H, { kind: 'publish', peer: p })
         break
       }
