@@ -5,16 +5,22 @@
  *
  * buildReachedIndex writes it straight from the simulator's world, without a crawl: for every
  * sample address, the network its registry answers with and every network above it (a crawl meets
- * the parents as answers for other addresses or lists their children), and, where that answer is a
- * container, the address's 'answered' note (what an exact crawl writes for it). A real crawl holds
- * somewhat more: a listing stores all of a container's children, also those no sample address
- * falls in; `npm run bench -- --full-sample` crawls the whole sample and measures that store too.
+ * the parents as answers for other addresses or lists their children). Where that answer is a
+ * container it writes what an exact crawl does (crawl/listing.ts): a container the registry can
+ * list completely (canList, and for ARIN's rdap-down at most RDAP_SEARCH_MAX_RESULTS children) is
+ * stored listed for the sample (`listedSample`), with one 'answered' note for the address asked
+ * first; any other container gets an 'answered' note for each sample address it answers. A real
+ * crawl may differ somewhat (a container with one waiting address is asked, not listed);
+ * `npm run bench -- --full-sample` crawls the whole sample and measures that store too.
  *
  * benchIndexChecks: covered and exact checks per second on 5M random addresses and on the sample,
  * against one LevelDB seek per check (the baseline the in-memory index replaces).
  */
 import { Level } from 'level'
-import { NestedWorld, describeNode, truthFor } from '../src/sim/index.js'
+import { NestedWorld, describeNode, truthFor, type TreeNode } from '../src/sim/index.js'
+import { RDAP_SEARCH_MAX_RESULTS } from '../src/sim/listing.js'
+import { canList, listingMethod } from '../src/lookup/listing.js'
+import { sliceSizeOf } from '../src/sample/index.js'
 import { NetworkStore } from '../src/store/index.js'
 import { networkKey } from '../src/store/keys.js'
 import { prng } from '../src/sample/index.js'
@@ -25,7 +31,9 @@ const BATCH = 5000
 
 export interface ReachedIndex {
   networks: number
-  /** 'answered' notes: sample addresses whose registry's answer is a container */
+  /** containers stored listed for the sample */
+  listed_networks: number
+  /** 'answered' notes: sample addresses whose registry's answer is a container not listed, and the first one asked in each listed one */
   notes: number
   /** sample addresses whose answer is a leaf */
   leaf_answers: number
@@ -38,12 +46,25 @@ export interface ReachedIndex {
 export async function buildReachedIndex (dataDir: string, nested: NestedWorld, sample: ArrayLike<number>): Promise<ReachedIndex> {
   const t0 = performance.now()
   const seen = new Set<string>()
-  const store = await NetworkStore.open({ dataDir })
+  /** answering containers seen: whether the registry lists each completely */
+  const listed = new Map<string, boolean>()
+  const slice = sliceSizeOf(Uint32Array.from(sample))
   const now = Date.now()
+  const recordOf = (node: TreeNode, address: number): NetworkRecord => {
+    const n = describeNode(nested, node)
+    return { start: n.start, end: n.end, registry: n.registry, handle: n.handle, name: n.name, org: n.org, country: n.country, cidrs: n.cidrs, type: n.type, parentHandle: n.parentHandle, registered: n.registered, lastChanged: n.lastChanged, source: 'rdap', fetchedAt: now, queryAddress: address }
+  }
+  const listable = (node: TreeNode): boolean => {
+    if (slice === undefined) return false
+    const { registry } = describeNode(nested, node)
+    return canList(registry, node) && (listingMethod(registry) !== 'rdap-down' || nested.childrenOf(node).length <= RDAP_SEARCH_MAX_RESULTS)
+  }
+  const store = await NetworkStore.open({ dataDir })
   let networks: NetworkRecord[] = []
   let notes: NegativeRecord[] = []
   let networkCount = 0
   let noteCount = 0
+  let listedCount = 0
   let leafAnswers = 0
   let reserved = 0
   let writeMs = 0
@@ -64,12 +85,23 @@ export async function buildReachedIndex (dataDir: string, nested: NestedWorld, s
         const key = `${node.start}/${node.depth}`
         if (seen.has(key)) continue
         seen.add(key)
-        const n = describeNode(nested, node)
-        networks.push({ start: n.start, end: n.end, registry: n.registry, handle: n.handle, name: n.name, org: n.org, country: n.country, cidrs: n.cidrs, type: n.type, parentHandle: n.parentHandle, registered: n.registered, lastChanged: n.lastChanged, source: 'rdap', fetchedAt: now, queryAddress: address })
+        networks.push(recordOf(node, address))
         networkCount++
       }
+      const answering = chain[chain.length - 1]
+      const key = `${answering.start}/${answering.depth}`
       if (truth.leaf) leafAnswers++
-      else { notes.push({ address, registry: truth.registry, reason: 'answered', fetchedAt: now }); noteCount++ }
+      else if (listed.get(key) !== true) {
+        // a container the registry cannot list completely: every address it answers is noted;
+        // one it can: the address asked first, and the container stored again, listed
+        if (!listed.has(key)) listed.set(key, listable(answering))
+        if (listed.get(key) === true) {
+          networks.push({ ...recordOf(answering, address), listedSample: slice, listedAt: now })
+          listedCount++
+        }
+        notes.push({ address, registry: truth.registry, reason: 'answered', fetchedAt: now })
+        noteCount++
+      }
       if (networks.length >= BATCH || notes.length >= BATCH) await flush()
     }
     await flush()
@@ -78,6 +110,7 @@ export async function buildReachedIndex (dataDir: string, nested: NestedWorld, s
   }
   return {
     networks: networkCount,
+    listed_networks: listedCount,
     notes: noteCount,
     leaf_answers: leafAnswers,
     reserved_addresses: reserved,

@@ -15,6 +15,7 @@ import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { registryForAddress } from '../registry/iana.js'
 import { isLeaf, type NegativeRecord, type NetworkRecord } from '../record/index.js'
 import { formatIPv4 } from '../util/ipv4.js'
+import { sliceSizeOf } from '../sample/index.js'
 import type { Logger } from '../util/logger.js'
 import { AbortedError } from './rate-limiter.js'
 import type { RegistryGate } from './registry-gate.js'
@@ -95,7 +96,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     const queues = this.queues = new RegistryQueues(this.opts, { store, ownership, routes: this.routes, retry: this.retry, wake: () => this.wakeUp.wake() })
     const { lister } = this.modules
     if (this.opts.resolve === 'exact' && lister !== undefined) {
-      this.listing = new ListingPlan(this.sampleTally(), a => store.isExact(a), (r, c) => lister.canList(r, c), { minWaiting: this.opts.listingMinWaiting })
+      this.listing = new ListingPlan(this.sampleTally(), a => store.isExact(a), (r, c) => lister.canList(r, c), { minWaiting: this.opts.listingMinWaiting, sampleSlice: sliceSizeOf(this.opts.sample) })
     }
     logger.info('crawl started', {
       sample: this.opts.sample.length,

@@ -6,10 +6,18 @@
  * (record/interface.ts). The other sample addresses inside the container are not: each may lie in
  * a more specific network nobody has found yet. Asking each of them costs a lookup apiece; where
  * the registry lets a client list a container's children (lookup/listing.ts), one request tells
- * for all of them: an address in no child is answered by the container (it gets a note), an
- * address in a leaf child is answered by that leaf (stored with the listing), and an address in a
- * child container is the same question one level down (that child is listed in turn, when enough
- * sample addresses wait in it; else they are asked one by one).
+ * for all of them: an address in no child is answered by the container, an address in a leaf
+ * child is answered by that leaf (stored with the listing), and an address in a child container
+ * is the same question one level down (that child is listed in turn, when enough sample addresses
+ * wait in it; else they are asked one by one).
+ *
+ * A complete listing is recorded on the container itself: the listing commits the container's
+ * record with `listedSample` (record/interface.ts), the size of this crawl's sample, which is a
+ * prefix of the one shuffled order (sampleSlice). The store then answers every address of that
+ * prefix whose most specific stored network is the container as exact (store/memory-index.ts
+ * isListedAnswer): one replicated record instead of a note per address, which were 88% of what a
+ * late joiner synced on the full sample (docs/scaling.md). A crawl whose sample is not such a
+ * prefix (a test's hand-picked addresses) notes the waiting addresses in no child one by one.
  *
  * Of the children a listing returns, only those holding a sample address are stored: the others
  * answer none of the crawl's questions, and keeping them all would fill a node with most of a
@@ -38,6 +46,8 @@ export interface ListingJob {
   registry: RegistryId
   start: number
   end: number
+  /** its record, as this crawl has it: a complete listing commits it again with `listedSample` */
+  container: NetworkRecord
 }
 
 /** What the crawl needs to list containers (src/lookup RegistryClient provides it). */
@@ -60,13 +70,20 @@ export interface SampleRanges {
 export interface ListingPlanOptions {
   /** sample addresses still not exact inside a container before it is listed (default 2) */
   minWaiting: number
+  /**
+   * n when the crawl's sample is sampleSlice(n) (a complete listing marks the container
+   * `listedSample: n`); undefined for any other sample (it notes each address in no child)
+   */
+  sampleSlice: number | undefined
 }
 
-export const defaultListingPlanOptions: ListingPlanOptions = { minWaiting: 2 }
+export const defaultListingPlanOptions: ListingPlanOptions = { minWaiting: 2, sampleSlice: undefined }
 
 /** What one finished listing adds to the store. */
 export interface ListingResult {
+  /** the children holding a sample address, and the container marked listed (complete listings) */
   networks: NetworkRecord[]
+  /** 'answered' notes for waiting addresses in no child (a complete listing, a sample that is no slice) */
   notes: NegativeRecord[]
   /** child containers worth listing in turn */
   next: ListingJob[]
@@ -88,13 +105,13 @@ export class ListingPlan {
   }
 
   /** The listing worth making for a container answer, or undefined (a leaf, no service, too few waiting, done before). */
-  consider (network: { registry: RegistryId, type: string, start: number, end: number }): ListingJob | undefined {
+  consider (network: NetworkRecord): ListingJob | undefined {
     if (isLeaf(network.registry, network.type)) return undefined
     const key = `${network.start}-${network.end}`
     if (this.seen.has(key) || !this.canList(network.registry, network)) return undefined
     if (this.waiting(network.start, network.end, this.opts.minWaiting) < this.opts.minWaiting) return undefined
     this.seen.add(key)
-    return { registry: network.registry, start: network.start, end: network.end }
+    return { registry: network.registry, start: network.start, end: network.end, container: network }
   }
 
   /** The listing could not be made: a later container answer may try it again. */
@@ -103,15 +120,16 @@ export class ListingPlan {
   }
 
   /**
-   * What a listing of `job` resolves: its children that hold a sample address, as records; a note
-   * for each waiting sample address in none of them (complete listings only); and the child
-   * containers to list next.
+   * What a listing of `job` resolves: its children that hold a sample address, as records; for a
+   * complete listing, the container marked listed (or, a sample that is no slice, a note for each
+   * waiting sample address in no child); and the child containers to list next.
    */
   resolve (job: ListingJob, listing: Awaited<ReturnType<ContainerLister['listChildren']>>, fetchedAt: number): ListingResult {
     // a network found by a listing was asked for no address of its own: query_address 0.0.0.0
     const children: NetworkRecord[] = listing.children.map(c => ({ ...c, source: listing.source, fetchedAt, queryAddress: LISTED_QUERY_ADDRESS }))
     const notes: NegativeRecord[] = []
     const next: ListingJob[] = []
+    const slice = this.opts.sampleSlice
     const starts = Uint32Array.from(children, n => n.start)
     const holdsSample = new Uint8Array(children.length)
     const waitingIn = new Map<number, number>()
@@ -120,7 +138,9 @@ export class ListingPlan {
       const child = k >= 0 && children[k].end >= a ? children[k] : undefined
       if (child !== undefined) holdsSample[k] = 1
       if (!listing.complete || this.isExact(a)) return true
-      if (child === undefined) notes.push({ address: a, registry: job.registry, reason: 'answered', fetchedAt })
+      if (child === undefined) {
+        if (slice === undefined) notes.push({ address: a, registry: job.registry, reason: 'answered', fetchedAt })
+      }
       else if (!isLeaf(child.registry, child.type)) waitingIn.set(k, (waitingIn.get(k) ?? 0) + 1)
       return true
     })
@@ -129,7 +149,12 @@ export class ListingPlan {
       const job = this.consider(children[k])
       if (job !== undefined) next.push(job)
     }
-    return { networks: children.filter((_, k) => holdsSample[k] === 1), notes, next }
+    const networks = children.filter((_, k) => holdsSample[k] === 1)
+    if (listing.complete && slice !== undefined) {
+      const { listedSample, listedAt, ...container } = job.container
+      networks.push({ ...container, listedSample: Math.max(slice, listedSample ?? 0), listedAt: listedSample !== undefined && listedSample > slice ? listedAt : fetchedAt })
+    }
+    return { networks, notes, next }
   }
 
   /** sample addresses in [start, end] not exact yet, counted up to `enough` */

@@ -10,6 +10,7 @@ import {
   NEGATIVE_REASONS, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork, type NegativeReason
 } from './interface.js'
 import { recordWork } from './metrics.js'
+import { SAMPLE_SIZE } from '../sample/index.js'
 
 type Kind = 'network' | 'negative' | 'failure'
 
@@ -80,8 +81,20 @@ export function canonicalNetwork (v: unknown, field = 'network'): CanonicalNetwo
     lastChanged: str(r.lastChanged, `${field}.lastChanged`),
     source: r.source,
     fetchedAt: time(r.fetchedAt, `${field}.fetchedAt`),
-    queryAddress: u32(r.queryAddress, `${field}.queryAddress`)
+    queryAddress: u32(r.queryAddress, `${field}.queryAddress`),
+    ...listed(r, field)
   }) as CanonicalNetwork
+}
+
+/**
+ * A network's listing fields (NetworkRecord.listedSample): both or neither, and none at all in the
+ * canonical form of a network never listed, so its bytes are those it had before the fields existed.
+ */
+function listed (r: Record<string, unknown>, field: string): { listedSample?: number, listedAt?: number } {
+  if (r.listedSample === undefined && r.listedAt === undefined) return {}
+  const n = r.listedSample
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > SAMPLE_SIZE) throw new InvalidRecordError(`${field}.listedSample`, `expected a sample size 1…${SAMPLE_SIZE}, got ${String(n)}`)
+  return { listedSample: n, listedAt: time(r.listedAt, `${field}.listedAt`) }
 }
 
 export function canonicalNegative (v: unknown, field = 'negative'): CanonicalNegative {

@@ -42,6 +42,16 @@ export interface NetworkRecord extends ParsedNetwork {
   fetchedAt: number
   /** the address whose lookup found it; LISTED_QUERY_ADDRESS (0.0.0.0) when a listing of its parent's children did */
   queryAddress: number
+  /**
+   * A container whose children were listed completely (crawl/listing.ts): every child holding an
+   * address among the first `listedSample` addresses of the shuffled sample (sampleSlice) is
+   * stored too, so such an address whose most specific stored network is this one is answered by
+   * it exactly. Absent when it was never listed (and then absent from the encoding, which keeps
+   * the bytes of records written before listings existed). 1…SAMPLE_SIZE.
+   */
+  listedSample?: number
+  /** ms since epoch of that listing; present exactly when `listedSample` is */
+  listedAt?: number
 }
 
 /**
@@ -50,8 +60,9 @@ export interface NetworkRecord extends ParsedNetwork {
  * - `reserved`: reserved space, never asked;
  * - `answered`: the registry's answer for this very address is known and stored — a container
  *   (allocation, sub-allocation) with no more specific network at the address. Written by the node
- *   that asked the address, or that listed the container's children and found none holding it
- *   (crawl/listing.ts). It makes the address exactly resolved although the network is no leaf.
+ *   that asked the address (a complete listing of the container's children says the same for every
+ *   sample address at once: NetworkRecord.listedSample). It makes the address exactly resolved
+ *   although the network is no leaf.
  */
 /** `queryAddress` of a network found by listing its parent's children (crawl/listing.ts): 0.0.0.0, never asked */
 export const LISTED_QUERY_ADDRESS = 0

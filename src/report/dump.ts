@@ -5,6 +5,9 @@
  * end_address, handle, name, country, type, parent_handle). `leaf` is the network's class
  * (record/classify.ts): true for an assignment policy does not subdivide, false for a container
  * that may hold more specific networks — a JSON boolean in JSONL, `true`/`false` in CSV.
+ * `listed_sample` and `listed_at` say that a complete listing of a container's children was made
+ * for the first `listed_sample` sample addresses (NetworkRecord.listedSample): every child holding
+ * one of them is in the dump too. JSON null (CSV empty) for a network never listed.
  */
 import type { Writable } from 'node:stream'
 import { isLeaf, type NetworkRecord } from '../record/index.js'
@@ -19,11 +22,16 @@ export const DUMP_FORMATS: readonly DumpFormat[] = ['jsonl', 'csv']
 /** Stable column order of dumps. */
 export const DUMP_FIELDS = [
   'cidr', 'start_address', 'end_address', 'registry', 'handle', 'name', 'org', 'country',
-  'type', 'leaf', 'parent_handle', 'registered', 'last_changed', 'source', 'fetched_at', 'query_address'
+  'type', 'leaf', 'parent_handle', 'registered', 'last_changed', 'source', 'fetched_at', 'query_address',
+  'listed_sample', 'listed_at'
 ] as const
 
 export type DumpField = typeof DUMP_FIELDS[number]
-export type DumpRow = Record<Exclude<DumpField, 'leaf'>, string> & { leaf: boolean }
+export type DumpRow = Record<Exclude<DumpField, 'leaf' | 'listed_sample' | 'listed_at'>, string> & {
+  leaf: boolean
+  listed_sample: number | null
+  listed_at: string | null
+}
 
 export function toDumpRow (r: NetworkRecord): DumpRow {
   return {
@@ -42,7 +50,9 @@ export function toDumpRow (r: NetworkRecord): DumpRow {
     last_changed: r.lastChanged,
     source: r.source,
     fetched_at: new Date(r.fetchedAt).toISOString(),
-    query_address: formatIPv4(r.queryAddress)
+    query_address: formatIPv4(r.queryAddress),
+    listed_sample: r.listedSample ?? null,
+    listed_at: r.listedAt === undefined ? null : new Date(r.listedAt).toISOString()
   }
 }
 
@@ -58,7 +68,7 @@ export function csvHeader (): string {
 export function formatDumpLine (r: NetworkRecord, format: DumpFormat): string {
   const row = toDumpRow(r)
   if (format === 'jsonl') return JSON.stringify(row) + '\n'
-  return DUMP_FIELDS.map(f => csvField(String(row[f]))).join(',') + '\r\n'
+  return DUMP_FIELDS.map(f => csvField(row[f] === null ? '' : String(row[f]))).join(',') + '\r\n'
 }
 
 /** What to dump: the format, and optionally one registry and networks fetched since a time (ms). */

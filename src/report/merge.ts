@@ -1,17 +1,18 @@
 /**
  * `whoismesh merge`: the union of JSONL dumps from several nodes (what `collect.yml` gathers),
  * one network per range. Where two dumps hold different copies of one range, the store's pick
- * rule decides (earliest fetch, then smaller query address, then the line's bytes), so merging is
- * order-independent and agrees with what a replica would keep. A row from a dump written before
- * the `leaf` column gets it (computed from its registry and type as the dump would), so copies of
- * one record from older and newer nodes compare equal and the merged dump has one set of fields.
+ * rule decides (listed for the larger sample, then earliest fetch, then smaller query address,
+ * then the line's bytes), so merging is order-independent and agrees with what a replica would
+ * keep. A row from a dump written before the `leaf` column gets it (computed from its registry and
+ * type as the dump would), and one from before the `listed_*` columns gets them as null, so copies
+ * of one record from older and newer nodes compare equal and the merged dump has one set of fields.
  */
 import { createReadStream } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { parseIPv4 } from '../util/ipv4.js'
 import { isLeaf } from '../record/index.js'
-import { isRegistryId } from '../registry/interface.js'
+import { isRegistryId, type RegistryId } from '../registry/interface.js'
 import { DUMP_FIELDS } from './dump.js'
 import { UserError } from '../util/errors.js'
 
@@ -25,9 +26,10 @@ export interface MergeResult {
   lines: string[]
 }
 
-interface Entry { start: number, end: number, fetchedAt: string, query: number, line: string }
+interface Entry { start: number, end: number, listed: number, fetchedAt: string, query: number, line: string }
 
 function better (a: Entry, b: Entry): boolean {
+  if (a.listed !== b.listed) return a.listed > b.listed
   if (a.fetchedAt !== b.fetchedAt) return a.fetchedAt < b.fetchedAt
   if (a.query !== b.query) return a.query < b.query
   return a.line < b.line
@@ -42,20 +44,30 @@ function parseLine (line: string, where: string): Entry {
   }
   try {
     if (typeof row.fetched_at !== 'string') throw new Error('fetched_at')
-    return { start: parseIPv4(row.start_address), end: parseIPv4(row.end_address), fetchedAt: row.fetched_at, query: parseIPv4(row.query_address), line: withLeaf(row) ?? line }
+    const listed = row.listed_sample ?? 0
+    if (typeof listed !== 'number') throw new Error('listed_sample')
+    return { start: parseIPv4(row.start_address), end: parseIPv4(row.end_address), listed, fetchedAt: row.fetched_at, query: parseIPv4(row.query_address), line: upgraded(row) ?? line }
   } catch {
     throw new UserError(`${where}: not a dump row (needs start_address, end_address, fetched_at, query_address)`)
   }
 }
 
-/** The row as today's dump writes it, when it is a row of the dump before the `leaf` column; else undefined. */
-function withLeaf (row: Record<string, unknown>): string | undefined {
-  if ('leaf' in row || typeof row.registry !== 'string' || !isRegistryId(row.registry) || typeof row.type !== 'string') return undefined
+/** the fields of dumps written by earlier versions: before the `listed_*` columns, and before `leaf` too */
+const BEFORE_LISTED: readonly string[] = DUMP_FIELDS.filter(f => f !== 'listed_sample' && f !== 'listed_at')
+const BEFORE_LEAF: readonly string[] = BEFORE_LISTED.filter(f => f !== 'leaf')
+
+/** The row as today's dump writes it, when it is a row of an earlier version's dump; else undefined. */
+function upgraded (row: Record<string, unknown>): string | undefined {
   const fields = Object.keys(row)
-  const before = DUMP_FIELDS.filter(f => f !== 'leaf')
-  if (fields.length !== before.length || fields.some((f, i) => f !== before[i])) return undefined
-  const leaf = isLeaf(row.registry, row.type)
-  return JSON.stringify(Object.fromEntries(DUMP_FIELDS.map(f => [f, f === 'leaf' ? leaf : row[f]])))
+  const layout = [BEFORE_LISTED, BEFORE_LEAF].find(l => fields.length === l.length && fields.every((f, i) => f === l[i]))
+  if (layout === undefined) return undefined
+  if (layout === BEFORE_LEAF && (typeof row.registry !== 'string' || !isRegistryId(row.registry) || typeof row.type !== 'string')) return undefined
+  const filled = (f: string): unknown => {
+    if (f in row) return row[f]
+    if (f === 'leaf') return isLeaf(row.registry as RegistryId, row.type as string)
+    return null // listed_sample, listed_at: never listed
+  }
+  return JSON.stringify(Object.fromEntries(DUMP_FIELDS.map(f => [f, filled(f)])))
 }
 
 export async function mergeDumps (files: string[]): Promise<MergeResult> {

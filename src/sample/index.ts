@@ -39,12 +39,10 @@ export const SAMPLE_THIRD_OCTET_STEP = 12
  * O(1)). The crawl asks the registries about these addresses only.
  */
 export function isSampleAddress (address: number): boolean {
-  const a = (address >>> 24) & 0xff
-  const b = (address >>> 16) & 0xff
-  const c = (address >>> 8) & 0xff
-  const d = address & 0xff
-  if (a === 0 || EXCLUDED_FIRST_OCTETS.has(a) || isDropped(a, b)) return false
-  return c % SAMPLE_THIRD_OCTET_STEP === 0 && FOURTH_OCTETS.includes(d)
+  // the fourth octet is one of 1, 65, 129, 193 exactly when its low six bits are 000001
+  if ((address & 63) !== 1 || ((address >>> 8) & 0xff) % SAMPLE_THIRD_OCTET_STEP !== 0) return false
+  const a = address >>> 24
+  return a !== 0 && !EXCLUDED_FIRST_OCTETS.has(a) && !isDropped(a, (address >>> 16) & 0xff)
 }
 
 /** The sample in ascending address order (unshuffled). */
@@ -75,15 +73,69 @@ let cached: Uint32Array | undefined
  */
 export function shuffledSample (): Uint32Array {
   if (cached != null) return cached
-  const arr = generateSortedSample()
+  cached = shuffle(generateSortedSample())
+  return cached
+}
+
+/** the sample order's shuffle, in place: every array of SAMPLE_SIZE is permuted alike */
+function shuffle (arr: Uint32Array): Uint32Array {
   const next = prng(SAMPLE_SEED)
   for (let i = arr.length - 1; i > 0; i--) {
     // unbiased enough for 4.7M elements: 32-bit draw scaled to [0, i]
     const j = Math.floor((next() / 0x1_0000_0000) * (i + 1))
     const t = arr[i]; arr[i] = arr[j]; arr[j] = t
   }
-  cached = arr
   return arr
+}
+
+let ranks: { sorted: Uint32Array, rankBySorted: Uint32Array } | undefined
+
+/**
+ * The position of `address` in the shuffled order, or -1 when it is not a sample address: it lies
+ * in `sampleSlice(n)` exactly when 0 <= rank < n. The first call builds a table (the sorted sample
+ * and each one's rank: 38 MB); a full-sample question needs none
+ * (`inSampleSlice`).
+ */
+export function sampleRank (address: number): number {
+  if (!isSampleAddress(address)) return -1
+  if (ranks === undefined) {
+    // shuffling the sorted positions as the sample is shuffled gives each rank's sorted position
+    const positionByRank = new Uint32Array(SAMPLE_SIZE)
+    for (let i = 0; i < SAMPLE_SIZE; i++) positionByRank[i] = i
+    shuffle(positionByRank)
+    const rankBySorted = new Uint32Array(SAMPLE_SIZE)
+    for (let i = 0; i < SAMPLE_SIZE; i++) rankBySorted[positionByRank[i]] = i
+    ranks = { sorted: generateSortedSample(), rankBySorted }
+  }
+  return ranks.rankBySorted[sortedPosition(ranks.sorted, address)]
+}
+
+/** whether `address` is one of the first `n` addresses of the shuffled order (sampleSlice(n)) */
+export function inSampleSlice (address: number, n: number): boolean {
+  if (n >= SAMPLE_SIZE) return isSampleAddress(address)
+  const r = sampleRank(address)
+  return r >= 0 && r < n
+}
+
+/** index of `address` in the sorted sample, which holds it */
+function sortedPosition (sorted: Uint32Array, address: number): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid] < address) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** n when `sample` is sampleSlice(n) (the same addresses in the same order), else undefined */
+export function sliceSizeOf (sample: Uint32Array): number | undefined {
+  const all = shuffledSample()
+  if (sample.length === 0 || sample.length > all.length) return undefined
+  if (sample.buffer === all.buffer && sample.byteOffset === all.byteOffset) return sample.length
+  for (let i = 0; i < sample.length; i++) if (sample[i] !== all[i]) return undefined
+  return sample.length
 }
 
 /** The first `limit` addresses of the shuffled order (all of them when limit is undefined). */

@@ -14,6 +14,9 @@
  *   the backward scan of `own` when collecting the networks that contain an address.
  * Plus the union of all ranges (CoverageUnion) for `isCovered`, and the union of the leaves for
  * `isExact`: an address inside a leaf is answered by that leaf, which policy does not subdivide.
+ * Per id also the sample size a complete listing of its children was made for (0: never listed;
+ * NetworkRecord.listedSample, 4 bytes per network), and the union of the listed networks, which
+ * tells `isExact` at memory speed that an address lies in none.
  */
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { CoverageUnion } from './coverage.js'
@@ -46,7 +49,10 @@ export class NetworkIndex {
    * same range, another type word: a registry reclassified it) stays in it until the next open.
    */
   readonly leafCoverage = new CoverageUnion()
+  /** the union of the listed networks (it only grows: a listing is never taken back, pick.ts) */
+  readonly listedCoverage = new CoverageUnion()
   private count = 0
+  private listed = new Uint32Array(1024)
   private starts = new Uint32Array(1024)
   private ends = new Uint32Array(1024)
   private regs = new Uint8Array(1024)
@@ -68,6 +74,8 @@ export class NetworkIndex {
   end (id: number): number { return this.ends[id] }
   registryIndex (id: number): number { return this.regs[id] }
   isLeaf (id: number): boolean { return (this.flags[id] & LEAF) !== 0 }
+  /** the sample size its children were listed for (NetworkRecord.listedSample), 0 when never */
+  listedSample (id: number): number { return this.listed[id] }
   classCounts (): ClassCounts {
     return { leaves: this.leafCount, containers: this.count - this.leafCount, unclassified: this.unclassifiedCount }
   }
@@ -94,6 +102,8 @@ export class NetworkIndex {
     this.regs = grow(this.regs, this.count)
     this.flags = grow(this.flags, this.count)
     this.flags[id] = 0
+    this.listed = grow(this.listed, this.count)
+    this.listed[id] = 0
     this.hashes = grow(this.hashes, this.count * HASH_BYTES)
     this.starts[id] = start
     this.ends[id] = end
@@ -138,6 +148,12 @@ export class NetworkIndex {
     if ((next & LEAF) !== 0 && (old & LEAF) === 0) this.leafCoverage.add(this.starts[id], this.ends[id])
     this.unclassifiedCount += ((next & UNCLASSIFIED) - (old & UNCLASSIFIED)) / UNCLASSIFIED
     this.flags[id] = next
+  }
+
+  /** sets the sample size a listing of the network's children was made for (at add, and when a commit replaces its record) */
+  setListed (id: number, sample: number): void {
+    if (sample > 0 && this.listed[id] === 0) this.listedCoverage.add(this.starts[id], this.ends[id])
+    this.listed[id] = sample
   }
 
   setHash (id: number, hash: Uint8Array): void {

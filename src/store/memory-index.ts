@@ -10,7 +10,8 @@
  * record's identity hash, which the commit has read from the stored value's header.
  */
 import type { NegativeRecord, NetworkRecord } from '../record/index.js'
-import { isLeaf } from '../record/index.js'
+import { canonicalNetwork, decodeValue, isLeaf } from '../record/index.js'
+import { inSampleSlice, isSampleAddress } from '../sample/index.js'
 import { DigestAccumulator, HASH_BYTES, SlashEightDigest, addHash, fingerprint } from './digest.js'
 import type { RangeFingerprint } from './interface.js'
 import { NetworkIndex, type NetworkClassFlags } from './interval-index.js'
@@ -37,7 +38,9 @@ export class MemoryIndex {
       const range = parseNetworkKey(k)
       if (range === undefined || range.start > range.end) throw new StoreCorruptError(dataDir, `bad network key ${k.toString('hex')}`)
       const f = db.unframe(v)
-      this.addNetwork(range.start, range.end, f.registryIndex, f, f.identity, versionOf(f))
+      const id = this.addNetwork(range.start, range.end, f.registryIndex, f, f.identity, versionOf(f))
+      // a listed network's sample size is in its body: the few of them are decoded
+      if (f.listed) this.networks.setListed(id, db.decodeStored(f.body, b => canonicalNetwork(decodeValue(b), 'stored network')).listedSample ?? 0)
     }
     for await (const [k, v] of db.scan(negativeBounds())) {
       const address = parseAddressKey(k, NEGATIVE_PREFIX)
@@ -55,10 +58,22 @@ export class MemoryIndex {
   /**
    * The registry's answer for `address` is known exactly: it lies in a leaf (which policy does not
    * subdivide), or has a note of its own (unallocated, reserved, or 'answered' by a stored
-   * container). Two memory lookups.
+   * container), or it is a sample address a complete listing of its most specific stored network
+   * vouches for (`isListedAnswer`). Two memory lookups, a third inside a listed network.
    */
   isExact (address: number): boolean {
-    return this.networks.leafCoverage.covers(address) || this.negatives.has(address)
+    return this.networks.leafCoverage.covers(address) || this.negatives.has(address) || this.isListedAnswer(address)
+  }
+
+  /**
+   * The most specific stored network holding `address` was listed completely for a sample holding
+   * it (NetworkRecord.listedSample): every child holding such an address is stored, and none is
+   * more specific here, so the registry answers the address with that network itself.
+   */
+  isListedAnswer (address: number): boolean {
+    if (!this.networks.listedCoverage.covers(address) || !isSampleAddress(address)) return false
+    const n = this.networks.listedSample(this.networks.mostSpecific(address))
+    return n > 0 && inSampleSlice(address, n)
   }
 
   /** resolved by `rule`: exact, or (covered) inside any known network or noted */
@@ -72,11 +87,12 @@ export class MemoryIndex {
     return { noNetwork: this.negatives.size - answered, answered }
   }
 
-  /** a network whose key the index does not hold yet (open, or a commit's new key) */
-  addNetwork (start: number, end: number, registryIndex: number, cls: NetworkClassFlags, identity: Uint8Array, version: Uint8Array): void {
-    this.networks.add(start, end, registryIndex, version, cls)
+  /** a network whose key the index does not hold yet (open, or a commit's new key); returns its id */
+  addNetwork (start: number, end: number, registryIndex: number, cls: NetworkClassFlags, identity: Uint8Array, version: Uint8Array): number {
+    const id = this.networks.add(start, end, registryIndex, version, cls)
     this.versions.add(start, version)
     this.identities.add(start, identity)
+    return id
   }
 
   /**
@@ -88,13 +104,14 @@ export class MemoryIndex {
     const cls = { leaf: isLeaf(record.registry, record.type), classified: true }
     const id = replaced === undefined ? -1 : this.networks.find(record.start, record.end)
     if (id < 0) {
-      this.addNetwork(record.start, record.end, registry, cls, identity, version)
+      this.networks.setListed(this.addNetwork(record.start, record.end, registry, cls, identity, version), record.listedSample ?? 0)
       return
     }
     this.versions.replace(record.start, this.networks.hashes, id * HASH_BYTES, version, 0)
     this.identities.replace(record.start, replaced as Uint8Array, 0, identity, 0)
     this.networks.setHash(id, version)
     this.networks.setClass(id, cls)
+    this.networks.setListed(id, record.listedSample ?? 0)
     if (this.networks.registryIndex(id) !== registry) this.networks.setRegistry(id, registry)
   }
 

@@ -1,14 +1,16 @@
 /**
  * The pick rule: which of two different records for the same key is kept.
  *
- * Networks (key [start, end]): the one with the earliest `fetchedAt`; on a tie the smaller
+ * Networks (key [start, end]): the one listed for the larger sample (`listedSample`, absent = 0:
+ * a listing adds to what the record says); then the earliest `fetchedAt`; on a tie the smaller
  * `queryAddress`; on a tie the one whose canonical msgpack encoding is smaller byte-wise.
  * Negatives (key address): the earliest `fetchedAt`; on a tie the smaller encoding.
  *
  * It is a total order on distinct encodings, so `keep(a, keep(b, c))` is the minimum of the three
  * whatever the arrival order: replicas that receive the same records in any order end with the same
  * record under every key, byte for byte. A consequence: a later re-fetch of a network never replaces
- * the first one seen — the record states when the network was first observed.
+ * the first one seen — the record states when the network was first observed (a listing marks the
+ * record it has, keeping its `fetchedAt`: crawl/listing.ts).
  */
 import { encodeRecord, type Canonical, type NegativeRecord, type NetworkRecord } from '../record/index.js'
 import { StoreCorruptError } from './errors.js'
@@ -22,7 +24,8 @@ export interface Encoded<T> {
 
 /** negative when `a` is kept over `b`, positive when `b` is, 0 when they are the same bytes */
 export function compareNetworks (a: Encoded<NetworkRecord>, b: Encoded<NetworkRecord>): number {
-  return (a.record.fetchedAt - b.record.fetchedAt) ||
+  return ((b.record.listedSample ?? 0) - (a.record.listedSample ?? 0)) ||
+    (a.record.fetchedAt - b.record.fetchedAt) ||
     (a.record.queryAddress - b.record.queryAddress) ||
     Buffer.compare(a.bytes, b.bytes)
 }

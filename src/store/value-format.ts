@@ -4,7 +4,9 @@
  * decoding or hashing any record:
  *
  *   byte 0      value format (3; 1 and 2 are still read)
- *   byte 1      bits 0–6: registry, as its index in REGISTRY_IDS (that order is persisted: append only)
+ *   byte 1      bits 0–5: registry, as its index in REGISTRY_IDS (that order is persisted: append only)
+ *               bit 6: a network listed completely (NetworkRecord.listedSample; schema 4, schema.ts):
+ *               open decodes these bodies only, for their sample size
  *               bit 7: a network: it is a leaf (record/classify.ts); a negative: its reason is
  *               'answered' (its address's answer is a stored network, record/interface.ts)
  *   bytes 2–33  the item's identity hash (digest.ts), derived from the body
@@ -36,7 +38,8 @@ export const HEADER_BYTES = 2 + 2 * HASH_BYTES
 /** header size of formats 1 and 2 */
 const OLD_HEADER_BYTES = 2 + HASH_BYTES
 const LEAF_BIT = 0x80
-const REGISTRY_BITS = 0x7f
+const LISTED_BIT = 0x40
+const REGISTRY_BITS = 0x3f
 
 const REGISTRY_INDEX = new Map<RegistryId, number>(REGISTRY_IDS.map((r, i) => [r, i]))
 
@@ -53,7 +56,7 @@ export interface ItemHashes {
 
 /** The stored value of a canonical network (body and hashes as computed already, or from the record). */
 export function networkValue (r: CanonicalNetwork, body: Uint8Array = encodeRecord(r), hashes?: ItemHashes): Buffer {
-  return frameValue(registryIndexOf(r.registry), hashes?.identity ?? networkHash(r), body, isLeaf(r.registry, r.type), hashes?.version)
+  return frameValue(registryIndexOf(r.registry), hashes?.identity ?? networkHash(r), body, isLeaf(r.registry, r.type), hashes?.version, r.listedSample !== undefined)
 }
 
 /** The stored value of a canonical negative. */
@@ -62,11 +65,11 @@ export function negativeValue (r: CanonicalNegative, body: Uint8Array = encodeRe
 }
 
 /** header + body, see the top of this file */
-export function frameValue (registryIndex: number, identity: Uint8Array, body: Uint8Array, leaf = false, version: Uint8Array = versionHash(body)): Buffer {
+export function frameValue (registryIndex: number, identity: Uint8Array, body: Uint8Array, leaf = false, version: Uint8Array = versionHash(body), listed = false): Buffer {
   if (!Number.isInteger(registryIndex) || registryIndex < 0 || registryIndex > REGISTRY_BITS) throw new RangeError(`registry index ${registryIndex} does not fit the header`)
   const v = Buffer.allocUnsafe(HEADER_BYTES + body.length)
   v[0] = VALUE_FORMAT
-  v[1] = registryIndex | (leaf ? LEAF_BIT : 0)
+  v[1] = registryIndex | (leaf ? LEAF_BIT : 0) | (listed ? LISTED_BIT : 0)
   v.set(identity.subarray(0, HASH_BYTES), 2)
   v.set(version.subarray(0, HASH_BYTES), 2 + HASH_BYTES)
   v.set(body, HEADER_BYTES)
@@ -81,6 +84,8 @@ export interface Framed {
   leaf: boolean
   /** false for a format 1 value, whose header predates the leaf bit */
   classified: boolean
+  /** the header's bit 6: a network whose record carries `listedSample` */
+  listed: boolean
   identity: Buffer
   /** the header's version hash; undefined for a format 1 or 2 value (see `versionOf`) */
   version: Buffer | undefined
@@ -99,6 +104,7 @@ export function unframeValue (v: Buffer, registryCount: number): Framed | undefi
       registryIndex,
       leaf: (v[1] & LEAF_BIT) !== 0,
       classified: true,
+      listed: (v[1] & LISTED_BIT) !== 0,
       identity: v.subarray(2, 2 + HASH_BYTES),
       version: v.subarray(2 + HASH_BYTES, HEADER_BYTES),
       body: v.subarray(HEADER_BYTES)
@@ -111,10 +117,10 @@ export function unframeValue (v: Buffer, registryCount: number): Framed | undefi
   if (format === VALUE_FORMAT_V2) {
     const registryIndex = v[1] & REGISTRY_BITS
     if (registryIndex >= registryCount) return undefined
-    return { format, registryIndex, leaf: (v[1] & LEAF_BIT) !== 0, classified: true, identity, version: undefined, body }
+    return { format, registryIndex, leaf: (v[1] & LEAF_BIT) !== 0, classified: true, listed: false, identity, version: undefined, body }
   }
   if (v[1] >= registryCount) return undefined
-  return { format, registryIndex: v[1], leaf: false, classified: false, identity, version: undefined, body }
+  return { format, registryIndex: v[1], leaf: false, classified: false, listed: false, identity, version: undefined, body }
 }
 
 /** the version hash of a framed value: from its header, or (an older format) computed from its body */

@@ -32,7 +32,7 @@ before(async () => {
         net('193.0.0.0', '193.0.7.255', { registry: 'ripe', name: 'RIPE-NCC, "main" office', org: 'Réseaux IP Européens\r\nNetwork Coordination Centre', fetchedAt: T0 }),
         net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', name: 'LVLT-ORG-8-8', org: ' leading space', type: 'Direct Allocation', fetchedAt: T0 + DAY }),
         net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-2', name: 'GOGL', parentHandle: 'NET-8-0-0-0-1', type: 'REASSIGNMENT', fetchedAt: T0 + 2 * DAY }),
-        net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', type: 'allocated', fetchedAt: T0 + 3 * DAY }),
+        net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', type: 'allocated', fetchedAt: T0 + 3 * DAY, listedSample: 4000, listedAt: T0 + 5 * DAY }),
         // a range that is not one prefix: two CIDRs, comma-separated in one field
         net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', type: 'SUB-ALLOCATED PA', fetchedAt: T0 + 4 * DAY })
       ],
@@ -68,6 +68,7 @@ test('every JSONL dump line parses as one network with the documented fields, in
   assert.equal(rows[3].org, 'Réseaux IP Européens\r\nNetwork Coordination Centre')
   assert.equal(rows[0].fetched_at, '2026-03-02T00:00:00.000Z')
   assert.deepEqual(rows.map(r => r.leaf), [false, true, false, true, false], 'leaf: a JSON boolean, the class of each network\'s type')
+  assert.deepEqual(rows.map(r => [r.listed_sample, r.listed_at]), [[null, null], [null, null], [null, null], [null, null], [4000, '2026-03-06T00:00:00.000Z']], 'listed_sample, listed_at: null for a network never listed')
 })
 
 test('the CSV dump reads back with a standard CSV parser to the same rows as the JSONL dump', async () => {
@@ -77,10 +78,11 @@ test('the CSV dump reads back with a standard CSV parser to the same rows as the
   assert.deepEqual(header, [...DUMP_FIELDS])
   assert.equal(rows.length, jsonl.length)
   rows.forEach((row, i) => {
-    const line = Object.fromEntries(Object.entries(jsonl[i]).map(([k, v]) => [k, String(v)]))
+    const line = Object.fromEntries(Object.entries(jsonl[i]).map(([k, v]) => [k, v === null ? '' : String(v)]))
     assert.deepEqual(Object.fromEntries(header.map((h, j) => [h, row[j]])), line, `CSV row ${i + 1} differs from JSONL line ${i + 1}`)
   })
   assert.deepEqual(rows.map(r => r[header.indexOf('leaf')]), ['false', 'true', 'false', 'true', 'false'], 'the CSV leaf column')
+  assert.deepEqual(rows.map(r => r[header.indexOf('listed_sample')]), ['', '', '', '', '4000'], 'the CSV listed_sample column: empty for a network never listed')
   assert.ok(csv.endsWith('\r\n'), 'CSV records end with CRLF (RFC 4180)')
 })
 
@@ -169,19 +171,25 @@ test('coverage counts leaf and container networks', async () => {
   assert.doesNotMatch(text.stdout, /whoismesh repair/, 'no unclassified networks: no advice')
 })
 
-test('merge gives a row of a dump written before the leaf column the leaf of its type, so both versions of a record merge to one line', async () => {
+test('merge gives a row of a dump written before the leaf or the listed columns the fields of today\'s, so every version of a record merges to one line; a listed copy wins', async () => {
   const lines = (await dump()).trim().split('\n')
-  const old = lines.map(l => { const { leaf, ...rest } = JSON.parse(l); return JSON.stringify(rest) })
-  const a = join(dir, 'new.jsonl')
-  const b = join(dir, 'old.jsonl')
-  await writeFile(a, lines.join('\n') + '\n')
-  await writeFile(b, old.join('\n') + '\n')
+  const beforeListed = lines.map(l => { const { listed_sample: s, listed_at: t, ...rest } = JSON.parse(l); return JSON.stringify(rest) })
+  const beforeLeaf = beforeListed.map(l => { const { leaf, ...rest } = JSON.parse(l); return JSON.stringify(rest) })
+  const files = { new: lines, 'before-listed': beforeListed, 'before-leaf': beforeLeaf }
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, `${name}.jsonl`), content.join('\n') + '\n')
   const out = join(dir, 'merged.jsonl')
-  const r = await runCli(['merge', b, a, '--out', out], { timeoutMs: 60_000 })
+  const r = await runCli(['merge', ...Object.keys(files).reverse().map(n => join(dir, `${n}.jsonl`)), '--out', out], { timeoutMs: 60_000 })
   assert.equal(r.code, 0, r.stderr)
-  assert.equal(await readFile(out, 'utf8'), lines.join('\n') + '\n', 'the merge of the old and the new dump is the new dump')
+  assert.equal(await readFile(out, 'utf8'), lines.join('\n') + '\n', 'the merge of the older dumps and the new one is the new dump')
   const summary = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}')
   assert.deepEqual([summary.identical, summary.merged], [false, 5])
+
+  // a copy of the first network listed later: the listing wins over the earlier fetch, as in the store
+  const listed = JSON.stringify({ ...JSON.parse(lines[0]), fetched_at: '2030-01-01T00:00:00.000Z', listed_sample: 4000, listed_at: '2030-01-01T00:00:00.000Z' })
+  await writeFile(join(dir, 'listed.jsonl'), listed + '\n')
+  const both = await runCli(['merge', join(dir, 'new.jsonl'), join(dir, 'listed.jsonl'), '--out', out], { timeoutMs: 60_000 })
+  assert.equal(both.code, 0, both.stderr)
+  assert.equal((await readFile(out, 'utf8')).split('\n')[0], listed)
 })
 
 /** A store of `count` networks in a fresh directory under the test's temp dir. */

@@ -211,7 +211,7 @@ test('a store of a newer schema version is refused, naming the versions this one
     await db.open()
     await db.put(metaKey('store.schemaVersion'), encodeValue(STORE_SCHEMA_VERSION + 1))
     await db.close()
-    await assert.rejects(NetworkStore.open({ dataDir: dir }), (e: unknown) => e instanceof StoreOpenError && /schema version 4, this whoismesh reads versions 1, 2 and 3/.test(e.message))
+    await assert.rejects(NetworkStore.open({ dataDir: dir }), (e: unknown) => e instanceof StoreOpenError && /schema version 5, this whoismesh reads versions 1, 2, 3 and 4/.test(e.message))
   })
 })
 
