@@ -11,7 +11,7 @@ export interface CoverageSource {
   isCovered: (address: number) => boolean
   counts: () => { networks: number, negatives: number, failures: number }
   noteCounts: () => { noNetwork: number, answered: number }
-  classCounts: () => { leaves: number, containers: number, unclassified: number }
+  classCounts: () => { leaves: number, containers: number, unclassified: number, listed: number }
   addressesCovered: () => number
   registryStats: () => Record<RegistryId, { networks: number, addressesCovered: number }>
   digest: () => string
@@ -26,9 +26,11 @@ export interface CoverageReport {
   container_networks: number
   /** of the containers, networks stored before leaves and containers existed: `whoismesh repair` classifies them */
   unclassified_networks: number
+  /** of the containers, those whose children were listed completely for a sample (NetworkRecord.listedSample) */
+  listed_networks: number
   /** addresses recorded as unallocated / not found */
   negatives: number
-  /** addresses whose registry answer is a stored container, noted by the node that asked or listed it */
+  /** addresses whose registry answer is a stored container, noted by the node that asked it (or listed it, for a sample that is no sampleSlice) */
   answered_addresses: number
   /** addresses given up on after retries */
   failures: number
@@ -42,7 +44,8 @@ export interface CoverageReport {
   sample_resolved: number
   /**
    * sample addresses whose registry answer is known exactly: inside a leaf, noted unallocated or
-   * answered by a stored container, or in special-purpose space
+   * answered by a stored container, in a listed container and none of its children, or in
+   * special-purpose space
    */
   sample_exact: number
   /** sample addresses only inside a container nobody asked about them: the answer may be more specific */
@@ -102,6 +105,7 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
     leaf_networks: classes.leaves,
     container_networks: classes.containers,
     unclassified_networks: classes.unclassified,
+    listed_networks: classes.listed,
     negatives: store.noteCounts().noNetwork,
     answered_addresses: store.noteCounts().answered,
     failures: counts.failures,
@@ -126,14 +130,14 @@ export function formatCoverage (r: CoverageReport): string {
   const pct = (a: number, b: number): string => b === 0 ? '0.0%' : `${(100 * a / b).toFixed(1)}%`
   const lines = [
     `networks          ${r.networks.toLocaleString('en-US')}`,
-    `leaf / container  ${r.leaf_networks.toLocaleString('en-US')} leaves, ${r.container_networks.toLocaleString('en-US')} containers (a container may hold networks not known yet)` +
+    `leaf / container  ${r.leaf_networks.toLocaleString('en-US')} leaves, ${r.container_networks.toLocaleString('en-US')} containers (${r.listed_networks.toLocaleString('en-US')} listed completely; any other may hold networks not known yet)` +
       (r.unclassified_networks > 0 ? ` (${r.unclassified_networks.toLocaleString('en-US')} stored before leaves and containers, counted as containers: \`whoismesh repair\` classifies them)` : ''),
     `addresses covered ${r.addresses_covered.toLocaleString('en-US')} (${r.percent_ipv4.toFixed(2)}% of ${r.allocatable_addresses.toLocaleString('en-US')} allocatable IPv4 addresses)`,
     `sample resolved   ${r.sample_resolved.toLocaleString('en-US')} of ${r.sample_total.toLocaleString('en-US')} (${pct(r.sample_resolved, r.sample_total)}; ${r.sample_reserved.toLocaleString('en-US')} in special-purpose space)`,
     `  exact           ${r.sample_exact.toLocaleString('en-US')} (${pct(r.sample_exact, r.sample_total)}: the registry's own answer for the address is stored)`,
     `  coarse          ${r.sample_coarse.toLocaleString('en-US')} (only inside a container: a more specific network may exist)`,
     `unallocated       ${r.negatives.toLocaleString('en-US')} addresses`,
-    `answered          ${r.answered_addresses.toLocaleString('en-US')} addresses answered by a container (noted when asked or listed)`,
+    `answered          ${r.answered_addresses.toLocaleString('en-US')} addresses answered by a container (noted when asked)`,
     `failed            ${r.failures.toLocaleString('en-US')} addresses`,
     `lookups           ${r.lookups.toLocaleString('en-US')} (${r.networks === 0 ? '-' : (r.lookups / r.networks).toFixed(3)} per network), ${r.listings.toLocaleString('en-US')} container listings, ${r.requests.toLocaleString('en-US')} registry requests`,
     `digest            ${r.digest}`,

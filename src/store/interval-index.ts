@@ -40,6 +40,8 @@ export interface ClassCounts {
   containers: number
   /** networks whose stored header predates the class (counted as containers) */
   unclassified: number
+  /** containers whose children were listed completely (NetworkRecord.listedSample) */
+  listed: number
 }
 
 export class NetworkIndex {
@@ -58,6 +60,7 @@ export class NetworkIndex {
   private regs = new Uint8Array(1024)
   private flags = new Uint8Array(1024)
   private leafCount = 0
+  private listedCount = 0
   private unclassifiedCount = 0
   /** version hashes (digest.ts), HASH_BYTES per id */
   hashes = new Uint8Array(1024 * HASH_BYTES)
@@ -77,7 +80,7 @@ export class NetworkIndex {
   /** the sample size its children were listed for (NetworkRecord.listedSample), 0 when never */
   listedSample (id: number): number { return this.listed[id] }
   classCounts (): ClassCounts {
-    return { leaves: this.leafCount, containers: this.count - this.leafCount, unclassified: this.unclassifiedCount }
+    return { leaves: this.leafCount, containers: this.count - this.leafCount, unclassified: this.unclassifiedCount, listed: this.listedCount }
   }
   /** network counts by REGISTRY_IDS index */
   registryCounts (): Uint32Array { return this.perRegistry.slice() }
@@ -153,6 +156,7 @@ export class NetworkIndex {
   /** sets the sample size a listing of the network's children was made for (at add, and when a commit replaces its record) */
   setListed (id: number, sample: number): void {
     if (sample > 0 && this.listed[id] === 0) this.listedCoverage.add(this.starts[id], this.ends[id])
+    this.listedCount += (sample > 0 ? 1 : 0) - (this.listed[id] > 0 ? 1 : 0)
     this.listed[id] = sample
   }
 

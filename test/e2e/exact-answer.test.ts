@@ -119,6 +119,20 @@ test('nested world: with the exact rule one node answers every judged address wi
     assert.equal(`${String(lr.networks[0].start_address)} - ${String(lr.networks[0].end_address)}`, `${truth.start} - ${truth.end}`)
     assert.equal(lr.exact, true, r.stdout)
   }
+
+  // complete listings are recorded on their containers (listed_sample), not as a note per address:
+  // every 'answered' note is an address the node asked itself
+  const cov = await runCli(['coverage', '--json', '--data', data, '--sample-limit', String(SAMPLE_LIMIT)])
+  assert.equal(cov.code, 0, cov.stderr)
+  const report = JSON.parse(cov.stdout)
+  t.diagnostic(`listed ${String(report.listed_networks)}, listings ${String(report.listings)}, answered ${String(report.answered_addresses)}, lookups ${String(report.lookups)}, coarse ${String(report.sample_coarse)}`)
+  assert.ok(report.listed_networks > 0 && report.listed_networks <= report.listings, cov.stdout)
+  assert.ok(report.answered_addresses <= report.lookups, `more 'answered' notes than lookups: ${cov.stdout}`)
+  assert.ok(report.sample_coarse <= SAMPLE_LIMIT * 0.005, cov.stdout)
+  const dump = await runCli(['dump', '--data', data])
+  const listed = dump.stdout.trim().split('\n').map(l => JSON.parse(l)).filter(r => r.listed_sample !== null)
+  assert.equal(listed.length, report.listed_networks)
+  assert.ok(listed.every(r => r.listed_sample === SAMPLE_LIMIT && r.leaf === false), 'listed for this sample, containers only')
 })
 
 test('nested world: a fleet of three with the exact rule agrees, and every node answers exactly', async (t) => {

@@ -165,9 +165,9 @@ test('coverage counts leaf and container networks', async () => {
   const r = await runCli(['coverage', '--json', '--sample-limit', '1000', '--data', data], { timeoutMs: 60_000 })
   assert.equal(r.code, 0, r.stderr)
   const report = JSON.parse(r.stdout)
-  assert.deepEqual([report.networks, report.leaf_networks, report.container_networks, report.unclassified_networks], [5, 2, 3, 0])
+  assert.deepEqual([report.networks, report.leaf_networks, report.container_networks, report.unclassified_networks, report.listed_networks], [5, 2, 3, 0, 1])
   const text = await runCli(['coverage', '--sample-limit', '1000', '--data', data], { timeoutMs: 60_000 })
-  assert.match(text.stdout, /^leaf \/ container {2}2 leaves, 3 containers /m)
+  assert.match(text.stdout, /^leaf \/ container {2}2 leaves, 3 containers \(1 listed completely; /m)
   assert.doesNotMatch(text.stdout, /whoismesh repair/, 'no unclassified networks: no advice')
 })
 

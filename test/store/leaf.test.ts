@@ -91,7 +91,7 @@ test('the leaf bit is set at commit, survives a reopen, and the class counts add
     try {
       await store.commit({ networks: RECORDS })
       assert.deepEqual(classes(store), expected)
-      assert.deepEqual(store.classCounts(), { leaves: 4, containers: 4, unclassified: 0 })
+      assert.deepEqual(store.classCounts(), { leaves: 4, containers: 4, unclassified: 0, listed: 0 })
       assert.equal(store.mostSpecificRange(ip('8.8.8.8'))?.leaf, true)
       assert.equal(store.mostSpecificRange(ip('8.8.9.1'))?.leaf, false, 'outside the leaf: its container')
     } finally { await store.close() }
@@ -99,7 +99,7 @@ test('the leaf bit is set at commit, survives a reopen, and the class counts add
     store = await NetworkStore.open({ dataDir: dir })
     try {
       assert.deepEqual(classes(store), expected, 'after reopen, from the headers alone')
-      assert.deepEqual(store.classCounts(), { leaves: 4, containers: 4, unclassified: 0 })
+      assert.deepEqual(store.classCounts(), { leaves: 4, containers: 4, unclassified: 0, listed: 0 })
     } finally { await store.close() }
   })
 })
@@ -115,7 +115,7 @@ test('when the pick rule replaces a record the class follows the kept record, in
       const res = await store.commit({ networks: [earlier] })
       assert.deepEqual(res.networks, { added: 0, changed: 1, unchanged: 0 }, 'the earlier fetch wins')
       assert.equal(store.mostSpecificRange(later.start)?.leaf, true)
-      assert.deepEqual(store.classCounts(), { leaves: 1, containers: 0, unclassified: 0 })
+      assert.deepEqual(store.classCounts(), { leaves: 1, containers: 0, unclassified: 0, listed: 0 })
       const res2 = await store.commit({ networks: [later] })
       assert.deepEqual(res2.networks, { added: 0, changed: 0, unchanged: 1 }, 'the later fetch loses: the class stays')
     } finally { await store.close() }
@@ -143,7 +143,7 @@ test('a store written before leaves and containers opens, reads the same records
       assert.deepEqual(await collect(store.negatives()), want.negatives)
       assert.deepEqual(await store.mostSpecific(ip('8.8.8.8')), want.records.find(r => r.start === ip('8.8.8.0')))
       assert.deepEqual(classes(store), Object.fromEntries(RECORDS.map(r => [r.handle, false])), 'every network an (unclassified) container')
-      assert.deepEqual(store.classCounts(), { leaves: 0, containers: 8, unclassified: 8 })
+      assert.deepEqual(store.classCounts(), { leaves: 0, containers: 8, unclassified: 8, listed: 0 })
     } finally { await store.close() }
     assert.equal(await schemaOf(old), 1, 'reading it leaves it as the older version wrote it')
 
@@ -152,7 +152,7 @@ test('a store written before leaves and containers opens, reads the same records
       // a commit that replaces one of them classifies it
       await store.commit({ networks: [{ ...RECORDS[1], fetchedAt: RECORDS[1].fetchedAt - 1 }] })
       assert.equal(store.mostSpecificRange(ip('8.8.8.8'))?.leaf, true)
-      assert.deepEqual(store.classCounts(), { leaves: 1, containers: 7, unclassified: 7 })
+      assert.deepEqual(store.classCounts(), { leaves: 1, containers: 7, unclassified: 7, listed: 0 })
     } finally { await store.close() }
     assert.equal(await schemaOf(old), STORE_SCHEMA_VERSION, 'its first write marks the store as the version that writes leaf bits')
 
@@ -162,7 +162,7 @@ test('a store written before leaves and containers opens, reads the same records
     store = await NetworkStore.open({ dataDir: old })
     try {
       assert.deepEqual(classes(store), expected, 'repair set every leaf bit')
-      assert.deepEqual(store.classCounts(), { leaves: 4, containers: 4, unclassified: 0 })
+      assert.deepEqual(store.classCounts(), { leaves: 4, containers: 4, unclassified: 0, listed: 0 })
       assert.equal(store.digest(), report.digest)
     } finally { await store.close() }
     assert.equal((await repairStore({ dataDir: old })).reframed, 0, 'a second repair has nothing to rewrite')

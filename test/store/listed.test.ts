@@ -58,6 +58,7 @@ test('a listed container answers the slice addresses in none of its stored child
 
     store = await NetworkStore.open({ dataDir: dir })
     check(store, 'after reopen')
+    assert.deepEqual(store.classCounts(), { leaves: 1, containers: 2, unclassified: 0, listed: 1 }, 'counted from the header bit at open')
     assert.equal((await store.mostSpecific(inSlice[3]))?.listedSample, N)
     await store.commit({ networks: [listed(SAMPLE_SIZE, 3_000)] })
     assert.equal(store.isExact(beyond), true, 'listed for the whole sample: every sample address')
@@ -77,4 +78,5 @@ test('the listing fields are both or neither, a sample size in 1…SAMPLE_SIZE, 
   for (const bad of [{ listedSample: 0 }, { listedSample: SAMPLE_SIZE + 1 }, { listedSample: 1.5 }, { listedSample: 5, listedAt: undefined }, { listedSample: undefined, listedAt: 5 }]) {
     assert.throws(() => canonicalNetwork({ ...CONTAINER, listedAt: 1, ...bad }), /listed(Sample|At)/, JSON.stringify(bad))
   }
+  assert.throws(() => canonicalNetwork(listed(7, 1, { type: 'ASSIGNED PA' })), /a leaf \(ASSIGNED PA\) has no children to list/)
 })
