@@ -95,6 +95,8 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     const { store, ownership, logger } = this.modules
     const queues = this.queues = new RegistryQueues(this.opts, { store, ownership, routes: this.routes, retry: this.retry, wake: () => this.wakeUp.wake() })
     const { lister } = this.modules
+    // the tally follows the index from now on, and queues again what a commit reopens (SampleTally)
+    this.sampleTally()
     if (this.opts.resolve === 'exact' && lister !== undefined) {
       this.listing = new ListingPlan(this.sampleTally(), a => store.isExact(a), (r, c) => lister.canList(r, c), { minWaiting: this.opts.listingMinWaiting, sampleSlice: sliceSizeOf(this.opts.sample) })
     }
@@ -175,7 +177,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
 
   /** the sample, sorted and tallied: built once (one pass), then kept up to date by the store's indexing events */
   private sampleTally (): SampleTally {
-    this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null)
+    this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null, reopened => this.queues?.reopen(reopened))
     return this.tally
   }
 

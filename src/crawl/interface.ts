@@ -122,8 +122,8 @@ export interface CrawlStore {
   isCovered: (address: number) => boolean
   commit: (batch: CommitInput) => Promise<{ accepted: AcceptedRecords }>
   getMeta: (key: string) => Promise<unknown>
-  /** called after each commit that indexed new networks or negatives (NetworkStore.onIndexed) */
-  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[] }) => void) => () => void
+  /** called after each commit that indexed new networks or negatives (NetworkStore.onIndexed, IndexedEvent) */
+  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[], reopened: Array<[number, number]> }) => void) => () => void
 }
 
 /** Which registry holds an address, where known (src/registry/delegations.ts DelegationTable). */

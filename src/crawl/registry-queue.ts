@@ -344,6 +344,18 @@ export class RegistryQueues {
     else this.routeHints.delete(block)
   }
 
+  /**
+   * Addresses dropped as resolved that are not any more (SampleTally onReopened): queued again at
+   * their home registry, where `pick` passes them to their owner's list or looks them up.
+   */
+  reopen (addresses: number[]): void {
+    for (const a of addresses) {
+      const home = this.home(a)
+      if (home !== undefined) this.byId[home].deferred.push(a)
+    }
+    this.modules.wake()
+  }
+
   /** Ownership changed: the addresses left to others are looked at again. */
   reconsider (): void {
     for (const id of REGISTRY_IDS) this.byId[id].foreign.drainTo(this.byId[id].deferred)

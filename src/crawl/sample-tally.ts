@@ -8,13 +8,17 @@
  * then only those addresses), a note marks its address. Per /16 the tally keeps how many sample
  * addresses it has and how many are done, so this node's slice (whose owner is decided per block of
  * at most /16) is summed over 65,536 blocks, not over the sample.
+ *
+ * Resolved is not for good under the exact rule: an address a listed container answered is
+ * reopened when a container arrives between them (NetworkStore IndexedEvent.reopened). The tally
+ * counts it unresolved again and tells `onReopened`, which queues it again.
  */
 import { lowerBound } from '../store/sorted-array.js'
 
 export interface TallySource {
   isResolved: (address: number) => boolean
   /** NetworkStore.onIndexed: what each commit added to the index */
-  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[] }) => void) => () => void
+  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[], reopened: Array<[number, number]> }) => void) => () => void
 }
 
 export interface SampleCounts {
@@ -35,9 +39,10 @@ export class SampleTally {
 
   /**
    * Counts the sample against what `source` holds now and follows what it indexes from then on.
-   * `reserved(a)`: never asked (counted resolved, and in no slice).
+   * `reserved(a)`: never asked (counted resolved, and in no slice). `onReopened`: the addresses a
+   * commit took back from resolved, in address order.
    */
-  constructor (sample: Uint32Array, private readonly source: TallySource, reserved: (address: number) => boolean) {
+  constructor (sample: Uint32Array, private readonly source: TallySource, reserved: (address: number) => boolean, private readonly onReopened?: (addresses: number[]) => void) {
     this.sorted = Uint32Array.from(sample).sort()
     this.done = new Uint8Array(this.sorted.length)
     for (let i = 0; i < this.sorted.length; i++) {
@@ -50,7 +55,22 @@ export class SampleTally {
     source.onIndexed(e => {
       for (const [start, end] of e.ranges) this.addRange(start, end)
       for (const a of e.addresses) this.addRange(a, a)
+      const reopened: number[] = []
+      for (const [start, end] of e.reopened) this.reopenRange(start, end, reopened)
+      if (reopened.length > 0) this.onReopened?.(reopened)
     })
+  }
+
+  /** The addresses in [start, end] counted resolved that are not any more: unmarked, and collected in `out`. */
+  private reopenRange (start: number, end: number, out: number[]): void {
+    const s = this.sorted
+    for (let i = lowerBound(s, s.length, start); i < s.length && s[i] <= end; i++) {
+      if (this.done[i] !== 1 || this.source.isResolved(s[i])) continue
+      this.done[i] = 0
+      this.resolved--
+      this.per16Done[s[i] >>> 16]--
+      out.push(s[i])
+    }
   }
 
   /**

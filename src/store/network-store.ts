@@ -10,7 +10,7 @@
 import { resolve } from 'node:path'
 import {
   InvalidRecordError, canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, decodeValue,
-  encodeRecord, encodeValue, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork
+  encodeRecord, encodeValue, isLeaf, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork
 } from '../record/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { negativeHash, networkHash, versionHash } from './digest.js'
@@ -38,6 +38,13 @@ const RESERVED_META_PREFIX = 'store.'
 export interface IndexedEvent {
   ranges: Array<[number, number]>
   addresses: number[]
+  /**
+   * Of `ranges`, the new containers inside a listed one: a sample address in such a range that a
+   * listing answered exactly (MemoryIndex.isListedAnswer) may not be exact any more — its most
+   * specific network is now this container, which nobody listed yet. It happens when the listed
+   * container arrives before its child (sync sends records in address order, gossip in any).
+   */
+  reopened: Array<[number, number]>
 }
 
 export class NetworkStore {
@@ -177,9 +184,12 @@ export class NetworkStore {
     for (const a of plan.deletes) this.failureSet.delete(a)
     if (netChanges.length > 0) this.registryCoverageCache = undefined
     if (this.indexedListeners.size > 0) {
-      const e: IndexedEvent = { ranges: [], addresses: [] }
+      const e: IndexedEvent = { ranges: [], addresses: [], reopened: [] }
       // replaced records too: a network that became a leaf, a note that changed kind, may resolve now
-      for (const c of netChanges) e.ranges.push([c.record.start, c.record.end])
+      for (const c of netChanges) {
+        e.ranges.push([c.record.start, c.record.end])
+        if (c.replaced === undefined && !isLeaf(c.record.registry, c.record.type) && this.networkIndex.listedCoverage.covers(c.record.start)) e.reopened.push([c.record.start, c.record.end])
+      }
       for (const c of negChanges) e.addresses.push(c.record.address)
       if (e.ranges.length + e.addresses.length > 0) for (const fn of this.indexedListeners) fn(e)
     }

@@ -87,3 +87,38 @@ test('the tally equals a pass over the sample after every commit, for every owne
     await store.close()
   }
 })
+
+test('a container arriving inside a listed one takes back what the listing answered: the tally reopens those addresses and says which', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'whoismesh-tally-'))
+  dirs.push(dir)
+  const store = await NetworkStore.open({ dataDir: dir })
+  try {
+    const N = 20_000
+    const sample = sampleSlice(N)
+    const sorted = [...sample].sort((a, b) => a - b)
+    // a /8 allocation holding slice addresses, and a /16 sub-allocation inside it holding some of them
+    const inside = sorted.filter(a => registryForAddress(a) === 'ripe' && (a >>> 24) === (sorted.find(b => registryForAddress(b) === 'ripe')! >>> 24))
+    const base = (inside[0] & 0xff000000) >>> 0
+    const sub = (inside[0] & 0xffff0000) >>> 0
+    const inSub = inside.filter(a => a >= sub && a <= sub + 0xffff)
+    assert.ok(inSub.length >= 1 && inside.length > inSub.length, 'the fixture has slice addresses inside and outside the sub-allocation')
+    const reopened: number[][] = []
+    const tally = new SampleTally(sample, store, a => registryForAddress(a) == null, a => reopened.push(a))
+    const before = tally.counts(() => true).resolved
+    // the listed allocation arrives first (as a sync sends it: in address order), its child later
+    await store.commit({ networks: [net(base, base + 0xffffff, { type: 'ALLOCATED PA', listedSample: N, listedAt: 1 })] })
+    assert.equal(tally.counts(() => true).resolved, before + inside.length, 'every slice address in the allocation is answered by it')
+    assert.deepEqual(reopened, [])
+    await store.commit({ networks: [net(sub, sub + 0xffff, { type: 'SUB-ALLOCATED PA' })] })
+    assert.deepEqual(reopened, [inSub], 'the addresses inside the sub-allocation are open again, in address order')
+    assert.equal(tally.counts(() => true).resolved, before + inside.length - inSub.length)
+    assert.deepEqual(tally.counts(() => true), brute(sample, store, () => true))
+    // a leaf arriving inside the listed allocation takes nothing back
+    const leafAt = inside.find(a => a < sub || a > sub + 0xffff)! & 0xffffff00
+    await store.commit({ networks: [net(leafAt >>> 0, (leafAt >>> 0) + 255, { type: 'ASSIGNED PA' })] })
+    assert.equal(reopened.length, 1)
+    assert.deepEqual(tally.counts(() => true), brute(sample, store, () => true))
+  } finally {
+    await store.close()
+  }
+})

@@ -178,6 +178,25 @@ test('copies of one network or negative that differ only in fetch metadata are e
   assert.equal(transferred(again), 0, 'a second sync transfers nothing')
 })
 
+test('a container\'s listing travels with it: the listed copy replaces the earlier, unlisted one on the other side', async () => {
+  const [a, b] = await Promise.all([startPeer(), startPeer()])
+  const shared = syntheticNetworks(200, 12)
+  const container = { ...shared[0], type: 'ALLOCATED PA' }
+  const listed = { ...container, fetchedAt: container.fetchedAt + 60_000, listedSample: 4000, listedAt: container.fetchedAt + 60_000 }
+  await load(a.store, [listed, ...shared.slice(1)])
+  await load(b.store, [container, ...shared.slice(1)])
+  assert.deepEqual([a.store.classCounts().listed, b.store.classCounts().listed], [1, 0])
+
+  const report = await a.sync.syncWith(addr(b))
+
+  assert.equal(report.converged, true)
+  assert.equal(report.networksSent, 1, 'the listed copy, and nothing else')
+  assert.deepEqual([a.store.classCounts().listed, b.store.classCounts().listed], [1, 1])
+  const got = await b.store.mostSpecific(container.start)
+  assert.deepEqual([got?.listedSample, got?.listedAt, got?.fetchedAt], [4000, listed.listedAt, listed.fetchedAt])
+  assert.ok((await dump(a.store)).equals(await dump(b.store)), 'byte-identical')
+})
+
 test('an empty node copies 50k networks from a full one; later syncs cost only the differences', async () => {
   const [full, empty] = await Promise.all([startPeer(), startPeer()])
   const networks = syntheticNetworks(50_000, 3)

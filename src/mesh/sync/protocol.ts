@@ -34,7 +34,8 @@ import type { NegativeRecord, NetworkRecord } from '../../record/index.js'
 import { SyncProtocolError } from './errors.js'
 
 export const SYNC_PROTOCOL = '/whoismesh/sync/1.0.0'
-export const SYNC_VERSION = 2
+/** 3: a network listed completely carries its listing (17 fields, NetworkRecord.listedSample) */
+export const SYNC_VERSION = 3
 export const ID_BYTES = 16
 export const FINGERPRINT_BYTES = 32
 /** honest peers send at most leafItems (≤ this) ids per range */
@@ -85,18 +86,24 @@ function questionToWire (q: Question): unknown[] {
   }
 }
 
+/** a network as a tuple: NETWORK_FIELDS, then LISTING_FIELDS for a network listed completely */
 export function networkToTuple (r: NetworkRecord): unknown[] {
-  return [r.start, r.end, r.registry, r.handle, r.name, r.org, r.country, r.cidrs, r.type, r.parentHandle, r.registered, r.lastChanged, r.source, r.fetchedAt, r.queryAddress]
+  const t: unknown[] = [r.start, r.end, r.registry, r.handle, r.name, r.org, r.country, r.cidrs, r.type, r.parentHandle, r.registered, r.lastChanged, r.source, r.fetchedAt, r.queryAddress]
+  if (r.listedSample !== undefined) t.push(r.listedSample, r.listedAt)
+  return t
 }
 
 export const NETWORK_FIELDS = ['start', 'end', 'registry', 'handle', 'name', 'org', 'country', 'cidrs', 'type', 'parentHandle', 'registered', 'lastChanged', 'source', 'fetchedAt', 'queryAddress'] as const
+export const LISTING_FIELDS = ['listedSample', 'listedAt'] as const
 
-/** a network tuple as an object for validateRecords; undefined when it is not a 15-field array */
+/** a network tuple as an object for validateRecords; undefined when it is not an array of 15 or 17 fields */
 export function tupleToNetwork (t: unknown): Record<string, unknown> | undefined {
-  if (!Array.isArray(t) || t.length !== NETWORK_FIELDS.length) return undefined
-  return {
+  if (!Array.isArray(t) || (t.length !== NETWORK_FIELDS.length && t.length !== NETWORK_FIELDS.length + LISTING_FIELDS.length)) return undefined
+  const r: Record<string, unknown> = {
     start: t[0], end: t[1], registry: t[2], handle: t[3], name: t[4], org: t[5], country: t[6], cidrs: t[7], type: t[8], parentHandle: t[9], registered: t[10], lastChanged: t[11], source: t[12], fetchedAt: t[13], queryAddress: t[14]
   }
+  if (t.length > NETWORK_FIELDS.length) { r.listedSample = t[15]; r.listedAt = t[16] }
+  return r
 }
 
 export function negativeToTuple (r: NegativeRecord): unknown[] {

@@ -323,7 +323,7 @@ export class SyncSession {
     const networks: unknown[] = []
     for (const t of nTuples) {
       const r = tupleToNetwork(t)
-      if (r === undefined) throw new SyncProtocolError('invalid-records', 'a network is not a 15-field array')
+      if (r === undefined) throw new SyncProtocolError('invalid-records', 'a network is not an array of 15 or 17 fields')
       networks.push(r)
     }
     const negatives: unknown[] = []
