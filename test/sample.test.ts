@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateSortedSample, isSampleAddress, shuffledSample, sampleSlice, SAMPLE_SIZE } from '../src/sample/index.js'
+import { generateSortedSample, inSampleSlice, isSampleAddress, sampleRank, shuffledSample, sampleSlice, sliceSizeOf, SAMPLE_SIZE } from '../src/sample/index.js'
 import { prng } from '../src/util/prng.js'
 import { formatIPv4, parseIPv4 } from '../src/util/ipv4.js'
 
@@ -65,4 +65,28 @@ test('isSampleAddress says exactly which addresses are in the sample', () => {
   for (const ip of ['8.8.8.8', '0.0.0.1', '10.0.0.1', '192.168.0.1', '1.0.1.1', '207.48.60.1']) {
     assert.equal(isSampleAddress(parseIPv4(ip)), inSorted(parseIPv4(ip)), ip)
   }
+})
+
+test('sampleRank is the position in the shuffled order; inSampleSlice(a, n) holds for ranks below n only; sliceSizeOf recognises a slice', () => {
+  const all = shuffledSample()
+  for (const i of [0, 1, 999, 1000, 1001, 123_456, SAMPLE_SIZE - 2, SAMPLE_SIZE - 1]) assert.equal(sampleRank(all[i]), i)
+  for (let i = 0; i < all.length; i += 4099) assert.equal(sampleRank(all[i]), i)
+  for (const n of [1, 1000, 4000, 200_000]) {
+    assert.equal(inSampleSlice(all[n - 1], n), true, `rank ${n - 1} is in the first ${n}`)
+    assert.equal(inSampleSlice(all[n], n), false, `rank ${n} is not in the first ${n}`)
+  }
+  assert.equal(inSampleSlice(all[SAMPLE_SIZE - 1], SAMPLE_SIZE), true)
+  // not sample addresses: no rank, in no slice (the full one included)
+  for (const a of [0, all[5] + 1, all[5] - 1, all[5] + 2, 0x0a000041]) {
+    assert.equal(sampleRank(a), -1)
+    assert.equal(inSampleSlice(a, SAMPLE_SIZE), false)
+  }
+  assert.equal(sliceSizeOf(sampleSlice(4000)), 4000)
+  assert.equal(sliceSizeOf(Uint32Array.from(sampleSlice(4000))), 4000, 'a copy of a slice')
+  assert.equal(sliceSizeOf(sampleSlice()), SAMPLE_SIZE)
+  const swapped = Uint32Array.from(sampleSlice(4000))
+  ;[swapped[10], swapped[11]] = [swapped[11], swapped[10]]
+  assert.equal(sliceSizeOf(swapped), undefined, 'the same addresses in another order')
+  assert.equal(sliceSizeOf(all.subarray(1, 100)), undefined, 'not from the start')
+  assert.equal(sliceSizeOf(new Uint32Array(0)), undefined)
 })

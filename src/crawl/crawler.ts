@@ -22,30 +22,15 @@ import type { RegistryGate } from './registry-gate.js'
 import { RegistryQueues, registryProgress, type RegistryQueue } from './registry-queue.js'
 import { RetryPolicy } from './retry-policy.js'
 import { SampleTally } from './sample-tally.js'
-import { ListingPlan, runListing, type ContainerLister, type ListingJob } from './listing.js'
+import { ListingPlan, runListing, type ListingJob } from './listing.js'
 import { WakeUp } from './wake-up.js'
 import { giveUpOnRegistry, reportReachability } from './reachability.js'
 import { CrawlCounterBook } from './counters.js'
 import { unreachableKind } from '../lookup/errors.js'
 import {
-  type AddressLookup, type AddressOwnership, type CrawlCounters,
-  type CrawlerEvents, type CrawlerOptions, type CrawlStatus, type CrawlStore, type RegistryProgress, type Routes
+  type CrawlCounters, type CrawlerEvents, type CrawlerModules, type CrawlerOptions, type CrawlStatus, type CrawlStore, type RegistryProgress, type Routes
 } from './interface.js'
 
-export interface CrawlerModules {
-  store: CrawlStore
-  client: AddressLookup
-  /** the registries' gate; the registry client (`client`) must pass the same one before each request */
-  gate: RegistryGate
-  logger: Logger
-  /**
-   * In a mesh: which addresses this node looks up (the rest are left to their owners and arrive
-   * by gossip). Absent: every address is this node's.
-   */
-  ownership?: AddressOwnership
-  /** lists containers' children (the registry client); absent: every address is asked on its own */
-  lister?: ContainerLister
-}
 
 export class Crawler extends EventEmitter<CrawlerEvents> {
   private readonly opts: CrawlerOptions
@@ -98,7 +83,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     // the tally follows the index from now on, and queues again what a commit reopens (SampleTally)
     this.sampleTally()
     if (this.opts.resolve === 'exact' && lister !== undefined) {
-      this.listing = new ListingPlan(this.sampleTally(), a => store.isExact(a), (r, c) => lister.canList(r, c), { minWaiting: this.opts.listingMinWaiting, sampleSlice: sliceSizeOf(this.opts.sample) })
+      this.listing = new ListingPlan(this.sampleTally(), a => store.isExact(a), (r, c) => lister.canList(r, c), { minWaiting: this.opts.listingMinWaiting, sampleSlice: sliceSizeOf(this.opts.sample), shareable: this.modules.shareable ?? (() => true) })
     }
     logger.info('crawl started', {
       sample: this.opts.sample.length,
@@ -330,6 +315,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         lister,
         gate,
         logger,
+        stored: async j => await this.modules.store.network(j.start, j.end),
         commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
         enqueue: next => this.enqueueListing(next),
         retryFirst: again => { this.counters.listings--; q.listings.unshift(again) },

@@ -2,6 +2,9 @@ import type { RegistryId } from '../registry/interface.js'
 import type { NetworkRecord, ParsedNetwork } from '../record/index.js'
 import type { CommitInput, CommitResult } from '../store/interface.js'
 import type { ReachableEvent, UnreachableEvent } from './reachability.js'
+import type { RegistryGate } from './registry-gate.js'
+import type { ContainerLister } from './listing.js'
+import type { Logger } from '../util/logger.js'
 
 /** What the crawl loop needs from the registry client (src/lookup RegistryClient implements it). */
 export interface AddressLookup {
@@ -121,9 +124,33 @@ export interface CrawlStore {
   isExact: (address: number) => boolean
   isCovered: (address: number) => boolean
   commit: (batch: CommitInput) => Promise<{ accepted: AcceptedRecords }>
+  /** the network stored under exactly [start, end] (NetworkStore.network) */
+  network: (start: number, end: number) => Promise<NetworkRecord | undefined>
   getMeta: (key: string) => Promise<unknown>
   /** called after each commit that indexed new networks or negatives (NetworkStore.onIndexed, IndexedEvent) */
   onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[], reopened: Array<[number, number]> }) => void) => () => void
+}
+
+/** What the crawler is built from (src/node wires them). */
+export interface CrawlerModules {
+  store: CrawlStore
+  client: AddressLookup
+  /** the registries' gate; the registry client (`client`) must pass the same one before each request */
+  gate: RegistryGate
+  logger: Logger
+  /**
+   * In a mesh: which addresses this node looks up (the rest are left to their owners and arrive
+   * by gossip). Absent: every address is this node's.
+   */
+  ownership?: AddressOwnership
+  /** lists containers' children (the registry client); absent: every address is asked on its own */
+  lister?: ContainerLister
+  /**
+   * whether peers accept a record as this node would send it (mesh/validation.ts
+   * checkNetworkRecord); absent: every record. A listing whose children peers would refuse marks
+   * no container listed (crawl/listing.ts)
+   */
+  shareable?: (record: NetworkRecord) => boolean
 }
 
 /** Which registry holds an address, where known (src/registry/delegations.ts DelegationTable). */

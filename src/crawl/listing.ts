@@ -75,9 +75,15 @@ export interface ListingPlanOptions {
    * `listedSample: n`); undefined for any other sample (it notes each address in no child)
    */
   sampleSlice: number | undefined
+  /**
+   * whether peers accept a record (CrawlerModules.shareable). A listing marks its container only
+   * when every child it stores is: a peer holding the mark without a child it refused would take
+   * the container for the answer inside that child, and nothing would ever correct it.
+   */
+  shareable: (record: NetworkRecord) => boolean
 }
 
-export const defaultListingPlanOptions: ListingPlanOptions = { minWaiting: 2, sampleSlice: undefined }
+export const defaultListingPlanOptions: ListingPlanOptions = { minWaiting: 2, sampleSlice: undefined, shareable: () => true }
 
 /** What one finished listing adds to the store. */
 export interface ListingResult {
@@ -127,21 +133,30 @@ export class ListingPlan {
   resolve (job: ListingJob, listing: Awaited<ReturnType<ContainerLister['listChildren']>>, fetchedAt: number): ListingResult {
     // a network found by a listing was asked for no address of its own: query_address 0.0.0.0
     const children: NetworkRecord[] = listing.children.map(c => ({ ...c, source: listing.source, fetchedAt, queryAddress: LISTED_QUERY_ADDRESS }))
+    const starts = Uint32Array.from(children, n => n.start)
+    const childAt = (a: number): number => {
+      const k = upperBound(starts, starts.length, a) - 1
+      return k >= 0 && children[k].end >= a ? k : -1
+    }
+    const holdsSample = new Uint8Array(children.length)
+    this.sample.forEachIn(job.start, job.end, a => {
+      const k = childAt(a)
+      if (k >= 0) holdsSample[k] = 1
+      return true
+    })
+    const networks = children.filter((_, k) => holdsSample[k] === 1)
     const notes: NegativeRecord[] = []
     const next: ListingJob[] = []
-    const slice = this.opts.sampleSlice
-    const starts = Uint32Array.from(children, n => n.start)
-    const holdsSample = new Uint8Array(children.length)
+    if (!listing.complete) return { networks, notes, next }
+    // a complete listing marks its container, when the sample is a slice and peers take every child stored
+    const slice = networks.every(this.opts.shareable) ? this.opts.sampleSlice : undefined
     const waitingIn = new Map<number, number>()
     this.sample.forEachIn(job.start, job.end, a => {
-      const k = upperBound(starts, starts.length, a) - 1
-      const child = k >= 0 && children[k].end >= a ? children[k] : undefined
-      if (child !== undefined) holdsSample[k] = 1
-      if (!listing.complete || this.isExact(a)) return true
-      if (child === undefined) {
+      if (this.isExact(a)) return true
+      const k = childAt(a)
+      if (k < 0) {
         if (slice === undefined) notes.push({ address: a, registry: job.registry, reason: 'answered', fetchedAt })
-      }
-      else if (!isLeaf(child.registry, child.type)) waitingIn.set(k, (waitingIn.get(k) ?? 0) + 1)
+      } else if (!isLeaf(children[k].registry, children[k].type)) waitingIn.set(k, (waitingIn.get(k) ?? 0) + 1)
       return true
     })
     for (const [k, n] of waitingIn) {
@@ -149,8 +164,7 @@ export class ListingPlan {
       const job = this.consider(children[k])
       if (job !== undefined) next.push(job)
     }
-    const networks = children.filter((_, k) => holdsSample[k] === 1)
-    if (listing.complete && slice !== undefined) {
+    if (slice !== undefined) {
       const { listedSample, listedAt, ...container } = job.container
       networks.push({ ...container, listedSample: Math.max(slice, listedSample ?? 0), listedAt: listedSample !== undefined && listedSample > slice ? listedAt : fetchedAt })
     }
@@ -174,6 +188,8 @@ export interface ListingRun {
   lister: ContainerLister
   gate: Pick<RegistryGate, 'beginLookup' | 'noteAnswer' | 'noteRateLimited' | 'noteUnreachable' | 'noteReached'>
   logger: Logger
+  /** the container's record as stored (a listing marks that one, not the crawl's later copy) */
+  stored: (job: ListingJob) => Promise<NetworkRecord | undefined>
   /** commits a batch; undefined when the store refused it (the crawl stops) */
   commit: (batch: { networks: NetworkRecord[], negatives: NegativeRecord[] }) => Promise<{ accepted: AcceptedRecords } | undefined>
   /** hands a listing to its registry's queue */
@@ -196,7 +212,8 @@ export async function runListing (run: ListingRun, job: ListingJob, signal: Abor
   try {
     const listing = await lister.listChildren(job, job.registry, signal)
     gate.noteAnswer(job.registry, signal)
-    const result = plan.resolve(job, listing, Date.now())
+    const stored = await run.stored(job)
+    const result = plan.resolve(stored === undefined ? job : { ...job, container: stored }, listing, Date.now())
     const committed = await run.commit({ networks: result.networks, negatives: result.notes })
     if (committed === undefined) return
     run.accepted(committed.accepted)

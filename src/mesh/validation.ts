@@ -4,7 +4,7 @@
  * ignore (harmless but useless: e.g. a heartbeat from ourselves, an old version) or reject (the
  * sender misbehaves: gossipsub lowers its score). Every outcome is counted by the caller.
  */
-import { LISTED_QUERY_ADDRESS, canonicalNegative, canonicalNetwork, type CanonicalNegative, type CanonicalNetwork } from '../record/index.js'
+import { LISTED_QUERY_ADDRESS, canonicalNegative, isLeaf, canonicalNetwork, type CanonicalNegative, type CanonicalNetwork } from '../record/index.js'
 import { REGISTRY_IDS, isRegistryId } from '../registry/interface.js'
 import { slashEightOf, specialBlockOf } from '../registry/iana.js'
 import { rangeToCidrs } from '../util/ipv4.js'
@@ -42,7 +42,7 @@ export const VALIDATION_REASONS = [
   'too-large', 'decode', 'not-an-object', 'batch-shape', 'batch-too-large',
   // reject: a record (one bad record rejects its whole batch)
   'record-schema', 'network-too-large', 'reserved-space', 'special-space', 'string-too-long', 'bad-country',
-  'too-many-cidrs', 'bad-cidrs', 'query-outside', 'bad-fetch-time',
+  'too-many-cidrs', 'bad-cidrs', 'query-outside', 'bad-fetch-time', 'listed-leaf',
   // reject: a heartbeat
   'heartbeat-schema', 'sender-mismatch'
 ] as const
@@ -86,6 +86,9 @@ export function checkNetworkRecord (v: unknown, now = Date.now()): Validation<Ca
   // 0.0.0.0 (never a queried address): the network came from a listing of its parent's children (crawl/listing.ts)
   if (r.queryAddress !== LISTED_QUERY_ADDRESS && (r.queryAddress < r.start || r.queryAddress > r.end)) return reject('query-outside', 'query address outside the network')
   if (!fetchTimeOk(r.fetchedAt, now)) return reject('bad-fetch-time', 'fetch time out of bounds')
+  if (r.listedAt !== undefined && !fetchTimeOk(r.listedAt, now)) return reject('bad-fetch-time', 'listing time out of bounds')
+  // a listing vouches for the addresses of a container's empty space: a leaf has none (record/classify.ts)
+  if (r.listedSample !== undefined && isLeaf(r.registry, r.type)) return reject('listed-leaf', `a leaf (${r.type.slice(0, 40)}) carries a listing`)
   return accept(r)
 }
 

@@ -17,7 +17,7 @@ import { controlRoutes } from './control-routes.js'
 import type { Logger } from '../util/logger.js'
 import type { NodeProgress } from '../report/status-line.js'
 import type { PrivateKey } from '@libp2p/interface'
-import { Mesh, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
+import { Mesh, checkNetworkRecord, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
 import { Ownership, FleetBudget, settleMembership } from '../fleet/index.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
@@ -71,7 +71,7 @@ export class WhoismeshNode {
       failedRetryRounds: opts.failedRetryRounds ?? defaultCrawlerOptions.failedRetryRounds,
       giveUpUnreachableMs: opts.giveUpUnreachableMs ?? defaultCrawlerOptions.giveUpUnreachableMs,
       resolve: opts.resolve
-    }, { store, client, gate, logger, ownership: this.ownership, lister: client })
+    }, { store, client, gate, logger, ownership: this.ownership, lister: client, shareable: r => checkNetworkRecord(r).result === 'accept' })
     this.crawler = crawler
     this.mesh = new Mesh({
       listen: opts.mesh.listen,

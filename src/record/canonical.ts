@@ -11,7 +11,6 @@ import {
 } from './interface.js'
 import { recordWork } from './metrics.js'
 import { SAMPLE_SIZE } from '../sample/index.js'
-import { isLeaf } from './classify.js'
 
 type Kind = 'network' | 'negative' | 'failure'
 
@@ -95,9 +94,6 @@ function listed (r: Record<string, unknown>, field: string): { listedSample?: nu
   if (r.listedSample === undefined && r.listedAt === undefined) return {}
   const n = r.listedSample
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > SAMPLE_SIZE) throw new InvalidRecordError(`${field}.listedSample`, `expected a sample size 1…${SAMPLE_SIZE}, got ${String(n)}`)
-  if (typeof r.registry === 'string' && isRegistryId(r.registry) && typeof r.type === 'string' && isLeaf(r.registry, r.type)) {
-    throw new InvalidRecordError(`${field}.listedSample`, `a leaf (${r.type}) has no children to list`)
-  }
   return { listedSample: n, listedAt: time(r.listedAt, `${field}.listedAt`) }
 }
 

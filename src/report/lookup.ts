@@ -6,8 +6,9 @@
  * networks that nobody has looked up yet. So the answer says whether it is known to be exact:
  * `exact` is true when the most specific stored network is a leaf, or when it is the network the
  * registry gave for this very address (its `query_address`, or an 'answered' note written when the
- * address was asked or its container's children were listed); false when it is a container found
- * through another address — a more specific network may exist, and the answer may be coarse.
+ * address was asked), or a sample address inside a container listed completely for a sample that
+ * holds it (NetworkRecord.listedSample); false when it is a container found through another
+ * address — a more specific network may exist, and the answer may be coarse.
  * A registry's "not allocated" for this address, and special-purpose space, are exact too.
  *
  * The crawl asks only about the sample's addresses (src/sample). For an address outside it the

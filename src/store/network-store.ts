@@ -257,6 +257,13 @@ export class NetworkStore {
     return (await this.readNetworks([r]))[0]
   }
 
+  /** the network stored under exactly [start, end], read from disk */
+  async network (start: number, end: number): Promise<CanonicalNetwork | undefined> {
+    const x = this.networkIndex
+    const id = x.find(start, end)
+    return id < 0 ? undefined : (await this.readNetworks([this.rangeOf(id)]))[0]
+  }
+
   /** all networks containing the address, most specific first */
   async containing (address: number): Promise<CanonicalNetwork[]> {
     return await this.readNetworks(this.containingRanges(address))

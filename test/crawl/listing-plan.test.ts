@@ -95,4 +95,10 @@ test('a complete listing for a sample that is sampleSlice(n) marks the container
     assert.deepEqual([listedSample, listedAt], [2000, 7])
     assert.deepEqual(rest, container, 'the container\'s record as the crawl had it, fetchedAt and queryAddress kept')
   }
+  // a child peers would refuse: the container is not marked (a peer holding the mark without the
+  // child would take the container for that child's answer); the waiting addresses get notes
+  const refused = new ListingPlan(sampleOf(sorted), () => false, () => true, { sampleSlice: 2000, shareable: n => n.handle !== held.handle })
+  const r = refused.resolve(refused.consider(container)!, { children: [held, empty], complete: true, source: 'rdap' }, 7)
+  assert.deepEqual(r.networks.map(n => [n.handle, n.listedSample]), [[held.handle, undefined]])
+  assert.deepEqual(r.notes.map(n => n.address), inside.filter(a => a < held.start || a > held.end))
 })

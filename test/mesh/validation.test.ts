@@ -37,7 +37,8 @@ test('topics round-trip through stringify and parse for every kind', () => {
 })
 
 test('a well-formed batch of networks and negatives is accepted', () => {
-  const msg = { networks: [network('8.8.8.0', '8.8.8.255')], negatives: [{ address: parseIPv4('8.20.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] }
+  const listed = network('8.0.0.0', '8.255.255.255', { type: 'DIRECT ALLOCATION', registry: 'arin', queryAddress: parseIPv4('8.8.8.8'), listedSample: 5000, listedAt: NOW })
+  const msg = { networks: [network('8.8.8.0', '8.8.8.255'), listed], negatives: [{ address: parseIPv4('8.20.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] }
   const v = validateGossip(NETS, encodeMessage(msg as any), 'peer', NOW)
   assert.equal(v.result, 'accept', JSON.stringify(v))
 })
@@ -55,6 +56,8 @@ test('hostile or broken nets messages are rejected with a reason code', () => {
     ['an unknown registry', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { registry: 'iana' as any })], negatives: [] }), 'record-schema'],
     ['an absurdly long name', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { name: 'x'.repeat(5000) })], negatives: [] }), 'string-too-long'],
     ['a fetch time in the future', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { fetchedAt: NOW + 10 * 86400_000 })], negatives: [] }), 'bad-fetch-time'],
+    ['a listing time in the future', encodeMessage({ networks: [network('8.0.0.0', '8.255.255.255', { type: 'DIRECT ALLOCATION', registry: 'arin', queryAddress: parseIPv4('8.8.8.8'), listedSample: 5000, listedAt: NOW + 10 * 86400_000 })], negatives: [] }), 'bad-fetch-time'],
+    ['a leaf carrying a listing', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { type: 'REASSIGNMENT', registry: 'arin', listedSample: 5000, listedAt: NOW })], negatives: [] }), 'listed-leaf'],
     ['a negative in reserved space', encodeMessage({ networks: [], negatives: [{ address: parseIPv4('240.0.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] }), 'reserved-space'],
     ['an oversized batch of networks', encodeMessage({ networks: Array.from({ length: VALIDATION_LIMITS.maxBatchRecords + 1 }, (_, i) => network('8.8.8.0', '8.8.8.255', { queryAddress: parseIPv4('8.8.8.0') + (i % 256) })), negatives: [] }), 'too-large'],
     ['a batch of more records than allowed, under the byte limit', encodeMessage({ networks: [], negatives: Array.from({ length: VALIDATION_LIMITS.maxBatchRecords + 1 }, (_, i) => ({ address: parseIPv4('8.20.0.0') + i, registry: 'arin', reason: 'not-found', fetchedAt: NOW })) }), 'batch-too-large'],

@@ -78,5 +78,7 @@ test('the listing fields are both or neither, a sample size in 1…SAMPLE_SIZE, 
   for (const bad of [{ listedSample: 0 }, { listedSample: SAMPLE_SIZE + 1 }, { listedSample: 1.5 }, { listedSample: 5, listedAt: undefined }, { listedSample: undefined, listedAt: 5 }]) {
     assert.throws(() => canonicalNetwork({ ...CONTAINER, listedAt: 1, ...bad }), /listed(Sample|At)/, JSON.stringify(bad))
   }
-  assert.throws(() => canonicalNetwork(listed(7, 1, { type: 'ASSIGNED PA' })), /a leaf \(ASSIGNED PA\) has no children to list/)
+  // a leaf carrying a listing is the mesh's to refuse (mesh/validation.ts 'listed-leaf'), not the
+  // record's: a word classify.ts counts a container today may become a leaf word later
+  assert.equal(canonicalNetwork(listed(7, 1, { type: 'ASSIGNED PA' })).listedSample, 7)
 })
