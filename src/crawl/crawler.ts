@@ -7,8 +7,9 @@
  * picks the next address still unresolved — so a network found a moment ago already stops the
  * addresses it covers — and never starts a lookup for an address whose /12 (by default) has one
  * in flight: those are the lookups most likely to return the same network twice. A failed lookup
- * is retried or given up on as the retry policy (src/crawl/retry-policy.ts) says; one that did
- * not reach its registry at all waits for the registry instead (src/crawl/reachability.ts).
+ * (src/crawl/lookup-failure.ts) is retried or given up on as the retry policy
+ * (src/crawl/retry-policy.ts) says; one that did not reach its registry at all waits for the
+ * registry instead (src/crawl/reachability.ts).
  */
 import { EventEmitter } from 'node:events'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
@@ -16,9 +17,6 @@ import { registryForAddress } from '../registry/iana.js'
 import { isLeaf, type NegativeRecord, type NetworkRecord } from '../record/index.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { sliceSizeOf } from '../sample/index.js'
-import type { Logger } from '../util/logger.js'
-import { AbortedError } from './rate-limiter.js'
-import type { RegistryGate } from './registry-gate.js'
 import { RegistryQueues, registryProgress, type RegistryQueue } from './registry-queue.js'
 import { RetryPolicy } from './retry-policy.js'
 import { SampleTally } from './sample-tally.js'
@@ -26,7 +24,7 @@ import { ListingPlan, runListing, type ListingJob } from './listing.js'
 import { WakeUp } from './wake-up.js'
 import { giveUpOnRegistry, reportReachability } from './reachability.js'
 import { CrawlCounterBook } from './counters.js'
-import { unreachableKind } from '../lookup/errors.js'
+import { handleLookupError, type LookupFailureContext } from './lookup-failure.js'
 import {
   type CrawlCounters, type CrawlerEvents, type CrawlerModules, type CrawlerOptions, type CrawlStatus, type CrawlStore, type RegistryProgress, type Routes
 } from './interface.js'
@@ -46,6 +44,9 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   /** one controller per lookup in flight, all aborted when the crawl's signal aborts */
   private readonly lookupControllers = new Set<AbortController>()
   private finished = false
+  private running = false
+  /** addresses reopened (SampleTally) while no run() was going: the next run() crawls them */
+  private reopenedIdle = 0
   /** the store refused a write (disk full, I/O error, corruption): the crawl stops and run() throws it */
   private fatal: Error | undefined
   /** which registry holds an address by the delegation files (set by setRoutes; see RegistryQueues.home) */
@@ -76,6 +77,24 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
 
   /** Runs until every sample address is resolved or given up on, or until `signal` aborts. */
   async run (signal?: AbortSignal): Promise<CrawlStatus> {
+    this.running = true
+    this.reopenedIdle = 0
+    try {
+      return await this.runOnce(signal)
+    } finally {
+      this.running = false
+    }
+  }
+
+  /**
+   * Addresses a listing answered that a later commit took back (SampleTally) after the last run()
+   * ended — the 'reopened' event says when; run() again crawls them.
+   */
+  get reopenedSinceRun (): number {
+    return this.reopenedIdle
+  }
+
+  private async runOnce (signal?: AbortSignal): Promise<CrawlStatus> {
     await this.book.load(this.modules.store)
     const { store, ownership, logger } = this.modules
     const queues = this.queues = new RegistryQueues(this.opts, { store, ownership, routes: this.routes, retry: this.retry, wake: () => this.wakeUp.wake() })
@@ -162,7 +181,12 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
 
   /** the sample, sorted and tallied: built once (one pass), then kept up to date by the store's indexing events */
   private sampleTally (): SampleTally {
-    this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null, reopened => this.queues?.reopen(reopened))
+    this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null, reopened => {
+      this.queues?.reopen(reopened)
+      if (this.running) return
+      this.reopenedIdle += reopened.length
+      this.emit('reopened', reopened.length)
+    })
     return this.tally
   }
 
@@ -287,7 +311,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
       this.emit('network', record)
     } catch (err: any) {
-      await this.handleError(q, address, err, ac.signal, signal)
+      await handleLookupError(this.failureContext(), q, address, err, ac.signal, signal)
     } finally {
       this.lookupControllers.delete(ac)
       queues.ended(q, address)
@@ -329,85 +353,18 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     }
   }
 
-  /** @param lookup the failed lookup's own signal (the gate knows when its last request left) */
-  private async handleError (q: RegistryQueue, address: number, err: any, lookup: AbortSignal, signal?: AbortSignal): Promise<void> {
-    const { logger, gate } = this.modules
-    const id = q.id
-    const ip = formatIPv4(address)
-    if (err instanceof AbortedError || signal?.aborted === true || this.fatal != null) {
-      // shutting down: the address stays unresolved and is asked again next run
-      this.counters.lookups--
-      return
-    }
-    const reg: RegistryId = err?.registry ?? id
-    const kind = unreachableKind(err)
-    if (kind !== undefined && gate.noteUnreachable(reg, lookup, kind, String(err.message))) {
-      // not the address's fault: it waits for the registry without spending an attempt
-      this.counters.lookups--
-      // a hop's registry: the address waits in that registry's queue, to be its probe there
-      this.queues!.byId[reg].retryFirst(address)
-      this.wakeUp.wake()
-      logger.debug('registry unreachable; the address waits for it', { address: ip, registry: reg, kind, waitMs: Math.round(gate.reachability.waitMs(reg)) })
-      return
-    }
-    if (kind === undefined && err?.name !== 'RateLimitedError') gate.noteReached(reg)
-    switch (err?.name) {
-      case 'NotFoundError': {
-        this.counters.unallocated++
-        const res = await this.commit({
-          negatives: [{ address, registry: err.registry ?? id, reason: 'not-found', fetchedAt: Date.now() }],
-          clearFailures: this.retry.notFound(address) ? [address] : undefined,
-          meta: this.book.meta()
-        })
-        if (res == null) return
-        this.emit('accepted', res.accepted)
-        return
-      }
-      case 'RateLimitedError': {
-        this.counters.rateLimited++
-        this.counters.lookups-- // not an answer: the address goes back to the front of the queue
-        const pauseMs = gate.noteRateLimited(reg, lookup, err.retryAfterMs)
-        this.emit('rate-limited', { registry: reg, pauseMs })
-        logger.warn('registry rate-limited us; backing off', { registry: reg, pauseMs, banned: err.banned === true, address: ip })
-        q.retryFirst(address)
-        return
-      }
-      case 'TransientLookupError':
-      case 'MalformedResponseError': {
-        const next = this.retry.onFailure(address, err)
-        if (next.retry) {
-          this.counters.retries++
-          q.retryAt(address, performance.now() + next.delayMs)
-          this.wakeUp.after(next.delayMs)
-          logger.debug('lookup failed; will retry', { address: ip, registry: id, attempt: next.attempt, delayMs: next.delayMs, error: next.lastError })
-          return
-        }
-        await this.giveUp(q, address, next.attempts, next.lastError)
-        return
-      }
-      default: {
-        const reason = `${String(err?.name ?? 'Error')}: ${String(err?.message ?? err)}`
-        if (err?.name !== 'TooManyRedirectsError') logger.error('unexpected lookup error', { address: ip, registry: id, error: reason })
-        await this.giveUp(q, address, 1, reason)
-      }
-    }
-  }
-
-  /**
-   * Records the address as failed, with the reason; the retry policy says whether it is asked
-   * again in this run after a cool-down (see CrawlerOptions.failedRetryMs).
-   */
-  private async giveUp (q: RegistryQueue, address: number, attempts: number, reason: string): Promise<void> {
-    this.counters.failed++
-    const retryInMs = this.retry.giveUp(address)
-    this.modules.logger.warn('giving up on address', { address: formatIPv4(address), registry: q.id, attempts, reason, ...(retryInMs !== undefined ? { retryInMs } : {}) })
-    await this.commit({
-      failures: [{ address, registry: q.id, reason, attempts, at: Date.now() }],
-      meta: this.book.meta()
-    })
-    if (retryInMs !== undefined && this.fatal == null) {
-      q.retryAt(address, performance.now() + retryInMs)
-      this.wakeUp.after(retryInMs)
+  /** what a failed lookup may touch (crawl/lookup-failure.ts) */
+  private failureContext (): LookupFailureContext {
+    return {
+      modules: this.modules,
+      counters: this.counters,
+      retry: this.retry,
+      queues: this.queues!,
+      wakeUp: this.wakeUp,
+      stopping: () => this.fatal != null,
+      commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
+      accepted: records => this.emit('accepted', records),
+      rateLimited: e => this.emit('rate-limited', e)
     }
   }
 

@@ -182,6 +182,8 @@ export interface CrawlerEvents {
   unreachable: [event: UnreachableEvent]
   /** it answered again */
   reachable: [event: ReachableEvent]
+  /** after run() ended: addresses a listing answered are open again (SampleTally); run() again crawls them */
+  reopened: [addresses: number]
   /** run() ended with every sample address resolved or given up on */
   done: [status: CrawlStatus]
   /** run() ended because its signal aborted */

@@ -191,6 +191,36 @@ export class WhoismeshNode {
     return await this.crawler.run(signal)
   }
 
+  /**
+   * After a crawl ended: runs it again while addresses a listing answered were taken back since
+   * (Crawler 'reopened': this replica got a listed container before the child holding them).
+   * Returns the last run's status.
+   */
+  async crawlReopened (status: CrawlStatus, signal?: AbortSignal): Promise<CrawlStatus> {
+    while (this.crawler.reopenedSinceRun > 0 && signal?.aborted !== true) {
+      this.logger.info('addresses a listing answered are open again; crawling them', { addresses: this.crawler.reopenedSinceRun })
+      status = await this.crawler.run(signal)
+    }
+    return status
+  }
+
+  /** Resolves true once addresses are reopened after the crawl (crawlReopened crawls them), false when `signal` aborts. */
+  async whenReopened (signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false
+    if (this.crawler.reopenedSinceRun > 0) return true
+    return await new Promise(resolve => {
+      const settle = (v: boolean): void => {
+        signal.removeEventListener('abort', onAbort)
+        this.crawler.off('reopened', onReopened)
+        resolve(v)
+      }
+      const onAbort = (): void => { settle(false) }
+      const onReopened = (): void => { settle(true) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.crawler.on('reopened', onReopened)
+    })
+  }
+
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {
     const status = this.crawler.status()
     const counts = this.store.counts()

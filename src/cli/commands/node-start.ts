@@ -170,10 +170,11 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
 
   let exitCode = 0
   try {
-    const status = await node.crawl(ac.signal)
+    let status = await node.crawlReopened(await node.crawl(ac.signal), ac.signal)
     if (status.done && o.exitWhenDone === true && !(await node.awaitFleetAgreement(FLEET_AGREEMENT_MS, ac.signal))) {
       logger.warn('the fleet\'s replicas still differ; exiting with this node\'s copy (the others keep syncing while they run)', { waitedMs: FLEET_AGREEMENT_MS })
     }
+    status = await node.crawlReopened(status, ac.signal)
     if (status.done) {
       const report = await coverageReport(node.store, { sampleLimit: o.sampleLimit, countersKey: COUNTERS_META_KEY })
       // done by the node's rule: every answer exact, or (covered) every address inside some network
@@ -194,10 +195,11 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
         exitCode = complete ? 0 : EXIT_INCOMPLETE
       } else {
         logger.info('crawl done; serving dump/lookup/coverage until stopped (Ctrl-C)')
-        await new Promise<void>(resolve => {
-          if (ac.signal.aborted) resolve()
-          else ac.signal.addEventListener('abort', () => resolve(), { once: true })
-        })
+        // a sync may still take back answers a listing gave (crawl/sample-tally.ts): crawl those
+        while (await node.whenReopened(ac.signal)) {
+          status = await node.crawlReopened(status, ac.signal)
+          logger.info('reopened addresses crawled', { sampleResolved: status.sampleResolved, sampleTotal: status.sampleTotal })
+        }
       }
     }
   } finally {
