@@ -71,7 +71,7 @@ test('sampleRank is the position in the shuffled order; inSampleSlice(a, n) hold
   const all = shuffledSample()
   for (const i of [0, 1, 999, 1000, 1001, 123_456, SAMPLE_SIZE - 2, SAMPLE_SIZE - 1]) assert.equal(sampleRank(all[i]), i)
   for (let i = 0; i < all.length; i += 4099) assert.equal(sampleRank(all[i]), i)
-  for (const n of [1, 1000, 4000, 200_000]) {
+  for (const n of [1, 1000, 4000, 200_000, 1_000_000, SAMPLE_SIZE - 1]) { // a sorted copy of the slice, then the rank table
     assert.equal(inSampleSlice(all[n - 1], n), true, `rank ${n - 1} is in the first ${n}`)
     assert.equal(inSampleSlice(all[n], n), false, `rank ${n} is not in the first ${n}`)
   }

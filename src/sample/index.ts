@@ -110,11 +110,29 @@ export function sampleRank (address: number): number {
   return ranks.rankBySorted[sortedPosition(ranks.sorted, address)]
 }
 
-/** whether `address` is one of the first `n` addresses of the shuffled order (sampleSlice(n)) */
+/** the first n addresses of the shuffled order, sorted, for the few n asked about (small n only) */
+const sortedSlices = new Map<number, Uint32Array>()
+/** up to this n a slice is answered from its own sorted copy (n log n to build), above from the rank table */
+const SORTED_SLICE_MAX = SAMPLE_SIZE >>> 3
+
+/**
+ * Whether `address` is one of the first `n` addresses of the shuffled order (sampleSlice(n)). The
+ * whole sample needs no table; a slice up to an eighth of it is looked up in its own sorted copy
+ * (4000 addresses: well under a millisecond to build, where the rank table stalls the event loop
+ * for a few hundred); a larger one uses the rank table (`sampleRank`).
+ */
 export function inSampleSlice (address: number, n: number): boolean {
   if (n >= SAMPLE_SIZE) return isSampleAddress(address)
-  const r = sampleRank(address)
-  return r >= 0 && r < n
+  if (!isSampleAddress(address) || n <= 0) return false
+  if (n > SORTED_SLICE_MAX) return sampleRank(address) < n
+  let sorted = sortedSlices.get(n)
+  if (sorted === undefined) {
+    sorted = Uint32Array.from(sampleSlice(n)).sort()
+    if (sortedSlices.size >= 8) sortedSlices.delete(sortedSlices.keys().next().value as number)
+    sortedSlices.set(n, sorted)
+  }
+  const k = sortedPosition(sorted, address)
+  return k < sorted.length && sorted[k] === address
 }
 
 /** index of `address` in the sorted sample, which holds it */
