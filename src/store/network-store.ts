@@ -178,18 +178,20 @@ export class NetworkStore {
     await this.db.batch(ops, this.opts.syncWrites)
     if (upgrade) this.schemaOnDisk = STORE_SCHEMA_VERSION
 
+    // new containers inside a listed one, as the index stood before this commit (IndexedEvent.reopened)
+    const reopened: Array<[number, number]> = []
+    for (const c of netChanges) {
+      if (c.replaced === undefined && !isLeaf(c.record.registry, c.record.type) && this.networkIndex.listedCoverage.covers(c.record.start)) reopened.push([c.record.start, c.record.end])
+    }
     for (const c of netChanges) this.memory.putNetwork(c.record, c.identity, c.version, c.replaced)
     for (const c of negChanges) this.memory.putNegative(c.record, c.identity, c.version, c.replaced)
     for (const a of plan.writes.keys()) this.failureSet.add(a)
     for (const a of plan.deletes) this.failureSet.delete(a)
     if (netChanges.length > 0) this.registryCoverageCache = undefined
     if (this.indexedListeners.size > 0) {
-      const e: IndexedEvent = { ranges: [], addresses: [], reopened: [] }
+      const e: IndexedEvent = { ranges: [], addresses: [], reopened }
       // replaced records too: a network that became a leaf, a note that changed kind, may resolve now
-      for (const c of netChanges) {
-        e.ranges.push([c.record.start, c.record.end])
-        if (c.replaced === undefined && !isLeaf(c.record.registry, c.record.type) && this.networkIndex.listedCoverage.covers(c.record.start)) e.reopened.push([c.record.start, c.record.end])
-      }
+      for (const c of netChanges) e.ranges.push([c.record.start, c.record.end])
       for (const c of negChanges) e.addresses.push(c.record.address)
       if (e.ranges.length + e.addresses.length > 0) for (const fn of this.indexedListeners) fn(e)
     }

@@ -197,6 +197,25 @@ test('a container\'s listing travels with it: the listed copy replaces the earli
   assert.ok((await dump(a.store)).equals(await dump(b.store)), 'byte-identical')
 })
 
+test('a receiver commits a listed container after the children sent in the same session, so no answer the listing gave is taken back', async () => {
+  const [a, b] = await Promise.all([startPeer(), startPeer()])
+  const shared = syntheticNetworks(300, 13)
+  // a /16 allocation listed, and a sub-allocation inside it that the sync sends after it (address order)
+  const base = shared.find(n => n.end - n.start === 255)!.start & 0xffff0000
+  const container = net(base >>> 0, (base >>> 0) + 0xffff, { type: 'ALLOCATED PA', queryAddress: (base >>> 0) + 1, listedSample: 4000, listedAt: 1_700_000_100_000 })
+  const child = net((base >>> 0) + 0x8000, (base >>> 0) + 0x80ff, { type: 'SUB-ALLOCATED PA', queryAddress: 0 })
+  await load(a.store, [container, child, ...shared.filter(n => n.start < container.start || n.end > container.end)])
+  const reopened: Array<[number, number]> = []
+  b.store.onIndexed(e => reopened.push(...e.reopened))
+
+  const report = await b.sync.syncWith(addr(a))
+
+  assert.equal(report.converged, true)
+  assert.deepEqual(reopened, [], 'the child was committed before its listed parent')
+  assert.equal((await b.store.network(container.start, container.end))?.listedSample, 4000)
+  assert.ok((await b.store.network(child.start, child.end)) !== undefined)
+})
+
 test('an empty node copies 50k networks from a full one; later syncs cost only the differences', async () => {
   const [full, empty] = await Promise.all([startPeer(), startPeer()])
   const networks = syntheticNetworks(50_000, 3)

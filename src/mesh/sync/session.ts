@@ -23,7 +23,8 @@
  * A turn carries at most the smaller of the two sides' maxTurnBytes; what does not fit waits for
  * the sender's next turn (`more`), so neither side buffers more than a turn unread. Records
  * received go through validateRecords, then store.commit in the background (up to
- * maxPendingCommits at once) while further frames are read. The initiator ends the session when
+ * maxPendingCommits at once) while further frames are read; listed networks wait for the session's
+ * end (received.ts). The initiator ends the session when
  * neither side has anything left (`fin`); both drain their commits and compare whole-index
  * fingerprints: equal when the two stores hold the same records, byte for byte.
  */
@@ -32,12 +33,13 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { NetworkStore, StoredItem } from '../../store/index.js'
 import type { NegativeRecord, NetworkRecord } from '../../record/index.js'
 import type { Logger } from '../../util/logger.js'
-import { VALIDATION_LIMITS, validateRecords } from '../validation.js'
+import { VALIDATION_LIMITS } from '../validation.js'
+import { ReceivedRecords } from './received.js'
 import { SyncProtocolError, SyncRemoteError, SyncStoppedError, SyncTimeoutError } from './errors.js'
 import type { SyncModules, SyncOptions, SyncReport } from './interface.js'
 import {
   ID_BYTES, MAX_IDS_PER_QUESTION, SYNC_VERSION, decodeFrame, encodeFrame, joinIds, negativeToTuple, networkToTuple,
-  questionBytes, splitIds, tupleToNegative, tupleToNetwork, type Frame, type Question
+  questionBytes, splitIds, type Frame, type Question
 } from './protocol.js'
 
 export type SyncRole = 'initiator' | 'responder'
@@ -92,8 +94,8 @@ export class SyncSession {
   private sentHello = false
   private readonly outQuestions: Question[] = []
   private readonly jobs: Job[] = []
-  private readonly commits = new Set<Promise<void>>()
-  private commitError: unknown
+  /** what the peer sends: validated, then committed in the background (received.ts) */
+  private readonly received: ReceivedRecords
 
   constructor (private readonly ctx: SessionContext) {
     const { opts } = ctx
@@ -116,6 +118,7 @@ export class SyncSession {
       durationMs: 0,
       converged: false
     }
+    this.received = new ReceivedRecords(this.report, { store: this.store, maxPendingCommits: opts.maxPendingCommits, metrics: ctx.modules.metrics, onAccepted: ctx.modules.onAccepted, log: ctx.log })
   }
 
   // ---------------------------------------------------------------- roles
@@ -131,7 +134,7 @@ export class SyncSession {
         if (t.fin !== undefined) throw new SyncProtocolError('protocol-violation', 'responder sent fin')
         if (!t.more && this.outQuestions.length === 0 && this.jobs.length === 0) break
       }
-      await this.drainCommits()
+      await this.received.drain()
       const mine = this.wholeFingerprint()
       await this.writeFrame({ fin: mine })
       const reply = await this.readFrame()
@@ -148,7 +151,7 @@ export class SyncSession {
       for (;;) {
         const t = await this.readTurn()
         if (t.fin !== undefined) {
-          await this.drainCommits()
+          await this.received.drain()
           const mine = this.wholeFingerprint()
           this.report.converged = t.fin.fingerprint === mine.fingerprint && t.fin.count === mine.count
           await this.writeFrame({ fin: mine })
@@ -189,7 +192,7 @@ export class SyncSession {
       }
       if (this.ctx.stream.status === 'open') this.ctx.stream.abort(err)
       // commits of records that passed validation may finish; wait so the store is quiescent
-      await Promise.allSettled([...this.commits])
+      await this.received.settle()
       this.finish()
       throw err
     }
@@ -219,7 +222,7 @@ export class SyncSession {
   }
 
   private async readFrame (): Promise<Frame> {
-    if (this.commitError !== undefined) throw this.commitError
+    this.received.throwIfFailed()
     const buf = await this.lp.read({ signal: this.ioSignal() })
     const bytes = buf.subarray()
     this.report.bytesReceived += bytes.byteLength
@@ -254,7 +257,7 @@ export class SyncSession {
     for (;;) {
       const f = await this.readFrame()
       if (f.fin !== undefined) return { questions, more: false, fin: f.fin }
-      if (f.n !== undefined || f.x !== undefined) await this.receive(f.n ?? [], f.x ?? [])
+      if (f.n !== undefined || f.x !== undefined) await this.received.receive(f.n ?? [], f.x ?? [])
       if (f.q !== undefined) {
         questions += f.q.length
         for (const q of f.q) await this.consider(q)
@@ -315,47 +318,6 @@ export class SyncSession {
     this.report.networksSent += n.length
     this.report.negativesSent += x.length
     return size
-  }
-
-  // ---------------------------------------------------------------- records received
-
-  private async receive (nTuples: unknown[], xTuples: unknown[]): Promise<void> {
-    const networks: unknown[] = []
-    for (const t of nTuples) {
-      const r = tupleToNetwork(t)
-      if (r === undefined) throw new SyncProtocolError('invalid-records', 'a network is not an array of 15 or 17 fields')
-      networks.push(r)
-    }
-    const negatives: unknown[] = []
-    for (const t of xTuples) {
-      const r = tupleToNegative(t)
-      if (r === undefined) throw new SyncProtocolError('invalid-records', 'a negative is not a 4-field array')
-      negatives.push(r)
-    }
-    const v = validateRecords(networks, negatives)
-    if (v.result !== 'accept') throw new SyncProtocolError('invalid-records', `invalid records (${v.reason}): ${v.detail}`)
-    this.report.networksReceived += v.value.networks.length
-    this.report.negativesReceived += v.value.negatives.length
-    this.ctx.modules.metrics?.syncRecordsReceivedTotal.inc(v.value.networks.length + v.value.negatives.length)
-    while (this.commits.size >= this.ctx.opts.maxPendingCommits) await Promise.race(this.commits)
-    if (this.commitError !== undefined) throw this.commitError
-    const p: Promise<void> = this.store.commit({ networks: v.value.networks, negatives: v.value.negatives }).then(res => {
-      this.report.networksAccepted += res.accepted.networks.length
-      this.report.negativesAccepted += res.accepted.negatives.length
-      if (res.accepted.networks.length + res.accepted.negatives.length > 0 && this.ctx.modules.onAccepted !== undefined) {
-        try {
-          this.ctx.modules.onAccepted(res.accepted)
-        } catch (err) {
-          this.ctx.log.warn('sync onAccepted callback failed', { error: (err as Error).message })
-        }
-      }
-    }, err => { this.commitError ??= err }).finally(() => { this.commits.delete(p) })
-    this.commits.add(p)
-  }
-
-  private async drainCommits (): Promise<void> {
-    while (this.commits.size > 0) await Promise.all([...this.commits])
-    if (this.commitError !== undefined) throw this.commitError
   }
 
   private wholeFingerprint (): { fingerprint: string, count: number } {
