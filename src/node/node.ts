@@ -3,6 +3,7 @@
  * loop, the mesh (gossip, heartbeats), the fleet (ownership, the shared budgets; src/fleet) and
  * the control endpoint, put together. Only composition: each part's rules live in its folder.
  */
+import { once } from 'node:events'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { RegistryClient } from '../lookup/index.js'
 import { NetworkStore } from '../store/index.js'
@@ -208,17 +209,13 @@ export class WhoismeshNode {
   async whenReopened (signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return false
     if (this.crawler.reopenedSinceRun > 0) return true
-    return await new Promise(resolve => {
-      const settle = (v: boolean): void => {
-        signal.removeEventListener('abort', onAbort)
-        this.crawler.off('reopened', onReopened)
-        resolve(v)
-      }
-      const onAbort = (): void => { settle(false) }
-      const onReopened = (): void => { settle(true) }
-      signal.addEventListener('abort', onAbort, { once: true })
-      this.crawler.on('reopened', onReopened)
-    })
+    try {
+      await once(this.crawler, 'reopened', { signal })
+      return true
+    } catch (err) {
+      if (signal.aborted) return false
+      throw err
+    }
   }
 
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {

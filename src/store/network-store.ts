@@ -180,7 +180,7 @@ export class NetworkStore {
 
     // new containers inside a listed one, as the index stood before this commit (IndexedEvent.reopened)
     const reopened: Array<[number, number]> = []
-    for (const c of netChanges) {
+    for (const c of this.indexedListeners.size > 0 ? netChanges : []) {
       if (c.replaced === undefined && !isLeaf(c.record.registry, c.record.type) && this.networkIndex.listedCoverage.covers(c.record.start)) reopened.push([c.record.start, c.record.end])
     }
     for (const c of netChanges) this.memory.putNetwork(c.record, c.identity, c.version, c.replaced)
