@@ -31,6 +31,20 @@ export async function writeBatch (db: Db, ops: readonly BatchOp[], sync = false)
   }
 }
 
+/**
+ * How many table files LevelDB keeps open, and how large it writes them. LevelDB maps every open
+ * table file into memory (on 64-bit Linux, up to 1,000 of them), and a page it has read stays
+ * resident — and counted in the process's RSS — until the table is closed. Opening a store reads
+ * every value once (the in-memory index is rebuilt from them) and serving a sync reads them again,
+ * so with LevelDB's defaults (1,000 files of 2 MiB) a node's RSS carried its whole store: 199 of
+ * the 566 MB of a node holding the full sample's index in the nested world (docs/scaling.md).
+ * 74 is LevelDB's floor (a table cache of 64 files, plus 10 for its own); with 1 MiB tables at
+ * most ~64 MiB of them are mapped at once. A store written with larger files keeps them until
+ * compaction rewrites them (at most 64 × 2 MiB mapped meanwhile).
+ */
+const MAX_OPEN_FILES = 74
+const MAX_FILE_SIZE = 1024 * 1024
+
 export class LevelStore {
   private constructor (private readonly db: Db, readonly dataDir: string) {}
 
@@ -44,7 +58,7 @@ export class LevelStore {
     await checkDirectory(dataDir)
     const db = new Level<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
     try {
-      await db.open({ createIfMissing: true, cacheSize: cacheSizeBytes } as Parameters<Db['open']>[0])
+      await db.open({ createIfMissing: true, cacheSize: cacheSizeBytes, maxOpenFiles: MAX_OPEN_FILES, maxFileSize: MAX_FILE_SIZE } as Parameters<Db['open']>[0])
     } catch (err) {
       throw await classifyOpenError(err, dataDir)
     }

@@ -216,6 +216,21 @@ test('a receiver commits a listed container after the children sent in the same 
   assert.ok((await b.store.network(child.start, child.end)) !== undefined)
 })
 
+test('a receiver commits the listed containers it held back a frame\'s worth at a time, not in one batch', async () => {
+  const [a, b] = await Promise.all([startPeer(), startPeer({ maxRecordsPerFrame: 100 })])
+  const listed = syntheticNetworks(450, 14).map(n => ({ ...n, type: 'ALLOCATED PA', listedSample: 4000, listedAt: n.fetchedAt }))
+  await load(a.store, listed)
+  const commits: number[] = []
+  b.store.onIndexed(e => commits.push(e.ranges.length))
+
+  const report = await b.sync.syncWith(addr(a))
+
+  assert.equal(report.converged, true)
+  assert.equal(b.store.classCounts().listed, 450)
+  assert.equal(commits.reduce((s, n) => s + n, 0), 450)
+  assert.ok(Math.max(...commits) <= 100, `commits of ${commits.join(', ')} networks`)
+})
+
 test('an empty node copies 50k networks from a full one; later syncs cost only the differences', async () => {
   const [full, empty] = await Promise.all([startPeer(), startPeer()])
   const networks = syntheticNetworks(50_000, 3)
