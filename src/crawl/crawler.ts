@@ -102,7 +102,13 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     // the tally follows the index from now on, and queues again what a commit reopens (SampleTally)
     this.sampleTally()
     if (this.opts.resolve === 'exact' && lister !== undefined) {
-      this.listing = new ListingPlan(this.sampleTally(), a => store.isExact(a), (r, c) => lister.canList(r, c), { minWaiting: this.opts.listingMinWaiting, sampleSlice: sliceSizeOf(this.opts.sample), shareable: this.modules.shareable ?? (() => true) })
+      this.listing = new ListingPlan(this.sampleTally(), a => store.isExact(a), (r, c) => lister.canList(r, c), {
+        minWaiting: this.opts.listingMinWaiting,
+        sampleSlice: sliceSizeOf(this.opts.sample),
+        shareable: this.modules.shareable ?? (() => true),
+        listsByPrefix: r => lister.listsByPrefix(r),
+        mostSpecific: a => store.mostSpecificRange(a)
+      })
     }
     logger.info('crawl started', {
       sample: this.opts.sample.length,
@@ -306,8 +312,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       const committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: this.book.meta() })
       if (committed == null) return
       this.emit('accepted', committed.accepted)
-      const job = this.listing?.consider(record)
-      if (job !== undefined) this.enqueueListing(job)
+      for (const job of this.listing?.consider(record) ?? []) this.enqueueListing(job)
       logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
       this.emit('network', record)
     } catch (err: any) {
@@ -329,7 +334,9 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     const { lister, gate, logger } = this.modules
     if (this.listing === undefined || lister === undefined) return
     q.inFlight++
-    this.counters.listings++
+    // a probe (listing-parts.ts) is an address lookup
+    const counted = job.probe === undefined ? 'listings' : 'lookups'
+    this.counters[counted]++
     const ac = new AbortController()
     this.lookupControllers.add(ac)
     if (signal?.aborted === true) ac.abort()
@@ -342,9 +349,13 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         stored: async j => await this.modules.store.network(j.start, j.end),
         commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
         enqueue: next => this.enqueueListing(next),
-        retryFirst: again => { this.counters.listings--; q.listings.unshift(again) },
+        retryFirst: again => { this.counters[counted]--; q.listings.unshift(again) },
         accepted: records => this.emit('accepted', records),
-        rateLimited: (registry, pauseMs) => { this.counters.rateLimited++; this.emit('rate-limited', { registry, pauseMs }) }
+        rateLimited: (registry, pauseMs) => { this.counters.rateLimited++; this.emit('rate-limited', { registry, pauseMs }) },
+        lookup: async (address, registry, s) => {
+          const res = await this.modules.client.lookup(address, registry, s)
+          return { start: res.network.start, end: res.network.end, registry: res.registry }
+        }
       }, job, ac.signal)
     } finally {
       this.lookupControllers.delete(ac)

@@ -126,6 +126,8 @@ export interface CrawlStore {
   commit: (batch: CommitInput) => Promise<{ accepted: AcceptedRecords }>
   /** the network stored under exactly [start, end] (NetworkStore.network) */
   network: (start: number, end: number) => Promise<NetworkRecord | undefined>
+  /** the range of the most specific stored network holding the address (NetworkStore.mostSpecificRange) */
+  mostSpecificRange: (address: number) => { start: number, end: number } | undefined
   getMeta: (key: string) => Promise<unknown>
   /** called after each commit that indexed new networks or negatives (NetworkStore.onIndexed, IndexedEvent) */
   onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[], reopened: Array<[number, number]> }) => void) => () => void

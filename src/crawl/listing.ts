@@ -29,7 +29,9 @@
  * exact (a listing of a container holding one such address costs what asking it does, and may not
  * answer it). Each container is listed at most once per run by this node. A listing the registry
  * cut short (RDAP's result cap) keeps the networks it carried but notes nothing: the container's
- * empty space is not known.
+ * empty space is not known. Where the registry names what it lists by a prefix (ARIN), a container
+ * that is no single CIDR block, and one whose listing was cut, are listed by blocks instead
+ * (listing-parts.ts).
  */
 import type { NetworkRecord, NegativeRecord } from '../record/index.js'
 import { isLeaf, LISTED_QUERY_ADDRESS } from '../record/index.js'
@@ -39,6 +41,7 @@ import { formatIPv4 } from '../util/ipv4.js'
 import type { Logger } from '../util/logger.js'
 import { unreachableKind } from '../lookup/errors.js'
 import type { AcceptedRecords } from './interface.js'
+import { PartPlan, type Range } from './listing-parts.js'
 import type { RegistryGate } from './registry-gate.js'
 
 /** A container to list, at the registry that answered with it. */
@@ -48,12 +51,18 @@ export interface ListingJob {
   end: number
   /** its record, as this crawl has it: a complete listing commits it again with `listedSample` */
   container: NetworkRecord
+  /** list this CIDR block of the container instead of all of it (listing-parts.ts) */
+  part?: Range
+  /** no listing: look this address up, to learn whether a child of the container crosses it (listing-parts.ts) */
+  probe?: number
 }
 
 /** What the crawl needs to list containers (src/lookup RegistryClient provides it). */
 export interface ContainerLister {
   /** whether `registry` can list this container's children (lookup/listing.ts canList) */
   canList: (registry: RegistryId, container: { start: number, end: number }) => boolean
+  /** whether `registry` names what it lists by one prefix, and cuts long answers (lookup/listing.ts listsByPrefix) */
+  listsByPrefix: (registry: RegistryId) => boolean
   listChildren: (container: { start: number, end: number }, registry: RegistryId, signal?: AbortSignal) => Promise<{
     children: Array<Omit<NetworkRecord, 'source' | 'fetchedAt' | 'queryAddress'>>
     complete: boolean
@@ -81,9 +90,13 @@ export interface ListingPlanOptions {
    * the container for the answer inside that child, and nothing would ever correct it.
    */
   shareable: (record: NetworkRecord) => boolean
+  /** ContainerLister.listsByPrefix: such registries' containers are listed in parts where whole fails (listing-parts.ts) */
+  listsByPrefix: (registry: RegistryId) => boolean
+  /** the most specific stored network holding an address (NetworkStore.mostSpecificRange), which part listings check */
+  mostSpecific: (address: number) => Range | undefined
 }
 
-export const defaultListingPlanOptions: ListingPlanOptions = { minWaiting: 2, sampleSlice: undefined, shareable: () => true }
+export const defaultListingPlanOptions: ListingPlanOptions = { minWaiting: 2, sampleSlice: undefined, shareable: () => true, listsByPrefix: () => false, mostSpecific: () => undefined }
 
 /** What one finished listing adds to the store. */
 export interface ListingResult {
@@ -100,6 +113,7 @@ export class ListingPlan {
   /** containers listed or queued in this run, by "start-end" */
   private readonly seen = new Set<string>()
   private readonly opts: ListingPlanOptions
+  private readonly parts: PartPlan
 
   constructor (
     private readonly sample: SampleRanges,
@@ -108,21 +122,34 @@ export class ListingPlan {
     opts: Partial<ListingPlanOptions> = {}
   ) {
     this.opts = { ...defaultListingPlanOptions, ...opts }
+    this.parts = new PartPlan({ sample, isExact, mostSpecific: this.opts.mostSpecific, minWaiting: this.opts.minWaiting })
   }
 
-  /** The listing worth making for a container answer, or undefined (a leaf, no service, too few waiting, done before). */
-  consider (network: NetworkRecord): ListingJob | undefined {
-    if (isLeaf(network.registry, network.type)) return undefined
+  /**
+   * The listings worth making for a container answer: none (a leaf, no service, too few waiting,
+   * done before), the container, or — no single CIDR block at a registry that lists by prefix —
+   * its blocks (listing-parts.ts).
+   */
+  consider (network: NetworkRecord): ListingJob[] {
+    if (isLeaf(network.registry, network.type)) return []
+    const job: ListingJob = { registry: network.registry, start: network.start, end: network.end, container: network }
+    if (!this.canList(network.registry, network)) return this.opts.listsByPrefix(network.registry) ? this.parts.blocksOf(job) : []
     const key = `${network.start}-${network.end}`
-    if (this.seen.has(key) || !this.canList(network.registry, network)) return undefined
-    if (this.waiting(network.start, network.end, this.opts.minWaiting) < this.opts.minWaiting) return undefined
+    if (this.seen.has(key)) return []
+    if (this.waiting(network.start, network.end, this.opts.minWaiting) < this.opts.minWaiting) return []
     this.seen.add(key)
-    return { registry: network.registry, start: network.start, end: network.end, container: network }
+    return [job]
   }
 
-  /** The listing could not be made: a later container answer may try it again. */
+  /** The listing could not be made: a later container answer may try it again (a probe's addresses are asked one by one). */
   forget (job: ListingJob): void {
-    this.seen.delete(`${job.start}-${job.end}`)
+    if (job.part !== undefined || job.probe !== undefined) this.parts.forget(job)
+    else this.seen.delete(`${job.start}-${job.end}`)
+  }
+
+  /** What a probe's answer resolves (listing-parts.ts): notes for the addresses it showed are the container's. */
+  probed (job: ListingJob, answer: { start: number, end: number, registry: RegistryId }, fetchedAt: number): NegativeRecord[] {
+    return this.parts.probed(job, answer, fetchedAt)
   }
 
   /**
@@ -145,9 +172,15 @@ export class ListingPlan {
       return true
     })
     const networks = children.filter((_, k) => holdsSample[k] === 1)
+    if (job.part !== undefined) {
+      // a block of the container: its child containers are listed in turn like any container answer
+      const r = this.parts.resolve(job, listing.children, listing.complete, fetchedAt)
+      return { networks, notes: r.notes, next: [...r.next, ...networks.flatMap(n => this.consider(n))] }
+    }
     const notes: NegativeRecord[] = []
     const next: ListingJob[] = []
-    if (!listing.complete) return { networks, notes, next }
+    // cut short where the registry lists by prefix: its halves are listed (listing-parts.ts)
+    if (!listing.complete) return { networks, notes, next: this.opts.listsByPrefix(job.registry) ? this.parts.halvesOf(job, job, listing.children) : next }
     // a complete listing marks its container, when the sample is a slice and peers take every child stored
     const slice = networks.every(this.opts.shareable) ? this.opts.sampleSlice : undefined
     const waitingIn = new Map<number, number>()
@@ -160,9 +193,7 @@ export class ListingPlan {
       return true
     })
     for (const [k, n] of waitingIn) {
-      if (n < this.opts.minWaiting) continue
-      const job = this.consider(children[k])
-      if (job !== undefined) next.push(job)
+      if (n >= this.opts.minWaiting) next.push(...this.consider(children[k]))
     }
     if (slice !== undefined) {
       const { listedSample, listedAt, ...container } = job.container
@@ -198,11 +229,13 @@ export interface ListingRun {
   retryFirst: (job: ListingJob) => void
   accepted: (records: AcceptedRecords) => void
   rateLimited: (registry: RegistryId, pauseMs: number) => void
+  /** looks an address up (a probe: listing-parts.ts); the most specific network the registry answered with */
+  lookup: (address: number, registry: RegistryId, signal: AbortSignal) => Promise<{ start: number, end: number, registry: RegistryId }>
 }
 
 /**
- * Lists one container (its slot already reserved at `job.registry`) and commits what the listing
- * resolves. A refusal for our rate pauses the registry and puts the job back, and so does a
+ * Lists one container, or one block of it, or makes a probe's lookup (its slot already reserved at
+ * `job.registry`), and commits what that resolves. A refusal for our rate pauses the registry and puts the job back, and so does a
  * failure to reach the registry at all (crawl/reachability.ts); any other failure drops it (its addresses are asked one by one, and a later container answer may list it again).
  */
 export async function runListing (run: ListingRun, job: ListingJob, signal: AbortSignal): Promise<void> {
@@ -210,7 +243,16 @@ export async function runListing (run: ListingRun, job: ListingJob, signal: Abor
   gate.beginLookup(job.registry, signal)
   const where = { registry: job.registry, container: `${formatIPv4(job.start)} - ${formatIPv4(job.end)}` }
   try {
-    const listing = await lister.listChildren(job, job.registry, signal)
+    if (job.probe !== undefined) {
+      const answer = await run.lookup(job.probe, job.registry, signal)
+      gate.noteAnswer(job.registry, signal)
+      const notes = plan.probed(job, answer, Date.now())
+      const committed = notes.length > 0 ? await run.commit({ networks: [], negatives: notes }) : undefined
+      if (committed !== undefined) run.accepted(committed.accepted)
+      logger.debug('container edge probed', { ...where, probe: formatIPv4(job.probe), answered: notes.length })
+      return
+    }
+    const listing = await lister.listChildren(job.part ?? job, job.registry, signal)
     gate.noteAnswer(job.registry, signal)
     const stored = await run.stored(job)
     const result = plan.resolve(stored === undefined ? job : { ...job, container: stored }, listing, Date.now())
@@ -218,7 +260,7 @@ export async function runListing (run: ListingRun, job: ListingJob, signal: Abor
     if (committed === undefined) return
     run.accepted(committed.accepted)
     for (const next of result.next) run.enqueue(next)
-    logger.debug('container listed', { ...where, children: result.networks.length, complete: listing.complete, answered: result.notes.length, next: result.next.length })
+    logger.debug('container listed', { ...where, ...(job.part !== undefined ? { part: `${formatIPv4(job.part.start)} - ${formatIPv4(job.part.end)}` } : {}), children: result.networks.length, complete: listing.complete, answered: result.notes.length, next: result.next.length })
   } catch (err: any) {
     if (signal.aborted) { plan.forget(job); return }
     if (err?.name === 'RateLimitedError') {

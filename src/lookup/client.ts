@@ -38,7 +38,7 @@ import type { WhoisAnswer } from './interface.js'
 import { RdapClient, rdapIpUrl, type RdapReply } from './rdap-client.js'
 import { WhoisClient, type WhoisReply } from './whois-client.js'
 import {
-  canList, listingMethod, parseRdapListing, parseRpslListing, rdapDownPath, rpslListingQuery, type ChildListing, type ListedContainer
+  canList, listingMethod, listsByPrefix, parseRdapListing, parseRpslListing, rdapDownPath, rpslListingQuery, type ChildListing, type ListedContainer
 } from './listing.js'
 import { VERSION } from '../version.js'
 
@@ -188,6 +188,11 @@ export class RegistryClient {
     const other = failures.find(e => e !== thrown)
     if (other !== undefined && thrown.cause === undefined) thrown.cause = other
     throw thrown
+  }
+
+  /** Whether `registry` names what it lists by one prefix (lookup/listing.ts). */
+  listsByPrefix (registry: RegistryId): boolean {
+    return listsByPrefix(registry)
   }
 
   /** Whether `registry` can list this container's children (lookup/listing.ts). */

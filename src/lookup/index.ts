@@ -21,6 +21,6 @@ export {
   type LookupResult
 } from './client.js'
 export {
-  canList, listingMethod, parseRdapListing, parseRpslListing, prefixLengthOf, rdapDownPath, rpslListingQuery,
+  canList, listingMethod, listsByPrefix, parseRdapListing, parseRpslListing, prefixLengthOf, rdapDownPath, rpslListingQuery,
   type ChildListing, type ListedContainer, type ListingMethod
 } from './listing.js'

@@ -60,6 +60,15 @@ export function prefixLengthOf (start: number, end: number): number | undefined 
   return 32 - Math.log2(size)
 }
 
+/**
+ * Whether the registry names what it lists by one prefix and cuts long answers (RDAP `rdap-down`):
+ * there a container that is no single CIDR block, or whose listing was cut, is listed by blocks
+ * (crawl/listing-parts.ts).
+ */
+export function listsByPrefix (registry: RegistryId): boolean {
+  return listingMethod(registry) === 'rdap-down'
+}
+
 /** Whether the registry's listing service can name this container. */
 export function canList (registry: RegistryId, c: ListedContainer): boolean {
   const method = listingMethod(registry)

@@ -89,8 +89,13 @@ export function parseCidr (text: string): { start: number, end: number, prefixLe
  * checks the blocks against ip-num.
  */
 export function rangeToCidrs (start: number, end: number): string[] {
+  return rangeToBlocks(start, end).map(b => `${formatIPv4(b.start)}/${b.prefixLength}`)
+}
+
+/** rangeToCidrs as numeric ranges, in address order. */
+export function rangeToBlocks (start: number, end: number): Array<{ start: number, end: number, prefixLength: number }> {
   if (start > end) throw new InvalidAddressError(`range start ${formatIPv4(start)} is after end ${formatIPv4(end)}`)
-  const out: string[] = []
+  const out: Array<{ start: number, end: number, prefixLength: number }> = []
   let cur = start
   while (cur <= end) {
     let size = 1
@@ -101,7 +106,7 @@ export function rangeToCidrs (start: number, end: number): string[] {
       size = next
       prefixLength--
     }
-    out.push(`${formatIPv4(cur)}/${prefixLength}`)
+    out.push({ start: cur, end: cur + size - 1, prefixLength })
     cur += size
   }
   return out

@@ -29,9 +29,9 @@ const CONTAINER = { ...child('10.0.0.0', '10.0.255.255', 'ALLOCATED PA'), source
 test('a listing stores only the children that hold a sample address, notes the waiting addresses in none (a sample that is no slice), and queues crowded child containers', () => {
   const sample = [ip('10.0.1.1'), ip('10.0.2.1'), ip('10.0.2.9'), ip('10.0.3.1'), ip('10.0.9.1')]
   const plan = new ListingPlan(sampleOf(sample), () => false, () => true)
-  const job = plan.consider(CONTAINER)
+  const [job] = plan.consider(CONTAINER)
   assert.ok(job !== undefined, 'five waiting addresses: worth a listing')
-  assert.equal(plan.consider(CONTAINER), undefined, 'listed once per run')
+  assert.deepEqual(plan.consider(CONTAINER), [], 'listed once per run')
   const children = [
     child('10.0.1.0', '10.0.1.255', 'ASSIGNED PA'), // holds 10.0.1.1
     child('10.0.2.0', '10.0.2.255', 'SUB-ALLOCATED PA'), // holds two waiting addresses: listed next
@@ -48,7 +48,7 @@ test('a listing stores only the children that hold a sample address, notes the w
 test('a listing cut short stores the children that hold sample addresses and notes nothing', () => {
   const sample = [ip('10.0.1.1'), ip('10.0.3.1')]
   const plan = new ListingPlan(sampleOf(sample), () => false, () => true)
-  const job = plan.consider(CONTAINER)!
+  const [job] = plan.consider(CONTAINER)
   const r = plan.resolve(job, { children: [child('10.0.1.0', '10.0.1.255', 'ASSIGNED PA'), child('10.0.5.0', '10.0.5.255', 'ASSIGNED PA')], complete: false, source: 'rdap' }, 1)
   assert.deepEqual(r.networks.map(n => n.handle), ['10.0.1.0 - 10.0.1.255'])
   assert.deepEqual(r.notes, [])
@@ -57,15 +57,15 @@ test('a listing cut short stores the children that hold sample addresses and not
 
 test('a container with fewer waiting addresses than minWaiting, a leaf, or one the registry cannot list is not listed', () => {
   const one = new ListingPlan(sampleOf([ip('10.0.1.1')]), () => false, () => true)
-  assert.equal(one.consider(CONTAINER), undefined)
+  assert.deepEqual(one.consider(CONTAINER), [])
   const exact = new ListingPlan(sampleOf([ip('10.0.1.1'), ip('10.0.2.1')]), () => true, () => true)
-  assert.equal(exact.consider(CONTAINER), undefined, 'every address inside is exact already')
+  assert.deepEqual(exact.consider(CONTAINER), [], 'every address inside is exact already')
   const two = new ListingPlan(sampleOf([ip('10.0.1.1'), ip('10.0.2.1')]), () => false, () => true)
-  assert.equal(two.consider({ ...CONTAINER, type: 'ASSIGNED PA' }), undefined, 'a leaf has no children')
-  assert.equal(new ListingPlan(sampleOf([ip('10.0.1.1'), ip('10.0.2.1')]), () => false, () => false).consider(CONTAINER), undefined)
-  const job = two.consider(CONTAINER)!
+  assert.deepEqual(two.consider({ ...CONTAINER, type: 'ASSIGNED PA' }), [], 'a leaf has no children')
+  assert.deepEqual(new ListingPlan(sampleOf([ip('10.0.1.1'), ip('10.0.2.1')]), () => false, () => false).consider(CONTAINER), [])
+  const [job] = two.consider(CONTAINER)
   two.forget(job)
-  assert.ok(two.consider(CONTAINER) !== undefined, 'a listing that could not be made may be tried again')
+  assert.equal(two.consider(CONTAINER).length, 1, 'a listing that could not be made may be tried again')
 })
 
 test('a complete listing for a sample that is sampleSlice(n) marks the container listedSample n instead of noting addresses; a cut one marks nothing', () => {
@@ -81,7 +81,7 @@ test('a complete listing for a sample that is sampleSlice(n) marks the container
   const empty = child(formatIPv4(start + 0xfffffe), formatIPv4(start + 0xfffffe), 'ASSIGNED PA') // .254 holds no sample address
   for (const complete of [true, false]) {
     const plan = new ListingPlan(sampleOf(sorted), () => false, () => true, { sampleSlice: 2000 })
-    const job = plan.consider(container)!
+    const [job] = plan.consider(container)
     const r = plan.resolve(job, { children: [held, empty], complete, source: 'rdap' }, 7)
     assert.deepEqual(r.notes, [], 'no per-address notes')
     const marked = r.networks.filter(n => n.listedSample !== undefined)
@@ -98,7 +98,7 @@ test('a complete listing for a sample that is sampleSlice(n) marks the container
   // a child peers would refuse: the container is not marked (a peer holding the mark without the
   // child would take the container for that child's answer); the waiting addresses get notes
   const refused = new ListingPlan(sampleOf(sorted), () => false, () => true, { sampleSlice: 2000, shareable: n => n.handle !== held.handle })
-  const r = refused.resolve(refused.consider(container)!, { children: [held, empty], complete: true, source: 'rdap' }, 7)
+  const r = refused.resolve(refused.consider(container)[0], { children: [held, empty], complete: true, source: 'rdap' }, 7)
   assert.deepEqual(r.networks.map(n => [n.handle, n.listedSample]), [[held.handle, undefined]])
   assert.deepEqual(r.notes.map(n => n.address), inside.filter(a => a < held.start || a > held.end))
 })
