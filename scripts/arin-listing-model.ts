@@ -2,10 +2,10 @@
  * What ARIN's listing service lets a crawl save, modelled on the nested world (no crawl, no
  * network: the simulator's tree in process). ARIN lists a container's children only over RDAP
  * `rdap-down`, keyed by one prefix, and cuts the answer at 100 networks (src/sim/listing.ts,
- * docs/registries.md C.3), so the crawl lists only containers that are one CIDR block with at most
- * 100 children and asks the waiting sample addresses of every other container one by one. This
- * script counts, over the first N sample addresses, what two ways around those limits would cost
- * against that:
+ * docs/registries.md C.3), so listing whole containers covers only those that are one CIDR block
+ * with at most 100 children, and the waiting sample addresses of every other container are asked
+ * one by one. This script counts, over the first N sample addresses, what the two ways around
+ * those limits that the crawl takes (src/crawl/listing-parts.ts) cost against that:
  *
  * - **bisect**: a container whose listing was cut is listed again by halves, recursively, while a
  *   part holds two or more addresses not answered yet (a part whose listing is complete answers
@@ -85,7 +85,7 @@ const unanswered = (list: Placed[], known: Set<number>): Placed[] => list.filter
 const distinctQuestions = (list: Placed[]): number => new Set(list.map(p => p.k < 0 ? `a${p.a}` : `k${p.k}`)).size
 
 const cut = { containers: 0, addresses: 0, now: 0, bisect: 0 }
-const split = { containers: 0, addresses: 0, now: 0, blocks: 0, listed: 0, cutBlocks: 0, edges: 0 }
+const split = { containers: 0, addresses: 0, now: 0, blocks: 0, listed: 0, cutBlocks: 0, edges: 0, edgeAddresses: 0, emptyBlocks: 0 }
 for (const { node, addresses } of arinContainers.values()) {
   if (addresses.length < 2) continue
   const kids = nw.childrenOf(node)
@@ -121,12 +121,15 @@ for (const { node, addresses } of arinContainers.values()) {
       split.blocks++
       const ks = inside(s, e)
       if (ks.length > CAP) { split.cutBlocks++; split.listed += 1 + perAddress(list, new Set(ks.slice(0, CAP))); continue }
+      // an empty answer: every address waits for the probes (at most two)
+      if (ks.length === 0) split.emptyBlocks++
       const known = new Set(ks)
       const firstStart = ks.length > 0 ? kids[ks[0]].start : Infinity
       const lastEnd = ks.length > 0 ? kids[ks[ks.length - 1]].end : -1
       const edgeOpen = list.filter(p => p.k < 0 && ((s !== node.start && p.a < firstStart) || (e !== node.end && p.a > lastEnd)))
       const edges = (edgeOpen.some(p => p.a < firstStart) ? 1 : 0) + (edgeOpen.some(p => p.a > lastEnd) ? 1 : 0)
       split.edges += edges
+      split.edgeAddresses += edgeOpen.length
       split.listed += 1 + perAddress(list.filter(p => p.k >= 0 && !known.has(p.k)), known) + edges
     }
   }
@@ -143,5 +146,5 @@ console.log(JSON.stringify({
   }])),
   arin_containers_reached_by_two_or_more: [...arinContainers.values()].filter(c => c.addresses.length >= 2).length,
   arin_cut_cidr_containers: { ...cut, saved_by_bisect: cut.now - cut.bisect },
-  arin_non_cidr_containers: { ...split, saved_by_cidr_blocks: split.now - split.listed }
+  arin_non_cidr_containers: { ...split, saved_by_cidr_blocks: split.now - split.listed, saved_without_edge_lookups: split.now - (split.listed - split.edges + split.edgeAddresses) }
 }, null, 2))
