@@ -8,7 +8,7 @@
  */
 import type { RegistryId } from '../registry/interface.js'
 import { describeNode } from './nested-records.js'
-import type { NestedWorld } from './nested.js'
+import type { NestedWorld, TreeNode } from './nested.js'
 import { describeNetwork, type SimNetwork } from './records.js'
 import type { World } from './world.js'
 
@@ -27,8 +27,11 @@ export interface WorldView {
   answer: (address: number) => OwnerAnswer | undefined
   /**
    * The first-level more specific networks of [start, end] (what RPSL `-m` and RDAP `rdap-down`
-   * list): the children of the most specific network containing the whole range, those inside
-   * it, excluding an exact match. Empty in reserved space and for a registry that does not own it.
+   * list), as RIPE NCC's server finds them (RIPE-NCC/whois NestedIntervalMap.findFirstMoreSpecific
+   * and ChildNodeTreeMap.findFirstMoreSpecific): below the exact match or, if none, the most
+   * specific network containing the whole range, each child inside the range, and for a child
+   * that crosses the range's edge, the same search among its own children. Empty in reserved
+   * space and for a registry that does not own it.
    */
   children: (registry: RegistryId, start: number, end: number) => SimNetwork[]
 }
@@ -65,9 +68,16 @@ export function nestedView (nw: NestedWorld): WorldView {
         if (inner === undefined) break
         node = inner
       }
-      return nw.childrenOf(node)
-        .filter(c => start <= c.start && c.end <= end && !(c.start === start && c.end === end))
-        .map(c => describeNode(nw, c))
+      const found: TreeNode[] = []
+      const search = (kids: TreeNode[]): void => {
+        for (const c of kids) {
+          if (c.end < start || c.start > end) continue
+          if (start <= c.start && c.end <= end) found.push(c)
+          else search(nw.childrenOf(c))
+        }
+      }
+      search(nw.childrenOf(node))
+      return found.map(c => describeNode(nw, c))
     }
   }
 }

@@ -85,6 +85,31 @@ describe('listing a container\'s children', () => {
     assert.deepEqual(ranges(cut.children), ranges(big.kids.slice(0, RDAP_SEARCH_MAX_RESULTS)))
   })
 
+  it('arin: a prefix that is no registered network is answered as RIPE\'s server answers it — below the network holding it, the children inside it, and inside a child crossing its edge, that child\'s children', async () => {
+    // a container child K with children whose start is no edge of a larger block: the smallest
+    // CIDR block holding K.start - 1 and K.start crosses K's edge and stays inside K's parent
+    let found: { parent: TreeNode, k: TreeNode, block: { start: number, end: number } } | undefined
+    for (let a = 0; a < nested.count && found === undefined; a += 7) {
+      if (nested.ownerOf(a) !== 'arin') continue
+      const parent = nested.allocationNode(a)
+      for (const k of nested.childrenOf(parent, false)) {
+        if (!k.container || k.start === parent.start || nested.childrenOf(k, false).length < 2) continue
+        let size = 2
+        while ((k.start - 1) - ((k.start - 1) % size) + size - 1 < k.start) size *= 2
+        const start = (k.start - 1) - ((k.start - 1) % size)
+        const block = { start, end: start + size - 1 }
+        if (block.start >= parent.start && block.end <= parent.end && block.end < k.end && nested.childrenOf(k, false).some(g => g.end <= block.end)) { found = { parent, k, block }; break }
+      }
+    }
+    assert.ok(found !== undefined, 'no such child in the world')
+    const { parent, k, block } = found
+    const listing = await client.listChildren(block, 'arin')
+    const inK = nested.childrenOf(k, false).filter(g => g.end <= block.end)
+    const direct = nested.childrenOf(parent, false).filter(c => c.start >= block.start && c.end <= block.end)
+    assert.deepEqual(ranges(listing.children).sort(), ranges([...direct, ...inK]).sort())
+    assert.ok(!listing.children.some(c => c.start === k.start), 'the crossing child itself is not listed')
+  })
+
   it('only what a registry offers is asked: LACNIC never, ARIN only for a CIDR block', () => {
     assert.equal(canList('lacnic', { start: 0xc8000000, end: 0xc80000ff }), false)
     assert.equal(canList('arin', { start: 0x08000000, end: 0x08000002 }), false)
