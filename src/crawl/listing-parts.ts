@@ -23,7 +23,8 @@
  *   block" (the exact match is never listed), nor from a server that does not answer such keys at
  *   all: its addresses wait for the probes of every inner edge — which also rule out a network
  *   holding the block, since it would hold the probed address — and only at a registry whose part
- *   listings have already named children of the container (`trusted`);
+ *   listings have named children of their container (`trusted`; an empty answer that came
+ *   before is weighed again then);
  * - a stored network inside the block that no listed child holds means the server's answer is not
  *   what the above assumes: the block resolves nothing.
  * Addresses resolved this way get 'answered' notes (a part never marks its container listed), and
@@ -58,6 +59,8 @@ interface Group {
 export class PartPlan {
   /** registries whose part listings named children of the container: their empty answers are believed */
   private readonly trusted = new Set<RegistryId>()
+  /** empty part answers a registry gave before it was trusted: weighed again once it is */
+  private readonly emptyBeforeTrust = new Map<RegistryId, ListingJob[]>()
   /** parts and probes listed or queued in this run */
   private readonly seen = new Set<string>()
   /** groups waiting on each probe (probeKey) */
@@ -107,10 +110,22 @@ export class PartPlan {
     const part = job.part
     const handle = job.container.handle
     if (part === undefined || handle === '' || children.some(c => c.parentHandle !== handle)) return nothing
-    if (children.length > 0) this.trusted.add(job.registry)
+    // the first answer naming children: the empty answers before it are believed now (their probes)
+    const earlier = children.length > 0 && !this.trusted.has(job.registry) ? this.emptyBeforeTrust.get(job.registry) ?? [] : []
+    if (children.length > 0) { this.trusted.add(job.registry); this.emptyBeforeTrust.delete(job.registry) }
+    const r = this.resolveBlock(job, part, children, complete, fetchedAt)
+    return { notes: r.notes, next: [...r.next, ...earlier.flatMap(e => this.resolveBlock(e, e.part ?? e, [], true, fetchedAt).next)] }
+  }
+
+  private resolveBlock (job: ListingJob, part: Range, children: PartChild[], complete: boolean, fetchedAt: number): { notes: NegativeRecord[], next: ListingJob[] } {
+    const nothing = { notes: [], next: [] }
     if (!complete) return { notes: [], next: this.halvesOf(job, part, children) }
+    if (children.length === 0 && !this.trusted.has(job.registry)) {
+      this.emptyBeforeTrust.set(job.registry, [...this.emptyBeforeTrust.get(job.registry) ?? [], job])
+      return nothing
+    }
     const waiting = this.containerAnswered(job, part, children)
-    if (waiting === undefined || (children.length === 0 && !this.trusted.has(job.registry))) return nothing
+    if (waiting === undefined) return nothing
     const innerStart = part.start !== job.start
     const innerEnd = part.end !== job.end
     const notes: number[] = []
