@@ -121,7 +121,9 @@ export class PartPlan {
     const nothing = { notes: [], next: [] }
     if (!complete) return { notes: [], next: this.halvesOf(job, part, children) }
     if (children.length === 0 && !this.trusted.has(job.registry)) {
-      this.emptyBeforeTrust.set(job.registry, [...this.emptyBeforeTrust.get(job.registry) ?? [], job])
+      const held = this.emptyBeforeTrust.get(job.registry) ?? []
+      held.push(job)
+      this.emptyBeforeTrust.set(job.registry, held)
       return nothing
     }
     const waiting = this.containerAnswered(job, part, children)
