@@ -3,8 +3,13 @@
  *
  * `acquire()` reserves the next send slot synchronously and resolves when that slot comes, so
  * requests leave at most `ratePerSecond` per second with at most `burst` back to back. Waiters
- * are served in call order. `pauseUntil()` holds every slot until a time (Retry-After, bans).
+ * are served in call order. `pauseFor()` holds every slot for a while (this node's Retry-After,
+ * bans): it only ever extends. `holdFor()` is a second hold that its owner may also shorten or
+ * lift (the fleet's back-offs, which end with the peer that reported them: fleet/fleet-budget.ts).
  */
+
+/** setTimeout's longest delay (2^31 − 1 ms); a longer one fires at once, in a loop */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface RateLimiterOptions {
   /** requests per second; may change at run time with setRate() */
@@ -38,6 +43,7 @@ export class RateLimiter {
   /** theoretical arrival time of the next request (ms on the limiter's clock) */
   private tat = -Infinity
   private pausedUntil = -Infinity
+  private heldUntil = -Infinity
   private granted = 0
   private readonly waiters: Waiter[] = []
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -75,7 +81,7 @@ export class RateLimiter {
 
   /** Earliest time (limiter clock) the next request may leave. */
   private nextSlot (): number {
-    return Math.max(this.tat - (this.burst - 1) * this.intervalMs, this.pausedUntil)
+    return Math.max(this.tat - (this.burst - 1) * this.intervalMs, this.pausedUntil, this.heldUntil)
   }
 
   /** Milliseconds until a new request could leave (0 if now), counting those already waiting. */
@@ -125,7 +131,7 @@ export class RateLimiter {
     if (this.waiters.length === 0) return
     const wait = this.nextSlot() - this.now()
     if (wait > 0) {
-      this.timer = setTimeout(() => { this.timer = undefined; this.pump() }, Math.ceil(wait))
+      this.timer = setTimeout(() => { this.timer = undefined; this.pump() }, Math.min(MAX_TIMER_MS, Math.ceil(wait)))
       return
     }
     this.pump()
@@ -143,14 +149,21 @@ export class RateLimiter {
 
   /** Holds every request, waiting or new, for `ms` from now (extends a pause, never shortens it). */
   pauseFor (ms: number): void {
+    if (Number.isNaN(ms)) return
     const until = this.now() + ms
     if (until > this.pausedUntil) this.pausedUntil = until
     this.reschedule()
   }
 
-  /** Remaining pause in ms (0 when not paused). */
+  /** Holds every request for `ms` from now, replacing the previous hold (0 or less lifts it). */
+  holdFor (ms: number): void {
+    this.heldUntil = ms > 0 ? this.now() + ms : -Infinity
+    this.reschedule()
+  }
+
+  /** Remaining pause or hold in ms (0 when neither). */
   pausedForMs (): number {
-    return Math.max(0, this.pausedUntil - this.now())
+    return Math.max(0, Math.max(this.pausedUntil, this.heldUntil) - this.now())
   }
 
   /** Rejects every waiter (shutdown). */

@@ -88,12 +88,13 @@
  * work for a registry just appeared, take only from the safety margin until everyone counts them.
  *
  * Back-offs: onRateLimited() records this node's own 429s, notePeerBackoff() the back-offs peers
- * report; pausedUntil() combines both, so the node can pause its limiter, and ownBackoffs() lists
- * this node's own, to put in its heartbeat. Deadlines are wall-clock ms, so hosts' clock skew
+ * report, per peer; pausedUntil() combines both, peerPausedUntil() the peers' alone — of the peers
+ * given as live only: a peer's back-off ends with the peer (forget() drops it) — and ownBackoffs()
+ * lists this node's own, to put in its heartbeat. Deadlines are wall-clock ms, so hosts' clock skew
  * shortens or lengthens a peer's back-off by that much; maxPeerBackoffMs caps what a peer can ask.
  *
- * Wiring: after each update() call limiter.setRate(rate) per registry, and pauseFor() whatever
- * pausedUntil() has in the future. RateLimiter.setRate() rescales a slot planned at the old rate,
+ * Wiring: after each update() call limiter.setRate(rate) per registry, and hold it for what
+ * peerPausedUntil() of the live peers has in the future (fleet-budget.ts). RateLimiter.setRate() rescales a slot planned at the old rate,
  * so a request sent at the floor (ARIN: 10 × 0.02 / 64 ≈ 0.003/s) does not hold the next one for
  * minutes once the rate rises.
  */
@@ -216,7 +217,8 @@ export class BudgetShare {
   private readonly runs: Partial<Record<RegistryId, SelfRun>> = {}
   private readonly shares: Record<RegistryId, RegistryShare>
   private readonly ownBackoff: Partial<Record<RegistryId, number>> = {}
-  private readonly peerBackoff: Partial<Record<RegistryId, number>> = {}
+  /** peer id → registry → until when it asked the fleet to back off */
+  private readonly peerBackoff = new Map<string, Partial<Record<RegistryId, number>>>()
 
   constructor (opts: Partial<BudgetShareOptions> & Pick<BudgetShareOptions, 'budgets'>, modules: BudgetShareModules = {}) {
     this.opts = { ...defaultBudgetShareOptions, ...opts }
@@ -250,6 +252,7 @@ export class BudgetShare {
    */
   forget (peerId: string): void {
     this.peersSeen.delete(peerId)
+    this.peerBackoff.delete(peerId)
     for (const id of REGISTRY_IDS) this.demanding[id].delete(peerId)
   }
 
@@ -352,18 +355,30 @@ export class BudgetShare {
   }
 
   /**
-   * Records a back-off a peer reported for `registry` (its deadline, ms on the wall clock),
-   * honoured for at most maxPeerBackoffMs from now.
+   * Records a back-off peer `peerId` reported for `registry` (its deadline, ms on the wall clock),
+   * honoured for at most maxPeerBackoffMs from now, and only while that peer is given as live.
    */
-  notePeerBackoff (registry: RegistryId, untilMs: number, nowMs: number = this.now()): void {
+  notePeerBackoff (peerId: string, registry: RegistryId, untilMs: number, nowMs: number = this.now()): void {
     if (!Number.isFinite(untilMs)) return
     const until = Math.min(untilMs, nowMs + this.opts.maxPeerBackoffMs)
-    if (until > (this.peerBackoff[registry] ?? -Infinity)) this.peerBackoff[registry] = until
+    const own = this.peerBackoff.get(peerId) ?? {}
+    if (until > (own[registry] ?? -Infinity)) own[registry] = until
+    this.peerBackoff.set(peerId, own)
   }
 
-  /** Until when (ms, this clock) no request should go to `registry`: the later of our own and the peers' back-offs. At or before now: not paused. */
-  pausedUntil (registry: RegistryId): number {
-    return Math.max(this.ownBackoff[registry] ?? 0, this.peerBackoff[registry] ?? 0)
+  /** Until when (ms, this clock) no request should go to `registry`: the later of our own and the (live) peers' back-offs. At or before now: not paused. */
+  pausedUntil (registry: RegistryId, live?: ReadonlySet<string>): number {
+    return Math.max(this.ownBackoff[registry] ?? 0, this.peerPausedUntil(registry, live))
+  }
+
+  /** The latest back-off for `registry` of the peers in `live` (all peers heard when not given); 0 when none. */
+  peerPausedUntil (registry: RegistryId, live?: ReadonlySet<string>): number {
+    let until = 0
+    for (const [peerId, b] of this.peerBackoff) {
+      if (live !== undefined && !live.has(peerId)) continue
+      until = Math.max(until, b[registry] ?? 0)
+    }
+    return until
   }
 
   /** This node's own back-offs still running, to report in its heartbeat. */

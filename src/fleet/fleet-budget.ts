@@ -10,9 +10,12 @@
  *   registry started, or it counts other peers or registries), it asks for a heartbeat at once
  *   (`announce`), so a joiner's acknowledgement takes a round trip, not up to three heartbeats;
  *   and it applies again when a joining hold ends.
- * - onPeerHeartbeat(): a peer's back-offs (its 429s) pause this node's limiters too, capped by
- *   BudgetShare's maxPeerBackoffMs; a heartbeat that changes what the peer demands or whether it
- *   counts this node is applied at once.
+ * - onPeerHeartbeat(): a peer's back-offs (its 429s) hold this node's limiters too — at most
+ *   BudgetShare's maxPeerBackoffMs, only for a registry its heartbeat shows it has work at (a
+ *   crawler that was refused still holds the address), never from a light peer, and only while
+ *   the peer is live: every apply() sets the holds from the live peers' back-offs again, so one
+ *   that left or fell silent stops holding anyone. A heartbeat that changes what the peer demands
+ *   or whether it counts this node is applied at once.
  * - onRateLimited(): this node's own back-offs, reported in its heartbeats (heartbeatFields()).
  */
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
@@ -114,8 +117,16 @@ export class FleetBudget {
     }, { now: this.now })
   }
 
-  /** This node's share of each registry's global budget, given to its limiters. */
+  /** Holds each limiter for the latest back-off its live peers reported (none: lifted). */
+  private applyHolds (): void {
+    const live = new Set(this.modules.fleet.liveFullPeers())
+    const now = this.now()
+    for (const id of REGISTRY_IDS) this.modules.limiters[id].holdFor(this.share.peerPausedUntil(id, live) - now)
+  }
+
+  /** This node's share of each registry's global budget, given to its limiters; the live peers' back-offs, as holds. */
   apply (): void {
+    this.applyHolds()
     const { fleet, limiters, crawler } = this.modules
     const self = fleet.peerId.toString()
     const selfDemand = demandOf(crawler.registryProgress())
@@ -180,11 +191,13 @@ export class FleetBudget {
    * what the peer demands, or whether it counts this node, is applied at once.
    */
   onPeerHeartbeat (h: Heartbeat): void {
-    for (const [reg, until] of Object.entries(h.backoff) as Array<[RegistryId, number]>) {
-      const now = this.now()
-      if (until > now) { this.share.notePeerBackoff(reg, until, now); this.modules.limiters[reg].pauseFor(until - now) }
-    }
+    // a light peer crawls nothing: it neither backs off from a registry nor holds a share
     if (h.light) return
+    const now = this.now()
+    for (const [reg, until] of Object.entries(h.backoff) as Array<[RegistryId, number]>) {
+      if (REGISTRY_IDS.includes(reg) && until > now && (h.demand[reg] ?? 0) > 0) this.share.notePeerBackoff(h.peerId, reg, until, now)
+    }
+    this.applyHolds()
     const c = countsMe(h, this.modules.fleet.peerId.toString())
     const says = `${REGISTRY_IDS.map(id => (h.demand[id] ?? 0) > 0 ? 1 : 0).join('')} ${typeof c === 'object' ? REGISTRY_IDS.map(id => c[id] === true ? 1 : 0).join('') : String(c)}`
     if (this.heard.get(h.peerId) === says) return

@@ -33,7 +33,8 @@ export interface FleetView {
 export interface BudgetLimiter {
   readonly ratePerSecond: number
   setRate: (ratePerSecond: number) => void
-  pauseFor: (ms: number) => void
+  /** holds every request for `ms`, replacing the previous hold (0 lifts it): the peers' back-offs (RateLimiter.holdFor) */
+  holdFor: (ms: number) => void
 }
 
 /** The crawl loop, as far as the budget share reads its work and tells it of new rates. */

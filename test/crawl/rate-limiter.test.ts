@@ -60,6 +60,34 @@ test('a pause holds requests that are already waiting', async () => {
   assert.ok(performance.now() - t0 >= 115, `released after ${performance.now() - t0} ms`)
 })
 
+test('a hold keeps waiting requests until it is lifted, whatever its length; it never overflows a timer', async () => {
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => { warnings.push(w.name) }
+  process.on('warning', onWarning)
+  try {
+    const limiter = new RateLimiter({ ratePerSecond: 1000 })
+    limiter.holdFor(2 ** 40)
+    const p = limiter.acquire()
+    await new Promise(resolve => setTimeout(resolve, 30))
+    assert.equal(limiter.waiting, 1, 'held')
+    assert.ok(limiter.pausedForMs() > 2 ** 39)
+    limiter.holdFor(0)
+    await p
+    assert.equal(limiter.pausedForMs(), 0, 'lifted')
+    limiter.pauseFor(2 ** 40)
+    limiter.holdFor(0)
+    assert.ok(limiter.pausedForMs() > 2 ** 39, 'lifting a hold does not lift this node\'s own pause')
+    const ac = new AbortController()
+    const q = limiter.acquire(ac.signal)
+    await new Promise(resolve => setTimeout(resolve, 20))
+    ac.abort()
+    await assert.rejects(q, { name: 'AbortError' })
+    assert.deepEqual(warnings.filter(w => w === 'TimeoutOverflowWarning'), [])
+  } finally {
+    process.off('warning', onWarning)
+  }
+})
+
 test('an aborted waiter rejects and frees its place', async () => {
   const limiter = new RateLimiter({ ratePerSecond: 5 })
   await limiter.acquire()

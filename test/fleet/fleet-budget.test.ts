@@ -34,10 +34,11 @@ function heartbeat (peerId: string, h: Partial<Heartbeat> = {}): Heartbeat {
 }
 
 class FakeLimiter {
-  pauses: number[] = []
+  /** the hold set last (ms; 0 or less: none) */
+  held = 0
   constructor (public ratePerSecond: number) {}
   setRate (r: number): void { this.ratePerSecond = r }
-  pauseFor (ms: number): void { this.pauses.push(ms) }
+  holdFor (ms: number): void { this.held = ms }
 }
 
 /** A FleetBudget over fakes; `t` is the clock, `peers` the mesh's table, `live` its live full peers. */
@@ -169,14 +170,34 @@ test('a peer that says goodbye is forgotten at once: its share returns to the ot
   assert.ok(close(r.limiters.arin.ratePerSecond, G.arin * S), `arin: ${r.limiters.arin.ratePerSecond}`)
 })
 
-test('a back-off a peer reports pauses this node\'s limiter for that registry; one already over does not', () => {
+test('a back-off a live peer reports holds this node\'s limiter for that registry; one already over does not', () => {
   const r = rig()
+  r.live.add('A')
   r.clock.t = 10_000
-  r.budget.onPeerHeartbeat(heartbeat('A', { backoff: { arin: 15_000, ripe: 9_000 } }))
-  assert.deepEqual(r.limiters.arin.pauses, [5000])
-  assert.deepEqual(r.limiters.ripe.pauses, [])
+  r.budget.onPeerHeartbeat(heartbeat('A', { backoff: { arin: 15_000, ripe: 9_000 }, demand: { ...heartbeat('A').demand, arin: 3, ripe: 1 } }))
+  assert.equal(r.limiters.arin.held, 5000)
+  assert.ok(r.limiters.ripe.held <= 0)
   assert.equal(r.budget.share.pausedUntil('arin'), 15_000)
   assert.deepEqual(r.budget.heartbeatFields(r.crawler.work).backoff, {}, 'a peer\'s back-off is not reported as this node\'s own')
+})
+
+test('a peer\'s back-off holds at most maxPeerBackoffMs, only where it has work, never from a light peer, and ends with the peer', () => {
+  const r = rig()
+  r.live.add('A')
+  r.live.add('L')
+  r.clock.t = 1_000_000
+  const demand = { ...heartbeat('A').demand, arin: 1 }
+  // an hour, 10^300 ms, and a registry it has no work at
+  r.budget.onPeerHeartbeat(heartbeat('A', { backoff: { arin: r.clock.t + 3600_000, ripe: r.clock.t + 3600_000, apnic: 1e300 }, demand }))
+  assert.equal(r.limiters.arin.held, defaultBudgetShareOptions.maxPeerBackoffMs)
+  assert.ok(r.limiters.ripe.held <= 0 && r.limiters.apnic.held <= 0, 'no work there: no hold')
+  r.budget.onPeerHeartbeat(heartbeat('L', { light: true, backoff: { lacnic: r.clock.t + 60_000 }, demand: { ...demand, lacnic: 1 } }))
+  assert.ok(r.limiters.lacnic.held <= 0, 'a light peer queries no registry')
+  // A falls silent: once the mesh no longer counts it live, the next apply lifts its hold
+  r.clock.t += 10_000
+  r.live.delete('A')
+  r.budget.apply()
+  assert.ok(r.limiters.arin.held <= 0, `still held ${r.limiters.arin.held} ms after the peer went`)
 })
 
 test('this node\'s heartbeat carries its demand, its limiters\' rates and its own back-offs, rounded, while they last', () => {
