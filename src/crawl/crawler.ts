@@ -294,6 +294,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private async lookupOne (queues: RegistryQueues, q: RegistryQueue, address: number, signal?: AbortSignal): Promise<void> {
     queues.started(q, address)
     this.counters.lookups++
+    this.emit('lookup', q.id)
     const { client, logger, gate } = this.modules
     const ac = new AbortController()
     this.lookupControllers.add(ac)
@@ -337,6 +338,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     // a probe (listing-parts.ts) is an address lookup
     const counted = job.probe === undefined ? 'listings' : 'lookups'
     this.counters[counted]++
+    if (job.probe !== undefined) this.emit('lookup', job.registry)
     const ac = new AbortController()
     this.lookupControllers.add(ac)
     if (signal?.aborted === true) ac.abort()

@@ -176,6 +176,8 @@ export interface CrawlerEvents {
   started: []
   /** what a commit of this node's answers actually wrote: what the node publishes to its peers */
   accepted: [records: AcceptedRecords]
+  /** a lookup of an address started (each may take several registry requests) */
+  lookup: [registry: RegistryId]
   /** a network found by a lookup, as stored */
   network: [record: NetworkRecord]
   /** a registry refused a lookup for its rate; its limiter is paused for `pauseMs` */

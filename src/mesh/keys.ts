@@ -32,7 +32,7 @@ export async function loadOrCreatePeerKey (dataDir: string): Promise<{ privateKe
   }
   const privateKey = await generateKeyPair('Ed25519')
   try {
-    await mkdir(dataDir, { recursive: true })
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
     const tmp = `${file}.${process.pid}.tmp`
     await writeFile(tmp, privateKeyToProtobuf(privateKey), { mode: 0o600 })
     await rename(tmp, file)

@@ -106,8 +106,9 @@ export function createCrawlMetrics (register: Registry): CrawlMetrics {
       registers
     }),
     sampleTotal: new Gauge({
-      name: 'whoismesh_sample_total',
-      help: 'Sample addresses',
+      // a gauge: no _total suffix, which Prometheus reserves for counters
+      name: 'whoismesh_sample_addresses',
+      help: 'Sample addresses this node crawls',
       registers
     })
   }

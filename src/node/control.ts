@@ -8,7 +8,7 @@
  * `Authorization: Bearer <token>`, so only users who can read the data directory get answers.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Writable } from 'node:stream'
@@ -55,9 +55,16 @@ export class ControlServer {
     return port
   }
 
+  /** the bearer token, compared in constant time (a timing difference would leak it byte by byte) */
+  private authorized (header: string | undefined): boolean {
+    const got = Buffer.from(header ?? '', 'utf8')
+    const want = Buffer.from(`Bearer ${this.token}`, 'utf8')
+    return got.length === want.length && timingSafeEqual(got, want)
+  }
+
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    if (req.headers.authorization !== `Bearer ${this.token}`) {
+    if (!this.authorized(req.headers.authorization)) {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad or missing token' }))
       return
     }

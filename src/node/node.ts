@@ -112,6 +112,7 @@ export class WhoismeshNode {
       this.lastHeartbeat.set(h.peerId, h)
     })
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
+    crawler.on('lookup', () => this.metrics.crawl.lookupsTotal.inc())
     // this node's work is queued: its demand goes out now, not at the next heartbeat
     crawler.on('started', () => { this.fleetBudget.apply() })
     this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler }))

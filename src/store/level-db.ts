@@ -163,9 +163,10 @@ async function checkDirectory (dataDir: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code !== 'ENOENT') throw new StoreOpenError(dataDir, (err as Error).message, { cause: err })
-    // create it here rather than in LevelDB, whose own mkdir gives unclear errors (and spins on /proc)
+    // create it here rather than in LevelDB, whose own mkdir gives unclear errors (and spins on /proc);
+    // 0700: the index, the node key and the control token are this user's alone
     try {
-      await mkdir(dataDir, { recursive: true })
+      await mkdir(dataDir, { recursive: true, mode: 0o700 })
     } catch (mkdirErr) {
       throw new StoreOpenError(dataDir, `cannot create it: ${(await mkdirReason(dataDir, mkdirErr)).message}`, { cause: mkdirErr })
     }

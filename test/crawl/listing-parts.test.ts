@@ -33,9 +33,12 @@ async function crawl (dir: string, nested: NestedWorld, sample: number[], listin
   const store = await NetworkStore.open({ dataDir: join(dir, String(listing)) })
   try {
     const { crawler, client, logs } = simCrawler(sim.endpoints, store, sample, { limiters: limitersAt(1000), timeoutMs: 5000, listing })
+    let lookups = 0
+    crawler.on('lookup', () => { lookups++ })
     try {
       const status = await crawler.run()
       assert.deepEqual([status.done, status.sampleResolved], [true, sample.length])
+      assert.equal(lookups, status.counters.lookups, 'a \'lookup\' event for every lookup, a probe\'s included (whoismesh_lookups_total)')
     } finally {
       await client.close()
     }

@@ -397,6 +397,10 @@ test('a hostile key holder\'s malformed, oversized, absurd, spoofed and flooded 
   }))
   assert.equal(new Set(covs.map(c => c.digest)).size, 1, `digests differ: ${covs.map((c, i) => `${honest[i].name}:${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}`)
   for (const [i, c] of covs.entries()) assert.equal(c.sample_resolved, SAMPLE_LIMIT, `${honest[i].name} resolved ${String(c.sample_resolved)}`)
+  for (const [i, n] of honest.entries()) {
+    const counted = series(await scrape(n.metricsPort), 'whoismesh_lookups_total')
+    assert.ok(counted >= (covs[i].lookups as number) && counted > 0, `${n.name}: whoismesh_lookups_total ${counted}, ${String(covs[i].lookups)} lookups`)
+  }
   const dumps = await Promise.all(honest.map(async n => await runCli(['dump', '--data', n.data])))
   let hostileAccepted = 0
   for (const [i, d] of dumps.entries()) {

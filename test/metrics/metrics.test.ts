@@ -97,7 +97,7 @@ test('observeCrawlStatus reports the 2016 statuses, budget shares, unreachable r
   for (const s of CRAWL_STATUSES) assert.equal(sample(text, `whoismesh_crawl_status{status="${s}"}`), expected[s], `status ${s}`)
   REGISTRY_IDS.forEach((id: RegistryId, i) => assert.equal(sample(text, `whoismesh_registry_budget_requests_per_second{registry="${id}"}`), i + 0.5, `budget of ${id}`))
   REGISTRY_IDS.forEach((id: RegistryId) => assert.equal(sample(text, `whoismesh_registry_unreachable_seconds{registry="${id}"}`), id === 'apnic' ? 42.5 : 0, `unreachable ${id}`))
-  assert.equal(sample(text, 'whoismesh_sample_total'), 1000)
+  assert.equal(sample(text, 'whoismesh_sample_addresses'), 1000)
   assert.equal(sample(text, 'whoismesh_sample_resolved'), 90)
 })
 

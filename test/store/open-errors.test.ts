@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readdir, rm, writeFile } from 'node:fs/promises'
+import { readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { NetworkStore, StoreCorruptError, StoreLockedError, StoreOpenError } from '../../src/store/index.js'
@@ -53,6 +53,18 @@ test('opening the same directory twice in one process fails with StoreLockedErro
     await assert.rejects(NetworkStore.open({ dataDir: dir }), (err: unknown) => err instanceof StoreLockedError && err.dataDir === dir)
   } finally {
     await store.close()
+    await cleanup()
+  }
+})
+
+test('a data dir the store creates is the user\'s alone (0700)', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const data = join(dir, 'a', 'b')
+    const store = await NetworkStore.open({ dataDir: data })
+    await store.close()
+    assert.equal((await stat(data)).mode & 0o777, 0o700)
+  } finally {
     await cleanup()
   }
 })
