@@ -373,8 +373,11 @@ export class BudgetShare {
 
   /** The latest back-off for `registry` of the peers in `live` (all peers heard when not given); 0 when none. */
   peerPausedUntil (registry: RegistryId, live?: ReadonlySet<string>): number {
+    const now = this.now()
     let until = 0
     for (const [peerId, b] of this.peerBackoff) {
+      // over for every registry: forgotten (peer ids are cheap to mint; what they ask must not pile up)
+      if (REGISTRY_IDS.every(id => (b[id] ?? 0) <= now)) { this.peerBackoff.delete(peerId); continue }
       if (live !== undefined && !live.has(peerId)) continue
       until = Math.max(until, b[registry] ?? 0)
     }
