@@ -1,7 +1,7 @@
 /**
  * Listing in parts (src/crawl/listing-parts.ts) against the registry simulator's nested world, on
- * loopback, into a real LevelDB: ARIN lists by prefix and cuts answers at 100 networks, so an
- * allocation that is no single CIDR block, and a sub-allocation with more than 100 children, are
+ * loopback, into a real LevelDB: ARIN lists by prefix and cuts answers at 100 networks, so a
+ * range that is no single CIDR block, and a sub-allocation with more than 100 children, are
  * listed by blocks — and every sample address inside them still gets the registry's own answer
  * (judged against the simulator's ground truth), for fewer requests than the same crawl listing
  * whole containers only. Then, by hand, what a block's answer proves and what it does not.
