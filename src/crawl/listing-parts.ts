@@ -80,7 +80,7 @@ export class PartPlan {
   worthListing (job: ListingJob, ranges: Range[], known: Range[]): ListingJob[] {
     const out: ListingJob[] = []
     for (const r of ranges) {
-      const key = `${job.registry} ${job.start}-${job.end} ${r.start}-${r.end}`
+      const key = partKey(job, r)
       if (this.seen.has(key) || known.some(k => k.start <= r.start && r.end <= k.end)) continue
       let n = 0
       this.d.sample.forEachIn(r.start, r.end, a => {
@@ -173,7 +173,7 @@ export class PartPlan {
 
   /** A part or probe that could not be made: a part may be tried again; a probe's addresses are asked one by one. */
   forget (job: ListingJob): void {
-    if (job.part !== undefined) this.seen.delete(`${job.registry} ${job.start}-${job.end} ${job.part.start}-${job.part.end}`)
+    if (job.part !== undefined) this.seen.delete(partKey(job, job.part))
     if (job.probe !== undefined) {
       for (const g of this.waiting.get(probeKey(job, job.probe)) ?? []) g.dead = true
       this.waiting.delete(probeKey(job, job.probe))
@@ -219,6 +219,11 @@ export class PartPlan {
     }
     return next
   }
+}
+
+/** a part is listed for one container: the same block of two nested containers is two parts */
+function partKey (job: ListingJob, part: Range): string {
+  return `${job.registry} ${job.start}-${job.end} ${part.start}-${part.end}`
 }
 
 /** a probe answers for one container: the same address probed for two containers is two probes */
