@@ -19,6 +19,7 @@ const read = async () => await import('./commands/read.js')
 const id = async () => await import('./commands/id.js')
 const metrics = async () => await import('./commands/metrics.js')
 const repair = async () => await import('./commands/repair.js')
+const distrust = async () => await import('./commands/distrust.js')
 
 const DEFAULT_DATA = defaultNodeOptions.dataDir
 
@@ -113,6 +114,13 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .description('repair a damaged data directory in place (stop its node first): LevelDB\'s repair, then every record checked and the derived headers rebuilt; the node re-fetches or re-syncs what was dropped')
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .action(async (o) => { await (await repair()).runRepair(o) })
+
+  program.command('distrust')
+    .description('drop every record these peers authored and refuse their records and messages from now on (works while the node runs; run it on every node); without peers: list the distrusted ones')
+    .argument('[peers...]', 'peer ids (as `whoismesh id` prints them)')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .option('--undo', 'trust these peers again')
+    .action(async (peers: string[], o) => { await (await distrust()).runDistrust(peers, o) })
 
   program.command('dump')
     .description("print the node's networks, one per line (works while the node runs)")

@@ -45,8 +45,10 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private readonly lookupControllers = new Set<AbortController>()
   private finished = false
   private running = false
-  /** addresses reopened (SampleTally) while no run() was going: the next run() crawls them */
+  /** addresses reopened (SampleTally) while no run() was going, or once it was ending: the next run() crawls them */
   private reopenedIdle = 0
+  /** a dispatcher of this run found no work left and ended: work added now would wait for no one */
+  private draining = false
   /** the store refused a write (disk full, I/O error, corruption): the crawl stops and run() throws it */
   private fatal: Error | undefined
   /** which registry holds an address by the delegation files (set by setRoutes; see RegistryQueues.home) */
@@ -78,6 +80,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   /** Runs until every sample address is resolved or given up on, or until `signal` aborts. */
   async run (signal?: AbortSignal): Promise<CrawlStatus> {
     this.running = true
+    this.draining = false
     this.reopenedIdle = 0
     try {
       return await this.runOnce(signal)
@@ -87,8 +90,9 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   }
 
   /**
-   * Addresses a listing answered that a later commit took back (SampleTally) after the last run()
-   * ended — the 'reopened' event says when; run() again crawls them.
+   * Addresses resolved before that a later commit (or a distrust) took back (SampleTally) after
+   * the last run() ended or while it was ending — the 'reopened' event says when; run() again
+   * crawls them.
    */
   get reopenedSinceRun (): number {
     return this.reopenedIdle
@@ -188,8 +192,8 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   /** the sample, sorted and tallied: built once (one pass), then kept up to date by the store's indexing events */
   private sampleTally (): SampleTally {
     this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null, reopened => {
-      this.queues?.reopen(reopened)
-      if (this.running) return
+      // while the run's dispatchers all go on, they take them; once one has ended, the next run does
+      if (this.running && !this.draining) { this.queues?.reopen(reopened); return }
       this.reopenedIdle += reopened.length
       this.emit('reopened', reopened.length)
     })
@@ -277,6 +281,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       void this.lookupOne(queues, q, address, signal)
     }
     // the others may be waiting for work this one could have handed over: let them see it is over
+    this.draining = true
     this.wakeUp.wake()
     // wait for this registry's lookups still in flight (after an abort)
     while (q.inFlight > 0) await this.wakeUp.next()
@@ -390,7 +395,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private async commit (batch: Parameters<CrawlStore['commit']>[0]): Promise<Awaited<ReturnType<CrawlStore['commit']>> | undefined> {
     if (this.fatal != null) return undefined
     try {
-      return await this.modules.store.commit(batch)
+      return await this.modules.store.commit(authored(batch, this.opts.author))
     } catch (err: any) {
       if (this.fatal == null) {
         this.fatal = err instanceof Error ? err : new Error(String(err))
@@ -399,5 +404,19 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       }
       return undefined
     }
+  }
+}
+
+/**
+ * The batch with this node as the author of every record in it: what the crawl writes is its own
+ * registry answer or listing, also where it rewrites a stored record (a listing marks a container
+ * another node found: the listing is this node's claim).
+ */
+function authored<T extends { networks?: NetworkRecord[], negatives?: NegativeRecord[] }> (batch: T, author: string | undefined): T {
+  if (author === undefined) return batch
+  return {
+    ...batch,
+    networks: batch.networks?.map(r => r.author === author ? r : { ...r, author }),
+    negatives: batch.negatives?.map(r => r.author === author ? r : { ...r, author })
   }
 }

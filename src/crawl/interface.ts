@@ -68,6 +68,11 @@ export interface CrawlerOptions {
    * it is probed until it answers (a node run as a service). (default Infinity)
    */
   giveUpUnreachableMs: number
+  /**
+   * This node's peer id: every record the crawl writes carries it as its author (provenance,
+   * NetworkRecord.author). Absent: records carry no author.
+   */
+  author?: string
 }
 
 export const defaultCrawlerOptions: Omit<CrawlerOptions, 'sample'> = {

@@ -41,3 +41,13 @@ export async function loadOrCreatePeerKey (dataDir: string): Promise<{ privateKe
   }
   return { privateKey, peerId: peerIdFromPrivateKey(privateKey), created: true }
 }
+
+/** The peer id of the node key in `dataDir`, undefined when there is none (nothing is created). */
+export async function existingPeerId (dataDir: string): Promise<string | undefined> {
+  try {
+    await readFile(join(dataDir, PEER_KEY_FILE))
+  } catch (err: any) {
+    if (err.code === 'ENOENT') return undefined
+  }
+  return (await loadOrCreatePeerKey(dataDir)).peerId.toString()
+}

@@ -61,9 +61,7 @@ export class Membership {
     if (prev != null && prev.heartbeat.sentAt > h.sentAt && prev.heartbeat.seq > h.seq) return false // stale reordering
     if (h.leaving === true) {
       // a clean stop: drop the peer now rather than after liveIntervals of silence
-      this.peers.delete(h.peerId)
-      events.emit('departed', h.peerId)
-      if (this.live.delete(h.peerId)) events.emit('membership', this.liveFullPeers())
+      this.forget(h.peerId)
       return false
     }
     this.peers.set(h.peerId, { heartbeat: h, lastSeen: Date.now() })
@@ -71,6 +69,13 @@ export class Membership {
     if (prev != null) return false
     this.update()
     return true
+  }
+
+  /** Drops a peer at once, as if it had said it was leaving ('departed', then 'membership' if it was live). */
+  forget (peerId: string): void {
+    this.peers.delete(peerId)
+    this.modules.events.emit('departed', peerId)
+    if (this.live.delete(peerId)) this.modules.events.emit('membership', this.liveFullPeers())
   }
 
   /** Recomputes the live set from the heartbeats' ages; emits 'membership' when it changed. */

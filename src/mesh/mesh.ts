@@ -7,7 +7,7 @@
  *
  * Events (MeshEvents, interface.ts): 'records', 'heartbeat', 'membership', 'departed'.
  */
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { NegativeRecord, NetworkRecord } from '../record/index.js'
@@ -118,6 +118,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return this.libp2p.getMultiaddrs().map(String)
   }
 
+  /**
+   * Stops counting `peerId` as a peer (the operator distrusts it; its messages are rejected from
+   * now on) and closes this node's connections to it: it no longer owns work or holds a share.
+   */
+  async forgetPeer (peerId: string): Promise<void> {
+    this.membership.forget(peerId)
+    const conns = this.libp2p.getConnections().filter(c => c.remotePeer.toString() === peerId)
+    await Promise.all(conns.map(async c => { await c.close().catch(() => {}) }))
+  }
+
   /** Live full (crawling) peers, including self unless light. Sorted. */
   liveFullPeers (): string[] {
     return this.membership.liveFullPeers()
@@ -143,6 +153,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     await this.catchUp?.whenStartedSyncsEnd(timeoutMs)
   }
 
+  /** Syncs with every live full peer in turn, however recently (catch-up.ts). */
+  async syncWithEveryPeer (): Promise<void> {
+    for (const id of this.liveFullPeers()) {
+      if (id === this.selfId || this.catchUp == null) continue
+      await this.catchUp.syncWith(peerIdFromString(id), true).catch(() => {})
+    }
+  }
+
   /** Catches up with the live peer that resolved the most (catch-up.ts); resolves after `timeoutMs` at the latest. */
   async catchUpWithMostAdvanced (timeoutMs: number): Promise<void> {
     await this.catchUp?.catchUpWithMostAdvanced(timeoutMs)
@@ -151,7 +169,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   // ------------------------------------------------------------ inbound
 
   private validate (topic: string, data: Uint8Array, from: string | undefined): TopicValidatorResult {
-    const v = validateGossip(topic, data, from)
+    const v = validateGossip(topic, data, from, Date.now(), id => this.modules.store?.isDistrusted(id) === true)
     const kind: GossipTopicKind = topic === NETS ? 'nets' : 'metrics'
     if (v.result === 'accept') {
       this.accepted.set(data, v.value)

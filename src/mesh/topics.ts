@@ -5,8 +5,8 @@
 export const TOPIC_KINDS = ['nets', 'metrics'] as const
 export type TopicKind = typeof TOPIC_KINDS[number]
 
-/** Current wire version of each topic. */
-export const TOPIC_VERSIONS: Record<TopicKind, number> = { nets: 1, metrics: 1 }
+/** Current wire version of each topic. nets 2: every record carries its author, the signed sender (NetworkRecord.author). */
+export const TOPIC_VERSIONS: Record<TopicKind, number> = { nets: 2, metrics: 1 }
 
 export interface Topic { kind: TopicKind, version: number }
 

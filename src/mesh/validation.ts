@@ -42,7 +42,9 @@ export const VALIDATION_REASONS = [
   'too-large', 'decode', 'not-an-object', 'batch-shape', 'batch-too-large',
   // reject: a record (one bad record rejects its whole batch)
   'record-schema', 'network-too-large', 'reserved-space', 'special-space', 'string-too-long', 'bad-country',
-  'too-many-cidrs', 'bad-cidrs', 'query-outside', 'bad-fetch-time', 'listed-leaf',
+  'too-many-cidrs', 'bad-cidrs', 'query-outside', 'bad-fetch-time', 'listed-leaf', 'author-mismatch',
+  // reject: a message from a peer the operator distrusts (`whoismesh distrust`)
+  'distrusted',
   // reject: a heartbeat
   'heartbeat-schema', 'sender-mismatch'
 ] as const
@@ -108,20 +110,24 @@ export function checkNegativeRecord (v: unknown, now = Date.now()): Validation<C
 
 /**
  * Checks a batch of records (a nets message, or a sync reply). One bad record rejects the whole
- * batch: honest peers never send one.
+ * batch: honest peers never send one. `sender`: the signed author of a nets message, which every
+ * record in it must name as its author (a node gossips only what it found itself); a sync reply
+ * relays other nodes' records, so it is not checked there.
  */
-export function validateRecords (networks: unknown, negatives: unknown, now = Date.now()): Validation<ValidRecords> {
+export function validateRecords (networks: unknown, negatives: unknown, now = Date.now(), sender?: string): Validation<ValidRecords> {
   if (!Array.isArray(networks) || !Array.isArray(negatives)) return reject('batch-shape', 'networks and negatives must be arrays')
   if (networks.length + negatives.length > VALIDATION_LIMITS.maxBatchRecords) return reject('batch-too-large', `batch of ${networks.length + negatives.length} records exceeds ${VALIDATION_LIMITS.maxBatchRecords}`)
   const out: ValidRecords = { networks: [], negatives: [] }
   for (const n of networks) {
     const v = checkNetworkRecord(n, now)
     if (v.result !== 'accept') return v
+    if (sender !== undefined && v.value.author !== sender) return reject('author-mismatch', 'a network\'s author is not the message\'s sender')
     out.networks.push(v.value)
   }
   for (const n of negatives) {
     const v = checkNegativeRecord(n, now)
     if (v.result !== 'accept') return v
+    if (sender !== undefined && v.value.author !== sender) return reject('author-mismatch', 'a negative\'s author is not the message\'s sender')
     out.negatives.push(v.value)
   }
   return accept(out)
@@ -179,13 +185,15 @@ export type InboundMessage =
   | { kind: 'metrics', message: Heartbeat }
 
 /**
- * Validates a gossip message: topic, size, decoding, schema and bounds.
+ * Validates a gossip message: topic, sender, size, decoding, schema and bounds.
  * @param from the signed sender's peer id
+ * @param distrusted whether the operator distrusts a peer (`whoismesh distrust`): its messages are rejected
  */
-export function validateGossip (topic: string, data: Uint8Array, from: string | undefined, now = Date.now()): Validation<InboundMessage> {
+export function validateGossip (topic: string, data: Uint8Array, from: string | undefined, now = Date.now(), distrusted?: (peerId: string) => boolean): Validation<InboundMessage> {
   const t = parseTopic(topic)
   if (t == null) return ignore('unknown-topic', `unknown topic ${topic.slice(0, 64)}`)
   if (t.version !== TOPIC_VERSIONS[t.kind]) return ignore('unsupported-version', `unsupported ${t.kind} version ${t.version}`)
+  if (from !== undefined && distrusted?.(from) === true) return reject('distrusted', 'the sender is distrusted by this node\'s operator')
   if (data.byteLength > VALIDATION_LIMITS.maxMessageBytes) return reject('too-large', `message of ${data.byteLength} bytes exceeds ${VALIDATION_LIMITS.maxMessageBytes}`)
   let decoded: unknown
   try {
@@ -196,7 +204,8 @@ export function validateGossip (topic: string, data: Uint8Array, from: string | 
   if (t.kind === 'nets') {
     if (decoded == null || typeof decoded !== 'object') return reject('not-an-object', 'nets message is not an object')
     const m = decoded as Record<string, unknown>
-    const v = validateRecords(m.networks, m.negatives, now)
+    // an unsigned message has no author to check against: a record's author must still be given
+    const v = validateRecords(m.networks, m.negatives, now, from ?? '')
     return v.result === 'accept' ? accept({ kind: 'nets', message: v.value }) : v
   }
   const v = validateHeartbeat(decoded, from, now)

@@ -1,9 +1,10 @@
 /**
  * What a running node's control endpoint (control.ts) answers: the read commands (`dump`,
- * `lookup`, `coverage`) served from its open store, and its crawl status.
+ * `lookup`, `coverage`, the distrusted peers) served from its open store, its crawl status, and
+ * `distrust`.
  */
 import type { ControlHandler } from './control.js'
-import type { NetworkStore } from '../store/index.js'
+import type { DistrustResult, NetworkStore } from '../store/index.js'
 import type { CrawlStatus } from '../crawl/interface.js'
 import { COUNTERS_META_KEY } from '../crawl/interface.js'
 import { coverageReport } from '../report/coverage.js'
@@ -20,6 +21,8 @@ export interface ControlRoutesOptions {
 export interface ControlRoutesModules {
   store: NetworkStore
   crawler: { status: () => CrawlStatus }
+  /** the node's `distrust` (node.ts): the store's, and the peers forgotten by the mesh */
+  distrust: (peers: string[], undo: boolean) => Promise<DistrustResult>
 }
 
 export function controlRoutes (opts: ControlRoutesOptions, modules: ControlRoutesModules): Record<string, ControlHandler> {
@@ -28,7 +31,9 @@ export function controlRoutes (opts: ControlRoutesOptions, modules: ControlRoute
     '/v1/status': async () => crawler.status(),
     '/v1/coverage': async (p) => await coverageReport(store, { sampleLimit: optionalInt(p.get('sampleLimit')) ?? opts.sampleLimit, countersKey: COUNTERS_META_KEY }),
     '/v1/dump': async (p, stream) => { await writeDump(store, dumpParams(p), stream()) },
-    '/v1/lookup': async (p) => await lookupReport(store, parseIPv4(p.get('ip') ?? ''))
+    '/v1/lookup': async (p) => await lookupReport(store, parseIPv4(p.get('ip') ?? '')),
+    '/v1/distrusted': async () => store.distrusted(),
+    'POST /v1/distrust': async (p) => await modules.distrust(p.getAll('peer'), p.get('undo') === '1')
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The loopback-only control endpoint of a running node. LevelDB allows one process per data
- * directory, so `dump`, `lookup` and `coverage` talk to the running node through this endpoint
- * instead of opening the database.
+ * directory, so `dump`, `lookup`, `coverage` (GET) and `distrust` (POST) talk to the running node
+ * through this endpoint instead of opening the database.
  *
  * The node listens on 127.0.0.1 (port chosen by the OS unless given) and writes
  * `<data>/control.json` = { pid, port, token } with mode 0600; every request must carry
@@ -68,8 +68,9 @@ export class ControlServer {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad or missing token' }))
       return
     }
-    const route = this.routes[url.pathname]
-    if (req.method !== 'GET' || route == null) {
+    // a route that changes something is keyed with its method ("POST /v1/distrust"); a bare path is a GET
+    const route = req.method === 'GET' ? this.routes[url.pathname] : this.routes[`${req.method ?? ''} ${url.pathname}`]
+    if (route == null) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route ${req.method ?? ''} ${url.pathname}` }))
       return
     }
@@ -133,11 +134,12 @@ export async function readControlFile (dataDir: string): Promise<ControlFile> {
  * Calls a route of the node running on `dataDir`. With `out`, the answer body is streamed there;
  * otherwise the parsed JSON answer is returned.
  */
-export async function callControl (dataDir: string, path: string, params: Record<string, string | undefined>, out?: Writable): Promise<unknown> {
+export async function callControl (dataDir: string, path: string, params: Record<string, string | string[] | undefined>, out?: Writable, method: 'GET' | 'POST' = 'GET'): Promise<unknown> {
   const cf = await readControlFile(dataDir)
-  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined) as Array<[string, string]>)
+  const qs = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) for (const one of v === undefined ? [] : [v].flat()) qs.append(k, one)
   return await new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: cf.port, path: `${path}?${qs.toString()}`, headers: { authorization: `Bearer ${cf.token}` } }, res => {
+    const req = httpRequest({ host: '127.0.0.1', port: cf.port, method, path: `${path}?${qs.toString()}`, headers: { authorization: `Bearer ${cf.token}` } }, res => {
       const isJson = (res.headers['content-type'] ?? '').startsWith('application/json')
       if (res.statusCode !== 200 || isJson || out == null) {
         const chunks: Buffer[] = []

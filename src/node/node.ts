@@ -6,7 +6,9 @@
 import { once } from 'node:events'
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { RegistryClient } from '../lookup/index.js'
-import { NetworkStore } from '../store/index.js'
+import { NetworkStore, type DistrustResult } from '../store/index.js'
+import { UserError } from '../util/errors.js'
+import { isPeerIdText } from '../record/index.js'
 import { Crawler } from '../crawl/crawler.js'
 import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlStatus } from '../crawl/interface.js'
 import { RateLimiter } from '../crawl/rate-limiter.js'
@@ -18,6 +20,7 @@ import { controlRoutes } from './control-routes.js'
 import type { Logger } from '../util/logger.js'
 import type { NodeProgress } from '../report/status-line.js'
 import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Mesh, checkNetworkRecord, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
 import { Ownership, FleetBudget, settleMembership } from '../fleet/index.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
@@ -37,6 +40,9 @@ function requestOutcome (outcome: string, error?: string): RegistryRequestOutcom
   }
 }
 
+/** how long after a distrust this node syncs with every peer (by then the others distrusted too) */
+const DISTRUST_RESYNC_MS = 10_000
+
 export class WhoismeshNode {
   readonly crawler: Crawler
   private readonly control: ControlServer
@@ -46,6 +52,8 @@ export class WhoismeshNode {
   readonly ownership: Ownership
   readonly fleetBudget: FleetBudget
   private pruneTimer: ReturnType<typeof setTimeout> | undefined
+  /** the sync with every peer a while after a distrust */
+  private resyncTimer: ReturnType<typeof setTimeout> | undefined
   readonly metrics = createNodeMetrics()
   private metricsServer: MetricsServer | undefined
   private metricsTimer: ReturnType<typeof setInterval> | undefined
@@ -71,7 +79,8 @@ export class WhoismeshNode {
       failedRetryMs: opts.failedRetryMs ?? defaultCrawlerOptions.failedRetryMs,
       failedRetryRounds: opts.failedRetryRounds ?? defaultCrawlerOptions.failedRetryRounds,
       giveUpUnreachableMs: opts.giveUpUnreachableMs ?? defaultCrawlerOptions.giveUpUnreachableMs,
-      resolve: opts.resolve
+      resolve: opts.resolve,
+      author: peerIdFromPrivateKey(privateKey).toString()
     }, { store, client, gate, logger, ownership: this.ownership, lister: client, shareable: r => checkNetworkRecord(r).result === 'accept' })
     this.crawler = crawler
     this.mesh = new Mesh({
@@ -115,7 +124,7 @@ export class WhoismeshNode {
     crawler.on('lookup', () => this.metrics.crawl.lookupsTotal.inc())
     // this node's work is queued: its demand goes out now, not at the next heartbeat
     crawler.on('started', () => { this.fleetBudget.apply() })
-    this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler }))
+    this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler, distrust: async (peers, undo) => await this.distrust(peers, undo) }))
   }
 
   /**
@@ -194,13 +203,13 @@ export class WhoismeshNode {
   }
 
   /**
-   * After a crawl ended: runs it again while addresses a listing answered were taken back since
-   * (Crawler 'reopened': this replica got a listed container before the child holding them).
-   * Returns the last run's status.
+   * After a crawl ended: runs it again while addresses resolved before were taken back since
+   * (Crawler 'reopened': this replica got a listed container before the child holding them, or
+   * the operator distrusted the peer whose records resolved them). Returns the last run's status.
    */
   async crawlReopened (status: CrawlStatus, signal?: AbortSignal): Promise<CrawlStatus> {
     while (this.crawler.reopenedSinceRun > 0 && signal?.aborted !== true) {
-      this.logger.info('addresses a listing answered are open again; crawling them', { addresses: this.crawler.reopenedSinceRun })
+      this.logger.info('sample addresses resolved before are open again; crawling them', { addresses: this.crawler.reopenedSinceRun })
       status = await this.crawler.run(signal)
     }
     return status
@@ -217,6 +226,30 @@ export class WhoismeshNode {
       if (signal.aborted) return false
       throw err
     }
+  }
+
+  /**
+   * `whoismesh distrust` on the running node: the store drops what the peers authored and refuses
+   * it from now on (NetworkStore.distrust; the sample addresses it resolved are crawled again), and
+   * the mesh stops counting them as peers (their work and budget shares go to the others).
+   * `undo` trusts them again. This node's own id is refused (UserError).
+   */
+  async distrust (peers: string[], undo: boolean): Promise<DistrustResult> {
+    const bad = peers.find(p => !isPeerIdText(p))
+    if (bad !== undefined) throw new UserError(`"${String(bad).slice(0, 64)}" is not a peer id`)
+    const self = this.mesh.peerId.toString()
+    if (peers.includes(self)) throw new UserError(`${self} is this node's own peer id`)
+    const res = await this.store.distrust(peers, undo)
+    if (!undo) for (const p of peers) await this.mesh.forgetPeer(p)
+    if (res.droppedNetworks + res.droppedNegatives > 0) {
+      // what the dropped records had replaced may still be held by a peer: fetch it rather than ask
+      // the registry; and once the others have distrusted too (ansible runs it on every node at
+      // once), what their crawls found again lost to the liar's copies here: sync with each of them
+      void this.mesh.catchUpWithMostAdvanced(60_000).catch(() => {})
+      this.resyncTimer ??= setTimeout(() => { this.resyncTimer = undefined; void this.mesh.syncWithEveryPeer() }, DISTRUST_RESYNC_MS)
+    }
+    this.logger.warn(undo ? 'peers trusted again' : 'peers distrusted: their records are dropped', { peers, droppedNetworks: res.droppedNetworks, droppedNegatives: res.droppedNegatives })
+    return res
   }
 
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {
@@ -269,6 +302,7 @@ export class WhoismeshNode {
 
   async close (): Promise<void> {
     if (this.pruneTimer != null) clearTimeout(this.pruneTimer)
+    if (this.resyncTimer != null) clearTimeout(this.resyncTimer)
     if (this.metricsTimer != null) clearInterval(this.metricsTimer)
     this.fleetBudget.stop()
     await this.metricsServer?.close()

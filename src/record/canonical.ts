@@ -82,7 +82,8 @@ export function canonicalNetwork (v: unknown, field = 'network'): CanonicalNetwo
     source: r.source,
     fetchedAt: time(r.fetchedAt, `${field}.fetchedAt`),
     queryAddress: u32(r.queryAddress, `${field}.queryAddress`),
-    ...listed(r, field)
+    ...listed(r, field),
+    ...author(r, field)
   }) as CanonicalNetwork
 }
 
@@ -97,6 +98,18 @@ function listed (r: Record<string, unknown>, field: string): { listedSample?: nu
   return { listedSample: n, listedAt: time(r.listedAt, `${field}.listedAt`) }
 }
 
+/** A libp2p peer id as text: base58btc, as long as an Ed25519 or RSA key's id may be. */
+export function isPeerIdText (v: unknown): v is string {
+  return typeof v === 'string' && v.length >= 8 && v.length <= 128 && /^[1-9A-HJ-NP-Za-km-z]+$/.test(v)
+}
+
+/** A record's provenance (NetworkRecord.author): absent from the canonical form when not given. */
+function author (r: Record<string, unknown>, field: string): { author?: string } {
+  if (r.author === undefined) return {}
+  if (!isPeerIdText(r.author)) throw new InvalidRecordError(`${field}.author`, `expected a peer id, got ${String(r.author).slice(0, 64)}`)
+  return { author: r.author }
+}
+
 export function canonicalNegative (v: unknown, field = 'negative'): CanonicalNegative {
   if (isCanonical(v, 'negative')) return v as CanonicalNegative
   const r = obj(v, field)
@@ -105,7 +118,8 @@ export function canonicalNegative (v: unknown, field = 'negative'): CanonicalNeg
     address: u32(r.address, `${field}.address`),
     registry: registry(r.registry, `${field}.registry`),
     reason: r.reason as NegativeReason,
-    fetchedAt: time(r.fetchedAt, `${field}.fetchedAt`)
+    fetchedAt: time(r.fetchedAt, `${field}.fetchedAt`),
+    ...author(r, field)
   }) as CanonicalNegative
 }
 

@@ -9,7 +9,7 @@
  */
 export * from './interface.js'
 export { InvalidRecordError } from './errors.js'
-export { canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, isCanonical } from './canonical.js'
+export { canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, isCanonical, isPeerIdText } from './canonical.js'
 export { decodeValue, encodeObjectOfArrays, encodeRecord, encodeValue } from './codec.js'
 export { recordWork } from './metrics.js'
 export { isLeaf, networkClass, normaliseStatusWord, STATUS_VOCABULARY, type NetworkClass, type StatusVocabulary } from './classify.js'

@@ -52,6 +52,13 @@ export interface NetworkRecord extends ParsedNetwork {
   listedSample?: number
   /** ms since epoch of that listing; present exactly when `listedSample` is */
   listedAt?: number
+  /**
+   * Provenance: the peer id (base58) of the node that published this version of the record — the
+   * node whose registry answer (or listing) it is. Gossip checks it against the message's signed
+   * sender; `whoismesh distrust` drops every record a peer authored. Absent on records written
+   * before provenance existed (and then absent from the encoding).
+   */
+  author?: string
 }
 
 /**
@@ -80,6 +87,8 @@ export interface NegativeRecord {
   reason: NegativeReason
   /** ms since epoch */
   fetchedAt: number
+  /** provenance, as NetworkRecord.author */
+  author?: string
 }
 
 /** An address this node gave up on after retries. Local bookkeeping: not replicated, not in digests. */

@@ -7,7 +7,9 @@
  * that may hold more specific networks — a JSON boolean in JSONL, `true`/`false` in CSV.
  * `listed_sample` and `listed_at` say that a complete listing of a container's children was made
  * for the first `listed_sample` sample addresses (NetworkRecord.listedSample): every child holding
- * one of them is in the dump too. JSON null (CSV empty) for a network never listed.
+ * one of them is in the dump too. JSON null (CSV empty) for a network never listed. `author` is the
+ * peer id of the node whose registry answer (or listing) the record is (NetworkRecord.author:
+ * provenance, what `whoismesh distrust` acts on); null for a record stored before provenance.
  */
 import type { Writable } from 'node:stream'
 import { isLeaf, type NetworkRecord } from '../record/index.js'
@@ -23,14 +25,15 @@ export const DUMP_FORMATS: readonly DumpFormat[] = ['jsonl', 'csv']
 export const DUMP_FIELDS = [
   'cidr', 'start_address', 'end_address', 'registry', 'handle', 'name', 'org', 'country',
   'type', 'leaf', 'parent_handle', 'registered', 'last_changed', 'source', 'fetched_at', 'query_address',
-  'listed_sample', 'listed_at'
+  'listed_sample', 'listed_at', 'author'
 ] as const
 
 export type DumpField = typeof DUMP_FIELDS[number]
-export type DumpRow = Record<Exclude<DumpField, 'leaf' | 'listed_sample' | 'listed_at'>, string> & {
+export type DumpRow = Record<Exclude<DumpField, 'leaf' | 'listed_sample' | 'listed_at' | 'author'>, string> & {
   leaf: boolean
   listed_sample: number | null
   listed_at: string | null
+  author: string | null
 }
 
 export function toDumpRow (r: NetworkRecord): DumpRow {
@@ -52,7 +55,8 @@ export function toDumpRow (r: NetworkRecord): DumpRow {
     fetched_at: new Date(r.fetchedAt).toISOString(),
     query_address: formatIPv4(r.queryAddress),
     listed_sample: r.listedSample ?? null,
-    listed_at: r.listedAt === undefined ? null : new Date(r.listedAt).toISOString()
+    listed_at: r.listedAt === undefined ? null : new Date(r.listedAt).toISOString(),
+    author: r.author ?? null
   }
 }
 

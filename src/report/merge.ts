@@ -4,8 +4,9 @@
  * rule decides (listed for the larger sample, then earliest fetch, then smaller query address,
  * then the line's bytes), so merging is order-independent and agrees with what a replica would
  * keep. A row from a dump written before the `leaf` column gets it (computed from its registry and
- * type as the dump would), and one from before the `listed_*` columns gets them as null, so copies
- * of one record from older and newer nodes compare equal and the merged dump has one set of fields.
+ * type as the dump would), one from before the `listed_*` columns gets them as null, and one from
+ * before the `author` column gets it as null, so copies of one record from older and newer nodes
+ * compare equal and the merged dump has one set of fields.
  */
 import { createReadStream } from 'node:fs'
 import { createHash } from 'node:crypto'
@@ -52,20 +53,21 @@ function parseLine (line: string, where: string): Entry {
   }
 }
 
-/** the fields of dumps written by earlier versions: before the `listed_*` columns, and before `leaf` too */
-const BEFORE_LISTED: readonly string[] = DUMP_FIELDS.filter(f => f !== 'listed_sample' && f !== 'listed_at')
+/** the fields of dumps written by earlier versions: before `author`, before the `listed_*` columns too, and before `leaf` too */
+const BEFORE_AUTHOR: readonly string[] = DUMP_FIELDS.filter(f => f !== 'author')
+const BEFORE_LISTED: readonly string[] = BEFORE_AUTHOR.filter(f => f !== 'listed_sample' && f !== 'listed_at')
 const BEFORE_LEAF: readonly string[] = BEFORE_LISTED.filter(f => f !== 'leaf')
 
 /** The row as today's dump writes it, when it is a row of an earlier version's dump; else undefined. */
 function upgraded (row: Record<string, unknown>): string | undefined {
   const fields = Object.keys(row)
-  const layout = [BEFORE_LISTED, BEFORE_LEAF].find(l => fields.length === l.length && fields.every((f, i) => f === l[i]))
+  const layout = [BEFORE_AUTHOR, BEFORE_LISTED, BEFORE_LEAF].find(l => fields.length === l.length && fields.every((f, i) => f === l[i]))
   if (layout === undefined) return undefined
   if (layout === BEFORE_LEAF && (typeof row.registry !== 'string' || !isRegistryId(row.registry) || typeof row.type !== 'string')) return undefined
   const filled = (f: string): unknown => {
     if (f in row) return row[f]
     if (f === 'leaf') return isLeaf(row.registry as RegistryId, row.type as string)
-    return null // listed_sample, listed_at: never listed
+    return null // listed_sample, listed_at: never listed; author: before provenance
   }
   return JSON.stringify(Object.fromEntries(DUMP_FIELDS.map(f => [f, filled(f)])))
 }

@@ -21,5 +21,6 @@ export {
   StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError, type StoreError
 } from './errors.js'
 export { repairStore, type RepairReport } from './repair.js'
+export type { DistrustResult } from './distrust.js'
 export { compareNegatives, compareNetworks } from './pick.js'
 export { negativeHash, negativeIdentityBytes, networkHash, networkIdentityBytes, versionHash } from './digest.js'

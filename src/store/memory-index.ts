@@ -62,7 +62,19 @@ export class MemoryIndex {
    * vouches for (`isListedAnswer`). Two memory lookups, a third inside a listed network.
    */
   isExact (address: number): boolean {
-    return this.networks.leafCoverage.covers(address) || this.negatives.has(address) || this.isListedAnswer(address)
+    if (this.networks.leafCoverage.covers(address)) return true
+    if (this.negatives.hasNoNetwork(address)) return true
+    if (this.negatives.hasAnswered(address)) return this.answeredHolds(address)
+    return this.isListedAnswer(address)
+  }
+
+  /**
+   * An 'answered' note says the address's answer is a stored container: it holds while one is
+   * stored there, and not inside a hole (a network a distrusted peer authored, deleted: the note
+   * may be about the real network it had replaced, which is asked again).
+   */
+  private answeredHolds (address: number): boolean {
+    return this.networks.coverage.covers(address) && !this.inHole(address)
   }
 
   /**
@@ -73,7 +85,37 @@ export class MemoryIndex {
   isListedAnswer (address: number): boolean {
     if (!this.networks.listedCoverage.covers(address) || !isSampleAddress(address)) return false
     const n = this.networks.listedSample(this.networks.mostSpecific(address))
-    return n > 0 && inSampleSlice(address, n)
+    return n > 0 && inSampleSlice(address, n) && !this.inHole(address)
+  }
+
+  /**
+   * Ranges of networks deleted because a distrusted peer authored them (store/distrust.ts). Such a
+   * network may have been a copy standing in place of the real one (an earlier fetch time wins the
+   * pick rule), and a listing of its parent or an 'answered' note inside it may be about the real
+   * one, now gone. So where the most specific stored network holds a whole hole, no listing or note
+   * answers inside the hole until a network with the hole's very range is stored again (the real
+   * one, asked again); where a network inside the hole is the most specific, its answers stand (the
+   * deleted one was larger than what they are about). Few: the list is passed over whole.
+   */
+  private holes: ReadonlyArray<readonly [number, number]> = []
+
+  setHoles (holes: ReadonlyArray<readonly [number, number]>): void {
+    this.holes = holes
+  }
+
+  /** the holes no network fills again yet (what to keep) */
+  openHoles (): Array<[number, number]> {
+    return this.holes.filter(([s, e]) => this.networks.find(s, e) < 0).map(([s, e]) => [s, e])
+  }
+
+  /** whether a listing's or note's answer at `address` may be about a network deleted as a distrusted peer's */
+  private inHole (address: number): boolean {
+    if (this.holes.length === 0) return false
+    const id = this.networks.mostSpecific(address)
+    if (id < 0) return true
+    const s = this.networks.start(id)
+    const e = this.networks.end(id)
+    return this.holes.some(([hs, he]) => hs <= address && address <= he && s <= hs && he <= e && this.networks.find(hs, he) < 0)
   }
 
   /** resolved by `rule`: exact, or (covered) inside any known network or noted */

@@ -3,7 +3,9 @@
  * counters (layout in keys.ts), plus in-memory indexes rebuilt at open that answer coverage and
  * digest questions without touching disk. Its options and their defaults are in options.ts.
  *
- * Every write goes through `commit`, which writes one LevelDB batch. Commits are serialized, so
+ * The reads (in-memory queries, digests, scans) are in store-reads.ts, which this class extends.
+ *
+ * Every write goes through `commit`, which writes one LevelDB batch (and `distrust`, distrust.ts). Commits are serialized, so
  * the read-compare-write of the pick rule (pick.ts) never interleaves; the in-memory indexes and
  * digests (memory-index.ts) are updated after the batch is written.
  */
@@ -12,24 +14,18 @@ import {
   InvalidRecordError, canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, checkJsonable, decodeValue,
   encodeRecord, encodeValue, isLeaf, type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork
 } from '../record/index.js'
-import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { negativeHash, networkHash, versionHash } from './digest.js'
-import { StoreClosedError, StoreCorruptError, StoreOpenError } from './errors.js'
+import { StoreCorruptError, StoreOpenError } from './errors.js'
 import { planFailures } from './failure-plan.js'
-import type {
-  AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint,
-  RegistryStats, StoreCounts, StoredItem
-} from './interface.js'
-import type { ClassCounts } from './interval-index.js'
-import {
-  FAILURE_PREFIX, failureBounds, failureKey, metaKey, negativeBounds, negativeKey, networkBounds, networkKey,
-  parseAddressKey
-} from './keys.js'
+import type { CommitInput, CommitResult } from './interface.js'
+import { FAILURE_PREFIX, failureBounds, failureKey, metaKey, negativeKey, networkKey, parseAddressKey } from './keys.js'
 import { MemoryIndex } from './memory-index.js'
+import { StoreReads } from './store-reads.js'
 import { compareNegatives, compareNetworks, decide, foldByKey } from './pick.js'
 import { LevelStore, type BatchOp } from './level-db.js'
-import { negativeValue, networkValue, versionOf } from './value-format.js'
+import { negativeValue, networkValue } from './value-format.js'
 import { STORE_SCHEMA_VERSION, isReadableSchema, schemaKey, unreadableSchemaReason } from './schema.js'
+import { authoredBy, checkPeerIds, distrustedOp, holesOp, loadDistrusted, loadHoles, type DistrustResult } from './distrust.js'
 import { RESOLVE_RULES, defaultNetworkStoreOptions, type NetworkStoreOptions } from './options.js'
 
 const RESERVED_META_PREFIX = 'store.'
@@ -47,23 +43,14 @@ export interface IndexedEvent {
   reopened: Array<[number, number]>
 }
 
-export class NetworkStore {
-  readonly dataDir: string
-  private readonly db: LevelStore
-  private readonly opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>
-  private readonly memory = new MemoryIndex()
-  private readonly networkIndex = this.memory.networks
-  private readonly negativeIndex = this.memory.negatives
-  private readonly failureSet = new Set<number>()
-  private registryCoverageCache: number[] | undefined
+export class NetworkStore extends StoreReads {
+  /** peers whose records this store refuses (distrust.ts) */
+  private distrustedPeers = new Set<string>()
   private queue: Promise<unknown> = Promise.resolve()
-  private closed = false
   private readonly indexedListeners = new Set<(e: IndexedEvent) => void>()
 
   private constructor (db: LevelStore, dataDir: string, opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>) {
-    this.db = db
-    this.dataDir = dataDir
-    this.opts = opts
+    super(db, dataDir, opts)
   }
 
   /**
@@ -99,8 +86,10 @@ export class NetworkStore {
    */
   async commit (input: CommitInput): Promise<CommitResult> {
     this.assertOpen()
-    const networks = (input.networks ?? []).map((r, i) => canonicalNetwork(r, `networks[${i}]`))
-    const negatives = (input.negatives ?? []).map((r, i) => canonicalNegative(r, `negatives[${i}]`))
+    // a record a distrusted peer authored is dropped here, whoever brings it (distrust.ts)
+    const trusted = (r: { author?: string }): boolean => r.author === undefined || !this.distrustedPeers.has(r.author)
+    const networks = (input.networks ?? []).map((r, i) => canonicalNetwork(r, `networks[${i}]`)).filter(trusted)
+    const negatives = (input.negatives ?? []).map((r, i) => canonicalNegative(r, `negatives[${i}]`)).filter(trusted)
     const failures = (input.failures ?? []).map((r, i) => canonicalFailure(r, `failures[${i}]`))
     const clearFailures = (input.clearFailures ?? []).map((a, i) => checkAddress(a, `clearFailures[${i}]`))
     const meta: Array<[string, unknown]> = []
@@ -199,6 +188,50 @@ export class NetworkStore {
   }
 
   /**
+   * Distrusts `peers` (`undo`: trusts them again): stores the list, and deletes every network and
+   * negative a newly distrusted peer authored in the same batch, keeping the deleted networks'
+   * ranges as holes no listing answers in (MemoryIndex.setHoles); later commits drop records they
+   * authored (distrust.ts). The in-memory indexes are rebuilt from disk, then `onIndexed` listeners
+   * hear the deleted ranges and addresses as `reopened`: a sample address they resolved is open
+   * again. Records of a peer trusted again come back only by gossip, sync or a new crawl.
+   * @throws InvalidRecordError a peer id is malformed
+   */
+  async distrust (peers: readonly string[], undo = false): Promise<DistrustResult> {
+    this.assertOpen()
+    const given = checkPeerIds(peers)
+    return await this.exclusive(async () => {
+      this.assertOpen()
+      const next = new Set(this.distrustedPeers)
+      const added = new Set(given.filter(p => !next.has(p)))
+      for (const p of given) if (undo) next.delete(p); else next.add(p)
+      const dropped = undo ? { ops: [], ranges: [], addresses: [] } : await authoredBy(this.db, added)
+      const holes = [...this.memory.openHoles(), ...dropped.ranges]
+      await this.db.batch([distrustedOp(next), holesOp(holes), ...dropped.ops], this.opts.syncWrites)
+      this.distrustedPeers = next
+      if (dropped.ops.length > 0) {
+        const memory = new MemoryIndex()
+        await memory.load(this.db, this.dataDir)
+        memory.setHoles(holes)
+        this.memory = memory
+        this.registryCoverageCache = undefined
+        const e: IndexedEvent = { ranges: [], addresses: [], reopened: [...dropped.ranges, ...dropped.addresses.map(a => [a, a] as [number, number])] }
+        for (const fn of this.indexedListeners) fn(e)
+      }
+      return { distrusted: [...next].sort(), droppedNetworks: dropped.ranges.length, droppedNegatives: dropped.addresses.length }
+    })
+  }
+
+  /** whether records authored by `peerId` are refused (`distrust`) */
+  isDistrusted (peerId: string): boolean {
+    return this.distrustedPeers.has(peerId)
+  }
+
+  /** the distrusted peers, sorted */
+  distrusted (): string[] {
+    return [...this.distrustedPeers].sort()
+  }
+
+  /**
    * Calls `fn` after every commit that added networks or negatives to the index (whoever
    * committed: the crawl, gossip, sync), with their ranges and addresses, before the commit
    * resolves — so what `isResolved` answers and what listeners were told never disagree. Returns
@@ -207,170 +240,6 @@ export class NetworkStore {
   onIndexed (fn: (e: IndexedEvent) => void): () => void {
     this.indexedListeners.add(fn)
     return () => { this.indexedListeners.delete(fn) }
-  }
-
-  // ---------------------------------------------------------------- in-memory queries
-
-  /** inside any known network (the union of all of them; networks may nest or overlap) */
-  isCovered (address: number): boolean {
-    return this.memory.isCovered(address)
-  }
-
-  /** resolved by the store's rule (NetworkStoreOptions.resolve): exact, or merely covered */
-  isResolved (address: number): boolean {
-    return this.memory.isResolved(address, this.opts.resolve)
-  }
-
-  /** the registry's answer for `address` is known exactly, whatever the rule (MemoryIndex.isExact) */
-  isExact (address: number): boolean {
-    return this.memory.isExact(address)
-  }
-
-  /** whether a note says no network holds exactly this address (unallocated or reserved) */
-  hasNegative (address: number): boolean {
-    return this.negativeIndex.hasNoNetwork(address)
-  }
-
-  /** whether a note says this address's answer is a stored container ('answered') */
-  hasAnsweredNote (address: number): boolean {
-    return this.negativeIndex.hasAnswered(address)
-  }
-
-  /** whether a failure record exists for this address */
-  hasFailure (address: number): boolean {
-    return this.failureSet.has(address)
-  }
-
-  /** range of the smallest network containing the address (ties: lower start), from memory */
-  mostSpecificRange (address: number): NetworkRange | undefined {
-    const id = this.networkIndex.mostSpecific(address)
-    return id < 0 ? undefined : this.rangeOf(id)
-  }
-
-  /** ranges of all networks containing the address, most specific first, from memory */
-  containingRanges (address: number): NetworkRange[] {
-    return this.networkIndex.containing(address).map(id => this.rangeOf(id))
-  }
-
-  /** the smallest network containing the address; the range comes from memory, the record from disk */
-  async mostSpecific (address: number): Promise<CanonicalNetwork | undefined> {
-    const r = this.mostSpecificRange(address)
-    if (r === undefined) return undefined
-    return (await this.readNetworks([r]))[0]
-  }
-
-  /** the network stored under exactly [start, end], read from disk */
-  async network (start: number, end: number): Promise<CanonicalNetwork | undefined> {
-    const x = this.networkIndex
-    const id = x.find(start, end)
-    return id < 0 ? undefined : (await this.readNetworks([this.rangeOf(id)]))[0]
-  }
-
-  /** all networks containing the address, most specific first */
-  async containing (address: number): Promise<CanonicalNetwork[]> {
-    return await this.readNetworks(this.containingRanges(address))
-  }
-
-  /** size of the union of all networks */
-  addressesCovered (): number {
-    return this.networkIndex.coverage.size
-  }
-
-  /** records held; `negatives` counts every address note, 'answered' ones included (see noteCounts) */
-  counts (): StoreCounts {
-    return { networks: this.networkIndex.size, negatives: this.negativeIndex.size, failures: this.failureSet.size }
-  }
-
-  /** address notes by kind: no network there (unallocated, reserved), or answered by a stored container */
-  noteCounts (): { noNetwork: number, answered: number } {
-    return this.memory.noteCounts()
-  }
-
-  /** networks by class (record/classify.ts), from memory; `unclassified`: headers older than the class, until repair */
-  classCounts (): ClassCounts {
-    return this.networkIndex.classCounts()
-  }
-
-  /** network count and covered addresses (union of that registry's networks) per registry */
-  registryStats (): Record<RegistryId, RegistryStats> {
-    this.registryCoverageCache ??= this.networkIndex.registryCoverage()
-    const counts = this.networkIndex.registryCounts()
-    const covered = this.registryCoverageCache
-    return Object.fromEntries(REGISTRY_IDS.map((r, i) => [r, { networks: counts[i], addressesCovered: covered[i] }])) as Record<RegistryId, RegistryStats>
-  }
-
-  // ---------------------------------------------------------------- digests (see digest.ts)
-
-  /** fingerprint of every network's and negative's identity: equal for crawls of one world, however fetched */
-  digest (): string {
-    return this.memory.digest()
-  }
-
-  /** 256 identity fingerprints: index o covers networks starting in, and negatives at, o.0.0.0/8 */
-  digestBySlashEight (): string[] {
-    return this.memory.digestBySlashEight()
-  }
-
-  /**
-   * Fingerprint and count of the records, byte for byte (version hashes), of the networks whose
-   * start and the negatives whose address lies in [from, to]: what sync compares.
-   */
-  fingerprintRange (from: number, to: number): RangeFingerprint {
-    checkAddress(from, 'from')
-    checkAddress(to, 'to')
-    if (from > to) throw new InvalidRecordError('to', `range end ${to} is before start ${from}`)
-    return this.memory.fingerprintRange(from, to)
-  }
-
-  // ---------------------------------------------------------------- disk reads
-
-  /** networks in key order (start, then end), optionally filtered */
-  async * networks (opts: NetworkScanOptions = {}): AsyncGenerator<CanonicalNetwork> {
-    this.assertOpen()
-    for await (const [, v] of this.db.scan(networkBounds(opts.from, opts.to))) {
-      const r = this.db.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
-      if (opts.registry !== undefined && r.registry !== opts.registry) continue
-      if (opts.since !== undefined && r.fetchedAt < opts.since) continue
-      yield r
-    }
-  }
-
-  /** negatives in address order */
-  async * negatives (opts: AddressScanOptions = {}): AsyncGenerator<CanonicalNegative> {
-    this.assertOpen()
-    for await (const [, v] of this.db.scan(negativeBounds(opts.from, opts.to))) {
-      yield this.db.decodeFramed(v, b => canonicalNegative(decodeValue(b), 'stored negative'))
-    }
-  }
-
-  /**
-   * The networks whose start lies in [from, to] (key order), then the negatives whose address does
-   * (address order), each with its version hash: the items `fingerprintRange` sums.
-   */
-  async * items (from = 0, to = 0xffffffff): AsyncGenerator<StoredItem> {
-    this.assertOpen()
-    for await (const [, v] of this.db.scan(networkBounds(from, to))) {
-      const f = this.db.unframe(v)
-      yield { kind: 'n', record: this.db.decodeStored(f.body, b => canonicalNetwork(decodeValue(b), 'stored network')), version: versionOf(f) }
-    }
-    for await (const [, v] of this.db.scan(negativeBounds(from, to))) {
-      const f = this.db.unframe(v)
-      yield { kind: 'x', record: this.db.decodeStored(f.body, b => canonicalNegative(decodeValue(b), 'stored negative')), version: versionOf(f) }
-    }
-  }
-
-  /** failures in address order */
-  async * failures (opts: AddressScanOptions = {}): AsyncGenerator<CanonicalFailure> {
-    this.assertOpen()
-    for await (const [, v] of this.db.scan(failureBounds(opts.from, opts.to))) {
-      yield this.db.decodeStored(v, b => canonicalFailure(decodeValue(b), 'stored failure'))
-    }
-  }
-
-  async getMeta (key: string): Promise<unknown> {
-    this.assertOpen()
-    const [v] = await this.db.getMany([metaKey(key)])
-    return v === undefined ? undefined : this.db.decodeStored(v, decodeValue)
   }
 
   /** Waits for pending commits, then closes the database. Idempotent. */
@@ -383,24 +252,6 @@ export class NetworkStore {
   }
 
   // ---------------------------------------------------------------- internals
-
-  private rangeOf (id: number): NetworkRange {
-    const x = this.networkIndex
-    return { start: x.start(id), end: x.end(id), registry: REGISTRY_IDS[x.registryIndex(id)], leaf: x.isLeaf(id) }
-  }
-
-  private async readNetworks (ranges: NetworkRange[]): Promise<CanonicalNetwork[]> {
-    this.assertOpen()
-    const values = await this.db.getMany(ranges.map(r => networkKey(r.start, r.end)))
-    return values.map((v, i) => {
-      if (v === undefined) throw new StoreCorruptError(this.dataDir, `network ${ranges[i].start}-${ranges[i].end} is indexed but missing on disk`)
-      return this.db.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
-    })
-  }
-
-  private assertOpen (): void {
-    if (this.closed) throw new StoreClosedError(this.dataDir)
-  }
 
   /** runs `fn` after every earlier commit/close has finished */
   private async exclusive<T> (fn: () => Promise<T>): Promise<T> {
@@ -428,7 +279,9 @@ export class NetworkStore {
    * failures: one whose address is resolved (left by a version before failure-plan.ts) is deleted.
    */
   private async rebuild (): Promise<void> {
+    this.distrustedPeers = await loadDistrusted(this.db)
     await this.memory.load(this.db, this.dataDir)
+    this.memory.setHoles(await loadHoles(this.db))
     const obsolete: BatchOp[] = []
     for await (const [k] of this.db.scan(failureBounds())) {
       const address = parseAddressKey(k, FAILURE_PREFIX)

@@ -220,6 +220,23 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
     }, 90_000, 'the restarted node to rejoin', 1000)
   })
 
+  await t.test('distrust.yml distrusts a peer on every running node, and trusts it again with undo=true', async () => {
+    const peer = '12D3KooWDistrustedPeerTest444444444444444444444444'
+    const listed = async (): Promise<string[]> => await Promise.all(hosts.map(async h => {
+      const r = await runCli(['distrust', '--data', h.data], { timeoutMs: 60_000 })
+      assert.equal(r.code, 0, r.stderr)
+      return r.stdout
+    }))
+    const r = await playbook('distrust.yml', inventory, ['-e', `peer=${peer}`], 180_000)
+    assert.equal(r.code, 0, tail(r.out))
+    // no record of that peer was held: nothing dropped, nothing reported changed
+    for (const h of hosts) assert.equal(r.recap.get(h.name)?.changed, 0, tail(r.out))
+    assert.deepEqual(await listed(), hosts.map(() => `${peer}\n`))
+    const undo = await playbook('distrust.yml', inventory, ['-e', `peer=${peer}`, '-e', 'undo=true'], 180_000)
+    assert.equal(undo.code, 0, tail(undo.out))
+    assert.deepEqual(await listed(), hosts.map(() => ''))
+  })
+
   await t.test('stop.yml stops every node', async () => {
     const r = await playbook('stop.yml', inventory)
     assert.equal(r.code, 0, tail(r.out))

@@ -17,16 +17,10 @@
 import '../../src/util/polyfill.js'
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { rm } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { byteStream, lpStream } from '@libp2p/utils'
-import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
-import { createMeshLibp2p, GOSSIP_SCORE_THRESHOLDS, type MeshLibp2p } from '../../src/mesh/libp2p.js'
-import { parseSwarmKey } from '../../src/mesh/swarm-key.js'
-import { currentTopic } from '../../src/mesh/topics.js'
+import { GOSSIP_SCORE_THRESHOLDS, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { encodeMessage, type Heartbeat } from '../../src/mesh/messages.js'
 import { VALIDATION_LIMITS } from '../../src/mesh/validation.js'
 import { SYNC_PROTOCOL, SYNC_VERSION, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
@@ -34,15 +28,13 @@ import type { NetworkRecord } from '../../src/record/index.js'
 import { parseIPv4 } from '../../src/util/ipv4.js'
 import { prng } from '../../src/util/prng.js'
 import { runCli, waitFor } from '../helpers/cli.js'
-import { closedPort } from '../helpers/fake-registries.js'
-import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
+import { waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
 import { recordFigures } from './report.js'
+import { keyHolder, keyedSetting, publishToAll, scrape, series, startHonestFleet, NETS, METRICS, type HonestNode, type KeyedSetting } from './key-holder.js'
 import { net } from '../store/helpers/records.js'
 
 const SAMPLE_LIMIT = 1500
 const BUDGET = 'all=100'
-const NETS = currentTopic('nets')
-const METRICS = currentTopic('metrics')
 /** the flood: at most this many messages, in at most FLOOD_MS */
 const FLOOD_MESSAGES = 2000
 const FLOOD_MS = 20_000
@@ -51,47 +43,24 @@ const PER_IDENTITY = 8
 /** every hostile record carries this in its handle, name and org */
 const MARK = 'HOSTILE'
 
-let sim: Simulator
-let dir: string
-let registries: string
-let swarmKeyFile: string
+let setting: KeyedSetting
 let swarmKey: Uint8Array
-const honest: Array<FleetNode & { metricsPort: number }> = []
+const honest: HonestNode[] = []
 const hostiles: MeshLibp2p[] = []
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'whoismesh-hostile-'))
-  sim = await startSimulator({ budgetPerSecond: BUDGET })
-  registries = join(dir, 'registries.json')
-  await writeRegistriesFile(sim, registries)
-  swarmKeyFile = join(dir, 'swarm.key')
-  const made = await runCli(['swarm-key', '--out', swarmKeyFile])
-  assert.equal(made.code, 0, made.stderr)
-  swarmKey = parseSwarmKey(await readFile(swarmKeyFile, 'utf8'), swarmKeyFile)
+  setting = await keyedSetting('whoismesh-hostile-', BUDGET)
+  swarmKey = setting.swarmKey
 })
 
 after(async () => {
   for (const h of hostiles) await Promise.resolve(h.stop()).catch(() => {})
   await killAll(honest)
-  await sim?.close()
-  await rm(dir, { recursive: true, force: true })
+  await setting?.sim.close()
+  if (setting !== undefined) await rm(setting.dir, { recursive: true, force: true })
 })
 
 // ------------------------------------------------------------------ honest side
-
-async function scrape (port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })
-  assert.equal(res.status, 200)
-  return await res.text()
-}
-
-/** the value of one series (`name{labels}` exactly as exposed), 0 when absent */
-function series (text: string, key: string): number {
-  for (const line of text.split('\n')) {
-    if (line.startsWith(key + ' ')) return Number(line.slice(key.length + 1))
-  }
-  return 0
-}
 
 interface Counts { netsReject: number, metricsReject: number, ignore: number, rejectsByReason: Record<string, number>, syncMalformed: number, syncInvalid: number, scoreMin: number, penalised: number, graylisted: number, livePeers: number }
 
@@ -138,31 +107,24 @@ function assertAlive (when: string): void {
 
 /** A new hostile identity holding the fleet key, connected to every honest node and subscribed. */
 async function hostileIdentity (): Promise<MeshLibp2p> {
-  const l = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], swarmKey })
+  const l = await keyHolder(swarmKey, honest)
   hostiles.push(l)
-  l.services.pubsub.subscribe(NETS)
-  l.services.pubsub.subscribe(METRICS)
-  for (const n of honest) await l.dial(multiaddr(n.listen![0]), { signal: AbortSignal.timeout(10_000) })
-  const ids = honest.map(n => n.peerId!)
-  // gossipsub sends only over its own outbound stream to a peer, opened a moment after the
-  // connection; its map of them is not on the published interface
-  const outbound = (l.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound
-  await waitFor(() => ids.every(id => outbound.has(id)) && [NETS, METRICS].every(t => {
-    const subs = new Set(l.services.pubsub.getSubscribers(t).map(String))
-    return ids.every(id => subs.has(id))
-  }), 20_000, 'the hostile peer\'s gossip streams to, and the subscriptions of, every honest node')
   return l
 }
 
-interface Injection { kind: string, topic: string, data: Uint8Array }
+/** a message as bytes, or records the sending identity signs as their author when it publishes them */
+interface Injection { kind: string, topic: string, data?: Uint8Array, records?: { networks: object[], negatives: object[] } }
 
 const sent: Record<string, number> = {}
 
-/** Publishes through gossipsub; every message must go out to all three honest nodes. */
+/**
+ * Publishes through gossipsub; every message must go out to all three honest nodes. Records are
+ * authored by the sender (what validation checks last): each is refused for what is wrong with it.
+ */
 async function publish (l: MeshLibp2p, m: Injection): Promise<void> {
-  const r = await l.services.pubsub.publish(m.topic, m.data)
-  const to = new Set(r.recipients.map(String))
-  for (const n of honest) assert.ok(to.has(n.peerId!), `${m.kind} was not sent to ${n.name}`)
+  const author = l.peerId.toString()
+  const data = m.data ?? encodeMessage({ networks: m.records!.networks.map(r => ({ author, ...r })), negatives: m.records!.negatives.map(r => ({ author, ...r })) } as any)
+  await publishToAll(l, m.topic, data, honest, m.kind)
   sent[m.kind] = (sent[m.kind] ?? 0) + 1
 }
 
@@ -193,8 +155,8 @@ function rec (start: string | number, end: string | number, over: Partial<Networ
   }
 }
 
-const nets = (kind: string, networks: unknown[], negatives: unknown[] = []): Injection =>
-  ({ kind, topic: NETS, data: encodeMessage({ networks, negatives } as any) })
+const nets = (kind: string, networks: object[], negatives: object[] = []): Injection =>
+  ({ kind, topic: NETS, records: { networks, negatives } })
 
 /** plausible networks in RIPE space: valid alone, to be sent only next to an invalid one */
 function plausible (count: number): NetworkRecord[] {
@@ -295,19 +257,7 @@ async function syncGarbage (l: MeshLibp2p, n: FleetNode): Promise<void> {
 
 test('a hostile key holder\'s malformed, oversized, absurd, spoofed and flooded messages are all rejected and counted, its score falls until it is graylisted, and the honest fleet finishes its crawl untouched', async () => {
   const t0 = Date.now()
-  const common = { dir, registries, sampleLimit: SAMPLE_LIMIT }
-  const start = async (name: string, bootstrap?: string[]): Promise<FleetNode & { metricsPort: number }> => {
-    const metricsPort = await closedPort()
-    const n = Object.assign(startNode({ ...common, name, bootstrap, extraArgs: ['--swarm-key', swarmKeyFile, '--budget', BUDGET, '--metrics-port', String(metricsPort)] }), { metricsPort })
-    honest.push(n)
-    return n
-  }
-  const boot = await start('h0')
-  await waitForLog(boot, 'node ready', 30_000)
-  await start('h1', [boot.listen![0]])
-  await start('h2', [boot.listen![0]])
-  await Promise.all(honest.map(async n => await waitForLog(n, 'node ready', 30_000)))
-  await waitFor(async () => (await allCounts()).every(c => c.livePeers === 2), 30_000, 'the honest nodes to see each other')
+  await startHonestFleet(setting, { budget: BUDGET, sampleLimit: SAMPLE_LIMIT }, honest)
 
   // --- the catalogue: each identity sends at most PER_IDENTITY messages, every one validated
   const groups = catalogue()

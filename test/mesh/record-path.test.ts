@@ -50,7 +50,8 @@ test('a record found on one node is canonicalised and encoded once per node on i
   const canonicalised = recordWork.canonicalised
   const encoded = recordWork.encoded
   // as the crawler does with a lookup's answer: commit, then publish what the store accepted
-  const found = net('8.8.8.0', '8.8.8.255', { fetchedAt: Date.now() - 1000 })
+  // the crawl writes this node's peer id as the author (provenance): gossip takes a record only from its author
+  const found = net('8.8.8.0', '8.8.8.255', { fetchedAt: Date.now() - 1000, author: a.mesh.peerId.toString() })
   const res = await a.store.commit({ networks: [found] })
   a.mesh.publishRecords(res.accepted.networks, res.accepted.negatives)
   await a.mesh.flush()
@@ -62,4 +63,25 @@ test('a record found on one node is canonicalised and encoded once per node on i
   assert.equal(recordWork.canonicalised - canonicalised, 2, 'canonicalised: by the finder\'s store, by the peer\'s validation')
   assert.equal(recordWork.encoded - encoded, 2, 'encoded: for the finder\'s store (reused in the nets message), for the peer\'s store')
   assert.deepEqual(await b.store.mostSpecific(found.start), res.accepted.networks[0])
+})
+
+test('a record another peer authored is not taken from a node that gossips it as its own', async () => {
+  const a = await startNode()
+  const b = await startNode([a.mesh.listenAddrs()[0]])
+  await b.mesh.whenSynced(10_000)
+  const nets = currentTopic('nets')
+  await until('a sees b subscribed to nets', () => a.mesh.libp2p.services.pubsub.getSubscribers(nets).some(p => p.equals(b.mesh.peerId)))
+  const relayed = net('8.8.4.0', '8.8.4.255', { author: '12D3KooWSomeoneEseEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE' })
+  const mine = net('8.8.5.0', '8.8.5.255', { author: a.mesh.peerId.toString() })
+  const res = await a.store.commit({ networks: [relayed] })
+  a.mesh.publishRecords(res.accepted.networks, [])
+  await a.mesh.flush()
+  // a record of its own after it, on the same path: once it arrives, the first one has been judged
+  const received = new Promise<MeshEvents['records'][0]>(resolve => { b.mesh.once('records', resolve) })
+  a.mesh.publishRecords((await a.store.commit({ networks: [mine] })).accepted.networks, [])
+  await a.mesh.flush()
+  const got = await received
+  assert.deepEqual(got.networks.map(n => n.start), [mine.start])
+  assert.equal(await b.store.mostSpecific(relayed.start), undefined)
+  assert.equal(b.mesh.counts.rejected, 1)
 })

@@ -9,11 +9,13 @@ import type { NetworkRecord } from '../../src/record/index.js'
 const NETS = currentTopic('nets')
 const METRICS = currentTopic('metrics')
 const NOW = Date.UTC(2026, 10, 27)
+/** the signed sender of the nets messages below, and the author of their records */
+const SENDER = '12D3KooWSenderPeerAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 
 function network (cidrStart: string, cidrEnd: string, over: Partial<NetworkRecord> = {}): NetworkRecord {
   const start = parseIPv4(cidrStart)
   const end = parseIPv4(cidrEnd)
-  return { start, end, registry: 'arin', handle: 'NET-8-8-8-0-1', name: 'LVLT-GOGL-8-8-8', org: 'Google LLC', country: 'US', cidrs: start <= end ? rangeToCidrs(start, end) : [], type: 'ALLOCATION', parentHandle: '', registered: '', lastChanged: '', source: 'rdap', fetchedAt: NOW - 1000, queryAddress: start, ...over }
+  return { start, end, registry: 'arin', handle: 'NET-8-8-8-0-1', name: 'LVLT-GOGL-8-8-8', org: 'Google LLC', country: 'US', cidrs: start <= end ? rangeToCidrs(start, end) : [], type: 'ALLOCATION', parentHandle: '', registered: '', lastChanged: '', source: 'rdap', fetchedAt: NOW - 1000, queryAddress: start, author: SENDER, ...over }
 }
 
 function heartbeat (peerId: string): Heartbeat {
@@ -26,10 +28,10 @@ function heartbeat (peerId: string): Heartbeat {
 }
 
 test('topics round-trip through stringify and parse for every kind', () => {
-  const table: Record<TopicKind, string> = { nets: '/whoismesh/nets/1', metrics: '/whoismesh/metrics/1' }
+  const table: Record<TopicKind, string> = { nets: '/whoismesh/nets/2', metrics: '/whoismesh/metrics/1' }
   for (const kind of TOPIC_KINDS) {
     assert.equal(currentTopic(kind), table[kind], kind)
-    assert.deepEqual(parseTopic(table[kind]), { kind, version: 1 }, kind)
+    assert.deepEqual(parseTopic(table[kind]), { kind, version: kind === 'nets' ? 2 : 1 }, kind)
     assert.equal(stringifyTopic(parseTopic(table[kind])!), table[kind], kind)
   }
   assert.equal(parseTopic('/whoismesh/bogus/1'), undefined)
@@ -38,8 +40,8 @@ test('topics round-trip through stringify and parse for every kind', () => {
 
 test('a well-formed batch of networks and negatives is accepted', () => {
   const listed = network('8.0.0.0', '8.255.255.255', { type: 'DIRECT ALLOCATION', registry: 'arin', queryAddress: parseIPv4('8.8.8.8'), listedSample: 5000, listedAt: NOW })
-  const msg = { networks: [network('8.8.8.0', '8.8.8.255'), listed], negatives: [{ address: parseIPv4('8.20.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] }
-  const v = validateGossip(NETS, encodeMessage(msg as any), 'peer', NOW)
+  const msg = { networks: [network('8.8.8.0', '8.8.8.255'), listed], negatives: [{ address: parseIPv4('8.20.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW, author: SENDER }] }
+  const v = validateGossip(NETS, encodeMessage(msg as any), SENDER, NOW)
   assert.equal(v.result, 'accept', JSON.stringify(v))
 })
 
@@ -58,13 +60,17 @@ test('hostile or broken nets messages are rejected with a reason code', () => {
     ['a fetch time in the future', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { fetchedAt: NOW + 10 * 86400_000 })], negatives: [] }), 'bad-fetch-time'],
     ['a listing time in the future', encodeMessage({ networks: [network('8.0.0.0', '8.255.255.255', { type: 'DIRECT ALLOCATION', registry: 'arin', queryAddress: parseIPv4('8.8.8.8'), listedSample: 5000, listedAt: NOW + 10 * 86400_000 })], negatives: [] }), 'bad-fetch-time'],
     ['a leaf carrying a listing', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { type: 'REASSIGNMENT', registry: 'arin', listedSample: 5000, listedAt: NOW })], negatives: [] }), 'listed-leaf'],
-    ['a negative in reserved space', encodeMessage({ networks: [], negatives: [{ address: parseIPv4('240.0.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW }] }), 'reserved-space'],
+    ['a negative in reserved space', encodeMessage({ networks: [], negatives: [{ address: parseIPv4('240.0.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW, author: SENDER }] }), 'reserved-space'],
+    ['a network another peer authored', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { author: '12D3KooWAnotherPeerBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' })], negatives: [] }), 'author-mismatch'],
+    ['a network without an author', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { author: undefined })], negatives: [] }), 'author-mismatch'],
+    ['a negative another peer authored', encodeMessage({ networks: [], negatives: [{ address: parseIPv4('8.20.0.1'), registry: 'arin', reason: 'not-found', fetchedAt: NOW, author: '12D3KooWAnotherPeerBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' }] }), 'author-mismatch'],
+    ['an author that is no peer id', encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255', { author: 'root@localhost' })], negatives: [] }), 'record-schema'],
     ['an oversized batch of networks', encodeMessage({ networks: Array.from({ length: VALIDATION_LIMITS.maxBatchRecords + 1 }, (_, i) => network('8.8.8.0', '8.8.8.255', { queryAddress: parseIPv4('8.8.8.0') + (i % 256) })), negatives: [] }), 'too-large'],
     ['a batch of more records than allowed, under the byte limit', encodeMessage({ networks: [], negatives: Array.from({ length: VALIDATION_LIMITS.maxBatchRecords + 1 }, (_, i) => ({ address: parseIPv4('8.20.0.0') + i, registry: 'arin', reason: 'not-found', fetchedAt: NOW })) }), 'batch-too-large'],
     ['more bytes than allowed', new Uint8Array(VALIDATION_LIMITS.maxMessageBytes + 1), 'too-large']
   ]
   for (const [what, data, reason] of cases) {
-    const v = validateGossip(NETS, data, 'peer', NOW)
+    const v = validateGossip(NETS, data, SENDER, NOW)
     assert.deepEqual(v.result === 'accept' ? 'accept' : [v.result, v.reason], ['reject', reason], `${what}: ${JSON.stringify(v).slice(0, 200)}`)
   }
 })
@@ -79,8 +85,18 @@ test('a heartbeat is accepted only from the peer it names', () => {
 })
 
 test('messages on unknown topics or versions are ignored, not rejected', () => {
-  const newer = validateGossip('/whoismesh/nets/2', encodeMessage({ networks: [], negatives: [] }), 'p', NOW)
+  const newer = validateGossip('/whoismesh/nets/3', encodeMessage({ networks: [], negatives: [] }), 'p', NOW)
   assert.deepEqual(newer.result !== 'accept' && [newer.result, newer.reason], ['ignore', 'unsupported-version'])
   const other = validateGossip('/something/else', new Uint8Array(1), 'p', NOW)
   assert.deepEqual(other.result !== 'accept' && [other.result, other.reason], ['ignore', 'unknown-topic'])
+})
+
+test('every message of a distrusted sender is rejected, whatever it holds', () => {
+  const distrusted = (id: string): boolean => id === SENDER
+  const good = encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255')], negatives: [] })
+  assert.equal(validateGossip(NETS, good, SENDER, NOW, () => false).result, 'accept')
+  for (const [topic, data] of [[NETS, good], [METRICS, encodeMessage(heartbeat(SENDER))]] as const) {
+    const v = validateGossip(topic, data, SENDER, NOW, distrusted)
+    assert.deepEqual(v.result !== 'accept' && [v.result, v.reason], ['reject', 'distrusted'], topic)
+  }
 })

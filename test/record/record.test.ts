@@ -46,3 +46,19 @@ test('a nets message spliced from record encodings is byte for byte the encoded 
     assert.deepEqual(encodeNetsMessage(networks, negatives), Buffer.from(encodeMessage({ networks, negatives })), `${nNets} networks, ${nNegs} negatives`)
   }
 })
+
+test('a record\'s author is kept in the canonical form when given, absent from it (and from its bytes) when not, and must be a peer id', () => {
+  const author = '12D3KooWRecordAuthorDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD'
+  const plain = canonicalNetwork(net('8.8.8.0', '8.8.8.255'))
+  assert.equal('author' in plain, false)
+  const signed = canonicalNetwork({ ...net('8.8.8.0', '8.8.8.255'), author })
+  assert.equal(signed.author, author)
+  assert.deepEqual(Object.keys(signed).slice(-1), ['author'], 'the author comes last in canonical order')
+  assert.equal('author' in (decodeValue(encodeRecord(plain)) as object), false, 'a record without an author encodes as before provenance')
+  assert.deepEqual(decodeValue(encodeRecord(signed)), { ...signed })
+  assert.equal(canonicalNegative({ ...neg('8.8.8.1'), author }).author, author)
+  for (const bad of ['', 'x', 'peer id with spaces', '0OIl'.repeat(5), 'A'.repeat(129), 42]) {
+    assert.throws(() => canonicalNetwork({ ...net('8.8.8.0', '8.8.8.255'), author: bad }), (e: unknown) => e instanceof InvalidRecordError && e.field === 'network.author', String(bad))
+    assert.throws(() => canonicalNegative({ ...neg('8.8.8.1'), author: bad }), (e: unknown) => e instanceof InvalidRecordError && e.field === 'negative.author', String(bad))
+  }
+})

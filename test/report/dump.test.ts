@@ -21,6 +21,7 @@ let data: string
 
 const DAY = 86_400_000
 const T0 = Date.parse('2026-03-01T00:00:00Z')
+const AUTHOR = '12D3KooWDumpAuthorCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC'
 
 before(async () => {
   ({ dir, cleanup } = await tempDir())
@@ -31,7 +32,7 @@ before(async () => {
       networks: [
         net('193.0.0.0', '193.0.7.255', { registry: 'ripe', name: 'RIPE-NCC, "main" office', org: 'Réseaux IP Européens\r\nNetwork Coordination Centre', fetchedAt: T0 }),
         net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', name: 'LVLT-ORG-8-8', org: ' leading space', type: 'Direct Allocation', fetchedAt: T0 + DAY }),
-        net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-2', name: 'GOGL', parentHandle: 'NET-8-0-0-0-1', type: 'REASSIGNMENT', fetchedAt: T0 + 2 * DAY }),
+        net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-2', name: 'GOGL', parentHandle: 'NET-8-0-0-0-1', type: 'REASSIGNMENT', fetchedAt: T0 + 2 * DAY, author: AUTHOR }),
         net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', type: 'allocated', fetchedAt: T0 + 3 * DAY, listedSample: 4000, listedAt: T0 + 5 * DAY }),
         // a range that is not one prefix: two CIDRs, comma-separated in one field
         net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', type: 'SUB-ALLOCATED PA', fetchedAt: T0 + 4 * DAY })
@@ -69,6 +70,7 @@ test('every JSONL dump line parses as one network with the documented fields, in
   assert.equal(rows[0].fetched_at, '2026-03-02T00:00:00.000Z')
   assert.deepEqual(rows.map(r => r.leaf), [false, true, false, true, false], 'leaf: a JSON boolean, the class of each network\'s type')
   assert.deepEqual(rows.map(r => [r.listed_sample, r.listed_at]), [[null, null], [null, null], [null, null], [null, null], [4000, '2026-03-06T00:00:00.000Z']], 'listed_sample, listed_at: null for a network never listed')
+  assert.deepEqual(rows.map(r => r.author), [null, AUTHOR, null, null, null], 'author: the peer id that published the record, null before provenance')
 })
 
 test('the CSV dump reads back with a standard CSV parser to the same rows as the JSONL dump', async () => {
@@ -171,11 +173,12 @@ test('coverage counts leaf and container networks', async () => {
   assert.doesNotMatch(text.stdout, /whoismesh repair/, 'no unclassified networks: no advice')
 })
 
-test('merge gives a row of a dump written before the leaf or the listed columns the fields of today\'s, so every version of a record merges to one line; a listed copy wins', async () => {
+test('merge gives a row of a dump written before the leaf, the listed or the author columns the fields of today\'s, so every version of a record merges to one line; a listed copy wins', async () => {
   const lines = (await dump()).trim().split('\n')
-  const beforeListed = lines.map(l => { const { listed_sample: s, listed_at: t, ...rest } = JSON.parse(l); return JSON.stringify(rest) })
+  const beforeAuthor = lines.map(l => { const { author, ...rest } = JSON.parse(l); return JSON.stringify(rest) })
+  const beforeListed = beforeAuthor.map(l => { const { listed_sample: s, listed_at: t, ...rest } = JSON.parse(l); return JSON.stringify(rest) })
   const beforeLeaf = beforeListed.map(l => { const { leaf, ...rest } = JSON.parse(l); return JSON.stringify(rest) })
-  const files = { new: lines, 'before-listed': beforeListed, 'before-leaf': beforeLeaf }
+  const files = { new: lines, 'before-author': beforeAuthor, 'before-listed': beforeListed, 'before-leaf': beforeLeaf }
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, `${name}.jsonl`), content.join('\n') + '\n')
   const out = join(dir, 'merged.jsonl')
   const r = await runCli(['merge', ...Object.keys(files).reverse().map(n => join(dir, `${n}.jsonl`)), '--out', out], { timeoutMs: 60_000 })

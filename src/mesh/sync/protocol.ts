@@ -14,8 +14,10 @@
  *                                                       ask (need) for mine you lack"
  *          [2, from, to]                               "send me all your items in [from,to]"
  *          [3, from, to, ids(bin 16·k)]                "send me these items of [from,to]"
- *   n    networks, each a 15-field array in canonical field order (NETWORK_FIELDS)
- *   x    negatives, each [address, registry, reason, fetchedAt]
+ *   n    networks, each the 15 fields of NETWORK_FIELDS in canonical field order, then the author
+ *        (NetworkRecord.author, '' when the record has none), then LISTING_FIELDS for a network
+ *        listed completely: 16 or 18 fields
+ *   x    negatives, each [address, registry, reason, fetchedAt, author ('' for none)]
  *   end  true on the last frame of a turn
  *   more true (with end) when the sender still has answers or questions queued for a later turn
  *   fin  [fingerprint(bin 32), count] of the sender's whole index: the initiator's closing frame,
@@ -34,8 +36,8 @@ import type { NegativeRecord, NetworkRecord } from '../../record/index.js'
 import { SyncProtocolError } from './errors.js'
 
 export const SYNC_PROTOCOL = '/whoismesh/sync/1.0.0'
-/** 3: a network listed completely carries its listing (17 fields, NetworkRecord.listedSample) */
-export const SYNC_VERSION = 3
+/** 4: records carry their author (provenance); 3 added a network's listing (NetworkRecord.listedSample) */
+export const SYNC_VERSION = 4
 export const ID_BYTES = 16
 export const FINGERPRINT_BYTES = 32
 /** honest peers send at most leafItems (≤ this) ids per range */
@@ -86,33 +88,41 @@ function questionToWire (q: Question): unknown[] {
   }
 }
 
-/** a network as a tuple: NETWORK_FIELDS, then LISTING_FIELDS for a network listed completely */
+/** a network as a tuple: NETWORK_FIELDS, its author, then LISTING_FIELDS for a network listed completely */
 export function networkToTuple (r: NetworkRecord): unknown[] {
-  const t: unknown[] = [r.start, r.end, r.registry, r.handle, r.name, r.org, r.country, r.cidrs, r.type, r.parentHandle, r.registered, r.lastChanged, r.source, r.fetchedAt, r.queryAddress]
+  const t: unknown[] = [r.start, r.end, r.registry, r.handle, r.name, r.org, r.country, r.cidrs, r.type, r.parentHandle, r.registered, r.lastChanged, r.source, r.fetchedAt, r.queryAddress, r.author ?? '']
   if (r.listedSample !== undefined) t.push(r.listedSample, r.listedAt)
   return t
 }
 
 export const NETWORK_FIELDS = ['start', 'end', 'registry', 'handle', 'name', 'org', 'country', 'cidrs', 'type', 'parentHandle', 'registered', 'lastChanged', 'source', 'fetchedAt', 'queryAddress'] as const
 export const LISTING_FIELDS = ['listedSample', 'listedAt'] as const
+/** a tuple's fields: NETWORK_FIELDS and the author, with or without LISTING_FIELDS */
+const PLAIN_TUPLE = NETWORK_FIELDS.length + 1
+const LISTED_TUPLE = PLAIN_TUPLE + LISTING_FIELDS.length
 
-/** a network tuple as an object for validateRecords; undefined when it is not an array of 15 or 17 fields */
+/** '' on the wire: no author (a record written before provenance) */
+function authorOf (v: unknown): { author?: unknown } {
+  return v === '' ? {} : { author: v }
+}
+
+/** a network tuple as an object for validateRecords; undefined when it is not an array of 16 or 18 fields */
 export function tupleToNetwork (t: unknown): Record<string, unknown> | undefined {
-  if (!Array.isArray(t) || (t.length !== NETWORK_FIELDS.length && t.length !== NETWORK_FIELDS.length + LISTING_FIELDS.length)) return undefined
+  if (!Array.isArray(t) || (t.length !== PLAIN_TUPLE && t.length !== LISTED_TUPLE)) return undefined
   const r: Record<string, unknown> = {
-    start: t[0], end: t[1], registry: t[2], handle: t[3], name: t[4], org: t[5], country: t[6], cidrs: t[7], type: t[8], parentHandle: t[9], registered: t[10], lastChanged: t[11], source: t[12], fetchedAt: t[13], queryAddress: t[14]
+    start: t[0], end: t[1], registry: t[2], handle: t[3], name: t[4], org: t[5], country: t[6], cidrs: t[7], type: t[8], parentHandle: t[9], registered: t[10], lastChanged: t[11], source: t[12], fetchedAt: t[13], queryAddress: t[14], ...authorOf(t[15])
   }
-  if (t.length > NETWORK_FIELDS.length) { r.listedSample = t[15]; r.listedAt = t[16] }
+  if (t.length === LISTED_TUPLE) { r.listedSample = t[16]; r.listedAt = t[17] }
   return r
 }
 
 export function negativeToTuple (r: NegativeRecord): unknown[] {
-  return [r.address, r.registry, r.reason, r.fetchedAt]
+  return [r.address, r.registry, r.reason, r.fetchedAt, r.author ?? '']
 }
 
 export function tupleToNegative (t: unknown): Record<string, unknown> | undefined {
-  if (!Array.isArray(t) || t.length !== 4) return undefined
-  return { address: t[0], registry: t[1], reason: t[2], fetchedAt: t[3] }
+  if (!Array.isArray(t) || t.length !== 5) return undefined
+  return { address: t[0], registry: t[1], reason: t[2], fetchedAt: t[3], ...authorOf(t[4]) }
 }
 
 /** Encodes a frame; record tuples are passed already built. */

@@ -39,13 +39,13 @@ export class ReceivedRecords {
     const networks: Array<Record<string, unknown>> = []
     for (const t of nTuples) {
       const r = tupleToNetwork(t)
-      if (r === undefined) throw new SyncProtocolError('invalid-records', 'a network is not an array of 15 or 17 fields')
+      if (r === undefined) throw new SyncProtocolError('invalid-records', 'a network is not an array of 16 or 18 fields')
       networks.push(r)
     }
     const negatives: Array<Record<string, unknown>> = []
     for (const t of xTuples) {
       const r = tupleToNegative(t)
-      if (r === undefined) throw new SyncProtocolError('invalid-records', 'a negative is not a 4-field array')
+      if (r === undefined) throw new SyncProtocolError('invalid-records', 'a negative is not a 5-field array')
       negatives.push(r)
     }
     const v = validateRecords(networks, negatives)

@@ -1,0 +1,216 @@
+/**
+ * The store's reads: what the in-memory indexes answer (coverage, resolution, digests) and what is
+ * read from disk (records by range, scans, meta). NetworkStore (network-store.ts) adds the writes
+ * and the opening; this half never changes anything, so it never needs the commit queue.
+ */
+import {
+  canonicalFailure, canonicalNegative, canonicalNetwork, checkAddress, decodeValue, InvalidRecordError,
+  type CanonicalFailure, type CanonicalNegative, type CanonicalNetwork
+} from '../record/index.js'
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
+import { StoreClosedError, StoreCorruptError } from './errors.js'
+import type {
+  AddressScanOptions, NetworkRange, NetworkScanOptions, RangeFingerprint, RegistryStats, StoreCounts, StoredItem
+} from './interface.js'
+import type { ClassCounts } from './interval-index.js'
+import { failureBounds, metaKey, negativeBounds, networkBounds, networkKey } from './keys.js'
+import { MemoryIndex } from './memory-index.js'
+import type { LevelStore } from './level-db.js'
+import { versionOf } from './value-format.js'
+import type { NetworkStoreOptions } from './options.js'
+
+export abstract class StoreReads {
+  /** replaced whole when records are dropped (NetworkStore.distrust), so read through the getters below */
+  protected memory = new MemoryIndex()
+  protected get networkIndex (): MemoryIndex['networks'] { return this.memory.networks }
+  protected get negativeIndex (): MemoryIndex['negatives'] { return this.memory.negatives }
+  protected readonly failureSet = new Set<number>()
+  protected registryCoverageCache: number[] | undefined
+  protected closed = false
+
+  protected constructor (protected readonly db: LevelStore, readonly dataDir: string, protected readonly opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>) {}
+
+  // ---------------------------------------------------------------- in-memory queries
+
+  /** inside any known network (the union of all of them; networks may nest or overlap) */
+  isCovered (address: number): boolean {
+    return this.memory.isCovered(address)
+  }
+
+  /** resolved by the store's rule (NetworkStoreOptions.resolve): exact, or merely covered */
+  isResolved (address: number): boolean {
+    return this.memory.isResolved(address, this.opts.resolve)
+  }
+
+  /** the registry's answer for `address` is known exactly, whatever the rule (MemoryIndex.isExact) */
+  isExact (address: number): boolean {
+    return this.memory.isExact(address)
+  }
+
+  /** whether a note says no network holds exactly this address (unallocated or reserved) */
+  hasNegative (address: number): boolean {
+    return this.negativeIndex.hasNoNetwork(address)
+  }
+
+  /** whether a note says this address's answer is a stored container ('answered') */
+  hasAnsweredNote (address: number): boolean {
+    return this.negativeIndex.hasAnswered(address)
+  }
+
+  /** whether a failure record exists for this address */
+  hasFailure (address: number): boolean {
+    return this.failureSet.has(address)
+  }
+
+  /** range of the smallest network containing the address (ties: lower start), from memory */
+  mostSpecificRange (address: number): NetworkRange | undefined {
+    const id = this.networkIndex.mostSpecific(address)
+    return id < 0 ? undefined : this.rangeOf(id)
+  }
+
+  /** ranges of all networks containing the address, most specific first, from memory */
+  containingRanges (address: number): NetworkRange[] {
+    return this.networkIndex.containing(address).map(id => this.rangeOf(id))
+  }
+
+  /** the smallest network containing the address; the range comes from memory, the record from disk */
+  async mostSpecific (address: number): Promise<CanonicalNetwork | undefined> {
+    const r = this.mostSpecificRange(address)
+    if (r === undefined) return undefined
+    return (await this.readNetworks([r]))[0]
+  }
+
+  /** the network stored under exactly [start, end], read from disk */
+  async network (start: number, end: number): Promise<CanonicalNetwork | undefined> {
+    const x = this.networkIndex
+    const id = x.find(start, end)
+    return id < 0 ? undefined : (await this.readNetworks([this.rangeOf(id)]))[0]
+  }
+
+  /** all networks containing the address, most specific first */
+  async containing (address: number): Promise<CanonicalNetwork[]> {
+    return await this.readNetworks(this.containingRanges(address))
+  }
+
+  /** size of the union of all networks */
+  addressesCovered (): number {
+    return this.networkIndex.coverage.size
+  }
+
+  /** records held; `negatives` counts every address note, 'answered' ones included (see noteCounts) */
+  counts (): StoreCounts {
+    return { networks: this.networkIndex.size, negatives: this.negativeIndex.size, failures: this.failureSet.size }
+  }
+
+  /** address notes by kind: no network there (unallocated, reserved), or answered by a stored container */
+  noteCounts (): { noNetwork: number, answered: number } {
+    return this.memory.noteCounts()
+  }
+
+  /** networks by class (record/classify.ts), from memory; `unclassified`: headers older than the class, until repair */
+  classCounts (): ClassCounts {
+    return this.networkIndex.classCounts()
+  }
+
+  /** network count and covered addresses (union of that registry's networks) per registry */
+  registryStats (): Record<RegistryId, RegistryStats> {
+    this.registryCoverageCache ??= this.networkIndex.registryCoverage()
+    const counts = this.networkIndex.registryCounts()
+    const covered = this.registryCoverageCache
+    return Object.fromEntries(REGISTRY_IDS.map((r, i) => [r, { networks: counts[i], addressesCovered: covered[i] }])) as Record<RegistryId, RegistryStats>
+  }
+
+  // ---------------------------------------------------------------- digests (see digest.ts)
+
+  /** fingerprint of every network's and negative's identity: equal for crawls of one world, however fetched */
+  digest (): string {
+    return this.memory.digest()
+  }
+
+  /** 256 identity fingerprints: index o covers networks starting in, and negatives at, o.0.0.0/8 */
+  digestBySlashEight (): string[] {
+    return this.memory.digestBySlashEight()
+  }
+
+  /**
+   * Fingerprint and count of the records, byte for byte (version hashes), of the networks whose
+   * start and the negatives whose address lies in [from, to]: what sync compares.
+   */
+  fingerprintRange (from: number, to: number): RangeFingerprint {
+    checkAddress(from, 'from')
+    checkAddress(to, 'to')
+    if (from > to) throw new InvalidRecordError('to', `range end ${to} is before start ${from}`)
+    return this.memory.fingerprintRange(from, to)
+  }
+
+  // ---------------------------------------------------------------- disk reads
+
+  /** networks in key order (start, then end), optionally filtered */
+  async * networks (opts: NetworkScanOptions = {}): AsyncGenerator<CanonicalNetwork> {
+    this.assertOpen()
+    for await (const [, v] of this.db.scan(networkBounds(opts.from, opts.to))) {
+      const r = this.db.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
+      if (opts.registry !== undefined && r.registry !== opts.registry) continue
+      if (opts.since !== undefined && r.fetchedAt < opts.since) continue
+      yield r
+    }
+  }
+
+  /** negatives in address order */
+  async * negatives (opts: AddressScanOptions = {}): AsyncGenerator<CanonicalNegative> {
+    this.assertOpen()
+    for await (const [, v] of this.db.scan(negativeBounds(opts.from, opts.to))) {
+      yield this.db.decodeFramed(v, b => canonicalNegative(decodeValue(b), 'stored negative'))
+    }
+  }
+
+  /**
+   * The networks whose start lies in [from, to] (key order), then the negatives whose address does
+   * (address order), each with its version hash: the items `fingerprintRange` sums.
+   */
+  async * items (from = 0, to = 0xffffffff): AsyncGenerator<StoredItem> {
+    this.assertOpen()
+    for await (const [, v] of this.db.scan(networkBounds(from, to))) {
+      const f = this.db.unframe(v)
+      yield { kind: 'n', record: this.db.decodeStored(f.body, b => canonicalNetwork(decodeValue(b), 'stored network')), version: versionOf(f) }
+    }
+    for await (const [, v] of this.db.scan(negativeBounds(from, to))) {
+      const f = this.db.unframe(v)
+      yield { kind: 'x', record: this.db.decodeStored(f.body, b => canonicalNegative(decodeValue(b), 'stored negative')), version: versionOf(f) }
+    }
+  }
+
+  /** failures in address order */
+  async * failures (opts: AddressScanOptions = {}): AsyncGenerator<CanonicalFailure> {
+    this.assertOpen()
+    for await (const [, v] of this.db.scan(failureBounds(opts.from, opts.to))) {
+      yield this.db.decodeStored(v, b => canonicalFailure(decodeValue(b), 'stored failure'))
+    }
+  }
+
+  async getMeta (key: string): Promise<unknown> {
+    this.assertOpen()
+    const [v] = await this.db.getMany([metaKey(key)])
+    return v === undefined ? undefined : this.db.decodeStored(v, decodeValue)
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  protected rangeOf (id: number): NetworkRange {
+    const x = this.networkIndex
+    return { start: x.start(id), end: x.end(id), registry: REGISTRY_IDS[x.registryIndex(id)], leaf: x.isLeaf(id) }
+  }
+
+  protected async readNetworks (ranges: NetworkRange[]): Promise<CanonicalNetwork[]> {
+    this.assertOpen()
+    const values = await this.db.getMany(ranges.map(r => networkKey(r.start, r.end)))
+    return values.map((v, i) => {
+      if (v === undefined) throw new StoreCorruptError(this.dataDir, `network ${ranges[i].start}-${ranges[i].end} is indexed but missing on disk`)
+      return this.db.decodeFramed(v, b => canonicalNetwork(decodeValue(b), 'stored network'))
+    })
+  }
+
+  protected assertOpen (): void {
+    if (this.closed) throw new StoreClosedError(this.dataDir)
+  }
+}
