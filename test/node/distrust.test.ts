@@ -7,27 +7,20 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { NetworkStore } from '../../src/store/index.js'
-import { net, neg, tempDir } from '../store/helpers/records.js'
+import { dataDirWith, net, neg } from '../store/helpers/records.js'
 import { runCli } from '../helpers/cli.js'
 
 const HONEST = '12D3KooWHonestPeer1111111111111111111111111111111'
 const LIAR = '12D3KooWLiarPeer22222222222222222222222222222222222'
 
-let dir: string
 let cleanup: () => Promise<void>
 let data: string
 
 before(async () => {
-  ({ dir, cleanup } = await tempDir())
-  data = join(dir, 'data')
-  const store = await NetworkStore.open({ dataDir: data })
-  await store.commit({
+  ({ data, cleanup } = await dataDirWith({
     networks: [net('62.1.0.0', '62.1.0.255', { author: HONEST }), net('41.0.0.0', '41.255.255.255', { registry: 'afrinic', type: 'ALLOCATED PA', author: LIAR }), net('62.3.0.0', '62.3.0.255', { author: LIAR })],
     negatives: [neg('8.20.0.2', { author: LIAR })]
-  })
-  await store.close()
+  }))
 })
 
 after(async () => { await cleanup?.() })

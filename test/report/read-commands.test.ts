@@ -8,8 +8,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { NetworkStore } from '../../src/store/index.js'
-import { net, tempDir } from '../store/helpers/records.js'
+import { dataDirWith, net } from '../store/helpers/records.js'
 import { collect, spawnCli } from '../helpers/cli.js'
 
 const HOOK = fileURLToPath(new URL('../helpers/log-resolved.mjs', import.meta.url))
@@ -19,14 +18,7 @@ let cleanup: () => Promise<void>
 let data: string
 
 before(async () => {
-  ({ dir, cleanup } = await tempDir())
-  data = join(dir, 'data')
-  const store = await NetworkStore.open({ dataDir: data })
-  try {
-    await store.commit({ networks: [net('193.0.0.0', '193.0.7.255', { registry: 'ripe' })] })
-  } finally {
-    await store.close()
-  }
+  ({ dir, data, cleanup } = await dataDirWith({ networks: [net('193.0.0.0', '193.0.7.255', { registry: 'ripe' })] }))
 })
 
 after(async () => { await cleanup() })

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { NegativeRecord, NetworkRecord } from '../../../src/record/index.js'
+import { NetworkStore, type CommitInput } from '../../../src/store/index.js'
 import { parseIPv4, rangeToCidrs } from '../../../src/util/ipv4.js'
 
 /** A network record for [start, end] (dotted quads or numbers) with plausible defaults. */
@@ -36,6 +37,19 @@ export function neg (address: string | number, over: Partial<NegativeRecord> = {
     fetchedAt: 1_700_000_000_000,
     ...over
   }
+}
+
+/** A fresh temp directory holding a data directory `data` whose store holds what `input` commits (closed again). */
+export async function dataDirWith (input: CommitInput): Promise<{ dir: string, data: string, cleanup: () => Promise<void> }> {
+  const { dir, cleanup } = await tempDir()
+  const data = join(dir, 'data')
+  const store = await NetworkStore.open({ dataDir: data })
+  try {
+    await store.commit(input)
+  } finally {
+    await store.close()
+  }
+  return { dir, data, cleanup }
 }
 
 /** A fresh temp directory and its cleanup. */
