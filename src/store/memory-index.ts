@@ -95,12 +95,19 @@ export class MemoryIndex {
    * one, now gone. So where the most specific stored network holds a whole hole, no listing or note
    * answers inside the hole until a network with the hole's very range is stored again (the real
    * one, asked again); where a network inside the hole is the most specific, its answers stand (the
-   * deleted one was larger than what they are about). Few: the list is passed over whole.
+   * deleted one was larger than what they are about). Sorted by start; the holes holding an
+   * address are found by binary search over the prefix maxima of their ends, so an address outside
+   * every hole (nearly all of them) costs one search however many a liar left.
    */
   private holes: ReadonlyArray<readonly [number, number]> = []
+  /** reach[i] = the largest end among holes[0..i] */
+  private reach = new Float64Array(0)
 
   setHoles (holes: ReadonlyArray<readonly [number, number]>): void {
-    this.holes = holes
+    this.holes = [...holes].sort((a, b) => a[0] - b[0])
+    this.reach = new Float64Array(this.holes.length)
+    let max = -1
+    this.holes.forEach(([, e], i) => { max = Math.max(max, e); this.reach[i] = max })
   }
 
   /** the holes no network fills again yet (what to keep) */
@@ -110,12 +117,18 @@ export class MemoryIndex {
 
   /** whether a listing's or note's answer at `address` may be about a network deleted as a distrusted peer's */
   private inHole (address: number): boolean {
-    if (this.holes.length === 0) return false
+    // holes starting at or before the address; those whose reach ends before it hold it not
+    let hi = upperBound(this.holes, address)
+    if (hi === 0 || this.reach[hi - 1] < address) return false
+    // no network there: as if the whole space held the hole
     const id = this.networks.mostSpecific(address)
-    if (id < 0) return true
-    const s = this.networks.start(id)
-    const e = this.networks.end(id)
-    return this.holes.some(([hs, he]) => hs <= address && address <= he && s <= hs && he <= e && this.networks.find(hs, he) < 0)
+    const s = id < 0 ? -1 : this.networks.start(id)
+    const e = id < 0 ? 2 ** 32 : this.networks.end(id)
+    for (; hi > 0 && this.reach[hi - 1] >= address; hi--) {
+      const [hs, he] = this.holes[hi - 1]
+      if (address <= he && s <= hs && he <= e && this.networks.find(hs, he) < 0) return true
+    }
+    return false
   }
 
   /** resolved by `rule`: exact, or (covered) inside any known network or noted */
@@ -201,4 +214,16 @@ export class MemoryIndex {
     const count = whole + partial
     return { fingerprint: fingerprint(acc, 0, count), count }
   }
+}
+
+/** the number of holes whose start is at most `address` (they are sorted by start) */
+function upperBound (holes: ReadonlyArray<readonly [number, number]>, address: number): number {
+  let lo = 0
+  let hi = holes.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (holes[mid][0] <= address) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
