@@ -12,24 +12,28 @@ import { UserError } from '../util/errors.js'
 
 export const PEER_KEY_FILE = 'peer.key'
 
-/** Loads the node key from `dataDir`, creating it (and the directory) when there is none. */
-export async function loadOrCreatePeerKey (dataDir: string): Promise<{ privateKey: PrivateKey, peerId: PeerId, created: boolean }> {
+/** The node key stored in `dataDir`, undefined when there is none. */
+async function readPeerKey (dataDir: string): Promise<PrivateKey | undefined> {
   const file = join(dataDir, PEER_KEY_FILE)
-  let bytes: Uint8Array | undefined
+  let bytes: Uint8Array
   try {
     bytes = await readFile(file)
   } catch (err: any) {
-    if (err.code !== 'ENOENT') throw new UserError(`cannot read the node key ${file}: ${err.code ?? err.message}`)
+    if (err.code === 'ENOENT') return undefined
+    throw new UserError(`cannot read the node key ${file}: ${err.code ?? err.message}`)
   }
-  if (bytes != null) {
-    let privateKey: PrivateKey
-    try {
-      privateKey = privateKeyFromProtobuf(bytes)
-    } catch (err: any) {
-      throw new UserError(`the node key ${file} is damaged (${err.message}); move it aside to get a new peer id`)
-    }
-    return { privateKey, peerId: peerIdFromPrivateKey(privateKey), created: false }
+  try {
+    return privateKeyFromProtobuf(bytes)
+  } catch (err: any) {
+    throw new UserError(`the node key ${file} is damaged (${err.message}); move it aside to get a new peer id`)
   }
+}
+
+/** Loads the node key from `dataDir`, creating it (and the directory) when there is none. */
+export async function loadOrCreatePeerKey (dataDir: string): Promise<{ privateKey: PrivateKey, peerId: PeerId, created: boolean }> {
+  const stored = await readPeerKey(dataDir)
+  if (stored !== undefined) return { privateKey: stored, peerId: peerIdFromPrivateKey(stored), created: false }
+  const file = join(dataDir, PEER_KEY_FILE)
   const privateKey = await generateKeyPair('Ed25519')
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
@@ -44,10 +48,6 @@ export async function loadOrCreatePeerKey (dataDir: string): Promise<{ privateKe
 
 /** The peer id of the node key in `dataDir`, undefined when there is none (nothing is created). */
 export async function existingPeerId (dataDir: string): Promise<string | undefined> {
-  try {
-    await readFile(join(dataDir, PEER_KEY_FILE))
-  } catch (err: any) {
-    if (err.code === 'ENOENT') return undefined
-  }
-  return (await loadOrCreatePeerKey(dataDir)).peerId.toString()
+  const key = await readPeerKey(dataDir)
+  return key === undefined ? undefined : peerIdFromPrivateKey(key).toString()
 }

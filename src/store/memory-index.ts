@@ -63,8 +63,9 @@ export class MemoryIndex {
    */
   isExact (address: number): boolean {
     if (this.networks.leafCoverage.covers(address)) return true
-    if (this.negatives.hasNoNetwork(address)) return true
-    if (this.negatives.hasAnswered(address)) return this.answeredHolds(address)
+    // one lookup of the address's note: "no network here" answers; an 'answered' one, see answeredHolds
+    const note = this.negatives.find(address)
+    if (note >= 0) return !this.negatives.isAnswered(note) || this.answeredHolds(address)
     return this.isListedAnswer(address)
   }
 
