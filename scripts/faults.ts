@@ -2,7 +2,8 @@
  * `npm run faults`: runs the fault suite (test/faults/) with its heavier variants
  * (WHOISMESH_FAULTS_HEAVY=1: bigger samples, longer faults), then writes docs/reliability.md from
  * the figures each scenario recorded in .faults/. `npm run faults -- --light` runs the sizes
- * `npm test` uses; `npm run faults -- --report-only` only rewrites the table from .faults/.
+ * `npm test` uses; `npm run faults -- --report-only` only rewrites the table from .faults/. The
+ * sections after the table are kept.
  */
 import { spawnSync } from 'node:child_process'
 import { readdir, readFile, writeFile, rm } from 'node:fs/promises'
@@ -45,5 +46,9 @@ const lines = [
   ...records.map(r => `| **${esc(r.scenario)}**${r.heavy === true && !records.every(x => x.heavy === true) ? ' (heavy)' : ''} ${esc(r.title)} | ${esc(r.injected)} | ${esc(r.checked)} | ${Object.entries(r.figures).map(([k, v]) => `${esc(k)}: **${esc(String(v))}**`).join('<br>')} |`),
   ''
 ]
-await writeFile(join(root, 'docs/reliability.md'), lines.join('\n'))
+// the sections after the table (written by hand: the suite on a busy machine) stay as they are
+const out = join(root, 'docs/reliability.md')
+const before = await readFile(out, 'utf8').catch(() => '')
+const kept = before.indexOf('\n## ')
+await writeFile(out, lines.join('\n') + (kept < 0 ? '' : before.slice(kept)))
 console.log(`docs/reliability.md: ${records.length} scenarios`)

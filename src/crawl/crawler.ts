@@ -24,6 +24,8 @@ import { ListingPlan, runListing, type ListingJob } from './listing.js'
 import { WakeUp } from './wake-up.js'
 import { giveUpOnRegistry, reportReachability } from './reachability.js'
 import { CrawlCounterBook } from './counters.js'
+import { checkAnswerStood, giveUpContested } from './contradiction.js'
+import { CrawlWriter, toPublish } from './crawl-writer.js'
 import { handleLookupError, type LookupFailureContext } from './lookup-failure.js'
 import {
   type CrawlCounters, type CrawlerEvents, type CrawlerModules, type CrawlerOptions, type CrawlStatus, type CrawlStore, type RegistryProgress, type Routes
@@ -41,6 +43,10 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private queues: RegistryQueues | undefined
   private readonly wakeUp = new WakeUp()
   private readonly startedAt = Date.now()
+  /** writes started outside a lookup (giveUpContested), awaited before a run ends */
+  private readonly writes = new Set<Promise<unknown>>()
+  /** addresses whose registry answer this node is committing (lookupOne judges them itself) */
+  private readonly answering = new Set<number>()
   /** one controller per lookup in flight, all aborted when the crawl's signal aborts */
   private readonly lookupControllers = new Set<AbortController>()
   private finished = false
@@ -49,12 +55,10 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private reopenedIdle = 0
   /** a dispatcher of this run found no work left and ended: work added now would wait for no one */
   private draining = false
-  /** the store refused a write (disk full, I/O error, corruption): the crawl stops and run() throws it */
-  private fatal: Error | undefined
+  /** the crawl's writes, and the write the store refused (then the crawl stops and run() throws it) */
+  private readonly writer: CrawlWriter
   /** which registry holds an address by the delegation files (set by setRoutes; see RegistryQueues.home) */
   private routes: Routes | undefined
-  /** aborts the lookups in flight and wakes the dispatchers (set by run) */
-  private onFatal: (() => void) | undefined
   private tally: SampleTally | undefined
   /** which containers to list (exact rule with a lister; set by run) */
   private listing: ListingPlan | undefined
@@ -64,6 +68,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     this.opts = opts
     this.modules = modules
     this.retry = new RetryPolicy(opts)
+    this.writer = new CrawlWriter(modules.store, opts.author, modules.logger)
     this.book = new CrawlCounterBook({ requestsSent: () => modules.gate.requestsSent, skipped: () => this.queues?.skipped ?? 0 })
     this.counters = this.book.counted
   }
@@ -124,7 +129,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       this.wakeUp.wake()
     }
     signal?.addEventListener('abort', onAbort)
-    this.onFatal = onAbort
+    this.writer.onFatal = onAbort
     const { reachability } = this.modules.gate
     const stopReporting = reportReachability(reachability, logger, { backoffMaxMs: this.modules.gate.opts.unreachableBackoffMaxMs, giveUpMs: this.opts.giveUpUnreachableMs }, {
       unreachable: e => this.emit('unreachable', e),
@@ -133,12 +138,13 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     })
     try {
       await Promise.all(REGISTRY_IDS.map(async id => await this.dispatch(queues, id, signal)))
+      await Promise.allSettled([...this.writes])
     } finally {
       stopReporting()
       signal?.removeEventListener('abort', onAbort)
       this.wakeUp.clear()
     }
-    if (this.fatal != null) throw this.fatal
+    if (this.writer.fatal != null) throw this.writer.fatal
     this.finished = signal?.aborted !== true
     const status = this.status()
     this.emit(this.finished ? 'done' : 'stopped', status)
@@ -189,15 +195,50 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     return { ...c, failed: this.retry.failedCount(a => store.isResolved(a)) }
   }
 
+  /**
+   * The open sample addresses per owner (`ownerOf`, asked per /16; the fleet's ProgressWatch), or
+   * undefined before a run counted the sample.
+   */
+  openByOwner (ownerOf: (address: number) => string): Map<string, number> | undefined {
+    return this.tally?.openBy(ownerOf)
+  }
+
   /** the sample, sorted and tallied: built once (one pass), then kept up to date by the store's indexing events */
   private sampleTally (): SampleTally {
-    this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null, reopened => {
-      // while the run's dispatchers all go on, they take them; once one has ended, the next run does
-      if (this.running && !this.draining) { this.queues?.reopen(reopened); return }
-      this.reopenedIdle += reopened.length
-      this.emit('reopened', reopened.length)
-    })
+    const isResolved = (a: number): boolean => this.modules.store.isResolved(a)
+    this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null,
+      // a record replaced in a range may end a dispute there (a listed answer won): its addresses are asked again
+      (reopened, ranges) => this.reopen([...reopened, ...this.retry.takeDisputed(isResolved, a => ranges.some(([s, e]) => a >= s && a <= e))]),
+      (contested, c) => this.track(giveUpContested({
+        logger: this.modules.logger,
+        retry: this.retry,
+        counters: this.counters,
+        commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
+        settled: open => { this.queues?.forgetForeign(new Set(open)); this.wakeUp.wake() }
+      }, contested.filter(a => !this.answering.has(a)), c)))
     return this.tally
+  }
+
+  /** Keeps `write` until it settles: a run ends after the writes its work started (runOnce). */
+  private track (write: Promise<unknown>): void {
+    this.writes.add(write)
+    void write.finally(() => this.writes.delete(write))
+  }
+
+  /** Addresses to ask again: while the run's dispatchers all go on, they take them; once one has ended, the next run does. */
+  private reopen (addresses: number[]): void {
+    if (addresses.length === 0) return
+    if (this.running && !this.draining) { this.queues?.reopen(addresses); return }
+    this.reopenedIdle += addresses.length
+    this.emit('reopened', addresses.length)
+  }
+
+  /**
+   * The operator distrusted a peer: the addresses given up on in this run for a dispute
+   * (crawl/contradiction.ts) and still open are asked again.
+   */
+  reopenGivenUp (): void {
+    this.reopen(this.retry.takeDisputed(a => this.modules.store.isResolved(a)))
   }
 
   /**
@@ -234,7 +275,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private async dispatch (queues: RegistryQueues, id: RegistryId, signal?: AbortSignal): Promise<void> {
     const q = queues.byId[id]
     const { gate } = this.modules
-    while (signal?.aborted !== true && this.fatal == null && queues.anyWork()) {
+    while (signal?.aborted !== true && this.writer.fatal == null && queues.anyWork()) {
       if (!q.hasWork) { await this.wakeUp.next(); continue }
       // an unreachable registry is probed one lookup at a time, and given up on after a while
       const unreachable = gate.reachability.isUnreachable(id)
@@ -315,9 +356,20 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       const hadFailure = this.retry.answered(address)
       // a container answered this very address: its answer is known exactly (crawl/listing.ts)
       const notes: NegativeRecord[] = this.opts.resolve !== 'exact' || isLeaf(record.registry, record.type) ? [] : [{ address, registry: record.registry, reason: 'answered', fetchedAt: record.fetchedAt }]
-      const committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: this.book.meta() })
-      if (committed == null) return
-      this.emit('accepted', committed.accepted)
+      // a peer's copy kept against the answer leaves the address open: said and given up on here,
+      // with the registry's answer in the reason (not by the commit's contested range)
+      this.answering.add(address)
+      let committed
+      try {
+        committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: this.book.meta() })
+        if (committed == null) return
+        this.emit('accepted', toPublish(committed))
+        const lost = committed.contested.some(c => c.kind === 'network' && c.record.start === record.start && c.record.end === record.end)
+        const contradiction = await checkAnswerStood({ ...this.failureContext(), store: this.modules.store }, q, address, record, lost)
+        if (contradiction !== undefined) this.emit('contradicted', contradiction)
+      } finally {
+        this.answering.delete(address)
+      }
       for (const job of this.listing?.consider(record) ?? []) this.enqueueListing(job)
       logger.debug('network stored', { address: formatIPv4(address), cidr: record.cidrs.join(','), registry: record.registry, handle: record.handle })
       this.emit('network', record)
@@ -379,44 +431,15 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       retry: this.retry,
       queues: this.queues!,
       wakeUp: this.wakeUp,
-      stopping: () => this.fatal != null,
+      stopping: () => this.writer.fatal != null,
       commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
       accepted: records => this.emit('accepted', records),
       rateLimited: e => this.emit('rate-limited', e)
     }
   }
 
-  /**
-   * Writes to the store. A write the store refuses (disk full, I/O error, corruption) stops the
-   * crawl: lookups in flight are aborted, run() throws the error, and what was committed before
-   * stays; the address of the failed write is still unresolved and is asked again next run.
-   * Returns undefined then.
-   */
+  /** Writes to the store as this node's (crawl-writer.ts); undefined when the store refused it (the crawl stops). */
   private async commit (batch: Parameters<CrawlStore['commit']>[0]): Promise<Awaited<ReturnType<CrawlStore['commit']>> | undefined> {
-    if (this.fatal != null) return undefined
-    try {
-      return await this.modules.store.commit(authored(batch, this.opts.author))
-    } catch (err: any) {
-      if (this.fatal == null) {
-        this.fatal = err instanceof Error ? err : new Error(String(err))
-        this.modules.logger.error('the store refused a write; stopping the crawl', { error: String(err?.message ?? err) })
-        this.onFatal?.()
-      }
-      return undefined
-    }
-  }
-}
-
-/**
- * The batch with this node as the author of every record in it: what the crawl writes is its own
- * registry answer or listing, also where it rewrites a stored record (a listing marks a container
- * another node found: the listing is this node's claim).
- */
-function authored<T extends { networks?: NetworkRecord[], negatives?: NegativeRecord[] }> (batch: T, author: string | undefined): T {
-  if (author === undefined) return batch
-  return {
-    ...batch,
-    networks: batch.networks?.map(r => r.author === author ? r : { ...r, author }),
-    negatives: batch.negatives?.map(r => r.author === author ? r : { ...r, author })
+    return await this.writer.commit(batch)
   }
 }

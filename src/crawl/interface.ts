@@ -4,6 +4,8 @@ import type { CommitInput, CommitResult } from '../store/interface.js'
 import type { ReachableEvent, UnreachableEvent } from './reachability.js'
 import type { RegistryGate } from './registry-gate.js'
 import type { ContainerLister } from './listing.js'
+import type { Contradiction } from './contradiction.js'
+import type { TallySource } from './sample-tally.js'
 import type { Logger } from '../util/logger.js'
 
 /** What the crawl loop needs from the registry client (src/lookup RegistryClient implements it). */
@@ -128,14 +130,14 @@ export interface CrawlStore {
   /** the registry's own answer for the address is known (store.isExact) */
   isExact: (address: number) => boolean
   isCovered: (address: number) => boolean
-  commit: (batch: CommitInput) => Promise<{ accepted: AcceptedRecords }>
+  commit: (batch: CommitInput) => Promise<Pick<CommitResult, 'accepted' | 'contested'>>
   /** the network stored under exactly [start, end] (NetworkStore.network) */
   network: (start: number, end: number) => Promise<NetworkRecord | undefined>
   /** the range of the most specific stored network holding the address (NetworkStore.mostSpecificRange) */
   mostSpecificRange: (address: number) => { start: number, end: number } | undefined
   getMeta: (key: string) => Promise<unknown>
   /** called after each commit that indexed new networks or negatives (NetworkStore.onIndexed, IndexedEvent) */
-  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[], reopened: Array<[number, number]> }) => void) => () => void
+  onIndexed: TallySource['onIndexed']
 }
 
 /** What the crawler is built from (src/node wires them). */
@@ -179,7 +181,7 @@ export const COUNTERS_META_KEY = 'crawl.counters'
 export interface CrawlerEvents {
   /** run() has queued this node's work: its demand per registry is known (the fleet's budget share reads it) */
   started: []
-  /** what a commit of this node's answers actually wrote: what the node publishes to its peers */
+  /** what a commit of this node's answers actually wrote, and an answer that lost to a copy saying otherwise (crawl/contradiction.ts): what the node publishes to its peers */
   accepted: [records: AcceptedRecords]
   /** a lookup of an address started (each may take several registry requests) */
   lookup: [registry: RegistryId]
@@ -191,6 +193,8 @@ export interface CrawlerEvents {
   unreachable: [event: UnreachableEvent]
   /** it answered again */
   reachable: [event: ReachableEvent]
+  /** the registry's answer lost the pick rule to a peer's copy that says otherwise (crawl/contradiction.ts); the address is given up on */
+  contradicted: [contradiction: Contradiction]
   /** after run() ended: addresses a listing answered are open again (SampleTally); run() again crawls them */
   reopened: [addresses: number]
   /** run() ended with every sample address resolved or given up on */

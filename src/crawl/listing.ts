@@ -41,6 +41,9 @@ import { formatIPv4 } from '../util/ipv4.js'
 import type { Logger } from '../util/logger.js'
 import { unreachableKind } from '../lookup/errors.js'
 import type { AcceptedRecords } from './interface.js'
+import { toPublish } from './crawl-writer.js'
+import { contradicts } from './contradiction.js'
+import type { CommitResult } from '../store/interface.js'
 import { PartPlan, type Range } from './listing-parts.js'
 import type { RegistryGate } from './registry-gate.js'
 
@@ -219,10 +222,10 @@ export interface ListingRun {
   lister: ContainerLister
   gate: Pick<RegistryGate, 'beginLookup' | 'noteAnswer' | 'noteRateLimited' | 'noteUnreachable' | 'noteReached'>
   logger: Logger
-  /** the container's record as stored (a listing marks that one, not the crawl's later copy) */
+  /** the container's record as stored (a listing marks that one, not the crawl's later copy, unless it says otherwise) */
   stored: (job: ListingJob) => Promise<NetworkRecord | undefined>
   /** commits a batch; undefined when the store refused it (the crawl stops) */
-  commit: (batch: { networks: NetworkRecord[], negatives: NegativeRecord[] }) => Promise<{ accepted: AcceptedRecords } | undefined>
+  commit: (batch: { networks: NetworkRecord[], negatives: NegativeRecord[] }) => Promise<Pick<CommitResult, 'accepted' | 'contested'> | undefined>
   /** hands a listing to its registry's queue */
   enqueue: (job: ListingJob) => void
   /** after a refusal for our rate: the job waits its turn again */
@@ -248,17 +251,21 @@ export async function runListing (run: ListingRun, job: ListingJob, signal: Abor
       gate.noteAnswer(job.registry, signal)
       const notes = plan.probed(job, answer, Date.now())
       const committed = notes.length > 0 ? await run.commit({ networks: [], negatives: notes }) : undefined
-      if (committed !== undefined) run.accepted(committed.accepted)
+      if (committed !== undefined) run.accepted(toPublish(committed))
       logger.debug('container edge probed', { ...where, probe: formatIPv4(job.probe), answered: notes.length })
       return
     }
     const listing = await lister.listChildren(job.part ?? job, job.registry, signal)
     gate.noteAnswer(job.registry, signal)
+    // the stored record is marked (its fetch time stays the first observation) unless it says
+    // otherwise than the registry's answer this job came from (a peer's copy that won the pick
+    // rule): then that answer is, and with its listing it wins on every replica
     const stored = await run.stored(job)
-    const result = plan.resolve(stored === undefined ? job : { ...job, container: stored }, listing, Date.now())
+    const mark = stored === undefined || contradicts(job.container, stored) ? job : { ...job, container: stored }
+    const result = plan.resolve(mark, listing, Date.now())
     const committed = await run.commit({ networks: result.networks, negatives: result.notes })
     if (committed === undefined) return
-    run.accepted(committed.accepted)
+    run.accepted(toPublish(committed))
     for (const next of result.next) run.enqueue(next)
     logger.debug('container listed', { ...where, ...(job.part !== undefined ? { part: `${formatIPv4(job.part.start)} - ${formatIPv4(job.part.end)}` } : {}), children: result.networks.length, complete: listing.complete, answered: result.notes.length, next: result.next.length })
   } catch (err: any) {

@@ -9,6 +9,7 @@ import { AbortedError } from './rate-limiter.js'
 import type { RegistryQueue, RegistryQueues } from './registry-queue.js'
 import type { RetryPolicy } from './retry-policy.js'
 import type { WakeUp } from './wake-up.js'
+import { toPublish } from './crawl-writer.js'
 import type { AcceptedRecords, CrawlCounters, CrawlerModules, CrawlStore } from './interface.js'
 
 /** What a failed lookup may touch: the crawler's parts, lent by the crawler. */
@@ -21,7 +22,7 @@ export interface LookupFailureContext {
   /** the crawl is stopping for a store failure: nothing more is written */
   stopping: () => boolean
   /** commits with the crawl's counters; undefined when the store refused it (the crawl stops) */
-  commit: (batch: Omit<Parameters<CrawlStore['commit']>[0], 'meta'>) => Promise<{ accepted: AcceptedRecords } | undefined>
+  commit: (batch: Omit<Parameters<CrawlStore['commit']>[0], 'meta'>) => Promise<Awaited<ReturnType<CrawlStore['commit']>> | undefined>
   accepted: (records: AcceptedRecords) => void
   rateLimited: (event: { registry: RegistryId, pauseMs: number }) => void
 }
@@ -61,7 +62,9 @@ export async function handleLookupError (ctx: LookupFailureContext, q: RegistryQ
         clearFailures: ctx.retry.notFound(address) ? [address] : undefined
       })
       if (res == null) return
-      ctx.accepted(res.accepted)
+      // a stored note saying otherwise keeps the address open: the commit's contested range gave
+      // it up (crawl/contradiction.ts), and the peers see the dispute
+      ctx.accepted(toPublish(res))
       return
     }
     case 'RateLimitedError': {
@@ -96,11 +99,11 @@ export async function handleLookupError (ctx: LookupFailureContext, q: RegistryQ
 
 /**
  * Records the address as failed, with the reason; the retry policy says whether it is asked
- * again in this run after a cool-down (see CrawlerOptions.failedRetryMs).
+ * again in this run after a cool-down (see CrawlerOptions.failedRetryMs; never without `coolDown`).
  */
-async function giveUp (ctx: LookupFailureContext, q: RegistryQueue, address: number, attempts: number, reason: string): Promise<void> {
+export async function giveUp (ctx: LookupFailureContext, q: RegistryQueue, address: number, attempts: number, reason: string, coolDown = true): Promise<void> {
   ctx.counters.failed++
-  const retryInMs = ctx.retry.giveUp(address)
+  const retryInMs = ctx.retry.giveUp(address, coolDown)
   ctx.modules.logger.warn('giving up on address', { address: formatIPv4(address), registry: q.id, attempts, reason, ...(retryInMs !== undefined ? { retryInMs } : {}) })
   await ctx.commit({ failures: [{ address, registry: q.id, reason, attempts, at: Date.now() }] })
   if (retryInMs !== undefined && !ctx.stopping()) {

@@ -147,8 +147,12 @@ export interface RegistryQueuesModules {
   ownership?: AddressOwnership
   /** the delegation files' holders of addresses (see home()) */
   routes?: Routes
-  /** told of retries dropped because their address was resolved meanwhile */
-  retry: { forget: (address: number) => void }
+  /**
+   * told of retries dropped because their address was resolved meanwhile; asked whether an
+   * address was given up on in this run (such an address is passed over like a resolved one: a
+   * contested one, crawl/contradiction.ts, would wait for an answer its owner cannot store)
+   */
+  retry: { forget: (address: number) => void, isGivenUp: (address: number) => boolean }
   /** called when an address is handed to another registry's queue (its dispatcher may be idle) */
   wake: () => void
 }
@@ -268,7 +272,7 @@ export class RegistryQueues {
     const { store } = this.modules
     while (q.cursor < q.addresses.length) {
       const a = q.addresses[q.cursor]
-      if (store.isResolved(a)) this.skipped++
+      if (this.settled(a)) this.skipped++
       else if (!this.isMine(a)) q.foreign.push(a)
       else break
       q.cursor++
@@ -296,12 +300,17 @@ export class RegistryQueues {
     })
   }
 
+  /** resolved, or given up on in this run (waiting for no one) */
+  private settled (a: number): boolean {
+    return this.modules.store.isResolved(a) || this.modules.retry.isGivenUp(a)
+  }
+
   /**
    * Whether `a`, taken from one of `q`'s lists, can be looked up now; if not, it goes where it
    * belongs: nowhere (resolved), to the foreign list, to another registry, or parked by block.
    */
   private canStart (q: RegistryQueue, a: number): boolean {
-    if (this.modules.store.isResolved(a)) { this.skipped++; return false }
+    if (this.settled(a)) { this.skipped++; return false }
     if (!this.isMine(a)) { q.foreign.push(a); return false }
     if (this.handOver(q, a)) return false
     const block = this.blockOf(a)
@@ -361,6 +370,11 @@ export class RegistryQueues {
     for (const id of REGISTRY_IDS) this.byId[id].foreign.drainTo(this.byId[id].deferred)
   }
 
+  /** Drops these addresses from the foreign lists (given up on: their owners will not answer them in this run). */
+  forgetForeign (addresses: ReadonlySet<number>): void {
+    for (const id of REGISTRY_IDS) this.byId[id].foreign.filter(a => !addresses.has(a))
+  }
+
   /**
    * Drops foreign addresses that records from elsewhere resolved. A short list is passed over
    * whole; a long one (at the full sample a node holds millions, and a full pass on every batch of
@@ -375,7 +389,7 @@ export class RegistryQueues {
     if (full) this.lastFullPrune = performance.now()
     for (const id of REGISTRY_IDS) {
       const q = this.byId[id]
-      if (full) q.foreign.filter(a => !store.isResolved(a))
+      if (full) q.foreign.filter(a => !this.settled(a))
       else q.foreign.dropFront(a => store.isResolved(a))
     }
   }

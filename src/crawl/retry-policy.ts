@@ -26,6 +26,8 @@ export class RetryPolicy {
   private readonly attempts = new Map<number, Attempts>()
   /** addresses given up on in this run and not answered since */
   private readonly failedNow = new Set<number>()
+  /** given up on without a cool-down (a dispute: crawl/contradiction.ts), until answered or taken again */
+  private readonly disputed = new Set<number>()
   /** rounds of cool-down retries each given-up address has had in this run */
   private readonly failedRounds = new Map<number, number>()
 
@@ -54,11 +56,13 @@ export class RetryPolicy {
 
   /**
    * `address` is given up on: recorded as failed in this run. Returns the cool-down after which
-   * it is asked again with its full attempts, or undefined (not in this run).
+   * it is asked again with its full attempts, or undefined (not in this run; always so without
+   * `coolDown`: asking again would not change the answer, e.g. a contradiction).
    */
-  giveUp (address: number): number | undefined {
+  giveUp (address: number, coolDown = true): number | undefined {
     this.attempts.delete(address)
     this.failedNow.add(address)
+    if (!coolDown) { this.disputed.add(address); return undefined }
     const { failedRetryMs, failedRetryMaxMs, failedRetryRounds } = this.opts
     const round = (this.failedRounds.get(address) ?? 0) + 1
     if (!(failedRetryMs > 0 && round <= failedRetryRounds)) return undefined
@@ -71,6 +75,7 @@ export class RetryPolicy {
     const hadFailure = this.attempts.has(address) || this.failedNow.has(address)
     this.attempts.delete(address)
     this.failedNow.delete(address)
+    this.disputed.delete(address)
     return hadFailure
   }
 
@@ -78,12 +83,34 @@ export class RetryPolicy {
   notFound (address: number): boolean {
     const hadFailure = this.failedNow.delete(address)
     this.attempts.delete(address)
+    this.disputed.delete(address)
     return hadFailure
   }
 
   /** Forgets the attempts of `address` (resolved meanwhile: by this node, a peer, another address). */
   forget (address: number): void {
     this.attempts.delete(address)
+  }
+
+  /**
+   * The addresses given up on without a cool-down (disputes) that `within` accepts and that are
+   * still unresolved: no longer counted given up, to be asked again (the dispute may be over).
+   */
+  takeDisputed (isResolved: (address: number) => boolean, within: (address: number) => boolean = () => true): number[] {
+    const again: number[] = []
+    for (const a of this.disputed) {
+      if (!within(a)) continue
+      this.disputed.delete(a)
+      if (!this.failedNow.delete(a) || isResolved(a)) continue
+      this.failedRounds.delete(a)
+      again.push(a)
+    }
+    return again
+  }
+
+  /** whether `address` was given up on in this run and not answered since */
+  isGivenUp (address: number): boolean {
+    return this.failedNow.has(address)
   }
 
   /** Addresses given up on in this run that are still unresolved. */

@@ -12,13 +12,17 @@
  * Resolved is not for good under the exact rule: an address a listed container answered is
  * reopened when a container arrives between them (NetworkStore IndexedEvent.reopened). The tally
  * counts it unresolved again and tells `onReopened`, which queues it again.
+ *
+ * A commit may also report a range two authors disagree about (a record lost the pick rule to a
+ * stored copy saying otherwise): `onContested` hears the sample addresses it leaves open.
  */
 import { lowerBound } from '../store/sorted-array.js'
+import type { ContestedRange } from '../store/interface.js'
 
 export interface TallySource {
   isResolved: (address: number) => boolean
   /** NetworkStore.onIndexed: what each commit added to the index */
-  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[], reopened: Array<[number, number]> }) => void) => () => void
+  onIndexed: (fn: (e: { ranges: Array<[number, number]>, addresses: number[], reopened: Array<[number, number]>, contested: ContestedRange[] }) => void) => () => void
 }
 
 export interface SampleCounts {
@@ -40,9 +44,14 @@ export class SampleTally {
   /**
    * Counts the sample against what `source` holds now and follows what it indexes from then on.
    * `reserved(a)`: never asked (counted resolved, and in no slice). `onReopened`: the addresses a
-   * commit took back from resolved, in address order.
+   * commit took back from resolved, in address order, with the ranges it reported (possibly none
+   * of them: a listener may hold other addresses in those ranges, e.g. disputed ones).
    */
-  constructor (sample: Uint32Array, private readonly source: TallySource, reserved: (address: number) => boolean, private readonly onReopened?: (addresses: number[]) => void) {
+  constructor (
+    sample: Uint32Array, private readonly source: TallySource, reserved: (address: number) => boolean,
+    private readonly onReopened?: (addresses: number[], ranges: ReadonlyArray<[number, number]>) => void,
+    private readonly onContested?: (addresses: number[], contested: ContestedRange) => void
+  ) {
     this.sorted = Uint32Array.from(sample).sort()
     this.done = new Uint8Array(this.sorted.length)
     for (let i = 0; i < this.sorted.length; i++) {
@@ -57,7 +66,12 @@ export class SampleTally {
       for (const a of e.addresses) this.addRange(a, a)
       const reopened: number[] = []
       for (const [start, end] of e.reopened) this.reopenRange(start, end, reopened)
-      if (reopened.length > 0) this.onReopened?.(reopened)
+      if (e.reopened.length > 0) this.onReopened?.(reopened, e.reopened)
+      for (const c of e.contested) {
+        const open: number[] = []
+        this.forEachIn(c.start, c.end, a => { if (!this.source.isResolved(a) && !reserved(a)) open.push(a); return true })
+        if (open.length > 0) this.onContested?.(open, c)
+      }
     })
   }
 
@@ -95,6 +109,18 @@ export class SampleTally {
   forEachIn (start: number, end: number, fn: (address: number) => boolean | undefined): void {
     const s = this.sorted
     for (let i = lowerBound(s, s.length, start); i < s.length && s[i] <= end; i++) if (fn(s[i]) === false) return
+  }
+
+  /** The open (allocated, unresolved) sample addresses per owner; `ownerOf(a)` is asked once per /16 holding open ones. */
+  openBy (ownerOf: (address: number) => string): Map<string, number> {
+    const out = new Map<string, number>()
+    for (let k = 0; k < 65_536; k++) {
+      const open = this.per16Total[k] - this.per16Done[k]
+      if (open === 0) continue
+      const owner = ownerOf(k * 65_536)
+      out.set(owner, (out.get(owner) ?? 0) + open)
+    }
+    return out
   }
 
   /** The counts now; `isMine(a)` decides the slice, asked once per /16 holding sample addresses. */

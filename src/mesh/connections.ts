@@ -26,6 +26,8 @@ export class Connections {
   private stopped = false
   /** peer id (or bootstrap address) → earliest next dial attempt (ms) */
   private readonly nextDialAt = new Map<string, number>()
+  /** peer id → dials of the addresses its heartbeats claim that failed in a row (a live peer's back-off doubles per failure) */
+  private readonly claimFailures = new Map<string, number>()
 
   constructor (private readonly opts: ConnectionsOptions, private readonly modules: ConnectionsModules) {}
 
@@ -68,31 +70,42 @@ export class Connections {
         this.nextDialAt.set(key, now + backoffMs)
         return true
       }
-      const attempts: Array<{ key: string, addrs: Multiaddr[] }> = []
+      const attempts: Array<{ key: string, addrs: Multiaddr[], claimed?: boolean }> = []
       for (const addr of this.opts.bootstrap) {
         const id = addr.split('/p2p/')[1]
         if (id != null && connected.has(id)) continue
         if (due(addr)) attempts.push({ key: addr, addrs: preferDialable([addr]) })
       }
-      const live: Array<{ key: string, addrs: Multiaddr[] }> = []
+      const live: Array<{ key: string, addrs: Multiaddr[], claimed: boolean }> = []
       for (const [id, p] of this.modules.membership.peers) {
         if (connected.has(id) || p.heartbeat.light) continue
-        const entry = { key: id, addrs: preferDialable(p.heartbeat.listen) }
+        // a heartbeat's addresses are a claim: dialled only as that peer's (the handshake must prove
+        // its id), a live peer's after each failure at twice the interval, whatever it claims next
+        // (a claim of someone else's port costs that port a dial now and then, not one a heartbeat;
+        // an honest peer that moved dials this node itself)
+        const entry = { key: id, addrs: preferDialable(p.heartbeat.listen, id), claimed: true }
         if (entry.addrs.length === 0) continue
-        if (now - p.lastSeen <= horizon) live.push(entry)
-        else if (due(id)) attempts.push(entry) // went silent: try to find it again
+        if (now - p.lastSeen > horizon) {
+          if (due(id)) attempts.push({ key: id, addrs: entry.addrs }) // went silent: try to find it again
+        } else if ((this.nextDialAt.get(id) ?? 0) <= now) live.push(entry)
       }
       // random order so that peers do not all dial the same ones
       live.sort(() => Math.random() - 0.5)
       const need = this.opts.targetPeers - connected.size
-      for (const e of live.slice(0, Math.max(0, need))) attempts.push(e)
+      for (const e of live.slice(0, Math.max(0, need))) {
+        this.nextDialAt.set(e.key, now + backoffMs * 2 ** Math.min(this.claimFailures.get(e.key) ?? 0, MAX_CLAIM_DOUBLINGS))
+        attempts.push(e)
+      }
       await Promise.all(attempts.map(async a => {
         try {
           await this.modules.libp2p.dial(a.addrs, { signal: AbortSignal.timeout(5_000) })
+          this.claimFailures.delete(a.key)
         } catch (err: any) {
+          if (a.claimed === true) this.claimFailures.set(a.key, (this.claimFailures.get(a.key) ?? 0) + 1)
           this.modules.logger.debug('dial failed', { peer: a.key, error: String(err?.message ?? err) })
         }
       }))
+      for (const id of this.claimFailures.keys()) if (!this.modules.membership.peers.has(id)) this.claimFailures.delete(id)
     } finally {
       this.dialing = false
     }
@@ -130,12 +143,25 @@ export class Connections {
   }
 }
 
-/** Multiaddrs worth dialing from a heartbeat's list (0.0.0.0 is not dialable). */
-function preferDialable (addrs: string[]): Multiaddr[] {
+/** a claimed address that keeps failing is dialled at most every 3 × 2^6 heartbeats (6.4 min at 2 s) */
+const MAX_CLAIM_DOUBLINGS = 6
+
+/**
+ * Multiaddrs worth dialing from a list (0.0.0.0 is not dialable). With `peerId` (a heartbeat's
+ * claim): each ends in /p2p/peerId, so the dial fails unless the remote proves that id; an address
+ * naming another peer is dropped.
+ */
+function preferDialable (addrs: string[], peerId?: string): Multiaddr[] {
   const out: Multiaddr[] = []
   for (const a of addrs) {
     if (a.includes('/ip4/0.0.0.0/') || a.includes('/ip6/::/')) continue
-    try { out.push(multiaddr(a)) } catch { /* ignore unparsable */ }
+    try {
+      const ma = multiaddr(a)
+      if (peerId === undefined) { out.push(ma); continue }
+      const named = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+      if (named === undefined) out.push(ma.encapsulate(`/p2p/${peerId}`))
+      else if (named === peerId) out.push(ma)
+    } catch { /* ignore unparsable */ }
   }
   return out
 }

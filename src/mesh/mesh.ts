@@ -22,6 +22,7 @@ import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
 import { joinWhenGraftable } from './light-join.js'
 import { Membership } from './membership.js'
 import type { Heartbeat } from './messages.js'
+import { GossipRates } from './gossip-rates.js'
 import { Publisher } from './publisher.js'
 import { SyncService } from './sync/index.js'
 import { currentTopic } from './topics.js'
@@ -49,6 +50,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private announceTimer: ReturnType<typeof setTimeout> | undefined
   /** decoded messages accepted by the validator, handed to the message handler */
   private readonly accepted = new WeakMap<Uint8Array, InboundMessage>()
+  /** each signed sender's message rates (gossip-rates.ts) */
+  private readonly gossipRates = new GossipRates()
   private stopped = false
 
   constructor (opts: Partial<MeshOptions>, modules: MeshModules) {
@@ -81,7 +84,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const topics = this.opts.light ? [METRICS] : [NETS, METRICS]
     for (const topic of topics) {
       // the author is the message's signed `from`, not the peer that relayed it to us
-      pubsub.topicValidators.set(topic, (_relay, msg) => this.validate(topic, msg.data, msg.type === 'signed' ? msg.from.toString() : undefined))
+      pubsub.topicValidators.set(topic, (relay, msg) => this.validate(topic, msg.data, msg.type === 'signed' ? msg.from.toString() : undefined, relay.toString()))
       if (!this.opts.light) pubsub.subscribe(topic)
     }
     pubsub.addEventListener('message', (evt) => {
@@ -161,6 +164,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
   }
 
+  /**
+   * Syncs with `peerId` unless a session with it started less than half a sync interval ago
+   * (catch-up.ts): what a caller may ask as often as it likes, e.g. on every heartbeat.
+   */
+  async syncSoonWith (peerId: string): Promise<void> {
+    if (peerId === this.selfId || this.catchUp == null) return
+    await this.catchUp.syncWith(peerIdFromString(peerId)).catch(() => {})
+  }
+
   /** Catches up with the live peer that resolved the most (catch-up.ts); resolves after `timeoutMs` at the latest. */
   async catchUpWithMostAdvanced (timeoutMs: number): Promise<void> {
     await this.catchUp?.catchUpWithMostAdvanced(timeoutMs)
@@ -168,8 +180,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   // ------------------------------------------------------------ inbound
 
-  private validate (topic: string, data: Uint8Array, from: string | undefined): TopicValidatorResult {
-    const v = validateGossip(topic, data, from, Date.now(), id => this.modules.store?.isDistrusted(id) === true)
+  private validate (topic: string, data: Uint8Array, from: string | undefined, relay: string): TopicValidatorResult {
+    const v = validateGossip(topic, data, from, Date.now(), {
+      distrusted: id => this.modules.store?.isDistrusted(id) === true,
+      withinRate: (kind, id) => this.gossipRates.take(kind, id),
+      relay
+    })
     const kind: GossipTopicKind = topic === NETS ? 'nets' : 'metrics'
     if (v.result === 'accept') {
       this.accepted.set(data, v.value)

@@ -45,6 +45,8 @@ export const VALIDATION_REASONS = [
   'too-many-cidrs', 'bad-cidrs', 'query-outside', 'bad-fetch-time', 'listed-leaf', 'author-mismatch',
   // reject: a message from a peer the operator distrusts (`whoismesh distrust`)
   'distrusted',
+  // a sender over its message rate (gossip-rates.ts): rejected from the sender, ignored from a relay
+  'over-rate',
   // reject: a heartbeat
   'heartbeat-schema', 'sender-mismatch'
 ] as const
@@ -184,16 +186,29 @@ export type InboundMessage =
   | { kind: 'nets', message: ValidRecords }
   | { kind: 'metrics', message: Heartbeat }
 
+/** What validateGossip knows of the peers beyond the message. */
+export interface GossipPeers {
+  /** whether the operator distrusts a peer (`whoismesh distrust`): its messages are rejected */
+  distrusted?: (peerId: string) => boolean
+  /** takes a token of the sender's rate for a message of this topic (GossipRates.take); false: over it */
+  withinRate?: (kind: 'nets' | 'metrics', peerId: string) => boolean
+  /** the peer the message came from (gossipsub's propagation source), when not its sender */
+  relay?: string
+}
+
 /**
- * Validates a gossip message: topic, sender, size, decoding, schema and bounds.
+ * Validates a gossip message: topic, sender, rate, size, decoding, schema and bounds.
  * @param from the signed sender's peer id
- * @param distrusted whether the operator distrusts a peer (`whoismesh distrust`): its messages are rejected
  */
-export function validateGossip (topic: string, data: Uint8Array, from: string | undefined, now = Date.now(), distrusted?: (peerId: string) => boolean): Validation<InboundMessage> {
+export function validateGossip (topic: string, data: Uint8Array, from: string | undefined, now = Date.now(), peers: GossipPeers = {}): Validation<InboundMessage> {
   const t = parseTopic(topic)
   if (t == null) return ignore('unknown-topic', `unknown topic ${topic.slice(0, 64)}`)
   if (t.version !== TOPIC_VERSIONS[t.kind]) return ignore('unsupported-version', `unsupported ${t.kind} version ${t.version}`)
-  if (from !== undefined && distrusted?.(from) === true) return reject('distrusted', 'the sender is distrusted by this node\'s operator')
+  if (from !== undefined && peers.distrusted?.(from) === true) return reject('distrusted', 'the sender is distrusted by this node\'s operator')
+  if (from !== undefined && peers.withinRate?.(t.kind, from) === false) {
+    const detail = `the sender sends more ${t.kind} messages than its rate`
+    return peers.relay === undefined || peers.relay === from ? reject('over-rate', detail) : ignore('over-rate', detail)
+  }
   if (data.byteLength > VALIDATION_LIMITS.maxMessageBytes) return reject('too-large', `message of ${data.byteLength} bytes exceeds ${VALIDATION_LIMITS.maxMessageBytes}`)
   let decoded: unknown
   try {

@@ -49,6 +49,8 @@ export interface CrawlMetrics {
   status: Gauge<'status'>
   /** address lookups started (each may take several requests) */
   lookupsTotal: Counter
+  /** registry answers a peer's stored copy contradicts (crawl/contradiction.ts) */
+  contradictionsTotal: Counter<'registry'>
   /** registry requests sent, by `registry` and `outcome` (see REGISTRY_REQUEST_OUTCOMES) */
   registryRequestsTotal: Counter<'registry' | 'outcome'>
   /** this node's share of each registry's fleet budget, requests per second */
@@ -75,6 +77,12 @@ export function createCrawlMetrics (register: Registry): CrawlMetrics {
     lookupsTotal: new Counter({
       name: 'whoismesh_lookups_total',
       help: 'Address lookups started by this node (each may take several registry requests)',
+      registers
+    }),
+    contradictionsTotal: new Counter({
+      name: 'whoismesh_contradictions_total',
+      help: 'Registry answers that a peer\'s stored copy of the same network contradicts (another name, org, country, handle or type), by registry; each leaves its address given up on until the peer is distrusted',
+      labelNames: ['registry'] as const,
       registers
     }),
     registryRequestsTotal: new Counter({

@@ -22,7 +22,7 @@ import type { NodeProgress } from '../report/status-line.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Mesh, checkNetworkRecord, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
-import { Ownership, FleetBudget, settleMembership } from '../fleet/index.js'
+import { Ownership, FleetBudget, ProgressWatch, settleMembership } from '../fleet/index.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
 
@@ -50,6 +50,9 @@ export class WhoismeshNode {
   private readonly client: RegistryClient
   readonly mesh: Mesh
   readonly ownership: Ownership
+  /** which live peers own a share of the sample: those whose work shows */
+  private readonly progressWatch: ProgressWatch
+  private progressTimer: ReturnType<typeof setInterval> | undefined
   readonly fleetBudget: FleetBudget
   private pruneTimer: ReturnType<typeof setTimeout> | undefined
   /** the sync with every peer a while after a distrust */
@@ -61,6 +64,9 @@ export class WhoismeshNode {
   private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, privateKey: PrivateKey, private readonly logger: Logger) {
     this.limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: opts.budgets[id] * opts.budgetSafety })])) as Record<RegistryId, RateLimiter>
     this.ownership = new Ownership({ prefixLength: opts.blockPrefixLength })
+    this.progressWatch = new ProgressWatch({ stallMs: opts.peerStallMs }, {
+      openByOwner: () => this.ownership.peers.length === 0 ? undefined : this.crawler.openByOwner(a => this.ownership.ownerOf(a))
+    })
     // the registry client and the crawler share one gate: every request passes it
     const gate = new RegistryGate(defaultRegistryGateOptions, { limiters: this.limiters })
     const client = this.client = new RegistryClient({
@@ -108,9 +114,13 @@ export class WhoismeshNode {
     }, { fleet: this.mesh, limiters: this.limiters, crawler, logger: logger.child({ component: 'fleet' }), announce: () => { this.mesh.announce() } })
     // what this node finds goes to its peers; what they find prunes its queues
     crawler.on('accepted', a => this.mesh.publishRecords(a.networks, a.negatives))
-    this.mesh.on('records', () => this.schedulePrune())
+    this.mesh.on('records', a => {
+      this.progressWatch.onAuthored(a.networks.map(r => r.author))
+      this.progressWatch.onAuthored(a.negatives.map(r => r.author))
+      this.schedulePrune()
+    })
     this.mesh.on('membership', peers => {
-      this.ownership.setPeers(peers, this.mesh.peerId.toString())
+      this.setOwners()
       logger.info('membership changed', { livePeers: peers.length })
       this.crawler.reconsider()
       this.fleetBudget.apply()
@@ -119,9 +129,11 @@ export class WhoismeshNode {
     this.mesh.on('heartbeat', h => {
       this.fleetBudget.onPeerHeartbeat(h)
       this.lastHeartbeat.set(h.peerId, h)
+      this.reconcileIfApart(h)
     })
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
     crawler.on('lookup', () => this.metrics.crawl.lookupsTotal.inc())
+    crawler.on('contradicted', c => this.metrics.crawl.contradictionsTotal.inc({ registry: c.registry }))
     // this node's work is queued: its demand goes out now, not at the next heartbeat
     crawler.on('started', () => { this.fleetBudget.apply() })
     this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler, distrust: async (peers, undo) => await this.distrust(peers, undo) }))
@@ -138,7 +150,9 @@ export class WhoismeshNode {
       const { privateKey } = await loadOrCreatePeerKey(opts.dataDir)
       node = new WhoismeshNode(opts, store, privateKey, logger)
       await node.mesh.start()
-      node.ownership.setPeers(node.mesh.liveFullPeers(), node.mesh.peerId.toString())
+      node.setOwners()
+      node.progressTimer = setInterval(() => node!.judgeProgress(), opts.mesh.heartbeatIntervalMs)
+      node.progressTimer.unref()
       // from now on, not only while crawling: joiners wait for this node's acknowledgements
       node.fleetBudget.start()
       node.fleetBudget.apply()
@@ -172,7 +186,8 @@ export class WhoismeshNode {
     await this.mesh.flush()
     for (;;) {
       const mine = this.store.digest()
-      const peers = this.mesh.liveFullPeers().filter(id => id !== this.mesh.peerId.toString())
+      const self = this.mesh.peerId.toString()
+      const peers = this.progressWatch.crawlers(this.mesh.liveFullPeers(), self).filter(id => id !== self)
       const agree = peers.every(id => {
         const h = this.lastHeartbeat.get(id)
         return h !== undefined && Object.values(h.demand).every(d => d <= 0) && h.index.digest === mine
@@ -197,7 +212,7 @@ export class WhoismeshNode {
       await this.mesh.catchUpWithMostAdvanced(60_000)
     }
     this.crawler.setRoutes(await routes)
-    this.ownership.setPeers(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
+    this.setOwners()
     this.fleetBudget.apply()
     return await this.crawler.run(signal)
   }
@@ -230,7 +245,8 @@ export class WhoismeshNode {
 
   /**
    * `whoismesh distrust` on the running node: the store drops what the peers authored and refuses
-   * it from now on (NetworkStore.distrust; the sample addresses it resolved are crawled again), and
+   * it from now on (NetworkStore.distrust; the sample addresses it resolved, and those given up
+   * on in this run, are crawled again), and
    * the mesh stops counting them as peers (their work and budget shares go to the others).
    * `undo` trusts them again. This node's own id is refused (UserError).
    */
@@ -240,7 +256,11 @@ export class WhoismeshNode {
     const self = this.mesh.peerId.toString()
     if (peers.includes(self)) throw new UserError(`${self} is this node's own peer id`)
     const res = await this.store.distrust(peers, undo)
-    if (!undo) for (const p of peers) await this.mesh.forgetPeer(p)
+    if (!undo) {
+      for (const p of peers) await this.mesh.forgetPeer(p)
+      // addresses given up on, e.g. where a copy the peer authored contradicted the registry
+      this.crawler.reopenGivenUp()
+    }
     if (res.droppedNetworks + res.droppedNegatives > 0) {
       // what the dropped records had replaced may still be held by a peer: fetch it rather than ask
       // the registry; and once the others have distrusted too (ansible runs it on every node at
@@ -250,6 +270,33 @@ export class WhoismeshNode {
     }
     this.logger.warn(undo ? 'peers trusted again' : 'peers distrusted: their records are dropped', { peers, droppedNetworks: res.droppedNetworks, droppedNegatives: res.droppedNegatives })
     return res
+  }
+
+  /**
+   * A peer with no work left whose index differs from this node's, which has none either: sync
+   * with it now (at most every half sync interval per peer), not at a random round. Gossip
+   * published while a joiner's mesh formed, or records a restarted node brought back, otherwise
+   * left the replicas of a finished fleet apart for up to a sync interval per hop.
+   */
+  private reconcileIfApart (h: Heartbeat): void {
+    if (h.light || h.index.digest === this.store.digest() || Object.values(h.demand).some(d => d > 0)) return
+    const mine = this.crawler.counterSnapshot()
+    if (mine.awaitingRegistry > 0 || mine.lookingUp > 0) return
+    void this.mesh.syncSoonWith(h.peerId)
+  }
+
+  /** Ownership over the live peers whose work shows (ProgressWatch); whether it changed. */
+  private setOwners (): boolean {
+    const self = this.mesh.peerId.toString()
+    return this.ownership.setPeers(this.progressWatch.crawlers(this.mesh.liveFullPeers(), self), self)
+  }
+
+  /** Once a heartbeat interval: a peer that owns open work and shows none loses its share; one that shows work again takes it back. */
+  private judgeProgress (): void {
+    const r = this.progressWatch.check(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
+    for (const peer of r.stalled) this.logger.warn('a peer owns open sample addresses and shows no work: its share goes to the others', { peer, stallMs: this.opts.peerStallMs })
+    for (const peer of r.resumed) this.logger.info('a peer whose work stalled shows work again: it takes its share back', { peer })
+    if (r.stalled.length + r.resumed.length > 0 && this.setOwners()) this.crawler.reconsider()
   }
 
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {
@@ -303,6 +350,7 @@ export class WhoismeshNode {
   async close (): Promise<void> {
     if (this.pruneTimer != null) clearTimeout(this.pruneTimer)
     if (this.resyncTimer != null) clearTimeout(this.resyncTimer)
+    if (this.progressTimer != null) clearInterval(this.progressTimer)
     if (this.metricsTimer != null) clearInterval(this.metricsTimer)
     this.fleetBudget.stop()
     await this.metricsServer?.close()

@@ -8,6 +8,7 @@ import type { DelegationSource } from '../registry/routes.js'
 import { defaultCrawlerOptions } from '../crawl/interface.js'
 import { defaultBudgetShareOptions } from '../fleet/budget-share.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../fleet/interface.js'
+import { defaultProgressWatchOptions } from '../fleet/progress-watch.js'
 
 export interface NodeOptions {
   /** data directory (LevelDB, node key and control file); @default './data' */
@@ -61,6 +62,11 @@ export interface NodeOptions {
    * 2016 rule: fewer lookups, coarse where networks nest); @default 'exact' (see docs/operating.md)
    */
   resolve: 'exact' | 'covered'
+  /**
+   * a peer that owns open sample addresses and shows no work (no record of its own arrives) for
+   * this long loses its share of the sample to the others (src/fleet/progress-watch.ts); @default 120000
+   */
+  peerStallMs: number
 }
 
 export const defaultNodeOptions = {
@@ -74,5 +80,6 @@ export const defaultNodeOptions = {
   controlPort: 0,
   blockPrefixLength: defaultCrawlerOptions.blockPrefixLength,
   resolve: defaultCrawlerOptions.resolve,
+  peerStallMs: defaultProgressWatchOptions.stallMs,
   mesh: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [] as string[], heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS }
 } satisfies Partial<NodeOptions>

@@ -14,7 +14,7 @@ export { defaultNetworkStoreOptions, type NetworkStoreOptions } from './options.
 export { READABLE_SCHEMA_VERSIONS, STORE_SCHEMA_VERSION } from './schema.js'
 export type { ClassCounts } from './interval-index.js'
 export type {
-  AddressScanOptions, CommitInput, CommitResult, NetworkRange, NetworkScanOptions, RangeFingerprint, RegistryStats,
+  AddressScanOptions, CommitInput, CommitResult, Contested, ContestedRange, NetworkRange, NetworkScanOptions, RangeFingerprint, RegistryStats,
   StoreCounts, StoredItem, UpsertCounts
 } from './interface.js'
 export {

@@ -33,6 +33,28 @@ export interface CommitResult {
   metaKeys: number
   /** the records this commit actually wrote (added or changed), as stored: what is worth gossiping on */
   accepted: { networks: CanonicalNetwork[], negatives: CanonicalNegative[] }
+  /**
+   * records of this commit that lost the pick rule to a stored copy that says otherwise (a network:
+   * another identity — registry, handle, name, org, country — or another class, leaf or container;
+   * a note: another registry or reason): two authors disagree, and every replica keeps the same
+   * copy (pick.ts)
+   */
+  contested: Contested[]
+}
+
+/** A record that lost the pick rule to a stored copy saying otherwise (CommitResult.contested). */
+export type Contested =
+  | { kind: 'network', record: CanonicalNetwork, keptAuthor: string | undefined }
+  | { kind: 'note', record: CanonicalNegative, keptAuthor: string | undefined }
+
+/** The range a dispute is about, with both authors (IndexedEvent.contested). */
+export interface ContestedRange {
+  start: number
+  end: number
+  /** the author of the record that lost (undefined: it names none) */
+  author: string | undefined
+  /** the author of the stored copy that was kept */
+  keptAuthor: string | undefined
 }
 
 export interface StoreCounts {

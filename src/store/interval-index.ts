@@ -48,7 +48,8 @@ export class NetworkIndex {
   readonly coverage = new CoverageUnion()
   /**
    * the union of the leaves. It only grows: a leaf whose record is replaced by a container's (the
-   * same range, another type word: a registry reclassified it) stays in it until the next open.
+   * same range, another type word) stays in it until the next open; MemoryIndex keeps those
+   * ranges apart and looks closer inside them.
    */
   readonly leafCoverage = new CoverageUnion()
   /** the union of the listed networks (it only grows: a listing is never taken back, pick.ts) */

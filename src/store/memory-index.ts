@@ -17,6 +17,7 @@ import type { RangeFingerprint } from './interface.js'
 import { NetworkIndex, type NetworkClassFlags } from './interval-index.js'
 import { NegativeIndex } from './negative-index.js'
 import { SLASH16 } from './sorted-array.js'
+import { SortedRanges } from './sorted-ranges.js'
 import { registryIndexOf, versionOf } from './value-format.js'
 import { StoreCorruptError } from './errors.js'
 import { NEGATIVE_PREFIX, negativeBounds, networkBounds, parseAddressKey, parseNetworkKey } from './keys.js'
@@ -62,7 +63,7 @@ export class MemoryIndex {
    * vouches for (`isListedAnswer`). Two memory lookups, a third inside a listed network.
    */
   isExact (address: number): boolean {
-    if (this.networks.leafCoverage.covers(address)) return true
+    if (this.inLeaf(address)) return true
     // one lookup of the address's note: "no network here" answers; an 'answered' one, see answeredHolds
     const note = this.negatives.find(address)
     if (note >= 0) return !this.negatives.isAnswered(note) || this.answeredHolds(address)
@@ -96,40 +97,42 @@ export class MemoryIndex {
    * one, now gone. So where the most specific stored network holds a whole hole, no listing or note
    * answers inside the hole until a network with the hole's very range is stored again (the real
    * one, asked again); where a network inside the hole is the most specific, its answers stand (the
-   * deleted one was larger than what they are about). Sorted by start; the holes holding an
-   * address are found by binary search over the prefix maxima of their ends, so an address outside
-   * every hole (nearly all of them) costs one search however many a liar left.
+   * deleted one was larger than what they are about). An address outside every hole costs one
+   * binary search however many a liar left (sorted-ranges.ts).
    */
-  private holes: ReadonlyArray<readonly [number, number]> = []
-  /** reach[i] = the largest end among holes[0..i] */
-  private reach = new Float64Array(0)
+  private readonly holes = new SortedRanges()
+  /**
+   * Ranges of leaves whose record a commit replaced by a container's (the same key, another type:
+   * a registry reclassified it, or a peer's copy with an earlier fetch time won the pick rule).
+   * The leaf union only grows (interval-index.ts), so inside these ranges `isExact` asks whether a
+   * leaf really holds the address. Empty after every open (the union is rebuilt from the records).
+   */
+  private readonly demotedLeaves = new SortedRanges()
 
   setHoles (holes: ReadonlyArray<readonly [number, number]>): void {
-    this.holes = [...holes].sort((a, b) => a[0] - b[0])
-    this.reach = new Float64Array(this.holes.length)
-    let max = -1
-    this.holes.forEach(([, e], i) => { max = Math.max(max, e); this.reach[i] = max })
+    this.holes.set(holes)
   }
 
   /** the holes no network fills again yet (what to keep) */
   openHoles (): Array<[number, number]> {
-    return this.holes.filter(([s, e]) => this.networks.find(s, e) < 0).map(([s, e]) => [s, e])
+    return this.holes.list().filter(([s, e]) => this.networks.find(s, e) < 0).map(([s, e]) => [s, e])
   }
 
   /** whether a listing's or note's answer at `address` may be about a network deleted as a distrusted peer's */
   private inHole (address: number): boolean {
-    // holes starting at or before the address; those whose reach ends before it hold it not
-    let hi = upperBound(this.holes, address)
-    if (hi === 0 || this.reach[hi - 1] < address) return false
+    if (!this.holes.some(address, () => true)) return false
     // no network there: as if the whole space held the hole
     const id = this.networks.mostSpecific(address)
     const s = id < 0 ? -1 : this.networks.start(id)
     const e = id < 0 ? 2 ** 32 : this.networks.end(id)
-    for (; hi > 0 && this.reach[hi - 1] >= address; hi--) {
-      const [hs, he] = this.holes[hi - 1]
-      if (address <= he && s <= hs && he <= e && this.networks.find(hs, he) < 0) return true
-    }
-    return false
+    return this.holes.some(address, (hs, he) => s <= hs && he <= e && this.networks.find(hs, he) < 0)
+  }
+
+  /** inside a stored leaf (the union of the leaves, checked where a leaf's record became a container's) */
+  private inLeaf (address: number): boolean {
+    if (!this.networks.leafCoverage.covers(address)) return false
+    if (!this.demotedLeaves.some(address, () => true)) return true
+    return this.networks.containing(address).some(id => this.networks.isLeaf(id))
   }
 
   /** resolved by `rule`: exact, or (covered) inside any known network or noted */
@@ -166,6 +169,7 @@ export class MemoryIndex {
     this.versions.replace(record.start, this.networks.hashes, id * HASH_BYTES, version, 0)
     this.identities.replace(record.start, replaced as Uint8Array, 0, identity, 0)
     this.networks.setHash(id, version)
+    if (this.networks.isLeaf(id) && !cls.leaf) this.demotedLeaves.add(record.start, record.end)
     this.networks.setClass(id, cls)
     this.networks.setListed(id, record.listedSample ?? 0)
     if (this.networks.registryIndex(id) !== registry) this.networks.setRegistry(id, registry)
@@ -215,16 +219,4 @@ export class MemoryIndex {
     const count = whole + partial
     return { fingerprint: fingerprint(acc, 0, count), count }
   }
-}
-
-/** the number of holes whose start is at most `address` (they are sorted by start) */
-function upperBound (holes: ReadonlyArray<readonly [number, number]>, address: number): number {
-  let lo = 0
-  let hi = holes.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (holes[mid][0] <= address) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }

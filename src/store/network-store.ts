@@ -17,13 +17,13 @@ import {
 import { negativeHash, networkHash, versionHash } from './digest.js'
 import { StoreCorruptError, StoreOpenError } from './errors.js'
 import { planFailures } from './failure-plan.js'
-import type { CommitInput, CommitResult } from './interface.js'
+import type { CommitInput, CommitResult, ContestedRange } from './interface.js'
 import { FAILURE_PREFIX, failureBounds, failureKey, metaKey, negativeKey, networkKey, parseAddressKey } from './keys.js'
 import { MemoryIndex } from './memory-index.js'
 import { StoreReads } from './store-reads.js'
 import { compareNegatives, compareNetworks, decide, foldByKey } from './pick.js'
 import { LevelStore, type BatchOp } from './level-db.js'
-import { negativeValue, networkValue } from './value-format.js'
+import { negativeValue, networkValue, type Framed } from './value-format.js'
 import { STORE_SCHEMA_VERSION, isReadableSchema, schemaKey, unreadableSchemaReason } from './schema.js'
 import { authoredBy, checkPeerIds, distrustedOp, holesOp, loadDistrusted, loadHoles, type DistrustResult } from './distrust.js'
 import { RESOLVE_RULES, defaultNetworkStoreOptions, type NetworkStoreOptions } from './options.js'
@@ -35,12 +35,20 @@ export interface IndexedEvent {
   ranges: Array<[number, number]>
   addresses: number[]
   /**
-   * Of `ranges`, the new containers inside a listed one: a sample address in such a range that a
-   * listing answered exactly (MemoryIndex.isListedAnswer) may not be exact any more — its most
-   * specific network is now this container, which nobody listed yet. It happens when the listed
-   * container arrives before its child (sync sends records in address order, gossip in any).
+   * Ranges whose sample addresses may have stopped being resolved (the listener re-checks the
+   * ones it counted resolved):
+   * - of `ranges`, the new containers inside a listed one: a sample address that a listing
+   *   answered exactly (MemoryIndex.isListedAnswer) may not be exact any more — its most specific
+   *   network is now this container, which nobody listed yet. It happens when the listed container
+   *   arrives before its child (sync sends records in address order, gossip in any);
+   * - the ranges of records the pick rule replaced (a note's as [address, address]): the winner
+   *   need not answer what the record it replaced did — a leaf's copy that is not a leaf (a peer's
+   *   copy with an earlier fetch time and another type), a "no network" note replaced by an
+   *   'answered' one where no network is stored.
    */
   reopened: Array<[number, number]>
+  /** the ranges of CommitResult.contested: a record lost to a stored copy that says otherwise */
+  contested: ContestedRange[]
 }
 
 export class NetworkStore extends StoreReads {
@@ -111,7 +119,8 @@ export class NetworkStore extends StoreReads {
       negatives: { added: 0, changed: 0, unchanged: 0 },
       failures: { written: 0, cleared: 0 },
       metaKeys: meta.length,
-      accepted: { networks: [], negatives: [] }
+      accepted: { networks: [], negatives: [] },
+      contested: []
     }
     const ops: BatchOp[] = []
 
@@ -126,7 +135,12 @@ export class NetworkStore extends StoreReads {
     netWinners.forEach((w, i) => {
       const stored = this.db.unframe(netStored[i])
       const decision = decide(w, stored, bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
-      if (decision === 'keep-stored') return
+      if (decision === 'keep-stored') {
+        if (stored !== undefined && networkSaysOtherwise(w.record, stored)) {
+          result.contested.push({ kind: 'network', record: w.record, keptAuthor: canonicalNetwork(decodeValue(stored.body), 'stored network').author })
+        }
+        return
+      }
       const c = { record: w.record, identity: networkHash(w.record), version: versionHash(w.bytes), replaced: stored?.identity }
       ops.push({ type: 'put', key: w.key, value: networkValue(w.record, w.bytes, c) })
       netChanges.push(c)
@@ -136,7 +150,12 @@ export class NetworkStore extends StoreReads {
     negWinners.forEach((w, i) => {
       const stored = this.db.unframe(negStored[i])
       const decision = decide(w, stored, bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
-      if (decision === 'keep-stored') return
+      if (decision === 'keep-stored') {
+        if (stored !== undefined && !negativeHash(w.record).equals(stored.identity)) {
+          result.contested.push({ kind: 'note', record: w.record, keptAuthor: canonicalNegative(decodeValue(stored.body), 'stored negative').author })
+        }
+        return
+      }
       const c = { record: w.record, identity: negativeHash(w.record), version: versionHash(w.bytes), replaced: stored?.identity }
       ops.push({ type: 'put', key: w.key, value: negativeValue(w.record, w.bytes, c) })
       negChanges.push(c)
@@ -170,19 +189,20 @@ export class NetworkStore extends StoreReads {
     // new containers inside a listed one, as the index stood before this commit (IndexedEvent.reopened)
     const reopened: Array<[number, number]> = []
     for (const c of this.indexedListeners.size > 0 ? netChanges : []) {
-      if (c.replaced === undefined && !isLeaf(c.record.registry, c.record.type) && this.networkIndex.listedCoverage.covers(c.record.start)) reopened.push([c.record.start, c.record.end])
+      if (c.replaced !== undefined || (!isLeaf(c.record.registry, c.record.type) && this.networkIndex.listedCoverage.covers(c.record.start))) reopened.push([c.record.start, c.record.end])
     }
+    for (const c of this.indexedListeners.size > 0 ? negChanges : []) if (c.replaced !== undefined) reopened.push([c.record.address, c.record.address])
     for (const c of netChanges) this.memory.putNetwork(c.record, c.identity, c.version, c.replaced)
     for (const c of negChanges) this.memory.putNegative(c.record, c.identity, c.version, c.replaced)
     for (const a of plan.writes.keys()) this.failureSet.add(a)
     for (const a of plan.deletes) this.failureSet.delete(a)
     if (netChanges.length > 0) this.registryCoverageCache = undefined
     if (this.indexedListeners.size > 0) {
-      const e: IndexedEvent = { ranges: [], addresses: [], reopened }
+      const e: IndexedEvent = { ranges: [], addresses: [], reopened, contested: result.contested.map(contestedRange) }
       // replaced records too: a network that became a leaf, a note that changed kind, may resolve now
       for (const c of netChanges) e.ranges.push([c.record.start, c.record.end])
       for (const c of negChanges) e.addresses.push(c.record.address)
-      if (e.ranges.length + e.addresses.length > 0) for (const fn of this.indexedListeners) fn(e)
+      if (e.ranges.length + e.addresses.length + e.contested.length > 0) for (const fn of this.indexedListeners) fn(e)
     }
     return result
   }
@@ -214,7 +234,7 @@ export class NetworkStore extends StoreReads {
         memory.setHoles(holes)
         this.memory = memory
         this.registryCoverageCache = undefined
-        const e: IndexedEvent = { ranges: [], addresses: [], reopened: [...dropped.ranges, ...dropped.addresses.map(a => [a, a] as [number, number])] }
+        const e: IndexedEvent = { ranges: [], addresses: [], contested: [], reopened: [...dropped.ranges, ...dropped.addresses.map(a => [a, a] as [number, number])] }
         for (const fn of this.indexedListeners) fn(e)
       }
       return { distrusted: [...next].sort(), droppedNetworks: dropped.ranges.length, droppedNegatives: dropped.addresses.length }
@@ -291,4 +311,15 @@ export class NetworkStore extends StoreReads {
     }
     await this.db.batch(obsolete, this.opts.syncWrites)
   }
+}
+
+/** the range a dispute is about, with both authors */
+function contestedRange (c: CommitResult['contested'][number]): ContestedRange {
+  const [start, end] = c.kind === 'network' ? [c.record.start, c.record.end] : [c.record.address, c.record.address]
+  return { start, end, author: c.record.author, keptAuthor: c.keptAuthor }
+}
+
+/** whether `record`, which lost the pick rule to `stored` (same key, other bytes), says otherwise than it: another identity or class */
+function networkSaysOtherwise (record: CanonicalNetwork, stored: Framed): boolean {
+  return !networkHash(record).equals(stored.identity) || (stored.classified && isLeaf(record.registry, record.type) !== stored.leaf)
 }

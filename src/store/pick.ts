@@ -10,7 +10,8 @@
  * whatever the arrival order: replicas that receive the same records in any order end with the same
  * record under every key, byte for byte. A consequence: a later re-fetch of a network never replaces
  * the first one seen — the record states when the network was first observed (a listing marks the
- * record it has, keeping its `fetchedAt`: crawl/listing.ts).
+ * record it has, keeping its `fetchedAt`, unless that record says otherwise than the registry's
+ * answer the listing came from: then the answer is marked, and wins: crawl/listing.ts).
  */
 import { encodeRecord, type Canonical, type NegativeRecord, type NetworkRecord } from '../record/index.js'
 import { StoreCorruptError } from './errors.js'

@@ -14,6 +14,7 @@ import { runCli, spawnCli, waitFor } from '../helpers/cli.js'
 import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
 import { describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
 import { sampleSlice } from '../../src/sample/index.js'
+import { replicaDifference } from '../helpers/replicas.js'
 
 const SAMPLE_LIMIT = 4000
 const BUDGET = 'all=300'
@@ -149,7 +150,15 @@ test('the fleet survives losing the bootstrap and another node, and every node â
   const all = [...survivors, ...again]
   const covs = await Promise.all(all.map(async n => await coverage(n.data)))
   const digests = new Set(covs.map(c => c.digest))
-  assert.equal(digests.size, 1, `digests differ: ${covs.map((c, i) => `${all[i].name}:${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}`)
+  if (digests.size !== 1) {
+    // name what differs (read from the stopped stores) before failing
+    for (const n of all) n.child.kill('SIGTERM')
+    await Promise.all(all.map(async n => await n.exited))
+    const odd = all.findIndex(n => covs.filter(c => c.digest === covs[all.indexOf(n)].digest).length === 1)
+    const other = odd === 0 ? 1 : 0
+    const diff = odd < 0 ? '' : `\n${all[odd].name} (A) vs ${all[other].name} (B):\n${await replicaDifference(all[odd].data, all[other].data)}`
+    assert.fail(`digests differ: ${covs.map((c, i) => `${all[i].name}:${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}${diff}`)
+  }
   for (const [i, c] of covs.entries()) assert.equal(c.sample_exact, SAMPLE_LIMIT, `${all[i].name} has exact answers for ${String(c.sample_exact)}`)
   assert.equal(covs[covs.length - 1].lookups, 0, 'the late joiner asked the registries although the crawl was finished')
   assert.equal(simTotals().bans, 0)

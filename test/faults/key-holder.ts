@@ -14,6 +14,7 @@ import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/s
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { parseSwarmKey } from '../../src/mesh/swarm-key.js'
 import { currentTopic } from '../../src/mesh/topics.js'
+import { encodeMessage, type Heartbeat } from '../../src/mesh/messages.js'
 import { runCli, waitFor } from '../helpers/cli.js'
 import { closedPort } from '../helpers/fake-registries.js'
 import { startNode, waitForLog, type FleetNode } from '../helpers/fleet.js'
@@ -41,10 +42,10 @@ export type HonestNode = FleetNode & { metricsPort: number }
  * Starts h0 (the bootstrap), h1 and h2 crawling `sampleLimit` addresses at `budget`, each with a
  * metrics port, pushing them to `honest` as they start; resolves once each counts the other two.
  */
-export async function startHonestFleet (s: KeyedSetting, o: { budget: string, sampleLimit: number }, honest: HonestNode[]): Promise<void> {
+export async function startHonestFleet (s: KeyedSetting, o: { budget: string, sampleLimit: number, extraArgs?: string[] }, honest: HonestNode[]): Promise<void> {
   const start = async (name: string, bootstrap?: string[]): Promise<HonestNode> => {
     const metricsPort = await closedPort()
-    const n = Object.assign(startNode({ dir: s.dir, registries: s.registries, sampleLimit: o.sampleLimit, name, bootstrap, extraArgs: ['--swarm-key', s.swarmKeyFile, '--budget', o.budget, '--metrics-port', String(metricsPort)] }), { metricsPort })
+    const n = Object.assign(startNode({ dir: s.dir, registries: s.registries, sampleLimit: o.sampleLimit, name, bootstrap, extraArgs: ['--swarm-key', s.swarmKeyFile, '--budget', o.budget, '--metrics-port', String(metricsPort), ...(o.extraArgs ?? [])] }), { metricsPort })
     honest.push(n)
     return n
   }
@@ -59,6 +60,26 @@ export async function startHonestFleet (s: KeyedSetting, o: { budget: string, sa
 /** the live peers a node counts (whoismesh_live_peers) */
 export async function livePeers (n: { metricsPort: number }): Promise<number> {
   return series(await scrape(n.metricsPort), 'whoismesh_live_peers')
+}
+
+/** A full crawler's heartbeat with work at ARIN (what any key holder can claim), `over` replacing fields. */
+export function crawlerHeartbeat (peerId: string, seq: number, sampleTotal: number, over: Partial<Heartbeat> = {}): Uint8Array {
+  const hb: Heartbeat = {
+    peerId,
+    seq,
+    sentAt: Date.now(),
+    version: '0.1.0',
+    light: false,
+    listen: [],
+    counters: {},
+    demand: { arin: 500, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 },
+    rates: { arin: 1, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 },
+    backoff: {},
+    index: { networks: 0, negatives: 0, digest: '0'.repeat(64) },
+    sample: { total: sampleTotal, resolved: 0 },
+    ...over
+  }
+  return encodeMessage(hb)
 }
 
 /** A new identity holding `swarmKey`, connected to every node of `honest` and subscribed to both topics. */

@@ -74,16 +74,17 @@ export function startNode (o: StartNodeOptions): FleetNode {
   return node
 }
 
-/** Resolves when the node has logged a line with `msg`, rejects if it exits first or after timeoutMs. */
-export async function waitForLog (node: FleetNode, msg: string, timeoutMs: number): Promise<Record<string, any>> {
+/** Resolves when the node has logged a line with `msg` (or one of them), rejects if it exits first or after timeoutMs. */
+export async function waitForLog (node: FleetNode, msg: string | string[], timeoutMs: number): Promise<Record<string, any>> {
   const deadline = Date.now() + timeoutMs
   let exited = false
   void node.exited.then(() => { exited = true })
+  const msgs = Array.isArray(msg) ? msg : [msg]
   for (;;) {
-    const hit = node.logs.find(l => l.msg === msg)
+    const hit = node.logs.find(l => msgs.includes(l.msg))
     if (hit != null) return hit
-    if (exited) throw new Error(`${node.name} exited before logging "${msg}": ${node.stderrTail.slice(-1500)}`)
-    if (Date.now() > deadline) throw new Error(`${node.name} did not log "${msg}" within ${timeoutMs} ms: ${node.stderrTail.slice(-1500)}`)
+    if (exited) throw new Error(`${node.name} exited before logging "${msgs.join('" or "')}": ${node.stderrTail.slice(-1500)}`)
+    if (Date.now() > deadline) throw new Error(`${node.name} did not log "${msgs.join('" or "')}" within ${timeoutMs} ms: ${node.stderrTail.slice(-1500)}`)
     await new Promise(resolve => setTimeout(resolve, 50))
   }
 }

@@ -4,7 +4,7 @@
  * loop against real servers.
  */
 import { Crawler } from '../../src/crawl/crawler.js'
-import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlerOptions, type RegistryGateOptions } from '../../src/crawl/interface.js'
+import { defaultCrawlerOptions, defaultRegistryGateOptions, type AddressOwnership, type CrawlerOptions, type RegistryGateOptions } from '../../src/crawl/interface.js'
 import type { ContainerLister } from '../../src/crawl/listing.js'
 import { RateLimiter } from '../../src/crawl/rate-limiter.js'
 import { RegistryGate } from '../../src/crawl/registry-gate.js'
@@ -24,14 +24,14 @@ export function limitersAt (rate: number | ((id: RegistryId) => number)): Record
  * A crawler over `endpoints` (the simulator's, or fake registries'); `logs` collects its structured
  * log lines; `client` overrides the registry client's options (e.g. `protocols`); `listing` lists
  * containers' children as a node does (crawl/listing.ts; 'whole': never in parts, listing-parts.ts;
- * off: every address is asked).
+ * off: every address is asked); `ownership`: which addresses are this node's (default all).
  */
-export function simCrawler (endpoints: RegistryEndpoints, store: NetworkStore, sample: number[], o: { limiters: Record<RegistryId, RateLimiter>, timeoutMs: number, opts?: Partial<CrawlerOptions & RegistryGateOptions>, client?: Partial<RegistryClientOptions>, listing?: boolean | 'whole' }): { crawler: Crawler, client: RegistryClient, gate: RegistryGate, logs: LogLine[] } {
+export function simCrawler (endpoints: RegistryEndpoints, store: NetworkStore, sample: number[], o: { limiters: Record<RegistryId, RateLimiter>, timeoutMs: number, opts?: Partial<CrawlerOptions & RegistryGateOptions>, client?: Partial<RegistryClientOptions>, listing?: boolean | 'whole', ownership?: AddressOwnership }): { crawler: Crawler, client: RegistryClient, gate: RegistryGate, logs: LogLine[] } {
   const logs: LogLine[] = []
   const logger = createLogger({ format: 'json', level: 'debug', write: line => { logs.push(JSON.parse(line)) } })
   const gate = new RegistryGate({ ...defaultRegistryGateOptions, ...o.opts }, { limiters: o.limiters })
   const client = new RegistryClient({ ...o.client, endpoints, timeoutMs: o.timeoutMs }, { gate })
-  const crawler = new Crawler({ ...defaultCrawlerOptions, ...o.opts, sample: Uint32Array.from(sample) }, { store, client, gate, logger, lister: listerFor(client, o.listing) })
+  const crawler = new Crawler({ ...defaultCrawlerOptions, ...o.opts, sample: Uint32Array.from(sample) }, { store, client, gate, logger, lister: listerFor(client, o.listing), ownership: o.ownership })
   return { crawler, client, gate, logs }
 }
 

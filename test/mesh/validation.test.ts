@@ -5,6 +5,7 @@ import { encodeMessage, type Heartbeat } from '../../src/mesh/messages.js'
 import { parseTopic, stringifyTopic, currentTopic, TOPIC_KINDS, type TopicKind } from '../../src/mesh/topics.js'
 import { parseIPv4, rangeToCidrs } from '../../src/util/ipv4.js'
 import type { NetworkRecord } from '../../src/record/index.js'
+import { GossipRates } from '../../src/mesh/gossip-rates.js'
 
 const NETS = currentTopic('nets')
 const METRICS = currentTopic('metrics')
@@ -94,9 +95,29 @@ test('messages on unknown topics or versions are ignored, not rejected', () => {
 test('every message of a distrusted sender is rejected, whatever it holds', () => {
   const distrusted = (id: string): boolean => id === SENDER
   const good = encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255')], negatives: [] })
-  assert.equal(validateGossip(NETS, good, SENDER, NOW, () => false).result, 'accept')
+  assert.equal(validateGossip(NETS, good, SENDER, NOW, { distrusted: () => false }).result, 'accept')
   for (const [topic, data] of [[NETS, good], [METRICS, encodeMessage(heartbeat(SENDER))]] as const) {
-    const v = validateGossip(topic, data, SENDER, NOW, distrusted)
+    const v = validateGossip(topic, data, SENDER, NOW, { distrusted })
     assert.deepEqual(v.result !== 'accept' && [v.result, v.reason], ['reject', 'distrusted'], topic)
   }
+})
+
+test('a sender over its message rate is refused: rejected when it sent the message itself, ignored when a peer relays it; its rate refills with time', () => {
+  const clock = { t: 0 }
+  const rates = new GossipRates({ perSecond: { nets: 2, metrics: 1 }, burst: { nets: 3, metrics: 1 }, forgetAfterMs: 60_000 }, () => clock.t)
+  const withinRate = (kind: 'nets' | 'metrics', id: string): boolean => rates.take(kind, id)
+  const good = encodeMessage({ networks: [network('8.8.8.0', '8.8.8.255')], negatives: [] })
+  const results = Array.from({ length: 5 }, () => validateGossip(NETS, good, SENDER, NOW, { withinRate, relay: SENDER }))
+  assert.deepEqual(results.map(r => r.result), ['accept', 'accept', 'accept', 'reject', 'reject'], 'a burst of 3, then refused')
+  assert.deepEqual(results[3].result !== 'accept' && results[3].reason, 'over-rate')
+  const relayed = validateGossip(NETS, good, SENDER, NOW, { withinRate, relay: '12D3KooWRelay' })
+  assert.deepEqual(relayed.result !== 'accept' && [relayed.result, relayed.reason], ['ignore', 'over-rate'], 'an honest relay is not blamed')
+  // topics and senders have their own buckets
+  assert.equal(validateGossip(METRICS, encodeMessage(heartbeat(SENDER)), SENDER, NOW, { withinRate }).result, 'accept')
+  assert.equal(validateGossip(METRICS, encodeMessage(heartbeat('12D3KooWOther')), '12D3KooWOther', NOW, { withinRate }).result, 'accept')
+  clock.t += 1000
+  assert.deepEqual([0, 1, 2].map(() => validateGossip(NETS, good, SENDER, NOW, { withinRate }).result), ['accept', 'accept', 'reject'], 'two a second')
+  clock.t += 120_000
+  rates.take('nets', SENDER)
+  assert.equal(rates.size, 1, 'senders (per topic) not heard for forgetAfterMs are forgotten')
 })

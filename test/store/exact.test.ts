@@ -73,3 +73,29 @@ test('a note replaced by the pick rule changes kind; an unknown rule is refused'
     await cleanup()
   }
 })
+
+test('a leaf whose record the pick rule replaces by a container\'s answers nothing more, as after a reopen; a leaf inside it still answers', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const leaf = net('193.0.0.0', '193.0.255.255', { type: 'ASSIGNED PA', fetchedAt: 2_000 })
+    const inner = net('193.0.4.0', '193.0.4.255', { type: 'ASSIGNED PA' })
+    let store = await NetworkStore.open({ dataDir: dir })
+    await store.commit({ networks: [leaf, inner] })
+    assert.equal(store.isExact(ip('193.0.9.9')), true, 'inside the leaf')
+    // a copy with an earlier fetch time and a container's type wins the pick rule
+    const r = await store.commit({ networks: [{ ...leaf, type: 'ALLOCATED PA', fetchedAt: 1_000 }] })
+    assert.equal(r.networks.changed, 1)
+    const check = (s: NetworkStore, label: string): void => {
+      assert.equal(s.isExact(ip('193.0.9.9')), false, `${label}: the container answers nothing by itself`)
+      assert.equal(s.isExact(ip('193.0.4.9')), true, `${label}: the leaf inside it does`)
+      assert.deepEqual(s.classCounts().leaves, 1, label)
+    }
+    check(store, 'after the replace')
+    await store.close()
+    store = await NetworkStore.open({ dataDir: dir })
+    check(store, 'after reopen')
+    await store.close()
+  } finally {
+    await cleanup()
+  }
+})

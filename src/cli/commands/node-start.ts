@@ -39,6 +39,7 @@ export interface NodeStartCommandOptions {
   retryFailedAfter: number
   /** with exitWhenDone: seconds a registry may stay unreachable before its addresses are given up on */
   giveUpUnreachable: number
+  peerStall: number
   controlPort: number
   metricsPort?: number
   statusInterval: number
@@ -47,7 +48,7 @@ export interface NodeStartCommandOptions {
   verbose?: boolean
 }
 
-/** how long a batch run (--exit-when-done) waits, once done, for its peers to finish and agree */
+/** how long a node waits, once done, for its peers to finish and agree before it says so (a batch run then exits) */
 const FLEET_AGREEMENT_MS = 30_000
 
 /**
@@ -148,6 +149,7 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
     failedRetryRounds: o.exitWhenDone === true ? 1 : Infinity,
     // a batch job must end even when a registry never answers; a service keeps probing it
     giveUpUnreachableMs: o.exitWhenDone === true ? o.giveUpUnreachable * 1000 : Infinity,
+    peerStallMs: o.peerStall * 1000,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
     delegations,
@@ -171,8 +173,11 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
   let exitCode = 0
   try {
     let status = await node.crawlReopened(await node.crawl(ac.signal), ac.signal)
-    if (status.done && o.exitWhenDone === true && !(await node.awaitFleetAgreement(FLEET_AGREEMENT_MS, ac.signal))) {
-      logger.warn('the fleet\'s replicas still differ; exiting with this node\'s copy (the others keep syncing while they run)', { waitedMs: FLEET_AGREEMENT_MS })
+    // done means the fleet holds one index: an idle peer whose index differs is synced with at once (node.ts)
+    if (status.done && !(await node.awaitFleetAgreement(FLEET_AGREEMENT_MS, ac.signal))) {
+      logger.warn(o.exitWhenDone === true
+        ? 'the fleet\'s replicas still differ; exiting with this node\'s copy (the others keep syncing while they run)'
+        : 'the fleet\'s replicas still differ; they keep syncing', { waitedMs: FLEET_AGREEMENT_MS })
     }
     status = await node.crawlReopened(status, ac.signal)
     if (status.done) {
