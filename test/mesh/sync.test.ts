@@ -11,7 +11,7 @@ import type { Stream } from '@libp2p/interface'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { checkNegativeRecord, checkNetworkRecord } from '../../src/mesh/validation.js'
 import { SyncService, SyncProtocolError, SYNC_PROTOCOL, type SyncReport } from '../../src/mesh/sync/index.js'
-import { SYNC_VERSION, decodeFrame, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
+import { QuestionCode, SYNC_VERSION, decodeFrame, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
 import { NetworkStore } from '../../src/store/index.js'
 import { encodeValue, type NegativeRecord, type NetworkRecord } from '../../src/record/index.js'
 import { createMeshMetrics, Registry, type MeshMetrics } from '../../src/metrics/index.js'
@@ -325,6 +325,32 @@ test('a responder survives malformed frames and invalid records, counts them, an
   assert.equal(report.converged, true)
   assert.equal(report.networksReceived, 2000)
   assert.equal(honest.store.digest(), server.store.digest())
+})
+
+test('a responder asked for the same records again and again ends the session once it has sent as many as its index holds', async () => {
+  const server = await startPeer()
+  await load(server.store, syntheticNetworks(2000, 6))
+  const client = await startLibp2p()
+  const stream = await client.dialProtocol(addr(server), SYNC_PROTOCOL)
+  const lp = lpStream(stream)
+  const before = server.sync.stats.aborted['protocol-violation'] ?? 0
+  // one small frame: "send all" of the whole space, 100 times (3,000 would be 6,000,000 records)
+  await lp.write(encodeValue({ v: SYNC_VERSION, q: Array.from({ length: 100 }, () => [QuestionCode.All, 0, 0xffffffff]), end: true }))
+  let received = 0
+  try {
+    // read its turns, and give it ours, until it ends the session (bounded: 100 turns)
+    for (let turn = 0; turn < 100; turn++) {
+      for (;;) {
+        const f = decodeFrame((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray(), 100_000)
+        received += f.n?.length ?? 0
+        if (f.end === true) break
+      }
+      await lp.write(encodeValue({ v: SYNC_VERSION, end: true }))
+    }
+  } catch { /* the responder ended the session */ }
+  stream.abort(new Error('test done'))
+  await waitFor('the session to be counted as a protocol violation', () => (server.sync.stats.aborted['protocol-violation'] ?? 0) === before + 1)
+  assert.ok(received >= 2000 && received <= 2000 + 1000, `received ${received} records of an index of 2,000`)
 })
 
 test('a responder serving its maximum of sessions refuses another with "busy"', async () => {
