@@ -20,7 +20,21 @@ export class CrawlWriter {
   /** called once, at the first refused write (set by run) */
   onFatal: (() => void) | undefined
 
+  /** writes started outside a lookup (crawl/contradiction.ts giveUpContested), awaited before a run ends */
+  private readonly writes = new Set<Promise<unknown>>()
+
   constructor (private readonly store: Pick<CrawlStore, 'commit'>, private readonly author: string | undefined, private readonly logger: Logger) {}
+
+  /** Keeps `write` until it settles (idle() waits for it); it never rejects the caller. */
+  track (write: Promise<unknown>): void {
+    const kept = write.catch(() => {}).finally(() => this.writes.delete(kept))
+    this.writes.add(kept)
+  }
+
+  /** Resolves once every tracked write has settled: a run ends after the writes its work started. */
+  async idle (): Promise<void> {
+    await Promise.all([...this.writes])
+  }
 
   /** Writes `batch` as this node's; undefined when the store refused it, or an earlier write. */
   async commit (batch: Batch): Promise<Committed | undefined> {

@@ -43,8 +43,6 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private queues: RegistryQueues | undefined
   private readonly wakeUp = new WakeUp()
   private readonly startedAt = Date.now()
-  /** writes started outside a lookup (giveUpContested), awaited before a run ends */
-  private readonly writes = new Set<Promise<unknown>>()
   /** addresses whose registry answer this node is committing (lookupOne judges them itself) */
   private readonly answering = new Set<number>()
   /** one controller per lookup in flight, all aborted when the crawl's signal aborts */
@@ -138,7 +136,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     })
     try {
       await Promise.all(REGISTRY_IDS.map(async id => await this.dispatch(queues, id, signal)))
-      await Promise.allSettled([...this.writes])
+      await this.writer.idle()
     } finally {
       stopReporting()
       signal?.removeEventListener('abort', onAbort)
@@ -196,11 +194,12 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   }
 
   /**
-   * The open sample addresses per owner (`ownerOf`, asked per /16; the fleet's ProgressWatch), or
-   * undefined before a run counted the sample.
+   * The open sample addresses per owner (`ownerOf`, asked per /16; the fleet's ProgressWatch), but
+   * those this node gave up on (a dispute, a failing registry: their owner has nothing to show for
+   * them either), or undefined before a run counted the sample.
    */
   openByOwner (ownerOf: (address: number) => string): Map<string, number> | undefined {
-    return this.tally?.openBy(ownerOf)
+    return this.tally?.openBy(ownerOf, this.retry.givenUp())
   }
 
   /** the sample, sorted and tallied: built once (one pass), then kept up to date by the store's indexing events */
@@ -209,7 +208,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     this.tally ??= new SampleTally(this.opts.sample, this.modules.store, a => registryForAddress(a) == null,
       // a record replaced in a range may end a dispute there (a listed answer won): its addresses are asked again
       (reopened, ranges) => this.reopen([...reopened, ...this.retry.takeDisputed(isResolved, a => ranges.some(([s, e]) => a >= s && a <= e))]),
-      (contested, c) => this.track(giveUpContested({
+      (contested, c) => this.writer.track(giveUpContested({
         logger: this.modules.logger,
         retry: this.retry,
         counters: this.counters,
@@ -219,15 +218,11 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     return this.tally
   }
 
-  /** Keeps `write` until it settles: a run ends after the writes its work started (runOnce). */
-  private track (write: Promise<unknown>): void {
-    this.writes.add(write)
-    void write.finally(() => this.writes.delete(write))
-  }
-
   /** Addresses to ask again: while the run's dispatchers all go on, they take them; once one has ended, the next run does. */
   private reopen (addresses: number[]): void {
     if (addresses.length === 0) return
+    // given up on before (a transient failure, a dispute): asked again now, not passed over
+    this.retry.release(addresses)
     if (this.running && !this.draining) { this.queues?.reopen(addresses); return }
     this.reopenedIdle += addresses.length
     this.emit('reopened', addresses.length)

@@ -24,7 +24,7 @@ interface Attempts { transient: number, malformed: number, lastError: string }
 export class RetryPolicy {
   private readonly opts: RetryPolicyOptions
   private readonly attempts = new Map<number, Attempts>()
-  /** addresses given up on in this run and not answered since */
+  /** addresses given up on (in this process: a later run() of the same crawler keeps them) and not answered or reopened since */
   private readonly failedNow = new Set<number>()
   /** given up on without a cool-down (a dispute: crawl/contradiction.ts), until answered or taken again */
   private readonly disputed = new Set<number>()
@@ -106,6 +106,21 @@ export class RetryPolicy {
       again.push(a)
     }
     return again
+  }
+
+  /** These addresses are to be asked again (reopened): no longer given up on, with fresh attempts. */
+  release (addresses: Iterable<number>): void {
+    for (const a of addresses) {
+      this.failedNow.delete(a)
+      this.disputed.delete(a)
+      this.failedRounds.delete(a)
+      this.attempts.delete(a)
+    }
+  }
+
+  /** the addresses given up on and not answered or reopened since */
+  givenUp (): Iterable<number> {
+    return this.failedNow
   }
 
   /** whether `address` was given up on in this run and not answered since */

@@ -14,7 +14,8 @@
  * counts it unresolved again and tells `onReopened`, which queues it again.
  *
  * A commit may also report a range two authors disagree about (a record lost the pick rule to a
- * stored copy saying otherwise): `onContested` hears the sample addresses it leaves open.
+ * stored copy saying otherwise): `onContested` hears the sample addresses the dispute leaves open
+ * (those the loser would answer and the kept copy may not: ContestedRange.blocked).
  */
 import { lowerBound } from '../store/sorted-array.js'
 import type { ContestedRange } from '../store/interface.js'
@@ -68,8 +69,9 @@ export class SampleTally {
       for (const [start, end] of e.reopened) this.reopenRange(start, end, reopened)
       if (e.reopened.length > 0) this.onReopened?.(reopened, e.reopened)
       for (const c of e.contested) {
+        if (c.blocked === undefined) continue
         const open: number[] = []
-        this.forEachIn(c.start, c.end, a => { if (!this.source.isResolved(a) && !reserved(a)) open.push(a); return true })
+        this.forEachIn(c.blocked[0], c.blocked[1], a => { if (!this.source.isResolved(a) && !reserved(a)) open.push(a); return true })
         if (open.length > 0) this.onContested?.(open, c)
       }
     })
@@ -111,12 +113,21 @@ export class SampleTally {
     for (let i = lowerBound(s, s.length, start); i < s.length && s[i] <= end; i++) if (fn(s[i]) === false) return
   }
 
-  /** The open (allocated, unresolved) sample addresses per owner; `ownerOf(a)` is asked once per /16 holding open ones. */
-  openBy (ownerOf: (address: number) => string): Map<string, number> {
+  /**
+   * The open (allocated, unresolved) sample addresses per owner, but those in `excluded`;
+   * `ownerOf(a)` is asked once per /16 holding open ones.
+   */
+  openBy (ownerOf: (address: number) => string, excluded: Iterable<number> = []): Map<string, number> {
+    const less = new Map<number, number>()
+    const s = this.sorted
+    for (const a of excluded) {
+      const i = lowerBound(s, s.length, a)
+      if (i < s.length && s[i] === a && this.done[i] === 0) less.set(a >>> 16, (less.get(a >>> 16) ?? 0) + 1)
+    }
     const out = new Map<string, number>()
     for (let k = 0; k < 65_536; k++) {
-      const open = this.per16Total[k] - this.per16Done[k]
-      if (open === 0) continue
+      const open = this.per16Total[k] - this.per16Done[k] - (less.get(k) ?? 0)
+      if (open <= 0) continue
       const owner = ownerOf(k * 65_536)
       out.set(owner, (out.get(owner) ?? 0) + open)
     }

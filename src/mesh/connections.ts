@@ -105,7 +105,9 @@ export class Connections {
           this.modules.logger.debug('dial failed', { peer: a.key, error: String(err?.message ?? err) })
         }
       }))
+      // peers the membership table dropped (20 live horizons of silence) are forgotten here too
       for (const id of this.claimFailures.keys()) if (!this.modules.membership.peers.has(id)) this.claimFailures.delete(id)
+      for (const key of this.nextDialAt.keys()) if (!this.opts.bootstrap.includes(key) && !this.modules.membership.peers.has(key)) this.nextDialAt.delete(key)
     } finally {
       this.dialing = false
     }

@@ -9,7 +9,9 @@
  * honest peer relays it (that peer judged it against its own bucket a moment earlier).
  *
  * Buckets of senders not heard for `forgetAfterMs` are dropped, so the table holds the senders of
- * the last minutes (key holders: a signature by an unknown key never reaches it).
+ * the last minutes. Only key holders reach it, but a key holder can mint peer ids: the rate bounds
+ * what one identity sends, and gossipsub's score of the connection they arrive on (a reject costs
+ * the peer that sent it) bounds a key holder that floods under many names.
  */
 export type GossipKind = 'nets' | 'metrics'
 

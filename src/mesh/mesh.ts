@@ -50,6 +50,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private announceTimer: ReturnType<typeof setTimeout> | undefined
   /** decoded messages accepted by the validator, handed to the message handler */
   private readonly accepted = new WeakMap<Uint8Array, InboundMessage>()
+  /** when syncSoonWith last asked for a session with each peer */
+  private readonly soonAt = new Map<string, number>()
   /** each signed sender's message rates (gossip-rates.ts) */
   private readonly gossipRates = new GossipRates()
   private stopped = false
@@ -170,6 +172,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
    */
   async syncSoonWith (peerId: string): Promise<void> {
     if (peerId === this.selfId || this.catchUp == null) return
+    // also when its sessions fail (catch-up forgets a failed one, to retry it at the next round)
+    const now = Date.now()
+    if (now - (this.soonAt.get(peerId) ?? -Infinity) < this.opts.syncIntervalMs / 2) return
+    if (this.soonAt.size >= 1024) for (const [id, at] of this.soonAt) if (now - at >= this.opts.syncIntervalMs / 2) this.soonAt.delete(id)
+    this.soonAt.set(peerId, now)
     await this.catchUp.syncWith(peerIdFromString(peerId)).catch(() => {})
   }
 

@@ -293,6 +293,14 @@ export class WhoismeshNode {
 
   /** Once a heartbeat interval: a peer that owns open work and shows none loses its share; one that shows work again takes it back. */
   private judgeProgress (): void {
+    try {
+      this.applyProgress()
+    } catch (err) {
+      this.logger.error('judging the peers\' progress failed', { error: String((err as Error)?.message ?? err) })
+    }
+  }
+
+  private applyProgress (): void {
     const r = this.progressWatch.check(this.mesh.liveFullPeers(), this.mesh.peerId.toString())
     for (const peer of r.stalled) this.logger.warn('a peer owns open sample addresses and shows no work: its share goes to the others', { peer, stallMs: this.opts.peerStallMs })
     for (const peer of r.resumed) this.logger.info('a peer whose work stalled shows work again: it takes its share back', { peer })

@@ -44,7 +44,7 @@ export interface CommitResult {
 
 /** A record that lost the pick rule to a stored copy saying otherwise (CommitResult.contested). */
 export type Contested =
-  | { kind: 'network', record: CanonicalNetwork, keptAuthor: string | undefined }
+  | { kind: 'network', record: CanonicalNetwork, keptAuthor: string | undefined, keptLeaf: boolean }
   | { kind: 'note', record: CanonicalNegative, keptAuthor: string | undefined }
 
 /** The range a dispute is about, with both authors (IndexedEvent.contested). */
@@ -55,6 +55,12 @@ export interface ContestedRange {
   author: string | undefined
   /** the author of the stored copy that was kept */
   keptAuthor: string | undefined
+  /**
+   * the addresses the losing record would answer that the kept copy may leave open: a losing
+   * leaf's whole range where the kept copy is a container; otherwise only the address the loser
+   * answers (its query address, a note's address): a container answers no other address by itself
+   */
+  blocked: [number, number] | undefined
 }
 
 export interface StoreCounts {

@@ -137,7 +137,7 @@ export class NetworkStore extends StoreReads {
       const decision = decide(w, stored, bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
       if (decision === 'keep-stored') {
         if (stored !== undefined && networkSaysOtherwise(w.record, stored)) {
-          result.contested.push({ kind: 'network', record: w.record, keptAuthor: canonicalNetwork(decodeValue(stored.body), 'stored network').author })
+          result.contested.push({ kind: 'network', record: w.record, keptAuthor: canonicalNetwork(decodeValue(stored.body), 'stored network').author, keptLeaf: stored.classified && stored.leaf })
         }
         return
       }
@@ -315,8 +315,10 @@ export class NetworkStore extends StoreReads {
 
 /** the range a dispute is about, with both authors */
 function contestedRange (c: CommitResult['contested'][number]): ContestedRange {
-  const [start, end] = c.kind === 'network' ? [c.record.start, c.record.end] : [c.record.address, c.record.address]
-  return { start, end, author: c.record.author, keptAuthor: c.keptAuthor }
+  if (c.kind === 'note') return { start: c.record.address, end: c.record.address, author: c.record.author, keptAuthor: c.keptAuthor, blocked: [c.record.address, c.record.address] }
+  const { start, end, queryAddress: q } = c.record
+  const blocked: [number, number] | undefined = isLeaf(c.record.registry, c.record.type) && !c.keptLeaf ? [start, end] : q >= start && q <= end ? [q, q] : undefined
+  return { start, end, author: c.record.author, keptAuthor: c.keptAuthor, blocked }
 }
 
 /** whether `record`, which lost the pick rule to `stored` (same key, other bytes), says otherwise than it: another identity or class */

@@ -137,18 +137,33 @@ test('distrusting the author of a copy that contradicted the registry asks the a
   assert.deepEqual(await failuresOf(store), [], 'the failure is cleared')
 })
 
-test('a listing marks the registry\'s answer, not a stored copy that contradicts it: the listed answer replaces the copy', async (t) => {
-  const { store, truth, crawl } = await setting(t)
-  // sample addresses RIPE answers with one container (listable there), enough of them to list it;
-  // the sample is a slice (a complete listing marks its container only then: crawl/listing.ts)
-  const slice = sampleSlice(20_000)
+/** sample addresses of `slice` that RIPE answers with one container, at least `n` of them */
+function inOneContainer (truth: (a: number) => Truth | undefined, slice: Uint32Array, n: number): number[] {
   const byContainer = new Map<string, number[]>()
   for (const a of slice) {
     const c = truth(a)
     if (c?.leaf !== false || c.registry !== 'ripe') continue
     byContainer.set(c.start, [...(byContainer.get(c.start) ?? []), a])
   }
-  const inside = [...byContainer.values()].find(list => list.length >= 3)!
+  return [...byContainer.values()].find(list => list.length >= n)!
+}
+
+test('a dispute about a container gives up none of the other addresses inside it: they are asked and answered', async (t) => {
+  const { store, truth, crawl } = await setting(t)
+  const inside = inOneContainer(truth, sampleSlice(20_000), 2)
+  await store.commit({ networks: [copyOf(truth, inside[0], { name: 'LIAR', type: 'ALLOCATED PA' })] })
+  const { crawler, logs } = await crawl(inside)
+  const status = await crawler.run()
+  assert.deepEqual([status.done, status.sampleResolved, status.sampleFailed], [true, inside.length, 0], 'each address answered (the container\'s own ones by a note)')
+  assert.ok(logs.some(l => String(l.msg).startsWith('the registry contradicts')), 'the contradiction is still said')
+})
+
+test('a listing marks the registry\'s answer, not a stored copy that contradicts it: the listed answer replaces the copy', async (t) => {
+  const { store, truth, crawl } = await setting(t)
+  // sample addresses RIPE answers with one container (listable there), enough of them to list it;
+  // the sample is a slice (a complete listing marks its container only then: crawl/listing.ts)
+  const slice = sampleSlice(20_000)
+  const inside = inOneContainer(truth, slice, 3)
   const copy = copyOf(truth, inside[0], { name: 'LIAR', type: 'ALLOCATED PA' })
   await store.commit({ networks: [copy] })
   // the rest of the slice is answered already (notes), so only the container's addresses are asked

@@ -29,7 +29,8 @@ test('a loser of the pick rule that says otherwise than the kept copy is contest
       assert.deepEqual([r.contested[0].kind, r.contested[0].record.author, r.contested[0].keptAuthor], ['network', SECOND, FIRST])
     }
     assert.deepEqual(heard.map(c => c.length), [0, 1, 1, 1], 'the listeners hear each contested range (and the first commit\'s nothing)')
-    assert.deepEqual(heard[1][0], { start: kept.start, end: kept.end, author: SECOND, keptAuthor: FIRST })
+    // a loser with another name, the kept copy a leaf too: only the loser's query address may be left open
+    assert.deepEqual(heard[1][0], { start: kept.start, end: kept.end, author: SECOND, keptAuthor: FIRST, blocked: [kept.queryAddress, kept.queryAddress] })
     assert.equal((await store.network(kept.start, kept.end))?.name, kept.name, 'the kept copy stays')
     // notes: another reason loses and is contested, the same reason fetched later is not
     const note = neg('45.1.2.3', { registry: 'arin', reason: 'not-found', fetchedAt: 1_000, author: FIRST })
@@ -38,7 +39,12 @@ test('a loser of the pick rule that says otherwise than the kept copy is contest
     assert.equal(r.contested.length, 0)
     r = await store.commit({ negatives: [{ ...note, reason: 'answered', fetchedAt: 2_000, author: SECOND }] })
     assert.deepEqual(r.contested.map(c => [c.kind, c.keptAuthor]), [['note', FIRST]])
-    assert.deepEqual(heard[heard.length - 1], [{ start: note.address, end: note.address, author: SECOND, keptAuthor: FIRST }])
+    assert.deepEqual(heard[heard.length - 1], [{ start: note.address, end: note.address, author: SECOND, keptAuthor: FIRST, blocked: [note.address, note.address] }])
+    // a leaf that loses to a container: every address of the leaf may be left open
+    const container = net('194.0.0.0', '194.0.255.255', { type: 'ALLOCATED PA', fetchedAt: 1_000, author: FIRST })
+    await store.commit({ networks: [container] })
+    await store.commit({ networks: [{ ...container, type: 'ASSIGNED PA', fetchedAt: 2_000, author: SECOND }] })
+    assert.deepEqual(heard[heard.length - 1].map(c => c.blocked), [[container.start, container.end]])
     // a winner is not contested, whatever it says
     r = await store.commit({ networks: [{ ...kept, name: 'EARLIER', fetchedAt: 500, author: SECOND }] })
     assert.deepEqual([r.networks.changed, r.contested.length], [1, 0])

@@ -50,7 +50,7 @@ const MAX_PENDING_JOBS = 100_000
 /** a frame of questions is closed at about this many bytes */
 const QUESTION_FRAME_BYTES = 1024 * 1024
 /**
- * records a session may send beyond what the index held when it began (records stored meanwhile).
+ * records a session may send beyond what the index holds (records replaced while it runs).
  * An honest session sends each record at most once (its ranges are disjoint); questions that ask
  * for the same ranges again (50,000 "send all" in one frame made a node stream 114 MB) end the
  * session once it has sent as many records as the whole index holds, plus this.
@@ -103,14 +103,10 @@ export class SyncSession {
   private readonly jobs: Job[] = []
   /** what the peer sends: validated, then committed in the background (received.ts) */
   private readonly received: ReceivedRecords
-  /** records this session may send at most (SEND_MARGIN_RECORDS) */
-  private readonly sendCap: number
 
   constructor (private readonly ctx: SessionContext) {
     const { opts } = ctx
     this.store = ctx.modules.store
-    const held = this.store.counts()
-    this.sendCap = held.networks + held.negatives + SEND_MARGIN_RECORDS
     this.turnBytes = opts.maxTurnBytes
     this.frameBytes = opts.maxFrameBytes
     this.lp = lpStream(ctx.stream, { maxDataLength: opts.maxFrameBytes, maxBufferSize: opts.maxTurnBytes + 2 * opts.maxFrameBytes })
@@ -311,8 +307,8 @@ export class SyncSession {
     while (this.jobs.length > 0 && n.length + x.length < this.ctx.opts.maxRecordsPerFrame && bytes < frameBytes) {
       const r = await this.jobs[0].next()
       if (r.done === true) { this.jobs.shift(); continue }
-      if (this.report.networksSent + this.report.negativesSent + n.length + x.length >= this.sendCap) {
-        throw new SyncProtocolError('protocol-violation', `asked for more than the ${this.sendCap - SEND_MARGIN_RECORDS} records this index holds`)
+      if (this.report.networksSent + this.report.negativesSent + n.length + x.length >= this.sendCap()) {
+        throw new SyncProtocolError('protocol-violation', `asked for more records than this index holds (${this.sendCap() - SEND_MARGIN_RECORDS})`)
       }
       if (r.value.kind === 'n') { n.push(r.value.record); bytes += networkBytes(r.value.record) } else { x.push(r.value.record); bytes += 40 }
     }
@@ -332,6 +328,12 @@ export class SyncSession {
     this.report.networksSent += n.length
     this.report.negativesSent += x.length
     return size
+  }
+
+  /** records this session may send at most: what the index holds now, plus SEND_MARGIN_RECORDS */
+  private sendCap (): number {
+    const held = this.store.counts()
+    return held.networks + held.negatives + SEND_MARGIN_RECORDS
   }
 
   private wholeFingerprint (): { fingerprint: string, count: number } {
