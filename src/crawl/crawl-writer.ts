@@ -68,10 +68,12 @@ function authored<T extends { networks?: NetworkRecord[], negatives?: NegativeRe
  * (crawl/contradiction.ts giveUpContested) instead of waiting for an answer this node cannot store.
  */
 export function toPublish (committed: Pick<CommitResult, 'accepted' | 'contested'>): AcceptedRecords {
-  if (committed.contested.length === 0) return committed.accepted
+  if (committed.contested.every(c => c.replaced === true)) return committed.accepted
   const networks = [...committed.accepted.networks]
   const negatives = [...committed.accepted.negatives]
   for (const c of committed.contested) {
+    // a stored record this commit replaced is another peer's, published by it already
+    if (c.replaced === true) continue
     if (c.kind === 'network') networks.push(c.record)
     else negatives.push(c.record)
   }

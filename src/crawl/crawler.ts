@@ -214,7 +214,9 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         counters: this.counters,
         commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
         settled: open => { this.queues?.forgetForeign(new Set(open)); this.wakeUp.wake() }
-      }, contested.filter(a => !this.answering.has(a)), c)))
+      // the stored record replaced: this node asks its own addresses again (the registry says who
+      // is right; its answer may lose, and then it is a dispute); it stops waiting for the others'
+      }, contested.filter(a => !this.answering.has(a) && (c.replaced !== true || this.modules.ownership?.isMine(a) === false)), c)))
     return this.tally
   }
 
@@ -359,7 +361,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: this.book.meta() })
         if (committed == null) return
         this.emit('accepted', toPublish(committed))
-        const lost = committed.contested.some(c => c.kind === 'network' && c.record.start === record.start && c.record.end === record.end)
+        const lost = committed.contested.some(c => c.kind === 'network' && c.replaced !== true && c.record.start === record.start && c.record.end === record.end)
         const contradiction = await checkAnswerStood({ ...this.failureContext(), store: this.modules.store }, q, address, record, lost)
         if (contradiction !== undefined) this.emit('contradicted', contradiction)
       } finally {

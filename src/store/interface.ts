@@ -34,7 +34,8 @@ export interface CommitResult {
   /** the records this commit actually wrote (added or changed), as stored: what is worth gossiping on */
   accepted: { networks: CanonicalNetwork[], negatives: CanonicalNegative[] }
   /**
-   * records of this commit that lost the pick rule to a stored copy that says otherwise (a network:
+   * records that lost the pick rule to a copy that says otherwise: of this commit, to a stored
+   * copy; or (`replaced`) a stored record this commit replaced by an earlier fetch time (a network:
    * another identity — registry, handle, name, org, country — or another class, leaf or container;
    * a note: another registry or reason): two authors disagree, and every replica keeps the same
    * copy (pick.ts)
@@ -44,8 +45,8 @@ export interface CommitResult {
 
 /** A record that lost the pick rule to a stored copy saying otherwise (CommitResult.contested). */
 export type Contested =
-  | { kind: 'network', record: CanonicalNetwork, keptAuthor: string | undefined, keptLeaf: boolean }
-  | { kind: 'note', record: CanonicalNegative, keptAuthor: string | undefined }
+  | { kind: 'network', record: CanonicalNetwork, keptAuthor: string | undefined, keptLeaf: boolean, replaced?: true }
+  | { kind: 'note', record: CanonicalNegative, keptAuthor: string | undefined, replaced?: true }
 
 /** The range a dispute is about, with both authors (IndexedEvent.contested). */
 export interface ContestedRange {
@@ -61,6 +62,8 @@ export interface ContestedRange {
    * answers (its query address, a note's address): a container answers no other address by itself
    */
   blocked: [number, number] | undefined
+  /** the loser was the stored record, replaced by a copy with an earlier fetch time (Contested.replaced) */
+  replaced?: true
 }
 
 export interface StoreCounts {

@@ -141,6 +141,11 @@ export class NetworkStore extends StoreReads {
         }
         return
       }
+      // the same dispute seen the other way round: a copy saying otherwise replaces the stored
+      // record by an earlier fetch time (not by a listing, which answers for its range itself)
+      if (stored !== undefined && (w.record.listedSample ?? 0) === 0 && networkSaysOtherwise(w.record, stored)) {
+        result.contested.push({ kind: 'network', record: canonicalNetwork(decodeValue(stored.body), 'stored network'), keptAuthor: w.record.author, keptLeaf: isLeaf(w.record.registry, w.record.type), replaced: true })
+      }
       const c = { record: w.record, identity: networkHash(w.record), version: versionHash(w.bytes), replaced: stored?.identity }
       ops.push({ type: 'put', key: w.key, value: networkValue(w.record, w.bytes, c) })
       netChanges.push(c)
@@ -155,6 +160,9 @@ export class NetworkStore extends StoreReads {
           result.contested.push({ kind: 'note', record: w.record, keptAuthor: canonicalNegative(decodeValue(stored.body), 'stored negative').author })
         }
         return
+      }
+      if (stored !== undefined && !negativeHash(w.record).equals(stored.identity)) {
+        result.contested.push({ kind: 'note', record: canonicalNegative(decodeValue(stored.body), 'stored negative'), keptAuthor: w.record.author, replaced: true })
       }
       const c = { record: w.record, identity: negativeHash(w.record), version: versionHash(w.bytes), replaced: stored?.identity }
       ops.push({ type: 'put', key: w.key, value: negativeValue(w.record, w.bytes, c) })
@@ -315,10 +323,11 @@ export class NetworkStore extends StoreReads {
 
 /** the range a dispute is about, with both authors */
 function contestedRange (c: CommitResult['contested'][number]): ContestedRange {
-  if (c.kind === 'note') return { start: c.record.address, end: c.record.address, author: c.record.author, keptAuthor: c.keptAuthor, blocked: [c.record.address, c.record.address] }
+  const replaced = c.replaced === true ? { replaced: true as const } : {}
+  if (c.kind === 'note') return { start: c.record.address, end: c.record.address, author: c.record.author, keptAuthor: c.keptAuthor, blocked: [c.record.address, c.record.address], ...replaced }
   const { start, end, queryAddress: q } = c.record
   const blocked: [number, number] | undefined = isLeaf(c.record.registry, c.record.type) && !c.keptLeaf ? [start, end] : q >= start && q <= end ? [q, q] : undefined
-  return { start, end, author: c.record.author, keptAuthor: c.keptAuthor, blocked }
+  return { start, end, author: c.record.author, keptAuthor: c.keptAuthor, blocked, ...replaced }
 }
 
 /** whether `record`, which lost the pick rule to `stored` (same key, other bytes), says otherwise than it: another identity or class */

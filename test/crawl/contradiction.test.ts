@@ -123,6 +123,23 @@ test('a node that does not own an address gives it up when its owner\'s answer l
   assert.equal(crawler.reopenedSinceRun, 0, 'nothing left to ask')
 })
 
+test('a node waiting for an owner stops waiting when a copy saying otherwise replaces the owner\'s answer (the dispute seen the other way round)', async (t) => {
+  const { store, truth, crawl } = await setting(t)
+  const address = ripeLeafAddress(truth)
+  const real = copyOf(truth, address, { type: 'ASSIGNED PA', fetchedAt: 1_700_000_000_000, author: OWNER })
+  const { crawler } = await crawl([address], { ownership: { isMine: () => false } })
+  const started = once(crawler, 'started')
+  const run = crawler.run()
+  await started
+  // the owner's answer arrives first and answers the address; then the liar's earlier copy replaces it
+  await store.commit({ networks: [real] })
+  const r = await store.commit({ networks: [{ ...real, name: 'LIAR', type: 'ALLOCATED PA', fetchedAt: 1_600_000_000_000, author: PEER }] })
+  assert.deepEqual(r.contested.map(c => [c.record.author, c.keptAuthor, c.replaced]), [[OWNER, PEER, true]])
+  const status = await Promise.race([run, new Promise<undefined>(resolve => setTimeout(() => resolve(undefined), 10_000).unref())])
+  assert.ok(status !== undefined, 'the run still waits for the owner')
+  assert.deepEqual([status.done, status.sampleResolved, status.sampleFailed], [true, 0, 1])
+})
+
 test('distrusting the author of a copy that contradicted the registry asks the address given up on again', async (t) => {
   const { store, truth, crawl } = await setting(t)
   const lied = ripeLeafAddress(truth)

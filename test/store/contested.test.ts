@@ -45,8 +45,14 @@ test('a loser of the pick rule that says otherwise than the kept copy is contest
     await store.commit({ networks: [container] })
     await store.commit({ networks: [{ ...container, type: 'ASSIGNED PA', fetchedAt: 2_000, author: SECOND }] })
     assert.deepEqual(heard[heard.length - 1].map(c => c.blocked), [[container.start, container.end]])
-    // a winner is not contested, whatever it says
-    r = await store.commit({ networks: [{ ...kept, name: 'EARLIER', fetchedAt: 500, author: SECOND }] })
+    // the same dispute the other way round: a copy saying otherwise replaces the stored record by
+    // an earlier fetch time; the replaced record is the one reported (it lost), with its author
+    r = await store.commit({ networks: [{ ...kept, name: 'EARLIER', type: 'ALLOCATED PA', fetchedAt: 500, author: SECOND }] })
+    assert.equal(r.networks.changed, 1)
+    assert.deepEqual(r.contested.map(c => [c.kind, c.kind === 'network' ? c.record.name : '', c.record.author, c.keptAuthor, c.replaced]), [['network', kept.name, FIRST, SECOND, true]])
+    assert.deepEqual(heard[heard.length - 1].map(c => c.blocked), [[kept.start, kept.end]], 'a replaced leaf, the kept copy a container: its whole range')
+    // a listed record answers for its range itself: replacing a copy saying otherwise is no dispute
+    r = await store.commit({ networks: [{ ...kept, listedSample: 1000, listedAt: 2_000, fetchedAt: 3_000, author: FIRST }] })
     assert.deepEqual([r.networks.changed, r.contested.length], [1, 0])
   } finally {
     await store.close()
