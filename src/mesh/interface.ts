@@ -8,6 +8,7 @@ import type { Logger } from '../util/logger.js'
 import type { Heartbeat } from './messages.js'
 import type { SyncMetrics } from './sync/metrics.js'
 import type { ValidationReason } from './validation.js'
+import type { Implausible, PlausibilityCheck } from './plausibility.js'
 
 export interface MeshOptions {
   /** multiaddrs to listen on (default /ip4/0.0.0.0/tcp/4001) */
@@ -66,6 +67,13 @@ export interface MeshModules {
   onValidation?: (topic: GossipTopicKind, outcome: 'accept' | 'ignore' | 'reject', records: number, reason?: ValidationReason) => void
   /** optional counters of sync sessions (the node's `metrics.mesh`) */
   syncMetrics?: SyncMetrics
+  /**
+   * the checks of records from peers against this node's delegation files, once it has them
+   * (plausibility.ts); records that fail are dropped and passed to `onImplausible` with the peer
+   * that sent them (gossip: their signed sender; sync: the session's peer)
+   */
+  plausible?: () => PlausibilityCheck | undefined
+  onImplausible?: (records: Implausible[], from: string) => void
 }
 
 /** What `Mesh` emits (node:events typed by this map), so a listener's payload type is checked. */

@@ -102,6 +102,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
         store,
         logger: logger.child({ component: 'sync' }),
         metrics: this.modules.syncMetrics,
+        plausible: this.modules.plausible,
+        onImplausible: this.modules.onImplausible,
         onAccepted: (a) => { if (a.networks.length + a.negatives.length > 0) this.emit('records', a) }
       })
       await this.sync.start()
@@ -191,11 +193,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const v = validateGossip(topic, data, from, Date.now(), {
       distrusted: id => this.modules.store?.isDistrusted(id) === true,
       withinRate: (kind, id) => this.gossipRates.take(kind, id),
-      relay
+      relay,
+      plausible: this.modules.plausible?.()
     })
     const kind: GossipTopicKind = topic === NETS ? 'nets' : 'metrics'
     if (v.result === 'accept') {
       this.accepted.set(data, v.value)
+      if (v.value.kind === 'nets' && v.value.message.implausible.length > 0) this.modules.onImplausible?.(v.value.message.implausible, from ?? relay)
       const records = v.value.kind === 'nets' ? v.value.message.networks.length + v.value.message.negatives.length : 0
       this.modules.onValidation?.(kind, 'accept', records)
       return TopicValidatorResult.Accept

@@ -10,6 +10,7 @@ import { slashEightOf, specialBlockOf } from '../registry/iana.js'
 import { rangeToCidrs } from '../util/ipv4.js'
 import { decodeMessage, type Heartbeat, type ValidRecords } from './messages.js'
 import { parseTopic, TOPIC_VERSIONS } from './topics.js'
+import type { Implausible, PlausibilityCheck } from './plausibility.js'
 
 export const VALIDATION_LIMITS = {
   /** largest message accepted on any topic, bytes */
@@ -110,26 +111,38 @@ export function checkNegativeRecord (v: unknown, now = Date.now()): Validation<C
   return accept(r)
 }
 
+/** A batch of records that passed: those to store, and those dropped as implausible (plausibility.ts). */
+export interface CheckedRecords extends ValidRecords {
+  implausible: Implausible[]
+}
+
 /**
  * Checks a batch of records (a nets message, or a sync reply). One bad record rejects the whole
  * batch: honest peers never send one. `sender`: the signed author of a nets message, which every
  * record in it must name as its author (a node gossips only what it found itself); a sync reply
- * relays other nodes' records, so it is not checked there.
+ * relays other nodes' records, so it is not checked there. `plausible`: the checks against this
+ * node's delegation files (plausibility.ts); a record that fails them is dropped on its own (the
+ * files of two nodes can differ, so an honest peer may send one), and listed in `implausible`.
  */
-export function validateRecords (networks: unknown, negatives: unknown, now = Date.now(), sender?: string): Validation<ValidRecords> {
+export function validateRecords (networks: unknown, negatives: unknown, now = Date.now(), sender?: string, plausible?: PlausibilityCheck): Validation<CheckedRecords> {
   if (!Array.isArray(networks) || !Array.isArray(negatives)) return reject('batch-shape', 'networks and negatives must be arrays')
   if (networks.length + negatives.length > VALIDATION_LIMITS.maxBatchRecords) return reject('batch-too-large', `batch of ${networks.length + negatives.length} records exceeds ${VALIDATION_LIMITS.maxBatchRecords}`)
-  const out: ValidRecords = { networks: [], negatives: [] }
+  const out: CheckedRecords = { networks: [], negatives: [], implausible: [] }
   for (const n of networks) {
     const v = checkNetworkRecord(n, now)
     if (v.result !== 'accept') return v
     if (sender !== undefined && v.value.author !== sender) return reject('author-mismatch', 'a network\'s author is not the message\'s sender')
-    out.networks.push(v.value)
+    const p = plausible?.network(v.value) ?? { network: v.value }
+    if ('dropped' in p) { out.implausible.push(p.dropped); continue }
+    if (p.unlisted !== undefined) out.implausible.push(p.unlisted)
+    out.networks.push(p.network)
   }
   for (const n of negatives) {
     const v = checkNegativeRecord(n, now)
     if (v.result !== 'accept') return v
     if (sender !== undefined && v.value.author !== sender) return reject('author-mismatch', 'a negative\'s author is not the message\'s sender')
+    const dropped = plausible?.negative(v.value)
+    if (dropped !== undefined) { out.implausible.push(dropped); continue }
     out.negatives.push(v.value)
   }
   return accept(out)
@@ -183,7 +196,7 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
 }
 
 export type InboundMessage =
-  | { kind: 'nets', message: ValidRecords }
+  | { kind: 'nets', message: CheckedRecords }
   | { kind: 'metrics', message: Heartbeat }
 
 /** What validateGossip knows of the peers beyond the message. */
@@ -194,6 +207,8 @@ export interface GossipPeers {
   withinRate?: (kind: 'nets' | 'metrics', peerId: string) => boolean
   /** the peer the message came from (gossipsub's propagation source), when not its sender */
   relay?: string
+  /** the checks against this node's delegation files, once it has them (plausibility.ts) */
+  plausible?: PlausibilityCheck
 }
 
 /**
@@ -220,7 +235,7 @@ export function validateGossip (topic: string, data: Uint8Array, from: string | 
     if (decoded == null || typeof decoded !== 'object') return reject('not-an-object', 'nets message is not an object')
     const m = decoded as Record<string, unknown>
     // an unsigned message has no author to check against: a record's author must still be given
-    const v = validateRecords(m.networks, m.negatives, now, from ?? '')
+    const v = validateRecords(m.networks, m.negatives, now, from ?? '', peers.plausible)
     return v.result === 'accept' ? accept({ kind: 'nets', message: v.value }) : v
   }
   const v = validateHeartbeat(decoded, from, now)

@@ -30,6 +30,12 @@ export interface MeshMetrics {
   syncSessionsTotal: Counter<'outcome'>
   /** records received through sync sessions */
   syncRecordsReceivedTotal: Counter
+  /**
+   * records from peers (gossip or sync) dropped because the delegation files contradict them, by
+   * `reason` (IMPLAUSIBLE_REASONS in src/mesh/plausibility.ts; a listing-spans-delegations record is
+   * kept without its listing)
+   */
+  implausibleRecordsTotal: Counter<'reason'>
 }
 
 export function createMeshMetrics (register: Registry): MeshMetrics {
@@ -82,6 +88,12 @@ export function createMeshMetrics (register: Registry): MeshMetrics {
     syncRecordsReceivedTotal: new Counter({
       name: 'whoismesh_sync_records_received_total',
       help: 'Records received through sync sessions',
+      registers
+    }),
+    implausibleRecordsTotal: new Counter({
+      name: 'whoismesh_implausible_records_total',
+      help: 'Records from peers dropped because the delegation files contradict them, by reason (a container\'s listing alone for listing-spans-delegations)',
+      labelNames: ['reason'] as const,
       registers
     })
   }

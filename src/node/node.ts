@@ -15,6 +15,7 @@ import { RateLimiter } from '../crawl/rate-limiter.js'
 import { RegistryGate } from '../crawl/registry-gate.js'
 import { sampleSlice } from '../sample/index.js'
 import { loadRoutes } from '../registry/routes.js'
+import type { DelegationTable } from '../registry/delegations.js'
 import { ControlServer } from './control.js'
 import { controlRoutes } from './control-routes.js'
 import type { Logger } from '../util/logger.js'
@@ -22,6 +23,7 @@ import type { NodeProgress } from '../report/status-line.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Mesh, checkNetworkRecord, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
+import { DelegationPlausibility, type Implausible } from '../mesh/plausibility.js'
 import { Ownership, FleetBudget, ProgressWatch, settleMembership } from '../fleet/index.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
@@ -55,6 +57,9 @@ export class WhoismeshNode {
   private progressTimer: ReturnType<typeof setInterval> | undefined
   readonly fleetBudget: FleetBudget
   private pruneTimer: ReturnType<typeof setTimeout> | undefined
+  /** the delegation files' table (loaded before the node joins): routes the crawl, checks peers' records */
+  private routes: DelegationTable | undefined
+  private plausibility: DelegationPlausibility | undefined
   /** the sync with every peer a while after a distrust */
   private resyncTimer: ReturnType<typeof setTimeout> | undefined
   readonly metrics = createNodeMetrics()
@@ -100,6 +105,8 @@ export class WhoismeshNode {
       logger: logger.child({ component: 'mesh' }),
       heartbeat: () => this.heartbeat(),
       syncMetrics: this.metrics.mesh,
+      plausible: () => this.plausibility,
+      onImplausible: (records, from) => { this.onImplausible(records, from) },
       onValidation: (topic, outcome, records, reason) => {
         this.metrics.mesh.gossipMessagesTotal.inc({ topic, outcome })
         if (reason !== undefined) this.metrics.mesh.gossipRefusedTotal.inc({ topic, outcome, reason })
@@ -149,6 +156,9 @@ export class WhoismeshNode {
     try {
       const { privateKey } = await loadOrCreatePeerKey(opts.dataDir)
       node = new WhoismeshNode(opts, store, privateKey, logger)
+      // before joining: no record from a peer arrives unchecked against the files
+      node.routes = await loadRoutes({ delegations: opts.delegations, dataDir: opts.dataDir }, { logger })
+      if (node.routes !== undefined) node.plausibility = new DelegationPlausibility(node.routes)
       await node.mesh.start()
       node.setOwners()
       node.progressTimer = setInterval(() => node!.judgeProgress(), opts.mesh.heartbeatIntervalMs)
@@ -170,6 +180,17 @@ export class WhoismeshNode {
       throw err
     }
     return node
+  }
+
+  /** Records from a peer that the delegation files say no registry gave: counted and logged (mesh/plausibility.ts). */
+  private onImplausible (records: Implausible[], from: string): void {
+    const reasons: Record<string, number> = {}
+    for (const r of records) {
+      reasons[r.reason] = (reasons[r.reason] ?? 0) + 1
+      this.metrics.mesh.implausibleRecordsTotal.inc({ reason: r.reason })
+    }
+    const authors = [...new Set(records.map(r => r.author ?? 'unknown'))]
+    this.logger.warn('dropped records from a peer that disagree with the delegation files', { from, records: records.length, reasons, authors: authors.slice(0, 5), example: records[0].detail })
   }
 
   /** each peer's latest heartbeat, for awaitFleetAgreement */
@@ -201,7 +222,6 @@ export class WhoismeshNode {
   /** Crawls until every sample address is resolved in the (replicated) index, or `signal` aborts. */
   async crawl (signal?: AbortSignal): Promise<CrawlStatus> {
     await this.store.commit({ meta: { 'node.sampleLimit': this.opts.sampleLimit ?? null } })
-    const routes = loadRoutes({ delegations: this.opts.delegations, dataDir: this.opts.dataDir }, { logger: this.logger })
     // learn the fleet before choosing what is ours
     await settleMembership({ heartbeatIntervalMs: this.opts.mesh.heartbeatIntervalMs, settleMs: this.opts.settleMs }, {
       onMembershipChange: (listener) => { this.mesh.on('membership', listener); return () => { this.mesh.off('membership', listener) } }
@@ -211,7 +231,7 @@ export class WhoismeshNode {
       await this.mesh.whenStartedSyncsEnd(60_000)
       await this.mesh.catchUpWithMostAdvanced(60_000)
     }
-    this.crawler.setRoutes(await routes)
+    this.crawler.setRoutes(this.routes)
     this.setOwners()
     this.fleetBudget.apply()
     return await this.crawler.run(signal)

@@ -124,6 +124,11 @@ export class DelegationTable {
   readonly addresses: Record<RegistryId, number>
   /** entries dropped or clipped because an earlier one held (part of) their range */
   readonly overlaps: number
+  /**
+   * Where one delegation (a line of a file, as clipped) begins or the one before it ends, in
+   * order: kept apart from the merged blocks, which join adjacent delegations of one registry.
+   */
+  private readonly edges: Uint32Array
 
   constructor (entries: readonly Delegation[]) {
     // entry indices by start, the earlier entry first among equal starts
@@ -131,6 +136,7 @@ export class DelegationTable {
     const starts: number[] = []
     const ends: number[] = []
     const regs: number[] = []
+    const edges: number[] = []
     const addresses = Object.fromEntries(REGISTRY_IDS.map(id => [id, 0])) as Record<RegistryId, number>
     let overlaps = 0
     let lastEnd = -1
@@ -141,6 +147,8 @@ export class DelegationTable {
       if (end <= lastEnd) { overlaps++; continue }
       if (s <= lastEnd) { overlaps++; s = lastEnd + 1 }
       const r = REGISTRY_IDS.indexOf(e.registry)
+      if (edges[edges.length - 1] !== s) edges.push(s)
+      if (end + 1 < 2 ** 32) edges.push(end + 1)
       const n = starts.length
       // adjacent blocks of one registry merge (files list many consecutive allocations)
       if (n > 0 && regs[n - 1] === r && ends[n - 1] + 1 === s) ends[n - 1] = end
@@ -153,6 +161,7 @@ export class DelegationTable {
     this.regs = Uint8Array.from(regs)
     this.addresses = addresses
     this.overlaps = overlaps
+    this.edges = Uint32Array.from(edges)
   }
 
   /** Disjoint blocks held (after merging adjacent ones of one registry). */
@@ -163,6 +172,16 @@ export class DelegationTable {
     const found = upperBound(this.starts, this.starts.length, address) - 1
     if (found < 0 || this.ends[found] < address) return undefined
     return REGISTRY_IDS[this.regs[found]]
+  }
+
+  /**
+   * Whether [start, end] lies across separate delegations: a delegation begins or ends inside it
+   * (after its first address), so its addresses are not all in one delegation, or not all in
+   * delegated space.
+   */
+  crossesDelegations (start: number, end: number): boolean {
+    const next = upperBound(this.edges, this.edges.length, start)
+    return next < this.edges.length && this.edges[next] <= end
   }
 }
 

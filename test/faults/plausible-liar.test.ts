@@ -6,10 +6,11 @@
  * - heartbeats of a full crawler with work at ARIN that announce an hour's ARIN back-off (it owns
  *   a share of the sample it never crawls, and would pause the fleet's ARIN requests);
  * - a customer assignment spanning the whole /8 that holds the most sample addresses (everything
- *   in it looks answered, so nobody asks);
- * - "not found" notes for 300 sample addresses;
- * - copies of 50 real networks with a false name and org and an earlier fetch time, which win the
- *   pick rule on every replica.
+ *   in it would look answered, so nobody would ask) and "not found" notes for 300 sample
+ *   addresses: the delegation files contradict both, so every node drops them on arrival
+ *   (mesh/plausibility.ts) and counts them;
+ * - copies of 50 real networks with a false name and org and an earlier fetch time, which nothing
+ *   a node knows contradicts: they win the pick rule on every replica.
  *
  * The liar then falls silent; the fleet finishes its crawl with the lies in place: where a
  * registry answer lost to a forged copy, the node that asked names the liar as the copy's author
@@ -113,7 +114,7 @@ function lies (author: string): { networks: NetworkRecord[], negatives: Negative
   return { networks, negatives, slash8 }
 }
 
-test('a key holder\'s plausible lies are stored, then dropped when the operator distrusts it; the pause it announced stays under the cap and ends with it; the honest fleet ends exact and identical', async () => {
+test('a key holder\'s lies the delegation files contradict are dropped on arrival, the others stored, then dropped when the operator distrusts it; the pause it announced stays under the cap and ends with it; the honest fleet ends exact and identical', async () => {
   const t0 = Date.now()
   await startHonestFleet(setting, { budget: BUDGET, sampleLimit: SAMPLE_LIMIT }, honest)
 
@@ -138,12 +139,22 @@ test('a key holder\'s plausible lies are stored, then dropped when the operator 
   }, 30_000, 'the liar\'s ARIN back-off to hold every honest node')
   assert.ok(maxPauseMs <= BACKOFF_CAP_MS, `an announced back-off paused ARIN for ${maxPauseMs} ms, more than the ${BACKOFF_CAP_MS} ms cap`)
 
-  // --- the plausible lies, one signed message: every check a message alone allows passes
+  // --- the lies, one signed message: every check a message alone allows passes
   const { networks, negatives, slash8 } = lies(liarId)
   await publishToAll(l, NETS, encodeMessage({ networks, negatives }), honest, 'the lies')
-  const probe = formatIPv4(networks[0].queryAddress)
-  await waitFor(async () => (await Promise.all(honest.map(async n => (await runCli(['lookup', probe, '--json', '--data', n.data])).stdout))).every(out => out.includes(`${MARK}-${slash8}-8`)),
-    30_000, `every honest node to answer ${probe} with the forged /8`)
+  // the /8 leaf and the "not found" notes disagree with the delegation files: dropped on arrival
+  const implausible = await Promise.all(honest.map(async n => await waitForLog(n, 'dropped records from a peer that disagree with the delegation files', 30_000)))
+  for (const [i, line] of implausible.entries()) {
+    // the /8 lies across the allocations in it (or starts in another registry's transferred space)
+    assert.ok(line.records === 1 + negatives.length && line.reasons['delegated-negative'] === negatives.length, `${honest[i].name}: ${JSON.stringify(line)}`)
+    assert.deepEqual(line.authors, [liarId])
+  }
+  // the copies are believed
+  const probe = formatIPv4(networks[1].queryAddress)
+  await waitFor(async () => (await Promise.all(honest.map(async n => (await runCli(['lookup', probe, '--json', '--data', n.data])).stdout))).every(out => out.includes(`${MARK} Org`)),
+    30_000, `every honest node to answer ${probe} with the liar's copy`)
+  const forged8 = formatIPv4(networks[0].queryAddress)
+  for (const n of honest) assert.ok(!(await runCli(['lookup', forged8, '--json', '--data', n.data])).stdout.includes(`${MARK}-${slash8}-8`), `${n.name} stored the forged /8`)
 
   // --- the liar goes silent: no longer live, it owns nothing and its pause ends with it
   const silentAt = Date.now()
@@ -209,10 +220,11 @@ test('a key holder\'s plausible lies are stored, then dropped when the operator 
     scenario: '5b-plausible-liar',
     title: 'A plausible liar holding the swarm key, distrusted by the operator',
     injected: `one peer id minted with the fleet key: heartbeats of a full crawler with ARIN work announcing an hour's ARIN back-off (${beats} sent); one signed message of ${networks.length + negatives.length} valid-looking records — an assignment spanning ${slash8}.0.0.0/8, ${negatives.length} "not found" notes for sample addresses, ${networks.length - 1} real networks with a false name and org and an earlier fetch time; then the liar falls silent, the fleet finishes, and \`whoismesh distrust\` runs on each honest node at once. Into 3 honest nodes crawling ${SAMPLE_LIMIT} addresses of the nested simulator (${BUDGET})`,
-    checked: `the liar counted live and its pause honoured only up to the ${BACKOFF_CAP_MS / 1000} s cap, both ending once it fell silent; its records stored on every node; the fleet ends its crawl, every contradiction naming the liar; after distrust: every record it authored gone, the honest nodes exact on the whole sample again (ground truth), identical dumps, no liar record`,
+    checked: `the liar counted live and its pause honoured only up to the ${BACKOFF_CAP_MS / 1000} s cap, both ending once it fell silent; the /8 and the notes dropped on arrival by every node (the delegation files contradict them), the copies stored; the fleet ends its crawl, every contradiction naming the liar; after distrust: every record it authored gone, the honest nodes exact on the whole sample again (ground truth), identical dumps, no liar record`,
     figures: {
       'honest nodes': honest.length,
       'forged records sent': networks.length + negatives.length,
+      'dropped on arrival as implausible, per node': 1 + negatives.length,
       'longest ARIN pause seen, s': Number((maxPauseMs / 1000).toFixed(1)),
       'pause cap, s': BACKOFF_CAP_MS / 1000,
       'pause ended after the liar fell silent, s': Number((pauseEndedMs / 1000).toFixed(1)),

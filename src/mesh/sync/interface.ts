@@ -8,6 +8,7 @@ import type { NetworkStore, CommitResult } from '../../store/index.js'
 import type { Logger } from '../../util/logger.js'
 import type { MeshLibp2p } from '../libp2p.js'
 import type { SyncMetrics } from './metrics.js'
+import type { Implausible, PlausibilityCheck } from '../plausibility.js'
 
 export interface SyncOptions {
   /**
@@ -80,6 +81,10 @@ export interface SyncModules {
   metrics?: SyncMetrics
   /** called with `CommitResult.accepted` of every commit a session makes (both roles) */
   onAccepted?: (accepted: CommitResult['accepted']) => void
+  /** the checks of received records against the delegation files (MeshModules.plausible) */
+  plausible?: () => PlausibilityCheck | undefined
+  /** called with the received records those checks dropped, and the session's peer */
+  onImplausible?: (records: Implausible[], from: string) => void
 }
 
 export type SyncTarget = PeerId | Multiaddr

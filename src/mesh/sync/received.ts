@@ -23,6 +23,8 @@ export interface ReceivedRecordsModules {
   commitBatch: number
   metrics: SyncModules['metrics']
   onAccepted: SyncModules['onAccepted']
+  plausible: SyncModules['plausible']
+  onImplausible: SyncModules['onImplausible']
   log: Logger
 }
 
@@ -48,8 +50,9 @@ export class ReceivedRecords {
       if (r === undefined) throw new SyncProtocolError('invalid-records', 'a negative is not a 5-field array')
       negatives.push(r)
     }
-    const v = validateRecords(networks, negatives)
+    const v = validateRecords(networks, negatives, Date.now(), undefined, this.m.plausible?.())
     if (v.result !== 'accept') throw new SyncProtocolError('invalid-records', `invalid records (${v.reason}): ${v.detail}`)
+    if (v.value.implausible.length > 0) this.m.onImplausible?.(v.value.implausible, this.report.peer)
     this.report.networksReceived += v.value.networks.length
     this.report.negativesReceived += v.value.negatives.length
     this.m.metrics?.syncRecordsReceivedTotal.inc(v.value.networks.length + v.value.negatives.length)

@@ -125,7 +125,7 @@ export class SyncSession {
       durationMs: 0,
       converged: false
     }
-    this.received = new ReceivedRecords(this.report, { store: this.store, maxPendingCommits: opts.maxPendingCommits, commitBatch: opts.maxRecordsPerFrame, metrics: ctx.modules.metrics, onAccepted: ctx.modules.onAccepted, log: ctx.log })
+    this.received = new ReceivedRecords(this.report, { store: this.store, maxPendingCommits: opts.maxPendingCommits, commitBatch: opts.maxRecordsPerFrame, metrics: ctx.modules.metrics, onAccepted: ctx.modules.onAccepted, plausible: ctx.modules.plausible, onImplausible: ctx.modules.onImplausible, log: ctx.log })
   }
 
   // ---------------------------------------------------------------- roles
