@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander'
 import { reportError } from './errors.js'
-import { sampleLimit, positiveInt, port, nonNegativeNumber, ipv4Argument, sinceArgument } from './options.js'
+import { sampleLimit, positiveInt, nonNegativeInt, port, nonNegativeNumber, ipv4Argument, sinceArgument } from './options.js'
 import { runSample } from './commands/sample.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
@@ -82,6 +82,8 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--timeout-ms <ms>', 'timeout of one registry request', positiveInt('--timeout-ms'), defaultNodeOptions.timeoutMs)
     .option('--give-up-unreachable <s>', 'with --exit-when-done: seconds a registry may stay unreachable (name not resolved, connection refused, no answer) before its addresses are given up on for this run (exit 3); without it a node keeps probing such a registry', nonNegativeNumber('--give-up-unreachable', 86_400), 300)
     .option('--peer-stall <s>', 'seconds a peer that owns open sample addresses may go without a record of its own arriving before its share of the sample goes to the others (it comes back with its next record)', positiveInt('--peer-stall', 86_400), defaultNodeOptions.peerStallMs / 1000)
+    .option('--audit-share <fraction>', 'audits per lookup: the share of this node\'s lookups that asks the registries again about records peers published (a peer they contradict is audited more); 0 = none', nonNegativeNumber('--audit-share', 0.5), defaultNodeOptions.auditShare)
+    .option('--audit-distrust <n>', 'distrust a peer (as `whoismesh distrust` does) once the registries contradicted this many of its records; 0 = never', nonNegativeInt('--audit-distrust', 1000), defaultNodeOptions.auditDistrust)
     .option('--retry-failed-after <s>', 'seconds before an address given up on is asked again while the node runs, doubling per round up to an hour (with --exit-when-done: one round); 0 = only at the next start', nonNegativeNumber('--retry-failed-after', 86_400), 600)
     .option('--control-port <port>', 'loopback port for dump/lookup/coverage while running; 0 = any', port('--control-port'), defaultNodeOptions.controlPort)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', port('--metrics-port'))

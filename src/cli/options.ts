@@ -13,6 +13,15 @@ export function positiveInt (flag: string, max = Number.MAX_SAFE_INTEGER) {
   }
 }
 
+export function nonNegativeInt (flag: string, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${flag} takes a whole number, got "${value}"`)
+    const n = Number(value)
+    if (n > max) throw new InvalidArgumentError(`${flag} must be between 0 and ${max}, got ${value}`)
+    return n
+  }
+}
+
 export const sampleLimit = positiveInt('--sample-limit', SAMPLE_SIZE)
 
 export function port (flag: string) {

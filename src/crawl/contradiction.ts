@@ -11,7 +11,7 @@
  * lose again): `whoismesh distrust` of that peer drops its copy and reopens the address.
  * An answer left open for another reason is given up on too, never dropped silently.
  */
-import type { FailureRecord, NetworkRecord } from '../record/index.js'
+import { normaliseStatusWord, type FailureRecord, type NetworkRecord } from '../record/index.js'
 import type { RegistryId } from '../registry/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { registryForAddress } from '../registry/iana.js'
@@ -32,11 +32,17 @@ export interface Contradiction {
   answered: Pick<NetworkRecord, 'start' | 'end' | 'handle' | 'name' | 'org' | 'country' | 'type'>
 }
 
-/** whether `stored` says something else than the registry's `answer` about the same range (fetch metadata aside) */
-export function contradicts (answer: NetworkRecord, stored: NetworkRecord): boolean {
+/**
+ * whether `stored` says something else than the registry's `answer` about the same range (fetch
+ * metadata aside; the type word as RDAP and WHOIS write it: "DIRECT ALLOCATION", "Direct Allocation")
+ */
+export function contradicts (answer: Said, stored: Said): boolean {
   return answer.registry !== stored.registry || answer.handle !== stored.handle || answer.name !== stored.name ||
-    answer.org !== stored.org || answer.country !== stored.country || answer.type !== stored.type
+    answer.org !== stored.org || answer.country !== stored.country || normaliseStatusWord(answer.type) !== normaliseStatusWord(stored.type)
 }
+
+/** What a record says about its network (its range aside). */
+export type Said = Pick<NetworkRecord, 'registry' | 'handle' | 'name' | 'org' | 'country' | 'type'>
 
 function summary (r: NetworkRecord): Contradiction['stored'] {
   return { start: r.start, end: r.end, handle: r.handle, name: r.name, org: r.org, country: r.country, type: r.type }

@@ -25,6 +25,7 @@ export class CrawlCounterBook {
     rateLimited: 0,
     lookups: 0,
     listings: 0,
+    audits: 0,
     requests: 0,
     retries: 0
   }

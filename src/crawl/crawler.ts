@@ -20,7 +20,8 @@ import { sliceSizeOf } from '../sample/index.js'
 import { RegistryQueues, registryProgress, type RegistryQueue } from './registry-queue.js'
 import { RetryPolicy } from './retry-policy.js'
 import { SampleTally } from './sample-tally.js'
-import { ListingPlan, runListing, type ListingJob } from './listing.js'
+import { ListingPlan, type ListingJob } from './listing.js'
+import { auditOne, listOne, type JobRunContext } from './job-runs.js'
 import { WakeUp } from './wake-up.js'
 import { giveUpOnRegistry, reportReachability } from './reachability.js'
 import { CrawlCounterBook } from './counters.js'
@@ -298,7 +299,14 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         const reserved = await this.reserve(q, signal)
         if (reserved !== true) q.listings.unshift(job)
         if (reserved === undefined) break
-        if (reserved) void this.listOne(q, job, signal)
+        if (reserved && this.listing !== undefined) void listOne(this.jobContext(), this.listing, q, job, signal)
+        continue
+      }
+      const audit = this.modules.audits?.take(id)
+      if (audit !== undefined) {
+        const reserved = await this.reserve(q, signal)
+        if (reserved === undefined) break
+        if (reserved) void auditOne(this.jobContext(), this.modules.audits!, q, audit, signal)
         continue
       }
       let address = queues.pick(q)
@@ -384,39 +392,18 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     this.wakeUp.wake()
   }
 
-  /** Lists one container (crawl/listing.ts); the dispatcher reserved its slot. */
-  private async listOne (q: RegistryQueue, job: ListingJob, signal?: AbortSignal): Promise<void> {
-    const { lister, gate, logger } = this.modules
-    if (this.listing === undefined || lister === undefined) return
-    q.inFlight++
-    // a probe (listing-parts.ts) is an address lookup
-    const counted = job.probe === undefined ? 'listings' : 'lookups'
-    this.counters[counted]++
-    if (job.probe !== undefined) this.emit('lookup', job.registry)
-    const ac = new AbortController()
-    this.lookupControllers.add(ac)
-    if (signal?.aborted === true) ac.abort()
-    try {
-      await runListing({
-        plan: this.listing,
-        lister,
-        gate,
-        logger,
-        stored: async j => await this.modules.store.network(j.start, j.end),
-        commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
-        enqueue: next => this.enqueueListing(next),
-        retryFirst: again => { this.counters[counted]--; q.listings.unshift(again) },
-        accepted: records => this.emit('accepted', records),
-        rateLimited: (registry, pauseMs) => { this.counters.rateLimited++; this.emit('rate-limited', { registry, pauseMs }) },
-        lookup: async (address, registry, s) => {
-          const res = await this.modules.client.lookup(address, registry, s)
-          return { start: res.network.start, end: res.network.end, registry: res.registry }
-        }
-      }, job, ac.signal)
-    } finally {
-      this.lookupControllers.delete(ac)
-      q.inFlight--
-      this.wakeUp.wake()
+  /** what a listing or an audit may touch (crawl/job-runs.ts) */
+  private jobContext (): JobRunContext {
+    return {
+      modules: this.modules,
+      counters: this.counters,
+      controllers: this.lookupControllers,
+      wake: () => this.wakeUp.wake(),
+      commit: async batch => await this.commit({ ...batch, meta: this.book.meta() }),
+      accepted: records => this.emit('accepted', records),
+      rateLimited: (registry, pauseMs) => this.emit('rate-limited', { registry, pauseMs }),
+      lookup: registry => this.emit('lookup', registry),
+      enqueueListing: job => this.enqueueListing(job)
     }
   }
 

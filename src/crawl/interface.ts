@@ -7,6 +7,7 @@ import type { ContainerLister } from './listing.js'
 import type { Contradiction } from './contradiction.js'
 import type { TallySource } from './sample-tally.js'
 import type { Logger } from '../util/logger.js'
+import type { Audits } from './audits.js'
 
 /** What the crawl loop needs from the registry client (src/lookup RegistryClient implements it). */
 export interface AddressLookup {
@@ -154,6 +155,8 @@ export interface CrawlerModules {
   ownership?: AddressOwnership
   /** lists containers' children (the registry client); absent: every address is asked on its own */
   lister?: ContainerLister
+  /** the audits of peers' records (crawl/audits.ts): a dispatcher runs one when it is earned; absent: none */
+  audits?: Audits
   /**
    * whether peers accept a record as this node would send it (mesh/validation.ts
    * checkNetworkRecord); absent: every record. A listing whose children peers would refuse marks
@@ -203,6 +206,28 @@ export interface CrawlerEvents {
   stopped: [status: CrawlStatus]
 }
 
+/** How much of the budget audits of peers' records take, and when a peer is distrusted for them (crawl/audits.ts). */
+export interface AuditOptions {
+  /** audits per lookup of the crawl (0: none) */
+  share: number
+  /** how many times `share` lookups earn while a peer with strikes has records left to audit */
+  suspectBoost: number
+  /** strikes (distinct records the registries contradicted) after which an author is distrusted; 0: never */
+  distrustAfter: number
+  /**
+   * strikes per audit of an author below which it is not suspected (no boost, no distrust):
+   * registries change records between a fetch and an audit, and a liar forging less often than
+   * this is not told from that
+   */
+  minStrikeRate: number
+  /** records kept to audit per author: a uniform sample of those it sent */
+  perAuthor: number
+  /** authors whose records are kept to audit (the first seen) */
+  maxAuthors: number
+}
+
+export const defaultAuditOptions: AuditOptions = { share: 0.01, suspectBoost: 10, distrustAfter: 3, minStrikeRate: 0.005, perAuthor: 1000, maxAuthors: 256 }
+
 /**
  * Status counters, named as the 2016 crawler's statuses where they mean the same.
  * `persisted` ones survive restarts (kept in the store's meta bucket).
@@ -226,13 +251,15 @@ export interface CrawlCounters {
   lookups: number
   /** container listings made (crawl/listing.ts; one request each), persisted */
   listings: number
+  /** audits of peers' records made (crawl/audits.ts; a lookup each, not counted in `lookups`), persisted */
+  audits: number
   /** registry requests sent, including redirect/referral hops and WHOIS fallbacks, persisted */
   requests: number
   /** retries scheduled after transient or malformed answers, persisted */
   retries: number
 }
 
-export const PERSISTED_COUNTERS = ['gotWhois', 'failed', 'unallocated', 'rateLimited', 'lookups', 'listings', 'requests', 'retries'] as const
+export const PERSISTED_COUNTERS = ['gotWhois', 'failed', 'unallocated', 'rateLimited', 'lookups', 'listings', 'audits', 'requests', 'retries'] as const
 export type PersistedCounter = typeof PERSISTED_COUNTERS[number]
 
 export interface RegistryProgress {

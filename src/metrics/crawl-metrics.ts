@@ -51,6 +51,10 @@ export interface CrawlMetrics {
   lookupsTotal: Counter
   /** registry answers a peer's stored copy contradicts (crawl/contradiction.ts) */
   contradictionsTotal: Counter<'registry'>
+  /** audits of peers' records by `verdict` (agreed, contradicted, inconclusive; crawl/audits.ts) */
+  auditsTotal: Counter<'verdict'>
+  /** peers this node distrusted by itself: the registries contradicted too many of their records */
+  autoDistrustsTotal: Counter
   /** registry requests sent, by `registry` and `outcome` (see REGISTRY_REQUEST_OUTCOMES) */
   registryRequestsTotal: Counter<'registry' | 'outcome'>
   /** this node's share of each registry's fleet budget, requests per second */
@@ -83,6 +87,17 @@ export function createCrawlMetrics (register: Registry): CrawlMetrics {
       name: 'whoismesh_contradictions_total',
       help: 'Registry answers that a peer\'s stored copy of the same network contradicts (another name, org, country, handle or type), by registry; each leaves its address given up on until the peer is distrusted',
       labelNames: ['registry'] as const,
+      registers
+    }),
+    auditsTotal: new Counter({
+      name: 'whoismesh_audits_total',
+      help: 'Audits of records peers published (the registry asked again about one), by verdict: agreed, contradicted, inconclusive (no answer, or a container answered by a network inside it)',
+      labelNames: ['verdict'] as const,
+      registers
+    }),
+    autoDistrustsTotal: new Counter({
+      name: 'whoismesh_auto_distrusts_total',
+      help: 'Peers this node distrusted by itself because the registries contradicted records they published (--audit-distrust)',
       registers
     }),
     registryRequestsTotal: new Counter({

@@ -13,6 +13,7 @@ import { Crawler } from '../crawl/crawler.js'
 import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlStatus } from '../crawl/interface.js'
 import { RateLimiter } from '../crawl/rate-limiter.js'
 import { RegistryGate } from '../crawl/registry-gate.js'
+import { Audits } from '../crawl/audits.js'
 import { sampleSlice } from '../sample/index.js'
 import { loadRoutes } from '../registry/routes.js'
 import type { DelegationTable } from '../registry/delegations.js'
@@ -56,6 +57,8 @@ export class WhoismeshNode {
   private readonly progressWatch: ProgressWatch
   private progressTimer: ReturnType<typeof setInterval> | undefined
   readonly fleetBudget: FleetBudget
+  /** audits of peers' records (crawl/audits.ts) */
+  readonly audits: Audits
   private pruneTimer: ReturnType<typeof setTimeout> | undefined
   /** the delegation files' table (loaded before the node joins): routes the crawl, checks peers' records */
   private routes: DelegationTable | undefined
@@ -82,6 +85,8 @@ export class WhoismeshNode {
       gate,
       onRequest: (ev) => countRegistryRequest(this.metrics.crawl, ev.registry, requestOutcome(ev.outcome, ev.error))
     })
+    const self = peerIdFromPrivateKey(privateKey).toString()
+    const audits = this.audits = new Audits({ share: opts.auditShare, distrustAfter: opts.auditDistrust }, self)
     const crawler = new Crawler({
       ...defaultCrawlerOptions,
       sample: sampleSlice(opts.sampleLimit),
@@ -91,8 +96,8 @@ export class WhoismeshNode {
       failedRetryRounds: opts.failedRetryRounds ?? defaultCrawlerOptions.failedRetryRounds,
       giveUpUnreachableMs: opts.giveUpUnreachableMs ?? defaultCrawlerOptions.giveUpUnreachableMs,
       resolve: opts.resolve,
-      author: peerIdFromPrivateKey(privateKey).toString()
-    }, { store, client, gate, logger, ownership: this.ownership, lister: client, shareable: r => checkNetworkRecord(r).result === 'accept' })
+      author: self
+    }, { store, client, gate, logger, ownership: this.ownership, lister: client, audits, shareable: r => checkNetworkRecord(r).result === 'accept' })
     this.crawler = crawler
     this.mesh = new Mesh({
       listen: opts.mesh.listen,
@@ -122,6 +127,7 @@ export class WhoismeshNode {
     // what this node finds goes to its peers; what they find prunes its queues
     crawler.on('accepted', a => this.mesh.publishRecords(a.networks, a.negatives))
     this.mesh.on('records', a => {
+      audits.offer(a)
       this.progressWatch.onAuthored(a.networks.map(r => r.author))
       this.progressWatch.onAuthored(a.negatives.map(r => r.author))
       this.schedulePrune()
@@ -139,8 +145,17 @@ export class WhoismeshNode {
       this.reconcileIfApart(h)
     })
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
-    crawler.on('lookup', () => this.metrics.crawl.lookupsTotal.inc())
-    crawler.on('contradicted', c => this.metrics.crawl.contradictionsTotal.inc({ registry: c.registry }))
+    crawler.on('lookup', () => { this.metrics.crawl.lookupsTotal.inc(); audits.earn() })
+    crawler.on('contradicted', c => {
+      this.metrics.crawl.contradictionsTotal.inc({ registry: c.registry })
+      if (c.author !== undefined) audits.strike(c.author, `${c.stored.start}-${c.stored.end}`)
+    })
+    audits.on('audited', (_job, verdict) => this.metrics.crawl.auditsTotal.inc({ verdict }))
+    audits.on('distrust', (peer, strikes) => {
+      this.metrics.crawl.autoDistrustsTotal.inc()
+      logger.warn('distrusting a peer: the registries contradicted records it published', { peer, records: strikes, auditDistrust: opts.auditDistrust })
+      this.distrust([peer], false).catch(err => logger.error('distrusting a peer failed', { peer, error: String(err?.message ?? err) }))
+    })
     // this node's work is queued: its demand goes out now, not at the next heartbeat
     crawler.on('started', () => { this.fleetBudget.apply() })
     this.control = new ControlServer({ dataDir: opts.dataDir, port: opts.controlPort }, controlRoutes({ sampleLimit: opts.sampleLimit }, { store, crawler, distrust: async (peers, undo) => await this.distrust(peers, undo) }))

@@ -5,7 +5,7 @@
 import type { RegistryEndpoints } from '../registry/interface.js'
 import type { Budgets } from '../registry/budget.js'
 import type { DelegationSource } from '../registry/routes.js'
-import { defaultCrawlerOptions } from '../crawl/interface.js'
+import { defaultAuditOptions, defaultCrawlerOptions } from '../crawl/interface.js'
 import { defaultBudgetShareOptions } from '../fleet/budget-share.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../fleet/interface.js'
 import { defaultProgressWatchOptions } from '../fleet/progress-watch.js'
@@ -67,6 +67,10 @@ export interface NodeOptions {
    * this long loses its share of the sample to the others (src/fleet/progress-watch.ts); @default 120000
    */
   peerStallMs: number
+  /** audits of peers' records per lookup of the crawl (crawl/audits.ts); @default 0.01 */
+  auditShare: number
+  /** records of a peer the registries contradicted after which this node distrusts it; 0 = never; @default 3 */
+  auditDistrust: number
 }
 
 export const defaultNodeOptions = {
@@ -81,5 +85,7 @@ export const defaultNodeOptions = {
   blockPrefixLength: defaultCrawlerOptions.blockPrefixLength,
   resolve: defaultCrawlerOptions.resolve,
   peerStallMs: defaultProgressWatchOptions.stallMs,
+  auditShare: defaultAuditOptions.share,
+  auditDistrust: defaultAuditOptions.distrustAfter,
   mesh: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [] as string[], heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS }
 } satisfies Partial<NodeOptions>

@@ -54,6 +54,8 @@ export interface CoverageReport {
   lookups: number
   /** container listings (one request each: crawl/listing.ts) */
   listings: number
+  /** audits of peers' records (a lookup each, not in `lookups`: crawl/audits.ts) */
+  audits: number
   requests: number
   digest: string
   registries: Record<RegistryId, { networks: number, addresses_covered: number, percent_ipv4: number }>
@@ -89,7 +91,7 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
     if (registryForAddress(a) == null) { reserved++; exact++ } else if (store.isExact(a)) exact++
     else if (store.isCovered(a)) coarse++
   }
-  const counters = (await store.getMeta(opts.countersKey) ?? {}) as { lookups?: number, listings?: number, requests?: number }
+  const counters = (await store.getMeta(opts.countersKey) ?? {}) as { lookups?: number, listings?: number, audits?: number, requests?: number }
   const counts = store.counts()
   const classes = store.classCounts()
   const covered = store.addressesCovered()
@@ -119,6 +121,7 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
     sample_reserved: reserved,
     lookups: counters.lookups ?? 0,
     listings: counters.listings ?? 0,
+    audits: counters.audits ?? 0,
     requests: counters.requests ?? 0,
     digest: store.digest(),
     registries
@@ -139,7 +142,7 @@ export function formatCoverage (r: CoverageReport): string {
     `unallocated       ${r.negatives.toLocaleString('en-US')} addresses`,
     `answered          ${r.answered_addresses.toLocaleString('en-US')} addresses answered by a container (noted when asked)`,
     `failed            ${r.failures.toLocaleString('en-US')} addresses`,
-    `lookups           ${r.lookups.toLocaleString('en-US')} (${r.networks === 0 ? '-' : (r.lookups / r.networks).toFixed(3)} per network), ${r.listings.toLocaleString('en-US')} container listings, ${r.requests.toLocaleString('en-US')} registry requests`,
+    `lookups           ${r.lookups.toLocaleString('en-US')} (${r.networks === 0 ? '-' : (r.lookups / r.networks).toFixed(3)} per network), ${r.listings.toLocaleString('en-US')} container listings, ${r.audits.toLocaleString('en-US')} audits, ${r.requests.toLocaleString('en-US')} registry requests`,
     `digest            ${r.digest}`,
     '',
     'registry   networks   addresses covered   % of IPv4'

@@ -68,7 +68,10 @@ async function failuresOf (store: NetworkStore): Promise<CanonicalFailure[]> {
 
 test('a copy differs from an answer in what the registry says, not in how it was fetched', () => {
   const answer = net('193.0.0.0', '193.0.255.255', { type: 'ALLOCATED PA' })
-  assert.equal(contradicts(answer, { ...answer, fetchedAt: 1, queryAddress: 7, source: 'whois', listedSample: 100, author: PEER, lastChanged: '' }), false)
+  const fetchedOtherwise: NetworkRecord = { ...answer, fetchedAt: 1, queryAddress: 7, source: 'whois', listedSample: 100, author: PEER, lastChanged: '' }
+  assert.equal(contradicts(answer, fetchedOtherwise), false)
+  // the type word as WHOIS writes it
+  assert.equal(contradicts(answer, { ...answer, type: 'Allocated  pa' }), false)
   for (const field of ['handle', 'name', 'org', 'country', 'type'] as const) assert.equal(contradicts(answer, { ...answer, [field]: 'OTHER' }), true, field)
   assert.equal(contradicts(answer, { ...answer, registry: 'arin' }), true)
 })

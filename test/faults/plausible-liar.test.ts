@@ -116,7 +116,8 @@ function lies (author: string): { networks: NetworkRecord[], negatives: Negative
 
 test('a key holder\'s lies the delegation files contradict are dropped on arrival, the others stored, then dropped when the operator distrusts it; the pause it announced stays under the cap and ends with it; the honest fleet ends exact and identical', async () => {
   const t0 = Date.now()
-  await startHonestFleet(setting, { budget: BUDGET, sampleLimit: SAMPLE_LIMIT }, honest)
+  // the operator distrusts the liar here; the nodes would by themselves after 3 contradictions (5d)
+  await startHonestFleet(setting, { budget: BUDGET, sampleLimit: SAMPLE_LIMIT, extraArgs: ['--audit-distrust', '0'] }, honest)
 
   const l = liar = await keyHolder(setting.swarmKey, honest)
   const liarId = l.peerId.toString()
@@ -219,7 +220,7 @@ test('a key holder\'s lies the delegation files contradict are dropped on arriva
   await recordFigures({
     scenario: '5b-plausible-liar',
     title: 'A plausible liar holding the swarm key, distrusted by the operator',
-    injected: `one peer id minted with the fleet key: heartbeats of a full crawler with ARIN work announcing an hour's ARIN back-off (${beats} sent); one signed message of ${networks.length + negatives.length} valid-looking records — an assignment spanning ${slash8}.0.0.0/8, ${negatives.length} "not found" notes for sample addresses, ${networks.length - 1} real networks with a false name and org and an earlier fetch time; then the liar falls silent, the fleet finishes, and \`whoismesh distrust\` runs on each honest node at once. Into 3 honest nodes crawling ${SAMPLE_LIMIT} addresses of the nested simulator (${BUDGET})`,
+    injected: `one peer id minted with the fleet key: heartbeats of a full crawler with ARIN work announcing an hour's ARIN back-off (${beats} sent); one signed message of ${networks.length + negatives.length} valid-looking records — an assignment spanning ${slash8}.0.0.0/8, ${negatives.length} "not found" notes for sample addresses, ${networks.length - 1} real networks with a false name and org and an earlier fetch time; then the liar falls silent, the fleet finishes, and \`whoismesh distrust\` runs on each honest node at once. Into 3 honest nodes crawling ${SAMPLE_LIMIT} addresses of the nested simulator (${BUDGET}, --audit-distrust 0: the operator distrusts)`,
     checked: `the liar counted live and its pause honoured only up to the ${BACKOFF_CAP_MS / 1000} s cap, both ending once it fell silent; the /8 and the notes dropped on arrival by every node (the delegation files contradict them), the copies stored; the fleet ends its crawl, every contradiction naming the liar; after distrust: every record it authored gone, the honest nodes exact on the whole sample again (ground truth), identical dumps, no liar record`,
     figures: {
       'honest nodes': honest.length,

@@ -80,7 +80,7 @@ test('the metrics server serves what was counted, in the Prometheus text format,
 test('observeCrawlStatus reports the 2016 statuses, budget shares, unreachable registries and sample progress from a crawler snapshot', async () => {
   const { register, crawl } = createNodeMetrics()
   const status: CrawlStatus = {
-    counters: { awaitingRegistry: 100, lookingUp: 4, gotWhois: 50, failed: 2, withinKnownBlock: 30, unallocated: 7, rateLimited: 1, lookups: 64, listings: 0, requests: 80, retries: 3 },
+    counters: { awaitingRegistry: 100, lookingUp: 4, gotWhois: 50, failed: 2, withinKnownBlock: 30, unallocated: 7, rateLimited: 1, lookups: 64, listings: 0, audits: 0, requests: 80, retries: 3 },
     registries: Object.fromEntries(REGISTRY_IDS.map((id, i) => [id, { queued: 0, inFlight: 0, retrying: 0, budgetPerSecond: i + 0.5, pausedForMs: 0, requests: 0 }])) as CrawlStatus['registries'],
     sampleTotal: 1000,
     sampleResolved: 90,

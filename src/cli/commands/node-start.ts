@@ -40,6 +40,8 @@ export interface NodeStartCommandOptions {
   /** with exitWhenDone: seconds a registry may stay unreachable before its addresses are given up on */
   giveUpUnreachable: number
   peerStall: number
+  auditShare: number
+  auditDistrust: number
   controlPort: number
   metricsPort?: number
   statusInterval: number
@@ -150,6 +152,8 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
     // a batch job must end even when a registry never answers; a service keeps probing it
     giveUpUnreachableMs: o.exitWhenDone === true ? o.giveUpUnreachable * 1000 : Infinity,
     peerStallMs: o.peerStall * 1000,
+    auditShare: o.auditShare,
+    auditDistrust: o.auditDistrust,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
     delegations,

@@ -1,0 +1,205 @@
+/**
+ * Audits: a small share of this node's lookups asks the registries again about records its peers
+ * sent, so a key holder that mixes lies into honest work is caught without the operator.
+ *
+ * - What is audited: a uniform sample (reservoir) of the networks and notes each peer authored,
+ *   as they arrive (gossip or sync), up to `perAuthor` per peer; each is asked about once.
+ * - How often: every lookup of the crawl earns `share` of an audit (default 1%: one audit per
+ *   hundred lookups); an audit takes a slot of its registry's budget like any lookup. While a peer
+ *   the registries contradicted has records left to audit, lookups earn `suspectBoost` times as
+ *   much, and those records go first.
+ * - The verdict (judge): the registry's answer for the audited address against what the record
+ *   says. A network is contradicted when the registry answers that address with the same range
+ *   but another handle, name, org, country or type; with no network; with a network not inside the
+ *   record's range; or, for a leaf (which has no children), with any other range. A "not found"
+ *   is contradicted by any network; an 'answered' note (a container is the answer there) by a
+ *   leaf. A container answered by a network inside it says nothing either way.
+ * - A contradiction is a strike against the record's author (a registry answer in the crawl that
+ *   lost to a copy saying otherwise, crawl/contradiction.ts, is one too); strikes count distinct
+ *   records. A registry that changed a network between the peer's fetch and the audit strikes an
+ *   honest peer too, so an author is suspected (audited first, and more) only while its strikes
+ *   are at least `minStrikeRate` of its audits, and distrusted ('distrust' event: the node runs
+ *   what `whoismesh distrust` runs) once it has `distrustAfter` strikes while suspected.
+ */
+import { EventEmitter } from 'node:events'
+import { isLeaf, LISTED_QUERY_ADDRESS, type NegativeReason, type NetworkRecord } from '../record/index.js'
+import type { RegistryId } from '../registry/interface.js'
+import { contradicts, type Said } from './contradiction.js'
+import { defaultAuditOptions, type AcceptedRecords, type AuditOptions } from './interface.js'
+
+/** One record to ask the registry about again. */
+export interface AuditJob {
+  author: string
+  registry: RegistryId
+  /** the address to ask */
+  address: number
+  /** a network: its range, whether it is a leaf, and what it says; a note: its reason */
+  network?: { start: number, end: number, leaf: boolean, said: Said }
+  note?: NegativeReason
+}
+
+/** The registry's answer to an audit: its most specific network at the address, or none. */
+export type AuditAnswer = { network: Pick<NetworkRecord, 'start' | 'end' | 'registry' | 'handle' | 'name' | 'org' | 'country' | 'type'> } | { notFound: true }
+
+export type AuditVerdict = 'agreed' | 'contradicted' | 'inconclusive'
+
+interface AuditEvents {
+  /** an audit ended with a verdict */
+  audited: [job: AuditJob, verdict: AuditVerdict]
+  /** `author` reached `distrustAfter` strikes */
+  distrust: [author: string, strikes: number]
+}
+
+/** The verdict of the registry's `answer` on the record `job` audits. */
+export function judgeAudit (job: AuditJob, answer: AuditAnswer): AuditVerdict {
+  const n = job.network
+  if (n !== undefined) {
+    if ('notFound' in answer) return 'contradicted'
+    const a = answer.network
+    if (a.start === n.start && a.end === n.end) return contradicts(a, n.said) ? 'contradicted' : 'agreed'
+    if (n.leaf || a.start < n.start || a.end > n.end) return 'contradicted'
+    return 'inconclusive'
+  }
+  if (job.note === 'not-found') return 'notFound' in answer ? 'agreed' : 'contradicted'
+  if (job.note === 'answered') return 'notFound' in answer ? 'contradicted' : isLeaf(answer.network.registry, answer.network.type) ? 'contradicted' : 'agreed'
+  return 'inconclusive'
+}
+
+interface Pool {
+  jobs: AuditJob[]
+  /** records offered, for the reservoir */
+  seen: number
+  /** keys of the distinct records contradicted */
+  strikes: Set<string>
+  audits: number
+  distrusted: boolean
+}
+
+export class Audits extends EventEmitter<AuditEvents> {
+  private readonly opts: AuditOptions
+  private readonly pools = new Map<string, Pool>()
+  private credit = 0
+
+  /**
+   * @param self this node's peer id (its own records are not audited)
+   * @param random which records are audited must not be predictable by the peers: Math.random unless a test gives its own
+   */
+  constructor (opts: Partial<AuditOptions>, private readonly self: string | undefined, private readonly random: () => number = Math.random) {
+    super()
+    this.opts = { ...defaultAuditOptions, ...opts }
+  }
+
+  /** Keeps records peers authored to audit (this node's own, and records naming no author, are not). */
+  offer (records: AcceptedRecords): void {
+    if (this.opts.share <= 0) return
+    for (const r of records.networks) {
+      if (r.author === undefined || r.author === this.self) continue
+      this.keep(r.author, {
+        author: r.author,
+        registry: r.registry,
+        address: r.queryAddress === LISTED_QUERY_ADDRESS ? r.start : r.queryAddress,
+        network: { start: r.start, end: r.end, leaf: isLeaf(r.registry, r.type), said: { registry: r.registry, handle: r.handle, name: r.name, org: r.org, country: r.country, type: r.type } }
+      })
+    }
+    for (const r of records.negatives) {
+      if (r.author === undefined || r.author === this.self || r.reason === 'reserved') continue
+      this.keep(r.author, { author: r.author, registry: r.registry, address: r.address, note: r.reason })
+    }
+  }
+
+  /** One lookup of the crawl was made: it earns a share of an audit. */
+  earn (): void {
+    if (this.opts.share <= 0) return
+    this.credit = Math.min(this.credit + this.opts.share * (this.suspect() !== undefined ? this.opts.suspectBoost : 1), 10)
+  }
+
+  /** An audit for `registry` when one is earned and a record of that registry waits; it is removed. */
+  take (registry: RegistryId): AuditJob | undefined {
+    if (this.credit < 1 - 1e-9) return undefined
+    const suspect = this.suspect(registry)
+    const pool = suspect ?? this.pickPool(registry)
+    if (pool === undefined) return undefined
+    const mine: number[] = []
+    pool.jobs.forEach((j, i) => { if (j.registry === registry) mine.push(i) })
+    if (mine.length === 0) return undefined
+    const k = mine[Math.floor(this.random() * mine.length)]
+    const job = pool.jobs[k]
+    // order does not matter: the last takes its place
+    pool.jobs[k] = pool.jobs[pool.jobs.length - 1]
+    pool.jobs.pop()
+    this.credit -= 1
+    pool.audits++
+    return job
+  }
+
+  /** The verdict of an audit this node ran: a contradiction is a strike against the record's author. */
+  verdict (job: AuditJob, verdict: AuditVerdict): void {
+    this.emit('audited', job, verdict)
+    if (verdict === 'contradicted') this.strike(job.author, job.network !== undefined ? `${job.network.start}-${job.network.end}` : `note ${job.address}`)
+  }
+
+  /** The registries contradicted a record `author` published (`key`: which record); distinct records count. */
+  strike (author: string, key: string): void {
+    const pool = this.pool(author)
+    if (pool === undefined || pool.distrusted) return
+    pool.strikes.add(key)
+    if (this.opts.distrustAfter > 0 && pool.strikes.size >= this.opts.distrustAfter && this.suspected(pool)) {
+      pool.distrusted = true
+      pool.jobs = []
+      this.emit('distrust', author, pool.strikes.size)
+    }
+  }
+
+  /** Audits run and strikes counted, per author (for status and tests). */
+  stats (): Record<string, { audits: number, strikes: number, waiting: number }> {
+    return Object.fromEntries([...this.pools].map(([a, p]) => [a, { audits: p.audits, strikes: p.strikes.size, waiting: p.jobs.length }]))
+  }
+
+  private pool (author: string): Pool | undefined {
+    let p = this.pools.get(author)
+    if (p === undefined && this.pools.size < this.opts.maxAuthors) {
+      p = { jobs: [], seen: 0, strikes: new Set(), audits: 0, distrusted: false }
+      this.pools.set(author, p)
+    }
+    return p
+  }
+
+  private keep (author: string, job: AuditJob): void {
+    const p = this.pool(author)
+    if (p === undefined || p.distrusted) return
+    p.seen++
+    if (p.jobs.length < this.opts.perAuthor) { p.jobs.push(job); return }
+    // reservoir sampling: every record offered stays with the same chance
+    const k = Math.floor(this.random() * p.seen)
+    if (k < p.jobs.length) p.jobs[k] = job
+  }
+
+  /** A peer with strikes and records left to audit (for `registry`, when given). */
+  private suspect (registry?: RegistryId): Pool | undefined {
+    for (const p of this.pools.values()) {
+      if (this.suspected(p) && !p.distrusted && p.jobs.some(j => registry === undefined || j.registry === registry)) return p
+    }
+    return undefined
+  }
+
+  /** Whether the registries contradicted this author's records more often than they change (minStrikeRate). */
+  private suspected (p: Pool): boolean {
+    return p.strikes.size > 0 && p.strikes.size >= this.opts.minStrikeRate * p.audits
+  }
+
+  /** An author chosen in proportion to its records waiting for `registry`. */
+  private pickPool (registry: RegistryId): Pool | undefined {
+    let total = 0
+    const counts: Array<[Pool, number]> = []
+    for (const p of this.pools.values()) {
+      const n = p.jobs.reduce((c, j) => c + (j.registry === registry ? 1 : 0), 0)
+      if (n > 0) { counts.push([p, n]); total += n }
+    }
+    let x = this.random() * total
+    for (const [p, n] of counts) {
+      if (x < n) return p
+      x -= n
+    }
+    return undefined
+  }
+}
