@@ -67,6 +67,8 @@ export function judgeAudit (job: AuditJob, answer: AuditAnswer): AuditVerdict {
 
 interface Pool {
   jobs: AuditJob[]
+  /** how many of `jobs` are for each registry */
+  waiting: Map<RegistryId, number>
   /** records offered, for the reservoir */
   seen: number
   /** keys of the distinct records contradicted */
@@ -127,6 +129,7 @@ export class Audits extends EventEmitter<AuditEvents> {
     // order does not matter: the last takes its place
     pool.jobs[k] = pool.jobs[pool.jobs.length - 1]
     pool.jobs.pop()
+    pool.waiting.set(registry, (pool.waiting.get(registry) ?? 1) - 1)
     this.credit -= 1
     pool.audits++
     return job
@@ -140,14 +143,22 @@ export class Audits extends EventEmitter<AuditEvents> {
 
   /** The registries contradicted a record `author` published (`key`: which record); distinct records count. */
   strike (author: string, key: string): void {
+    // this node's own record: the registry changed between two of its own lookups
+    if (author === this.self) return
     const pool = this.pool(author)
     if (pool === undefined || pool.distrusted) return
     pool.strikes.add(key)
     if (this.opts.distrustAfter > 0 && pool.strikes.size >= this.opts.distrustAfter && this.suspected(pool)) {
       pool.distrusted = true
       pool.jobs = []
+      pool.waiting.clear()
       this.emit('distrust', author, pool.strikes.size)
     }
+  }
+
+  /** The operator trusts `author` again (`whoismesh distrust --undo`): it starts afresh. */
+  forgive (author: string): void {
+    this.pools.delete(author)
   }
 
   /** Audits run and strikes counted, per author (for status and tests). */
@@ -158,7 +169,7 @@ export class Audits extends EventEmitter<AuditEvents> {
   private pool (author: string): Pool | undefined {
     let p = this.pools.get(author)
     if (p === undefined && this.pools.size < this.opts.maxAuthors) {
-      p = { jobs: [], seen: 0, strikes: new Set(), audits: 0, distrusted: false }
+      p = { jobs: [], waiting: new Map(), seen: 0, strikes: new Set(), audits: 0, distrusted: false }
       this.pools.set(author, p)
     }
     return p
@@ -168,16 +179,20 @@ export class Audits extends EventEmitter<AuditEvents> {
     const p = this.pool(author)
     if (p === undefined || p.distrusted) return
     p.seen++
-    if (p.jobs.length < this.opts.perAuthor) { p.jobs.push(job); return }
+    const add = (r: RegistryId, n: number): void => { p.waiting.set(r, (p.waiting.get(r) ?? 0) + n) }
+    if (p.jobs.length < this.opts.perAuthor) { p.jobs.push(job); add(job.registry, 1); return }
     // reservoir sampling: every record offered stays with the same chance
     const k = Math.floor(this.random() * p.seen)
-    if (k < p.jobs.length) p.jobs[k] = job
+    if (k >= p.jobs.length) return
+    add(p.jobs[k].registry, -1)
+    p.jobs[k] = job
+    add(job.registry, 1)
   }
 
   /** A peer with strikes and records left to audit (for `registry`, when given). */
   private suspect (registry?: RegistryId): Pool | undefined {
     for (const p of this.pools.values()) {
-      if (this.suspected(p) && !p.distrusted && p.jobs.some(j => registry === undefined || j.registry === registry)) return p
+      if (this.suspected(p) && !p.distrusted && (registry === undefined ? p.jobs.length : p.waiting.get(registry) ?? 0) > 0) return p
     }
     return undefined
   }
@@ -192,7 +207,7 @@ export class Audits extends EventEmitter<AuditEvents> {
     let total = 0
     const counts: Array<[Pool, number]> = []
     for (const p of this.pools.values()) {
-      const n = p.jobs.reduce((c, j) => c + (j.registry === registry ? 1 : 0), 0)
+      const n = p.waiting.get(registry) ?? 0
       if (n > 0) { counts.push([p, n]); total += n }
     }
     let x = this.random() * total

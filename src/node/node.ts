@@ -295,6 +295,9 @@ export class WhoismeshNode {
       for (const p of peers) await this.mesh.forgetPeer(p)
       // addresses given up on, e.g. where a copy the peer authored contradicted the registry
       this.crawler.reopenGivenUp()
+    } else {
+      // trusted again: its audits and strikes start afresh
+      for (const p of peers) this.audits.forgive(p)
     }
     if (res.droppedNetworks + res.droppedNegatives > 0) {
       // what the dropped records had replaced may still be held by a peer: fetch it rather than ask

@@ -94,7 +94,7 @@ describe('Audits', () => {
     assert.ok(late > 30 && late < 70, `${late} of 100 from the second half`)
   })
 
-  it('distinct contradicted records strike; at distrustAfter the author is distrusted once, and its records are no longer audited', () => {
+  it('distinct contradicted records strike (never this node\'s own); at distrustAfter the author is distrusted once, its records no longer audited until it is forgiven', () => {
     const a = new Audits({ share: 1, distrustAfter: 3 }, SELF)
     const distrusted: Array<[string, number]> = []
     a.on('distrust', (p, n) => distrusted.push([p, n]))
@@ -108,6 +108,15 @@ describe('Audits', () => {
     a.offer({ networks: [net(0, 255, LIAR)], negatives: [] })
     a.earn()
     assert.equal(a.take('arin'), undefined)
+    // trusted again by the operator: it starts afresh
+    a.forgive(LIAR)
+    a.offer({ networks: [net(0, 255, LIAR)], negatives: [] })
+    a.earn()
+    assert.equal(a.take('arin')?.author, LIAR)
+    // this node's own records: the registry changed between two of its lookups, no strike
+    for (let i = 0; i < 5; i++) a.strike(SELF, String(i))
+    assert.deepEqual(distrusted, [[LIAR, 3]])
+    assert.equal(a.stats()[SELF], undefined)
     const never = new Audits({ share: 1, distrustAfter: 0 }, SELF)
     never.on('distrust', () => assert.fail('distrustAfter 0 never distrusts'))
     for (let i = 0; i < 10; i++) never.strike(LIAR, String(i))
