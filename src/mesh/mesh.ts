@@ -104,6 +104,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         metrics: this.modules.syncMetrics,
         plausible: this.modules.plausible,
         onImplausible: this.modules.onImplausible,
+        isLive: peer => this.membership.liveFullPeers().includes(peer),
         onAccepted: (a) => { if (a.networks.length + a.negatives.length > 0) this.emit('records', a) }
       })
       await this.sync.start()

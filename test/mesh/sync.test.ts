@@ -5,47 +5,17 @@
 import '../../src/util/polyfill.js'
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
-import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
+import type { MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { checkNegativeRecord, checkNetworkRecord } from '../../src/mesh/validation.js'
 import { SyncService, SyncProtocolError, SYNC_PROTOCOL, type SyncReport } from '../../src/mesh/sync/index.js'
 import { QuestionCode, SYNC_VERSION, decodeFrame, encodeFrame, networkToTuple } from '../../src/mesh/sync/protocol.js'
 import { NetworkStore } from '../../src/store/index.js'
 import { encodeValue, type NegativeRecord, type NetworkRecord } from '../../src/record/index.js'
-import { createMeshMetrics, Registry, type MeshMetrics } from '../../src/metrics/index.js'
-import { neg, net, rng, tempDir } from '../store/helpers/records.js'
-
-interface Peer {
-  libp2p: MeshLibp2p
-  store: NetworkStore
-  sync: SyncService
-  accepted: number
-}
-
-const cleanups: Array<() => Promise<void>> = []
-after(async () => { for (const c of cleanups.reverse()) await c().catch(() => {}) })
-
-async function startLibp2p (): Promise<MeshLibp2p> {
-  const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
-  cleanups.push(async () => { await libp2p.stop() })
-  return libp2p
-}
-
-async function startPeer (opts: Partial<SyncService['opts']> = {}, metrics?: MeshMetrics): Promise<Peer> {
-  const { dir, cleanup } = await tempDir()
-  const store = await NetworkStore.open({ dataDir: dir })
-  cleanups.push(async () => { await store.close(); await cleanup() })
-  const libp2p = await startLibp2p()
-  const peer: Peer = { libp2p, store, sync: undefined as unknown as SyncService, accepted: 0 }
-  peer.sync = new SyncService(opts, { libp2p, store, metrics, onAccepted: a => { peer.accepted += a.networks.length + a.negatives.length } })
-  await peer.sync.start()
-  cleanups.push(async () => { await peer.sync.stop() })
-  return peer
-}
-
-const addr = (p: { libp2p: MeshLibp2p }): ReturnType<MeshLibp2p['getMultiaddrs']>[number] => p.libp2p.getMultiaddrs()[0]
+import { createMeshMetrics, Registry } from '../../src/metrics/index.js'
+import { neg, net, rng } from '../store/helpers/records.js'
+import { addr, closeSyncPeers, onCleanup, startLibp2p, startPeer, waitFor } from './helpers/sync-peers.js'
 
 /** /8s where a synthetic network passes validation (not reserved, not special-purpose) */
 const OCTETS = Array.from({ length: 224 }, (_, o) => o).filter(o => checkNetworkRecord(net(o * 2 ** 24 + 65536, o * 2 ** 24 + 65791)).result === 'accept')
@@ -99,15 +69,9 @@ async function dump (store: NetworkStore): Promise<Buffer> {
   return Buffer.concat(parts)
 }
 
-const transferred = (r: SyncReport): number => r.networksReceived + r.negativesReceived + r.networksSent + r.negativesSent
+after(closeSyncPeers)
 
-async function waitFor (what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
-}
+const transferred = (r: SyncReport): number => r.networksReceived + r.negativesReceived + r.networksSent + r.negativesSent
 
 test('two nodes with disjoint, overlapping and conflicting records hold identical indexes after one sync', async () => {
   const metrics = createMeshMetrics(new Registry())
@@ -161,7 +125,7 @@ test('copies of one network or negative that differ only in fetch metadata are e
   b.store = await NetworkStore.open({ dataDir: b.store.dataDir })
   b.sync = new SyncService({}, { libp2p: b.libp2p, store: b.store })
   await b.sync.start()
-  cleanups.push(async () => { await b.sync.stop(); await b.store.close() })
+  onCleanup(async () => { await b.sync.stop(); await b.store.close() })
   assert.equal(a.store.digest(), b.store.digest(), 'the identities agree: only fetch metadata differs')
   assert.equal((await dump(a.store)).equals(await dump(b.store)), false, 'the dumps differ before the sync')
 

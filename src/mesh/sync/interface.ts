@@ -51,10 +51,30 @@ export interface SyncOptions {
    */
   ioTimeoutMs: number
   /**
-   * Inbound sessions served at once; further ones are refused with "busy".
+   * How long a responder waits for the initiator's next frame (at most ioTimeoutMs): an honest
+   * initiator answers a turn at once, so a silent one is cut early.
+   * @default 15_000
+   */
+  stallMs: number
+  /**
+   * A responder's session older than `paceGraceMs` that has moved fewer than `minBytesPerSecond`
+   * (sent and received, on average) is cut at the next frame: frames trickled just inside
+   * `stallMs` would otherwise hold a slot until the session deadline.
+   * @default 30_000 and 4096
+   */
+  paceGraceMs: number
+  minBytesPerSecond: number
+  /**
+   * Inbound sessions served at once; further ones are refused with "busy". One per peer.
    * @default 4
    */
   maxConcurrentSessions: number
+  /**
+   * Of those, how many may come from peers the mesh does not count live (no heartbeat seen:
+   * a joiner's first seconds, or identities minted to hold the slots).
+   * @default 2
+   */
+  maxStrangerSessions: number
   /**
    * Commits in flight per session while more frames are read (overlaps validation with LevelDB).
    * @default 2
@@ -70,7 +90,11 @@ export const defaultSyncOptions: SyncOptions = {
   fanout: 16,
   sessionTimeoutMs: 300_000,
   ioTimeoutMs: 30_000,
+  stallMs: 15_000,
+  paceGraceMs: 30_000,
+  minBytesPerSecond: 4096,
   maxConcurrentSessions: 4,
+  maxStrangerSessions: 2,
   maxPendingCommits: 2
 }
 
@@ -81,6 +105,8 @@ export interface SyncModules {
   metrics?: SyncMetrics
   /** called with `CommitResult.accepted` of every commit a session makes (both roles) */
   onAccepted?: (accepted: CommitResult['accepted']) => void
+  /** whether the mesh counts `peer` live (its heartbeats arrive); absent: every peer is */
+  isLive?: (peer: string) => boolean
   /** the checks of received records against the delegation files (MeshModules.plausible) */
   plausible?: () => PlausibilityCheck | undefined
   /** called with the received records those checks dropped, and the session's peer */

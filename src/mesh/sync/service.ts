@@ -36,6 +36,8 @@ export class SyncService {
   private running = false
   private stopController = new AbortController()
   private inbound = 0
+  /** inbound sessions from peers the mesh does not count live */
+  private inboundStrangers = 0
   private readonly active = new Set<Promise<unknown>>()
   private readonly outbound = new Map<string, Promise<SyncReport>>()
   /** responder sessions in progress, by peer */
@@ -136,6 +138,7 @@ export class SyncService {
   /** Whether an inbound session from `peer` must be refused (see the class comment). */
   private busyFor (peer: string): boolean {
     if (this.inbound >= this.opts.maxConcurrentSessions || this.inboundFrom.has(peer)) return true
+    if (this.isStranger(peer) && this.inboundStrangers >= this.opts.maxStrangerSessions) return true
     if (this.initiatedWith === undefined) return false
     return !(this.initiatedWith === peer && peer < this.modules.libp2p.peerId.toString())
   }
@@ -149,7 +152,9 @@ export class SyncService {
       void this.track(this.session('responder', peer, stream, this.sessionSignal()).refuse('busy'))
       return
     }
+    const stranger = this.isStranger(peer)
     this.inbound++
+    if (stranger) this.inboundStrangers++
     this.stats.sessionsServed++
     const session = this.session('responder', peer, stream, this.sessionSignal())
     const run = session.respond().then(
@@ -157,10 +162,15 @@ export class SyncService {
       err => { this.aborted('responder', peer, err, session.report); throw err }
     ).finally(() => {
       this.inbound--
+      if (stranger) this.inboundStrangers--
       this.inboundFrom.delete(peer)
     })
     this.inboundFrom.set(peer, run)
     void this.track(run)
+  }
+
+  private isStranger (peer: string): boolean {
+    return this.modules.isLive?.(peer) === false
   }
 
   private session (role: SyncRole, peer: string, stream: Stream, signal: AbortSignal): SyncSession {
@@ -216,7 +226,11 @@ function checkOptions (o: SyncOptions): SyncOptions {
   int('fanout', 2, 1024)
   int('sessionTimeoutMs', 1)
   int('ioTimeoutMs', 1)
+  int('stallMs', 1)
+  int('paceGraceMs', 0)
+  int('minBytesPerSecond', 0)
   int('maxConcurrentSessions', 1)
+  int('maxStrangerSessions', 0)
   int('maxPendingCommits', 1, 64)
   if (o.maxTurnBytes < o.maxFrameBytes) throw new SyncOptionsError('maxTurnBytes', `must be at least maxFrameBytes (${o.maxFrameBytes})`)
   return o

@@ -228,9 +228,26 @@ export class SyncSession {
     return AbortSignal.any([this.ctx.signal, AbortSignal.timeout(this.ctx.opts.ioTimeoutMs)])
   }
 
+  /** a read's deadline: a responder waits `stallMs` at most for the initiator's next frame */
+  private readSignal (): AbortSignal {
+    const { opts } = this.ctx
+    const ms = this.ctx.role === 'responder' ? Math.min(opts.stallMs, opts.ioTimeoutMs) : opts.ioTimeoutMs
+    return AbortSignal.any([this.ctx.signal, AbortSignal.timeout(ms)])
+  }
+
+  /** A responder's session that moves too few bytes for its age ends here (SyncOptions.minBytesPerSecond). */
+  private checkPace (): void {
+    const { opts } = this.ctx
+    const s = (performance.now() - this.startedAt) / 1000
+    if (this.ctx.role !== 'responder' || s * 1000 <= opts.paceGraceMs) return
+    const bytes = this.report.bytesReceived + this.report.bytesSent
+    if (bytes < opts.minBytesPerSecond * s) throw new SyncTimeoutError(`the session with ${this.ctx.peer} moves too slowly: ${bytes} bytes in ${s.toFixed(1)} s`)
+  }
+
   private async readFrame (): Promise<Frame> {
     this.received.throwIfFailed()
-    const buf = await this.lp.read({ signal: this.ioSignal() })
+    this.checkPace()
+    const buf = await this.lp.read({ signal: this.readSignal() })
     const bytes = buf.subarray()
     this.report.bytesReceived += bytes.byteLength
     const f = decodeFrame(bytes, VALIDATION_LIMITS.maxBatchRecords)
