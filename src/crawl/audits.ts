@@ -7,7 +7,9 @@
  * - How often: every lookup of the crawl earns `share` of an audit (default 1%: one audit per
  *   hundred lookups); an audit takes a slot of its registry's budget like any lookup. While a peer
  *   the registries contradicted has records left to audit, lookups earn `suspectBoost` times as
- *   much, and those records go first.
+ *   much, and those records go first. Once the crawl is done (`idle`), time earns audits instead
+ *   (the node's auditWhileIdle), and records that arrive then go first: a finished fleet receives
+ *   few, and those are the ones worth asking about.
  * - The verdict (judge): the registry's answer for the audited address against what the record
  *   says. A network is contradicted when the registry answers that address with the same range
  *   but another handle, name, org, country or type; with no network; with a network not inside the
@@ -42,6 +44,9 @@ export interface AuditJob {
 export type AuditAnswer = { network: Pick<NetworkRecord, 'start' | 'end' | 'registry' | 'handle' | 'name' | 'org' | 'country' | 'type'> } | { notFound: true }
 
 export type AuditVerdict = 'agreed' | 'contradicted' | 'inconclusive'
+
+/** records offered while the node is idle kept to audit first (Audits.fresh) */
+const FRESH_MAX = 10_000
 
 interface AuditEvents {
   /** an audit ended with a verdict */
@@ -81,6 +86,14 @@ export class Audits extends EventEmitter<AuditEvents> {
   private readonly opts: AuditOptions
   private readonly pools = new Map<string, Pool>()
   private credit = 0
+  /**
+   * Records that arrived while the node was not crawling (`idle`), audited before the reservoirs:
+   * a fleet whose crawl is done receives few records, and those few are the ones worth asking
+   * about. At most FRESH_MAX, the oldest dropped first.
+   */
+  private fresh: AuditJob[] = []
+  /** set by the node: true while its crawl is done (records offered then are `fresh`) */
+  idle = false
 
   /**
    * @param self this node's peer id (its own records are not audited)
@@ -109,16 +122,28 @@ export class Audits extends EventEmitter<AuditEvents> {
     }
   }
 
-  /** One lookup of the crawl was made: it earns a share of an audit. */
-  earn (): void {
+  /**
+   * `lookups` lookups of the crawl were made (or, between runs, this many could have been at
+   * the node's share of the budgets): they earn `share` of an audit each.
+   */
+  earn (lookups = 1): void {
     if (this.opts.share <= 0) return
-    this.credit = Math.min(this.credit + this.opts.share * (this.suspect() !== undefined ? this.opts.suspectBoost : 1), 10)
+    this.credit = Math.min(this.credit + lookups * this.opts.share * (this.suspect() !== undefined ? this.opts.suspectBoost : 1), 10)
   }
 
   /** An audit for `registry` when one is earned and a record of that registry waits; it is removed. */
   take (registry: RegistryId): AuditJob | undefined {
     if (this.credit < 1 - 1e-9) return undefined
     const suspect = this.suspect(registry)
+    if (suspect === undefined) {
+      const job = this.takeFresh(registry)
+      if (job !== undefined) {
+        this.credit -= 1
+        const p = this.pools.get(job.author)
+        if (p !== undefined) p.audits++
+        return job
+      }
+    }
     const pool = suspect ?? this.pickPool(registry)
     if (pool === undefined) return undefined
     const mine: number[] = []
@@ -152,6 +177,7 @@ export class Audits extends EventEmitter<AuditEvents> {
       pool.distrusted = true
       pool.jobs = []
       pool.waiting.clear()
+      this.fresh = this.fresh.filter(j => j.author !== author)
       this.emit('distrust', author, pool.strikes.size)
     }
   }
@@ -163,7 +189,7 @@ export class Audits extends EventEmitter<AuditEvents> {
 
   /** Audits run and strikes counted, per author (for status and tests). */
   stats (): Record<string, { audits: number, strikes: number, waiting: number }> {
-    return Object.fromEntries([...this.pools].map(([a, p]) => [a, { audits: p.audits, strikes: p.strikes.size, waiting: p.jobs.length }]))
+    return Object.fromEntries([...this.pools].map(([a, p]) => [a, { audits: p.audits, strikes: p.strikes.size, waiting: p.jobs.length + this.fresh.filter(j => j.author === a).length }]))
   }
 
   private pool (author: string): Pool | undefined {
@@ -175,9 +201,23 @@ export class Audits extends EventEmitter<AuditEvents> {
     return p
   }
 
+  /** A fresh record for `registry`, chosen at random, removed. */
+  private takeFresh (registry: RegistryId): AuditJob | undefined {
+    const mine: number[] = []
+    this.fresh.forEach((j, i) => { if (j.registry === registry) mine.push(i) })
+    if (mine.length === 0) return undefined
+    const [job] = this.fresh.splice(mine[Math.floor(this.random() * mine.length)], 1)
+    return job
+  }
+
   private keep (author: string, job: AuditJob): void {
     const p = this.pool(author)
     if (p === undefined || p.distrusted) return
+    if (this.idle) {
+      this.fresh.push(job)
+      if (this.fresh.length > FRESH_MAX) this.fresh.splice(0, this.fresh.length - FRESH_MAX)
+      return
+    }
     p.seen++
     const add = (r: RegistryId, n: number): void => { p.waiting.set(r, (p.waiting.get(r) ?? 0) + n) }
     if (p.jobs.length < this.opts.perAuthor) { p.jobs.push(job); add(job.registry, 1); return }

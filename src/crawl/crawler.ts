@@ -21,7 +21,7 @@ import { RegistryQueues, registryProgress, type RegistryQueue } from './registry
 import { RetryPolicy } from './retry-policy.js'
 import { SampleTally } from './sample-tally.js'
 import { ListingPlan, type ListingJob } from './listing.js'
-import { auditOne, listOne, type JobRunContext } from './job-runs.js'
+import { auditOne, auditRound, listOne, type JobRunContext } from './job-runs.js'
 import { WakeUp } from './wake-up.js'
 import { giveUpOnRegistry, reportReachability } from './reachability.js'
 import { CrawlCounterBook } from './counters.js'
@@ -91,6 +91,11 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     } finally {
       this.running = false
     }
+  }
+
+  /** whether run() is under way */
+  get isRunning (): boolean {
+    return this.running
   }
 
   /**
@@ -390,6 +395,15 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
   private enqueueListing (job: ListingJob): void {
     this.queues?.byId[job.registry].listings.push(job)
     this.wakeUp.wake()
+  }
+
+  /**
+   * Between runs (a service node whose crawl is done): runs the audits earned (Audits.earn), one
+   * per registry at most, each in a slot of that registry's limiter; resolves when they end.
+   */
+  async auditIdle (signal?: AbortSignal): Promise<number> {
+    const audits = this.modules.audits
+    return audits === undefined || this.running ? 0 : await auditRound(this.jobContext(), audits, signal)
   }
 
   /** what a listing or an audit may touch (crawl/job-runs.ts) */

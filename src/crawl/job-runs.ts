@@ -5,7 +5,7 @@
  * crawl.
  */
 import type { NetworkRecord } from '../record/index.js'
-import type { RegistryId } from '../registry/interface.js'
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { unreachableKind } from '../lookup/errors.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import { judgeAudit, type AuditAnswer, type AuditJob, type Audits } from './audits.js'
@@ -82,7 +82,7 @@ export async function listOne (ctx: JobRunContext, plan: ListingPlan, q: Registr
  * contradicts then shows as a dispute on every replica). An audit that gets no answer (the
  * registry unreachable, rate-limited, failing) is inconclusive: it is not asked again.
  */
-export async function auditOne (ctx: JobRunContext, audits: Audits, q: RegistryQueue, job: AuditJob, signal?: AbortSignal): Promise<void> {
+export async function auditOne (ctx: JobRunContext, audits: Audits, q: Pick<RegistryQueue, 'id' | 'inFlight'>, job: AuditJob, signal?: AbortSignal): Promise<void> {
   const { gate, client, logger } = ctx.modules
   q.inFlight++
   ctx.counters.audits++
@@ -127,4 +127,22 @@ export async function auditOne (ctx: JobRunContext, audits: Audits, q: RegistryQ
     q.inFlight--
     ctx.wake()
   }
+}
+
+/**
+ * Between crawl runs: one audit for each registry that has one earned (Audits.take), each in a
+ * slot of its registry's limiter, the slots waited for side by side. Resolves, when they have
+ * ended, with how many were taken.
+ */
+export async function auditRound (ctx: JobRunContext, audits: Audits, signal?: AbortSignal): Promise<number> {
+  const runs: Array<Promise<void>> = []
+  for (const id of REGISTRY_IDS) {
+    const job = audits.take(id)
+    if (job === undefined) continue
+    runs.push((async () => {
+      if (await ctx.modules.gate.reserve(id, signal).catch(() => false) === true) await auditOne(ctx, audits, { id, inFlight: 0 }, job, signal)
+    })())
+  }
+  await Promise.all(runs)
+  return runs.length
 }

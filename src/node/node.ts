@@ -43,6 +43,9 @@ function requestOutcome (outcome: string, error?: string): RegistryRequestOutcom
   }
 }
 
+/** how often a node whose crawl is done looks whether an audit is earned (auditWhileIdle) */
+const IDLE_AUDIT_TICK_MS = 1000
+
 /** how long after a distrust this node syncs with every peer (by then the others distrusted too) */
 const DISTRUST_RESYNC_MS = 10_000
 
@@ -263,6 +266,32 @@ export class WhoismeshNode {
       status = await this.crawler.run(signal)
     }
     return status
+  }
+
+  /**
+   * While a service node's crawl is done (between runs): audits go on at `--audit-share` of this
+   * node's fair share of the budgets (each registry's ÷ the live crawlers), so a peer that
+   * publishes after the crawl is audited too. Resolves when `signal` aborts.
+   */
+  async auditWhileIdle (signal: AbortSignal): Promise<void> {
+    let last = performance.now()
+    while (!signal.aborted) {
+      await new Promise(resolve => setTimeout(resolve, IDLE_AUDIT_TICK_MS).unref())
+      const now = performance.now()
+      const crawlers = Math.max(1, this.mesh.liveFullPeers().length)
+      const perSecond = REGISTRY_IDS.reduce((sum, id) => sum + this.opts.budgets[id] * this.opts.budgetSafety, 0) / crawlers
+      this.audits.idle = !this.crawler.isRunning
+      if (!this.crawler.isRunning) {
+        this.audits.earn(perSecond * (now - last) / 1000)
+        // as many as are earned (at most 10: Audits caps its credit), a round of one per registry at a time
+        try {
+          while (!signal.aborted && await this.crawler.auditIdle(signal) > 0);
+        } catch (err: any) {
+          this.logger.warn('an audit failed', { error: String(err?.message ?? err) })
+        }
+      }
+      last = performance.now()
+    }
   }
 
   /** Resolves true once addresses are reopened after the crawl (crawlReopened crawls them), false when `signal` aborts. */

@@ -122,6 +122,17 @@ describe('Audits', () => {
     for (let i = 0; i < 10; i++) never.strike(LIAR, String(i))
   })
 
+  it('records that arrive while the node is idle (its crawl done) are audited before the reservoirs', () => {
+    const a = new Audits({ share: 1 }, SELF)
+    for (let i = 0; i < 100; i++) a.offer({ networks: [net(i * 256, i * 256 + 255, HONEST[0])], negatives: [] })
+    a.idle = true
+    a.offer({ networks: [net(1 << 24, (1 << 24) + 255, LIAR), net(2 << 24, (2 << 24) + 255, LIAR)], negatives: [] })
+    const taken: string[] = []
+    for (let i = 0; i < 3; i++) { a.earn(); taken.push(a.take('arin')!.author) }
+    assert.deepEqual(taken, [LIAR, LIAR, HONEST[0]])
+    assert.equal(a.stats()[LIAR].audits, 2)
+  })
+
   it('a suspect\'s records go first, and lookups earn suspectBoost times as many audits while it has records left', () => {
     const a = new Audits({ share: 0.01, suspectBoost: 10 }, SELF)
     for (let i = 0; i < 50; i++) a.offer({ networks: [net(i * 256, i * 256 + 255, HONEST[0]), net(i * 256, i * 256 + 255, LIAR)], negatives: [] })

@@ -204,11 +204,14 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
         exitCode = complete ? 0 : EXIT_INCOMPLETE
       } else {
         logger.info('crawl done; serving dump/lookup/coverage until stopped (Ctrl-C)')
+        // peers' records that arrive from now on are audited too (crawl/audits.ts)
+        const idleAudits = node.auditWhileIdle(ac.signal)
         // a sync may still take back answers a listing gave (crawl/sample-tally.ts): crawl those
         while (await node.whenReopened(ac.signal)) {
           status = await node.crawlReopened(status, ac.signal)
           logger.info('reopened addresses crawled', { sampleResolved: status.sampleResolved, sampleTotal: status.sampleTotal })
         }
+        await idleAudits
       }
     }
   } finally {
