@@ -12,16 +12,20 @@
  *   few, and those are the ones worth asking about.
  * - The verdict (judge): the registry's answer for the audited address against what the record
  *   says. A network is contradicted when the registry answers that address with the same range
- *   but another handle, name, org, country or type; with no network; with a network not inside the
- *   record's range; or, for a leaf (which has no children), with any other range. A "not found"
- *   is contradicted by any network; an 'answered' note (a container is the answer there) by a
- *   leaf. A container answered by a network inside it says nothing either way.
- * - A contradiction is a strike against the record's author (a registry answer in the crawl that
- *   lost to a copy saying otherwise, crawl/contradiction.ts, is one too); strikes count distinct
- *   records. A registry that changed a network between the peer's fetch and the audit strikes an
- *   honest peer too, so an author is suspected (audited first, and more) only while its strikes
- *   are at least `minStrikeRate` of its audits, and distrusted ('distrust' event: the node runs
- *   what `whoismesh distrust` runs) once it has `distrustAfter` strikes while suspected.
+ *   but another handle, name, org, country or type (only handle, name and class when one was
+ *   fetched by RDAP and the other by WHOIS, which write the others differently); with no network;
+ *   with a network not inside the record's range; or, for a leaf (which has no children), with
+ *   any other range. A "not found" is contradicted by any network; an 'answered' note (a
+ *   container is the answer there) by a leaf. A container answered by a network inside it says
+ *   nothing either way.
+ * - A contradiction is a strike against the record's author; strikes count distinct records. A
+ *   registry that changed a network after the peer fetched it would strike an honest peer: an
+ *   answer whose last-changed date is later than the record's fetch time is inconclusive, and an
+ *   author is suspected (audited first, and more) only while its strikes are at least
+ *   `minStrikeRate` of its audits, and distrusted ('distrust' event: the node runs what `whoismesh
+ *   distrust` runs) once it has `distrustAfter` strikes while suspected. A registry answer of the
+ *   crawl that loses to a copy saying otherwise (crawl/contradiction.ts) is logged and counted but
+ *   is no strike: two honest nodes fetching one network at different times meet that way too.
  */
 import { EventEmitter } from 'node:events'
 import { isLeaf, LISTED_QUERY_ADDRESS, type NegativeReason, type NetworkRecord } from '../record/index.js'
@@ -35,13 +39,13 @@ export interface AuditJob {
   registry: RegistryId
   /** the address to ask */
   address: number
-  /** a network: its range, whether it is a leaf, and what it says; a note: its reason */
-  network?: { start: number, end: number, leaf: boolean, said: Said }
+  /** a network: its range, whether it is a leaf, what it says, and how and when it was fetched; a note: its reason */
+  network?: { start: number, end: number, leaf: boolean, said: Said, source: NetworkRecord['source'], fetchedAt: number }
   note?: NegativeReason
 }
 
 /** The registry's answer to an audit: its most specific network at the address, or none. */
-export type AuditAnswer = { network: Pick<NetworkRecord, 'start' | 'end' | 'registry' | 'handle' | 'name' | 'org' | 'country' | 'type'> } | { notFound: true }
+export type AuditAnswer = { network: Pick<NetworkRecord, 'start' | 'end' | 'registry' | 'handle' | 'name' | 'org' | 'country' | 'type' | 'source' | 'lastChanged'> } | { notFound: true }
 
 export type AuditVerdict = 'agreed' | 'contradicted' | 'inconclusive'
 
@@ -61,13 +65,28 @@ export function judgeAudit (job: AuditJob, answer: AuditAnswer): AuditVerdict {
   if (n !== undefined) {
     if ('notFound' in answer) return 'contradicted'
     const a = answer.network
-    if (a.start === n.start && a.end === n.end) return contradicts(a, n.said) ? 'contradicted' : 'agreed'
+    // the registry says the network changed after the peer fetched it: a difference proves nothing
+    const changed = Date.parse(a.lastChanged)
+    if (Number.isFinite(changed) && changed > n.fetchedAt) return 'inconclusive'
+    if (a.start === n.start && a.end === n.end) return saysOtherwise(a, n) ? 'contradicted' : 'agreed'
     if (n.leaf || a.start < n.start || a.end > n.end) return 'contradicted'
     return 'inconclusive'
   }
   if (job.note === 'not-found') return 'notFound' in answer ? 'agreed' : 'contradicted'
   if (job.note === 'answered') return 'notFound' in answer ? 'contradicted' : isLeaf(answer.network.registry, answer.network.type) ? 'contradicted' : 'agreed'
   return 'inconclusive'
+}
+
+/**
+ * Whether the registry's answer `a` for the same range says otherwise than the record. Fetched
+ * the same way, every field counts (contradicts); fetched the other way (RDAP against WHOIS, or a
+ * listing's RPSL), the org, country and type words may be written differently (an RPSL org from
+ * `descr`, a status WHOIS leaves out): then the handle, the name and the class count.
+ */
+function saysOtherwise (a: Extract<AuditAnswer, { network: unknown }>['network'], n: NonNullable<AuditJob['network']>): boolean {
+  if (a.source === n.source) return contradicts(a, n.said)
+  if (a.registry !== n.said.registry || a.handle !== n.said.handle || a.name !== n.said.name) return true
+  return n.said.type !== '' && a.type !== '' && isLeaf(a.registry, a.type) !== n.leaf
 }
 
 interface Pool {
@@ -80,12 +99,16 @@ interface Pool {
   strikes: Set<string>
   audits: number
   distrusted: boolean
+  /** when a record of it was last offered (Audits.offers): the pool least recently offered to goes first */
+  lastOffer: number
 }
 
 export class Audits extends EventEmitter<AuditEvents> {
   private readonly opts: AuditOptions
   private readonly pools = new Map<string, Pool>()
   private credit = 0
+  /** records offered so far (orders the pools by their last offer) */
+  private offers = 0
   /**
    * Records that arrived while the node was not crawling (`idle`), audited before the reservoirs:
    * a fleet whose crawl is done receives few records, and those few are the ones worth asking
@@ -113,7 +136,7 @@ export class Audits extends EventEmitter<AuditEvents> {
         author: r.author,
         registry: r.registry,
         address: r.queryAddress === LISTED_QUERY_ADDRESS ? r.start : r.queryAddress,
-        network: { start: r.start, end: r.end, leaf: isLeaf(r.registry, r.type), said: { registry: r.registry, handle: r.handle, name: r.name, org: r.org, country: r.country, type: r.type } }
+        network: { start: r.start, end: r.end, leaf: isLeaf(r.registry, r.type), said: { registry: r.registry, handle: r.handle, name: r.name, org: r.org, country: r.country, type: r.type }, source: r.source, fetchedAt: r.fetchedAt }
       })
     }
     for (const r of records.negatives) {
@@ -182,6 +205,26 @@ export class Audits extends EventEmitter<AuditEvents> {
     }
   }
 
+  /** A job take() gave that could not run (no slot for it): it waits again, its credit back. */
+  untake (job: AuditJob): void {
+    this.credit += 1
+    const p = this.pools.get(job.author)
+    if (p === undefined || p.distrusted) return
+    p.audits--
+    p.jobs.push(job)
+    p.waiting.set(job.registry, (p.waiting.get(job.registry) ?? 0) + 1)
+  }
+
+  /** The operator distrusted `author` (`whoismesh distrust`): its records are not audited any more. */
+  distrusted (author: string): void {
+    const p = this.pool(author)
+    if (p === undefined) return
+    p.distrusted = true
+    p.jobs = []
+    p.waiting.clear()
+    this.fresh = this.fresh.filter(j => j.author !== author)
+  }
+
   /** The operator trusts `author` again (`whoismesh distrust --undo`): it starts afresh. */
   forgive (author: string): void {
     this.pools.delete(author)
@@ -192,12 +235,23 @@ export class Audits extends EventEmitter<AuditEvents> {
     return Object.fromEntries([...this.pools].map(([a, p]) => [a, { audits: p.audits, strikes: p.strikes.size, waiting: p.jobs.length + this.fresh.filter(j => j.author === a).length }]))
   }
 
+  /**
+   * The author's pool, made if needed: when `maxAuthors` are kept, the one without strikes that
+   * was offered a record least recently makes room (authors come and go; identities can be
+   * minted). Undefined only when every kept author has strikes.
+   */
   private pool (author: string): Pool | undefined {
     let p = this.pools.get(author)
-    if (p === undefined && this.pools.size < this.opts.maxAuthors) {
-      p = { jobs: [], waiting: new Map(), seen: 0, strikes: new Set(), audits: 0, distrusted: false }
-      this.pools.set(author, p)
+    if (p !== undefined) return p
+    if (this.pools.size >= this.opts.maxAuthors) {
+      let oldest: [string, Pool] | undefined
+      for (const e of this.pools) if (e[1].strikes.size === 0 && (oldest === undefined || e[1].lastOffer < oldest[1].lastOffer)) oldest = e
+      if (oldest === undefined) return undefined
+      this.pools.delete(oldest[0])
+      this.fresh = this.fresh.filter(j => j.author !== oldest![0])
     }
+    p = { jobs: [], waiting: new Map(), seen: 0, strikes: new Set(), audits: 0, distrusted: false, lastOffer: this.offers }
+    this.pools.set(author, p)
     return p
   }
 
@@ -213,6 +267,7 @@ export class Audits extends EventEmitter<AuditEvents> {
   private keep (author: string, job: AuditJob): void {
     const p = this.pool(author)
     if (p === undefined || p.distrusted) return
+    p.lastOffer = ++this.offers
     if (this.idle) {
       this.fresh.push(job)
       if (this.fresh.length > FRESH_MAX) this.fresh.splice(0, this.fresh.length - FRESH_MAX)

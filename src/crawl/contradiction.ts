@@ -49,19 +49,20 @@ function summary (r: NetworkRecord): Contradiction['stored'] {
 }
 
 /**
- * After the commit of `answer` (the registry's answer for `address`; `lost`: the commit reported it
- * contested). A stored copy that contradicts the answer is reported (returned, and logged) even
- * where the address is answered anyway (an 'answered' note stands under any container); an
+ * After the commit of `answer` (the registry's answer for `address`; `kept`: the stored copy it
+ * lost to, when the commit reported it contested). A stored copy that contradicts the answer is
+ * reported (returned, and logged) even where the address is answered anyway (an 'answered' note
+ * stands under any container); an
  * address the store still leaves open is given up on with the reason, so the run can end (a later
  * commit that resolves it clears the failure).
  */
 export async function checkAnswerStood (
-  ctx: LookupFailureContext & { store: Pick<CrawlStore, 'isResolved' | 'network'> }, q: RegistryQueue, address: number, answer: NetworkRecord, lost: boolean
+  ctx: LookupFailureContext & { store: Pick<CrawlStore, 'isResolved'> }, q: RegistryQueue, address: number, answer: NetworkRecord, kept: NetworkRecord | undefined
 ): Promise<Contradiction | undefined> {
   const { store, modules: { logger } } = ctx
   const open = !store.isResolved(address)
-  if (!lost && !open) return undefined
-  const stored = lost ? await store.network(answer.start, answer.end) : undefined
+  if (kept === undefined && !open) return undefined
+  const stored = kept
   const where = `${formatIPv4(answer.start)} - ${formatIPv4(answer.end)}`
   if (stored === undefined || !contradicts(answer, stored)) {
     // not left open silently either (e.g. inside a hole a distrust left: store/memory-index.ts)

@@ -310,6 +310,7 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
       const audit = this.modules.audits?.take(id)
       if (audit !== undefined) {
         const reserved = await this.reserve(q, signal)
+        if (reserved !== true) this.modules.audits!.untake(audit)
         if (reserved === undefined) break
         if (reserved) void auditOne(this.jobContext(), this.modules.audits!, q, audit, signal)
         continue
@@ -374,8 +375,8 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
         committed = await this.commit({ networks: [record], negatives: notes, clearFailures: hadFailure ? [address] : undefined, meta: this.book.meta() })
         if (committed == null) return
         this.emit('accepted', toPublish(committed))
-        const lost = committed.contested.some(c => c.kind === 'network' && c.replaced !== true && c.record.start === record.start && c.record.end === record.end)
-        const contradiction = await checkAnswerStood({ ...this.failureContext(), store: this.modules.store }, q, address, record, lost)
+        const lost = committed.contested.find(c => c.kind === 'network' && c.replaced !== true && c.record.start === record.start && c.record.end === record.end)
+        const contradiction = await checkAnswerStood({ ...this.failureContext(), store: this.modules.store }, q, address, record, lost?.kind === 'network' ? lost.kept : undefined)
         if (contradiction !== undefined) this.emit('contradicted', contradiction)
       } finally {
         this.answering.delete(address)

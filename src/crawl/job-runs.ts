@@ -34,11 +34,12 @@ export interface JobRunContext {
   enqueueListing: (job: ListingJob) => void
 }
 
-/** A controller for one job's requests, aborted with the crawl's signal. */
+/** A controller for one job's requests, aborted with `signal` (between runs nothing else aborts it). */
 function controller (ctx: JobRunContext, signal?: AbortSignal): AbortController {
   const ac = new AbortController()
   ctx.controllers.add(ac)
   if (signal?.aborted === true) ac.abort()
+  else signal?.addEventListener('abort', () => ac.abort(), { once: true, signal: ac.signal })
   return ac
 }
 
@@ -71,6 +72,8 @@ export async function listOne (ctx: JobRunContext, plan: ListingPlan, q: Registr
     }, job, ac.signal)
   } finally {
     ctx.controllers.delete(ac)
+    // done: this also drops its listener on `signal`
+    ac.abort()
     q.inFlight--
     ctx.wake()
   }
@@ -124,6 +127,8 @@ export async function auditOne (ctx: JobRunContext, audits: Audits, q: Pick<Regi
     audits.verdict(job, verdict)
   } finally {
     ctx.controllers.delete(ac)
+    // done: this also drops its listener on `signal`
+    ac.abort()
     q.inFlight--
     ctx.wake()
   }
@@ -141,6 +146,7 @@ export async function auditRound (ctx: JobRunContext, audits: Audits, signal?: A
     if (job === undefined) continue
     runs.push((async () => {
       if (await ctx.modules.gate.reserve(id, signal).catch(() => false) === true) await auditOne(ctx, audits, { id, inFlight: 0 }, job, signal)
+      else audits.untake(job)
     })())
   }
   await Promise.all(runs)

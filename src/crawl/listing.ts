@@ -185,7 +185,7 @@ export class ListingPlan {
     // cut short where the registry lists by prefix: its halves are listed (listing-parts.ts)
     if (!listing.complete) return { networks, notes, next: this.opts.listsByPrefix(job.registry) ? this.parts.halvesOf(job, job, listing.children) : next }
     // a complete listing marks its container, when the sample is a slice and peers take every child stored
-    const slice = networks.every(this.opts.shareable) ? this.opts.sampleSlice : undefined
+    const slice = networks.every(this.opts.shareable) && this.opts.shareable({ ...job.container, listedSample: 1, listedAt: fetchedAt }) ? this.opts.sampleSlice : undefined
     const waitingIn = new Map<number, number>()
     this.sample.forEachIn(job.start, job.end, a => {
       if (this.isExact(a)) return true

@@ -8,7 +8,7 @@ import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { RegistryClient } from '../lookup/index.js'
 import { NetworkStore, type DistrustResult } from '../store/index.js'
 import { UserError } from '../util/errors.js'
-import { isPeerIdText } from '../record/index.js'
+import { isPeerIdText, type NetworkRecord } from '../record/index.js'
 import { Crawler } from '../crawl/crawler.js'
 import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlStatus } from '../crawl/interface.js'
 import { RateLimiter } from '../crawl/rate-limiter.js'
@@ -100,7 +100,7 @@ export class WhoismeshNode {
       giveUpUnreachableMs: opts.giveUpUnreachableMs ?? defaultCrawlerOptions.giveUpUnreachableMs,
       resolve: opts.resolve,
       author: self
-    }, { store, client, gate, logger, ownership: this.ownership, lister: client, audits, shareable: r => checkNetworkRecord(r).result === 'accept' })
+    }, { store, client, gate, logger, ownership: this.ownership, lister: client, audits, shareable: r => this.shareable(r) })
     this.crawler = crawler
     this.mesh = new Mesh({
       listen: opts.mesh.listen,
@@ -149,10 +149,7 @@ export class WhoismeshNode {
     })
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
     crawler.on('lookup', () => { this.metrics.crawl.lookupsTotal.inc(); audits.earn() })
-    crawler.on('contradicted', c => {
-      this.metrics.crawl.contradictionsTotal.inc({ registry: c.registry })
-      if (c.author !== undefined) audits.strike(c.author, `${c.stored.start}-${c.stored.end}`)
-    })
+    crawler.on('contradicted', c => this.metrics.crawl.contradictionsTotal.inc({ registry: c.registry }))
     audits.on('audited', (_job, verdict) => this.metrics.crawl.auditsTotal.inc({ verdict }))
     audits.on('distrust', (peer, strikes) => {
       this.metrics.crawl.autoDistrustsTotal.inc()
@@ -198,6 +195,18 @@ export class WhoismeshNode {
       throw err
     }
     return node
+  }
+
+  /**
+   * Whether peers take `r` as this node would send it: it passes their validation and, by this
+   * node's delegation files, their plausibility checks whole (a listing they would strip is not
+   * made: crawl/listing.ts then notes the addresses instead).
+   */
+  private shareable (r: NetworkRecord): boolean {
+    const v = checkNetworkRecord(r)
+    if (v.result !== 'accept') return false
+    const p = this.plausibility?.network(v.value)
+    return p === undefined || ('network' in p && p.unlisted === undefined)
   }
 
   /** Records from a peer that the delegation files say no registry gave: counted and logged (mesh/plausibility.ts). */
@@ -321,7 +330,10 @@ export class WhoismeshNode {
     if (peers.includes(self)) throw new UserError(`${self} is this node's own peer id`)
     const res = await this.store.distrust(peers, undo)
     if (!undo) {
-      for (const p of peers) await this.mesh.forgetPeer(p)
+      for (const p of peers) {
+        await this.mesh.forgetPeer(p)
+        this.audits.distrusted(p)
+      }
       // addresses given up on, e.g. where a copy the peer authored contradicted the registry
       this.crawler.reopenGivenUp()
     } else {

@@ -254,7 +254,9 @@ export async function loadDelegations (init: Pick<LoadDelegationsOptions, 'urls'
   const o = { ...defaultLoadDelegationsOptions, ...init }
   await mkdir(o.cacheDir, { recursive: true })
   const sources: LoadedDelegations['sources'] = {}
-  const all: Delegation[] = []
+  // per registry, joined in REGISTRY_IDS order: where two files overlap (a transfer between their
+  // days), every node's table keeps the same one, whichever fetch ended first
+  const byRegistry = new Map<RegistryId, Delegation[]>()
   await Promise.all(REGISTRY_IDS.map(async id => {
     const url = o.urls[id]
     if (url === undefined) return
@@ -277,9 +279,9 @@ export async function loadDelegations (init: Pick<LoadDelegationsOptions, 'urls'
     if (text === undefined) { sources[id] = { error: error ?? 'no copy' }; return }
     const parsed = await parseDelegationsInSlices(text)
     sources[id] = { from, entries: parsed.entries.length, malformed: parsed.malformed }
-    for (const e of parsed.entries) all.push(e)
+    byRegistry.set(id, parsed.entries)
   }))
-  return { table: new DelegationTable(all), sources }
+  return { table: new DelegationTable(REGISTRY_IDS.flatMap(id => byRegistry.get(id) ?? [])), sources }
 }
 
 /** The simulator's and the tests' side: a delegation file in the exchange format for `entries`. */

@@ -43,9 +43,9 @@ export interface CommitResult {
   contested: Contested[]
 }
 
-/** A record that lost the pick rule to a stored copy saying otherwise (CommitResult.contested). */
+/** A record that lost the pick rule to a stored copy saying otherwise (CommitResult.contested); `kept`: the network that won. */
 export type Contested =
-  | { kind: 'network', record: CanonicalNetwork, keptAuthor: string | undefined, keptLeaf: boolean, replaced?: true }
+  | { kind: 'network', record: CanonicalNetwork, kept: CanonicalNetwork, keptAuthor: string | undefined, keptLeaf: boolean, replaced?: true }
   | { kind: 'note', record: CanonicalNegative, keptAuthor: string | undefined, replaced?: true }
 
 /** The range a dispute is about, with both authors (IndexedEvent.contested). */

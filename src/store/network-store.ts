@@ -134,17 +134,17 @@ export class NetworkStore extends StoreReads {
     const netChanges: Array<Change<CanonicalNetwork>> = []
     netWinners.forEach((w, i) => {
       const stored = this.db.unframe(netStored[i])
-      const decision = decide(w, stored, bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
-      if (decision === 'keep-stored') {
+      const d = decide(w, stored, bytes => canonicalNetwork(decodeValue(bytes), 'stored network'), compareNetworks, result.networks, this.dataDir)
+      if (d.verdict === 'keep-stored') {
         if (stored !== undefined && networkSaysOtherwise(w.record, stored)) {
-          result.contested.push({ kind: 'network', record: w.record, keptAuthor: canonicalNetwork(decodeValue(stored.body), 'stored network').author, keptLeaf: stored.classified && stored.leaf })
+          result.contested.push({ kind: 'network', record: w.record, kept: d.stored, keptAuthor: d.stored.author, keptLeaf: stored.classified && stored.leaf })
         }
         return
       }
       // the same dispute seen the other way round: a copy saying otherwise replaces the stored
       // record by an earlier fetch time (not by a listing, which answers for its range itself)
-      if (stored !== undefined && (w.record.listedSample ?? 0) === 0 && networkSaysOtherwise(w.record, stored)) {
-        result.contested.push({ kind: 'network', record: canonicalNetwork(decodeValue(stored.body), 'stored network'), keptAuthor: w.record.author, keptLeaf: isLeaf(w.record.registry, w.record.type), replaced: true })
+      if (d.verdict === 'replace' && stored !== undefined && (w.record.listedSample ?? 0) === 0 && networkSaysOtherwise(w.record, stored)) {
+        result.contested.push({ kind: 'network', record: d.stored, kept: w.record, keptAuthor: w.record.author, keptLeaf: isLeaf(w.record.registry, w.record.type), replaced: true })
       }
       const c = { record: w.record, identity: networkHash(w.record), version: versionHash(w.bytes), replaced: stored?.identity }
       ops.push({ type: 'put', key: w.key, value: networkValue(w.record, w.bytes, c) })
@@ -154,15 +154,15 @@ export class NetworkStore extends StoreReads {
     const negChanges: Array<Change<CanonicalNegative>> = []
     negWinners.forEach((w, i) => {
       const stored = this.db.unframe(negStored[i])
-      const decision = decide(w, stored, bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
-      if (decision === 'keep-stored') {
+      const d = decide(w, stored, bytes => canonicalNegative(decodeValue(bytes), 'stored negative'), compareNegatives, result.negatives, this.dataDir)
+      if (d.verdict === 'keep-stored') {
         if (stored !== undefined && !negativeHash(w.record).equals(stored.identity)) {
-          result.contested.push({ kind: 'note', record: w.record, keptAuthor: canonicalNegative(decodeValue(stored.body), 'stored negative').author })
+          result.contested.push({ kind: 'note', record: w.record, keptAuthor: d.stored.author })
         }
         return
       }
-      if (stored !== undefined && !negativeHash(w.record).equals(stored.identity)) {
-        result.contested.push({ kind: 'note', record: canonicalNegative(decodeValue(stored.body), 'stored negative'), keptAuthor: w.record.author, replaced: true })
+      if (d.verdict === 'replace' && stored !== undefined && !negativeHash(w.record).equals(stored.identity)) {
+        result.contested.push({ kind: 'note', record: d.stored, keptAuthor: w.record.author, replaced: true })
       }
       const c = { record: w.record, identity: negativeHash(w.record), version: versionHash(w.bytes), replaced: stored?.identity }
       ops.push({ type: 'put', key: w.key, value: negativeValue(w.record, w.bytes, c) })

@@ -54,20 +54,23 @@ export function foldByKey<T extends Canonical<object>> (
   return [...byKey.values()]
 }
 
-/** What a commit does with one winner of foldByKey, given what is stored under its key. */
+/**
+ * What a commit does with one winner of foldByKey, given what is stored under its key, and the
+ * stored record (decoded once, here) when there is one.
+ */
 export function decide<T> (
   cand: Encoded<T>, stored: Framed | undefined, decodeStored: (b: Buffer) => T,
   compare: (a: Encoded<T>, b: Encoded<T>) => number, counts: UpsertCounts, dataDir: string
-): 'add' | 'replace' | 'keep-stored' {
-  if (stored === undefined) { counts.added++; return 'add' }
-  if (stored.body.equals(cand.bytes)) { counts.unchanged++; return 'keep-stored' }
+): { verdict: 'add' } | { verdict: 'replace' | 'keep-stored', stored: T } {
+  if (stored === undefined) { counts.added++; return { verdict: 'add' } }
+  if (stored.body.equals(cand.bytes)) { counts.unchanged++; return { verdict: 'keep-stored', stored: cand.record } }
   let record: T
   try {
     record = decodeStored(stored.body)
   } catch (err) {
     throw new StoreCorruptError(dataDir, `undecodable stored value: ${(err as Error).message}`, { cause: err })
   }
-  if (compare(cand, { record, bytes: stored.body }) < 0) { counts.changed++; return 'replace' }
+  if (compare(cand, { record, bytes: stored.body }) < 0) { counts.changed++; return { verdict: 'replace', stored: record } }
   counts.unchanged++
-  return 'keep-stored'
+  return { verdict: 'keep-stored', stored: record }
 }

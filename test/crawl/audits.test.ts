@@ -41,6 +41,16 @@ describe('judgeAudit', () => {
     assert.equal(judgeAudit(leaf, { notFound: true }), 'contradicted')
     assert.equal(judgeAudit(leaf, { network: net(0, 4095, HONEST[0], { type: 'Direct Allocation' }) }), 'contradicted')
   })
+  it('an answer the registry says changed after the peer\'s fetch proves nothing; across RDAP and WHOIS only handle, name and class count', () => {
+    const fetched = Date.UTC(2026, 10, 1)
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { org: 'Renamed', lastChanged: '2026-11-20T00:00:00Z' }) }), 'inconclusive')
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { org: 'Renamed', lastChanged: '2026-10-20T00:00:00Z' }) }), 'contradicted')
+    assert.ok(fetched > Date.parse('2026-10-20T00:00:00Z'))
+    const whois = { source: 'whois' as const }
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, org: 'Written otherwise', type: 'reassigned' }) }), 'agreed')
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, name: 'OTHER' }) }), 'contradicted')
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, type: 'Direct Allocation' }) }), 'contradicted', 'a leaf the registry calls a container')
+  })
   it('a leaf answered by another range inside it is contradicted (a leaf has no children); a container so answered says nothing', () => {
     assert.equal(judgeAudit(leaf, { network: net(1000, 1127, HONEST[0]) }), 'contradicted')
     assert.equal(judgeAudit(container, { network: net(1000, 1127, HONEST[0]) }), 'inconclusive')
@@ -78,11 +88,9 @@ describe('Audits', () => {
     assert.equal(new Audits({ share: 0 }, SELF).stats()[LIAR], undefined)
   })
 
-  it('keeps a uniform sample of at most perAuthor records per author, for at most maxAuthors authors', () => {
-    const a = new Audits({ share: 1, perAuthor: 100, maxAuthors: 2 }, SELF, prngFloat(7))
+  it('keeps a uniform sample of at most perAuthor records per author', () => {
+    const a = new Audits({ share: 1, perAuthor: 100 }, SELF, prngFloat(7))
     for (let i = 0; i < 10_000; i++) a.offer({ networks: [net(i * 256, i * 256 + 255, LIAR)], negatives: [] })
-    a.offer({ networks: [net(0, 255, HONEST[0]), net(0, 255, HONEST[1])], negatives: [] })
-    assert.deepEqual(Object.keys(a.stats()).sort(), [HONEST[0], LIAR].sort())
     assert.equal(a.stats()[LIAR].waiting, 100)
     // the sample spreads over the whole stream, not its first hundred
     let late = 0
@@ -131,6 +139,33 @@ describe('Audits', () => {
     for (let i = 0; i < 3; i++) { a.earn(); taken.push(a.take('arin')!.author) }
     assert.deepEqual(taken, [LIAR, LIAR, HONEST[0]])
     assert.equal(a.stats()[LIAR].audits, 2)
+  })
+
+  it('makes room for a new author by dropping the one offered a record least recently, never one with strikes', () => {
+    const a = new Audits({ share: 1, maxAuthors: 2 }, SELF)
+    a.offer({ networks: [net(0, 255, HONEST[0])], negatives: [] })
+    a.offer({ networks: [net(256, 511, LIAR)], negatives: [] })
+    a.strike(LIAR, 'x')
+    a.offer({ networks: [net(512, 767, HONEST[1])], negatives: [] })
+    assert.deepEqual(Object.keys(a.stats()).sort(), [HONEST[1], LIAR].sort())
+    // every kept author has strikes: a new one is not kept
+    a.strike(HONEST[1], 'y')
+    a.offer({ networks: [net(768, 1023, HONEST[2])], negatives: [] })
+    assert.deepEqual(Object.keys(a.stats()).sort(), [HONEST[1], LIAR].sort())
+  })
+
+  it('a job that got no slot waits again with its credit back; a peer the operator distrusted is audited no more', () => {
+    const a = new Audits({ share: 1 }, SELF)
+    a.offer({ networks: [net(0, 255, LIAR)], negatives: [] })
+    a.earn()
+    const j = a.take('arin')!
+    a.untake(j)
+    assert.deepEqual(a.stats()[LIAR], { audits: 0, strikes: 0, waiting: 1 })
+    assert.equal(a.take('arin')?.address, j.address)
+    a.untake(j)
+    a.distrusted(LIAR)
+    assert.equal(a.take('arin'), undefined)
+    assert.equal(a.stats()[LIAR].waiting, 0)
   })
 
   it('a suspect\'s records go first, and lookups earn suspectBoost times as many audits while it has records left', () => {

@@ -3,7 +3,7 @@
  * one has and the other has not, by identity (what the set digest sums: store/digest.ts), each with
  * its author, fetch time and listing mark so the path that brought it can be told.
  */
-import { NetworkStore } from '../../src/store/index.js'
+import { NetworkStore, negativeHash, networkHash } from '../../src/store/index.js'
 
 function describe (kind: 'n' | 'x', r: Record<string, any>): string {
   const head = kind === 'n'
@@ -18,9 +18,8 @@ async function identities (dataDir: string): Promise<Map<string, string>> {
     const out = new Map<string, string>()
     for await (const item of store.items()) {
       const r = item.record as Record<string, any>
-      const id = item.kind === 'n'
-        ? ['n', r.start, r.end, r.registry, r.handle, r.name, r.org, r.country].join('|')
-        : ['x', r.address, r.registry, r.reason].join('|')
+      // the hashes the set digest sums
+      const id = (item.kind === 'n' ? networkHash(item.record) : negativeHash(item.record)).toString('hex')
       out.set(id, describe(item.kind, r))
     }
     return out

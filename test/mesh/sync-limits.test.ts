@@ -1,8 +1,8 @@
 /**
- * What one peer can make a sync responder hold (issue 14, item 5), over real libp2p streams: a
- * silent initiator is cut after `stallMs` (so is a length prefix that never ends, with an error
- * frame), one that trickles frames inside that is cut once its session moves too few bytes for
- * its age, and peers the mesh does not count live share `maxStrangerSessions` slots.
+ * What one peer can make a sync responder hold (issue 14, item 5), over real libp2p streams: an
+ * initiator that opens a session and says nothing is cut after `stallMs` (so is one whose length
+ * prefix never ends, with an error frame), one that trickles frames is cut once its session moves
+ * too few bytes for its age, and peers the mesh does not count live share `maxStrangerSessions` slots.
  */
 import '../../src/util/polyfill.js'
 import { test, after } from 'node:test'
@@ -30,29 +30,25 @@ async function readTurn (lp: ReturnType<typeof lpStream>): Promise<boolean> {
   }
 }
 
-test('a responder cuts an initiator that falls silent after stallMs, not after the read timeout', async () => {
+test('a responder cuts an initiator that opens a session and says nothing after stallMs, not after the read timeout', async () => {
   const server = await startPeer({ stallMs: 400, ioTimeoutMs: 30_000 })
   const client = await startLibp2p()
-  const stream = await client.dialProtocol(addr(server), SYNC_PROTOCOL)
-  const lp = lpStream(stream)
-  await lp.write(hello())
-  assert.ok(await readTurn(lp), 'the responder answered the first turn')
   const t0 = performance.now()
-  // silent from now on
+  const stream = await client.dialProtocol(addr(server), SYNC_PROTOCOL)
   await waitFor('the session to be cut for its silence', () => (server.sync.stats.aborted.timeout ?? 0) === 1, 10_000)
   const ms = performance.now() - t0
   assert.ok(ms < 5_000, `cut after ${Math.round(ms)} ms (stallMs 400, read timeout 30 s)`)
   stream.abort(new Error('test done'))
 })
 
-test('a responder cuts an initiator that trickles tiny frames inside stallMs once the session is older than paceGraceMs', async () => {
-  const server = await startPeer({ stallMs: 2_000, paceGraceMs: 1_000, minBytesPerSecond: 100_000 })
+test('a responder cuts an initiator that trickles tiny frames once the session is older than paceGraceMs', async () => {
+  const server = await startPeer({ paceGraceMs: 3_000, minBytesPerSecond: 100_000 })
   const client = await startLibp2p()
   const stream = await client.dialProtocol(addr(server), SYNC_PROTOCOL)
   const lp = lpStream(stream)
   const t0 = performance.now()
   let turns = 0
-  // one near-empty turn every 300 ms, each inside stallMs: at most 40 turns (12 s)
+  // one near-empty turn every 300 ms: at most 40 turns (12 s)
   for (; turns < 40; turns++) {
     try {
       await lp.write(hello())
@@ -62,8 +58,8 @@ test('a responder cuts an initiator that trickles tiny frames inside stallMs onc
   }
   await waitFor('the session to be cut for its pace', () => (server.sync.stats.aborted.timeout ?? 0) === 1, 10_000)
   const ms = performance.now() - t0
-  assert.ok(turns >= 2 && turns < 40, `${turns} turns before the cut`)
-  assert.ok(ms < 5_000, `cut after ${Math.round(ms)} ms (paceGraceMs 1,000)`)
+  assert.ok(turns < 40, `${turns} turns before the cut`)
+  assert.ok(ms < 9_000, `cut after ${Math.round(ms)} ms (paceGraceMs 3,000)`)
   stream.abort(new Error('test done'))
 })
 

@@ -51,8 +51,9 @@ export interface SyncOptions {
    */
   ioTimeoutMs: number
   /**
-   * How long a responder waits for the initiator's next frame (at most ioTimeoutMs): an honest
-   * initiator answers a turn at once, so a silent one is cut early.
+   * How long a responder waits for the initiator's first frame (at most ioTimeoutMs; later ones,
+   * ioTimeoutMs): an honest initiator speaks first at once, so one that opens a session and stays
+   * silent is cut early.
    * @default 15_000
    */
   stallMs: number

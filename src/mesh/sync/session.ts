@@ -228,10 +228,13 @@ export class SyncSession {
     return AbortSignal.any([this.ctx.signal, AbortSignal.timeout(this.ctx.opts.ioTimeoutMs)])
   }
 
-  /** a read's deadline: a responder waits `stallMs` at most for the initiator's next frame */
+  /**
+   * a read's deadline: a responder waits `stallMs` at most for the initiator's first frame (later
+   * ones may take longer: before its fin an initiator commits what it held back), ioTimeoutMs after
+   */
   private readSignal (): AbortSignal {
     const { opts } = this.ctx
-    const ms = this.ctx.role === 'responder' ? Math.min(opts.stallMs, opts.ioTimeoutMs) : opts.ioTimeoutMs
+    const ms = this.ctx.role === 'responder' && !this.peerHello ? Math.min(opts.stallMs, opts.ioTimeoutMs) : opts.ioTimeoutMs
     return AbortSignal.any([this.ctx.signal, AbortSignal.timeout(ms)])
   }
 
