@@ -10,7 +10,9 @@ import assert from 'node:assert/strict'
 import { lpStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { SYNC_PROTOCOL } from '../../src/mesh/sync/index.js'
-import { SYNC_VERSION, decodeFrame, encodeFrame } from '../../src/mesh/sync/protocol.js'
+import { QuestionCode, SYNC_VERSION, decodeFrame, encodeFrame } from '../../src/mesh/sync/protocol.js'
+import { encodeValue } from '../../src/record/index.js'
+import { net } from '../store/helpers/records.js'
 import { addr, closeSyncPeers, startLibp2p, startPeer, waitFor } from './helpers/sync-peers.js'
 
 after(closeSyncPeers)
@@ -98,4 +100,36 @@ test('peers the mesh does not count live share maxStrangerSessions slots; a live
   const report = await member.sync.syncWith(addr(server))
   assert.equal(report.converged, true)
   for (const s of held) s.abort(new Error('test done'))
+})
+
+test('a peer that pulls the whole index again and again is sent what its bucket holds, then refused', async () => {
+  const server = await startPeer({ peerSendSlack: 100, peerSendRefillMs: 3_600_000 })
+  // 1,000 networks: the bucket holds 2 × 1,000 + 100
+  await server.store.commit({ networks: Array.from({ length: 1000 }, (_, i) => net(`20.${i >> 8}.${i & 255}.0`, `20.${i >> 8}.${i & 255}.255`)) })
+  const client = await startLibp2p()
+  const pulls: Array<number | string> = []
+  // "send all" of the whole space, in a session of its own, four times
+  for (let i = 0; i < 4; i++) {
+    const stream = await client.dialProtocol(addr(server), SYNC_PROTOCOL)
+    const lp = lpStream(stream)
+    await lp.write(encodeValue({ v: SYNC_VERSION, tb: 1 << 24, q: [[QuestionCode.All, 0, 0xffffffff]], end: true }))
+    let received = 0
+    let refused: string | undefined
+    try {
+      for (;;) {
+        const f = decodeFrame((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray(), 100_000)
+        if (f.err !== undefined) { refused = String(f.err); break }
+        received += f.n?.length ?? 0
+        if (f.end === true) break
+      }
+    } catch { /* the responder ended the session */ }
+    stream.abort(new Error('pulled'))
+    pulls.push(refused ?? received)
+    const served = i + 1
+    await waitFor('the session to end on the responder', () => server.sync.stats.sessionsServed + server.sync.stats.refusedBusy === served, 10_000)
+  }
+  // the bucket held 2,100: two whole pulls, then the others are refused (busy, or ended once the
+  // session would send more than is left)
+  assert.deepEqual(pulls.slice(0, 2), [1000, 1000])
+  for (const p of pulls.slice(2)) assert.ok(p === 'busy' || /may be sent/.test(String(p)), `a later pull: ${String(p)}`)
 })

@@ -66,6 +66,16 @@ export interface SyncOptions {
   paceGraceMs: number
   minBytesPerSecond: number
   /**
+   * What a responder sends one peer, over all its sessions, is a token bucket of records: it holds
+   * twice the index plus `peerSendSlack` and refills by the index plus `peerSendSlack` every
+   * `peerSendRefillMs`. A joiner pulls the index once; a peer pulling it again and again is
+   * refused ("busy") once its bucket is empty, and a session is ended once it has sent what the
+   * bucket held when it began.
+   * @default 10_000 and 600_000 (10 min)
+   */
+  peerSendSlack: number
+  peerSendRefillMs: number
+  /**
    * Inbound sessions served at once; further ones are refused with "busy". One per peer.
    * @default 4
    */
@@ -94,6 +104,8 @@ export const defaultSyncOptions: SyncOptions = {
   stallMs: 15_000,
   paceGraceMs: 30_000,
   minBytesPerSecond: 4096,
+  peerSendSlack: 10_000,
+  peerSendRefillMs: 600_000,
   maxConcurrentSessions: 4,
   maxStrangerSessions: 2,
   maxPendingCommits: 2

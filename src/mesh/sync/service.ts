@@ -38,6 +38,8 @@ export class SyncService {
   private inbound = 0
   /** inbound sessions from peers the mesh does not count live */
   private inboundStrangers = 0
+  /** records each peer may still be sent as a responder (SyncOptions.peerSendSlack), as of `at` */
+  private readonly sendBuckets = new Map<string, { tokens: number, at: number }>()
   private readonly active = new Set<Promise<unknown>>()
   private readonly outbound = new Map<string, Promise<SyncReport>>()
   /** responder sessions in progress, by peer */
@@ -139,6 +141,7 @@ export class SyncService {
   private busyFor (peer: string): boolean {
     if (this.inbound >= this.opts.maxConcurrentSessions || this.inboundFrom.has(peer)) return true
     if (this.isStranger(peer) && this.inboundStrangers >= this.opts.maxStrangerSessions) return true
+    if (this.sendAllowance(peer) < 1) return true
     if (this.initiatedWith === undefined) return false
     return !(this.initiatedWith === peer && peer < this.modules.libp2p.peerId.toString())
   }
@@ -156,11 +159,12 @@ export class SyncService {
     this.inbound++
     if (stranger) this.inboundStrangers++
     this.stats.sessionsServed++
-    const session = this.session('responder', peer, stream, this.sessionSignal())
+    const session = this.session('responder', peer, stream, this.sessionSignal(), this.sendAllowance(peer))
     const run = session.respond().then(
       report => { this.completed('responder', report); return report },
       err => { this.aborted('responder', peer, err, session.report); throw err }
     ).finally(() => {
+      this.spend(peer, session.report.networksSent + session.report.negativesSent)
       this.inbound--
       if (stranger) this.inboundStrangers--
       this.inboundFrom.delete(peer)
@@ -169,14 +173,41 @@ export class SyncService {
     void this.track(run)
   }
 
+  /** What `peer` may still be sent, records (its bucket, refilled to now). */
+  private sendAllowance (peer: string): number {
+    return this.bucketOf(peer).tokens
+  }
+
+  private bucketOf (peer: string): { tokens: number, capacity: number } {
+    const held = this.modules.store.counts()
+    const size = held.networks + held.negatives
+    const capacity = 2 * size + this.opts.peerSendSlack
+    const b = this.sendBuckets.get(peer)
+    if (b === undefined) return { tokens: capacity, capacity }
+    return { tokens: Math.min(capacity, b.tokens + (performance.now() - b.at) * (size + this.opts.peerSendSlack) / this.opts.peerSendRefillMs), capacity }
+  }
+
+  private spend (peer: string, records: number): void {
+    if (records <= 0) return
+    this.sendBuckets.set(peer, { tokens: this.sendAllowance(peer) - records, at: performance.now() })
+    // a full bucket needs no entry
+    if (this.sendBuckets.size > 1024) {
+      for (const [p] of this.sendBuckets) {
+        const b = this.bucketOf(p)
+        if (b.tokens >= b.capacity) this.sendBuckets.delete(p)
+      }
+    }
+  }
+
   private isStranger (peer: string): boolean {
     return this.modules.isLive?.(peer) === false
   }
 
-  private session (role: SyncRole, peer: string, stream: Stream, signal: AbortSignal): SyncSession {
+  private session (role: SyncRole, peer: string, stream: Stream, signal: AbortSignal, sendAllowance = Infinity): SyncSession {
     return new SyncSession({
       role,
       peer,
+      sendAllowance,
       stream,
       opts: this.opts,
       modules: this.modules,
@@ -231,6 +262,8 @@ function checkOptions (o: SyncOptions): SyncOptions {
   int('minBytesPerSecond', 0)
   int('maxConcurrentSessions', 1)
   int('maxStrangerSessions', 0)
+  int('peerSendSlack', 0)
+  int('peerSendRefillMs', 1)
   int('maxPendingCommits', 1, 64)
   if (o.maxTurnBytes < o.maxFrameBytes) throw new SyncOptionsError('maxTurnBytes', `must be at least maxFrameBytes (${o.maxFrameBytes})`)
   return o

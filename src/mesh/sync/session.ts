@@ -86,6 +86,8 @@ export interface SessionContext {
   signal: AbortSignal
   /** true when the service is stopping (turns an abort into SyncStoppedError) */
   stopping: () => boolean
+  /** records this session may send at most besides the index's size (a responder: its peer's bucket, SyncOptions.peerSendSlack) */
+  sendAllowance: number
 }
 
 export class SyncSession {
@@ -328,7 +330,7 @@ export class SyncSession {
       const r = await this.jobs[0].next()
       if (r.done === true) { this.jobs.shift(); continue }
       if (this.report.networksSent + this.report.negativesSent + n.length + x.length >= this.sendCap()) {
-        throw new SyncProtocolError('protocol-violation', `asked for more records than this index holds (${this.sendCap() - SEND_MARGIN_RECORDS})`)
+        throw new SyncProtocolError('protocol-violation', `asked for more records than this index holds (${this.store.counts().networks + this.store.counts().negatives}) or this peer may be sent now`)
       }
       if (r.value.kind === 'n') { n.push(r.value.record); bytes += networkBytes(r.value.record) } else { x.push(r.value.record); bytes += 40 }
     }
@@ -350,10 +352,10 @@ export class SyncSession {
     return size
   }
 
-  /** records this session may send at most: what the index holds now, plus SEND_MARGIN_RECORDS */
+  /** records this session may send at most: what the index holds now plus SEND_MARGIN_RECORDS, and what its peer may be sent */
   private sendCap (): number {
     const held = this.store.counts()
-    return held.networks + held.negatives + SEND_MARGIN_RECORDS
+    return Math.min(held.networks + held.negatives + SEND_MARGIN_RECORDS, this.ctx.sendAllowance)
   }
 
   private wholeFingerprint (): { fingerprint: string, count: number } {
