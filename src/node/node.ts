@@ -8,7 +8,7 @@ import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { RegistryClient } from '../lookup/index.js'
 import { NetworkStore, type DistrustResult } from '../store/index.js'
 import { UserError } from '../util/errors.js'
-import { isPeerIdText, type NetworkRecord } from '../record/index.js'
+import { isPeerIdText } from '../record/index.js'
 import { Crawler } from '../crawl/crawler.js'
 import { defaultCrawlerOptions, defaultRegistryGateOptions, type CrawlStatus } from '../crawl/interface.js'
 import { RateLimiter } from '../crawl/rate-limiter.js'
@@ -23,8 +23,8 @@ import type { Logger } from '../util/logger.js'
 import type { NodeProgress } from '../report/status-line.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { Mesh, checkNetworkRecord, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
-import { DelegationPlausibility, type Implausible } from '../mesh/plausibility.js'
+import { Mesh, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
+import { RecordChecks } from './record-checks.js'
 import { Ownership, FleetBudget, ProgressWatch, settleMembership } from '../fleet/index.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
@@ -65,7 +65,8 @@ export class WhoismeshNode {
   private pruneTimer: ReturnType<typeof setTimeout> | undefined
   /** the delegation files' table (loaded before the node joins): routes the crawl, checks peers' records */
   private routes: DelegationTable | undefined
-  private plausibility: DelegationPlausibility | undefined
+  /** this node's records and its peers' against the delegation files (record-checks.ts) */
+  private readonly checks: RecordChecks
   /** the sync with every peer a while after a distrust */
   private resyncTimer: ReturnType<typeof setTimeout> | undefined
   readonly metrics = createNodeMetrics()
@@ -73,6 +74,7 @@ export class WhoismeshNode {
   private metricsTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, privateKey: PrivateKey, private readonly logger: Logger) {
+    this.checks = new RecordChecks({ logger, metrics: this.metrics.mesh })
     this.limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: opts.budgets[id] * opts.budgetSafety })])) as Record<RegistryId, RateLimiter>
     this.ownership = new Ownership({ prefixLength: opts.blockPrefixLength })
     this.progressWatch = new ProgressWatch({ stallMs: opts.peerStallMs }, {
@@ -100,7 +102,7 @@ export class WhoismeshNode {
       giveUpUnreachableMs: opts.giveUpUnreachableMs ?? defaultCrawlerOptions.giveUpUnreachableMs,
       resolve: opts.resolve,
       author: self
-    }, { store, client, gate, logger, ownership: this.ownership, lister: client, audits, shareable: r => this.shareable(r) })
+    }, { store, client, gate, logger, ownership: this.ownership, lister: client, audits, shareable: r => this.checks.shareable(r) })
     this.crawler = crawler
     this.mesh = new Mesh({
       listen: opts.mesh.listen,
@@ -113,8 +115,8 @@ export class WhoismeshNode {
       logger: logger.child({ component: 'mesh' }),
       heartbeat: () => this.heartbeat(),
       syncMetrics: this.metrics.mesh,
-      plausible: () => this.plausibility,
-      onImplausible: (records, from) => { this.onImplausible(records, from) },
+      plausible: () => this.checks.plausibility,
+      onImplausible: (records, from) => { this.checks.onImplausible(records, from) },
       onValidation: (topic, outcome, records, reason) => {
         this.metrics.mesh.gossipMessagesTotal.inc({ topic, outcome })
         if (reason !== undefined) this.metrics.mesh.gossipRefusedTotal.inc({ topic, outcome, reason })
@@ -128,7 +130,10 @@ export class WhoismeshNode {
       firstNode: opts.mesh.bootstrap.length === 0
     }, { fleet: this.mesh, limiters: this.limiters, crawler, logger: logger.child({ component: 'fleet' }), announce: () => { this.mesh.announce() } })
     // what this node finds goes to its peers; what they find prunes its queues
-    crawler.on('accepted', a => this.mesh.publishRecords(a.networks, a.negatives))
+    crawler.on('accepted', a => {
+      this.mesh.publishRecords(a.networks, a.negatives)
+      this.checks.warnIfImplausible(a.networks)
+    })
     this.mesh.on('records', a => {
       audits.offer(a)
       this.progressWatch.onAuthored(a.networks.map(r => r.author))
@@ -173,7 +178,7 @@ export class WhoismeshNode {
       node = new WhoismeshNode(opts, store, privateKey, logger)
       // before joining: no record from a peer arrives unchecked against the files
       node.routes = await loadRoutes({ delegations: opts.delegations, dataDir: opts.dataDir }, { logger })
-      if (node.routes !== undefined) node.plausibility = new DelegationPlausibility(node.routes)
+      node.checks.setTable(node.routes)
       await node.mesh.start()
       node.setOwners()
       node.progressTimer = setInterval(() => node!.judgeProgress(), opts.mesh.heartbeatIntervalMs)
@@ -195,29 +200,6 @@ export class WhoismeshNode {
       throw err
     }
     return node
-  }
-
-  /**
-   * Whether peers take `r` as this node would send it: it passes their validation and, by this
-   * node's delegation files, their plausibility checks whole (a listing they would strip is not
-   * made: crawl/listing.ts then notes the addresses instead).
-   */
-  private shareable (r: NetworkRecord): boolean {
-    const v = checkNetworkRecord(r)
-    if (v.result !== 'accept') return false
-    const p = this.plausibility?.network(v.value)
-    return p === undefined || ('network' in p && p.unlisted === undefined)
-  }
-
-  /** Records from a peer that the delegation files say no registry gave: counted and logged (mesh/plausibility.ts). */
-  private onImplausible (records: Implausible[], from: string): void {
-    const reasons: Record<string, number> = {}
-    for (const r of records) {
-      reasons[r.reason] = (reasons[r.reason] ?? 0) + 1
-      this.metrics.mesh.implausibleRecordsTotal.inc({ reason: r.reason })
-    }
-    const authors = [...new Set(records.map(r => r.author ?? 'unknown'))]
-    this.logger.warn('dropped records from a peer that disagree with the delegation files', { from, records: records.length, reasons, authors: authors.slice(0, 5), example: records[0].detail })
   }
 
   /** each peer's latest heartbeat, for awaitFleetAgreement */

@@ -11,6 +11,9 @@ import { DelegationTable, parseDelegations, formatDelegations } from '../../src/
 import { canonicalNegative, canonicalNetwork, type CanonicalNetwork, type NetworkRecord } from '../../src/record/index.js'
 import { DelegationPlausibility } from '../../src/mesh/plausibility.js'
 import { validateRecords } from '../../src/mesh/validation.js'
+import { RecordChecks } from '../../src/node/record-checks.js'
+import { createMeshMetrics, Registry } from '../../src/metrics/index.js'
+import type { Logger } from '../../src/util/logger.js'
 import { allocationsOf, delegationsOf, describeNetwork, describeNode, NestedWorld, resolveSimulatorOptions, type SimNetwork } from '../../src/sim/index.js'
 import { buildWorld, type World } from '../../src/sim/world.js'
 import { parseIPv4, rangeToCidrs } from '../../src/util/ipv4.js'
@@ -131,5 +134,31 @@ describe('a key holder\'s lies are not', () => {
     // without the files, nothing is dropped
     const w = validateRecords([good, bad], [neg], Date.now(), AUTHOR)
     assert.ok(w.result === 'accept' && w.value.networks.length === 2 && w.value.negatives.length === 1 && w.value.implausible.length === 0)
+  })
+})
+
+describe('a node\'s own records, by the same files', () => {
+  const table = new DelegationTable(parseDelegations(formatDelegations('afrinic', [{ start: parseIPv4('41.0.0.0'), count: 65536 }, { start: parseIPv4('41.1.0.0'), count: 65536 }])).entries)
+  const warned: Array<Record<string, unknown> | undefined> = []
+  const logger: Logger = { debug: () => {}, info: () => {}, warn: (_m, ctx) => { warned.push(ctx) }, error: () => {}, child: () => logger }
+  const metrics = createMeshMetrics(new Registry())
+  const checks = new RecordChecks({ logger, metrics })
+
+  it('without files everything is shareable and nothing is said', () => {
+    assert.equal(checks.shareable(forged('41.0.0.0', '41.1.255.255', 'afrinic', 'ASSIGNED PA')), true)
+    checks.warnIfImplausible([forged('41.0.0.0', '41.1.255.255', 'afrinic', 'ASSIGNED PA')])
+    assert.equal(warned.length, 0)
+  })
+
+  it('with them, a listing its peers would strip is not made, and an answer they would drop is said', async () => {
+    checks.setTable(table)
+    assert.equal(checks.shareable(forged('41.0.0.0', '41.1.255.255', 'afrinic', 'ALLOCATED UNSPECIFIED')), true, 'a container across delegations, unlisted')
+    assert.equal(checks.shareable(forged('41.0.0.0', '41.1.255.255', 'afrinic', 'ALLOCATED UNSPECIFIED', true)), false, 'the same, listed')
+    assert.equal(checks.shareable(forged('41.1.0.0', '41.1.255.255', 'afrinic', 'ALLOCATED PA', true)), true, 'a listed allocation that is one delegation')
+    checks.warnIfImplausible([forged('41.1.0.0', '41.1.0.255', 'afrinic', 'ASSIGNED PA'), forged('41.0.0.0', '41.1.255.255', 'afrinic', 'ASSIGNED PA')])
+    assert.equal(warned.length, 1)
+    assert.equal(warned[0]?.reason, 'spans-delegations')
+    checks.onImplausible([{ reason: 'delegated-negative', detail: 'x', author: AUTHOR }], 'someone')
+    assert.match(await metrics.implausibleRecordsTotal.get().then(m => JSON.stringify(m.values)), /delegated-negative/)
   })
 })
