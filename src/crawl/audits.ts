@@ -39,13 +39,33 @@ export interface AuditJob {
   registry: RegistryId
   /** the address to ask */
   address: number
-  /** a network: its range, whether it is a leaf, what it says, and how and when it was fetched; a note: its reason */
-  network?: { start: number, end: number, leaf: boolean, said: Said, source: NetworkRecord['source'], fetchedAt: number }
+  /** a network: its range, whether it is a leaf, what it says, and how it was fetched; a note: its reason */
+  network?: { start: number, end: number, leaf: boolean, said: Said, source: NetworkRecord['source'] }
   note?: NegativeReason
+  /** when the record says it was fetched (a claim of its author's) */
+  fetchedAt: number
 }
 
 /** The registry's answer to an audit: its most specific network at the address, or none. */
-export type AuditAnswer = { network: Pick<NetworkRecord, 'start' | 'end' | 'registry' | 'handle' | 'name' | 'org' | 'country' | 'type' | 'source' | 'lastChanged'> } | { notFound: true }
+export type AuditAnswer = { network: Pick<NetworkRecord, 'start' | 'end' | 'registry' | 'handle' | 'name' | 'org' | 'country' | 'type' | 'source' | 'lastChanged' | 'registered'> } | { notFound: true }
+
+/**
+ * How far back a record's claimed fetch time may excuse a difference by a later change at the
+ * registry (judgeAudit): the fetch time is its author's claim, and an earlier one also wins the
+ * pick rule, so a liar backdating its copies would otherwise excuse every forgery of a network
+ * changed since.
+ */
+export const EXCUSE_WINDOW_MS = 30 * 86_400_000
+
+/**
+ * A registry date as ms since epoch: a date alone ('2026-11-20', as ARIN's and LACNIC's WHOIS
+ * write it) counts as the end of that day, a time without a zone as UTC; NaN when unreadable.
+ */
+export function registryDateMs (s: string): number {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return Date.parse(`${s}T23:59:59.999Z`)
+  if (/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(s)) return Date.parse(`${s}Z`)
+  return s === '' ? NaN : Date.parse(s)
+}
 
 export type AuditVerdict = 'agreed' | 'contradicted' | 'inconclusive'
 
@@ -59,33 +79,44 @@ interface AuditEvents {
   distrust: [author: string, strikes: number]
 }
 
-/** The verdict of the registry's `answer` on the record `job` audits. */
-export function judgeAudit (job: AuditJob, answer: AuditAnswer): AuditVerdict {
+/**
+ * The verdict of the registry's `answer` on the record `job` audits, at `now`. A difference the
+ * registry dates after the record's fetch (its answer last changed, or registered, later) proves
+ * nothing — unless the record claims a fetch older than EXCUSE_WINDOW_MS.
+ */
+export function judgeAudit (job: AuditJob, answer: AuditAnswer, now = Date.now()): AuditVerdict {
+  const excused = (date: string): boolean => {
+    const at = registryDateMs(date)
+    return Number.isFinite(at) && at > job.fetchedAt && job.fetchedAt >= now - EXCUSE_WINDOW_MS
+  }
   const n = job.network
   if (n !== undefined) {
     if ('notFound' in answer) return 'contradicted'
     const a = answer.network
-    // the registry says the network changed after the peer fetched it: a difference proves nothing
-    const changed = Date.parse(a.lastChanged)
-    if (Number.isFinite(changed) && changed > n.fetchedAt) return 'inconclusive'
-    if (a.start === n.start && a.end === n.end) return saysOtherwise(a, n) ? 'contradicted' : 'agreed'
-    if (n.leaf || a.start < n.start || a.end > n.end) return 'contradicted'
-    return 'inconclusive'
+    const verdict = a.start === n.start && a.end === n.end
+      ? (saysOtherwise(a, n) ? 'contradicted' : 'agreed')
+      : (n.leaf || a.start < n.start || a.end > n.end ? 'contradicted' : 'inconclusive')
+    return verdict === 'contradicted' && excused(a.lastChanged) ? 'inconclusive' : verdict
   }
-  if (job.note === 'not-found') return 'notFound' in answer ? 'agreed' : 'contradicted'
-  if (job.note === 'answered') return 'notFound' in answer ? 'contradicted' : isLeaf(answer.network.registry, answer.network.type) ? 'contradicted' : 'agreed'
+  if ('notFound' in answer) return job.note === 'not-found' ? 'agreed' : job.note === 'answered' ? 'contradicted' : 'inconclusive'
+  const a = answer.network
+  // a network registered after the note was fetched: the note was true then
+  if (job.note === 'not-found') return excused(a.registered) ? 'inconclusive' : 'contradicted'
+  if (job.note === 'answered') return !isLeaf(a.registry, a.type) ? 'agreed' : excused(a.registered) ? 'inconclusive' : 'contradicted'
   return 'inconclusive'
 }
 
 /**
  * Whether the registry's answer `a` for the same range says otherwise than the record. Fetched
  * the same way, every field counts (contradicts); fetched the other way (RDAP against WHOIS, or a
- * listing's RPSL), the org, country and type words may be written differently (an RPSL org from
- * `descr`, a status WHOIS leaves out): then the handle, the name and the class count.
+ * listing's RPSL; `source` is the author's claim, so it excuses little), the type word only as
+ * leaf or container (a status WHOIS may leave out) and the org without case, spaces or
+ * punctuation; handle, name and country as they are.
  */
 function saysOtherwise (a: Extract<AuditAnswer, { network: unknown }>['network'], n: NonNullable<AuditJob['network']>): boolean {
   if (a.source === n.source) return contradicts(a, n.said)
-  if (a.registry !== n.said.registry || a.handle !== n.said.handle || a.name !== n.said.name) return true
+  const plain = (s: string): string => s.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')
+  if (a.registry !== n.said.registry || a.handle !== n.said.handle || a.name !== n.said.name || a.country !== n.said.country || plain(a.org) !== plain(n.said.org)) return true
   return n.said.type !== '' && a.type !== '' && isLeaf(a.registry, a.type) !== n.leaf
 }
 
@@ -136,12 +167,13 @@ export class Audits extends EventEmitter<AuditEvents> {
         author: r.author,
         registry: r.registry,
         address: r.queryAddress === LISTED_QUERY_ADDRESS ? r.start : r.queryAddress,
-        network: { start: r.start, end: r.end, leaf: isLeaf(r.registry, r.type), said: { registry: r.registry, handle: r.handle, name: r.name, org: r.org, country: r.country, type: r.type }, source: r.source, fetchedAt: r.fetchedAt }
+        network: { start: r.start, end: r.end, leaf: isLeaf(r.registry, r.type), said: { registry: r.registry, handle: r.handle, name: r.name, org: r.org, country: r.country, type: r.type }, source: r.source },
+        fetchedAt: r.fetchedAt
       })
     }
     for (const r of records.negatives) {
       if (r.author === undefined || r.author === this.self || r.reason === 'reserved') continue
-      this.keep(r.author, { author: r.author, registry: r.registry, address: r.address, note: r.reason })
+      this.keep(r.author, { author: r.author, registry: r.registry, address: r.address, note: r.reason, fetchedAt: r.fetchedAt })
     }
   }
 
@@ -217,7 +249,7 @@ export class Audits extends EventEmitter<AuditEvents> {
 
   /** The operator distrusted `author` (`whoismesh distrust`): its records are not audited any more. */
   distrusted (author: string): void {
-    const p = this.pool(author)
+    const p = this.pools.get(author)
     if (p === undefined) return
     p.distrusted = true
     p.jobs = []
@@ -244,8 +276,11 @@ export class Audits extends EventEmitter<AuditEvents> {
     let p = this.pools.get(author)
     if (p !== undefined) return p
     if (this.pools.size >= this.opts.maxAuthors) {
+      // the least recently offered without strikes; else the least recently offered not suspected
+      // (identities minted to be struck once each must not shut new authors out)
       let oldest: [string, Pool] | undefined
       for (const e of this.pools) if (e[1].strikes.size === 0 && (oldest === undefined || e[1].lastOffer < oldest[1].lastOffer)) oldest = e
+      if (oldest === undefined) for (const e of this.pools) if (!e[1].distrusted && !this.suspected(e[1]) && (oldest === undefined || e[1].lastOffer < oldest[1].lastOffer)) oldest = e
       if (oldest === undefined) return undefined
       this.pools.delete(oldest[0])
       this.fresh = this.fresh.filter(j => j.author !== oldest![0])

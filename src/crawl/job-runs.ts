@@ -34,12 +34,15 @@ export interface JobRunContext {
   enqueueListing: (job: ListingJob) => void
 }
 
-/** A controller for one job's requests, aborted with `signal` (between runs nothing else aborts it). */
-function controller (ctx: JobRunContext, signal?: AbortSignal): AbortController {
+/**
+ * A controller for one job's requests. During a run the crawler aborts `ctx.controllers` when
+ * its signal does; between runs (`listen`) nothing else would, so it listens to `signal` itself.
+ */
+function controller (ctx: JobRunContext, signal?: AbortSignal, listen = false): AbortController {
   const ac = new AbortController()
   ctx.controllers.add(ac)
   if (signal?.aborted === true) ac.abort()
-  else signal?.addEventListener('abort', () => ac.abort(), { once: true, signal: ac.signal })
+  else if (listen) signal?.addEventListener('abort', () => ac.abort(), { once: true, signal: ac.signal })
   return ac
 }
 
@@ -72,8 +75,6 @@ export async function listOne (ctx: JobRunContext, plan: ListingPlan, q: Registr
     }, job, ac.signal)
   } finally {
     ctx.controllers.delete(ac)
-    // done: this also drops its listener on `signal`
-    ac.abort()
     q.inFlight--
     ctx.wake()
   }
@@ -85,11 +86,11 @@ export async function listOne (ctx: JobRunContext, plan: ListingPlan, q: Registr
  * contradicts then shows as a dispute on every replica). An audit that gets no answer (the
  * registry unreachable, rate-limited, failing) is inconclusive: it is not asked again.
  */
-export async function auditOne (ctx: JobRunContext, audits: Audits, q: Pick<RegistryQueue, 'id' | 'inFlight'>, job: AuditJob, signal?: AbortSignal): Promise<void> {
+export async function auditOne (ctx: JobRunContext, audits: Audits, q: Pick<RegistryQueue, 'id' | 'inFlight'>, job: AuditJob, signal?: AbortSignal, betweenRuns = false): Promise<void> {
   const { gate, client, logger } = ctx.modules
   q.inFlight++
   ctx.counters.audits++
-  const ac = controller(ctx, signal)
+  const ac = controller(ctx, signal, betweenRuns)
   gate.beginLookup(q.id, ac.signal)
   let answer: AuditAnswer | undefined
   try {
@@ -127,7 +128,7 @@ export async function auditOne (ctx: JobRunContext, audits: Audits, q: Pick<Regi
     audits.verdict(job, verdict)
   } finally {
     ctx.controllers.delete(ac)
-    // done: this also drops its listener on `signal`
+    // done: this also drops its listener on `signal`, if any
     ac.abort()
     q.inFlight--
     ctx.wake()
@@ -145,7 +146,7 @@ export async function auditRound (ctx: JobRunContext, audits: Audits, signal?: A
     const job = audits.take(id)
     if (job === undefined) continue
     runs.push((async () => {
-      if (await ctx.modules.gate.reserve(id, signal).catch(() => false) === true) await auditOne(ctx, audits, { id, inFlight: 0 }, job, signal)
+      if (await ctx.modules.gate.reserve(id, signal).catch(() => false) === true) await auditOne(ctx, audits, { id, inFlight: 0 }, job, signal, true)
       else audits.untake(job)
     })())
   }

@@ -13,6 +13,9 @@ import type { Logger } from '../util/logger.js'
 export class RecordChecks {
   /** the checks, once the node has delegation files (undefined without: nothing is checked) */
   plausibility: DelegationPlausibility | undefined
+  /** warnIfImplausible says it at most once a minute, with how many since the last time */
+  private ownSaidAt = -Infinity
+  private ownSince = 0
 
   constructor (private readonly modules: { logger: Logger, metrics: Pick<MeshMetrics, 'implausibleRecordsTotal'> }) {}
 
@@ -42,7 +45,12 @@ export class RecordChecks {
     for (const r of networks) {
       const v = checkNetworkRecord(r)
       const p = v.result === 'accept' ? this.plausibility.network(v.value) : undefined
-      if (p !== undefined && 'dropped' in p) this.modules.logger.warn('a registry answer disagrees with the delegation files: peers with the same files drop it', { reason: p.dropped.reason, detail: p.dropped.detail })
+      if (p === undefined || !('dropped' in p)) continue
+      this.ownSince++
+      if (performance.now() - this.ownSaidAt < 60_000) continue
+      this.modules.logger.warn('a registry answer disagrees with the delegation files: peers with the same files drop it', { reason: p.dropped.reason, detail: p.dropped.detail, answers: this.ownSince })
+      this.ownSaidAt = performance.now()
+      this.ownSince = 0
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { Audits, judgeAudit, type AuditJob } from '../../src/crawl/audits.js'
+import { Audits, judgeAudit, registryDateMs, type AuditJob } from '../../src/crawl/audits.js'
 import { canonicalNegative, canonicalNetwork, type CanonicalNetwork, type NegativeRecord, type NetworkRecord } from '../../src/record/index.js'
 import { prngFloat } from '../../src/util/prng.js'
 import { recordFigures } from '../faults/report.js'
@@ -41,16 +41,27 @@ describe('judgeAudit', () => {
     assert.equal(judgeAudit(leaf, { notFound: true }), 'contradicted')
     assert.equal(judgeAudit(leaf, { network: net(0, 4095, HONEST[0], { type: 'Direct Allocation' }) }), 'contradicted')
   })
-  it('an answer the registry says changed after the peer\'s fetch proves nothing; across RDAP and WHOIS only handle, name and class count', () => {
-    const fetched = Date.UTC(2026, 10, 1)
-    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { org: 'Renamed', lastChanged: '2026-11-20T00:00:00Z' }) }), 'inconclusive')
-    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { org: 'Renamed', lastChanged: '2026-10-20T00:00:00Z' }) }), 'contradicted')
-    assert.ok(fetched > Date.parse('2026-10-20T00:00:00Z'))
+  it('a difference the registry dates after the peer\'s fetch proves nothing, unless the record claims a fetch older than 30 days', () => {
+    const soon = Date.UTC(2026, 10, 15)
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { org: 'Renamed', lastChanged: '2026-11-20T00:00:00Z' }) }, soon), 'inconclusive')
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { org: 'Renamed', lastChanged: '2026-10-20T00:00:00Z' }) }, soon), 'contradicted')
+    // a date alone is the end of its day: a change that day may come after the fetch
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { org: 'Renamed', lastChanged: '2026-11-01' }) }, soon), 'inconclusive')
+    assert.equal(registryDateMs('2026-11-01T10:00'), Date.UTC(2026, 10, 1, 10))
+    assert.ok(Number.isNaN(registryDateMs('')))
+    // a backdated copy: the excuse is not taken
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { org: 'Renamed', lastChanged: '2026-11-20T00:00:00Z' }) }, Date.UTC(2027, 0, 15)), 'contradicted')
+  })
+
+  it('across RDAP and WHOIS the type counts as leaf or container and the org without case or punctuation; a claimed source excuses nothing else', () => {
     const whois = { source: 'whois' as const }
-    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, org: 'Written otherwise', type: 'reassigned' }) }), 'agreed')
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, org: 'org.', type: 'reassigned' }) }), 'agreed')
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, org: 'Another Org' }) }), 'contradicted')
+    assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, country: 'DE' }) }), 'contradicted')
     assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, name: 'OTHER' }) }), 'contradicted')
     assert.equal(judgeAudit(leaf, { network: net(1000, 1255, HONEST[0], { ...whois, type: 'Direct Allocation' }) }), 'contradicted', 'a leaf the registry calls a container')
   })
+
   it('a leaf answered by another range inside it is contradicted (a leaf has no children); a container so answered says nothing', () => {
     assert.equal(judgeAudit(leaf, { network: net(1000, 1127, HONEST[0]) }), 'contradicted')
     assert.equal(judgeAudit(container, { network: net(1000, 1127, HONEST[0]) }), 'inconclusive')
@@ -69,6 +80,11 @@ describe('judgeAudit', () => {
     assert.equal(judgeAudit(nf, { network: net(0, 255, HONEST[0]) }), 'contradicted')
     assert.equal(judgeAudit(an, { network: net(0, 255, HONEST[0], { type: 'Direct Allocation' }) }), 'agreed')
     assert.equal(judgeAudit(an, { network: net(0, 255, HONEST[0]) }), 'contradicted')
+    // a network registered after the note's fetch (time 1 here, long ago: no excuse); a recent note is excused
+    const recent = { ...an, fetchedAt: Date.UTC(2026, 10, 1) }
+    assert.equal(judgeAudit(recent, { network: net(0, 255, HONEST[0], { registered: '2026-11-10' }) }, Date.UTC(2026, 10, 15)), 'inconclusive')
+    assert.equal(judgeAudit({ ...nf, fetchedAt: Date.UTC(2026, 10, 1) }, { network: net(0, 255, HONEST[0], { registered: '2026-11-10' }) }, Date.UTC(2026, 10, 15)), 'inconclusive')
+    assert.equal(judgeAudit({ ...nf, fetchedAt: Date.UTC(2026, 10, 1) }, { network: net(0, 255, HONEST[0], { registered: '2020-11-10' }) }, Date.UTC(2026, 10, 15)), 'contradicted')
   })
 })
 
