@@ -141,12 +141,12 @@ export class Audits extends EventEmitter<AuditEvents> {
   /** records offered so far (orders the pools by their last offer) */
   private offers = 0
   /**
-   * Records that arrived while the node was not crawling (`idle`), audited before the reservoirs:
-   * a fleet whose crawl is done receives few records, and those few are the ones worth asking
-   * about. At most FRESH_MAX, the oldest dropped first.
+   * Records that arrived since the node's crawl was done (`idle`), audited before the reservoirs:
+   * a fleet whose crawl is done receives few records (a run over reopened addresses brings some),
+   * and those few are the ones worth asking about. At most FRESH_MAX, the oldest dropped first.
    */
   private fresh: AuditJob[] = []
-  /** set by the node: true while its crawl is done (records offered then are `fresh`) */
+  /** set by the node once its crawl is done (records offered from then on are `fresh`) */
   idle = false
 
   /**

@@ -266,12 +266,13 @@ export class WhoismeshNode {
    */
   async auditWhileIdle (signal: AbortSignal): Promise<void> {
     let last = performance.now()
+    // from now on, records that arrive are audited first (also during a run that crawls reopened addresses)
+    this.audits.idle = true
     while (!signal.aborted) {
       await new Promise(resolve => setTimeout(resolve, IDLE_AUDIT_TICK_MS).unref())
       const now = performance.now()
       const crawlers = Math.max(1, this.mesh.liveFullPeers().length)
       const perSecond = REGISTRY_IDS.reduce((sum, id) => sum + this.opts.budgets[id] * this.opts.budgetSafety, 0) / crawlers
-      this.audits.idle = !this.crawler.isRunning
       if (!this.crawler.isRunning) {
         this.audits.earn(perSecond * (now - last) / 1000)
         // as many as are earned (at most 10: Audits caps its credit), a round of one per registry at a time

@@ -6,7 +6,7 @@
  * addresses outside the crawl's sample (so no lookup of the crawl meets them), every one with an
  * earlier fetch time (a forged copy wins the pick rule against the registry's answer) and some
  * with a false org: the first liar while the fleet crawls (one in five forged), the second once
- * the crawl is done (one in two: idle nodes audit within the floor of the budgets). Nothing a
+ * the crawl is done (every one: idle nodes audit within the floor of the budgets). Nothing a
  * node knows contradicts the copies: only asking the registry does. Pass: every honest node
  * distrusts both liars by itself (no operator), naming no honest peer; the fleet finishes exact on
  * the whole sample (ground truth) with identical dumps and no record of either liar; the audits
@@ -30,17 +30,19 @@ import { describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.
 import { recordFigures } from './report.js'
 import { keyHolder, keyedSetting, publishToAll, scrape, series, startHonestFleet, NETS, type HonestNode, type KeyedSetting } from './key-holder.js'
 
-const SAMPLE_LIMIT = 1500
+/** large enough that the first liar's copies arrive while the fleet still crawls, on a busy machine too */
+const SAMPLE_LIMIT = 3000
 const BUDGET = 'all=100'
 const AUDIT_SHARE = 0.2
 const RECORDS = 300
 /** one record in FORGE_EVERY carries a false org (the first liar's) */
 const FORGE_EVERY = 5
 /**
- * the second liar's: one in two. A node whose crawl is done audits within the floor of the
- * budgets (2% of a registry's, shared by up to 64 nodes: 0.03 requests/s per registry here)
+ * the second liar's: every one. A node whose crawl is done audits within the floor of the
+ * budgets (2% of a registry's, shared by up to 64 nodes: 0.03 requests/s per registry here), so
+ * each audit is ~30 s of a registry's slots; three strikes then take one to three rounds
  */
-const FORGE_EVERY_IDLE = 2
+const FORGE_EVERY_IDLE = 1
 const MARK = 'LIAR'
 const DISTRUSTING = 'distrusting a peer: the registries contradicted records it published'
 
@@ -96,7 +98,11 @@ async function caught (l: MeshLibp2p, networks: NetworkRecord[], what: string, t
   await publishToAll(l, NETS, encodeMessage({ networks, negatives: [] }), honest, what)
   return await Promise.all(honest.map(async n => {
     const distrusts = (): Record<string, any> | undefined => n.logs.find(x => x.msg === DISTRUSTING && x.peer === id)
-    await waitFor(() => distrusts() !== undefined, timeoutMs, `${n.name} to distrust ${what}'s author`)
+    await waitFor(() => distrusts() !== undefined, timeoutMs, `${n.name} to distrust ${what}'s author`).catch(async err => {
+      // what the node's audits did meanwhile, for the failure message
+      const said = n.logs.filter(x => /audit|reopened|crawl done/.test(String(x.msg))).slice(-8).map(x => `${String(x.msg)} ${JSON.stringify(x).slice(0, 160)}`)
+      throw new Error(`${String(err.message)}; audits agreed/contradicted ${await auditCounts(n)}; ${said.join(' | ')}`)
+    })
     return (Date.parse(distrusts()!.time) - publishedAt) / 1000
   }))
 }
@@ -145,7 +151,7 @@ test('key holders that forge one in five of the records they publish, during the
   await recordFigures({
     scenario: '5d-audit-liar',
     title: 'Key holders mixing forged copies into real ones, caught by audits during and after the crawl',
-    injected: `two peer ids minted with the fleet key each publish ${RECORDS} copies of real networks answering addresses outside the crawl's sample, all with an earlier fetch time (they win the pick rule): the first, one in ${FORGE_EVERY} with a false org, while 3 honest nodes crawl ${SAMPLE_LIMIT} addresses of the nested simulator; the second, one in ${FORGE_EVERY_IDLE}, once they are done (${BUDGET}, --audit-share ${AUDIT_SHARE}, --audit-distrust 3)`,
+    injected: `two peer ids minted with the fleet key each publish ${RECORDS} copies of real networks answering addresses outside the crawl's sample, all with an earlier fetch time (they win the pick rule): the first, one in ${FORGE_EVERY} with a false org, while 3 honest nodes crawl ${SAMPLE_LIMIT} addresses of the nested simulator; the second, every one, once they are done (${BUDGET}, --audit-share ${AUDIT_SHARE}, --audit-distrust 3)`,
     checked: 'every honest node distrusts both liars by itself, and no honest peer; the fleet finishes exact on the whole sample (ground truth) with identical dumps and no record of either liar',
     figures: {
       'honest nodes': honest.length,
