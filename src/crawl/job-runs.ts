@@ -138,18 +138,19 @@ export async function auditOne (ctx: JobRunContext, audits: Audits, q: Pick<Regi
 /**
  * Between crawl runs: one audit for each registry that has one earned (Audits.take), each in a
  * slot of its registry's limiter, the slots waited for side by side. Resolves, when they have
- * ended, with how many were taken.
+ * ended, with how many ran (a job whose registry gave no slot, e.g. unreachable, waits again and
+ * is not counted: a caller looping while audits run does not spin on it).
  */
 export async function auditRound (ctx: JobRunContext, audits: Audits, signal?: AbortSignal): Promise<number> {
-  const runs: Array<Promise<void>> = []
+  const runs: Array<Promise<boolean>> = []
   for (const id of REGISTRY_IDS) {
     const job = audits.take(id)
     if (job === undefined) continue
     runs.push((async () => {
-      if (await ctx.modules.gate.reserve(id, signal).catch(() => false) === true) await auditOne(ctx, audits, { id, inFlight: 0 }, job, signal, true)
-      else audits.untake(job)
+      if (await ctx.modules.gate.reserve(id, signal).catch(() => false) !== true) { audits.untake(job); return false }
+      await auditOne(ctx, audits, { id, inFlight: 0 }, job, signal, true)
+      return true
     })())
   }
-  await Promise.all(runs)
-  return runs.length
+  return (await Promise.all(runs)).filter(ran => ran).length
 }
