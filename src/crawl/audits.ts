@@ -190,30 +190,27 @@ export class Audits extends EventEmitter<AuditEvents> {
   take (registry: RegistryId): AuditJob | undefined {
     if (this.credit < 1 - 1e-9) return undefined
     const suspect = this.suspect(registry)
+    let job: AuditJob | undefined
     if (suspect === undefined) {
-      const job = this.takeFresh(registry)
-      if (job !== undefined) {
-        this.credit -= 1
-        const p = this.pools.get(job.author)
-        if (p !== undefined) p.audits++
-        return job
-      }
+      const k = this.randomIndexOf(this.fresh, registry)
+      if (k >= 0) job = this.fresh.splice(k, 1)[0]
     }
-    const pool = suspect ?? this.pickPool(registry)
-    if (pool === undefined) return undefined
-    const mine: number[] = []
-    pool.jobs.forEach((j, i) => { if (j.registry === registry) mine.push(i) })
-    if (mine.length === 0) return undefined
-    const k = mine[Math.floor(this.random() * mine.length)]
-    const job = pool.jobs[k]
-    // order does not matter: the last takes its place
-    pool.jobs[k] = pool.jobs[pool.jobs.length - 1]
-    pool.jobs.pop()
-    pool.waiting.set(registry, (pool.waiting.get(registry) ?? 1) - 1)
+    if (job === undefined) {
+      const pool = suspect ?? this.pickPool(registry)
+      const k = pool === undefined ? -1 : this.randomIndexOf(pool.jobs, registry)
+      if (pool === undefined || k < 0) return undefined
+      job = pool.jobs[k]
+      // order does not matter: the last takes its place
+      pool.jobs[k] = pool.jobs[pool.jobs.length - 1]
+      pool.jobs.pop()
+      pool.waiting.set(registry, (pool.waiting.get(registry) ?? 1) - 1)
+    }
     this.credit -= 1
-    pool.audits++
+    const p = this.pools.get(job.author)
+    if (p !== undefined) p.audits++
     return job
   }
+
 
   /** The verdict of an audit this node ran: a contradiction is a strike against the record's author. */
   verdict (job: AuditJob, verdict: AuditVerdict): void {
@@ -290,14 +287,13 @@ export class Audits extends EventEmitter<AuditEvents> {
     return p
   }
 
-  /** A fresh record for `registry`, chosen at random, removed. */
-  private takeFresh (registry: RegistryId): AuditJob | undefined {
+  /** The index of a job for `registry` in `jobs`, chosen at random; -1 when there is none. */
+  private randomIndexOf (jobs: readonly AuditJob[], registry: RegistryId): number {
     const mine: number[] = []
-    this.fresh.forEach((j, i) => { if (j.registry === registry) mine.push(i) })
-    if (mine.length === 0) return undefined
-    const [job] = this.fresh.splice(mine[Math.floor(this.random() * mine.length)], 1)
-    return job
+    jobs.forEach((j, i) => { if (j.registry === registry) mine.push(i) })
+    return mine.length === 0 ? -1 : mine[Math.floor(this.random() * mine.length)]
   }
+
 
   private keep (author: string, job: AuditJob): void {
     const p = this.pool(author)

@@ -29,10 +29,14 @@ export class RecordChecks {
    * made: crawl/listing.ts then notes the addresses instead).
    */
   shareable (r: NetworkRecord): boolean {
+    const p = this.judge(r)
+    return p === undefined || (p !== 'invalid' && 'network' in p && p.unlisted === undefined)
+  }
+
+  /** `r` as its peers' validation and plausibility checks take it: 'invalid', or their verdict (undefined: no files) */
+  private judge (r: NetworkRecord): ReturnType<DelegationPlausibility['network']> | 'invalid' | undefined {
     const v = checkNetworkRecord(r)
-    if (v.result !== 'accept') return false
-    const p = this.plausibility?.network(v.value)
-    return p === undefined || ('network' in p && p.unlisted === undefined)
+    return v.result !== 'accept' ? 'invalid' : this.plausibility?.network(v.value)
   }
 
   /**
@@ -43,9 +47,8 @@ export class RecordChecks {
   warnIfImplausible (networks: readonly NetworkRecord[]): void {
     if (this.plausibility === undefined) return
     for (const r of networks) {
-      const v = checkNetworkRecord(r)
-      const p = v.result === 'accept' ? this.plausibility.network(v.value) : undefined
-      if (p === undefined || !('dropped' in p)) continue
+      const p = this.judge(r)
+      if (p === undefined || p === 'invalid' || !('dropped' in p)) continue
       this.ownSince++
       if (performance.now() - this.ownSaidAt < 60_000) continue
       this.modules.logger.warn('a registry answer disagrees with the delegation files: peers with the same files drop it', { reason: p.dropped.reason, detail: p.dropped.detail, answers: this.ownSince })
