@@ -148,7 +148,19 @@ test('the fleet survives losing the bootstrap and another node, and every node â
   await Promise.all(again.map(async n => await waitForLog(n, 'crawl complete', 120_000)))
 
   const all = [...survivors, ...again]
-  const covs = await Promise.all(all.map(async n => await coverage(n.data)))
+  // Service nodes go on after "crawl complete": each audits a share of its peers' records
+  // (src/crawl/audits.ts), and an audit of a listed container asks its first address, whose most
+  // specific network can be a child no sample address needed â€” a new network, gossiped to all.
+  // Six coverage reads are not one instant, so a read can fall between its arrival at one node
+  // and at another: the replicas must agree, read together, within the time a node itself waits
+  // for its peers' digests (FLEET_AGREEMENT_MS, 30 s), not at one arbitrary instant.
+  let covs: any[] = []
+  const deadline = performance.now() + 30_000
+  for (;;) {
+    covs = await Promise.all(all.map(async n => await coverage(n.data)))
+    if (new Set(covs.map(c => c.digest)).size === 1 || performance.now() > deadline) break
+    await new Promise(resolve => setTimeout(resolve, 1000))
+  }
   const digests = new Set(covs.map(c => c.digest))
   if (digests.size !== 1) {
     // name what differs (read from the stopped stores) before failing
@@ -157,7 +169,7 @@ test('the fleet survives losing the bootstrap and another node, and every node â
     const odd = all.findIndex(n => covs.filter(c => c.digest === covs[all.indexOf(n)].digest).length === 1)
     const other = odd === 0 ? 1 : 0
     const diff = odd < 0 ? '' : `\n${all[odd].name} (A) vs ${all[other].name} (B):\n${await replicaDifference(all[odd].data, all[other].data)}`
-    assert.fail(`digests differ: ${covs.map((c, i) => `${all[i].name}:${String(c.networks)}:${String(c.digest).slice(0, 8)}`).join(' ')}${diff}`)
+    assert.fail(`digests differ after 30 s: ${covs.map((c, i) => `${all[i].name}:${String(c.networks)}:${String(c.digest).slice(0, 8)} (audits ${String(c.audits)})`).join(' ')}${diff}`)
   }
   for (const [i, c] of covs.entries()) assert.equal(c.sample_exact, SAMPLE_LIMIT, `${all[i].name} has exact answers for ${String(c.sample_exact)}`)
   assert.equal(covs[covs.length - 1].lookups, 0, 'the late joiner asked the registries although the crawl was finished')
