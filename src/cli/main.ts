@@ -19,6 +19,7 @@ const read = async () => await import('./commands/read.js')
 const id = async () => await import('./commands/id.js')
 const metrics = async () => await import('./commands/metrics.js')
 const repair = async () => await import('./commands/repair.js')
+const importCmd = async () => await import('./commands/import.js')
 const distrust = async () => await import('./commands/distrust.js')
 
 const DEFAULT_DATA = defaultNodeOptions.dataDir
@@ -60,6 +61,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--huge-bytes <n>', 'size of a "huge" fault answer, streamed (default 100 MiB)', positiveInt('--huge-bytes'))
     .option('--hang-ms <ms>', 'how long a "timeout" fault holds the connection before dropping it (default 60000)', positiveInt('--hang-ms'))
     .option('--world <kind>', 'flat (every address in one network) or nested (the registries\' trees: allocations, sub-allocations, assignments)', 'nested')
+    .option('--leaf-density <share>', 'nested world: share (0–1] of the calibrated customer assignments generated; 1 = the real registries\' shape (RIPE NCC\'s dump 4.2 million objects)', nonNegativeNumber('--leaf-density', 1), 1)
     .action(async (o) => { await (await sim()).runSim(o) })
 
   const node = program.command('node').description('run a crawler node')
@@ -73,6 +75,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--registries <file|sim>', 'registries JSON (e.g. from `whoismesh sim --registries-out`), or `sim`: start the bundled registry simulator inside this node (with its --budget; a file named sim is ./sim); default: the real RIRs')
     .option('--registries-wait <s>', 'seconds to wait for a --registries file that does not exist yet (the simulator writes it once its servers listen); 0 = do not wait', nonNegativeNumber('--registries-wait', 3600), 60)
     .option('--delegations <source>', 'route each address to the registry holding it by the RIRs\' delegation files: auto (fetched from the registries, cached a day in the data directory), off (by the IANA /8 table; transferred space costs a redirect), or a local file in that format', 'auto')
+    .option('--bulk <source>', 'use the registries\' public database dumps (RIPE NCC, APNIC, AFRINIC), so their space is answered without a lookup: auto (fetched from the registries — or the simulator — when their serial changed), off, or a directory holding the files under the registries\' names (ripe.db.inetnum.gz, ripe.db.organisation.gz, RIPE.CURRENTSERIAL, apnic.db.…, afrinic.db.gz)', 'off')
     .option('--budget <spec>', 'the whole fleet\'s requests per second per registry (give every node the same), e.g. arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1 (default: those, or the budgets in --registries)')
     .option('--sample-limit <n>', 'crawl only the first N addresses of the shuffled sample', sampleLimit)
     .option('--exit-when-done', 'exit once every sample address is resolved (0) or given up on (3)')
@@ -117,6 +120,14 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .description('repair a damaged data directory in place (stop its node first): LevelDB\'s repair, then every record checked and the derived headers rebuilt; the node re-fetches or re-syncs what was dropped')
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .action(async (o) => { await (await repair()).runRepair(o) })
+
+  program.command('import')
+    .description('import registries\' database dumps into a stopped node\'s data directory, so their space is answered without a lookup (files as the registries name them: ripe.db.inetnum.gz ripe.db.organisation.gz RIPE.CURRENTSERIAL, apnic.db.…, afrinic.db.gz)')
+    .argument('[files...]', 'dump files (gzip or plain RPSL) and optionally each registry\'s CURRENTSERIAL file')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .option('--serial <n>', 'the dumps\' serial, when no CURRENTSERIAL file is given', nonNegativeInt('--serial', Number.MAX_SAFE_INTEGER))
+    .option('--remove <registry>', 'drop a registry\'s imported dump instead (ripe, apnic or afrinic): its space is crawled again')
+    .action(async (files: string[], o) => { outcome.exitCode = await (await importCmd()).runImport(files, o) })
 
   program.command('distrust')
     .description('drop every record these peers authored and refuse their records and messages from now on (works while the node runs; run it on every node); without peers: list the distrusted ones')

@@ -346,7 +346,12 @@ function organisationName (inetnum: TextObject, objects: TextObject[]): string {
   return o !== undefined ? attr(o, 'org-name') : ''
 }
 
-function isPlaceholder (obj: TextObject, netname: string, descrs: string[], start: number, end: number): boolean {
+/**
+ * Whether an RPSL inetnum is a registry's placeholder for space that is not its own (IANA-BLK,
+ * NON-RIPE-NCC-MANAGED-ADDRESS-BLOCK, "not managed by …", ALLOCATED UNSPECIFIED, the whole 0/0)
+ * rather than a network. `netname` comment-stripped, `descrs` its "descr:" values.
+ */
+export function isPlaceholder (obj: TextObject, netname: string, descrs: string[], start: number, end: number): boolean {
   if (start === 0 && end === 0xffffffff) return true
   if (PLACEHOLDER_NETNAME.test(netname)) return true
   if (stripRpslComment(attr(obj, 'status')).toUpperCase() === 'ALLOCATED UNSPECIFIED') return true

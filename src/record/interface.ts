@@ -37,7 +37,12 @@ export interface ParsedNetwork extends NetworkIdentity {
 
 /** A network as stored: the parsed answer plus how it was fetched (not part of digests). */
 export interface NetworkRecord extends ParsedNetwork {
-  source: 'rdap' | 'whois'
+  /**
+   * how it was fetched; 'bulk': read from the registry's database dump (src/bulk) — such records
+   * live in the data directory's snapshots, never in the index or on the wire (canonicalNetwork
+   * refuses them), so a peer cannot pass a record off as bulk data
+   */
+  source: 'rdap' | 'whois' | 'bulk'
   /** ms since epoch */
   fetchedAt: number
   /** the address whose lookup found it; LISTED_QUERY_ADDRESS (0.0.0.0) when a listing of its parent's children did */

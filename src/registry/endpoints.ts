@@ -8,7 +8,10 @@
  *   "registries": {
  *     "arin": { "rdap": "http://127.0.0.1:41001/", "whois": "127.0.0.1:41002", "budgetPerSecond": 200,
  *               "delegations": "http://127.0.0.1:41000/delegated-arin-extended-latest" },
- *     "ripe": { … }, "apnic": { … }, "lacnic": { … }, "afrinic": { … }
+ *     "ripe": { …, "bulk": { "files": ["http://127.0.0.1:41000/dumps/ripe.db.inetnum.gz",
+ *                                      "http://127.0.0.1:41000/dumps/ripe.db.organisation.gz"],
+ *                            "serial": "http://127.0.0.1:41000/dumps/RIPE.CURRENTSERIAL" } },
+ *     "apnic": { … }, "lacnic": { … }, "afrinic": { … }
  *   },
  *   "stats": "http://127.0.0.1:41000/stats"
  * }
@@ -16,7 +19,8 @@
  * `budgetPerSecond` is optional: the budget the registry enforces for all clients together; a node
  * uses it when no `--budget` is given for that registry. `delegations` is optional: where the
  * registry's delegation file is (src/registry/delegations.ts; without it, the addresses of that
- * registry's /8s go to it first). `stats` is optional (simulator only).
+ * registry's /8s go to it first). `bulk` is optional: the registry's database dump files and its
+ * serial file (src/bulk/; `node start --bulk auto` imports them). `stats` is optional (simulator only).
  */
 import { readFile } from 'node:fs/promises'
 import { REGISTRY_IDS, isRegistryId, type RegistryEndpoint, type RegistryEndpoints, type RegistryId } from './interface.js'
@@ -36,8 +40,34 @@ export const REAL_REGISTRY_ENDPOINTS: RegistryEndpoints = {
 
 export interface RegistriesFile {
   version: 1
-  registries: Record<RegistryId, { rdap: string, whois: string, budgetPerSecond?: number, delegations?: string }>
+  registries: Record<RegistryId, { rdap: string, whois: string, budgetPerSecond?: number, delegations?: string, bulk?: BulkSource }>
   stats?: string
+}
+
+/** Where a registry publishes its database dump: the files (gzip RPSL) and the serial file. */
+export interface BulkSource {
+  files: string[]
+  serial: string
+}
+
+/**
+ * The dumps the real registries publish (docs/simulator.md "Bulk dumps" cites each): RIPE NCC and
+ * APNIC split by object class, AFRINIC in one file. ARIN and LACNIC publish bulk data only under
+ * an agreement: an operator who has such a file imports it with `whoismesh import`.
+ */
+export const REAL_BULK_SOURCES: Partial<Record<RegistryId, BulkSource>> = {
+  ripe: {
+    files: ['https://ftp.ripe.net/ripe/dbase/split/ripe.db.inetnum.gz', 'https://ftp.ripe.net/ripe/dbase/split/ripe.db.organisation.gz'],
+    serial: 'https://ftp.ripe.net/ripe/dbase/RIPE.CURRENTSERIAL'
+  },
+  apnic: {
+    files: ['https://ftp.apnic.net/apnic/whois/apnic.db.inetnum.gz', 'https://ftp.apnic.net/apnic/whois/apnic.db.organisation.gz'],
+    serial: 'https://ftp.apnic.net/apnic/whois/APNIC.CURRENTSERIAL'
+  },
+  afrinic: {
+    files: ['https://ftp.afrinic.net/pub/dbase/afrinic.db.gz'],
+    serial: 'https://ftp.afrinic.net/pub/dbase/AFRINIC.CURRENTSERIAL'
+  }
 }
 
 export interface LoadedRegistries {
@@ -46,6 +76,8 @@ export interface LoadedRegistries {
   budgets: Partial<Record<RegistryId, number>>
   /** where each registry's delegation file is, for those the file names */
   delegationUrls: Partial<Record<RegistryId, string>>
+  /** where each registry's database dump is, for those the file names */
+  bulkSources: Partial<Record<RegistryId, BulkSource>>
   statsUrl?: string
 }
 
@@ -59,6 +91,8 @@ export function parseRegistriesFile (data: unknown, source = 'registries file'):
   const endpoints: Partial<RegistryEndpoints> = {}
   const budgets: Partial<Record<RegistryId, number>> = {}
   const delegationUrls: Partial<Record<RegistryId, string>> = {}
+  const bulkSources: Partial<Record<RegistryId, BulkSource>> = {}
+  const isUrl = (v: unknown): v is string => typeof v === 'string' && /^https?:\/\/[^/]+/.test(v)
   for (const key of Object.keys(regs as object)) {
     if (!isRegistryId(key)) fail(`unknown registry "${key}" (expected one of ${REGISTRY_IDS.join(', ')})`)
   }
@@ -80,6 +114,12 @@ export function parseRegistriesFile (data: unknown, source = 'registries file'):
       if (typeof delegations !== 'string' || !/^https?:\/\/[^/]+/.test(delegations)) fail(`registries.${id}.delegations must be an http(s) URL`)
       delegationUrls[id] = delegations as string
     }
+    const bulk = r!.bulk as Record<string, unknown> | undefined
+    if (bulk !== undefined) {
+      if (bulk === null || typeof bulk !== 'object' || !Array.isArray(bulk.files) || bulk.files.length === 0 || !bulk.files.every(isUrl)) fail(`registries.${id}.bulk.files must be a list of http(s) URLs`)
+      if (!isUrl(bulk.serial)) fail(`registries.${id}.bulk.serial must be an http(s) URL`)
+      bulkSources[id] = { files: [...(bulk.files as string[])], serial: bulk.serial as string }
+    }
     endpoints[id] = {
       rdapBaseUrl: (rdap as string).endsWith('/') ? rdap as string : `${rdap as string}/`,
       whoisHost: m![1].replace(/^\[|\]$/g, ''),
@@ -88,7 +128,7 @@ export function parseRegistriesFile (data: unknown, source = 'registries file'):
   }
   const stats = obj.stats
   if (stats !== undefined && typeof stats !== 'string') fail('"stats" must be a URL string')
-  return { endpoints: endpoints as RegistryEndpoints, budgets, delegationUrls, statsUrl: stats as string | undefined }
+  return { endpoints: endpoints as RegistryEndpoints, budgets, delegationUrls, bulkSources, statsUrl: stats as string | undefined }
 }
 
 export async function loadRegistriesFile (path: string): Promise<LoadedRegistries> {

@@ -16,6 +16,22 @@ export interface CoverageSource {
   registryStats: () => Record<RegistryId, { networks: number, addressesCovered: number }>
   digest: () => string
   getMeta: (key: string) => Promise<unknown>
+  /** the registry whose imported dump answers the address (src/bulk), or undefined */
+  bulkAnswerRegistry?: (address: number) => RegistryId | undefined
+  /** the imported dumps' headers */
+  bulkHeaders?: () => Array<{ registry: RegistryId, serial: number | null, takenAt: number, networks: number }>
+}
+
+/** One registry's imported dump, in the report. */
+export interface BulkCoverage {
+  registry: RegistryId
+  serial: number | null
+  /** when the registry took the dump (ISO 8601) */
+  taken_at: string
+  age_days: number
+  networks: number
+  /** sample addresses this dump answers (exactly, with no lookup) */
+  sample_answered: number
 }
 
 export interface CoverageReport {
@@ -58,7 +74,12 @@ export interface CoverageReport {
   audits: number
   requests: number
   digest: string
+  /** crawled networks per registry (the imported dumps' are in `bulk`) */
   registries: Record<RegistryId, { networks: number, addresses_covered: number, percent_ipv4: number }>
+  /** the registries' imported dumps (src/bulk): not in `networks` nor the digest */
+  bulk: BulkCoverage[]
+  /** sample addresses answered by an imported dump (counted in sample_exact too) */
+  sample_bulk: number
 }
 
 let allocatable: number | undefined
@@ -87,8 +108,18 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
   let exact = 0
   let coarse = 0
   let reserved = 0
+  let bulk = 0
+  const bulkHeaders = store.bulkHeaders?.() ?? []
+  const bulkBy = new Map<RegistryId, number>()
+  const byDump = bulkHeaders.length > 0 && store.bulkAnswerRegistry !== undefined ? (a: number) => store.bulkAnswerRegistry!(a) : undefined
   for (const a of sample) {
-    if (registryForAddress(a) == null) { reserved++; exact++ } else if (store.isExact(a)) exact++
+    if (registryForAddress(a) == null) { reserved++; exact++; continue }
+    const reg = byDump?.(a)
+    if (reg !== undefined) {
+      bulk++
+      bulkBy.set(reg, (bulkBy.get(reg) ?? 0) + 1)
+    }
+    if (store.isExact(a)) exact++
     else if (store.isCovered(a)) coarse++
   }
   const counters = (await store.getMeta(opts.countersKey) ?? {}) as { lookups?: number, listings?: number, audits?: number, requests?: number }
@@ -124,7 +155,16 @@ export async function coverageReport (store: CoverageSource, opts: { sampleLimit
     audits: counters.audits ?? 0,
     requests: counters.requests ?? 0,
     digest: store.digest(),
-    registries
+    registries,
+    bulk: bulkHeaders.map(h => ({
+      registry: h.registry,
+      serial: h.serial,
+      taken_at: new Date(h.takenAt).toISOString(),
+      age_days: round((Date.now() - h.takenAt) / 86_400_000, 2),
+      networks: h.networks,
+      sample_answered: bulkBy.get(h.registry) ?? 0
+    })),
+    sample_bulk: bulk
   }
 }
 
@@ -144,6 +184,7 @@ export function formatCoverage (r: CoverageReport): string {
     `failed            ${r.failures.toLocaleString('en-US')} addresses`,
     `lookups           ${r.lookups.toLocaleString('en-US')} (${r.networks === 0 ? '-' : (r.lookups / r.networks).toFixed(3)} per network), ${r.listings.toLocaleString('en-US')} container listings, ${r.audits.toLocaleString('en-US')} audits, ${r.requests.toLocaleString('en-US')} registry requests`,
     `digest            ${r.digest}`,
+    ...r.bulk.map(b => `bulk data         ${b.registry}: ${b.networks.toLocaleString('en-US')} networks from its dump (serial ${b.serial ?? 'unknown'}, taken ${b.taken_at.slice(0, 10)}, ${b.age_days.toFixed(1)} days old), answering ${b.sample_answered.toLocaleString('en-US')} sample addresses`),
     '',
     'registry   networks   addresses covered   % of IPv4'
   ]

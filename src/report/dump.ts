@@ -10,6 +10,8 @@
  * one of them is in the dump too. JSON null (CSV empty) for a network never listed. `author` is the
  * peer id of the node whose registry answer (or listing) the record is (NetworkRecord.author:
  * provenance, what `whoismesh distrust` acts on); null for a record stored before provenance.
+ * After the crawled networks come those of the registries' imported dumps (src/bulk) not crawled as
+ * well: `source` "bulk", `fetched_at` when the registry took the dump, `query_address` 0.0.0.0.
  */
 import type { Writable } from 'node:stream'
 import { isLeaf, type NetworkRecord } from '../record/index.js'
@@ -128,6 +130,12 @@ export async function writeDump (store: NetworkStore, params: DumpParams, out: W
   }
   if (params.format === 'csv') await write(csvHeader())
   for await (const r of store.networks({ registry: params.registry, since: params.since })) {
+    await write(formatDumpLine(r, params.format))
+    n++
+  }
+  // then the registries' imported dumps (source "bulk"), but for the ranges crawled as well
+  for await (const r of store.bulkLayer.records(params.registry)) {
+    if ((params.since !== undefined && r.fetchedAt < params.since) || store.holdsRange(r.start, r.end)) continue
     await write(formatDumpLine(r, params.format))
     n++
   }

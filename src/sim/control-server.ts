@@ -1,7 +1,8 @@
 /**
  * The simulator's control server: `GET /stats` (the counters as JSON), `GET /truth?ip=A.B.C.D`
  * (ground truth for judges: src/sim/truth.ts), `GET
- * /delegated-<rir>-extended-latest` (each registry's delegation file, built from the world), `POST /reset` (zero the
+ * /delegated-<rir>-extended-latest` (each registry's delegation file, built from the world), `GET
+ * /dumps/<file>` (RIPE NCC's, APNIC's and AFRINIC's database dumps and serial files: dumps.ts), `POST /reset` (zero the
  * counters; `POST /reset?limits=1` also refills every budget and lifts every ban), and the fault
  * plan at run time: `GET /faults` (the plan and storms in force), `POST /faults` with a JSON body
  * `{rate, kinds, registries, hugeBytes, hangMs}` (any subset) and `POST /storm` with
@@ -22,6 +23,8 @@ export interface ControlHandlers {
   plan: () => unknown
   /** the delegation file (exchange format) a registry publishes, by its file name; undefined = 404 */
   delegations: (fileName: string) => string | undefined
+  /** serves a database dump file (src/sim/dumps.ts) by its name; resolves false when there is no such file */
+  dumps: (file: string, head: boolean, res: import('node:http').ServerResponse) => Promise<boolean>
   /** ground truth for judges (src/sim/truth.ts): the network; undefined = special/reserved space; 'bad' = no IPv4 address */
   truth: (ip: string) => unknown
 }
@@ -69,6 +72,11 @@ export function createControlServer (ctx: SimContext, handlers: ControlHandlers)
         const bytes = Buffer.from(text)
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(bytes.length) })
         res.end(req.method === 'HEAD' ? undefined : bytes)
+      } else if (url.pathname.startsWith('/dumps/') && (req.method === 'GET' || req.method === 'HEAD')) {
+        req.resume()
+        handlers.dumps(url.pathname.slice('/dumps/'.length), req.method === 'HEAD', res).then(found => {
+          if (!found) send(404, { error: `no such dump ${url.pathname}` })
+        }, (err: unknown) => { if (!res.headersSent) send(500, { error: String(err) }); else res.destroy() })
       } else if (url.pathname === '/truth' && (req.method === 'GET' || req.method === 'HEAD')) {
         // for judges only (tests, benchmarks): no crawler code path may read it
         const ip = url.searchParams.get('ip') ?? ''
@@ -95,7 +103,7 @@ export function createControlServer (ctx: SimContext, handlers: ControlHandlers)
           else send(500, { error: String(err) })
         })
       } else {
-        send(404, { error: 'not found: use GET /stats, GET /delegated-<rir>-extended-latest, GET /truth?ip=A.B.C.D, POST /reset, GET or POST /faults, POST /storm' })
+        send(404, { error: 'not found: use GET /stats, GET /delegated-<rir>-extended-latest, GET /dumps/<file>, GET /truth?ip=A.B.C.D, POST /reset, GET or POST /faults, POST /storm' })
         req.resume()
       }
     } catch (err) {

@@ -44,3 +44,9 @@ export const NEST_PARAMS: Record<RegistryId, NestParams> = {
 
 /** Deepest generated level below a top-level network (containers nest at most this deep). */
 export const MAX_GENERATED_DEPTH = 5
+
+/** The calibrated parameters with `density` (0–1] of the customer assignments (SimulatorOptions.leafDensity). */
+export function nestParamsWithDensity (density: number): Record<RegistryId, NestParams> {
+  if (density === 1) return NEST_PARAMS
+  return Object.fromEntries(Object.entries(NEST_PARAMS).map(([id, p]) => [id, { ...p, used24Share: p.used24Share * density }])) as Record<RegistryId, NestParams>
+}

@@ -69,6 +69,12 @@ export interface SimulatorOptions {
   world: WorldKind
   /** seed of the nested world's allocations and generated networks (the same seed gives the same world) */
   worldSeed: number
+  /**
+   * nested world: the share (0–1] of the calibrated customer assignments generated (scales each
+   * registry's `used24Share`, nested-params.ts). 1 is the real registries' shape (RIPE NCC's dump
+   * 4.2 million objects); tests that import whole dumps use a sparse world (0.02: ~10× fewer objects)
+   */
+  leafDensity: number
 }
 
 export const WORLD_KINDS = ['flat', 'nested'] as const
@@ -103,7 +109,8 @@ export const defaultSimulatorOptions: SimulatorOptions = {
   transferRate: 0.03,
   /** the registries' trees; 'flat' (every address in one network) is kept for comparison */
   world: 'nested',
-  worldSeed: 0x5eed
+  worldSeed: 0x5eed,
+  leafDensity: 1
 }
 
 /** What callers may pass: any subset; budgets also partially or as a `--budget` string. */
@@ -189,6 +196,7 @@ export function resolveSimulatorOptions (init: SimulatorInit = {}): SimulatorOpt
   }
   if (!Number.isInteger(o.seed)) fail('seed', `must be an integer, got ${String(o.seed)}`)
   if (!Number.isInteger(o.worldSeed)) fail('worldSeed', `must be an integer, got ${String(o.worldSeed)}`)
+  if (typeof o.leafDensity !== 'number' || !(o.leafDensity > 0 && o.leafDensity <= 1)) fail('leafDensity', `must be above 0 and at most 1, got ${String(o.leafDensity)}`)
   if (!(WORLD_KINDS as readonly unknown[]).includes(o.world)) fail('world', `must be ${WORLD_KINDS.join(' or ')}, got ${JSON.stringify(o.world)}`)
   return o
 }

@@ -68,8 +68,17 @@ export function cleanOrgName (org: string): string {
   return org.replace(/[\s\u00ad]+/g, ' ').trim()
 }
 
+/** the words of organisation names seen last (a dump describes millions of networks of far fewer holders) */
+const TOKENS = new Map<string, string[]>()
+
 function tokens (org: string): string[] {
-  return org.normalize('NFKD').toUpperCase().match(/[A-Z0-9]+/g) ?? []
+  let words = TOKENS.get(org)
+  if (words === undefined) {
+    words = org.normalize('NFKD').toUpperCase().match(/[A-Z0-9]+/g) ?? []
+    if (TOKENS.size >= 100_000) TOKENS.clear()
+    TOKENS.set(org, words)
+  }
+  return words
 }
 
 /** Network name from the organisation: its first significant word + "-NET" ("GOOGLE-NET"). */
@@ -113,8 +122,16 @@ const DAY_MS = 86_400_000
 const EPOCH_START = Date.UTC(1993, 0, 1)
 const EPOCH_END = Date.UTC(2025, 5, 30)
 
+/** YYYY-MM-DD of each day drawn so far (about 12,000 days: formatting a Date was the dumps' largest cost) */
+const DAY_TEXT = new Map<number, string>()
+
 function dateOf (ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10)
+  let text = DAY_TEXT.get(ms)
+  if (text === undefined) {
+    text = new Date(ms).toISOString().slice(0, 10)
+    DAY_TEXT.set(ms, text)
+  }
+  return text
 }
 
 /** Registration and last-change dates (YYYY-MM-DD) drawn from a hash, 1993 … mid-2025. */

@@ -6,7 +6,7 @@
  *   another RIR's /8: real RIRs redirect such queries by the IANA bootstrap);
  * - not found, for special-purpose and reserved space (no registry has it).
  */
-import type { RegistryId } from '../registry/interface.js'
+import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 import { describeNode } from './nested-records.js'
 import type { NestedWorld, TreeNode } from './nested.js'
 import { describeNetwork, type SimNetwork } from './records.js'
@@ -34,6 +34,11 @@ export interface WorldView {
    * space and for a registry that does not own it.
    */
   children: (registry: RegistryId, start: number, end: number) => SimNetwork[]
+  /**
+   * Every network `registry` holds, in address order (parents before their children), in batches
+   * of one allocation's tree (flat world: of up to 4,096 networks): what its database dump lists.
+   */
+  forEachOwned: (registry: RegistryId) => Iterable<SimNetwork[]>
 }
 
 export function flatView (world: World): WorldView {
@@ -46,7 +51,17 @@ export function flatView (world: World): WorldView {
       return { chain: [n], allocation: n }
     },
     // a flat world is one layer: nothing is more specific than its networks
-    children: () => []
+    children: () => [],
+    forEachOwned: function * (registry) {
+      const owner = REGISTRY_IDS.indexOf(registry)
+      let batch: SimNetwork[] = []
+      for (let i = 0; i < world.count; i++) {
+        if (world.owner[i] !== owner) continue
+        batch.push(describeNetwork(world, i))
+        if (batch.length >= 4096) { yield batch; batch = [] }
+      }
+      if (batch.length > 0) yield batch
+    }
   }
 }
 
@@ -78,6 +93,14 @@ export function nestedView (nw: NestedWorld): WorldView {
       }
       search(nw.childrenOf(node))
       return found.map(c => describeNode(nw, c))
+    },
+    forEachOwned: function * (registry) {
+      for (let a = 0; a < nw.count; a++) {
+        if (nw.ownerOf(a) !== registry) continue
+        const batch: SimNetwork[] = []
+        nw.forEachNetwork(n => batch.push(describeNode(nw, n)), [a])
+        yield batch
+      }
     }
   }
 }

@@ -17,10 +17,12 @@ import { createRdapServer } from './rdap-server.js'
 import { createWhoisServer } from './whois-server.js'
 import { buildWorld, type World } from './world.js'
 import { NestedWorld } from './nested.js'
+import { nestParamsWithDensity } from './nested-params.js'
 import { flatView, nestedView } from './responder.js'
 import { truthFor } from './truth.js'
 import { tryParseIPv4 } from '../util/ipv4.js'
 import { DELEGATION_FILE_NAMES, formatDelegations } from '../registry/delegations.js'
+import { createDumpSet, dumpUrls, type DumpSet } from './dumps.js'
 
 export interface SimulatorModules {
   /** a world already built (tests share one); built from the datasets when absent */
@@ -56,6 +58,8 @@ export interface Simulator {
    * banned until the storm ends. `ms: 0` ends the storms there. Throws SimulatorOptionsError.
    */
   storm: (body: StormBody) => SimStats['fault_plan']
+  /** the database dumps RIPE NCC, APNIC and AFRINIC publish (`GET /dumps/<file>`; `build` makes them now) */
+  readonly dumps: Pick<DumpSet, 'build'>
   /** stops every server and destroys every open connection */
   close: () => Promise<void>
 }
@@ -102,7 +106,7 @@ async function closeServer (server: Server | NetServer): Promise<void> {
 export async function startSimulator (init: SimulatorInit = {}, modules: SimulatorModules = {}): Promise<Simulator> {
   const opts = resolveSimulatorOptions(init)
   const world = modules.nested?.world ?? modules.world ?? await buildWorld({ transferRate: opts.transferRate })
-  const nested = opts.world === 'nested' ? (modules.nested ?? new NestedWorld(world, opts.worldSeed)) : undefined
+  const nested = opts.world === 'nested' ? (modules.nested ?? new NestedWorld(world, opts.worldSeed, nestParamsWithDensity(opts.leafDensity))) : undefined
   const view = nested !== undefined ? nestedView(nested) : flatView(world)
   const ctx = new SimContext(world, opts, view)
   const startedAt = performance.now()
@@ -135,10 +139,13 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
   }
 
   const servers: Array<Server | NetServer> = []
+  // the world never changes while the simulator runs: one serial, the dumps taken at the start
+  const dumps = createDumpSet(view, DUMP_SERIAL_BASE + (opts.worldSeed & 0xffff), Date.now())
   const close = async (): Promise<void> => {
     ctx.shutdown()
     for (const s of servers) if ('closeAllConnections' in s) s.closeAllConnections()
     await Promise.all(servers.map(closeServer))
+    await dumps.close()
   }
 
   try {
@@ -169,22 +176,30 @@ export async function startSimulator (init: SimulatorInit = {}, modules: Simulat
       const address = tryParseIPv4(ip)
       return address === undefined ? 'bad' : truthFor(view, address)
     }
-    const control = createControlServer(ctx, { stats, reset, faults: setFaults, storm, plan: () => ctx.faultPlanState(), delegations, truth })
+    const control = createControlServer(ctx, { stats, reset, faults: setFaults, storm, plan: () => ctx.faultPlanState(), delegations, truth, dumps: dumps.serve })
     servers.push(control)
     const controlPort = await listen(control, opts.host, opts.controlPort)
     const statsUrl = `http://${urlHost(opts.host)}:${controlPort}/stats`
-    for (const id of REGISTRY_IDS) files[id]!.delegations = `http://${urlHost(opts.host)}:${controlPort}/delegated-${DELEGATION_FILE_NAMES[id]}-extended-latest`
+    const controlBase = `http://${urlHost(opts.host)}:${controlPort}`
+    for (const id of REGISTRY_IDS) {
+      files[id]!.delegations = `${controlBase}/delegated-${DELEGATION_FILE_NAMES[id]}-extended-latest`
+      const bulk = dumpUrls(id, controlBase)
+      if (bulk !== undefined) files[id]!.bulk = bulk
+    }
     const registriesFile: RegistriesFile = {
       version: 1,
       registries: files as RegistriesFile['registries'],
       stats: statsUrl
     }
-    return { opts, world, nested, registriesFile, endpoints: ctx.endpoints, statsUrl, stats, reset, setFaults, storm, close }
+    return { opts, world, nested, registriesFile, endpoints: ctx.endpoints, statsUrl, stats, reset, setFaults, storm, dumps, close }
   } catch (err) {
     await close()
     throw err
   }
 }
+
+/** The serial of the simulated databases' dumps: a real RIPE NCC serial's order of magnitude, plus the seed's low bits. */
+const DUMP_SERIAL_BASE = 40_000_000
 
 /**
  * Writes the simulator's registries file to `path` atomically (a temporary file renamed over it),

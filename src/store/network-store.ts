@@ -20,6 +20,7 @@ import { planFailures } from './failure-plan.js'
 import type { CommitInput, CommitResult, ContestedRange } from './interface.js'
 import { FAILURE_PREFIX, failureBounds, failureKey, metaKey, negativeKey, networkKey, parseAddressKey } from './keys.js'
 import { MemoryIndex } from './memory-index.js'
+import { BulkLayer } from '../bulk/layer.js'
 import { StoreReads } from './store-reads.js'
 import { compareNegatives, compareNetworks, decide, foldByKey } from './pick.js'
 import { LevelStore, type BatchOp } from './level-db.js'
@@ -77,11 +78,23 @@ export class NetworkStore extends StoreReads {
     try {
       await store.checkSchema()
       await store.rebuild()
+      store.bulk = await BulkLayer.open(dataDir)
     } catch (err) {
       await db.close().catch(() => {})
       throw err
     }
     return store
+  }
+
+  /**
+   * Opens the registries' imported dumps again (after `whoismesh import` or a node's `--bulk`
+   * import replaced a snapshot): the addresses they answer are resolved from now on.
+   */
+  async reloadBulk (): Promise<void> {
+    const fresh = await BulkLayer.open(this.dataDir)
+    const old = this.bulk
+    this.bulk = fresh
+    await old.close()
   }
 
   // ---------------------------------------------------------------- writes
@@ -276,6 +289,7 @@ export class NetworkStore extends StoreReads {
     await this.exclusive(async () => {
       this.closed = true
       await this.db.close()
+      await this.bulk.close()
     })
   }
 

@@ -18,6 +18,8 @@ import { MemoryIndex } from './memory-index.js'
 import type { LevelStore } from './level-db.js'
 import { versionOf } from './value-format.js'
 import type { NetworkStoreOptions } from './options.js'
+import { BulkLayer } from '../bulk/layer.js'
+import type { NetworkRecord } from '../record/index.js'
 
 export abstract class StoreReads {
   /** replaced whole when records are dropped (NetworkStore.distrust), so read through the getters below */
@@ -25,6 +27,11 @@ export abstract class StoreReads {
   protected get networkIndex (): MemoryIndex['networks'] { return this.memory.networks }
   protected get negativeIndex (): MemoryIndex['negatives'] { return this.memory.negatives }
   protected readonly failureSet = new Set<number>()
+  /**
+   * The registries' imported dumps (src/bulk): beside the index, never in it — not in digests,
+   * sync or gossip. An address a dump answers is resolved exactly; the crawl never asks for it.
+   */
+  protected bulk = new BulkLayer()
   protected registryCoverageCache: number[] | undefined
   protected closed = false
 
@@ -32,19 +39,57 @@ export abstract class StoreReads {
 
   // ---------------------------------------------------------------- in-memory queries
 
-  /** inside any known network (the union of all of them; networks may nest or overlap) */
+  /** inside any known network (the union of all of them; networks may nest or overlap), crawled or imported */
   isCovered (address: number): boolean {
-    return this.memory.isCovered(address)
+    return this.memory.isCovered(address) || this.bulk.answers(address)
   }
 
   /** resolved by the store's rule (NetworkStoreOptions.resolve): exact, or merely covered */
   isResolved (address: number): boolean {
-    return this.memory.isResolved(address, this.opts.resolve)
+    return this.memory.isResolved(address, this.opts.resolve) || this.bulk.answers(address)
   }
 
-  /** the registry's answer for `address` is known exactly, whatever the rule (MemoryIndex.isExact) */
+  /**
+   * the registry's answer for `address` is known exactly, whatever the rule: by the crawled index
+   * (MemoryIndex.isExact), or by a registry's imported dump (which lists every network it holds)
+   */
   isExact (address: number): boolean {
-    return this.memory.isExact(address)
+    return this.memory.isExact(address) || this.bulk.answers(address)
+  }
+
+  /** whether an imported dump answers `address` (BulkLayer.answers) */
+  isBulkAnswer (address: number): boolean {
+    return this.bulk.answers(address)
+  }
+
+  /** the registry whose imported dump answers `address`, or undefined */
+  bulkAnswerRegistry (address: number): RegistryId | undefined {
+    return this.bulk.mostSpecific(address)?.snapshot.header.registry
+  }
+
+  /** the imported dumps' headers (src/bulk) */
+  bulkHeaders (): ReturnType<BulkLayer['headers']> {
+    return this.bulk.headers()
+  }
+
+  /** the imported dumps (src/bulk) this store reads beside its index */
+  get bulkLayer (): BulkLayer {
+    return this.bulk
+  }
+
+  /**
+   * The range of the network that answers `address` as far as this node knows: the most specific
+   * of the crawled index's and the imported dumps' (the smaller; the crawled one when both are
+   * the same range). What `lookup` reports first and the exact-answer judge compares.
+   */
+  answerRange (address: number): NetworkRange | undefined {
+    const crawled = this.mostSpecificRange(address)
+    const hit = this.bulk.mostSpecific(address)
+    if (hit === undefined) return crawled
+    const s = hit.snapshot.start(hit.row)
+    const e = hit.snapshot.end(hit.row)
+    if (crawled !== undefined && crawled.end - crawled.start <= e - s) return crawled
+    return { start: s, end: e, registry: hit.snapshot.header.registry, leaf: hit.snapshot.isLeaf(hit.row) }
   }
 
   /** whether a note says no network holds exactly this address (unallocated or reserved) */
@@ -80,6 +125,11 @@ export abstract class StoreReads {
     return (await this.readNetworks([r]))[0]
   }
 
+  /** whether the index holds a network of exactly [start, end] (memory only) */
+  holdsRange (start: number, end: number): boolean {
+    return this.networkIndex.find(start, end) >= 0
+  }
+
   /** the network stored under exactly [start, end], read from disk */
   async network (start: number, end: number): Promise<CanonicalNetwork | undefined> {
     const x = this.networkIndex
@@ -87,9 +137,17 @@ export abstract class StoreReads {
     return id < 0 ? undefined : (await this.readNetworks([this.rangeOf(id)]))[0]
   }
 
-  /** all networks containing the address, most specific first */
-  async containing (address: number): Promise<CanonicalNetwork[]> {
-    return await this.readNetworks(this.containingRanges(address))
+  /**
+   * all networks containing the address, most specific first: the crawled index's and the
+   * imported dumps' (source 'bulk'; a range both hold is given once, the crawled record)
+   */
+  async containing (address: number): Promise<NetworkRecord[]> {
+    const crawled: NetworkRecord[] = await this.readNetworks(this.containingRanges(address))
+    const hits = this.bulk.containing(address)
+    if (hits.length === 0) return crawled
+    const have = new Set(crawled.map(r => `${r.start}-${r.end}`))
+    const imported = await Promise.all(hits.filter(h => !have.has(`${h.snapshot.start(h.row)}-${h.snapshot.end(h.row)}`)).map(async h => await this.bulk.record(h)))
+    return [...crawled, ...imported].sort((a, b) => (a.end - a.start) - (b.end - b.start))
   }
 
   /** size of the union of all networks */

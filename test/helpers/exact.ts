@@ -1,7 +1,8 @@
 /**
  * The exact-answer judge of issue 12: over the sample addresses a node resolved, the share whose
  * most specific stored network — what `whoismesh lookup <ip> --json` reports first
- * (src/report/lookup.ts; here the store's in-memory `mostSpecificRange`, the same index) — is the
+ * (src/report/lookup.ts; here the store's in-memory `answerRange`: the crawled index's or an imported
+ * dump's, src/bulk) — is the
  * network the registry's own answer for that address describes: the simulator's ground truth
  * (`truthFor` of src/sim/truth.ts in process, or `GET /truth?ip=` on its control server).
  *
@@ -98,7 +99,7 @@ export async function judgeExact (store: NetworkStore | string, sample: Iterable
       j.sample++
       const t = await truth(address)
       if (t === undefined) { j.reserved++; continue }
-      const answer: NetworkRange | undefined = s.mostSpecificRange(address)
+      const answer: NetworkRange | undefined = s.answerRange(address)
       if (answer === undefined) {
         if (s.hasNegative(address)) j.negatives++
         else j.outside++

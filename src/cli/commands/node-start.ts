@@ -1,9 +1,10 @@
 import { DEFAULT_BUDGETS, formatBudgets, parseBudgets, type Budgets } from '../../registry/budget.js'
-import { REAL_REGISTRY_ENDPOINTS } from '../../registry/endpoints.js'
+import { REAL_BULK_SOURCES, REAL_REGISTRY_ENDPOINTS, type BulkSource } from '../../registry/endpoints.js'
+import type { BulkChoice } from '../../bulk/sources.js'
 import { DelegationTable, parseDelegations, REAL_DELEGATION_URLS } from '../../registry/delegations.js'
 import type { RegistryId } from '../../registry/interface.js'
 import { defaultNodeOptions, type NodeOptions } from '../../node/options.js'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { fetchRdapBootstrap } from '../../registry/bootstrap.js'
 import { applyRoutingOverrides } from '../../registry/iana.js'
 import { createLogger, type LogFormat } from '../../util/logger.js'
@@ -28,6 +29,8 @@ export interface NodeStartCommandOptions {
   registriesWait: number
   /** 'auto' (the registries' files, fetched and cached), 'off', or a local file */
   delegations: string
+  /** 'auto' (the registries' database dumps, fetched when their serial changed), 'off', or a directory of dump files */
+  bulk: string
   budget?: string
   sampleLimit?: number
   exitWhenDone?: boolean
@@ -90,6 +93,7 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<number>
   let base: Budgets = { ...DEFAULT_BUDGETS }
   let endpoints = REAL_REGISTRY_ENDPOINTS
   let delegationUrls: Partial<Record<RegistryId, string>> = REAL_DELEGATION_URLS
+  let bulkSources: Partial<Record<RegistryId, BulkSource>> = REAL_BULK_SOURCES
   const budgetOf = (b: Budgets): Budgets => o.budget != null ? budgetFlag(() => parseBudgets(o.budget!, b)) : b
   budgetOf(base) // a bad --budget is said before anything starts or waits
   let sim: BundledSimulator | undefined
@@ -97,14 +101,16 @@ export async function runNodeStart (o: NodeStartCommandOptions): Promise<number>
     sim = await startBundledSimulator(budgetOf(base), logger)
     endpoints = sim.registries.endpoints
     delegationUrls = sim.registries.delegationUrls
+    bulkSources = sim.registries.bulkSources
   } else if (o.registries != null) {
     const loaded = await loadRegistries(o.registries, o.registriesWait * 1000, logger)
     endpoints = loaded.endpoints
     delegationUrls = loaded.delegationUrls
+    bulkSources = loaded.bulkSources
     base = { ...base, ...loaded.budgets }
   }
   try {
-    return await crawlWith(o, { logger, live, listen, bootstrap, swarmKey, endpoints, budgets: budgetOf(base), delegationUrls })
+    return await crawlWith(o, { logger, live, listen, bootstrap, swarmKey, endpoints, budgets: budgetOf(base), delegationUrls, bulk: await bulkFlag(o.bulk, bulkSources) })
   } finally {
     await sim?.close()
   }
@@ -119,6 +125,20 @@ interface StartContext {
   endpoints: NodeOptions['endpoints']
   budgets: Budgets
   delegationUrls: Partial<Record<RegistryId, string>>
+  bulk: BulkChoice
+}
+
+/** `--bulk`: auto (the registries' published dumps), off, or a directory holding dump files (checked now). */
+async function bulkFlag (value: string, sources: Partial<Record<RegistryId, BulkSource>>): Promise<BulkChoice> {
+  if (value === 'off') return { kind: 'off' }
+  if (value === 'auto') return { kind: 'auto', sources }
+  try {
+    if (!(await stat(value)).isDirectory()) throw new UserError(`--bulk: ${value} is not a directory (give auto, off or a directory holding ripe.db.inetnum.gz, apnic.db.inetnum.gz, afrinic.db.gz, …)`)
+  } catch (err: any) {
+    if (err instanceof UserError) throw err
+    throw new UserError(`--bulk: cannot use ${value}: ${String(err?.code ?? err?.message)} (give auto, off or a directory of dump files)`)
+  }
+  return { kind: 'dir', dir: value }
 }
 
 /** Opens the node on the registries chosen and crawls until done or stopped; resolves to the exit code. */
@@ -176,6 +196,12 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
 
   let exitCode = 0
   try {
+    // the registries' dumps first: the space they answer is never asked (src/bulk)
+    if (c.bulk.kind !== 'off') {
+      const { refreshBulk } = await import('../../bulk/sources.js')
+      const outcomes = await refreshBulk(o.data, c.bulk, logger, ac.signal).catch(err => { if (ac.signal.aborted) return []; throw err })
+      if (outcomes.some(x => x.status === 'imported')) await node.store.reloadBulk()
+    }
     let status = await node.crawlReopened(await node.crawl(ac.signal), ac.signal)
     // done means the fleet holds one index: an idle peer whose index differs is synced with at once (node.ts)
     if (status.done && !(await node.awaitFleetAgreement(FLEET_AGREEMENT_MS, ac.signal))) {

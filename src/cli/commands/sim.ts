@@ -16,6 +16,7 @@ export interface SimCommandOptions {
   hugeBytes?: number
   hangMs?: number
   world?: string
+  leafDensity?: number
 }
 
 /** Runs a parser of the simulator's options, naming the command-line flag in its error. */
@@ -51,7 +52,8 @@ export async function runSim (o: SimCommandOptions): Promise<void> {
     ...(o.banMs != null ? { banMs: o.banMs } : {}),
     ...(o.hugeBytes != null ? { hugeBytes: o.hugeBytes } : {}),
     ...(o.hangMs != null ? { hangMs: o.hangMs } : {}),
-    ...(world != null ? { world } : {})
+    ...(world != null ? { world } : {}),
+    ...(o.leafDensity != null ? { leafDensity: flag('--leaf-density', () => { if (!(o.leafDensity! > 0)) throw new Error('must be above 0'); return o.leafDensity! }) } : {})
   })
   if (o.registriesOut != null && !stopRequested) await writeRegistriesFile(sim, o.registriesOut)
   process.stderr.write(`whoismesh sim: listening; stats at ${sim.registriesFile.stats ?? '-'}${o.registriesOut != null ? `; registries written to ${o.registriesOut}` : ''}\n`)

@@ -1,0 +1,118 @@
+/**
+ * The bulk layer of a data directory: the registries' imported dumps (`bulk/<registry>.snapshot`,
+ * snapshot.ts), beside the crawled index and never mixed into it. A dump lists every network a
+ * registry holds, so the most specific network of a dump holding an address is that registry's
+ * answer for it — exactly, with no lookup (docs/architecture.md "Bulk data").
+ *
+ * Records of the layer are not in the store's digests, sync or gossip: every node reads the same
+ * public file, and nodes say which serials they hold instead (heartbeats).
+ */
+import { mkdir, readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { NetworkRecord } from '../record/index.js'
+import { isRegistryId, REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
+import { Snapshot, type SnapshotHeader } from './snapshot.js'
+
+/** A network of the layer: its snapshot and row. */
+export interface BulkHit {
+  snapshot: Snapshot
+  row: number
+}
+
+export const BULK_DIR = 'bulk'
+const SUFFIX = '.snapshot'
+
+export function snapshotPath (dataDir: string, registry: RegistryId): string {
+  return join(dataDir, BULK_DIR, `${registry}${SUFFIX}`)
+}
+
+export class BulkLayer {
+  private readonly snapshots = new Map<RegistryId, Snapshot>()
+
+  /** Opens every snapshot in `dataDir/bulk` (none: an empty layer). Throws BulkSnapshotError for a damaged one. */
+  static async open (dataDir: string): Promise<BulkLayer> {
+    const layer = new BulkLayer()
+    let names: string[] = []
+    try {
+      names = await readdir(join(dataDir, BULK_DIR))
+    } catch (err: any) {
+      if (err?.code !== 'ENOENT') throw err
+    }
+    try {
+      for (const name of names.sort()) {
+        if (!name.endsWith(SUFFIX)) continue
+        const id = name.slice(0, -SUFFIX.length)
+        if (!isRegistryId(id)) continue
+        layer.snapshots.set(id, await Snapshot.open(join(dataDir, BULK_DIR, name)))
+      }
+    } catch (err) {
+      await layer.close()
+      throw err
+    }
+    return layer
+  }
+
+  get isEmpty (): boolean { return this.snapshots.size === 0 }
+
+  /** the snapshots' headers, in registry order */
+  headers (): SnapshotHeader[] {
+    return REGISTRY_IDS.flatMap(id => this.snapshots.has(id) ? [this.snapshots.get(id)!.header] : [])
+  }
+
+  header (registry: RegistryId): SnapshotHeader | undefined {
+    return this.snapshots.get(registry)?.header
+  }
+
+  /** the most specific imported network holding `address` (of all the dumps: the smallest), or undefined */
+  mostSpecific (address: number): BulkHit | undefined {
+    let best: BulkHit | undefined
+    for (const snapshot of this.snapshots.values()) {
+      const row = snapshot.mostSpecific(address)
+      if (row < 0) continue
+      if (best === undefined || snapshot.end(row) - snapshot.start(row) < best.snapshot.end(best.row) - best.snapshot.start(best.row)) best = { snapshot, row }
+    }
+    return best
+  }
+
+  /** every imported network holding `address`, most specific first */
+  containing (address: number): BulkHit[] {
+    const hits: BulkHit[] = []
+    for (const snapshot of this.snapshots.values()) for (const row of snapshot.containing(address)) hits.push({ snapshot, row })
+    return hits.sort((a, b) => (a.snapshot.end(a.row) - a.snapshot.start(a.row)) - (b.snapshot.end(b.row) - b.snapshot.start(b.row)))
+  }
+
+  /** whether a dump answers `address`: some imported network holds it, and the dump lists every network below it */
+  answers (address: number): boolean {
+    for (const snapshot of this.snapshots.values()) if (snapshot.mostSpecific(address) >= 0) return true
+    return false
+  }
+
+  async record (hit: BulkHit): Promise<NetworkRecord> {
+    return await hit.snapshot.record(hit.row)
+  }
+
+  /** every imported network, registry by registry, each in address order */
+  async * records (registry?: RegistryId): AsyncGenerator<NetworkRecord> {
+    for (const id of REGISTRY_IDS) {
+      if (registry !== undefined && id !== registry) continue
+      const s = this.snapshots.get(id)
+      if (s !== undefined) yield * s.records()
+    }
+  }
+
+  async close (): Promise<void> {
+    const all = [...this.snapshots.values()]
+    this.snapshots.clear()
+    await Promise.all(all.map(async s => await s.close()))
+  }
+}
+
+/** Makes `dataDir/bulk` (for a snapshot about to be written). */
+export async function ensureBulkDir (dataDir: string): Promise<void> {
+  await mkdir(join(dataDir, BULK_DIR), { recursive: true })
+}
+
+/** Removes a registry's snapshot (`whoismesh import --remove`): its space is crawled again. */
+export async function removeSnapshot (dataDir: string, registry: RegistryId): Promise<void> {
+  await rm(snapshotPath(dataDir, registry), { force: true })
+}

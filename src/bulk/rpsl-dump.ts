@@ -1,0 +1,355 @@
+/**
+ * Streaming reader of the RIRs' public RPSL database dumps: RIPE NCC's and APNIC's split files
+ * (`ripe.db.inetnum.gz`, `apnic.db.organisation.gz`, …) and AFRINIC's single `afrinic.db.gz`;
+ * gzip when the input starts with the gzip magic (1f 8b), else plain text. One object per
+ * blank-line-separated paragraph; `%` and `#` lines are passed over wherever they stand; a line
+ * starting with space, tab or `+` continues the attribute before it (RFC 2622 §2). Each object is
+ * the TextObject parseWhoisText makes of the same text (end-of-line `# comments` kept in values),
+ * so whois-parser's functions read it as they read an answer. Encoding: the RIPE Database stores
+ * objects in Latin-1 (RIPE-NCC/whois issue #285), newer dumps may be UTF-8: an object is decoded as
+ * UTF-8 when its bytes are valid UTF-8, else as Latin-1. A malformed object (no "key: value" first
+ * line, a line neither attribute nor continuation, over 64 KiB or 2,000 lines) is counted and
+ * passed over. A gzip stream cut short ends the reading with `truncated` set, without the object
+ * it was cut in. Memory: one decompressed chunk and the object being read (at most 64 KiB).
+ */
+import { isAscii, isUtf8 } from 'node:buffer'
+import { Readable, pipeline } from 'node:stream'
+import { createGunzip } from 'node:zlib'
+import type { Attr, TextObject } from '../lookup/parse-util.js'
+
+export interface DumpReadStats {
+  /** objects yielded */
+  objects: number
+  /** malformed objects passed over (objects of classes not asked for are not counted anywhere) */
+  skipped: number
+  /** bytes of dump text read (after decompression) */
+  bytes: number
+  /** the gzip stream ended before its end: the objects read are all complete, but the dump is not */
+  truncated: boolean
+  /** objects whose bytes were not valid UTF-8, decoded as Latin-1 */
+  latin1Objects: number
+  /** the first malformed object: "line N: why" */
+  firstProblem?: string
+}
+
+export interface DumpObject {
+  /** the object's class: its first attribute's name, lower case ("inetnum", "organisation") */
+  cls: string
+  obj: TextObject
+  /** 1-based line of its first attribute in the (decompressed) dump */
+  line: number
+}
+
+export interface DumpReadOptions {
+  /**
+   * Only objects of these classes (lower case) are yielded; the others are passed over without
+   * being parsed, and counted neither as objects nor as skipped. Default: every class.
+   */
+  classes?: ReadonlySet<string>
+  /** stops the reading (an AbortError) before the next chunk is read */
+  signal?: AbortSignal
+}
+
+export function newDumpStats (): DumpReadStats {
+  return { objects: 0, skipped: 0, bytes: 0, truncated: false, latin1Objects: 0 }
+}
+
+/** Beyond these an object is taken for garbage (the largest real ones are a few KiB). */
+export const MAX_OBJECT_BYTES = 64 * 1024
+export const MAX_OBJECT_LINES = 2000
+
+const SPACE = 32
+const TAB = 9
+const CR = 13
+const PLUS = 43
+const HASH = 35
+const PERCENT = 37
+const COLON = 58
+const EMPTY = Buffer.alloc(0)
+
+/** The objects of a dump, in order. See the file's comment for what is skipped and when it stops. */
+export async function * readRpslDump (input: NodeJS.ReadableStream | AsyncIterable<Buffer>, stats: DumpReadStats, opts: DumpReadOptions = {}): AsyncGenerator<DumpObject> {
+  const { classes, signal } = opts
+  signal?.throwIfAborted()
+  const source = { gzip: false }
+  const splitter = new ParagraphSplitter(classes)
+  const found: Paragraph[] = []
+  try {
+    for await (const chunk of dumpText(input, source)) {
+      signal?.throwIfAborted()
+      stats.bytes += chunk.length
+      splitter.push(chunk, found)
+      for (const p of found) {
+        const o = dumpObject(p, stats)
+        if (o !== undefined) yield o
+      }
+      found.length = 0
+    }
+  } catch (err) {
+    if (!(source.gzip && isGzipCutShort(err))) throw err
+    stats.truncated = true
+    return
+  }
+  splitter.end(found)
+  for (const p of found) {
+    const o = dumpObject(p, stats)
+    if (o !== undefined) yield o
+  }
+}
+
+/** A paragraph to make an object of: its bytes (comment lines included), or why it is none. */
+type Paragraph = { bytes: Buffer, line: number } | { problem: string }
+
+/**
+ * Cuts the dump's bytes into paragraphs, looking at each line's first bytes only: comment lines
+ * before an object are passed over, an object whose first line is no attribute, or that grows
+ * too large, is malformed, and one of a class not asked for is dropped on its first line. Keeps
+ * what a chunk ends with (the object it is in, or its last partial line) for the next one.
+ */
+class ParagraphSplitter {
+  private carry: Buffer = EMPTY
+  /** where, in carry + next chunk, the lines not yet looked at start */
+  private scanFrom = 0
+  private lineNo = 0
+  /** in a line too long to keep, until its end */
+  private inLongLine = false
+  private state: 'none' | 'keep' | 'drop' | 'bad' = 'none'
+  private start = 0
+  private line = 0
+  private lines = 0
+  private problem = ''
+
+  constructor (private readonly classes: ReadonlySet<string> | undefined) {}
+
+  push (chunk: Buffer, out: Paragraph[]): void {
+    let buf = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk])
+    let pos = this.scanFrom
+    if (this.inLongLine) {
+      const nl = buf.indexOf(10, pos)
+      if (nl < 0) { this.carry = EMPTY; this.scanFrom = 0; return }
+      this.lineNo++
+      this.inLongLine = false
+      buf = buf.subarray(nl + 1)
+      pos = 0
+    }
+    // one char per byte: offsets in the text are offsets in buf
+    const text = buf.toString('latin1')
+    for (let nl = text.indexOf('\n', pos); nl >= 0; pos = nl + 1, nl = text.indexOf('\n', pos)) {
+      this.lineNo++
+      if (text.charCodeAt(pos) > SPACE || !isBlank(text, pos, nl)) this.onLine(text, pos, nl)
+      else this.close(buf, pos, out)
+    }
+    if (buf.length - pos > MAX_OBJECT_BYTES) {
+      this.fail(this.lineNo + 1, `line over ${MAX_OBJECT_BYTES} bytes`)
+      this.inLongLine = true
+      this.carry = EMPTY
+      this.scanFrom = 0
+      return
+    }
+    // keep the object being read (if kept) or else the partial last line
+    const keepFrom = this.state === 'keep' ? this.start : pos
+    this.carry = buf.subarray(keepFrom)
+    this.scanFrom = pos - keepFrom
+    this.start -= keepFrom
+  }
+
+  /** At the input's end: its last line, even without a line break, ends the last object. */
+  end (out: Paragraph[]): void {
+    const buf = this.carry
+    if (!this.inLongLine && buf.length > this.scanFrom) {
+      const text = buf.toString('latin1')
+      this.lineNo++
+      if (!isBlank(text, this.scanFrom, text.length)) this.onLine(text, this.scanFrom, text.length)
+    }
+    this.close(buf, buf.length, out)
+    this.carry = EMPTY
+  }
+
+  private onLine (text: string, start: number, end: number): void {
+    const c = text.charCodeAt(start)
+    if (this.state === 'none') {
+      if (c === PERCENT || c === HASH) return
+      this.start = start
+      this.line = this.lineNo
+      this.lines = 0
+      const colon = keyEnd(text, start, end)
+      if (colon < 0) return this.fail(this.lineNo, 'no "key: value" first line')
+      this.state = this.classes === undefined || this.classes.has(lowerKey(text.slice(start, colon))) ? 'keep' : 'drop'
+    }
+    if (this.state !== 'keep') return
+    if (++this.lines > MAX_OBJECT_LINES) this.fail(this.line, `object over ${MAX_OBJECT_LINES} lines`)
+    else if (end + 1 - this.start > MAX_OBJECT_BYTES) this.fail(this.line, `object over ${MAX_OBJECT_BYTES} bytes`)
+  }
+
+  private fail (lineNo: number, why: string): void {
+    if (this.state === 'bad') return
+    if (this.state === 'none') this.line = lineNo
+    this.state = 'bad'
+    this.problem = `line ${lineNo}: ${why}`
+  }
+
+  /** A blank line (or the end) at `end`: the paragraph before it is done. */
+  private close (buf: Buffer, end: number, out: Paragraph[]): void {
+    if (this.state === 'keep') out.push({ bytes: buf.subarray(this.start, end), line: this.line })
+    else if (this.state === 'bad') out.push({ problem: this.problem })
+    this.state = 'none'
+  }
+}
+
+/**
+ * The object of a paragraph, counted in `stats`: decoded as UTF-8 when its bytes are, else as
+ * Latin-1, into a string of its own (so a value kept does not keep the chunk it came in), and
+ * parsed as parseWhoisText does: key lower case, value trimmed, continuations appended with one
+ * space. Undefined, counted as skipped, when it is malformed.
+ */
+function dumpObject (p: Paragraph, stats: DumpReadStats): DumpObject | undefined {
+  if ('problem' in p) return skip(stats, p.problem)
+  const { bytes, line } = p
+  const ascii = isAscii(bytes)
+  const latin1 = !ascii && !isUtf8(bytes)
+  const text = ascii || latin1 ? bytes.toString('latin1') : bytes.toString('utf8')
+  const attrs: Attr[] = []
+  let lineNo = line
+  for (let i = 0; i < text.length; lineNo++) {
+    let nl = text.indexOf('\n', i)
+    if (nl < 0) nl = text.length
+    const c = text.charCodeAt(i)
+    if (c !== PERCENT && c !== HASH && !addLine(attrs, text, i, nl)) {
+      return skip(stats, `line ${lineNo}: neither "key: value" nor a continuation`)
+    }
+    i = nl + 1
+  }
+  if (latin1) stats.latin1Objects++
+  stats.objects++
+  return { cls: attrs[0].key, obj: { attrs }, line }
+}
+
+/** Counts a malformed object. */
+function skip (stats: DumpReadStats, problem: string): undefined {
+  stats.skipped++
+  stats.firstProblem ??= problem
+  return undefined
+}
+
+/** Adds the line text[start, end) to the attributes; false when it is neither an attribute nor a continuation. */
+function addLine (attrs: Attr[], text: string, start: number, end: number): boolean {
+  const c = text.charCodeAt(start)
+  if (c === SPACE || c === TAB || c === PLUS) {
+    if (attrs.length === 0) return false
+    const more = trimmed(text, c === PLUS ? start + 1 : start, end)
+    const last = attrs[attrs.length - 1]
+    if (more !== '') last.value = last.value === '' ? more : `${last.value} ${more}`
+    return true
+  }
+  const colon = keyEnd(text, start, end)
+  if (colon < 0) return false
+  attrs.push({ key: keyOf(text, start, colon), value: trimmed(text, colon + 1, end) })
+  return true
+}
+
+/** text.slice(start, end).trim(), without the intermediate string when the ends are ASCII. */
+function trimmed (text: string, start: number, end: number): string {
+  let s = start
+  let e = end
+  while (s < e && isAsciiSpace(text.charCodeAt(s))) s++
+  while (e > s && isAsciiSpace(text.charCodeAt(e - 1))) e--
+  if (s < e && (text.charCodeAt(s) > 127 || text.charCodeAt(e - 1) > 127)) return text.slice(s, e).trim()
+  return text.slice(s, e)
+}
+
+const isAsciiSpace = (c: number): boolean => c === SPACE || (c >= TAB && c <= CR)
+
+/** The attribute names of inetnum and organisation objects, by length: shared, not made per line. */
+const KNOWN_KEYS: string[][] = []
+for (const k of ('inetnum netname descr country geoloc language org sponsoring-org admin-c tech-c abuse-c status remarks ' +
+  'notify mnt-by mnt-lower mnt-routes mnt-domains mnt-irt created last-modified changed source parent organisation ' +
+  'org-name org-type address phone fax-no e-mail mnt-ref geofeed').split(' ')) (KNOWN_KEYS[k.length] ??= []).push(k)
+
+/** The key text[start, colon), lower case. */
+function keyOf (text: string, start: number, colon: number): string {
+  const known = KNOWN_KEYS[colon - start]
+  if (known !== undefined) for (const k of known) if (text.startsWith(k, start)) return k
+  return lowerKey(text.slice(start, colon))
+}
+
+/** Index of the colon ending a key ([A-Za-z][A-Za-z0-9_-]*) at `start`, or -1. */
+function keyEnd (text: string, start: number, end: number): number {
+  if (!isLetter(text.charCodeAt(start))) return -1
+  for (let i = start + 1; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c === COLON) return i
+    if (!isLetter(c) && !(c >= 48 && c <= 57) && c !== 45 && c !== 95) return -1
+  }
+  return -1
+}
+
+const isLetter = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90)
+
+function lowerKey (key: string): string {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    if (c >= 65 && c <= 90) return key.toLowerCase()
+  }
+  return key
+}
+
+/** Empty or white space only (a line of blanks ends an object, as in parseWhoisText). */
+function isBlank (text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c !== SPACE && c !== TAB && c !== CR && c !== 11 && c !== 12) return false
+  }
+  return true
+}
+
+/** zlib's error for input that ends inside the gzip stream ("unexpected end of file"). */
+function isGzipCutShort (err: unknown): boolean {
+  const e = err as { code?: unknown, message?: unknown } | null
+  return e?.code === 'Z_BUF_ERROR' || (typeof e?.message === 'string' && e.message.includes('unexpected end of file'))
+}
+
+/** The dump's text bytes: the input itself, or gunzipped when it starts with the gzip magic. */
+async function * dumpText (input: NodeJS.ReadableStream | AsyncIterable<Buffer>, source: { gzip: boolean }): AsyncGenerator<Buffer> {
+  const it = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]()
+  try {
+    const head: Buffer[] = []
+    let headBytes = 0
+    while (headBytes < 2) {
+      const r = await it.next()
+      if (r.done === true) break
+      head.push(asBuffer(r.value))
+      headBytes += head[head.length - 1].length
+    }
+    const first = head.length === 1 ? head[0] : Buffer.concat(head)
+    source.gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b
+    if (source.gzip) {
+      yield * gunzipped(first, it)
+    } else {
+      if (first.length > 0) yield first
+      for (let r = await it.next(); r.done !== true; r = await it.next()) yield asBuffer(r.value)
+    }
+  } finally {
+    await it.return?.()
+  }
+}
+
+/** `first` and the rest of `it`, gunzipped (zlib reads concatenated gzip members as one stream). */
+async function * gunzipped (first: Buffer, it: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
+  const compressed = Readable.from((async function * () {
+    yield first
+    for (let r = await it.next(); r.done !== true; r = await it.next()) yield asBuffer(r.value)
+  })(), { objectMode: false })
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 })
+  pipeline(compressed, gunzip, () => { /* an error surfaces in the iteration below */ })
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer
+  } finally {
+    compressed.destroy()
+    gunzip.destroy()
+  }
+}
+
+function asBuffer (chunk: Buffer | string | Uint8Array): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk
+  return typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
