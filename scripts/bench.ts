@@ -37,6 +37,8 @@
  * 8. start time, right after the sample (scripts/bench-startup.ts): `whoismesh --help` and `dump`
  *    on an empty, stopped store, each ÷ `node -e ''`, median of 5; then LevelDB's batch forms,
  *    array against chained (scripts/bench-batch.ts)
+ * 10. with --bulk-sample N (default 0 = off): scripts/bench-bulk.ts — the simulated dumps, the import
+ *    of RIPE NCC's (objects/s, peak RSS), and N addresses crawled without and with the dumps
  * 9. with --exact-sample N (default 0 = off): scripts/bench-exact.ts, both rules on one node and
  *    --fleet-nodes nodes on the first N addresses
  */
@@ -59,6 +61,7 @@ import { describeJudgement, inProcessTruth, judgeExact } from '../test/helpers/e
 import { BIN } from '../test/helpers/cli.js'
 import { benchStartup } from './bench-startup.js'
 import { benchExact } from './bench-exact.js'
+import { benchBulk } from './bench-bulk.js'
 import { benchBatchForms } from './bench-batch.js'
 
 const { values: args } = parseArgs({
@@ -80,6 +83,7 @@ const { values: args } = parseArgs({
     'full-budget': { type: 'string', default: 'all=3000' },
     'full-timeout-s': { type: 'string', default: '3600' },
     'exact-sample': { type: 'string', default: '0' },
+    'bulk-sample': { type: 'string', default: '0' },
     out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
   }
 })
@@ -353,6 +357,8 @@ try {
   if (args['skip-mesh'] !== true) await step('mesh', async () => await benchMesh(Number(args['gossip-nodes'])))
   const exactSample = Number(args['exact-sample'])
   if (exactSample > 0) await step('exact', async () => await benchExact({ dir: join(dir, 'exact'), sampleLimit: exactSample, fleetSampleLimit: exactSample, fleetNodes, budget: args.budget, timeoutMs: 900_000 }))
+  const bulkSample = Number(args['bulk-sample'])
+  if (bulkSample > 0) await step('bulk', async () => await benchBulk({ dir: join(dir, 'bulk'), sample: bulkSample, budget: args.budget, density: 1 }))
   result.targets = targets(result)
   const json = JSON.stringify(result, null, 2)
   process.stdout.write(json + '\n')

@@ -108,6 +108,7 @@ export interface BulkOutcome {
  */
 export async function refreshBulk (dataDir: string, choice: BulkChoice, logger: Logger, signal?: AbortSignal): Promise<BulkOutcome[]> {
   if (choice.kind === 'off') return []
+  await removeLeftovers(dataDir)
   const layer = await BulkLayer.open(dataDir).catch(() => new BulkLayer())
   const held = new Map(layer.headers().map(h => [h.registry, h]))
   await layer.close()
@@ -162,4 +163,15 @@ export async function refreshBulk (dataDir: string, choice: BulkChoice, logger: 
     }
   }
   return out
+}
+
+/** What an import cut off by a crash or a kill leaves in `DATA/bulk`: downloads and unfinished files. */
+async function removeLeftovers (dataDir: string): Promise<void> {
+  let names: string[]
+  try {
+    names = await readdir(join(dataDir, BULK_DIR))
+  } catch {
+    return
+  }
+  await Promise.all(names.filter(n => n.startsWith('.download-') || n.endsWith('.tmp')).map(async n => await rm(join(dataDir, BULK_DIR, n), { recursive: true, force: true })))
 }

@@ -55,6 +55,12 @@ export interface Heartbeat {
    * (older nodes): counted for every registry.
    */
   countingMask?: number[]
+  /**
+   * the registries whose imported dump this node answers their space from (src/bulk), each with
+   * the dump's serial (0: unknown). Absent: none. Peers give such a registry's addresses to the
+   * crawlers without its dump (fleet/dump-ownership.ts).
+   */
+  bulk?: Partial<Record<RegistryId, number>>
 }
 
 export function encodeMessage (m: NetsMessage | Heartbeat): Uint8Array {

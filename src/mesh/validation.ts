@@ -176,6 +176,7 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
   if (h.leaving !== undefined && typeof h.leaving !== 'boolean') return reject('heartbeat-schema', 'bad leaving flag')
   if (h.counting !== undefined && (!Array.isArray(h.counting) || h.counting.length > VALIDATION_LIMITS.maxCountedPeers || !h.counting.every((id: unknown) => typeof id === 'string' && id.length <= 128))) return reject('heartbeat-schema', 'bad counting list')
   if (h.countingMask !== undefined && (!Array.isArray(h.counting) || !Array.isArray(h.countingMask) || h.countingMask.length !== h.counting.length || !h.countingMask.every((m: unknown) => Number.isInteger(m) && (m as number) >= 0 && (m as number) < 2 ** REGISTRY_IDS.length))) return reject('heartbeat-schema', 'bad counting mask')
+  if (h.bulk !== undefined && (!isCountMap(h.bulk, REGISTRY_IDS) || !Object.values(h.bulk).every(n => Number.isSafeInteger(n)))) return reject('heartbeat-schema', 'bad bulk serials')
   return accept({
     peerId: h.peerId,
     seq: h.seq,
@@ -191,7 +192,8 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
     sample: { total: s.total, resolved: s.resolved },
     ...(h.leaving === true ? { leaving: true } : {}),
     ...(h.counting !== undefined ? { counting: h.counting } : {}),
-    ...(h.countingMask !== undefined ? { countingMask: h.countingMask } : {})
+    ...(h.countingMask !== undefined ? { countingMask: h.countingMask } : {}),
+    ...(h.bulk !== undefined && Object.keys(h.bulk).length > 0 ? { bulk: h.bulk } : {})
   })
 }
 

@@ -25,7 +25,8 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Mesh, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
 import { RecordChecks } from './record-checks.js'
-import { Ownership, FleetBudget, ProgressWatch, settleMembership } from '../fleet/index.js'
+import { DumpAwareOwnership, Ownership, FleetBudget, ProgressWatch, settleMembership } from '../fleet/index.js'
+import { registryForAddress } from '../registry/iana.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
 
@@ -55,7 +56,8 @@ export class WhoismeshNode {
   private readonly limiters: Record<RegistryId, RateLimiter>
   private readonly client: RegistryClient
   readonly mesh: Mesh
-  readonly ownership: Ownership
+  /** who crawls which sample address; split per registry where the crawlers hold different dumps */
+  readonly ownership: DumpAwareOwnership
   /** which live peers own a share of the sample: those whose work shows */
   private readonly progressWatch: ProgressWatch
   private progressTimer: ReturnType<typeof setInterval> | undefined
@@ -76,7 +78,7 @@ export class WhoismeshNode {
   private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, privateKey: PrivateKey, private readonly logger: Logger) {
     this.checks = new RecordChecks({ logger, metrics: this.metrics.mesh })
     this.limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: opts.budgets[id] * opts.budgetSafety })])) as Record<RegistryId, RateLimiter>
-    this.ownership = new Ownership({ prefixLength: opts.blockPrefixLength })
+    this.ownership = new DumpAwareOwnership(new Ownership({ prefixLength: opts.blockPrefixLength }), a => this.routes?.registryFor(a) ?? registryForAddress(a) ?? undefined)
     this.progressWatch = new ProgressWatch({ stallMs: opts.peerStallMs }, {
       openByOwner: () => this.ownership.peers.length === 0 ? undefined : this.crawler.openByOwner(a => this.ownership.ownerOf(a))
     })
@@ -149,8 +151,11 @@ export class WhoismeshNode {
     this.mesh.on('departed', peerId => this.fleetBudget.onPeerDeparted(peerId))
     this.mesh.on('heartbeat', h => {
       this.fleetBudget.onPeerHeartbeat(h)
+      const before = this.lastHeartbeat.get(h.peerId)
       this.lastHeartbeat.set(h.peerId, h)
       this.reconcileIfApart(h)
+      // a peer that imported a dump (or dropped one) no longer needs (or needs again) that registry's answers
+      if (dumpsOf(before) !== dumpsOf(h) && this.ownership.peers.length > 0 && this.setOwners()) this.crawler.reconsider()
     })
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
     crawler.on('lookup', () => { this.metrics.crawl.lookupsTotal.inc(); audits.earn() })
@@ -347,10 +352,12 @@ export class WhoismeshNode {
     void this.mesh.syncSoonWith(h.peerId)
   }
 
-  /** Ownership over the live peers whose work shows (ProgressWatch); whether it changed. */
+  /** Ownership over the live peers whose work shows (ProgressWatch), and the dumps each holds; whether it changed. */
   private setOwners (): boolean {
     const self = this.mesh.peerId.toString()
-    return this.ownership.setPeers(this.progressWatch.crawlers(this.mesh.liveFullPeers(), self), self)
+    const mine = new Set(this.store.bulkHeaders().map(h => h.registry))
+    const holds = (id: string): ReadonlySet<RegistryId> => id === self ? mine : new Set(Object.keys(this.lastHeartbeat.get(id)?.bulk ?? {}) as RegistryId[])
+    return this.ownership.setPeers(this.progressWatch.crawlers(this.mesh.liveFullPeers(), self), self, holds)
   }
 
   /** Once a heartbeat interval: a peer that owns open work and shows none loses its share; one that shows work again takes it back. */
@@ -372,12 +379,15 @@ export class WhoismeshNode {
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {
     const status = this.crawler.status()
     const counts = this.store.counts()
+    const bulk = this.store.bulkHeaders()
     return {
       version: VERSION,
       counters: { ...status.counters },
       ...this.fleetBudget.heartbeatFields(status.registries),
       index: { networks: counts.networks, negatives: counts.negatives, digest: this.store.digest() },
-      sample: { total: status.sampleTotal, resolved: status.sampleResolved }
+      sample: { total: status.sampleTotal, resolved: status.sampleResolved },
+      // the registries whose space this node answers from their dumps (src/bulk), by serial (0: unknown)
+      ...(bulk.length > 0 ? { bulk: Object.fromEntries(bulk.map(h => [h.registry, h.serial ?? 0])) } : {})
     }
   }
 
@@ -397,7 +407,8 @@ export class WhoismeshNode {
       registries: Object.fromEntries(REGISTRY_IDS.map(id => {
         const r = regs[id]
         return [id, { requests: r.requests, sharePerSecond: r.budgetPerSecond, pausedForMs: r.pausedForMs, unreachableForMs: r.unreachableForMs, remaining: r.queued + r.retrying + r.inFlight }]
-      })) as NodeProgress['registries']
+      })) as NodeProgress['registries'],
+      bulk: this.store.bulkHeaders().map(h => ({ registry: h.registry, takenAt: h.takenAt }))
     }
   }
 
@@ -430,4 +441,9 @@ export class WhoismeshNode {
     await this.control.stop()
     await this.store.close()
   }
+}
+
+/** the registries whose dumps a heartbeat says its node holds, as one comparable string */
+function dumpsOf (h: Heartbeat | undefined): string {
+  return Object.keys(h?.bulk ?? {}).sort().join(',')
 }

@@ -9,7 +9,8 @@
  * "slice" is the part of the sample this node owns (by rendezvous hashing; all of it when alone),
  * "sample" the whole sample (resolved by any node: the index is replicated). Per registry the line
  * shows requests per second against this node's current share of that registry's budget. The ETA
- * is the slice's remaining addresses at the pace they were resolved over the last minute.
+ * is the slice's remaining addresses at the pace they were resolved over the last minute. With
+ * imported dumps (`--bulk`), "bulk ripe 3h10m old …" says whose space they answer without a lookup.
  */
 import { REGISTRY_IDS, type RegistryId } from '../registry/interface.js'
 
@@ -37,6 +38,8 @@ export interface NodeProgress {
   /** addresses given up on after retries */
   failed: number
   registries: Record<RegistryId, RegistrySnapshot>
+  /** the registries' imported dumps (src/bulk): whose space they answer, and how old each is */
+  bulk?: Array<{ registry: RegistryId, takenAt: number }>
 }
 
 export interface ProgressRates {
@@ -143,6 +146,7 @@ export function formatStatusLine (p: NodeProgress, r: ProgressRates, width = 200
     { text: `${int(p.networks)} nets`, priority: 3 },
     { text: eta, priority: 5 },
     ...(p.failed > 0 ? [{ text: `${int(p.failed)} failed`, priority: 4 }] : []),
+    ...(p.bulk !== undefined && p.bulk.length > 0 ? [{ text: `bulk ${p.bulk.map(b => `${b.registry} ${formatDuration((p.at - b.takenAt) / 1000)} old`).join(' ')}`, priority: 2 }] : []),
     ...regs.map(text => ({ text, priority: 1, registry: true as const }))
   ]
   // "slice … | sample … | … | req/s arin 9.8/9.8 ripe 9.7/9.8"
@@ -176,6 +180,8 @@ export function progressLogFields (p: NodeProgress, r: ProgressRates): Record<st
     budgetShare: Object.fromEntries(REGISTRY_IDS.map(id => [id, round1(p.registries[id].sharePerSecond)])),
     remaining: Object.fromEntries(REGISTRY_IDS.map(id => [id, p.registries[id].remaining])),
     etaSeconds: r.etaSeconds == null ? null : Math.round(r.etaSeconds),
+    // the registries whose dump answers their space, and its age in hours
+    ...(p.bulk !== undefined && p.bulk.length > 0 ? { bulkAgeHours: Object.fromEntries(p.bulk.map(b => [b.registry, round1((p.at - b.takenAt) / 3_600_000)])) } : {}),
     // only while some registry cannot be reached: seconds since its outage began
     ...(unreachable.length > 0 ? { unreachableSeconds: Object.fromEntries(unreachable.map(id => [id, Math.round(p.registries[id].unreachableForMs! / 1000)])) } : {})
   }

@@ -256,6 +256,13 @@ export function createDumpSet (view: Pick<WorldView, 'forEachOwned'>, serial: nu
     serve: async (file, head, res) => {
       const reg = dumpRegistryOf(file)
       if (reg === undefined) return false
+      if (file.endsWith('.CURRENTSERIAL')) {
+        // known without building the dump: a node reads it first, to skip a dump it holds
+        const body = Buffer.from(String(serial))
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length), 'last-modified': new Date(takenAt).toUTCString() })
+        res.end(head ? undefined : body)
+        return true
+      }
       const path = (await build(reg))[file]
       const { size } = await stat(path)
       res.writeHead(200, {

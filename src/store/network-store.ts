@@ -86,17 +86,6 @@ export class NetworkStore extends StoreReads {
     return store
   }
 
-  /**
-   * Opens the registries' imported dumps again (after `whoismesh import` or a node's `--bulk`
-   * import replaced a snapshot): the addresses they answer are resolved from now on.
-   */
-  async reloadBulk (): Promise<void> {
-    const fresh = await BulkLayer.open(this.dataDir)
-    const old = this.bulk
-    this.bulk = fresh
-    await old.close()
-  }
-
   // ---------------------------------------------------------------- writes
 
   /**

@@ -18,6 +18,8 @@ import { sampleSlice } from '../../src/sample/index.js'
 
 const SAMPLE_LIMIT = 3000
 const DUMPED = ['ripe', 'apnic', 'afrinic'] as const
+/** the import of the three dumps, then the node's start: bounded, with room for a loaded machine */
+const IMPORT_AND_READY_MS = 240_000
 
 let sim: Simulator
 let dir: string
@@ -51,7 +53,8 @@ test('a fleet with --bulk auto answers the dumped registries\' space without ask
   const boot = startNode({ ...common, name: 'b0' })
   nodes.push(boot)
   const { waitForLog } = await import('../helpers/fleet.js')
-  await waitForLog(boot, 'node ready', 60_000)
+  // a node imports the dumps before it joins (RIPE NCC's 636k objects here: 5–25 s, the machine's load decides)
+  await waitForLog(boot, 'node ready', IMPORT_AND_READY_MS)
   const second = startNode({ ...common, name: 'b1', bootstrap: [boot.listen![0]] })
   nodes.push(second)
   const results = await Promise.all([boot, second].map(async n => await n.exited))
@@ -116,4 +119,36 @@ test('a damaged dump is said in one line and changes nothing; `whoismesh import`
   assert.equal(r.code, 1, r.stdout + r.stderr)
   assert.match(r.stderr, /^ripe: not imported: .*cut short.*; the snapshot it had \(if any\) is kept\n$/)
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace')
+})
+
+test('a node without the dumps its peer holds crawls their space at once; a late joiner with the same serials is sent only crawled records', async () => {
+  const common = { dir, registries, sampleLimit: SAMPLE_LIMIT }
+  const { waitForLog } = await import('../helpers/fleet.js')
+  // the holder runs as a service; the other has no dump and would wait --peer-stall (10 min) for
+  // the holder's share of the dumped registries' addresses if the holder still owned them
+  const holder = startNode({ ...common, name: 'm0', extraArgs: ['--bulk', 'auto'] })
+  nodes.push(holder)
+  await waitForLog(holder, 'node ready', IMPORT_AND_READY_MS)
+  const queries = dumpedQueries()
+  const lacking = startNode({ ...common, name: 'm1', exitWhenDone: true, bootstrap: [holder.listen![0]], extraArgs: ['--bulk', 'off', '--peer-stall', '600'] })
+  nodes.push(lacking)
+  const r = await lacking.exited
+  assert.equal(r.code, 0, lacking.stderrTail.slice(-1500))
+  assert.ok(dumpedQueries() > queries, 'the node without dumps did not ask the registries that publish them')
+  await waitForLog(holder, 'crawl complete', 120_000)
+  const [h, l] = await Promise.all([holder, lacking].map(async n => await coverage(n.data)))
+  assert.equal(l.sample_exact, SAMPLE_LIMIT)
+  assert.equal(l.bulk.length, 0)
+  assert.equal(h.sample_exact, SAMPLE_LIMIT)
+
+  const late = startNode({ ...common, name: 'm2', exitWhenDone: true, bootstrap: [holder.listen![0]], extraArgs: ['--bulk', 'auto'] })
+  nodes.push(late)
+  assert.equal((await late.exited).code, 0, late.stderrTail.slice(-1500))
+  const c = await coverage(late.data)
+  assert.equal(c.lookups, 0, 'the late joiner asked the registries')
+  assert.equal(c.digest, h.digest)
+  const received = late.logs.filter(x => x.msg === 'sync session completed').reduce((n, x) => n + (x.networksAccepted as number), 0)
+  assert.ok(received > 0 && received <= h.networks, `received ${received} networks by sync; the holder has ${String(h.networks)} crawled (its dumps hold ${String(h.bulk.reduce((n: number, b: any) => n + (b.networks as number), 0))})`)
+  holder.child.kill('SIGTERM')
+  await holder.exited
 })

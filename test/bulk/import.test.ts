@@ -129,3 +129,39 @@ test('a dump cut short or unreadable is refused and the snapshot imported before
   }
   assert.ok((await stat(snapshot)).size > 0)
 })
+
+test('a newer dump replaces the one before whole: a network gone from the registry disappears, a changed one is updated', async () => {
+  const data = join(dir, 'newer')
+  const files = join(dir, 'files-newer')
+  await (await import('node:fs/promises')).mkdir(files, { recursive: true })
+  // the real excerpt of RIPE NCC's dump (test/fixtures/bulk), as serial 1
+  const fixture = await readFile(new URL('../fixtures/bulk/ripe.db.inetnum', import.meta.url), 'latin1')
+  const first = join(files, 'ripe.db.inetnum')
+  await writeFile(first, fixture, 'latin1')
+  const one = await importDump(data, 'ripe', [await localDumpFile(first)], { serial: 1 })
+  const gone = parseIPv4('193.135.138.7')
+  const changed = parseIPv4('193.247.203.9')
+  let store = await NetworkStore.open({ dataDir: data })
+  try {
+    assert.equal(store.isBulkAnswer(gone), true)
+    assert.equal((await store.containing(changed))[0].name, 'EIVD')
+  } finally {
+    await store.close()
+  }
+  // serial 2: VILLE-DE-STE-CROIX deleted, EIVD renamed
+  const objects = fixture.split(/\n\n/)
+  const next = objects.filter(o => !o.includes('VILLE-DE-STE-CROIX')).map(o => o.replace('netname: EIVD', 'netname: HEIG-VD')).join('\n\n')
+  const second = join(files, 'again', 'ripe.db.inetnum')
+  await (await import('node:fs/promises')).mkdir(join(files, 'again'))
+  await writeFile(second, next, 'latin1')
+  const two = await importDump(data, 'ripe', [await localDumpFile(second)], { serial: 2 })
+  assert.equal(two.header.networks, one.header.networks - 1)
+  store = await NetworkStore.open({ dataDir: data })
+  try {
+    assert.equal(store.bulkLayer.header('ripe')?.serial, 2)
+    assert.equal(store.isBulkAnswer(gone), false, 'a network gone from the dump still answers')
+    assert.equal((await store.containing(changed))[0].name, 'HEIG-VD')
+  } finally {
+    await store.close()
+  }
+})

@@ -120,3 +120,15 @@ test('the progress log line carries the same numbers as fields', () => {
   assert.deepEqual(f.requestsPerSecond, { arin: 9.8, ripe: 0, apnic: 0, lacnic: 0, afrinic: 0 })
   assert.deepEqual(f.budgetShare, { arin: 9.8, ripe: 9.8, apnic: 9.8, lacnic: 9.8, afrinic: 9.8 })
 })
+
+test('imported dumps show on the status line with their age, and in the progress log line in hours', () => {
+  const at = 1_000_000_000
+  const p = snap(at, 10, {}, { bulk: [{ registry: 'ripe', takenAt: at * 1000 - 3 * 3_600_000 - 600_000 }, { registry: 'afrinic', takenAt: at * 1000 - 90_000 }] })
+  const line = formatStatusLine(p, new ProgressTracker().push(p), 200)
+  assert.match(line, /\| bulk ripe 3h10m old afrinic 1m30s old/)
+  assert.deepEqual(progressLogFields(p, new ProgressTracker().push(p)).bulkAgeHours, { ripe: 3.2, afrinic: 0 })
+  // without dumps: no such part, no such field
+  const q = snap(at, 10)
+  assert.doesNotMatch(formatStatusLine(q, new ProgressTracker().push(q), 200), /bulk/)
+  assert.equal(progressLogFields(q, new ProgressTracker().push(q)).bulkAgeHours, undefined)
+})

@@ -153,6 +153,10 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
     else logger.info('routing refreshed from the IANA RDAP bootstrap file', { slashEightsChanged: applyRoutingOverrides(fresh) })
   }
 
+  // the registries' dumps before the node joins: it owns none of the space they answer, and
+  // its peers do not wait for it while it imports (src/bulk)
+  if (c.bulk.kind !== 'off' && !(await importBulk(o.data, c.bulk, logger))) return 0
+
   // libp2p takes about two seconds to load: only once every flag has been checked
   const { WhoismeshNode } = await import('../../node/node.js')
   const node = await WhoismeshNode.open({
@@ -196,12 +200,6 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
 
   let exitCode = 0
   try {
-    // the registries' dumps first: the space they answer is never asked (src/bulk)
-    if (c.bulk.kind !== 'off') {
-      const { refreshBulk } = await import('../../bulk/sources.js')
-      const outcomes = await refreshBulk(o.data, c.bulk, logger, ac.signal).catch(err => { if (ac.signal.aborted) return []; throw err })
-      if (outcomes.some(x => x.status === 'imported')) await node.store.reloadBulk()
-    }
     let status = await node.crawlReopened(await node.crawl(ac.signal), ac.signal)
     // done means the fleet holds one index: an idle peer whose index differs is synced with at once (node.ts)
     if (status.done && !(await node.awaitFleetAgreement(FLEET_AGREEMENT_MS, ac.signal))) {
@@ -245,4 +243,31 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
     await node.close()
   }
   return signalled != null ? 0 : exitCode
+}
+
+/**
+ * `--bulk`: brings the data directory's dumps up to the source (src/bulk/sources.ts) while holding
+ * the store's lock, so no other node imports into the same directory meanwhile. A source that
+ * fails is said in one line and left to the crawl; SIGINT/SIGTERM stop the import at once (the
+ * snapshots imported before stay) and the node with it: resolves false then.
+ */
+async function importBulk (dataDir: string, choice: BulkChoice, logger: ReturnType<typeof createLogger>): Promise<boolean> {
+  const { refreshBulk } = await import('../../bulk/sources.js')
+  const { NetworkStore } = await import('../../store/index.js')
+  const store = await NetworkStore.open({ dataDir })
+  const ac = new AbortController()
+  const stop = (): void => ac.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    await refreshBulk(dataDir, choice, logger, ac.signal)
+  } catch (err) {
+    if (!ac.signal.aborted) throw err
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    await store.close()
+  }
+  if (ac.signal.aborted) logger.info('stopped while importing the registries\' dumps; the ones imported before stay')
+  return !ac.signal.aborted
 }
