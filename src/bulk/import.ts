@@ -15,12 +15,12 @@ import { basename } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { RegistryId } from '../registry/interface.js'
 import { BulkSourceError } from './errors.js'
-import { inetnumNetwork, organisationEntry, type DumpRegistry } from './inetnum.js'
+import { INETNUM_ATTRIBUTES, inetnumNetwork, ORGANISATION_ATTRIBUTES, organisationEntry, type DumpRegistry } from './inetnum.js'
 import { ensureBulkDir, snapshotPath } from './layer.js'
 import { newDumpStats, readRpslDump, type DumpReadStats } from './rpsl-dump.js'
 import { encodeFields, flagsOf, orderRows, writeSnapshot, type SnapshotHeader } from './snapshot.js'
 
-export const BULK_REGISTRIES: readonly DumpRegistry[] = ['ripe', 'apnic', 'afrinic']
+export { DUMP_REGISTRY_IDS as BULK_REGISTRIES } from '../registry/interface.js'
 
 /** One file of a dump: a name (for messages and the header) and how to read it (again: two passes). */
 export interface DumpFile {
@@ -113,7 +113,7 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
       }
       const fileStats = newDumpStats()
       try {
-        yield * readRpslDump(input, fileStats, { classes: new Set([cls]), signal: opts.signal })
+        yield * readRpslDump(input, fileStats, { classes: new Set([cls]), attributes: cls === 'inetnum' ? INETNUM_ATTRIBUTES : ORGANISATION_ATTRIBUTES, signal: opts.signal })
       } catch (err: any) {
         throw new BulkSourceError(`${f.name}: ${String(err?.message ?? err)}`)
       } finally {
@@ -147,9 +147,9 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
       pendingBytes = 0
       await details.write(b)
     }
-    let seen = 0
+    let inetnums = 0
     for await (const o of pass('inetnum')) {
-      if (++seen % 500_000 === 0) opts.onProgress?.(seen)
+      if (++inetnums % 500_000 === 0) opts.onProgress?.(inetnums)
       let n
       try {
         n = inetnumNetwork(o.obj, orgNames, registry)
@@ -170,6 +170,8 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
     await details.close()
     // a dump in no order cut short vouches for nothing: a network's children may be past the cut
     if (stats.truncated) throw new BulkSourceError(`${stats.firstProblem ?? 'the dump is cut short'}; not imported (${stats.objects.toLocaleString('en-US')} objects read)`)
+    // no inetnum at all (only the organisation file given, another class's file): not a dump of networks
+    if (inetnums === 0) throw new BulkSourceError(`no inetnum object in ${files.map(f => f.name).join(', ')}; not imported (give the registry's inetnum file: ${registry}.db.inetnum.gz${registry === 'afrinic' ? ' or afrinic.db.gz' : ''})`)
     if (detailBytes > 0xffffffff) throw new BulkSourceError(`${registry}: the dump's networks take more than 4 GiB`)
 
     const { order, parent } = orderRows(rows.start.subarray(0, rows.n), rows.end.subarray(0, rows.n))

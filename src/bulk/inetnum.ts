@@ -11,10 +11,17 @@
  * that the space is not the registry's and are no network, nor is anything but an IPv4 inetnum.
  */
 import type { ParsedNetwork } from '../record/index.js'
+import type { DumpRegistry } from '../registry/interface.js'
 import { attr, attrs, objectClass, parseRangeText, stripRpslComment, type TextObject } from '../lookup/parse-util.js'
 import { inetnumNetwork as networkOfInetnum, isPlaceholder } from '../lookup/whois-parser.js'
 
-export type DumpRegistry = 'ripe' | 'apnic' | 'afrinic'
+export type { DumpRegistry } from '../registry/interface.js'
+
+/** The attributes inetnumNetwork reads (whois-parser's inetnumNetwork and isPlaceholder): what an import keeps of an inetnum. */
+export const INETNUM_ATTRIBUTES: ReadonlySet<string> = new Set(['inetnum', 'netname', 'descr', 'owner', 'org', 'parent', 'inetnum-up', 'changed', 'country', 'status', 'created', 'last-modified'])
+
+/** The attributes organisationEntry reads. */
+export const ORGANISATION_ATTRIBUTES: ReadonlySet<string> = new Set(['organisation', 'org-name'])
 
 /**
  * The network an inetnum object describes, or undefined when it is none: another class, a range

@@ -28,8 +28,20 @@ export function snapshotPath (dataDir: string, registry: RegistryId): string {
 
 export class BulkLayer {
   private readonly snapshots = new Map<RegistryId, Snapshot>()
+  /** snapshots that could not be read at open: left out (their space is crawled), and said by the node */
+  readonly damaged: Array<{ path: string, message: string }> = []
+  /**
+   * The registry an address is asked of (the node sets the delegation files' routing): a dump
+   * answers only the addresses routed to its registry, the rule ownership splits by too
+   * (fleet/dump-ownership.ts), so a node never skips an address a peer without the dump leaves
+   * to it. Unset (a read command on a stopped node): any dump holding the address answers.
+   */
+  private route: ((address: number) => RegistryId | undefined) | undefined
 
-  /** Opens every snapshot in `dataDir/bulk` (none: an empty layer). Throws BulkSnapshotError for a damaged one. */
+  /**
+   * Opens every snapshot in `dataDir/bulk` (none: an empty layer). A damaged one is left out and
+   * listed in `damaged`, so the node still starts and `whoismesh import` can replace it.
+   */
   static async open (dataDir: string): Promise<BulkLayer> {
     const layer = new BulkLayer()
     let names: string[] = []
@@ -38,18 +50,33 @@ export class BulkLayer {
     } catch (err: any) {
       if (err?.code !== 'ENOENT') throw err
     }
-    try {
-      for (const name of names.sort()) {
-        if (!name.endsWith(SUFFIX)) continue
-        const id = name.slice(0, -SUFFIX.length)
-        if (!isRegistryId(id)) continue
-        layer.snapshots.set(id, await Snapshot.open(join(dataDir, BULK_DIR, name)))
+    for (const name of names.sort()) {
+      if (!name.endsWith(SUFFIX)) continue
+      const id = name.slice(0, -SUFFIX.length)
+      if (!isRegistryId(id)) continue
+      const path = join(dataDir, BULK_DIR, name)
+      try {
+        layer.snapshots.set(id, await Snapshot.open(path))
+      } catch (err: any) {
+        if (err?.name !== 'BulkSnapshotError') { await layer.close(); throw err }
+        layer.damaged.push({ path, message: String(err.message) })
       }
-    } catch (err) {
-      await layer.close()
-      throw err
     }
     return layer
+  }
+
+  /** Sets the routing that decides which registry's dump answers an address (see `route`). */
+  setRouting (route: (address: number) => RegistryId | undefined): void {
+    this.route = route
+  }
+
+  /** the snapshots that may answer `address`: the routed registry's, or (no routing) all */
+  private candidates (address: number): Iterable<Snapshot> {
+    if (this.snapshots.size === 0) return []
+    if (this.route === undefined) return this.snapshots.values()
+    const id = this.route(address)
+    const s = id === undefined ? undefined : this.snapshots.get(id)
+    return s === undefined ? [] : [s]
   }
 
   get isEmpty (): boolean { return this.snapshots.size === 0 }
@@ -63,10 +90,10 @@ export class BulkLayer {
     return this.snapshots.get(registry)?.header
   }
 
-  /** the most specific imported network holding `address` (of all the dumps: the smallest), or undefined */
+  /** the most specific imported network answering `address` (see `route`; of several dumps: the smallest), or undefined */
   mostSpecific (address: number): BulkHit | undefined {
     let best: BulkHit | undefined
-    for (const snapshot of this.snapshots.values()) {
+    for (const snapshot of this.candidates(address)) {
       const row = snapshot.mostSpecific(address)
       if (row < 0) continue
       if (best === undefined || snapshot.end(row) - snapshot.start(row) < best.snapshot.end(best.row) - best.snapshot.start(best.row)) best = { snapshot, row }
@@ -74,16 +101,19 @@ export class BulkLayer {
     return best
   }
 
-  /** every imported network holding `address`, most specific first */
+  /** every imported network answering `address` and its parents (see `route`), most specific first */
   containing (address: number): BulkHit[] {
     const hits: BulkHit[] = []
-    for (const snapshot of this.snapshots.values()) for (const row of snapshot.containing(address)) hits.push({ snapshot, row })
+    for (const snapshot of this.candidates(address)) for (const row of snapshot.containing(address)) hits.push({ snapshot, row })
     return hits.sort((a, b) => (a.snapshot.end(a.row) - a.snapshot.start(a.row)) - (b.snapshot.end(b.row) - b.snapshot.start(b.row)))
   }
 
-  /** whether a dump answers `address`: some imported network holds it, and the dump lists every network below it */
+  /**
+   * whether a dump answers `address`: the dump of the registry it is routed to holds a network
+   * there, and lists every network below it
+   */
   answers (address: number): boolean {
-    for (const snapshot of this.snapshots.values()) if (snapshot.mostSpecific(address) >= 0) return true
+    for (const snapshot of this.candidates(address)) if (snapshot.mostSpecific(address) >= 0) return true
     return false
   }
 

@@ -46,6 +46,12 @@ export interface DumpReadOptions {
    * being parsed, and counted neither as objects nor as skipped. Default: every class.
    */
   classes?: ReadonlySet<string>
+  /**
+   * Only these attributes (lower case) are kept in the objects yielded; the others, and their
+   * continuation lines, are passed over without making strings of them (an inetnum's remarks,
+   * contacts and maintainers are half its lines). The first attribute is always kept. Default: all.
+   */
+  attributes?: ReadonlySet<string>
   /** stops the reading (an AbortError) before the next chunk is read */
   signal?: AbortSignal
 }
@@ -69,7 +75,7 @@ const EMPTY = Buffer.alloc(0)
 
 /** The objects of a dump, in order. See the file's comment for what is skipped and when it stops. */
 export async function * readRpslDump (input: NodeJS.ReadableStream | AsyncIterable<Buffer>, stats: DumpReadStats, opts: DumpReadOptions = {}): AsyncGenerator<DumpObject> {
-  const { classes, signal } = opts
+  const { classes, signal, attributes } = opts
   signal?.throwIfAborted()
   const source = { gzip: false }
   const splitter = new ParagraphSplitter(classes)
@@ -80,7 +86,7 @@ export async function * readRpslDump (input: NodeJS.ReadableStream | AsyncIterab
       stats.bytes += chunk.length
       splitter.push(chunk, found)
       for (const p of found) {
-        const o = dumpObject(p, stats)
+        const o = dumpObject(p, stats, attributes)
         if (o !== undefined) yield o
       }
       found.length = 0
@@ -92,7 +98,7 @@ export async function * readRpslDump (input: NodeJS.ReadableStream | AsyncIterab
   }
   splitter.end(found)
   for (const p of found) {
-    const o = dumpObject(p, stats)
+    const o = dumpObject(p, stats, attributes)
     if (o !== undefined) yield o
   }
 }
@@ -202,7 +208,7 @@ class ParagraphSplitter {
  * parsed as parseWhoisText does: key lower case, value trimmed, continuations appended with one
  * space. Undefined, counted as skipped, when it is malformed.
  */
-function dumpObject (p: Paragraph, stats: DumpReadStats): DumpObject | undefined {
+function dumpObject (p: Paragraph, stats: DumpReadStats, wanted?: ReadonlySet<string>): DumpObject | undefined {
   if ('problem' in p) return skip(stats, p.problem)
   const { bytes, line } = p
   const ascii = isAscii(bytes)
@@ -210,12 +216,20 @@ function dumpObject (p: Paragraph, stats: DumpReadStats): DumpObject | undefined
   const text = ascii || latin1 ? bytes.toString('latin1') : bytes.toString('utf8')
   const attrs: Attr[] = []
   let lineNo = line
+  /** in an attribute not wanted: its continuation lines are passed over too */
+  let passing = false
   for (let i = 0; i < text.length; lineNo++) {
     let nl = text.indexOf('\n', i)
     if (nl < 0) nl = text.length
     const c = text.charCodeAt(i)
-    if (c !== PERCENT && c !== HASH && !addLine(attrs, text, i, nl)) {
-      return skip(stats, `line ${lineNo}: neither "key: value" nor a continuation`)
+    if (c !== PERCENT && c !== HASH) {
+      const continuation = c === SPACE || c === TAB || c === PLUS
+      if (wanted !== undefined && attrs.length > 0 && !continuation) {
+        const colon = keyEnd(text, i, nl)
+        if (colon < 0) return skip(stats, `line ${lineNo}: neither "key: value" nor a continuation`)
+        passing = !wanted.has(keyOf(text, i, colon))
+      }
+      if (!passing && !addLine(attrs, text, i, nl)) return skip(stats, `line ${lineNo}: neither "key: value" nor a continuation`)
     }
     i = nl + 1
   }

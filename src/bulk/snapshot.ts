@@ -3,7 +3,7 @@
  * in memory: the networks sorted by start (then larger first, so parents come before their
  * children), each row's parent, leaf flag and where its fields lie in the file.
  *
- * In memory only the typed arrays (17 bytes a network: RIPE NCC's 4.2 million objects are ~72 MB);
+ * In memory only the typed arrays (21 bytes a network: RIPE NCC's 4.2 million objects are ~90 MB);
  * a network's fields (handle, name, org, …) are read from the file when a report needs them.
  * The file is written whole under a temporary name and renamed: a crash leaves the old one.
  *
@@ -169,7 +169,16 @@ export class Snapshot {
         detailLength: u32(4),
         flags: new Uint8Array(arrays.buffer, arrays.byteOffset + 5 * n * 4, n)
       }
-      return new Snapshot(path, table, fh, pos + arrays.length)
+      const detailsAt = pos + arrays.length
+      // a parent comes before its child (mostSpecific walks up and must end), fields lie in the file
+      let detailEnd = 0
+      for (let i = 0; i < n; i++) {
+        const p = table.parent[i]
+        if (p < -1 || p >= i) throw new BulkSnapshotError(path, `row ${i} has parent ${p}`)
+        detailEnd = Math.max(detailEnd, table.detailOffset[i] + table.detailLength[i])
+      }
+      if ((await fh.stat()).size < detailsAt + detailEnd) throw new BulkSnapshotError(path, 'cut short')
+      return new Snapshot(path, table, fh, detailsAt)
     } catch (err: any) {
       await fh.close()
       if (err instanceof BulkSnapshotError) throw err

@@ -56,8 +56,8 @@ async function download (source: BulkSource, tmp: string, signal?: AbortSignal):
     try {
       await pipeline(Readable.fromWeb(res.body as any), createWriteStream(path), { signal })
     } catch (err: any) {
-      // a download cut short is imported as far as it goes: the reader says it was cut
       if (signal?.aborted === true) throw err
+      throw new BulkSourceError(`${url}: the download failed (${String(err?.code ?? err?.message ?? err)})`)
     }
     const modified = Date.parse(res.headers.get('last-modified') ?? '')
     if (Number.isFinite(modified)) takenAt = Math.max(takenAt, modified)
@@ -76,13 +76,14 @@ async function filesIn (dir: string, registry: DumpRegistry): Promise<{ files: D
   }
   const files: DumpFile[] = []
   let takenAt = 0
-  for (const name of names.sort()) {
-    if (registryOfDumpFile(name) !== registry || !/\.gz$|\.db$|\.db\.[a-z0-9-]+$/i.test(name)) continue
-    if (/\.db\.(?:inetnum|organisation)(?:\.gz)?$/i.test(name) || /^afrinic\.db(?:\.gz)?$/i.test(name)) {
-      const f = await localDumpFile(join(dir, name))
-      files.push(f)
-      takenAt = Math.max(takenAt, f.modifiedAt)
-    }
+  const mine = names.filter(n => registryOfDumpFile(n) === registry).sort()
+  const split = mine.filter(n => /\.db\.(?:inetnum|organisation)(?:\.gz)?$/i.test(n))
+  // the split files, or else the whole database in one file (ripe.db.gz, afrinic.db.gz)
+  const chosen = split.some(n => /\.db\.inetnum/i.test(n)) ? split : mine.filter(n => /^[a-z]+\.db(?:\.gz)?$/i.test(n))
+  for (const name of chosen) {
+    const f = await localDumpFile(join(dir, name))
+    files.push(f)
+    takenAt = Math.max(takenAt, f.modifiedAt)
   }
   let serial: number | null = null
   const serialPath = join(dir, SERIAL_FILE[registry])
@@ -125,7 +126,7 @@ export async function refreshBulk (dataDir: string, choice: BulkChoice, logger: 
         const source = choice.sources[registry]
         if (source === undefined) { out.push({ registry, status: 'none' }); continue }
         serial = parseSerial(await (await fetchOk(source.serial, signal)).text(), source.serial)
-        if (before !== undefined && before.serial === serial && !before.truncated) {
+        if (before !== undefined && before.serial === serial) {
           logger.info('bulk data: this node holds the registry\'s current dump', { registry, serial, networks: before.networks })
           out.push({ registry, status: 'current' })
           continue
@@ -137,7 +138,10 @@ export async function refreshBulk (dataDir: string, choice: BulkChoice, logger: 
       } else {
         ;({ files, serial, takenAt } = await filesIn(choice.dir, registry))
         if (files.length === 0) { out.push({ registry, status: 'none' }); continue }
-        if (before !== undefined && serial !== null && before.serial === serial && !before.truncated) {
+        // the same serial, or (no serial file) the very files imported before: nothing to do
+        const sameFiles = before !== undefined && before.takenAt === takenAt && JSON.stringify(before.files) === JSON.stringify(files.map(f => ({ name: f.name, bytes: f.bytes })))
+        if (before !== undefined && (serial !== null ? before.serial === serial : sameFiles)) {
+          logger.info('bulk data: this node holds the registry\'s current dump', { registry, serial, networks: before.networks })
           out.push({ registry, status: 'current' })
           continue
         }

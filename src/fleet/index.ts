@@ -11,7 +11,7 @@
  * - settle.ts: the wait to hear the fleet before crawling.
  */
 export { Ownership, defaultOwnershipOptions, type OwnershipOptions } from './ownership.js'
-export { DumpAwareOwnership } from './dump-ownership.js'
+export { DumpAwareOwnership, dumpsOf } from './dump-ownership.js'
 export { ProgressWatch, defaultProgressWatchOptions, type ProgressWatchOptions, type ProgressWatchModules } from './progress-watch.js'
 export { BudgetShare, budgetShareTimings, defaultBudgetShareOptions, type BudgetShareOptions, type Demand, type PeerDemand, type RegistryShare } from './budget-share.js'
 export { FleetBudget, defaultFleetBudgetOptions, demandOf, countsMe, type FleetBudgetOptions, type FleetBudgetModules } from './fleet-budget.js'

@@ -5,7 +5,7 @@
  * sender misbehaves: gossipsub lowers its score). Every outcome is counted by the caller.
  */
 import { LISTED_QUERY_ADDRESS, canonicalNegative, isLeaf, canonicalNetwork, type CanonicalNegative, type CanonicalNetwork } from '../record/index.js'
-import { REGISTRY_IDS, isRegistryId } from '../registry/interface.js'
+import { DUMP_REGISTRY_IDS, REGISTRY_IDS, isRegistryId } from '../registry/interface.js'
 import { slashEightOf, specialBlockOf } from '../registry/iana.js'
 import { rangeToCidrs } from '../util/ipv4.js'
 import { decodeMessage, type Heartbeat, type ValidRecords } from './messages.js'
@@ -176,7 +176,7 @@ export function validateHeartbeat (v: unknown, from: string | undefined, now = D
   if (h.leaving !== undefined && typeof h.leaving !== 'boolean') return reject('heartbeat-schema', 'bad leaving flag')
   if (h.counting !== undefined && (!Array.isArray(h.counting) || h.counting.length > VALIDATION_LIMITS.maxCountedPeers || !h.counting.every((id: unknown) => typeof id === 'string' && id.length <= 128))) return reject('heartbeat-schema', 'bad counting list')
   if (h.countingMask !== undefined && (!Array.isArray(h.counting) || !Array.isArray(h.countingMask) || h.countingMask.length !== h.counting.length || !h.countingMask.every((m: unknown) => Number.isInteger(m) && (m as number) >= 0 && (m as number) < 2 ** REGISTRY_IDS.length))) return reject('heartbeat-schema', 'bad counting mask')
-  if (h.bulk !== undefined && (!isCountMap(h.bulk, REGISTRY_IDS) || !Object.values(h.bulk).every(n => Number.isSafeInteger(n)))) return reject('heartbeat-schema', 'bad bulk serials')
+  if (h.bulk !== undefined && (!isCountMap(h.bulk, DUMP_REGISTRY_IDS) || !Object.values(h.bulk).every(n => Number.isSafeInteger(n)))) return reject('heartbeat-schema', 'bad bulk serials')
   return accept({
     peerId: h.peerId,
     seq: h.seq,

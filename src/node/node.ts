@@ -25,24 +25,12 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Mesh, loadOrCreatePeerKey, type Heartbeat } from '../mesh/index.js'
 import { RecordChecks } from './record-checks.js'
-import { DumpAwareOwnership, Ownership, FleetBudget, ProgressWatch, settleMembership } from '../fleet/index.js'
+import { DumpAwareOwnership, dumpsOf, Ownership, FleetBudget, ProgressWatch, settleMembership } from '../fleet/index.js'
 import { registryForAddress } from '../registry/iana.js'
-import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer, type RegistryRequestOutcome } from '../metrics/index.js'
+import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
 
-import { VERSION } from '../version.js'
-
-/** The registry client's request outcome as the metrics' label. */
-function requestOutcome (outcome: string, error?: string): RegistryRequestOutcome {
-  switch (outcome) {
-    case 'network': return 'network'
-    case 'listing': return 'listing'
-    case 'redirect': return 'redirect'
-    case 'not-found': return 'not_found'
-    case 'rate-limited': return 'rate_limited'
-    default: return error === 'MalformedResponseError' ? 'malformed' : error === 'TransientLookupError' ? 'transient' : 'error'
-  }
-}
+import { heartbeatBody, nodeProgress, requestOutcome } from './node-reports.js'
 
 /** how often a node whose crawl is done looks whether an audit is earned (auditWhileIdle) */
 const IDLE_AUDIT_TICK_MS = 1000
@@ -65,6 +53,7 @@ export class WhoismeshNode {
   /** audits of peers' records (crawl/audits.ts) */
   readonly audits: Audits
   private pruneTimer: ReturnType<typeof setTimeout> | undefined
+  private ownersTimer: ReturnType<typeof setTimeout> | undefined
   /** the delegation files' table (loaded before the node joins): routes the crawl, checks peers' records */
   private routes: DelegationTable | undefined
   /** this node's records and its peers' against the delegation files (record-checks.ts) */
@@ -78,7 +67,7 @@ export class WhoismeshNode {
   private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, privateKey: PrivateKey, private readonly logger: Logger) {
     this.checks = new RecordChecks({ logger, metrics: this.metrics.mesh })
     this.limiters = Object.fromEntries(REGISTRY_IDS.map(id => [id, new RateLimiter({ ratePerSecond: opts.budgets[id] * opts.budgetSafety })])) as Record<RegistryId, RateLimiter>
-    this.ownership = new DumpAwareOwnership(new Ownership({ prefixLength: opts.blockPrefixLength }), a => this.routes?.registryFor(a) ?? registryForAddress(a) ?? undefined)
+    this.ownership = new DumpAwareOwnership(new Ownership({ prefixLength: opts.blockPrefixLength }), a => this.registryOf(a))
     this.progressWatch = new ProgressWatch({ stallMs: opts.peerStallMs }, {
       openByOwner: () => this.ownership.peers.length === 0 ? undefined : this.crawler.openByOwner(a => this.ownership.ownerOf(a))
     })
@@ -155,7 +144,7 @@ export class WhoismeshNode {
       this.lastHeartbeat.set(h.peerId, h)
       this.reconcileIfApart(h)
       // a peer that imported a dump (or dropped one) no longer needs (or needs again) that registry's answers
-      if (dumpsOf(before) !== dumpsOf(h) && this.ownership.peers.length > 0 && this.setOwners()) this.crawler.reconsider()
+      if (dumpsOf(before) !== dumpsOf(h)) this.ownersSoon()
     })
     crawler.on('rate-limited', e => this.fleetBudget.onRateLimited(e.registry, e.pauseMs))
     crawler.on('lookup', () => { this.metrics.crawl.lookupsTotal.inc(); audits.earn() })
@@ -184,6 +173,9 @@ export class WhoismeshNode {
       // before joining: no record from a peer arrives unchecked against the files
       node.routes = await loadRoutes({ delegations: opts.delegations, dataDir: opts.dataDir }, { logger })
       node.checks.setTable(node.routes)
+      // a dump answers what is routed to its registry: the rule ownership splits by
+      store.bulkLayer.setRouting(a => node!.registryOf(a))
+      for (const d of store.bulkLayer.damaged) logger.warn('bulk data: an imported dump cannot be read and is left out (its space is crawled); import the dump again', { path: d.path, problem: d.message })
       await node.mesh.start()
       node.setOwners()
       node.progressTimer = setInterval(() => node!.judgeProgress(), opts.mesh.heartbeatIntervalMs)
@@ -352,6 +344,24 @@ export class WhoismeshNode {
     void this.mesh.syncSoonWith(h.peerId)
   }
 
+  /** the registry asked first about `address`: the delegation files' holder, else its /8's (as the crawl routes) */
+  private registryOf (address: number): RegistryId | undefined {
+    return this.routes?.registryFor(address) ?? registryForAddress(address) ?? undefined
+  }
+
+  /**
+   * Ownership again within a heartbeat interval (at least 2 s): once for any number of peers'
+   * dump changes meanwhile, so a peer flipping its `bulk` field costs one recomputation per interval.
+   */
+  private ownersSoon (): void {
+    if (this.ownersTimer !== undefined || this.ownership.peers.length === 0) return
+    this.ownersTimer = setTimeout(() => {
+      this.ownersTimer = undefined
+      if (this.setOwners()) this.crawler.reconsider()
+    }, Math.max(2000, this.opts.mesh.heartbeatIntervalMs))
+    this.ownersTimer.unref()
+  }
+
   /** Ownership over the live peers whose work shows (ProgressWatch), and the dumps each holds; whether it changed. */
   private setOwners (): boolean {
     const self = this.mesh.peerId.toString()
@@ -377,39 +387,12 @@ export class WhoismeshNode {
   }
 
   private heartbeat (): Omit<Heartbeat, 'peerId' | 'seq' | 'sentAt' | 'listen' | 'light'> {
-    const status = this.crawler.status()
-    const counts = this.store.counts()
-    const bulk = this.store.bulkHeaders()
-    return {
-      version: VERSION,
-      counters: { ...status.counters },
-      ...this.fleetBudget.heartbeatFields(status.registries),
-      index: { networks: counts.networks, negatives: counts.negatives, digest: this.store.digest() },
-      sample: { total: status.sampleTotal, resolved: status.sampleResolved },
-      // the registries whose space this node answers from their dumps (src/bulk), by serial (0: unknown)
-      ...(bulk.length > 0 ? { bulk: Object.fromEntries(bulk.map(h => [h.registry, h.serial ?? 0])) } : {})
-    }
+    return heartbeatBody(this.crawler, this.store, this.fleetBudget)
   }
 
-  /**
-   * Progress for the operator (src/report/status-line.ts). The sample and slice counts come from
-   * the crawler's tally (src/crawl/sample-tally.ts): a pass over 65,536 /16s, not over the sample.
-   */
+  /** Progress for the operator (src/report/status-line.ts; node-reports.ts). */
   progress (): NodeProgress {
-    const c = this.crawler.countSample()
-    const regs = this.crawler.registryProgress()
-    return {
-      at: Date.now(),
-      sample: { total: c.total, resolved: c.resolved },
-      slice: { total: c.sliceTotal, resolved: c.sliceResolved },
-      networks: this.store.counts().networks,
-      failed: this.store.counts().failures,
-      registries: Object.fromEntries(REGISTRY_IDS.map(id => {
-        const r = regs[id]
-        return [id, { requests: r.requests, sharePerSecond: r.budgetPerSecond, pausedForMs: r.pausedForMs, unreachableForMs: r.unreachableForMs, remaining: r.queued + r.retrying + r.inFlight }]
-      })) as NodeProgress['registries'],
-      bulk: this.store.bulkHeaders().map(h => ({ registry: h.registry, takenAt: h.takenAt }))
-    }
+    return nodeProgress(this.crawler, this.store)
   }
 
   /** Refreshes the gauges of the Prometheus metrics. */
@@ -430,6 +413,7 @@ export class WhoismeshNode {
 
   async close (): Promise<void> {
     if (this.pruneTimer != null) clearTimeout(this.pruneTimer)
+    if (this.ownersTimer != null) clearTimeout(this.ownersTimer)
     if (this.resyncTimer != null) clearTimeout(this.resyncTimer)
     if (this.progressTimer != null) clearInterval(this.progressTimer)
     if (this.metricsTimer != null) clearInterval(this.metricsTimer)
@@ -441,9 +425,4 @@ export class WhoismeshNode {
     await this.control.stop()
     await this.store.close()
   }
-}
-
-/** the registries whose dumps a heartbeat says its node holds, as one comparable string */
-function dumpsOf (h: Heartbeat | undefined): string {
-  return Object.keys(h?.bulk ?? {}).sort().join(',')
 }

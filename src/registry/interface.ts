@@ -6,6 +6,10 @@ export function isRegistryId (s: string): s is RegistryId {
   return (REGISTRY_IDS as readonly string[]).includes(s)
 }
 
+/** The registries that publish their whole database as RPSL dumps every day (src/bulk reads them). */
+export const DUMP_REGISTRY_IDS = ['ripe', 'apnic', 'afrinic'] as const
+export type DumpRegistry = typeof DUMP_REGISTRY_IDS[number]
+
 /** Human names as the registries write them. */
 export const REGISTRY_NAMES: Record<RegistryId, string> = {
   arin: 'ARIN',

@@ -80,7 +80,9 @@ export function formatLookup (r: LookupReport): string {
     lines.push(i === 0 && !r.exact ? `${head} ${POSSIBLY_COARSE}` : head)
     lines.push(`    registry ${n.registry}  handle ${n.handle}  name ${n.name}`)
     lines.push(`    org ${n.org === '' ? '-' : n.org}  country ${n.country === '' ? '-' : n.country}  type ${n.type === '' ? '-' : n.type} (${n.leaf ? 'leaf' : 'container'})`)
-    lines.push(`    source ${n.source}, fetched ${n.fetched_at} for ${n.query_address}`)
+    lines.push(n.source === 'bulk'
+      ? `    source bulk: the registry's database dump taken ${n.fetched_at}`
+      : `    source ${n.source}, fetched ${n.fetched_at} for ${n.query_address}`)
   })
   if (!r.in_sample) lines.push(`${r.address} ${NOT_IN_SAMPLE}: the answer is the most specific network known to contain it`)
   return lines.join('\n') + '\n'

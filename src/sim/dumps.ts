@@ -22,13 +22,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createGzip, type Gzip } from 'node:zlib'
 import { slashEightOf } from '../registry/iana.js'
-import type { RegistryId } from '../registry/interface.js'
+import { DUMP_REGISTRY_IDS, type DumpRegistry, type RegistryId } from '../registry/interface.js'
 import { formatIPv4 } from '../util/ipv4.js'
 import type { SimNetwork } from './records.js'
 import type { WorldView } from './responder.js'
 
-export type DumpRegistry = 'ripe' | 'apnic' | 'afrinic'
-export const DUMP_REGISTRIES: readonly DumpRegistry[] = ['ripe', 'apnic', 'afrinic']
+const DUMP_REGISTRIES = DUMP_REGISTRY_IDS
 
 const SOURCE: Record<DumpRegistry, string> = { ripe: 'RIPE', apnic: 'APNIC', afrinic: 'AFRINIC' }
 

@@ -86,6 +86,21 @@ export class NetworkStore extends StoreReads {
     return store
   }
 
+  /**
+   * Runs `fn` while holding the data directory's lock (LevelDB's), without opening the store
+   * itself: no index is rebuilt. What writes beside the database (`bulk/`) uses it, so no node
+   * starts on the directory meanwhile.
+   * @throws StoreLockedError another process has it open
+   */
+  static async withLock<T> (dataDir: string, fn: () => Promise<T>): Promise<T> {
+    const db = await LevelStore.open(resolve(dataDir), defaultNetworkStoreOptions.cacheSizeBytes)
+    try {
+      return await fn()
+    } finally {
+      await db.close()
+    }
+  }
+
   // ---------------------------------------------------------------- writes
 
   /**

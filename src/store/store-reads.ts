@@ -80,7 +80,8 @@ export abstract class StoreReads {
   /**
    * The range of the network that answers `address` as far as this node knows: the most specific
    * of the crawled index's and the imported dumps' (the smaller; the crawled one when both are
-   * the same range). What `lookup` reports first and the exact-answer judge compares.
+   * the same range): the first of `containing` (what `lookup` prints), from memory; what the
+   * exact-answer judge compares.
    */
   answerRange (address: number): NetworkRange | undefined {
     const crawled = this.mostSpecificRange(address)

@@ -11,7 +11,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
-import { runCli } from '../helpers/cli.js'
+import { runCli, coverageJson } from '../helpers/cli.js'
 import { startNode, killAll, type FleetNode } from '../helpers/fleet.js'
 import { describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
 import { sampleSlice } from '../../src/sample/index.js'
@@ -39,11 +39,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function coverage (data: string): Promise<any> {
-  const r = await runCli(['coverage', '--json', '--data', data])
-  assert.equal(r.code, 0, r.stderr)
-  return JSON.parse(r.stdout)
-}
+const coverage = coverageJson
 
 /** the simulator's requests to the registries that publish dumps (lookups, listings, referrals: all of them) */
 const dumpedQueries = (): number => DUMPED.reduce((n, id) => n + sim.stats().registries[id].queries, 0)

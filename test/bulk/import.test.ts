@@ -17,6 +17,7 @@ import { startSimulator, truthFor, type Simulator } from '../../src/sim/index.js
 import { importDump, localDumpFile } from '../../src/bulk/import.js'
 import type { DumpRegistry } from '../../src/bulk/inetnum.js'
 import { NetworkStore } from '../../src/store/index.js'
+import { formatLookup, lookupReport } from '../../src/report/lookup.js'
 import { sampleSlice } from '../../src/sample/index.js'
 import { formatIPv4, parseIPv4 } from '../../src/util/ipv4.js'
 
@@ -93,6 +94,9 @@ test('the three registries\' dumps answer every sample address of their space ex
     assert.equal(first.source, 'bulk')
     assert.equal(first.handle, t.handle)
     assert.ok(first.cidrs.length >= 1)
+    const report = await lookupReport(store, address)
+    assert.equal(report.exact, true)
+    assert.match(formatLookup(report), /source bulk: the registry's database dump taken \d{4}-\d\d-\d\dT/)
   } finally {
     await store.close()
   }

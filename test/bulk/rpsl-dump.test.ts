@@ -168,6 +168,22 @@ describe('RPSL dump reader', () => {
     assert.deepEqual(nets.objects.map(o => o.cls), Array(6).fill('inetnum'))
   })
 
+  it('keeps only the attributes asked for, with their continuations, and still refuses a line that is none', async () => {
+    const bytes = fixture('ripe.db.organisation')
+    const wanted = new Set(['organisation', 'org-name', 'address'])
+    const all = await readAll(bytes)
+    const some = await readAll(bytes, { attributes: wanted })
+    assert.equal(some.objects.length, all.objects.length)
+    for (const [k, o] of some.objects.entries()) {
+      // the same attributes, in order, as the whole object's wanted ones (continued addresses joined alike)
+      assert.deepEqual(o.obj.attrs, all.objects[k].obj.attrs.filter(a => wanted.has(a.key) || a === all.objects[k].obj.attrs[0]))
+    }
+    const bad = Buffer.from('organisation: ORG-X1-RIPE\nremarks: fine\n  continued\nthis is no attribute\norg-name: X\n\norganisation: ORG-Y1-RIPE\norg-name: Y\n\n')
+    const r = await readAll(bad, { attributes: wanted })
+    assert.deepEqual(r.objects.map(o => o.obj.attrs), [[{ key: 'organisation', value: 'ORG-Y1-RIPE' }, { key: 'org-name', value: 'Y' }]])
+    assert.equal(r.stats.skipped, 1)
+  })
+
   it('rethrows a stream error that is not a cut gzip stream, plain or gzipped', async () => {
     for (const bytes of [fixture('afrinic.db'), gzipSync(fixture('afrinic.db'))]) {
       const failing = Readable.from((async function * () {

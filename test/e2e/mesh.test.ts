@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
 import { sumRegistryStats, type SimTotals } from '../helpers/sim-totals.js'
-import { runCli, spawnCli, waitFor } from '../helpers/cli.js'
+import { runCli, spawnCli, waitFor, coverageJson } from '../helpers/cli.js'
 import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
 import { describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
 import { sampleSlice } from '../../src/sample/index.js'
@@ -37,11 +37,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function coverage (data: string): Promise<any> {
-  const r = await runCli(['coverage', '--json', '--data', data])
-  assert.equal(r.code, 0, r.stderr)
-  return JSON.parse(r.stdout)
-}
+const coverage = coverageJson
 
 /** the simulator's counters summed over the registries */
 const simTotals = (): SimTotals => sumRegistryStats(sim.stats())

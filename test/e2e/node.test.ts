@@ -13,7 +13,7 @@ import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/s
 import { parseIPv4, formatIPv4 } from '../../src/util/ipv4.js'
 import { sampleSlice } from '../../src/sample/index.js'
 import { sumRegistryStats, type SimTotals } from '../helpers/sim-totals.js'
-import { runCli, spawnCli, collect, waitFor } from '../helpers/cli.js'
+import { runCli, spawnCli, collect, waitFor, coverageJson } from '../helpers/cli.js'
 import { answerDifferences, answersOf, describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
 
 const SAMPLE_LIMIT = 3000
@@ -42,11 +42,7 @@ after(async () => {
 /** the simulator's counters summed over the registries */
 const simTotals = (): SimTotals => sumRegistryStats(sim.stats())
 
-async function coverage (data: string): Promise<any> {
-  const r = await runCli(['coverage', '--json', '--data', data])
-  assert.equal(r.code, 0, r.stderr)
-  return JSON.parse(r.stdout)
-}
+const coverage = coverageJson
 
 test('a node crawls its sample to completion within the budget, answers every address with its registry\'s own network, and asks inside a leaf once', async () => {
   sim.reset()

@@ -29,7 +29,7 @@ import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { FAULT_KINDS, type SimStats } from '../../src/sim/index.js'
-import { runCli, spawnCli, waitFor } from '../helpers/cli.js'
+import { runCli, spawnCli, waitFor, coverageJson } from '../helpers/cli.js'
 import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
 import { recordFigures, HEAVY } from './report.js'
 import { answerDifferences, answersOf, describeJudgement, httpTruth, judgeExact } from '../helpers/exact.js'
@@ -109,11 +109,7 @@ function watchRss (child: ChildProcess): () => number | undefined {
   return () => { clearInterval(t); return peak }
 }
 
-async function coverage (data: string): Promise<any> {
-  const r = await runCli(['coverage', '--json', '--data', data], { timeoutMs: 60_000 })
-  assert.equal(r.code, 0, r.stderr)
-  return JSON.parse(r.stdout)
-}
+const coverage = async (data: string): Promise<any> => await coverageJson(data, 60_000)
 
 /** The network identities one store holds and the other does not, for the message of a failed comparison. */
 async function differences (a: string, b: string): Promise<string> {

@@ -1,7 +1,7 @@
 /**
  * Ownership split per registry where the crawlers hold different dumps (src/fleet/dump-ownership.ts):
  * a registry's addresses go only to the crawlers without its dump, the rest as before, and every
- * crawler without the dump computes the same owners.
+ * crawler, with the dump or without, computes the same owners.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -47,8 +47,13 @@ test('a registry\'s addresses go only to the crawlers without its dump, and they
     assert.equal(a.ownerOf(x), plain.ownerOf(x))
   }
   assert.ok(arin.some(x => b.ownerOf(x) === A), 'A owns none of the other registry\'s blocks')
-  // the holder needs no split for the registry it holds
-  assert.deepEqual(a.splitRegistries, [])
+  // the holder sees the same owners and owns none of its registry's addresses (those its dump
+  // does not hold, transferred since, are asked once, by B or C)
+  assert.deepEqual(a.splitRegistries, ['ripe'])
+  for (const x of ripe) {
+    assert.equal(a.ownerOf(x), b.ownerOf(x))
+    assert.equal(a.isMine(x), false)
+  }
 })
 
 test('when every crawler holds the dump, or none does, nothing is split; dropping a dump merges again', () => {

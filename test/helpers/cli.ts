@@ -58,4 +58,11 @@ export async function collect (child: ChildProcess, timeoutMs: number): Promise<
   return { code, signal, stdout, stderr }
 }
 
+/** `whoismesh coverage --json` of a data directory (a stopped node's, or a running one's over its control endpoint), asserted to succeed. */
+export async function coverageJson (data: string, timeoutMs = 120_000): Promise<any> {
+  const r = await runCli(['coverage', '--json', '--data', data], { timeoutMs })
+  if (r.code !== 0) throw new Error(`whoismesh coverage --data ${data} exited ${String(r.code)}: ${r.stderr}`)
+  return JSON.parse(r.stdout)
+}
+
 export { waitFor } from './wait.js'

@@ -76,6 +76,21 @@ test('hostile or broken nets messages are rejected with a reason code', () => {
   }
 })
 
+test('a heartbeat\'s dumps name only registries that publish dumps, with integer serials', () => {
+  const v = (bulk: unknown): ReturnType<typeof validateGossip> => validateGossip(METRICS, encodeMessage({ ...heartbeat('12D3KooWA'), bulk } as Heartbeat), '12D3KooWA', NOW)
+  const ok = v({ ripe: 40024301, afrinic: 0 })
+  assert.equal(ok.result, 'accept')
+  assert.deepEqual(ok.result === 'accept' && ok.value.kind === 'metrics' && ok.value.message.bulk, { ripe: 40024301, afrinic: 0 })
+  for (const bad of [{ arin: 1 }, { ripe: -1 }, { ripe: 1.5 }, { ripe: '1' }, [1], 'ripe']) {
+    const r = v(bad)
+    assert.deepEqual(r.result !== 'accept' && [r.result, r.reason], ['reject', 'heartbeat-schema'], JSON.stringify(bad))
+  }
+  // none held: no field at all
+  const none = v({})
+  assert.equal(none.result, 'accept')
+  assert.equal(none.result === 'accept' && none.value.kind === 'metrics' && 'bulk' in none.value.message, false)
+})
+
 test('a heartbeat is accepted only from the peer it names', () => {
   assert.equal(validateGossip(METRICS, encodeMessage(heartbeat('12D3KooWA')), '12D3KooWA', NOW).result, 'accept')
   const forged = validateGossip(METRICS, encodeMessage(heartbeat('12D3KooWA')), '12D3KooWB', NOW)

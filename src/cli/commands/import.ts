@@ -15,23 +15,20 @@ import { UserError } from '../errors.js'
 
 export interface ImportCommandOptions { data: string, serial?: number, remove?: string }
 
-/** The node must be stopped: a running one would not see the new snapshot until it restarts (and holds the lock). */
-async function assertStopped (dataDir: string): Promise<void> {
-  let store: NetworkStore
+/** Runs `fn` holding the data directory's lock: a running node would not see the new snapshot (and holds the lock). */
+async function whileStopped<T> (dataDir: string, fn: () => Promise<T>): Promise<T> {
   try {
-    store = await NetworkStore.open({ dataDir })
+    return await NetworkStore.withLock(dataDir, fn)
   } catch (err: any) {
     if (err?.name === 'StoreLockedError') throw new UserError(`a node is running on ${dataDir}: stop it first, or restart it with --bulk DIR (it imports the files at start)`)
     throw err
   }
-  await store.close()
 }
 
 export async function runImport (paths: string[], o: ImportCommandOptions): Promise<number> {
   if (o.remove != null) {
     if (!(BULK_REGISTRIES as readonly string[]).includes(o.remove)) throw new UserError(`--remove: expected one of ${BULK_REGISTRIES.join(', ')}, got "${o.remove}"`)
-    await assertStopped(o.data)
-    await removeSnapshot(o.data, o.remove as DumpRegistry)
+    await whileStopped(o.data, async () => await removeSnapshot(o.data, o.remove as DumpRegistry))
     process.stdout.write(`removed ${o.remove}'s imported dump from ${o.data}: its space is crawled again\n`)
     return 0
   }
@@ -52,10 +49,14 @@ export async function runImport (paths: string[], o: ImportCommandOptions): Prom
       entry.files.push(await localDumpFile(p).catch((err: any) => { throw new UserError(String(err.message)) }))
     }
   }
-  await assertStopped(o.data)
+  for (const [registry, { files }] of byRegistry) if (files.length === 0) throw new UserError(`${registry}: a serial file but no dump file given`)
+  return await whileStopped(o.data, async () => await importAll(o, byRegistry))
+}
+
+/** Imports each registry's files in turn; 1 when any was refused (said on stderr), else 0. */
+async function importAll (o: ImportCommandOptions, byRegistry: Map<DumpRegistry, { files: DumpFile[], serial: number | null }>): Promise<number> {
   let failed = 0
   for (const [registry, { files, serial }] of byRegistry) {
-    if (files.length === 0) throw new UserError(`${registry}: a serial file but no dump file given`)
     try {
       const r = await importDump(o.data, registry, files, { serial: o.serial ?? serial, takenAt: Math.max(...files.map(f => f.modifiedAt)) })
       const h = r.header

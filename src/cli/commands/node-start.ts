@@ -254,19 +254,17 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
 async function importBulk (dataDir: string, choice: BulkChoice, logger: ReturnType<typeof createLogger>): Promise<boolean> {
   const { refreshBulk } = await import('../../bulk/sources.js')
   const { NetworkStore } = await import('../../store/index.js')
-  const store = await NetworkStore.open({ dataDir })
   const ac = new AbortController()
   const stop = (): void => ac.abort()
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    await refreshBulk(dataDir, choice, logger, ac.signal)
+    await NetworkStore.withLock(dataDir, async () => await refreshBulk(dataDir, choice, logger, ac.signal))
   } catch (err) {
     if (!ac.signal.aborted) throw err
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
-    await store.close()
   }
   if (ac.signal.aborted) logger.info('stopped while importing the registries\' dumps; the ones imported before stay')
   return !ac.signal.aborted
