@@ -169,3 +169,43 @@ test('a newer dump replaces the one before whole: a network gone from the regist
     await store.close()
   }
 })
+
+test('a file without a single inetnum is refused, and a snapshot that cannot be read is left out, not fatal', async () => {
+  const data = join(dir, 'odd')
+  const files = join(dir, 'files-odd')
+  await (await import('node:fs/promises')).mkdir(files, { recursive: true })
+  const orgOnly = join(files, 'ripe.db.organisation')
+  await writeFile(orgOnly, await readFile(new URL('../fixtures/bulk/ripe.db.organisation', import.meta.url)))
+  await assert.rejects(importDump(data, 'ripe', [await localDumpFile(orgOnly)], { serial: 3 }), (err: any) => {
+    assert.equal(err.name, 'BulkSourceError')
+    assert.match(err.message, /no inetnum object in ripe\.db\.organisation; not imported/)
+    return true
+  })
+  // a snapshot damaged on disk: the store opens, the damage is listed, nothing answers from it
+  const inetnums = join(files, 'ripe.db.inetnum')
+  await writeFile(inetnums, await readFile(new URL('../fixtures/bulk/ripe.db.inetnum', import.meta.url)))
+  await importDump(data, 'ripe', [await localDumpFile(inetnums)], { serial: 4 })
+  const path = join(data, 'bulk', 'ripe.snapshot')
+  const whole = await readFile(path)
+  for (const damaged of [Buffer.from('not a snapshot at all'), whole.subarray(0, whole.length - 10)]) {
+    await writeFile(path, damaged)
+    const store = await NetworkStore.open({ dataDir: data })
+    try {
+      assert.equal(store.bulkLayer.damaged.length, 1)
+      assert.equal(store.bulkLayer.damaged[0].path, path)
+      assert.equal(store.bulkLayer.header('ripe'), undefined)
+      assert.equal(store.isBulkAnswer(parseIPv4('193.135.138.7')), false)
+    } finally {
+      await store.close()
+    }
+  }
+  // the next import replaces it
+  await importDump(data, 'ripe', [await localDumpFile(inetnums)], { serial: 5 })
+  const store = await NetworkStore.open({ dataDir: data })
+  try {
+    assert.equal(store.bulkLayer.damaged.length, 0)
+    assert.equal(store.bulkLayer.header('ripe')?.serial, 5)
+  } finally {
+    await store.close()
+  }
+})
