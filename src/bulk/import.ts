@@ -15,10 +15,11 @@ import { basename } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { RegistryId } from '../registry/interface.js'
 import { BulkSourceError } from './errors.js'
-import { INETNUM_ATTRIBUTES, inetnumNetwork, ORGANISATION_ATTRIBUTES, organisationEntry, type DumpRegistry } from './inetnum.js'
+import { ORGANISATION_ATTRIBUTES, organisationEntry, type DumpRegistry } from './inetnum.js'
 import { ensureBulkDir, snapshotPath } from './layer.js'
-import { newDumpStats, readRpslDump, type DumpReadStats } from './rpsl-dump.js'
-import { encodeFields, flagsOf, orderRows, writeSnapshot, type SnapshotHeader } from './snapshot.js'
+import { newDumpStats, parseParagraph, readRpslParagraphs, type DumpReadStats, type Paragraph } from './rpsl-dump.js'
+import { ParsePool, type ParseResult } from './parse-pool.js'
+import { orderRows, writeSnapshot, type SnapshotHeader } from './snapshot.js'
 
 export { DUMP_REGISTRY_IDS as BULK_REGISTRIES } from '../registry/interface.js'
 
@@ -102,7 +103,8 @@ export interface ImportOptions {
 export async function importDump (dataDir: string, registry: DumpRegistry, files: DumpFile[], opts: ImportOptions = {}): Promise<ImportResult> {
   const t0 = performance.now()
   const stats = newDumpStats()
-  const pass = async function * (cls: 'inetnum' | 'organisation'): AsyncGenerator<import('./rpsl-dump.js').DumpObject> {
+  /** the paragraphs of every file that may hold `cls`, a batch per chunk read */
+  const paragraphs = async function * (cls: 'inetnum' | 'organisation'): AsyncGenerator<Paragraph[]> {
     for (const f of files) {
       if (!holds(f.name, cls)) continue
       let input: Readable
@@ -113,7 +115,7 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
       }
       const fileStats = newDumpStats()
       try {
-        yield * readRpslDump(input, fileStats, { classes: new Set([cls]), attributes: cls === 'inetnum' ? INETNUM_ATTRIBUTES : ORGANISATION_ATTRIBUTES, signal: opts.signal })
+        yield * readRpslParagraphs(input, fileStats, { classes: new Set([cls]), signal: opts.signal })
       } catch (err: any) {
         throw new BulkSourceError(`${f.name}: ${String(err?.message ?? err)}`)
       } finally {
@@ -122,10 +124,14 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
     }
   }
 
+  // the organisations first (a few per cent of the objects: parsed here), for the org join
   const orgNames = new Map<string, string>()
-  for await (const o of pass('organisation')) {
-    const e = organisationEntry(o.obj)
-    if (e !== undefined) orgNames.set(e[0], e[1])
+  for await (const batch of paragraphs('organisation')) {
+    for (const p of batch) {
+      const o = parseParagraph(p, stats, ORGANISATION_ATTRIBUTES)
+      const e = o === undefined ? undefined : organisationEntry(o.obj)
+      if (e !== undefined) orgNames.set(e[0], e[1])
+    }
   }
 
   await ensureBulkDir(dataDir)
@@ -147,24 +153,41 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
       pendingBytes = 0
       await details.write(b)
     }
+    // the inetnums, parsed in worker threads (parse-pool.ts); rows taken in the order read
+    const pool = new ParsePool(registry, orgNames)
     let inetnums = 0
-    for await (const o of pass('inetnum')) {
-      if (++inetnums % 500_000 === 0) opts.onProgress?.(inetnums)
-      let n
-      try {
-        n = inetnumNetwork(o.obj, orgNames, registry)
-      } catch (err: any) {
-        unusable++
-        firstProblem ??= `line ${o.line}: ${String(err?.message ?? err)}`
-        continue
+    const take = async (results: ParseResult[]): Promise<void> => {
+      for (const r of results) {
+        const before = inetnums
+        inetnums += r.objects
+        stats.objects += r.objects
+        stats.skipped += r.skipped
+        stats.latin1Objects += r.latin1Objects
+        if (r.firstProblem !== undefined) stats.firstProblem ??= r.firstProblem
+        placeholders += r.placeholders
+        unusable += r.unusable
+        for (let k = 0; k < r.rows; k++) {
+          rows.push(r.start[k], r.end[k], r.flags[k], detailBytes, r.lengths[k])
+          detailBytes += r.lengths[k]
+        }
+        const b = Buffer.from(r.details.buffer, r.details.byteOffset, r.details.byteLength)
+        pending.push(b)
+        pendingBytes += b.length
+        if (pendingBytes >= 1 << 20) await flush()
+        if (Math.floor(inetnums / 500_000) > Math.floor(before / 500_000)) opts.onProgress?.(inetnums)
       }
-      if (n === undefined) { placeholders++; continue }
-      const b = encodeFields(n)
-      rows.push(n.start, n.end, flagsOf(n), detailBytes, b.length)
-      detailBytes += b.length
-      pending.push(b)
-      pendingBytes += b.length
-      if (pendingBytes >= 1 << 20) await flush()
+    }
+    try {
+      for await (const batch of paragraphs('inetnum')) {
+        for (const p of batch) {
+          // a malformed paragraph is counted here; the others are parsed by the workers
+          if ('problem' in p) { stats.skipped++; stats.firstProblem ??= p.problem; continue }
+          await take(await pool.add(p))
+        }
+      }
+      await take(await pool.drain())
+    } finally {
+      await pool.close()
     }
     await flush()
     await details.close()

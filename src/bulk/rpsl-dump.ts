@@ -75,21 +75,31 @@ const EMPTY = Buffer.alloc(0)
 
 /** The objects of a dump, in order. See the file's comment for what is skipped and when it stops. */
 export async function * readRpslDump (input: NodeJS.ReadableStream | AsyncIterable<Buffer>, stats: DumpReadStats, opts: DumpReadOptions = {}): AsyncGenerator<DumpObject> {
-  const { classes, signal, attributes } = opts
+  for await (const batch of readRpslParagraphs(input, stats, opts)) {
+    for (const p of batch) {
+      const o = parseParagraph(p, stats, opts.attributes)
+      if (o !== undefined) yield o
+    }
+  }
+}
+
+/**
+ * The paragraphs of a dump, not yet parsed, a batch per chunk read (what readRpslDump parses with
+ * `parseParagraph`; an import parses them in worker threads). `stats` gets the bytes read and
+ * whether the dump was cut short; the objects are counted where they are parsed.
+ */
+export async function * readRpslParagraphs (input: NodeJS.ReadableStream | AsyncIterable<Buffer>, stats: DumpReadStats, opts: Pick<DumpReadOptions, 'classes' | 'signal'> = {}): AsyncGenerator<Paragraph[]> {
+  const { classes, signal } = opts
   signal?.throwIfAborted()
   const source = { gzip: false }
   const splitter = new ParagraphSplitter(classes)
-  const found: Paragraph[] = []
+  let found: Paragraph[] = []
   try {
     for await (const chunk of dumpText(input, source)) {
       signal?.throwIfAborted()
       stats.bytes += chunk.length
       splitter.push(chunk, found)
-      for (const p of found) {
-        const o = dumpObject(p, stats, attributes)
-        if (o !== undefined) yield o
-      }
-      found.length = 0
+      if (found.length > 0) { yield found; found = [] }
     }
   } catch (err) {
     if (!(source.gzip && isGzipCutShort(err))) throw err
@@ -97,14 +107,11 @@ export async function * readRpslDump (input: NodeJS.ReadableStream | AsyncIterab
     return
   }
   splitter.end(found)
-  for (const p of found) {
-    const o = dumpObject(p, stats, attributes)
-    if (o !== undefined) yield o
-  }
+  if (found.length > 0) yield found
 }
 
 /** A paragraph to make an object of: its bytes (comment lines included), or why it is none. */
-type Paragraph = { bytes: Buffer, line: number } | { problem: string }
+export type Paragraph = { bytes: Buffer, line: number } | { problem: string }
 
 /**
  * Cuts the dump's bytes into paragraphs, looking at each line's first bytes only: comment lines
@@ -208,7 +215,7 @@ class ParagraphSplitter {
  * parsed as parseWhoisText does: key lower case, value trimmed, continuations appended with one
  * space. Undefined, counted as skipped, when it is malformed.
  */
-function dumpObject (p: Paragraph, stats: DumpReadStats, wanted?: ReadonlySet<string>): DumpObject | undefined {
+export function parseParagraph (p: Paragraph, stats: DumpReadStats, wanted?: ReadonlySet<string>): DumpObject | undefined {
   if ('problem' in p) return skip(stats, p.problem)
   const { bytes, line } = p
   const ascii = isAscii(bytes)

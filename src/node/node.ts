@@ -189,7 +189,7 @@ export class WhoismeshNode {
         node.metricsTimer.unref()
       }
       const port = await node.control.start()
-      logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
+      logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, ...(node.metricsServer !== undefined ? { metricsPort: node.metricsServer.port } : {}), networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
     } catch (err) {
       node?.fleetBudget.stop()
       await node?.mesh.stop().catch(() => {})

@@ -16,7 +16,6 @@ import { parseSwarmKey } from '../../src/mesh/swarm-key.js'
 import { currentTopic } from '../../src/mesh/topics.js'
 import { encodeMessage, type Heartbeat } from '../../src/mesh/messages.js'
 import { runCli, waitFor } from '../helpers/cli.js'
-import { closedPort } from '../helpers/fake-registries.js'
 import { startNode, waitForLog, type FleetNode } from '../helpers/fleet.js'
 
 export const NETS = currentTopic('nets')
@@ -43,17 +42,21 @@ export type HonestNode = FleetNode & { metricsPort: number }
  * metrics port, pushing them to `honest` as they start; resolves once each counts the other two.
  */
 export async function startHonestFleet (s: KeyedSetting, o: { budget: string, sampleLimit: number, extraArgs?: string[] }, honest: HonestNode[]): Promise<void> {
-  const start = async (name: string, bootstrap?: string[]): Promise<HonestNode> => {
-    const metricsPort = await closedPort()
-    const n = Object.assign(startNode({ dir: s.dir, registries: s.registries, sampleLimit: o.sampleLimit, name, bootstrap, extraArgs: ['--swarm-key', s.swarmKeyFile, '--budget', o.budget, '--metrics-port', String(metricsPort), ...(o.extraArgs ?? [])] }), { metricsPort })
+  // each node binds a metrics port of the OS's choice and says which in "node ready": a port
+  // picked free beforehand could be taken by another process before the node binds it
+  const start = (name: string, bootstrap?: string[]): HonestNode => {
+    const n = Object.assign(startNode({ dir: s.dir, registries: s.registries, sampleLimit: o.sampleLimit, name, bootstrap, extraArgs: ['--swarm-key', s.swarmKeyFile, '--budget', o.budget, '--metrics-port', '0', ...(o.extraArgs ?? [])] }), { metricsPort: 0 })
     honest.push(n)
     return n
   }
-  const boot = await start('h0')
-  await waitForLog(boot, 'node ready', 30_000)
-  await start('h1', [boot.listen![0]])
-  await start('h2', [boot.listen![0]])
-  await Promise.all(honest.map(async n => await waitForLog(n, 'node ready', 30_000)))
+  const ready = async (n: HonestNode): Promise<void> => {
+    const line = await waitForLog(n, 'node ready', 30_000)
+    n.metricsPort = line.metricsPort
+  }
+  const boot = start('h0')
+  await ready(boot)
+  const others = [start('h1', [boot.listen![0]]), start('h2', [boot.listen![0]])]
+  await Promise.all(others.map(ready))
   await waitFor(async () => (await Promise.all(honest.map(livePeers))).every(c => c === 2), 30_000, 'the honest nodes to see each other')
 }
 
