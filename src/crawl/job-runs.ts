@@ -112,7 +112,10 @@ export async function auditOne (ctx: JobRunContext, audits: Audits, q: Pick<Regi
         if (committed != null) ctx.accepted(toPublish(committed))
       } else if (err?.name === 'RateLimitedError') {
         ctx.counters.rateLimited++
-        ctx.rateLimited(reg, gate.noteRateLimited(reg, ac.signal, err.retryAfterMs))
+        const pauseMs = gate.noteRateLimited(reg, ac.signal, err.retryAfterMs)
+        ctx.rateLimited(reg, pauseMs)
+        // the registry's pause holds the crawl's lookups too: said as a lookup's 429 is (lookup-failure.ts)
+        logger.warn('registry rate-limited us; backing off', { registry: reg, pauseMs, banned: err.banned === true, address: formatIPv4(job.address), audit: true })
       } else if (kind !== undefined) {
         gate.noteUnreachable(reg, ac.signal, kind, String(err.message))
       } else if (err?.name !== 'AbortedError' && signal?.aborted !== true) {

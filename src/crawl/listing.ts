@@ -273,6 +273,8 @@ export async function runListing (run: ListingRun, job: ListingJob, signal: Abor
     if (err?.name === 'RateLimitedError') {
       const pauseMs = gate.noteRateLimited(job.registry, signal, err.retryAfterMs)
       run.rateLimited(job.registry, pauseMs)
+      // the pause holds the lookups too: said as a lookup's 429 is (lookup-failure.ts)
+      logger.warn('registry rate-limited us; backing off', { registry: job.registry, pauseMs, banned: err.banned === true, listing: `${formatIPv4(job.start)} - ${formatIPv4(job.end)}` })
       run.retryFirst(job)
       return
     }

@@ -7,12 +7,11 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
+import type { Simulator } from '../../src/sim/index.js'
 import { runCli, coverageJson } from '../helpers/cli.js'
-import { startNode, killAll, type FleetNode } from '../helpers/fleet.js'
+import { startNode, waitForLog, openFleetFixture, closeFleetFixture, type FleetNode } from '../helpers/fleet.js'
 import { describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
 import { sampleSlice } from '../../src/sample/index.js'
 
@@ -27,16 +26,11 @@ let registries: string
 const nodes: FleetNode[] = []
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'whoismesh-bulk-fleet-'))
-  sim = await startSimulator({ budgetPerSecond: 'all=300', leafDensity: 0.02 })
-  registries = join(dir, 'registries.json')
-  await writeRegistriesFile(sim, registries)
+  ({ dir, sim, registries } = await openFleetFixture('whoismesh-bulk-fleet-', { budgetPerSecond: 'all=300', leafDensity: 0.02 }))
 })
 
 after(async () => {
-  await killAll(nodes)
-  await sim?.close()
-  await rm(dir, { recursive: true, force: true })
+  await closeFleetFixture({ dir, sim }, nodes)
 })
 
 const coverage = coverageJson
@@ -48,7 +42,6 @@ test('a fleet with --bulk auto answers the dumped registries\' space without ask
   const common = { dir, registries, sampleLimit: SAMPLE_LIMIT, exitWhenDone: true, extraArgs: ['--bulk', 'auto'] }
   const boot = startNode({ ...common, name: 'b0' })
   nodes.push(boot)
-  const { waitForLog } = await import('../helpers/fleet.js')
   // a node imports the dumps before it joins (RIPE NCC's 636k objects here: 5–25 s, the machine's load decides)
   await waitForLog(boot, 'node ready', IMPORT_AND_READY_MS)
   const second = startNode({ ...common, name: 'b1', bootstrap: [boot.listen![0]] })
@@ -119,7 +112,6 @@ test('a damaged dump is said in one line and changes nothing; `whoismesh import`
 
 test('a node without the dumps its peer holds crawls their space at once; a late joiner with the same serials is sent only crawled records', async () => {
   const common = { dir, registries, sampleLimit: SAMPLE_LIMIT }
-  const { waitForLog } = await import('../helpers/fleet.js')
   // the holder runs as a service; the other has no dump and would wait --peer-stall (10 min) for
   // the holder's share of the dumped registries' addresses if the holder still owned them
   const holder = startNode({ ...common, name: 'm0', extraArgs: ['--bulk', 'auto'] })

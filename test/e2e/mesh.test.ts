@@ -5,13 +5,10 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
+import type { Simulator } from '../../src/sim/index.js'
 import { sumRegistryStats, type SimTotals } from '../helpers/sim-totals.js'
 import { runCli, spawnCli, waitFor, coverageJson } from '../helpers/cli.js'
-import { startNode, waitForLog, killAll, type FleetNode } from '../helpers/fleet.js'
+import { startNode, waitForLog, openFleetFixture, closeFleetFixture, type FleetNode } from '../helpers/fleet.js'
 import { describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
 import { sampleSlice } from '../../src/sample/index.js'
 import { replicaDifference } from '../helpers/replicas.js'
@@ -25,16 +22,11 @@ let registries: string
 const nodes: FleetNode[] = []
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'whoismesh-mesh-'))
-  sim = await startSimulator({ budgetPerSecond: BUDGET })
-  registries = join(dir, 'registries.json')
-  await writeRegistriesFile(sim, registries)
+  ({ dir, sim, registries } = await openFleetFixture('whoismesh-mesh-', { budgetPerSecond: BUDGET }))
 })
 
 after(async () => {
-  await killAll(nodes)
-  await sim?.close()
-  await rm(dir, { recursive: true, force: true })
+  await closeFleetFixture({ dir, sim }, nodes)
 })
 
 const coverage = coverageJson

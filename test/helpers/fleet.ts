@@ -3,7 +3,10 @@
  * Each node logs JSON lines on stderr; the harness parses them and resolves waits on events.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startSimulator, writeRegistriesFile, type Simulator, type SimulatorInit } from '../../src/sim/index.js'
 import { BIN } from './cli.js'
 
 export interface FleetNode {
@@ -93,4 +96,23 @@ export async function waitForLog (node: FleetNode, msg: string | string[], timeo
 export async function killAll (nodes: FleetNode[]): Promise<void> {
   for (const n of nodes) if (n.child.exitCode == null && n.child.signalCode == null) n.child.kill('SIGKILL')
   await Promise.all(nodes.map(async n => await n.exited))
+}
+
+/** A test file's simulator, in a temp dir with its registries file (what `startNode` is given). */
+export interface FleetFixture { dir: string, sim: Simulator, registries: string }
+
+/** Starts a simulator with `init` and writes its registries file into a new temp dir named `prefix…` (a test file's `before`). */
+export async function openFleetFixture (prefix: string, init: SimulatorInit): Promise<FleetFixture> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  const sim = await startSimulator(init)
+  const registries = join(dir, 'registries.json')
+  await writeRegistriesFile(sim, registries)
+  return { dir, sim, registries }
+}
+
+/** Kills `nodes`, closes the simulator and removes the dir (a test file's `after`; parts never opened are passed over). */
+export async function closeFleetFixture (f: Partial<FleetFixture>, nodes: FleetNode[]): Promise<void> {
+  await killAll(nodes)
+  await f.sim?.close()
+  if (f.dir !== undefined) await rm(f.dir, { recursive: true, force: true })
 }
