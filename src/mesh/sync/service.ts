@@ -21,6 +21,7 @@
  *   retries "busy" after 0.5, 1 and 2 s).
  */
 import type { Connection, Stream } from '@libp2p/interface'
+import { deadline } from '../../util/deadline.js'
 import pLimit from 'p-limit'
 import { silentLogger, type Logger } from '../../util/logger.js'
 import { SyncOptionsError, SyncRemoteError, SyncStoppedError, abortReasonOf } from './errors.js'
@@ -217,8 +218,9 @@ export class SyncService {
     })
   }
 
+  /** a session's deadline (util/deadline.ts: not AbortSignal.timeout inside AbortSignal.any); its timer lapses by itself, one per session */
   private sessionSignal (): AbortSignal {
-    return AbortSignal.any([this.stopController.signal, AbortSignal.timeout(this.opts.sessionTimeoutMs)])
+    return deadline(this.opts.sessionTimeoutMs, this.stopController.signal).signal
   }
 
   private track<T> (p: Promise<T>): Promise<T> {
