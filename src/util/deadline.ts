@@ -21,3 +21,13 @@ export function deadline (ms: number, ...signals: AbortSignal[]): Deadline {
     clear: () => clearTimeout(timer)
   }
 }
+
+/** Runs `op` with a deadline of `ms` joined with `signals`, cleared when `op` ends. */
+export async function withDeadline<T> (ms: number, signals: AbortSignal[], op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const d = deadline(ms, ...signals)
+  try {
+    return await op(d.signal)
+  } finally {
+    d.clear()
+  }
+}

@@ -29,7 +29,7 @@
  * fingerprints: equal when the two stores hold the same records, byte for byte.
  */
 import type { Stream } from '@libp2p/interface'
-import { deadline, type Deadline } from '../../util/deadline.js'
+import { withDeadline } from '../../util/deadline.js'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { NetworkStore, StoredItem } from '../../store/index.js'
 import type { NegativeRecord, NetworkRecord } from '../../record/index.js'
@@ -150,7 +150,7 @@ export class SyncSession {
       const reply = await this.readFrame()
       if (reply.fin === undefined) throw new SyncProtocolError('protocol-violation', 'expected fin')
       this.report.converged = reply.fin.fingerprint === mine.fingerprint && reply.fin.count === mine.count
-      await this.within(this.ioSignal(), async signal => { await this.ctx.stream.close({ signal }) })
+      await this.closeStream()
       return this.finish()
     })
   }
@@ -165,7 +165,7 @@ export class SyncSession {
           const mine = this.wholeFingerprint()
           this.report.converged = t.fin.fingerprint === mine.fingerprint && t.fin.count === mine.count
           await this.writeFrame({ fin: mine })
-          await this.within(this.ioSignal(), async signal => { await this.ctx.stream.close({ signal }) })
+          await this.closeStream()
           return this.finish()
         }
         await this.sendTurn()
@@ -177,7 +177,7 @@ export class SyncSession {
   async refuse (reason: string): Promise<void> {
     try {
       await this.writeFrame({ err: reason })
-      await this.within(this.ioSignal(), async signal => { await this.ctx.stream.close({ signal }) })
+      await this.closeStream()
     } catch {
       this.ctx.stream.abort(new Error(reason))
     }
@@ -197,7 +197,7 @@ export class SyncSession {
       await this.closeJobs()
       if (!(err instanceof SyncRemoteError) && this.ctx.stream.status === 'open') {
         try {
-          await this.within(deadline(1000), async signal => { await this.lp.write(encodeFrame({ err: err.message }), { signal }) })
+          await withDeadline(1000, [], async signal => { await this.lp.write(encodeFrame({ err: err.message }), { signal }) })
         } catch {}
       }
       if (this.ctx.stream.status === 'open') this.ctx.stream.abort(err)
@@ -227,27 +227,22 @@ export class SyncSession {
 
   // ---------------------------------------------------------------- frames
 
-  private ioSignal (): Deadline {
-    return deadline(this.ctx.opts.ioTimeoutMs, this.ctx.signal)
+  /** Runs `op` within the I/O timeout (util/deadline.ts: a timer the collector cannot take). */
+  private async io<T> (op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return await withDeadline(this.ctx.opts.ioTimeoutMs, [this.ctx.signal], op)
   }
 
-  /** Runs `op` with a deadline (util/deadline.ts), cleared when it ends. */
-  private async within<T> (d: Deadline, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    try {
-      return await op(d.signal)
-    } finally {
-      d.clear()
-    }
+  private async closeStream (): Promise<void> {
+    await this.io(async signal => { await this.ctx.stream.close({ signal }) })
   }
 
   /**
    * a read's deadline: a responder waits `stallMs` at most for the initiator's first frame (later
    * ones may take longer: before its fin an initiator commits what it held back), ioTimeoutMs after
    */
-  private readSignal (): Deadline {
+  private readMs (): number {
     const { opts } = this.ctx
-    const ms = this.ctx.role === 'responder' && !this.peerHello ? Math.min(opts.stallMs, opts.ioTimeoutMs) : opts.ioTimeoutMs
-    return deadline(ms, this.ctx.signal)
+    return this.ctx.role === 'responder' && !this.peerHello ? Math.min(opts.stallMs, opts.ioTimeoutMs) : opts.ioTimeoutMs
   }
 
   /** A responder's session that moves too few bytes for its age ends here (SyncOptions.minBytesPerSecond). */
@@ -262,7 +257,7 @@ export class SyncSession {
   private async readFrame (): Promise<Frame> {
     this.received.throwIfFailed()
     this.checkPace()
-    const buf = await this.within(this.readSignal(), async signal => await this.lp.read({ signal }))
+    const buf = await withDeadline(this.readMs(), [this.ctx.signal], async signal => await this.lp.read({ signal }))
     const bytes = buf.subarray()
     this.report.bytesReceived += bytes.byteLength
     const f = decodeFrame(bytes, VALIDATION_LIMITS.maxBatchRecords)
@@ -283,7 +278,7 @@ export class SyncSession {
     }
     const bytes = encodeFrame(f)
     if (bytes.byteLength > this.frameBytes) throw new Error(`frame of ${bytes.byteLength} bytes exceeds the frame limit ${this.frameBytes}`)
-    await this.within(this.ioSignal(), async signal => { await this.lp.write(bytes, { signal }) })
+    await this.io(async signal => { await this.lp.write(bytes, { signal }) })
     this.report.bytesSent += bytes.byteLength
     return bytes.byteLength
   }
