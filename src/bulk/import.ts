@@ -17,7 +17,7 @@ import type { RegistryId } from '../registry/interface.js'
 import { BulkSourceError } from './errors.js'
 import { ORGANISATION_ATTRIBUTES, organisationEntry, type DumpRegistry } from './inetnum.js'
 import { ensureBulkDir, snapshotPath } from './layer.js'
-import { newDumpStats, parseParagraph, readRpslParagraphs, type DumpReadStats, type Paragraph } from './rpsl-dump.js'
+import { newDumpStats, parseParagraph, readRpslParagraphsInto, type DumpReadStats, type ParagraphSink } from './rpsl-dump.js'
 import { ParsePool, type ParseResult } from './parse-pool.js'
 import { orderRows, writeSnapshot, type SnapshotHeader } from './snapshot.js'
 
@@ -103,8 +103,8 @@ export interface ImportOptions {
 export async function importDump (dataDir: string, registry: DumpRegistry, files: DumpFile[], opts: ImportOptions = {}): Promise<ImportResult> {
   const t0 = performance.now()
   const stats = newDumpStats()
-  /** the paragraphs of every file that may hold `cls`, a batch per chunk read */
-  const paragraphs = async function * (cls: 'inetnum' | 'organisation'): AsyncGenerator<Paragraph[]> {
+  /** the paragraphs of every file that may hold `cls`, to `sink`; yields after each chunk read */
+  const paragraphs = async function * (cls: 'inetnum' | 'organisation', sink: ParagraphSink): AsyncGenerator<void> {
     for (const f of files) {
       if (!holds(f.name, cls)) continue
       let input: Readable
@@ -115,7 +115,7 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
       }
       const fileStats = newDumpStats()
       try {
-        yield * readRpslParagraphs(input, fileStats, { classes: new Set([cls]), signal: opts.signal })
+        yield * readRpslParagraphsInto(input, fileStats, sink, { classes: new Set([cls]), signal: opts.signal })
       } catch (err: any) {
         throw new BulkSourceError(`${f.name}: ${String(err?.message ?? err)}`)
       } finally {
@@ -126,13 +126,15 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
 
   // the organisations first (a few per cent of the objects: parsed here), for the org join
   const orgNames = new Map<string, string>()
-  for await (const batch of paragraphs('organisation')) {
-    for (const p of batch) {
-      const o = parseParagraph(p, stats, ORGANISATION_ATTRIBUTES)
+  const organisations: ParagraphSink = {
+    paragraph: (buf, start, end, line) => {
+      const o = parseParagraph({ bytes: buf.subarray(start, end), line }, stats, ORGANISATION_ATTRIBUTES)
       const e = o === undefined ? undefined : organisationEntry(o.obj)
       if (e !== undefined) orgNames.set(e[0], e[1])
-    }
+    },
+    problem: why => { stats.skipped++; stats.firstProblem ??= why }
   }
+  for await (const _ of paragraphs('organisation', organisations)) { /* each chunk's organisations are read */ }
 
   await ensureBulkDir(dataDir)
   const target = snapshotPath(dataDir, registry)
@@ -178,12 +180,13 @@ export async function importDump (dataDir: string, registry: DumpRegistry, files
       }
     }
     try {
-      for await (const batch of paragraphs('inetnum')) {
-        for (const p of batch) {
-          // a malformed paragraph is counted here; the others are parsed by the workers
-          if ('problem' in p) { stats.skipped++; stats.firstProblem ??= p.problem; continue }
-          await take(await pool.add(p))
-        }
+      // a malformed paragraph is counted here; the others are copied into the workers' batches
+      const sink: ParagraphSink = {
+        paragraph: (buf, start, end, line) => pool.add(buf, start, end, line),
+        problem: why => { stats.skipped++; stats.firstProblem ??= why }
+      }
+      for await (const _ of paragraphs('inetnum', sink)) {
+        while (pool.mustWait) await take([await pool.next()])
       }
       await take(await pool.drain())
     } finally {

@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { DumpRegistry } from '../registry/interface.js'
-import type { Paragraph } from './rpsl-dump.js'
+import { MAX_OBJECT_BYTES } from './rpsl-dump.js'
 
 /** A batch of paragraphs, as sent to a worker. */
 export interface ParseRequest {
@@ -59,9 +59,13 @@ export class ParsePool {
   /** results in the order the batches were sent */
   private readonly pending: Array<Promise<ParseResult>> = []
   private seq = 0
-  private next = 0
-  private batch: Paragraph[] = []
+  private nextWorker = 0
+  /** the batch being filled: paragraphs' bytes one after the other, where each starts, its first line */
+  private bytes = new Uint8Array(BATCH_BYTES + MAX_OBJECT_BYTES)
   private batchBytes = 0
+  private offsets = new Uint32Array(1 << 14)
+  private lines = new Uint32Array(1 << 14)
+  private count = 0
   private failed: Error | undefined
 
   constructor (registry: DumpRegistry, orgNames: ReadonlyMap<string, string>, workers = Math.max(1, Math.min(4, availableParallelism()))) {
@@ -84,58 +88,69 @@ export class ParsePool {
     this.waiting.clear()
   }
 
-  /** Adds a paragraph; resolves with the results ready, in order (waiting while too many batches are in flight). */
-  async add (p: Paragraph): Promise<ParseResult[]> {
-    if (!('bytes' in p)) throw new Error('ParsePool.add: a malformed paragraph is counted by the caller')
-    this.batch.push(p)
-    this.batchBytes += p.bytes.length
-    if (this.batchBytes < BATCH_BYTES) return []
-    this.send()
-    return this.pending.length >= this.workers.length * 2 ? [await this.shift()] : []
+  /**
+   * Adds a paragraph, buf[start, end) with its first line (copied: buf may be reused), and sends
+   * the batch when it is full. Synchronous: the caller waits for `next()` whenever `mustWait`.
+   */
+  add (buf: Buffer, start: number, end: number, line: number): void {
+    const size = end - start
+    if (this.batchBytes + size > this.bytes.length) this.bytes = grown(this.bytes, this.batchBytes + size, this.batchBytes)
+    if (this.count + 1 >= this.offsets.length) {
+      this.offsets = grown(this.offsets, this.offsets.length * 2, this.count)
+      this.lines = grown(this.lines, this.lines.length * 2, this.count)
+    }
+    this.bytes.set(buf.subarray(start, end), this.batchBytes)
+    this.offsets[this.count] = this.batchBytes
+    this.lines[this.count] = line
+    this.count++
+    this.batchBytes += size
+    if (this.batchBytes >= BATCH_BYTES) this.send()
+  }
+
+  /** Too many batches are in flight: the caller waits for the oldest (`next()`) before adding more. */
+  get mustWait (): boolean {
+    return this.pending.length >= this.workers.length * 2
+  }
+
+  /** The oldest batch's result. */
+  async next (): Promise<ParseResult> {
+    return await this.pending.shift()!
   }
 
   /** Sends what is left and resolves with every result still to come, in order. */
   async drain (): Promise<ParseResult[]> {
-    if (this.batch.length > 0) this.send()
+    if (this.count > 0) this.send()
     const out: ParseResult[] = []
-    while (this.pending.length > 0) out.push(await this.shift())
+    while (this.pending.length > 0) out.push(await this.next())
     return out
-  }
-
-  private async shift (): Promise<ParseResult> {
-    return await this.pending.shift()!
   }
 
   private send (): void {
     if (this.failed !== undefined) throw this.failed
-    const n = this.batch.length
-    const offsets = new Uint32Array(n + 1)
-    const lines = new Uint32Array(n)
-    const bytes = new Uint8Array(this.batchBytes)
-    let at = 0
-    for (let k = 0; k < n; k++) {
-      const p = this.batch[k] as { bytes: Buffer, line: number }
-      offsets[k] = at
-      lines[k] = p.line
-      bytes.set(p.bytes, at)
-      at += p.bytes.length
-    }
-    offsets[n] = at
-    const seq = this.seq++
-    const request: ParseRequest = { seq, bytes, offsets, lines }
-    const result = new Promise<ParseResult>((resolve, reject) => this.waiting.set(seq, { resolve, reject }))
+    const n = this.count
+    const offsets = this.offsets.slice(0, n + 1)
+    offsets[n] = this.batchBytes
+    const request: ParseRequest = { seq: this.seq++, bytes: this.bytes.slice(0, this.batchBytes), offsets, lines: this.lines.slice(0, n) }
+    const result = new Promise<ParseResult>((resolve, reject) => this.waiting.set(request.seq, { resolve, reject }))
     // a worker's failure rejects every batch in flight; one the import no longer waits for (it
     // stopped on an error of its own) must not count as an unhandled rejection
     result.catch(() => {})
     this.pending.push(result)
     // round robin: batches are alike in size
-    this.workers[this.next].postMessage(request, [bytes.buffer, offsets.buffer, lines.buffer])
-    this.next = (this.next + 1) % this.workers.length
-    this.batch = []
+    this.workers[this.nextWorker].postMessage(request, [request.bytes.buffer, offsets.buffer, request.lines.buffer] as ArrayBuffer[])
+    this.nextWorker = (this.nextWorker + 1) % this.workers.length
+    this.count = 0
     this.batchBytes = 0
   }
 
   async close (): Promise<void> {
     await Promise.all(this.workers.map(async w => await w.terminate()))
   }
+}
+
+/** `a` with room for `size` elements, its first `used` kept. */
+function grown<T extends Uint8Array | Uint32Array> (a: T, size: number, used: number): T {
+  const b = new (a.constructor as new (n: number) => T)(Math.max(size, a.length * 2))
+  b.set(a.subarray(0, used))
+  return b
 }

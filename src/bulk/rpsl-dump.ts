@@ -85,29 +85,53 @@ export async function * readRpslDump (input: NodeJS.ReadableStream | AsyncIterab
 
 /**
  * The paragraphs of a dump, not yet parsed, a batch per chunk read (what readRpslDump parses with
- * `parseParagraph`; an import parses them in worker threads). `stats` gets the bytes read and
- * whether the dump was cut short; the objects are counted where they are parsed.
+ * `parseParagraph`). `stats` gets the bytes read and whether the dump was cut short; the objects
+ * are counted where they are parsed.
  */
 export async function * readRpslParagraphs (input: NodeJS.ReadableStream | AsyncIterable<Buffer>, stats: DumpReadStats, opts: Pick<DumpReadOptions, 'classes' | 'signal'> = {}): AsyncGenerator<Paragraph[]> {
+  let found: Paragraph[] = []
+  const sink: ParagraphSink = {
+    paragraph: (buf, start, end, line) => { found.push({ bytes: buf.subarray(start, end), line }) },
+    problem: why => { found.push({ problem: why }) }
+  }
+  for await (const _ of readRpslParagraphsInto(input, stats, sink, opts)) {
+    if (found.length > 0) { yield found; found = [] }
+  }
+  if (found.length > 0) yield found
+}
+
+/** Where the paragraphs of a dump go, as they are found. */
+export interface ParagraphSink {
+  /** a paragraph: buf[start, end), its first line `line`; buf is only valid during the call */
+  paragraph: (buf: Buffer, start: number, end: number, line: number) => void
+  /** a malformed object ("line N: why") */
+  problem: (why: string) => void
+}
+
+/**
+ * readRpslParagraphs without a Paragraph object per paragraph: each goes to `sink` (an import
+ * copies it straight into a worker's batch); yields after each chunk read, so the caller can
+ * wait between chunks.
+ */
+export async function * readRpslParagraphsInto (input: NodeJS.ReadableStream | AsyncIterable<Buffer>, stats: DumpReadStats, sink: ParagraphSink, opts: Pick<DumpReadOptions, 'classes' | 'signal'> = {}): AsyncGenerator<void> {
   const { classes, signal } = opts
   signal?.throwIfAborted()
   const source = { gzip: false }
-  const splitter = new ParagraphSplitter(classes)
-  let found: Paragraph[] = []
+  const splitter = new ParagraphSplitter(classes, sink)
   try {
     for await (const chunk of dumpText(input, source)) {
       signal?.throwIfAborted()
       stats.bytes += chunk.length
-      splitter.push(chunk, found)
-      if (found.length > 0) { yield found; found = [] }
+      splitter.push(chunk)
+      yield
     }
   } catch (err) {
     if (!(source.gzip && isGzipCutShort(err))) throw err
     stats.truncated = true
     return
   }
-  splitter.end(found)
-  if (found.length > 0) yield found
+  splitter.end()
+  yield
 }
 
 /** A paragraph to make an object of: its bytes (comment lines included), or why it is none. */
@@ -132,9 +156,9 @@ class ParagraphSplitter {
   private lines = 0
   private problem = ''
 
-  constructor (private readonly classes: ReadonlySet<string> | undefined) {}
+  constructor (private readonly classes: ReadonlySet<string> | undefined, private readonly sink: ParagraphSink) {}
 
-  push (chunk: Buffer, out: Paragraph[]): void {
+  push (chunk: Buffer): void {
     let buf = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk])
     let pos = this.scanFrom
     if (this.inLongLine) {
@@ -150,7 +174,7 @@ class ParagraphSplitter {
     for (let nl = text.indexOf('\n', pos); nl >= 0; pos = nl + 1, nl = text.indexOf('\n', pos)) {
       this.lineNo++
       if (text.charCodeAt(pos) > SPACE || !isBlank(text, pos, nl)) this.onLine(text, pos, nl)
-      else this.close(buf, pos, out)
+      else this.close(buf, pos)
     }
     if (buf.length - pos > MAX_OBJECT_BYTES) {
       this.fail(this.lineNo + 1, `line over ${MAX_OBJECT_BYTES} bytes`)
@@ -167,14 +191,14 @@ class ParagraphSplitter {
   }
 
   /** At the input's end: its last line, even without a line break, ends the last object. */
-  end (out: Paragraph[]): void {
+  end (): void {
     const buf = this.carry
     if (!this.inLongLine && buf.length > this.scanFrom) {
       const text = buf.toString('latin1')
       this.lineNo++
       if (!isBlank(text, this.scanFrom, text.length)) this.onLine(text, this.scanFrom, text.length)
     }
-    this.close(buf, buf.length, out)
+    this.close(buf, buf.length)
     this.carry = EMPTY
   }
 
@@ -202,9 +226,9 @@ class ParagraphSplitter {
   }
 
   /** A blank line (or the end) at `end`: the paragraph before it is done. */
-  private close (buf: Buffer, end: number, out: Paragraph[]): void {
-    if (this.state === 'keep') out.push({ bytes: buf.subarray(this.start, end), line: this.line })
-    else if (this.state === 'bad') out.push({ problem: this.problem })
+  private close (buf: Buffer, end: number): void {
+    if (this.state === 'keep') this.sink.paragraph(buf, this.start, end, this.line)
+    else if (this.state === 'bad') this.sink.problem(this.problem)
     this.state = 'none'
   }
 }
@@ -221,25 +245,42 @@ export function parseParagraph (p: Paragraph, stats: DumpReadStats, wanted?: Rea
   const ascii = isAscii(bytes)
   const latin1 = !ascii && !isUtf8(bytes)
   const text = ascii || latin1 ? bytes.toString('latin1') : bytes.toString('utf8')
+  return parseParagraphText(text, 0, text.length, line, latin1, stats, wanted)
+}
+
+/**
+ * parseParagraph of a paragraph already decoded: text[from, to), its first line `line`, `latin1`
+ * when it was decoded as Latin-1 (counted). An import's worker decodes a batch of ASCII
+ * paragraphs as one string and parses them from it.
+ */
+export function parseParagraphText (text: string, from: number, to: number, line: number, latin1: boolean, stats: DumpReadStats, wanted?: ReadonlySet<string>): DumpObject | undefined {
   const attrs: Attr[] = []
   let lineNo = line
   /** in an attribute not wanted: its continuation lines are passed over too */
   let passing = false
-  for (let i = 0; i < text.length; lineNo++) {
+  for (let i = from; i < to; lineNo++) {
     let nl = text.indexOf('\n', i)
-    if (nl < 0) nl = text.length
+    if (nl < 0 || nl > to) nl = to
     const c = text.charCodeAt(i)
-    if (c !== PERCENT && c !== HASH) {
-      const continuation = c === SPACE || c === TAB || c === PLUS
-      if (wanted !== undefined && attrs.length > 0 && !continuation) {
-        const colon = keyEnd(text, i, nl)
-        if (colon < 0) return skip(stats, `line ${lineNo}: neither "key: value" nor a continuation`)
-        passing = !wanted.has(keyOf(text, i, colon))
+    if (c === SPACE || c === TAB || c === PLUS) {
+      // a continuation of the attribute before it
+      if (attrs.length === 0) return skip(stats, `line ${lineNo}: neither "key: value" nor a continuation`)
+      if (!passing) {
+        const more = trimmed(text, c === PLUS ? i + 1 : i, nl)
+        const last = attrs[attrs.length - 1]
+        if (more !== '') last.value = last.value === '' ? more : `${last.value} ${more}`
       }
-      if (!passing && !addLine(attrs, text, i, nl)) return skip(stats, `line ${lineNo}: neither "key: value" nor a continuation`)
+    } else if (c !== PERCENT && c !== HASH) {
+      const colon = keyEnd(text, i, nl)
+      if (colon < 0) return skip(stats, `line ${lineNo}: neither "key: value" nor a continuation`)
+      const key = keyOf(text, i, colon)
+      // the first attribute is always kept: it names the object
+      passing = wanted !== undefined && attrs.length > 0 && !wanted.has(key)
+      if (!passing) attrs.push({ key, value: trimmed(text, colon + 1, nl) })
     }
     i = nl + 1
   }
+  if (attrs.length === 0) return skip(stats, `line ${line}: an empty object`)
   if (latin1) stats.latin1Objects++
   stats.objects++
   return { cls: attrs[0].key, obj: { attrs }, line }
@@ -250,22 +291,6 @@ function skip (stats: DumpReadStats, problem: string): undefined {
   stats.skipped++
   stats.firstProblem ??= problem
   return undefined
-}
-
-/** Adds the line text[start, end) to the attributes; false when it is neither an attribute nor a continuation. */
-function addLine (attrs: Attr[], text: string, start: number, end: number): boolean {
-  const c = text.charCodeAt(start)
-  if (c === SPACE || c === TAB || c === PLUS) {
-    if (attrs.length === 0) return false
-    const more = trimmed(text, c === PLUS ? start + 1 : start, end)
-    const last = attrs[attrs.length - 1]
-    if (more !== '') last.value = last.value === '' ? more : `${last.value} ${more}`
-    return true
-  }
-  const colon = keyEnd(text, start, end)
-  if (colon < 0) return false
-  attrs.push({ key: keyOf(text, start, colon), value: trimmed(text, colon + 1, end) })
-  return true
 }
 
 /** text.slice(start, end).trim(), without the intermediate string when the ends are ASCII. */

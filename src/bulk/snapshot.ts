@@ -19,6 +19,8 @@ import { BulkSnapshotError } from './errors.js'
 
 const MAGIC = Buffer.from('WMBULK1\n')
 const SEP = '\u001f'
+/** fields a row stores (BulkFields) */
+const FIELDS = 8
 const FLAG_LEAF = 1
 
 /** What a snapshot says of itself. */
@@ -55,8 +57,16 @@ export interface SnapshotTable {
 export type BulkFields = Pick<ParsedNetwork, 'handle' | 'name' | 'org' | 'country' | 'type' | 'parentHandle' | 'registered' | 'lastChanged'>
 
 export function encodeFields (n: BulkFields): Buffer {
-  const clean = (s: string): string => s.includes(SEP) ? s.replaceAll(SEP, ' ') : s
-  return Buffer.from([n.handle, n.name, n.org, n.country, n.type, n.parentHandle, n.registered, n.lastChanged].map(clean).join(SEP), 'utf8')
+  return Buffer.from(fieldsText(n), 'utf8')
+}
+
+/** The fields as the text a snapshot stores (before UTF-8): joined by U+001F, one inside a field made a space. */
+export function fieldsText (n: BulkFields): string {
+  const text = `${n.handle}${SEP}${n.name}${SEP}${n.org}${SEP}${n.country}${SEP}${n.type}${SEP}${n.parentHandle}${SEP}${n.registered}${SEP}${n.lastChanged}`
+  let seps = 0
+  for (let i = text.indexOf(SEP); i >= 0; i = text.indexOf(SEP, i + 1)) seps++
+  if (seps === FIELDS - 1) return text
+  return [n.handle, n.name, n.org, n.country, n.type, n.parentHandle, n.registered, n.lastChanged].map(s => s.replaceAll(SEP, ' ')).join(SEP)
 }
 
 function decodeFields (b: Buffer): BulkFields {

@@ -286,7 +286,8 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages:
   const descrs = attrs(obj, 'descr')
   if (isPlaceholder(obj, netname, descrs, start, end)) return placeholderReferral(obj, registry)
 
-  const orgName = organisationName(obj, objects)
+  const orgRef = stripRpslComment(attr(obj, 'org')).toUpperCase()
+  const orgName = orgRef === '' ? '' : organisationName(orgRef, objects)
   // the organisation an inetnum names follows it, unless the server leaves referenced objects out
   // (then the answer still ends with its "This query was served by" line, which RIPE and APNIC print)
   if (orgName === '' && stripRpslComment(attr(obj, 'org')) !== '' && !messages.some(m => SERVED_BY.test(m))) {
@@ -302,31 +303,57 @@ function inetnumAnswer (inetnums: TextObject[], objects: TextObject[], messages:
  * "descr:".
  */
 export function inetnumNetwork (obj: TextObject, objects: TextObject[], messages: string[], registry: RegistryId, range: { start: number, end: number, prefixLength?: number }): ParsedNetwork {
+  const fields = inetnumFields(obj, registry, range, ref => organisationName(ref, objects), () => isNicBrAnswer(messages, objects))
   const { start, end, prefixLength } = range
-  const netname = stripRpslComment(attr(obj, 'netname'))
-  const descrs = attrs(obj, 'descr')
-  const org = attr(obj, 'owner') || organisationName(obj, objects) || (descrs.find(d => d !== '') ?? '')
+  return { ...fields, cidrs: prefixLength !== undefined ? [`${formatIPv4(start)}/${prefixLength}`] : rangeToCidrs(start, end) }
+}
+
+/**
+ * inetnumNetwork's rules without the CIDR list (a bulk import keeps only the range), the org's
+ * name found by `orgName` (the upper-case handle "org:" names → its org-name, '' when unknown) and
+ * whether the answer is NIC.br's asked only when the inetnum has no country.
+ */
+export function inetnumFields (obj: TextObject, registry: RegistryId, range: { start: number, end: number, prefixLength?: number }, orgName: (handle: string) => string, isNicBr: () => boolean): Omit<ParsedNetwork, 'cidrs'> {
+  const { start, end, prefixLength } = range
+  // the first value of each attribute (as attr() takes it), the first non-empty "descr:", the latest "changed:"
+  let owner, org, parentAttr, inetnumUp, country, status, netname, created, lastModified: string | undefined
+  let descr = ''
+  let changed = ''
+  for (const a of obj.attrs) {
+    switch (a.key) {
+      case 'netname': netname ??= a.value; break
+      case 'owner': owner ??= a.value; break
+      case 'org': org ??= a.value; break
+      case 'descr': if (descr === '') descr = a.value; break
+      case 'parent': parentAttr ??= a.value; break
+      case 'inetnum-up': inetnumUp ??= a.value; break
+      case 'country': country ??= a.value; break
+      case 'status': status ??= a.value; break
+      case 'created': created ??= a.value; break
+      case 'last-modified': lastModified ??= a.value; break
+      case 'changed': { const d = normaliseDate(a.value); if (d > changed) changed = d; break }
+    }
+  }
+  const parent = parentAttr || inetnumUp || ''
+  const orgRef = stripRpslComment(org ?? '').toUpperCase()
   // RPSL has no parent attribute (AFRINIC and some mirrors print "parent:"); LACNIC and NIC.br
   // name the parent block by its CIDR in "inetnum-up:", written as they write handles
-  const parent = attr(obj, 'parent') || attr(obj, 'inetnum-up')
-  const parentRange = parseRangeText(parent)
-  const changed = attrs(obj, 'changed').map(normaliseDate).filter(d => d !== '').sort()
+  const parentRange = parent === '' ? undefined : parseRangeText(parent)
   return {
     start,
     end,
     registry,
     handle: prefixLength !== undefined ? `${formatIPv4(start)}/${prefixLength}` : formatRange(start, end),
-    name: netname,
-    org,
+    name: stripRpslComment(netname ?? ''),
+    org: owner || (orgRef === '' ? '' : orgName(orgRef)) || descr,
     // NIC.br holds Brazil's space only, and does not always print "country:"
-    country: normaliseCountry(attr(obj, 'country')) || (isNicBrAnswer(messages, objects) ? 'BR' : ''),
-    cidrs: prefixLength !== undefined ? [`${formatIPv4(start)}/${prefixLength}`] : rangeToCidrs(start, end),
-    type: stripRpslComment(attr(obj, 'status')),
+    country: normaliseCountry(country ?? '') || (isNicBr() ? 'BR' : ''),
+    type: stripRpslComment(status ?? ''),
     parentHandle: parentRange === undefined
       ? parent
       : parentRange.prefixLength !== undefined ? `${formatIPv4(parentRange.start)}/${parentRange.prefixLength}` : formatRange(parentRange.start, parentRange.end),
-    registered: normaliseDate(attr(obj, 'created')),
-    lastChanged: normaliseDate(attr(obj, 'last-modified')) || (changed[changed.length - 1] ?? '')
+    registered: normaliseDate(created ?? ''),
+    lastChanged: normaliseDate(lastModified ?? '') || changed
   }
 }
 
@@ -338,10 +365,8 @@ function isNicBrAnswer (messages: string[], objects: TextObject[]): boolean {
   return messages.some(m => /\bnic\.br\b|\bregistro\.br\b|\bBrazilian resource\b/i.test(m)) || objects.some(o => hasAttr(o, 'nic-hdl-br'))
 }
 
-/** org-name of the organisation object the inetnum's "org:" points at, '' if not in the answer. */
-function organisationName (inetnum: TextObject, objects: TextObject[]): string {
-  const ref = stripRpslComment(attr(inetnum, 'org')).toUpperCase()
-  if (ref === '') return ''
+/** org-name of the organisation object with this (upper-case) handle in the answer, '' if none. */
+function organisationName (ref: string, objects: TextObject[]): string {
   const o = objects.find(x => objectClass(x) === 'organisation' && stripRpslComment(attr(x, 'organisation')).toUpperCase() === ref)
   return o !== undefined ? attr(o, 'org-name') : ''
 }

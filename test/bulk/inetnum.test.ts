@@ -11,12 +11,19 @@ import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { parseWhoisText, type TextObject } from '../../src/lookup/parse-util.js'
 import { parseWhoisAnswer } from '../../src/lookup/whois-parser.js'
-import { INETNUM_ATTRIBUTES, inetnumNetwork, organisationEntry, type DumpRegistry } from '../../src/bulk/inetnum.js'
+import { INETNUM_ATTRIBUTES, inetnumFields, organisationEntry, type DumpRegistry } from '../../src/bulk/inetnum.js'
 import { newDumpStats, readRpslDump } from '../../src/bulk/rpsl-dump.js'
 import { describeNode, NestedWorld, type SimNetwork, type TreeNode } from '../../src/sim/index.js'
 import { buildWorld } from '../../src/sim/world.js'
 import { rpslInetnumLines, rpslNetworkAnswer } from '../../src/sim/whois-format.js'
 import type { ParsedNetwork } from '../../src/record/index.js'
+import { rangeToCidrs } from '../../src/util/ipv4.js'
+
+/** An inetnum of a dump as a snapshot gives it back: its fields, the CIDR list made from the range. */
+function inetnumNetwork (o: TextObject, orgNames: ReadonlyMap<string, string>, registry: DumpRegistry): ParsedNetwork | undefined {
+  const f = inetnumFields(o, orgNames, registry)
+  return f === undefined ? undefined : { ...f, cidrs: rangeToCidrs(f.start, f.end) }
+}
 
 const FIXTURES = new URL('../fixtures/bulk/', import.meta.url)
 
