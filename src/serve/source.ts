@@ -1,0 +1,22 @@
+/**
+ * An AnswerSource (interface.ts) of a NetworkStore: a running node's, or one `whoismesh serve`
+ * opened on a stopped data directory. Answers are report/lookup.ts's, so a service says what
+ * `whoismesh lookup` says.
+ */
+import type { NetworkStore } from '../store/index.js'
+import { lookupReport } from '../report/lookup.js'
+import type { AnswerSource, ReplicaInfo } from './interface.js'
+
+export function storeAnswerSource (store: NetworkStore, peerId?: string): AnswerSource {
+  return {
+    lookup: async address => await lookupReport(store, address),
+    replica: (): ReplicaInfo => {
+      const dumps = store.bulkHeaders()
+      return {
+        ...(peerId !== undefined ? { peerId } : {}),
+        networks: store.counts().networks + dumps.reduce((n, h) => n + h.networks, 0),
+        dumps: dumps.map(h => ({ registry: h.registry, takenAt: h.takenAt, serial: h.serial }))
+      }
+    }
+  }
+}
