@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander'
 import { reportError } from './errors.js'
-import { sampleLimit, positiveInt, nonNegativeInt, port, nonNegativeNumber, ipv4Argument, sinceArgument } from './options.js'
+import { sampleLimit, positiveInt, nonNegativeInt, port, nonNegativeNumber, ipv4Argument, sinceArgument, listenAddress } from './options.js'
 import { runSample } from './commands/sample.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
@@ -90,6 +90,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--retry-failed-after <s>', 'seconds before an address given up on is asked again while the node runs, doubling per round up to an hour (with --exit-when-done: one round); 0 = only at the next start', nonNegativeNumber('--retry-failed-after', 86_400), 600)
     .option('--control-port <port>', 'loopback port for dump/lookup/coverage while running; 0 = any', port('--control-port'), defaultNodeOptions.controlPort)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', port('--metrics-port'))
+    .option('--serve-whois <[addr:]port>', 'answer WHOIS clients (port 43 protocol; bulk mode: begin/verbose/…/end) from this node\'s replica; PORT alone listens on 127.0.0.1, 0.0.0.0:PORT on every address', listenAddress('--serve-whois'))
     .option('--status-interval <s>', 'seconds between progress log lines when stderr is not a terminal (on a terminal: a live status line, refreshed every second)', positiveInt('--status-interval'), 10)
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
     .option('--quiet', 'only warnings and errors')
@@ -135,6 +136,13 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .option('--undo', 'trust these peers again')
     .action(async (peers: string[], o) => { await (await distrust()).runDistrust(peers, o) })
+
+  program.command('serve')
+    .description('answer WHOIS clients from a stopped node\'s data directory, until stopped (a running node serves with node start --serve-whois)')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .option('--whois <[addr:]port>', 'port-43 WHOIS service (bulk mode: begin/verbose/…/end); PORT alone listens on 127.0.0.1, 0.0.0.0:PORT on every address', listenAddress('--whois'))
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
+    .action(async (o) => { outcome.exitCode = await (await import('./commands/serve.js')).runServe(o) })
 
   program.command('dump')
     .description("print the node's networks, one per line (works while the node runs)")

@@ -1,4 +1,5 @@
 /** Parsers for command-line values: each names the flag in its error. */
+import { isIP } from 'node:net'
 import { InvalidArgumentError } from 'commander'
 import { parseIPv4 } from '../util/ipv4.js'
 import { SAMPLE_SIZE } from '../sample/index.js'
@@ -28,6 +29,20 @@ export function port (flag: string) {
   return (value: string): number => {
     if (!/^\d+$/.test(value.trim()) || Number(value) > 65535) throw new InvalidArgumentError(`${flag} takes a port number 0–65535, got "${value}"`)
     return Number(value)
+  }
+}
+
+/**
+ * `[ADDR:]PORT` → where a service listens: PORT alone is loopback (127.0.0.1), so a service is
+ * open to other machines only when an address says so (`0.0.0.0:4343`). IPv6 as `[::1]:4343`.
+ */
+export function listenAddress (flag: string) {
+  return (value: string): { host: string, port: number } => {
+    const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(value.trim())
+    if (m === null || Number(m[2]) > 65535) throw new InvalidArgumentError(`${flag} takes [ADDR:]PORT, e.g. 4343, 127.0.0.1:4343 or 0.0.0.0:4343, got "${value}"`)
+    const host = m[1] === undefined ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '')
+    if (m[1] !== undefined && !isIP(host)) throw new InvalidArgumentError(`${flag}: "${m[1]}" is not an IP address (give one the machine has, or 0.0.0.0 for all)`)
+    return { host, port: Number(m[2]) }
   }
 }
 

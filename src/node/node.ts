@@ -29,6 +29,7 @@ import { DumpAwareOwnership, dumpsOf, Ownership, FleetBudget, ProgressWatch, set
 import { registryForAddress } from '../registry/iana.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
+import { startServices, storeAnswerSource, type Services } from '../serve/index.js'
 
 import { heartbeatBody, nodeProgress, requestOutcome } from './node-reports.js'
 
@@ -62,6 +63,7 @@ export class WhoismeshNode {
   private resyncTimer: ReturnType<typeof setTimeout> | undefined
   readonly metrics = createNodeMetrics()
   private metricsServer: MetricsServer | undefined
+  private services: Services | undefined
   private metricsTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor (readonly opts: NodeOptions, readonly store: NetworkStore, privateKey: PrivateKey, private readonly logger: Logger) {
@@ -189,7 +191,9 @@ export class WhoismeshNode {
         node.metricsTimer.unref()
       }
       const port = await node.control.start()
-      logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, ...(node.metricsServer !== undefined ? { metricsPort: node.metricsServer.port } : {}), networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
+      // the WHOIS and RDAP services answer from this replica (src/serve)
+      if (opts.serve !== undefined) node.services = await startServices(opts.serve, { source: storeAnswerSource(store, node.mesh.peerId.toString()), log: (msg, fields) => logger.warn(msg, fields) })
+      logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, ...(node.metricsServer !== undefined ? { metricsPort: node.metricsServer.port } : {}), ...(node.services !== undefined ? { serving: node.services.ports } : {}), networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
     } catch (err) {
       node?.fleetBudget.stop()
       await node?.mesh.stop().catch(() => {})
@@ -419,6 +423,7 @@ export class WhoismeshNode {
     if (this.metricsTimer != null) clearInterval(this.metricsTimer)
     this.fleetBudget.stop()
     await this.metricsServer?.close()
+    await this.services?.close()
     for (const l of Object.values(this.limiters)) l.close()
     await this.mesh.stop()
     await this.client.close()

@@ -5,6 +5,7 @@
 import type { RegistryEndpoints } from '../registry/interface.js'
 import type { Budgets } from '../registry/budget.js'
 import type { DelegationSource } from '../registry/routes.js'
+import type { ServicesOptions } from '../serve/index.js'
 import { defaultAuditOptions, defaultCrawlerOptions } from '../crawl/interface.js'
 import { defaultBudgetShareOptions } from '../fleet/budget-share.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../fleet/interface.js'
@@ -40,6 +41,8 @@ export interface NodeOptions {
   blockPrefixLength: number
   /** loopback port for Prometheus `GET /metrics`; undefined = no metrics server */
   metricsPort?: number
+  /** the WHOIS/RDAP services answering from this node's replica (src/serve); undefined = none */
+  serve?: ServicesOptions
   /** time to learn the fleet (heartbeats) before crawling, so ownership is known; @default 2.5 heartbeats */
   settleMs?: number
   /**

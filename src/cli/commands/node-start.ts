@@ -47,6 +47,8 @@ export interface NodeStartCommandOptions {
   auditDistrust: number
   controlPort: number
   metricsPort?: number
+  /** `--serve-whois [ADDR:]PORT` */
+  serveWhois?: { host: string, port: number }
   statusInterval: number
   logFormat?: LogFormat
   quiet?: boolean
@@ -180,6 +182,7 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
     auditDistrust: o.auditDistrust,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
+    ...(o.serveWhois !== undefined ? { serve: { whois: o.serveWhois } } : {}),
     delegations,
     mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs, swarmKey }
   }, logger).catch(err => { throw nameListenFailure(err, { listen: '--listen', controlPort: '--control-port', metricsPort: '--metrics-port' }) })

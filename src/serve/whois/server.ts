@@ -1,0 +1,234 @@
+/**
+ * The port-43 WHOIS service (`node start --serve-whois`, `whoismesh serve --whois`): answers
+ * `whois -h HOST -p PORT 8.8.8.8` and netcat's bulk mode from the node's replica, never asking a
+ * registry. The protocol is RFC 3912's: the client sends one line, the server answers and closes.
+ * A first line `begin` starts bulk mode instead (Team Cymru's convention): an optional `verbose`,
+ * then one address per line, answered one line each in the order asked, until `end` or the
+ * client's end of input (format.ts).
+ *
+ * Bounded per connection and per client: a line's length, the lines of a connection, the time a
+ * connection may stay idle, the connections one client address may hold and all connections.
+ * Every refusal is a `%` line before the connection closes, and a bad line in bulk mode gets an
+ * error line in its place: a client never sees a connection closed without a word.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { tryParseIPv4 } from '../../util/ipv4.js'
+import type { AnswerSource } from '../interface.js'
+import { COMMENT, USAGE_LINES, bulkErrorLine, bulkHeader, bulkLine, formatAnswer } from './format.js'
+
+export interface WhoisServiceOptions {
+  /** address to listen on @default '127.0.0.1' */
+  host: string
+  /** TCP port; 0 picks a free one */
+  port: number
+  /** longest line accepted, bytes @default 1024 */
+  maxLineBytes: number
+  /** lines a connection may send (bulk mode) before it is closed @default 1_000_000 */
+  maxLinesPerConnection: number
+  /** a connection that sends nothing for this long is closed @default 30_000 */
+  idleTimeoutMs: number
+  /** connections one client address may hold at once @default 8 */
+  maxConnectionsPerClient: number
+  /** connections in all @default 256 */
+  maxConnections: number
+  /** bulk mode: lookups of one connection under way at once @default 64 */
+  lookupsInFlight: number
+}
+
+export const WHOIS_SERVICE_DEFAULTS: Omit<WhoisServiceOptions, 'port'> = {
+  host: '127.0.0.1',
+  maxLineBytes: 1024,
+  maxLinesPerConnection: 1_000_000,
+  idleTimeoutMs: 30_000,
+  maxConnectionsPerClient: 8,
+  maxConnections: 256,
+  lookupsInFlight: 64
+}
+
+export interface WhoisServiceComponents {
+  source: AnswerSource
+  /** a line per refusal and per failed lookup */
+  log?: (msg: string, fields?: Record<string, unknown>) => void
+  /** ms since epoch, for the ages printed @default Date.now */
+  now?: () => number
+}
+
+export interface WhoisService {
+  readonly host: string
+  readonly port: number
+  close: () => Promise<void>
+}
+
+/** Listens; resolves once it does (rejects with the listen error: EADDRINUSE, EACCES…). */
+export async function startWhoisService (opts: Partial<WhoisServiceOptions> & { port: number }, components: WhoisServiceComponents): Promise<WhoisService> {
+  const o: WhoisServiceOptions = { ...WHOIS_SERVICE_DEFAULTS, ...opts }
+  const perClient = new Map<string, number>()
+  const sockets = new Set<Socket>()
+  const server: Server = createServer({ allowHalfOpen: true }, socket => {
+    const client = socket.remoteAddress ?? '?'
+    const held = perClient.get(client) ?? 0
+    if (sockets.size >= o.maxConnections || held >= o.maxConnectionsPerClient) {
+      const why = held >= o.maxConnectionsPerClient ? `too many connections from ${client} (at most ${o.maxConnectionsPerClient} at once)` : 'too many connections'
+      components.log?.('whois service: connection refused', { client, why })
+      socket.on('error', () => {})
+      socket.setTimeout(o.idleTimeoutMs, () => socket.destroy())
+      socket.end(`${COMMENT}Refused: ${why}; try again later.\r\n`)
+      // what the client sends is not read, but its end must be, for the socket to close
+      socket.resume()
+      return
+    }
+    perClient.set(client, held + 1)
+    sockets.add(socket)
+    socket.once('close', () => {
+      sockets.delete(socket)
+      const n = (perClient.get(client) ?? 1) - 1
+      if (n <= 0) perClient.delete(client)
+      else perClient.set(client, n)
+    })
+    serveConnection(socket, o, components)
+  })
+  server.listen(o.port, o.host)
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err })])
+  const address = server.address() as AddressInfo
+  return {
+    host: address.address,
+    port: address.port,
+    close: async () => {
+      const closed = new Promise<void>(resolve => server.close(() => resolve()))
+      for (const s of sockets) s.destroy()
+      await closed
+    }
+  }
+}
+
+/** One connection: a query, or bulk mode. */
+function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServiceComponents): void {
+  const now = c.now ?? Date.now
+  let mode: 'first' | 'bulk' | 'done' = 'first'
+  let verbose = false
+  let headerWritten = false
+  let lines = 0
+  let partial = ''
+  let overlong = false
+  /** bulk answers under way, in the order asked */
+  let inFlight = 0
+  let tail: Promise<void> = Promise.resolve()
+
+  socket.setEncoding('latin1')
+  socket.setTimeout(o.idleTimeoutMs)
+  // idle: said and closed; after our end, a client that does not close its side is cut off
+  socket.on('timeout', () => mode === 'done' ? socket.destroy() : finish(`${COMMENT}Idle for ${o.idleTimeoutMs / 1000} s: closing.\r\n`))
+  socket.on('error', () => { mode = 'done' })
+
+  /** Writes in order after every answer before it; pauses reading while the client does not read. */
+  const write = (text: string | Promise<string>): void => {
+    inFlight++
+    if (inFlight >= o.lookupsInFlight) socket.pause()
+    tail = tail.then(async () => {
+      const s = await text
+      if (socket.destroyed) return
+      if (!socket.write(s)) await Promise.race([once(socket, 'drain'), once(socket, 'close')])
+    }).finally(() => {
+      inFlight--
+      if (inFlight < o.lookupsInFlight / 2 && mode !== 'done') socket.resume()
+    })
+  }
+
+  /** Ends the connection once everything before is written. */
+  const finish = (last?: string): void => {
+    if (mode === 'done') return
+    mode = 'done'
+    socket.pause()
+    void tail.then(() => closeAfter(last ?? ''))
+  }
+
+  /** Writes the last text and ends our side; what the client still sends is read and dropped, so its end closes the socket. */
+  const closeAfter = (text: string): void => {
+    if (socket.destroyed) return
+    socket.end(text)
+    socket.resume()
+  }
+
+  const answer = async (address: number, bulk: boolean): Promise<string> => {
+    try {
+      const r = await c.source.lookup(address)
+      return bulk ? bulkLine(r, verbose) : formatAnswer(r, c.source.replica(), now())
+    } catch (err: any) {
+      c.log?.('whois service: lookup failed', { err: String(err?.message ?? err) })
+      return `${COMMENT}Internal error: the lookup failed; try again later.\r\n`
+    }
+  }
+
+  const onLine = (raw: string, tooLong: boolean): void => {
+    const line = raw.replace(/\r$/, '').trim()
+    if (mode === 'first') {
+      if (tooLong) return finish(`${COMMENT}Query over ${o.maxLineBytes} bytes refused.\r\n`)
+      if (line.toLowerCase() === 'begin') { mode = 'bulk'; return }
+      // a whois client may send flags before the query (`-B 8.8.8.8`): the address is the last word
+      const query = line.split(/\s+/).pop() ?? ''
+      const address = tryParseIPv4(query)
+      if (address === undefined) {
+        const why = line === '' || line.toLowerCase() === 'help' ? '' : `${COMMENT}Not an IPv4 address: "${printable(line)}"\r\n%\r\n`
+        return finish(why + USAGE_LINES.map(l => COMMENT + l + '\r\n').join(''))
+      }
+      const text = answer(address, false)
+      mode = 'done'
+      socket.pause()
+      void text.then(closeAfter)
+      return
+    }
+    if (mode !== 'bulk') return
+    if (tooLong) { writeBulk(bulkErrorLine(raw, `line over ${o.maxLineBytes} bytes`, verbose)); return }
+    if (line === '' || line.startsWith('#')) return
+    const word = line.toLowerCase()
+    if (word === 'end') return finish()
+    if (word === 'verbose' || word === 'noverbose') {
+      if (!headerWritten) verbose = word === 'verbose'
+      else writeBulk(bulkErrorLine(line, `"${word}" must come before the first address`, verbose))
+      return
+    }
+    if (++lines > o.maxLinesPerConnection) return finish(`${COMMENT}Limit of ${o.maxLinesPerConnection.toLocaleString('en-US')} lines per connection reached: closing; send the rest on a new connection.\r\n`)
+    const address = tryParseIPv4(line)
+    writeBulk(address === undefined ? bulkErrorLine(line, 'not an IPv4 address', verbose) : answer(address, true))
+  }
+
+  const writeBulk = (text: string | Promise<string>): void => {
+    if (!headerWritten) { headerWritten = true; write(bulkHeader(verbose, now())) }
+    write(text)
+  }
+
+  socket.on('data', (chunk: string) => {
+    let start = 0
+    for (let nl = chunk.indexOf('\n'); nl >= 0 && mode !== 'done'; nl = chunk.indexOf('\n', start)) {
+      const piece = chunk.slice(start, nl)
+      start = nl + 1
+      const tooLong = overlong || partial.length + piece.length > o.maxLineBytes
+      const line = tooLong ? (partial + piece.slice(0, 64)).slice(0, 64) : partial + piece
+      partial = ''
+      overlong = false
+      onLine(line, tooLong)
+    }
+    if (mode === 'done') return
+    const rest = chunk.slice(start)
+    if (overlong) return
+    if (partial.length + rest.length > o.maxLineBytes) {
+      overlong = true
+      partial = (partial + rest).slice(0, 64)
+    } else {
+      partial += rest
+    }
+  })
+  socket.on('end', () => {
+    // the client's end of input: a last line without a line break counts; bulk mode ends as with `end`
+    if (mode !== 'done' && (partial !== '' || overlong)) onLine(partial, overlong)
+    partial = ''
+    if (mode === 'first') finish(USAGE_LINES.map(l => COMMENT + l + '\r\n').join(''))
+    else finish()
+  })
+}
+
+function printable (s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.slice(0, 64).replace(/[\u0000-\u001f\u007f-\u00ff]/g, '?')
+}
