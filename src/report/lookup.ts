@@ -24,6 +24,8 @@ import { isSampleAddress } from '../sample/index.js'
 
 export interface LookupSource {
   containing: (address: number) => Promise<NetworkRecord[]>
+  /** `containing` of many addresses, each network read once */
+  containingMany: (addresses: readonly number[]) => Promise<NetworkRecord[][]>
   hasNegative: (address: number) => boolean
   /** leaf, or a note of the address's own (store.isExact) */
   isExact: (address: number) => boolean
@@ -46,8 +48,24 @@ export interface LookupReport {
 }
 
 export async function lookupReport (store: LookupSource, address: number): Promise<LookupReport> {
-  const records = await store.containing(address)
-  const networks = records.map(toDumpRow)
+  return reportOf(store, address, await store.containing(address), toDumpRow)
+}
+
+/** lookupReport of many addresses, in their order (each network read once). */
+export async function lookupReports (store: LookupSource, addresses: readonly number[]): Promise<LookupReport[]> {
+  const records = await store.containingMany(addresses)
+  // a network that holds many of the addresses is one record: made a row once (rows are not changed)
+  const rows = new Map<NetworkRecord, DumpRow>()
+  const rowOf = (r: NetworkRecord): DumpRow => {
+    let row = rows.get(r)
+    if (row === undefined) { row = toDumpRow(r); rows.set(r, row) }
+    return row
+  }
+  return addresses.map((a, i) => reportOf(store, a, records[i], rowOf))
+}
+
+function reportOf (store: LookupSource, address: number, records: NetworkRecord[], rowOf: (r: NetworkRecord) => DumpRow): LookupReport {
+  const networks = records.map(rowOf)
   const base = { address: formatIPv4(address), in_sample: isSampleAddress(address), networks }
   if (networks.length > 0) {
     const answer = networks[0]

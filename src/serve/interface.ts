@@ -12,6 +12,8 @@ import type { RegistryId } from '../registry/interface.js'
 export interface AnswerSource {
   /** the answer for one address: report/lookup.ts's LookupReport (networks most specific first) */
   lookup: (address: number) => Promise<LookupReport>
+  /** the answers for many addresses, in their order (bulk mode: each network read once) */
+  lookupMany: (addresses: readonly number[]) => Promise<LookupReport[]>
   /** what the replica holds, read when an answer is written (cheap: from memory) */
   replica: () => ReplicaInfo
 }

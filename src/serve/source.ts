@@ -4,12 +4,13 @@
  * `whoismesh lookup` says.
  */
 import type { NetworkStore } from '../store/index.js'
-import { lookupReport } from '../report/lookup.js'
+import { lookupReport, lookupReports } from '../report/lookup.js'
 import type { AnswerSource, ReplicaInfo } from './interface.js'
 
 export function storeAnswerSource (store: NetworkStore, peerId?: string): AnswerSource {
   return {
     lookup: async address => await lookupReport(store, address),
+    lookupMany: async addresses => await lookupReports(store, addresses),
     replica: (): ReplicaInfo => {
       const dumps = store.bulkHeaders()
       return {

@@ -143,12 +143,37 @@ export abstract class StoreReads {
    * imported dumps' (source 'bulk'; a range both hold is given once, the crawled record)
    */
   async containing (address: number): Promise<NetworkRecord[]> {
-    const crawled: NetworkRecord[] = await this.readNetworks(this.containingRanges(address))
-    const hits = this.bulk.containing(address)
-    if (hits.length === 0) return crawled
-    const have = new Set(crawled.map(r => `${r.start}-${r.end}`))
-    const imported = await Promise.all(hits.filter(h => !have.has(`${h.snapshot.start(h.row)}-${h.snapshot.end(h.row)}`)).map(async h => await this.bulk.record(h)))
-    return [...crawled, ...imported].sort((a, b) => (a.end - a.start) - (b.end - b.start))
+    return (await this.containingMany([address]))[0]
+  }
+
+  /**
+   * `containing` of many addresses at once (a bulk lookup, a WHOIS service's bulk mode): each
+   * network is read once however many of the addresses it holds, the crawled ones in one read.
+   */
+  async containingMany (addresses: readonly number[]): Promise<NetworkRecord[][]> {
+    // by index id: each crawled network read once
+    const idsOf = addresses.map(a => this.networkIndex.containing(a))
+    const ids = [...new Set(idsOf.flat())]
+    const records = await this.readNetworks(ids.map(id => this.rangeOf(id)))
+    const crawled = new Map<number, NetworkRecord>(ids.map((id, i) => [id, records[i]]))
+    const imported = new Map<string, Promise<NetworkRecord>>()
+    const rows = addresses.map((a, i) => {
+      const mine = idsOf[i].map(id => crawled.get(id)!)
+      const extra: Array<Promise<NetworkRecord>> = []
+      for (const h of this.bulk.containing(a)) {
+        // a range both hold is given once: the crawled record
+        if (mine.some(r => r.start === h.snapshot.start(h.row) && r.end === h.snapshot.end(h.row))) continue
+        const key = `${h.snapshot.header.registry}:${h.row}`
+        let p = imported.get(key)
+        if (p === undefined) { p = this.bulk.record(h); imported.set(key, p) }
+        extra.push(p)
+      }
+      return { mine, extra }
+    })
+    return await Promise.all(rows.map(async ({ mine, extra }) => {
+      if (extra.length === 0) return mine
+      return [...mine, ...await Promise.all(extra)].sort((a, b) => (a.end - a.start) - (b.end - b.start))
+    }))
   }
 
   /** size of the union of all networks */

@@ -105,9 +105,26 @@ export function bulkHeader (verbose: boolean, now: number): string {
 export function bulkLine (r: LookupReport, verbose: boolean): string {
   const n: DumpRow | undefined = r.networks[0]
   const status = r.status === 'network' ? (r.exact ? 'exact' : 'coarse') : r.status
-  const cells: Array<string | undefined> = [r.address, status, n?.cidr, n?.registry, n?.country, n?.org]
-  if (verbose) cells.push(n === undefined ? undefined : `${n.start_address} - ${n.end_address}`, n?.handle, n?.name, n?.type, n === undefined ? undefined : String(n.leaf), n?.fetched_at, n?.source)
-  return cells.map(bulkCell).join(' | ') + CRLF
+  return `${r.address} | ${status} | ${n === undefined ? (verbose ? NO_NETWORK_VERBOSE : NO_NETWORK) : networkCells(n, verbose)}${CRLF}`
+}
+
+const NO_NETWORK = Array(BULK_COLUMNS.length - 2).fill('NA').join(' | ')
+const NO_NETWORK_VERBOSE = Array(BULK_VERBOSE_COLUMNS.length - 2).fill('NA').join(' | ')
+
+/** A network's cells of a bulk line, made once per row (a network answers many addresses). */
+const cellsOf = new WeakMap<DumpRow, { terse?: string, verbose?: string }>()
+function networkCells (n: DumpRow, verbose: boolean): string {
+  let cached = cellsOf.get(n)
+  if (cached === undefined) { cached = {}; cellsOf.set(n, cached) }
+  const key = verbose ? 'verbose' : 'terse'
+  let text = cached[key]
+  if (text === undefined) {
+    const cells: Array<string | undefined> = [n.cidr, n.registry, n.country, n.org]
+    if (verbose) cells.push(`${n.start_address} - ${n.end_address}`, n.handle, n.name, n.type, String(n.leaf), n.fetched_at, n.source)
+    text = cells.map(bulkCell).join(' | ')
+    cached[key] = text
+  }
+  return text
 }
 
 /** A bulk line for an input line that is no address: its text (cut, cleaned) and why. */

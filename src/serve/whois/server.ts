@@ -6,6 +6,9 @@
  * then one address per line, answered one line each in the order asked, until `end` or the
  * client's end of input (format.ts).
  *
+ * Bulk mode looks its lines up in batches (each network read once for a batch), answers written
+ * in order; reading pauses while the client does not read what it asked for.
+ *
  * Bounded per connection and per client: a line's length, the lines of a connection, the time a
  * connection may stay idle, the connections one client address may hold and all connections.
  * Every refusal is a `%` line before the connection closes, and a bad line in bulk mode gets an
@@ -32,8 +35,10 @@ export interface WhoisServiceOptions {
   maxConnectionsPerClient: number
   /** connections in all @default 256 */
   maxConnections: number
-  /** bulk mode: lookups of one connection under way at once @default 64 */
-  lookupsInFlight: number
+  /** bulk mode: addresses looked up together (each network read once for them) @default 1024 */
+  batchLines: number
+  /** bulk mode: batches of one connection under way at once @default 4 */
+  batchesInFlight: number
 }
 
 export const WHOIS_SERVICE_DEFAULTS: Omit<WhoisServiceOptions, 'port'> = {
@@ -43,7 +48,8 @@ export const WHOIS_SERVICE_DEFAULTS: Omit<WhoisServiceOptions, 'port'> = {
   idleTimeoutMs: 30_000,
   maxConnectionsPerClient: 8,
   maxConnections: 256,
-  lookupsInFlight: 64
+  batchLines: 1024,
+  batchesInFlight: 4
 }
 
 export interface WhoisServiceComponents {
@@ -113,6 +119,8 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
   let overlong = false
   /** bulk answers under way, in the order asked */
   let inFlight = 0
+  /** bulk mode: the lines read since the last batch went out: an address, or an error line ready */
+  let batch: Array<number | string> = []
   let tail: Promise<void> = Promise.resolve()
 
   socket.setEncoding('latin1')
@@ -124,14 +132,14 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
   /** Writes in order after every answer before it; pauses reading while the client does not read. */
   const write = (text: string | Promise<string>): void => {
     inFlight++
-    if (inFlight >= o.lookupsInFlight) socket.pause()
+    if (inFlight >= o.batchesInFlight) socket.pause()
     tail = tail.then(async () => {
       const s = await text
       if (socket.destroyed) return
       if (!socket.write(s)) await Promise.race([once(socket, 'drain'), once(socket, 'close')])
     }).finally(() => {
       inFlight--
-      if (inFlight < o.lookupsInFlight / 2 && mode !== 'done') socket.resume()
+      if (inFlight < o.batchesInFlight / 2 && mode !== 'done') socket.resume()
     })
   }
 
@@ -150,14 +158,34 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
     socket.resume()
   }
 
-  const answer = async (address: number, bulk: boolean): Promise<string> => {
+  const answer = async (address: number): Promise<string> => {
     try {
-      const r = await c.source.lookup(address)
-      return bulk ? bulkLine(r, verbose) : formatAnswer(r, c.source.replica(), now())
+      return formatAnswer(await c.source.lookup(address), c.source.replica(), now())
     } catch (err: any) {
       c.log?.('whois service: lookup failed', { err: String(err?.message ?? err) })
       return `${COMMENT}Internal error: the lookup failed; try again later.\r\n`
     }
+  }
+
+  /** The lines of a batch, looked up together. */
+  const answerBatch = async (items: Array<number | string>, asVerbose: boolean): Promise<string> => {
+    const addresses = items.filter((x): x is number => typeof x === 'number')
+    let reports
+    try {
+      reports = await c.source.lookupMany(addresses)
+    } catch (err: any) {
+      c.log?.('whois service: lookup failed', { err: String(err?.message ?? err) })
+      return `${COMMENT}Internal error: the lookups failed; try again later.\r\n`
+    }
+    let k = 0
+    return items.map(x => typeof x === 'number' ? bulkLine(reports[k++], asVerbose) : x).join('')
+  }
+
+  /** Sends the batch read so far on its way (its answer written after everything before it). */
+  const flushBatch = (): void => {
+    if (batch.length === 0) return
+    write(answerBatch(batch, verbose))
+    batch = []
   }
 
   const onLine = (raw: string, tooLong: boolean): void => {
@@ -172,30 +200,35 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
         const why = line === '' || line.toLowerCase() === 'help' ? '' : `${COMMENT}Not an IPv4 address: "${printable(line)}"\r\n%\r\n`
         return finish(why + USAGE_LINES.map(l => COMMENT + l + '\r\n').join(''))
       }
-      const text = answer(address, false)
+      const text = answer(address)
       mode = 'done'
       socket.pause()
       void text.then(closeAfter)
       return
     }
     if (mode !== 'bulk') return
-    if (tooLong) { writeBulk(bulkErrorLine(raw, `line over ${o.maxLineBytes} bytes`, verbose)); return }
+    if (tooLong) { addToBatch(bulkErrorLine(raw, `line over ${o.maxLineBytes} bytes`, verbose)); return }
     if (line === '' || line.startsWith('#')) return
     const word = line.toLowerCase()
-    if (word === 'end') return finish()
+    if (word === 'end') { flushBatch(); return finish() }
     if (word === 'verbose' || word === 'noverbose') {
       if (!headerWritten) verbose = word === 'verbose'
-      else writeBulk(bulkErrorLine(line, `"${word}" must come before the first address`, verbose))
+      else addToBatch(bulkErrorLine(line, `"${word}" must come before the first address`, verbose))
       return
     }
-    if (++lines > o.maxLinesPerConnection) return finish(`${COMMENT}Limit of ${o.maxLinesPerConnection.toLocaleString('en-US')} lines per connection reached: closing; send the rest on a new connection.\r\n`)
+    if (++lines > o.maxLinesPerConnection) {
+      flushBatch()
+      return finish(`${COMMENT}Limit of ${o.maxLinesPerConnection.toLocaleString('en-US')} lines per connection reached: closing; send the rest on a new connection.\r\n`)
+    }
     const address = tryParseIPv4(line)
-    writeBulk(address === undefined ? bulkErrorLine(line, 'not an IPv4 address', verbose) : answer(address, true))
+    addToBatch(address === undefined ? bulkErrorLine(line, 'not an IPv4 address', verbose) : address)
   }
 
-  const writeBulk = (text: string | Promise<string>): void => {
-    if (!headerWritten) { headerWritten = true; write(bulkHeader(verbose, now())) }
-    write(text)
+  const addToBatch = (item: number | string): void => {
+    // the first line fixes the columns: "verbose" after it is refused
+    if (!headerWritten && batch.length === 0) { headerWritten = true; write(bulkHeader(verbose, now())) }
+    batch.push(item)
+    if (batch.length >= o.batchLines) flushBatch()
   }
 
   socket.on('data', (chunk: string) => {
@@ -209,6 +242,8 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
       overlong = false
       onLine(line, tooLong)
     }
+    // what this chunk asked goes out now; a batch fills only within a chunk
+    if (mode === 'bulk') flushBatch()
     if (mode === 'done') return
     const rest = chunk.slice(start)
     if (overlong) return
@@ -223,6 +258,7 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
     // the client's end of input: a last line without a line break counts; bulk mode ends as with `end`
     if (mode !== 'done' && (partial !== '' || overlong)) onLine(partial, overlong)
     partial = ''
+    if (mode === 'bulk') flushBatch()
     if (mode === 'first') finish(USAGE_LINES.map(l => COMMENT + l + '\r\n').join(''))
     else finish()
   })
