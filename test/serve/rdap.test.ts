@@ -337,7 +337,7 @@ test('a source that throws gives a 500 RDAP error without its message or stack, 
   }
 })
 
-test('a source too slow gets 503 with Retry-After after answerTimeoutMs', async t => {
+test('a source too slow gets 503 with Retry-After after answerTimeoutMs', { timeout: 30_000 }, async t => {
   const stuck: AnswerSource = { lookup: async () => await new Promise(() => {}), replica: () => ({ networks: 0, dumps: [] }) }
   const s = await startRdapServer({ port: 0, answerTimeoutMs: 50 }, { source: stuck })
   try {
@@ -350,7 +350,7 @@ test('a source too slow gets 503 with Retry-After after answerTimeoutMs', async 
   }
 })
 
-test('a request head over maxHeaderBytes gets 431, and a request not sent within requestTimeoutMs gets 408 and a closed connection', async t => {
+test('a request head over maxHeaderBytes gets 431, and a request not sent within requestTimeoutMs gets 408 and a closed connection', { timeout: 30_000 }, async t => {
   const big = await curl(t, ['-H', `X-Padding: ${'a'.repeat(9000)}`, `${srv.url}ip/8.8.8.8`])
   if (big === undefined) return
   checkError(big, 431, 'a 9000-byte header')
@@ -382,7 +382,7 @@ async function openAnswered (port: number): Promise<ReturnType<typeof connect>> 
   return socket
 }
 
-test('connections beyond maxConnections are closed unanswered, and counted; a freed slot is used again', async () => {
+test('connections beyond maxConnections are closed unanswered, and counted; a freed slot is used again', { timeout: 30_000 }, async () => {
   const reg = new Registry()
   const s = await startRdapServer({ port: 0, maxConnections: 2 }, { source: storeAnswerSource(store), metrics: createRdapMetrics(reg) })
   try {
@@ -390,8 +390,10 @@ test('connections beyond maxConnections are closed unanswered, and counted; a fr
     const b = await openAnswered(s.port)
     await assert.rejects(openAnswered(s.port), /closed before an answer/)
     assert.match(await reg.metrics(), /whoismesh_rdap_dropped_connections_total 1\b/)
-    a.destroy()
-    // the server notices the close a moment later: retry, bounded
+    a.end()
+    await new Promise<void>(resolve => a.once('close', () => resolve()))
+    // the server counts the connection gone when its own side has closed, which may come a moment
+    // after ours: retry, bounded
     await waitFor(async () => await openAnswered(s.port).then(c => { c.destroy(); return true }, () => false), 5000, 'a connection to be accepted again', 20)
     b.destroy()
   } finally {

@@ -159,7 +159,7 @@ class RdapHandler {
         this.send(req, res, { status: 404, body: errorBody(404, 'Not Found', [`"${q.path}" is not an RDAP query this service answers: ask /ip/<IPv4 address>, /ip/<CIDR prefix>/<CIDR length> or /help.`]) })
         return
       case 'ip':
-        void this.answerIp(req, res, q)
+        this.answerIp(req, res, q).catch(err => { this.fail(req, res, err, q.text) })
     }
   }
 
