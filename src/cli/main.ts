@@ -91,6 +91,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--control-port <port>', 'loopback port for dump/lookup/coverage while running; 0 = any', port('--control-port'), defaultNodeOptions.controlPort)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', port('--metrics-port'))
     .option('--serve-whois <[addr:]port>', 'answer WHOIS clients (port 43 protocol; bulk mode: begin/verbose/…/end) from this node\'s replica; PORT alone listens on 127.0.0.1, 0.0.0.0:PORT on every address', listenAddress('--serve-whois'))
+    .option('--serve-rdap <[addr:]port>', 'answer RDAP clients (GET /ip/ADDRESS, /ip/PREFIX/LEN) from this node\'s replica; PORT alone listens on 127.0.0.1, 0.0.0.0:PORT on every address', listenAddress('--serve-rdap'))
     .option('--status-interval <s>', 'seconds between progress log lines when stderr is not a terminal (on a terminal: a live status line, refreshed every second)', positiveInt('--status-interval'), 10)
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
     .option('--quiet', 'only warnings and errors')
@@ -138,9 +139,10 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .action(async (peers: string[], o) => { await (await distrust()).runDistrust(peers, o) })
 
   program.command('serve')
-    .description('answer WHOIS clients from a stopped node\'s data directory, until stopped (a running node serves with node start --serve-whois)')
+    .description('answer WHOIS and RDAP clients from a stopped node\'s data directory, until stopped (a running node serves with node start --serve-whois/--serve-rdap)')
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .option('--whois <[addr:]port>', 'port-43 WHOIS service (bulk mode: begin/verbose/…/end); PORT alone listens on 127.0.0.1, 0.0.0.0:PORT on every address', listenAddress('--whois'))
+    .option('--rdap <[addr:]port>', 'RDAP service (GET /ip/ADDRESS, /ip/PREFIX/LEN, RFC 9082/9083); PORT alone listens on 127.0.0.1', listenAddress('--rdap'))
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
     .action(async (o) => { outcome.exitCode = await (await import('./commands/serve.js')).runServe(o) })
 

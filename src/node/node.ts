@@ -192,7 +192,7 @@ export class WhoismeshNode {
       }
       const port = await node.control.start()
       // the WHOIS and RDAP services answer from this replica (src/serve)
-      if (opts.serve !== undefined) node.services = await startServices(opts.serve, { source: storeAnswerSource(store, node.mesh.peerId.toString()), log: (msg, fields) => logger.warn(msg, fields) })
+      if (opts.serve !== undefined) node.services = await startServices({ ...opts.serve, registryEndpoints: opts.endpoints }, { source: storeAnswerSource(store, node.mesh.peerId.toString()), logger, register: node.metrics.register })
       logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, ...(node.metricsServer !== undefined ? { metricsPort: node.metricsServer.port } : {}), ...(node.services !== undefined ? { serving: node.services.ports } : {}), networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
     } catch (err) {
       node?.fleetBudget.stop()

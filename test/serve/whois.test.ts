@@ -169,7 +169,7 @@ describe('the WHOIS service\'s limits: each refusal is said before the connectio
   })
 })
 
-describe('whoismesh serve and node start --serve-whois', () => {
+describe('whoismesh serve and node start --serve-whois --serve-rdap', () => {
   let fixture: FleetFixture | undefined
   const nodes: FleetNode[] = []
   before(() => { assertBuilt() })
@@ -181,7 +181,7 @@ describe('whoismesh serve and node start --serve-whois', () => {
     try {
       const none = await runCli(['serve', '--data', data], { timeoutMs: 30_000 })
       assert.equal(none.code, 2)
-      assert.equal(none.stderr, 'whoismesh: say what to serve: --whois [ADDR:]PORT\n')
+      assert.equal(none.stderr, 'whoismesh: say what to serve: --whois [ADDR:]PORT and/or --rdap [ADDR:]PORT\n')
       const bad = await runCli(['serve', '--data', data, '--whois', 'example.org:43'], { timeoutMs: 30_000 })
       assert.equal(bad.code, 2)
       assert.match(bad.stderr, /--whois: "example\.org" is not an IP address/)
@@ -209,14 +209,17 @@ describe('whoismesh serve and node start --serve-whois', () => {
     }
   })
 
-  it('a crawling node answers WHOIS queries from its replica', async (t) => {
+  it('a crawling node answers WHOIS and RDAP queries from its replica', async (t) => {
     if (await missing('whois')) return skipOutsideCi(t, 'Debian\'s whois client is not installed (apt-get install whois)')
+    if (await missing('curl')) return skipOutsideCi(t, 'curl is not installed (apt-get install curl)')
     fixture = await openFleetFixture('whoismesh-serve-', { budgetPerSecond: 'all=200' })
-    const node = startNode({ dir: fixture.dir, name: 'a', registries: fixture.registries, sampleLimit: 200, extraArgs: ['--serve-whois', '127.0.0.1:0'] })
+    const node = startNode({ dir: fixture.dir, name: 'a', registries: fixture.registries, sampleLimit: 200, extraArgs: ['--serve-whois', '127.0.0.1:0', '--serve-rdap', '127.0.0.1:0'] })
     nodes.push(node)
     const ready = await waitForLog(node, 'node ready', 60_000)
     const port = ready.serving?.whois
+    const rdapPort = ready.serving?.rdap
     assert.equal(typeof port, 'number', JSON.stringify(ready))
+    assert.equal(typeof rdapPort, 'number', JSON.stringify(ready))
     await waitForLog(node, 'crawl complete', 120_000)
     // the first sample address is the first the crawl resolves: it has a network now
     const sample = (await runCli(['sample', '--sample-limit', '1'], { timeoutMs: 30_000 })).stdout.trim()
@@ -224,5 +227,13 @@ describe('whoismesh serve and node start --serve-whois', () => {
     assert.match(stdout, new RegExp(`^% This is whoismesh node ${String(node.peerId)}: a replica`, 'm'))
     assert.match(stdout, /^inetnum: {8}\d+\.\d+\.\d+\.\d+ - \d+\.\d+\.\d+\.\d+$/m)
     assert.match(stdout, /^exact: {10}yes$/m)
+    const inetnum = /^inetnum: {8}(\S+) - (\S+)$/m.exec(stdout)!
+    const rdap = await run('curl', ['-sS', '-D', '-', `http://127.0.0.1:${String(rdapPort)}/ip/${sample}`], { timeout: 20_000 })
+    assert.match(rdap.stdout, /^HTTP\/1\.1 200 /)
+    assert.match(rdap.stdout, /^content-type: application\/rdap\+json/im)
+    const body = JSON.parse(rdap.stdout.slice(rdap.stdout.indexOf('\r\n\r\n') + 4))
+    assert.deepEqual([body.objectClassName, body.startAddress, body.endAddress], ['ip network', inetnum[1], inetnum[2]])
+    // a simulator's answers link to the simulator's own RDAP server, not a real registry's
+    assert.ok(body.links.some((l: any) => l.rel === 'related' && l.href.startsWith('http://127.0.0.1:')), JSON.stringify(body.links))
   })
 })

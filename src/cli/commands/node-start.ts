@@ -49,6 +49,8 @@ export interface NodeStartCommandOptions {
   metricsPort?: number
   /** `--serve-whois [ADDR:]PORT` */
   serveWhois?: { host: string, port: number }
+  /** `--serve-rdap [ADDR:]PORT` */
+  serveRdap?: { host: string, port: number }
   statusInterval: number
   logFormat?: LogFormat
   quiet?: boolean
@@ -182,7 +184,7 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
     auditDistrust: o.auditDistrust,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
-    ...(o.serveWhois !== undefined ? { serve: { whois: o.serveWhois } } : {}),
+    ...(o.serveWhois !== undefined || o.serveRdap !== undefined ? { serve: { whois: o.serveWhois, rdap: o.serveRdap } } : {}),
     delegations,
     mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs, swarmKey }
   }, logger).catch(err => { throw nameListenFailure(err, { listen: '--listen', controlPort: '--control-port', metricsPort: '--metrics-port' }) })
