@@ -54,14 +54,19 @@ export async function lookupReport (store: LookupSource, address: number): Promi
 /** lookupReport of many addresses, in their order (each network read once). */
 export async function lookupReports (store: LookupSource, addresses: readonly number[]): Promise<LookupReport[]> {
   const records = await store.containingMany(addresses)
-  // a network that holds many of the addresses is one record: made a row once (rows are not changed)
-  const rows = new Map<NetworkRecord, DumpRow>()
-  const rowOf = (r: NetworkRecord): DumpRow => {
-    let row = rows.get(r)
-    if (row === undefined) { row = toDumpRow(r); rows.set(r, row) }
-    return row
-  }
   return addresses.map((a, i) => reportOf(store, a, records[i], rowOf))
+}
+
+/**
+ * A record's row, made once while the record lives: records are frozen (record/canonical.ts), and
+ * one that holds many addresses is one object (the store keeps those read lately). Rows are not
+ * changed by their readers.
+ */
+const rows = new WeakMap<NetworkRecord, DumpRow>()
+function rowOf (r: NetworkRecord): DumpRow {
+  let row = rows.get(r)
+  if (row === undefined) { row = toDumpRow(r); rows.set(r, row) }
+  return row
 }
 
 function reportOf (store: LookupSource, address: number, records: NetworkRecord[], rowOf: (r: NetworkRecord) => DumpRow): LookupReport {

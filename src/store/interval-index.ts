@@ -161,6 +161,13 @@ export class NetworkIndex {
     this.listed[id] = sample
   }
 
+  /** the first 8 bytes of the network's version hash, as two numbers: a record read for this id is current while they are the same */
+  versionTag (id: number): [number, number] {
+    const at = id * HASH_BYTES
+    const h = this.hashes
+    return [((h[at] << 24) | (h[at + 1] << 16) | (h[at + 2] << 8) | h[at + 3]) >>> 0, ((h[at + 4] << 24) | (h[at + 5] << 16) | (h[at + 6] << 8) | h[at + 7]) >>> 0]
+  }
+
   setHash (id: number, hash: Uint8Array): void {
     this.hashes.set(hash.subarray(0, HASH_BYTES), id * HASH_BYTES)
   }

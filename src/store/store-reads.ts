@@ -21,6 +21,9 @@ import type { NetworkStoreOptions } from './options.js'
 import { BulkLayer } from '../bulk/layer.js'
 import type { NetworkRecord } from '../record/index.js'
 
+/** records kept in memory once read (recordsOf): a WHOIS service's bulk mode reads the same networks for many addresses */
+const RECENT_RECORDS = 65_536
+
 export abstract class StoreReads {
   /** replaced whole when records are dropped (NetworkStore.distrust), so read through the getters below */
   protected memory = new MemoryIndex()
@@ -34,6 +37,9 @@ export abstract class StoreReads {
   protected bulk = new BulkLayer()
   protected registryCoverageCache: number[] | undefined
   protected closed = false
+  /** records read lately, by index id, with their version tag (recordsOf); for the index `recentFor` only */
+  private readonly recent = new Map<number, { a: number, b: number, record: NetworkRecord }>()
+  private recentFor: MemoryIndex | undefined
 
   protected constructor (protected readonly db: LevelStore, readonly dataDir: string, protected readonly opts: Required<Omit<NetworkStoreOptions, 'dataDir'>>) {}
 
@@ -153,9 +159,7 @@ export abstract class StoreReads {
   async containingMany (addresses: readonly number[]): Promise<NetworkRecord[][]> {
     // by index id: each crawled network read once
     const idsOf = addresses.map(a => this.networkIndex.containing(a))
-    const ids = [...new Set(idsOf.flat())]
-    const records = await this.readNetworks(ids.map(id => this.rangeOf(id)))
-    const crawled = new Map<number, NetworkRecord>(ids.map((id, i) => [id, records[i]]))
+    const crawled = await this.recordsOf([...new Set(idsOf.flat())])
     const imported = new Map<string, Promise<NetworkRecord>>()
     const rows = addresses.map((a, i) => {
       const mine = idsOf[i].map(id => crawled.get(id)!)
@@ -283,6 +287,42 @@ export abstract class StoreReads {
   protected rangeOf (id: number): NetworkRange {
     const x = this.networkIndex
     return { start: x.start(id), end: x.end(id), registry: REGISTRY_IDS[x.registryIndex(id)], leaf: x.isLeaf(id) }
+  }
+
+  /**
+   * The records of these index ids: those read lately from memory (`recent`: checked against the
+   * index's version, so a record replaced since is read again), the others in one read.
+   */
+  private async recordsOf (ids: number[]): Promise<Map<number, NetworkRecord>> {
+    const out = new Map<number, NetworkRecord>()
+    const missing: number[] = []
+    // ids are the index's: a new index (after a distrust) numbers its networks anew
+    if (this.recentFor !== this.memory) { this.recent.clear(); this.recentFor = this.memory }
+    for (const id of ids) {
+      const hit = this.recent.get(id)
+      const [a, b] = this.networkIndex.versionTag(id)
+      if (hit !== undefined && hit.a === a && hit.b === b) {
+        // most recently used last: the first entries are the ones to drop
+        this.recent.delete(id)
+        this.recent.set(id, hit)
+        out.set(id, hit.record)
+      } else {
+        missing.push(id)
+      }
+    }
+    if (missing.length === 0) return out
+    const records = await this.readNetworks(missing.map(id => this.rangeOf(id)))
+    missing.forEach((id, i) => {
+      const [a, b] = this.networkIndex.versionTag(id)
+      this.recent.delete(id)
+      this.recent.set(id, { a, b, record: records[i] })
+      out.set(id, records[i])
+    })
+    for (const id of this.recent.keys()) {
+      if (this.recent.size <= RECENT_RECORDS) break
+      this.recent.delete(id)
+    }
+    return out
   }
 
   protected async readNetworks (ranges: NetworkRange[]): Promise<CanonicalNetwork[]> {
