@@ -41,6 +41,9 @@
  *    of RIPE NCC's (objects/s, peak RSS), and N addresses crawled without and with the dumps
  * 9. with --exact-sample N (default 0 = off): scripts/bench-exact.ts, both rules on one node and
  *    --fleet-nodes nodes on the first N addresses
+ * 11. with --serve-sample N (default 0 = off): the services on the index of the first N sample
+ *    addresses — scripts/bench-whois.ts (port-43 bulk mode, 100k addresses in one connection) and
+ *    scripts/bench-rdap.ts (16 clients: queries/s, p99), spawned
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -84,6 +87,7 @@ const { values: args } = parseArgs({
     'full-timeout-s': { type: 'string', default: '3600' },
     'exact-sample': { type: 'string', default: '0' },
     'bulk-sample': { type: 'string', default: '0' },
+    'serve-sample': { type: 'string', default: '0' },
     out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
   }
 })
@@ -206,11 +210,16 @@ async function benchCrawl (dir: string, sampleLimit: number, budgetSpec: string)
 }
 
 async function benchMesh (peers: number): Promise<unknown> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bench-mesh.ts', import.meta.url)), '--json', '--peers', String(peers)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return await benchScript('bench-mesh.ts', ['--json', '--peers', String(peers)])
+}
+
+/** Runs a benchmark script of this folder in its own process; resolves with the JSON it prints. */
+async function benchScript (script: string, scriptArgs: string[]): Promise<unknown> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./${script}`, import.meta.url)), ...scriptArgs], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
   const code = await new Promise<number | null>(resolve => child.on('close', resolve))
-  if (code !== 0) throw new Error(`bench-mesh exited ${String(code)}`)
+  if (code !== 0) throw new Error(`${script} exited ${String(code)}`)
   return JSON.parse(out)
 }
 
@@ -359,6 +368,11 @@ try {
   if (exactSample > 0) await step('exact', async () => await benchExact({ dir: join(dir, 'exact'), sampleLimit: exactSample, fleetSampleLimit: exactSample, fleetNodes, budget: args.budget, timeoutMs: 900_000 }))
   const bulkSample = Number(args['bulk-sample'])
   if (bulkSample > 0) await step('bulk', async () => await benchBulk({ dir: join(dir, 'bulk'), sample: bulkSample, budget: args.budget, density: 1 }))
+  const serveSample = Number(args['serve-sample'])
+  if (serveSample > 0) {
+    await step('serve_whois', async () => await benchScript('bench-whois.ts', ['--sample', String(serveSample)]))
+    await step('serve_rdap', async () => await benchScript('bench-rdap.ts', ['--sample', String(serveSample)]))
+  }
   result.targets = targets(result)
   const json = JSON.stringify(result, null, 2)
   process.stdout.write(json + '\n')
