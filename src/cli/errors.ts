@@ -10,7 +10,7 @@ export { UserError } from '../util/errors.js'
 const USER_FACING = new Set([
   'UserError', 'BudgetParseError', 'RegistriesFileError', 'InvalidAddressError', 'StoreLockedError',
   'StoreOpenError', 'StoreCorruptError', 'StoreWriteError', 'ControlError', 'SimulatorOptionsError', 'DatasetError',
-  'MetricsServerError', 'BulkSourceError', 'BulkSnapshotError'
+  'MetricsServerError', 'BulkSourceError', 'BulkSnapshotError', 'ExportTargetError', 'ExportLimitError'
 ])
 
 /** System error codes that mean the user's environment or input, not a bug. */
