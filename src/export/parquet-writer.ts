@@ -28,14 +28,18 @@ import { ExportRowError } from './errors.js'
 import type { ExportScope, ExportSummary, ExportWriter } from './interface.js'
 
 export interface ParquetExportOptions {
-  /** rows per row group (the unit a reader skips or reads in parallel); default 100,000 */
+  /**
+   * rows per row group (the unit a reader skips or reads in parallel); default 50,000. The writer
+   * holds one group's values and their encodings: about 6 KB a row at its peak (the full sample's
+   * index: +540 MB of peak RSS at 50,000, +850 MB at 100,000 for a file 4% smaller)
+   */
   rowGroupRows?: number
   /** the dump's filters, in the file's key-value metadata */
   scope?: ExportScope
 }
 
 export const defaultParquetOptions = {
-  rowGroupRows: 100_000
+  rowGroupRows: 50_000
 } as const
 
 const STRING = { type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } } as const

@@ -21,7 +21,7 @@ import { lookupReport } from '../../src/report/lookup.js'
 import { METADATA_MARKER } from '../../src/export/mmdb-writer.js'
 import { formatIPv4, parseIPv4 } from '../../src/util/ipv4.js'
 import { net, neg, rng, tempDir } from '../store/helpers/records.js'
-import { runCli } from '../helpers/cli.js'
+import { collect, runCli, spawnCli, waitFor } from '../helpers/cli.js'
 import { hasMmdblookup, mmdblookup } from '../helpers/mmdblookup.js'
 import { skipOutsideCi } from '../helpers/skip.js'
 
@@ -295,6 +295,14 @@ test('--registry and --since filter both exports as they filter the JSONL dump',
   assert.deepEqual(handles.map(h => h.handle), sinceRows.map(r => r.handle))
   const kv = await sql(`SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata('${pq}') WHERE decode(key) = 'whoismesh.since'`)
   assert.deepEqual(kv.map(k => k.value), ['2026-03-04T00:00:00.000Z'])
+  // no APNIC network: both files are still valid, and empty
+  assert.deepEqual(await dumpRows('--registry', 'apnic'), [])
+  const emptyMm = join(dir, 'apnic.mmdb')
+  const emptyPq = join(dir, 'apnic.parquet')
+  assert.equal((await exportFile('mmdb', emptyMm, '--registry', 'apnic')).networks, 0)
+  assert.equal((await exportFile('parquet', emptyPq, '--registry', 'apnic')).networks, 0)
+  assert.equal((await maxmind.open<any>(emptyMm)).get('8.8.8.8'), null)
+  assert.deepEqual(await sql(`SELECT count(*)::INTEGER AS n FROM read_parquet('${emptyPq}')`), [{ n: 0 }])
 })
 
 test('while a node holds the store, both exports are built from its streamed dump and equal the ones built from the store', async () => {
@@ -338,6 +346,35 @@ test('an export whose running node breaks off mid-dump fails with one line, leav
       assert.deepEqual((await readdir(dir)).filter(f => f.endsWith('.tmp')), [], `${format}: no temporary file left`)
     }
   } finally {
+    await server.stop()
+    await store.close()
+  }
+})
+
+test('Ctrl-C during an export removes the temporary file and leaves no file at --out', async () => {
+  const store = await NetworkStore.open({ dataDir: data })
+  let release = (): void => {}
+  const stalled = new Promise<void>(resolve => { release = resolve })
+  // a node that sends one row, then nothing until the test ends
+  const server = new ControlServer({ dataDir: data }, {
+    '/v1/dump': async (_p, stream) => {
+      stream().write(JSON.stringify(allRows[0]) + '\n')
+      await stalled
+    }
+  })
+  await server.start()
+  const target = join(dir, 'interrupted.parquet')
+  try {
+    const child = spawnCli(['dump', '--data', data, '--format', 'parquet', '--out', target])
+    const done = collect(child, 60_000)
+    // the Parquet writer opens its (temporary) file before the first row group
+    await waitFor(async () => (await readdir(dir)).some(f => f.startsWith('.interrupted.parquet.') && f.endsWith('.tmp')), 30_000, 'the temporary file')
+    child.kill('SIGINT')
+    const r = await done
+    assert.equal(r.signal, 'SIGINT', `the command ends by the signal (${String(r.code)}: ${r.stderr})`)
+    assert.deepEqual((await readdir(dir)).filter(f => f.includes('interrupted')), [], 'neither the file nor its temporary file')
+  } finally {
+    release()
     await server.stop()
     await store.close()
   }
