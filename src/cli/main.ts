@@ -140,7 +140,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
   program.command('dump')
     .description("print the node's networks, one per line (works while the node runs)")
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
-    .addOption(new Option('--format <format>', 'jsonl or csv: one network per line; mmdb: a MaxMind DB file answering each address with its most specific network (mmdblookup, the maxmind readers, nginx, Logstash…); parquet: typed columns (DuckDB, pandas…); mmdb and parquet need --out').choices([...DUMP_FORMATS, ...EXPORT_FORMATS]).default('jsonl'))
+    .addOption(new Option('--format <format>', 'jsonl or csv: one network per line; mmdb: a MaxMind DB file answering each IPv4 address with its most specific network (for mmdblookup and the MaxMind DB readers); parquet: typed columns (for DuckDB, pandas…); mmdb and parquet need --out').choices([...DUMP_FORMATS, ...EXPORT_FORMATS]).default('jsonl'))
     .option('--out <file>', 'write to FILE instead of standard output, through a temporary file renamed once complete (a failure leaves nothing half-written); prints a JSON summary on standard error')
     .addOption(new Option('--registry <rir>', 'only networks of this registry').choices(REGISTRY_IDS as unknown as string[]))
     .option('--since <date>', 'only networks fetched at or after this time (ISO date)', sinceArgument)
