@@ -10,7 +10,8 @@ export { UserError } from '../util/errors.js'
 const USER_FACING = new Set([
   'UserError', 'BudgetParseError', 'RegistriesFileError', 'InvalidAddressError', 'StoreLockedError',
   'StoreOpenError', 'StoreCorruptError', 'StoreWriteError', 'ControlError', 'SimulatorOptionsError', 'DatasetError',
-  'MetricsServerError', 'BulkSourceError', 'BulkSnapshotError', 'ServeListenError', 'RdapOptionsError'
+  'MetricsServerError', 'BulkSourceError', 'BulkSnapshotError', 'ServeListenError', 'RdapOptionsError',
+  'ExportTargetError', 'ExportLimitError'
 ])
 
 /** System error codes that mean the user's environment or input, not a bug. */

@@ -8,6 +8,7 @@ import { sampleLimit, positiveInt, nonNegativeInt, port, nonNegativeNumber, ipv4
 import { runSample } from './commands/sample.js'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { DUMP_FORMATS } from '../report/dump.js'
+import { EXPORT_FORMATS } from '../export/interface.js'
 import { VERSION } from '../version.js'
 import { defaultNodeOptions } from '../node/options.js'
 
@@ -149,7 +150,8 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
   program.command('dump')
     .description("print the node's networks, one per line (works while the node runs)")
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
-    .addOption(new Option('--format <format>', 'output format').choices(DUMP_FORMATS as string[]).default('jsonl'))
+    .addOption(new Option('--format <format>', 'jsonl or csv: one network per line; mmdb: a MaxMind DB file answering each IPv4 address with its most specific network (for mmdblookup and the MaxMind DB readers); parquet: typed columns (for DuckDB, pandas…); mmdb and parquet need --out').choices([...DUMP_FORMATS, ...EXPORT_FORMATS]).default('jsonl'))
+    .option('--out <file>', 'write to FILE instead of standard output, through a temporary file renamed once complete (a failure leaves nothing half-written); prints a JSON summary on standard error')
     .addOption(new Option('--registry <rir>', 'only networks of this registry').choices(REGISTRY_IDS as unknown as string[]))
     .option('--since <date>', 'only networks fetched at or after this time (ISO date)', sinceArgument)
     .action(async (o) => { await (await read()).runDump(o) })

@@ -120,6 +120,19 @@ async function drained (out: Writable): Promise<void> {
 }
 
 /**
+ * The networks a dump holds, in its order: the crawled ones (filtered), then the registries'
+ * imported dumps (source "bulk", filtered) but for the ranges crawled as well. What writeDump
+ * writes and what the binary exports (src/export) are built from.
+ */
+export async function * dumpRecords (store: NetworkStore, params: Omit<DumpParams, 'format'>): AsyncGenerator<NetworkRecord> {
+  yield * store.networks({ registry: params.registry, since: params.since })
+  for await (const r of store.bulkLayer.records(params.registry)) {
+    if ((params.since !== undefined && r.fetchedAt < params.since) || store.holdsRange(r.start, r.end)) continue
+    yield r
+  }
+}
+
+/**
  * Writes every stored network (filtered) to `out`, respecting back-pressure; returns how many.
  * Rejects (DumpReaderGoneError) when `out` closes before the end: the reader went away.
  */
@@ -129,13 +142,7 @@ export async function writeDump (store: NetworkStore, params: DumpParams, out: W
     if (!out.write(s)) await drained(out)
   }
   if (params.format === 'csv') await write(csvHeader())
-  for await (const r of store.networks({ registry: params.registry, since: params.since })) {
-    await write(formatDumpLine(r, params.format))
-    n++
-  }
-  // then the registries' imported dumps (source "bulk"), but for the ranges crawled as well
-  for await (const r of store.bulkLayer.records(params.registry)) {
-    if ((params.since !== undefined && r.fetchedAt < params.since) || store.holdsRange(r.start, r.end)) continue
+  for await (const r of dumpRecords(store, params)) {
     await write(formatDumpLine(r, params.format))
     n++
   }

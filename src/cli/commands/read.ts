@@ -9,6 +9,7 @@ import { coverageReport, formatCoverage, type CoverageReport } from '../../repor
 import { lookupReport, formatLookup, type LookupReport } from '../../report/lookup.js'
 import { COUNTERS_META_KEY } from '../../crawl/interface.js'
 import { writeDump, type DumpFormat } from '../../report/dump.js'
+import { isExportFormat, type ExportFormat } from '../../export/interface.js'
 import type { RegistryId } from '../../registry/interface.js'
 import { formatIPv4 } from '../../util/ipv4.js'
 import { UserError } from '../errors.js'
@@ -39,7 +40,9 @@ export async function withStore<T> (dataDir: string, local: (store: NetworkStore
   }
 }
 
-export async function runDump (o: { data: string, format: DumpFormat, registry?: RegistryId, since?: number }): Promise<void> {
+export async function runDump (o: { data: string, format: DumpFormat | ExportFormat, registry?: RegistryId, since?: number, out?: string }): Promise<void> {
+  // to a file (--out), and the binary formats (which need one): dump-file.ts
+  if (o.out != null || isExportFormat(o.format)) return await (await import('./dump-file.js')).runDumpFile(o)
   const params = { format: o.format, registry: o.registry, since: o.since }
   process.stdout.on('error', (err: any) => { if (err.code === 'EPIPE') process.exit(0) })
   await withStore(o.data,
