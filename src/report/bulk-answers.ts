@@ -43,39 +43,52 @@ function answerWithout (batch: AnswerBatch, i: number, address: number, noNetwor
 
 /** Answers from a stopped node's answer table (prepared: bulk-cache.ts). */
 export class TableAnswers implements AnswerSource {
-  private readonly crawled: Array<NetInfo | undefined>
+  /** crawled networks' parts of lines, by id, once asked for */
+  private readonly fragments: Array<Buffer | undefined>
   private readonly dumped = new Map<number, NetInfo>()
   /** networks an address was answered with */
   networks = 0
 
   /** `dumpRecord`: the record of a dump row's global id (store/answer-scan.ts) */
   constructor (private readonly prepared: PreparedAnswers, private readonly dumpRecord: (id: number) => NetworkRecord, private readonly fragment: Fragment) {
-    this.crawled = new Array(prepared.table.crawledCount)
+    this.fragments = new Array(prepared.table.crawledCount)
   }
 
   answer (batch: AnswerBatch): void {
     const t = this.prepared.table
+    const { leaf, query } = this.prepared
+    const crawled = t.crawledCount
     const { address, status, exact } = batch
     for (let i = 0; i < batch.n; i++) {
       if (status[i] === STATUS_INVALID) continue
       const a = address[i]
       const seg = t.find(a)
       const net = t.net(seg)
+      const flags = t.flags(seg)
       if (net < 0) {
-        answerWithout(batch, i, a, (t.flags(seg) & NO_NETWORK) !== 0)
+        answerWithout(batch, i, a, (flags & NO_NETWORK) !== 0)
         continue
       }
-      const info = (net < t.crawledCount ? this.crawled[net] : this.dumped.get(net)) ?? this.make(net)
       const listed = t.listed(seg)
       status[i] = STATUS_NETWORK
-      batch.network[i] = info.fragment
-      exact[i] = (t.flags(seg) & EXACT) !== 0 || info.leaf || info.queryAddress === a || (listed > 0 && inSampleSlice(a, listed)) ? 1 : 0
+      if (net < crawled) {
+        batch.network[i] = this.fragments[net] ?? this.crawledFragment(net)
+        exact[i] = (flags & EXACT) !== 0 || leaf[net] === 1 || query[net] === a || (listed > 0 && inSampleSlice(a, listed)) ? 1 : 0
+      } else {
+        const info = this.dumped.get(net) ?? this.dumpInfo(net)
+        batch.network[i] = info.fragment
+        exact[i] = (flags & EXACT) !== 0 || info.leaf || info.queryAddress === a || (listed > 0 && inSampleSlice(a, listed)) ? 1 : 0
+      }
     }
   }
 
-  private make (net: number): NetInfo {
+  private crawledFragment (net: number): Buffer {
     this.networks++
-    if (net < this.prepared.table.crawledCount) return (this.crawled[net] = this.prepared.crawled(net))
+    return (this.fragments[net] = this.prepared.fragment(net))
+  }
+
+  private dumpInfo (net: number): NetInfo {
+    this.networks++
     const info = infoOf(this.dumpRecord(net), this.fragment)
     this.dumped.set(net, info)
     return info

@@ -51,8 +51,12 @@ export interface CrawledLines {
 /** A table and its crawled networks' lines, in memory or in a cache file. */
 export interface PreparedAnswers {
   table: AnswerTable
-  /** a crawled network's NetInfo (id < table.crawledCount) */
-  crawled: (id: number) => NetInfo
+  /** a crawled network's part of a line (id < table.crawledCount); its `leaf` and `query` are known once it was asked for */
+  fragment: (id: number) => Buffer
+  /** by crawled id: 1 for a leaf */
+  leaf: Uint8Array
+  /** by crawled id: the query address */
+  query: Uint32Array
   close: () => Promise<void>
 }
 
@@ -91,7 +95,9 @@ export function prepareScanned (scanned: ScannedAnswers, writer: LineWriter): { 
   blob = blob.subarray(0, pos)
   const prepared: PreparedAnswers = {
     table: scanned.table,
-    crawled: id => ({ fragment: blob.subarray(lines.offset[id], lines.offset[id] + lines.length[id]), leaf: lines.leaf[id] === 1, queryAddress: lines.query[id] }),
+    fragment: id => blob.subarray(lines.offset[id], lines.offset[id] + lines.length[id]),
+    leaf: lines.leaf,
+    query: lines.query,
     close: async () => {}
   }
   return { prepared, lines, blob }
@@ -103,7 +109,21 @@ export function prepareScanned (scanned: ScannedAnswers, writer: LineWriter): { 
  * be work for nothing.
  */
 export function prepareLazily (scanned: ScannedAnswers, writer: LineWriter): PreparedAnswers {
-  return { table: scanned.table, crawled: id => netInfo(scanned.record(id), r => writer.fragment(r)), close: async () => {} }
+  const n = scanned.table.crawledCount
+  const leaf = new Uint8Array(n)
+  const query = new Uint32Array(n)
+  return {
+    table: scanned.table,
+    fragment: id => {
+      const r = scanned.record(id)
+      leaf[id] = isLeaf(r.registry, r.type) ? 1 : 0
+      query[id] = r.queryAddress
+      return writer.fragment(r)
+    },
+    leaf,
+    query,
+    close: async () => {}
+  }
 }
 
 /** the arrays of a cache file after its header, in order (each starts at a multiple of 8 bytes) */
@@ -220,19 +240,16 @@ export async function readCache (dataDir: string, format: BulkFormat, stamp: str
     const pages: Array<Buffer | undefined> = []
     return {
       table,
-      crawled: id => {
+      fragment: id => {
         const from = offset[id]
         const to = from + length[id]
         const p = Math.floor(from / PAGE_BYTES)
-        let fragment: Buffer
-        if (to <= (p + 1) * PAGE_BYTES) {
-          const page = pages[p] ?? (pages[p] = read(blobAt + p * PAGE_BYTES, Math.min(PAGE_BYTES, h.blobBytes - p * PAGE_BYTES)))
-          fragment = page.subarray(from - p * PAGE_BYTES, to - p * PAGE_BYTES)
-        } else {
-          fragment = read(blobAt + from, to - from)
-        }
-        return { fragment, leaf: leaf[id] === 1, queryAddress: query[id] }
+        if (to > (p + 1) * PAGE_BYTES) return read(blobAt + from, to - from)
+        const page = pages[p] ?? (pages[p] = read(blobAt + p * PAGE_BYTES, Math.min(PAGE_BYTES, h.blobBytes - p * PAGE_BYTES)))
+        return page.subarray(from - p * PAGE_BYTES, to - p * PAGE_BYTES)
       },
+      leaf,
+      query,
       close: async () => { await file.close() }
     }
   } catch {

@@ -41,6 +41,11 @@ const MAX_LINE_BYTES = 4096
 const MAX_ECHO_BYTES = 256
 /** output is written in buffers of this size (and at the end of every input chunk) */
 const OUT_BYTES = 1 << 20
+/**
+ * how much written output may wait in the stream before the next input chunk waits for it to be
+ * flushed: more than a buffer, so that the reader empties one while the next is made
+ */
+const MAX_PENDING_BYTES = 4 << 20
 
 /** The addresses of one input chunk and, once a source answered, their answers. */
 export class AnswerBatch {
@@ -194,7 +199,14 @@ function parseAddress (b: Buffer, s: number, e: number): number {
 
 /** Makes the output lines of answered batches, in buffers. */
 export class LineWriter {
-  private buf = Buffer.allocUnsafe(OUT_BYTES)
+  /**
+   * Output buffers are reused once everything written from them was flushed (`release`): fresh
+   * memory for every megabyte of output cost a page fault per 4 KiB.
+   */
+  private readonly free: Buffer[] = []
+  /** per buffer in use: its parts handed out and not released yet, and whether it is still filled */
+  private readonly inUse = new Map<ArrayBufferLike, { parts: number, current: boolean }>()
+  private buf = this.take(OUT_BYTES)
   private pos = 0
   /** where the part not handed out yet begins */
   private from = 0
@@ -266,11 +278,36 @@ export class LineWriter {
       buf.set(rest, p)
       this.pos = p + rest.length
     }
-    if (this.pos > this.from) {
-      this.out.push(this.buf.subarray(this.from, this.pos))
-      this.from = this.pos
-    }
+    this.handOut()
     return this.out.splice(0)
+  }
+
+  /** Says that a buffer `write` returned was written: its memory may be filled again. */
+  release (part: Buffer): void {
+    const use = this.inUse.get(part.buffer)
+    if (use === undefined) return
+    use.parts--
+    if (use.parts === 0 && !use.current) this.retire(part.buffer)
+  }
+
+  private take (bytes: number): Buffer {
+    const b = bytes <= OUT_BYTES ? this.free.pop() ?? Buffer.allocUnsafeSlow(OUT_BYTES) : Buffer.allocUnsafeSlow(bytes)
+    this.inUse.set(b.buffer, { parts: 0, current: true })
+    return b
+  }
+
+  private retire (ab: ArrayBufferLike): void {
+    this.inUse.delete(ab)
+    if (ab.byteLength === OUT_BYTES && this.free.length < 8) this.free.push(Buffer.from(ab))
+  }
+
+  /** hands out what was written into the current buffer since the last time */
+  private handOut (): void {
+    if (this.pos === this.from) return
+    this.out.push(this.buf.subarray(this.from, this.pos))
+    const use = this.inUse.get(this.buf.buffer)
+    if (use !== undefined) use.parts++
+    this.from = this.pos
   }
 
   private tail (status: number, exact: boolean, inSample: boolean, special?: string): string {
@@ -306,8 +343,13 @@ export class LineWriter {
   /** makes room for `bytes` more, handing out the full buffer */
   private room (bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return
-    if (this.pos > this.from) this.out.push(this.buf.subarray(this.from, this.pos))
-    this.buf = Buffer.allocUnsafe(Math.max(OUT_BYTES, bytes))
+    this.handOut()
+    const use = this.inUse.get(this.buf.buffer)
+    if (use !== undefined) {
+      use.current = false
+      if (use.parts === 0) this.retire(this.buf.buffer)
+    }
+    this.buf = this.take(bytes)
     this.pos = 0
     this.from = 0
   }
@@ -349,7 +391,11 @@ export async function bulkLookup (input: AsyncIterable<Buffer | string>, out: Wr
   const send = async (): Promise<void> => {
     if (batch.n > 0) await source.answer(batch)
     answers += batch.n
-    for (const b of writer.write(batch)) if (!out.write(b)) await drained(out)
+    for (const b of writer.write(batch)) {
+      out.write(b, () => writer.release(b))
+      // drained() rejects at once when the reader is gone
+      if (out.destroyed || out.writableLength > MAX_PENDING_BYTES) await drained(out)
+    }
     batch.clear()
   }
   const header = writer.header()
