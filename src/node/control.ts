@@ -192,7 +192,13 @@ export async function streamControl (dataDir: string, path: string, params: Reco
     req.on('error', err => reject(new ControlError(`cannot reach the running node on 127.0.0.1:${cf.port}: ${err.message}`)))
     const send = async (): Promise<void> => {
       for await (const chunk of body) {
-        if (!req.write(chunk)) await new Promise<void>(resolve => { req.once('drain', resolve); req.once('close', resolve) })
+        if (!req.write(chunk)) {
+          await new Promise<void>(resolve => {
+            const done = (): void => { req.off('drain', done); req.off('close', done); resolve() }
+            req.on('drain', done)
+            req.on('close', done)
+          })
+        }
         if (req.destroyed) return
       }
       req.end()

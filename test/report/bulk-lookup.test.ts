@@ -191,7 +191,8 @@ before(async () => {
 
 after(async () => { await cleanup() })
 
-test('on a stopped node\'s directory every answer is `lookup <ip> --json`\'s, built once and then read back from the cache', async () => {
+test('on a stopped node\'s directory every answer is `lookup <ip> --json`\'s, built once and then read back from the cache', async (t) => {
+  t.diagnostic(`${addresses.length} addresses`)
   const input = '# addresses\n\n' + addresses.map(formatIPv4).join('\n') + '\n'
   const first = await bulk(input, ['--stats'])
   assert.equal(first.code, 0, first.stderr)
