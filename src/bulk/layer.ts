@@ -81,6 +81,14 @@ export class BulkLayer {
 
   get isEmpty (): boolean { return this.snapshots.size === 0 }
 
+  /** whether a routing is set (`setRouting`): then a dump answers only the addresses routed to it */
+  get routed (): boolean { return this.route !== undefined }
+
+  /** the snapshots in the order `mostSpecific` and `containing` try them (without routing: all) */
+  snapshotsInOrder (): Snapshot[] {
+    return [...this.snapshots.values()]
+  }
+
   /** the snapshots' headers, in registry order */
   headers (): SnapshotHeader[] {
     return REGISTRY_IDS.flatMap(id => this.snapshots.has(id) ? [this.snapshots.get(id)!.header] : [])

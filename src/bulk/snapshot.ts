@@ -11,6 +11,7 @@
  * then start u32[n], end u32[n], parent i32[n], detail offset u32[n], detail length u32[n],
  * flags u8[n] padded to 4 bytes, then the detail bytes (each row's fields joined by U+001F, UTF-8).
  */
+import { readSync } from 'node:fs'
 import { open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { isLeaf, type NetworkRecord, type ParsedNetwork } from '../record/index.js'
 import type { RegistryId } from '../registry/interface.js'
@@ -229,6 +230,22 @@ export class Snapshot {
     const len = this.table.detailLength[row]
     const b = Buffer.alloc(len)
     await this.fh.read(b, 0, len, this.detailsAt + this.table.detailOffset[row])
+    return this.toRecord(row, decodeFields(b))
+  }
+
+  /**
+   * `record`, read synchronously: for a caller that asks for many rows one at a time between
+   * other work (`lookup -`), where a read through the thread pool per row costs more than the read
+   */
+  recordSync (row: number): NetworkRecord {
+    const len = this.table.detailLength[row]
+    const b = Buffer.alloc(len)
+    const at = this.detailsAt + this.table.detailOffset[row]
+    for (let got = 0; got < len;) {
+      const n = readSync(this.fh.fd, b, got, len - got, at + got)
+      if (n === 0) throw new BulkSnapshotError(this.path, 'cut short')
+      got += n
+    }
     return this.toRecord(row, decodeFields(b))
   }
 

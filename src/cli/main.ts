@@ -163,11 +163,22 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .action(async (files: string[], o) => { await (await read()).runMerge(files, o) })
 
   program.command('lookup')
-    .description('the most specific stored network containing an address, and its parents')
-    .argument('<ip>', 'IPv4 address', ipv4Argument)
+    .description('the most specific stored network containing an address, and its parents; `lookup -`: every address on standard input, one answer line each')
+    .argument('<ip>', 'IPv4 address, or - to read addresses from standard input, one per line', (v: string) => v === '-' ? '-' : ipv4Argument(v))
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
-    .option('--json', 'print JSON')
-    .action(async (ip: number, o) => { await (await read()).runLookup(ip, o) })
+    .option('--json', 'print JSON (with -: JSON lines, the default)')
+    .addOption(new Option('--format <format>', 'with -: JSON lines, or CSV with a header').choices(DUMP_FORMATS as string[]))
+    .option('--stats', 'with -: print counts and timings as one JSON line on standard error')
+    .addHelpText('after', `
+With -, each input line gets one output line, in order: the address, status (network,
+unallocated, special-purpose, unknown, or invalid for a line that is not an IPv4 address), exact,
+in_sample, special, and the most specific network's fields as \`dump\` prints them — not its
+parents (\`lookup <ip>\` shows those). Blank lines and lines starting with # are skipped. The
+answers are those \`lookup <ip> --json\` gives. Exit code 2 (and a line on standard error) when
+a line was invalid; its answer line says so and the other lines are answered all the same.
+  whoismesh lookup - < addresses.txt > answers.jsonl
+  cut -d' ' -f1 access.log | whoismesh lookup - --format csv > owners.csv`)
+    .action(async (ip: number | '-', o) => { outcome.exitCode = await (await read()).runLookup(ip, o) })
 
   program.command('coverage')
     .description('networks, addresses covered, share of IPv4 and of the sample, per registry')

@@ -10,6 +10,8 @@ import { COUNTERS_META_KEY } from '../crawl/interface.js'
 import { coverageReport } from '../report/coverage.js'
 import { writeDump, dumpParams } from '../report/dump.js'
 import { lookupReport } from '../report/lookup.js'
+import { BULK_FORMATS, LineWriter, bulkLookup, type BulkFormat } from '../report/bulk-lookup.js'
+import { LiveAnswers } from '../report/bulk-answers.js'
 import { parseIPv4 } from '../util/ipv4.js'
 import { UserError } from '../util/errors.js'
 
@@ -32,9 +34,20 @@ export function controlRoutes (opts: ControlRoutesOptions, modules: ControlRoute
     '/v1/coverage': async (p) => await coverageReport(store, { sampleLimit: optionalInt(p.get('sampleLimit')) ?? opts.sampleLimit, countersKey: COUNTERS_META_KEY }),
     '/v1/dump': async (p, stream) => { await writeDump(store, dumpParams(p), stream()) },
     '/v1/lookup': async (p) => await lookupReport(store, parseIPv4(p.get('ip') ?? '')),
+    // `lookup -` while the node runs: the body's addresses, answered from the live store
+    'POST /v1/lookup-bulk': async (p, stream, body) => {
+      const writer = new LineWriter(bulkFormat(p.get('format')))
+      await bulkLookup(body, stream(), new LiveAnswers(store, r => writer.fragment(r)), writer)
+    },
     '/v1/distrusted': async () => store.distrusted(),
     'POST /v1/distrust': async (p) => await modules.distrust(p.getAll('peer'), p.get('undo') === '1')
   }
+}
+
+function bulkFormat (v: string | null): BulkFormat {
+  const format = (v ?? 'jsonl') as BulkFormat
+  if (!BULK_FORMATS.includes(format)) throw new UserError(`unknown format "${format}"`)
+  return format
 }
 
 function optionalInt (v: string | null): number | undefined {

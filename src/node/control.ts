@@ -11,7 +11,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Writable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 
 export const CONTROL_FILE = 'control.json'
 
@@ -23,9 +23,9 @@ export interface ControlFile { pid: number, port: number, token: string }
 
 /**
  * A route handler: returns a JSON-able value, or calls `stream()` and writes a text answer to the
- * stream it returns (then its return value is ignored).
+ * stream it returns (then its return value is ignored). `body` is the request's body (a POST's).
  */
-export type ControlHandler = (params: URLSearchParams, stream: () => Writable) => Promise<unknown>
+export type ControlHandler = (params: URLSearchParams, stream: () => Writable, body: Readable) => Promise<unknown>
 
 export interface ControlServerOptions {
   dataDir: string
@@ -81,7 +81,7 @@ export class ControlServer {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
         return res
       }
-      const value = await route(url.searchParams, stream)
+      const value = await route(url.searchParams, stream, req)
       if (streaming) {
         res.end()
       } else {
@@ -160,5 +160,49 @@ export async function callControl (dataDir: string, path: string, params: Record
     })
     req.on('error', (err) => reject(new ControlError(`cannot reach the running node on 127.0.0.1:${cf.port}: ${err.message}`)))
     req.end()
+  })
+}
+
+/**
+ * POSTs `body` to a route of the node running on `dataDir`, waiting for the request when it is
+ * full, and streams the answer to `out` (which the caller ends). Rejects with a ControlError when
+ * the node refuses, cannot be reached or stops answering before the end.
+ */
+export async function streamControl (dataDir: string, path: string, params: Record<string, string | undefined>, body: AsyncIterable<Buffer>, out: Writable): Promise<void> {
+  const cf = await readControlFile(dataDir)
+  const qs = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.append(k, v)
+  await new Promise<void>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: cf.port, method: 'POST', path: `${path}?${qs.toString()}`, headers: { authorization: `Bearer ${cf.token}`, 'content-type': 'text/plain; charset=utf-8' } }, res => {
+      if (res.statusCode !== 200) {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let parsed: any
+          try { parsed = JSON.parse(text) } catch { parsed = undefined }
+          reject(new ControlError(`the running node answered: ${String(parsed?.error ?? text)}`))
+        })
+        return
+      }
+      res.pipe(out, { end: false })
+      res.on('end', () => resolve())
+      res.on('close', () => { if (!res.complete) reject(new ControlError(`the running node on 127.0.0.1:${cf.port} stopped answering before the end`)) })
+    })
+    req.on('error', err => reject(new ControlError(`cannot reach the running node on 127.0.0.1:${cf.port}: ${err.message}`)))
+    const send = async (): Promise<void> => {
+      for await (const chunk of body) {
+        if (!req.write(chunk)) {
+          await new Promise<void>(resolve => {
+            const done = (): void => { req.off('drain', done); req.off('close', done); resolve() }
+            req.on('drain', done)
+            req.on('close', done)
+          })
+        }
+        if (req.destroyed) return
+      }
+      req.end()
+    }
+    send().catch(err => { req.destroy(); reject(err) })
   })
 }

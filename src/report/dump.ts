@@ -100,7 +100,7 @@ export class DumpReaderGoneError extends Error {
  * is removed when it settles: a dump waits here once per buffer-full, thousands of times for a
  * slow reader (a listener left behind per wait made Node warn "MaxListenersExceededWarning").
  */
-async function drained (out: Writable): Promise<void> {
+export async function drained (out: Writable): Promise<void> {
   if (out.destroyed) throw new DumpReaderGoneError('the reader of the dump went away')
   await new Promise<void>((resolve, reject) => {
     const settle = (err?: Error): void => {

@@ -21,6 +21,8 @@ export {
   StoreClosedError, StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError, type StoreError
 } from './errors.js'
 export { repairStore, type RepairReport } from './repair.js'
+export { openAnswers, dumpRecord, type ScannedAnswers, type StoreAnswers } from './answer-scan.js'
+export { AnswerTable, EXACT, NO_NETWORK, SEG_WORDS, type AnswerTableArrays, type AnswerTableInput } from './answer-table.js'
 export type { DistrustResult } from './distrust.js'
 export { compareNegatives, compareNetworks } from './pick.js'
 export { negativeHash, negativeIdentityBytes, networkHash, networkIdentityBytes, versionHash } from './digest.js'

@@ -10,7 +10,8 @@
  * | meta      | 'm' key (UTF-8)                        | msgpack JSON-able value                 |
  *
  * header = format(1) registry-index|leaf(1) identity-hash(32) version-hash(32), see value-format.ts.
- * Meta keys starting with "store." are the store's own ("store.schemaVersion").
+ * Meta keys starting with "store." are the store's own ("store.schemaVersion"; "store.generation",
+ * a token every write batch changes: level-db.ts).
  */
 
 export const NETWORK_PREFIX = 0x6e // 'n'

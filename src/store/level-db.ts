@@ -3,19 +3,34 @@
  * batched reads and range scans, atomic batches, and the framed values (value-format.ts) —
  * every LevelDB error comes out as a store error (errors.ts).
  */
+import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { StoreCorruptError, StoreLockedError, StoreOpenError, StoreWriteError } from './errors.js'
 import { unframeValue, type Framed } from './value-format.js'
+import { metaKey } from './keys.js'
+import { encodeValue } from '../record/codec.js'
 
 const SCAN_BATCH = 1000
 
 type Db = Level<Buffer, Buffer>
 export type BatchOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
 
-/** Writes `ops` to `db` in one atomic chained batch (see LevelStore.batch for why chained). */
+/**
+ * The meta key every write changes: a new random token in the same batch (`writeBatch`), so that
+ * what was derived from a store's content and kept apart (`lookup -`'s cache, report/bulk-cache.ts)
+ * knows whether the store changed since, without reading it.
+ */
+export const GENERATION_META_KEY = 'store.generation'
+
+/** the put of a new generation token (see GENERATION_META_KEY) */
+export function generationOp (): BatchOp {
+  return { type: 'put', key: metaKey(GENERATION_META_KEY), value: encodeValue(randomBytes(8).toString('hex')) }
+}
+
+/** Writes `ops` to `db` in one atomic chained batch (see LevelStore.batch for why chained), with a new generation token. */
 export async function writeBatch (db: Db, ops: readonly BatchOp[], sync = false): Promise<void> {
   if (ops.length === 0) return
   const batch = db.batch()
@@ -24,6 +39,8 @@ export async function writeBatch (db: Db, ops: readonly BatchOp[], sync = false)
       if (op.type === 'put') batch.put(op.key, op.value)
       else batch.del(op.key)
     }
+    const g = generationOp() as { key: Buffer, value: Buffer }
+    batch.put(g.key, g.value)
     await batch.write({ sync })
   } catch (err) {
     await batch.close().catch(() => {}) // a write closes it already; a put that threw left it open
@@ -82,7 +99,7 @@ export class LevelStore {
 
   async put (key: Buffer, value: Buffer): Promise<void> {
     try {
-      await this.db.put(key, value)
+      await writeBatch(this.db, [{ type: 'put', key, value }])
     } catch (err) {
       throw this.wrapDbError(err, true)
     }
@@ -103,17 +120,22 @@ export class LevelStore {
 
   /** key/value pairs of a range, read in batches */
   async * scan (range: { gte: Buffer, lte: Buffer }): AsyncGenerator<[Buffer, Buffer]> {
+    for await (const entries of this.scanBatches(range)) yield * entries
+  }
+
+  /** key/value pairs of a range, a batch of up to `size` at a time (what `scan` yields one by one) */
+  async * scanBatches (range: { gte: Buffer, lte: Buffer }, size = SCAN_BATCH): AsyncGenerator<Array<[Buffer, Buffer]>> {
     const it = this.db.iterator(range)
     try {
       for (;;) {
         let entries: Array<[Buffer, Buffer]>
         try {
-          entries = await it.nextv(SCAN_BATCH)
+          entries = await it.nextv(size)
         } catch (err) {
           throw this.wrapDbError(err)
         }
         if (entries.length === 0) return
-        yield * entries
+        yield entries
       }
     } finally {
       await it.close()

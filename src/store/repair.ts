@@ -24,7 +24,7 @@ import { REGISTRY_IDS } from '../registry/interface.js'
 import { canonicalFailure, canonicalNegative, canonicalNetwork, decodeValue, encodeValue } from '../record/index.js'
 import { StoreLockedError, StoreOpenError } from './errors.js'
 import { FAILURE_PREFIX, META_PREFIX, NEGATIVE_PREFIX, NETWORK_PREFIX, parseAddressKey, parseNetworkKey } from './keys.js'
-import { writeBatch, type BatchOp } from './level-db.js'
+import { generationOp, writeBatch, type BatchOp } from './level-db.js'
 import { NetworkStore } from './network-store.js'
 import { SCHEMA_META_KEY, STORE_SCHEMA_VERSION, isReadableSchema, schemaKey, unreadableSchemaReason } from './schema.js'
 import { negativeValue, networkValue, unframeValue } from './value-format.js'
@@ -71,6 +71,8 @@ export async function repairStore (opts: { dataDir: string }): Promise<RepairRep
   let counts: { dropped: number, reframed: number }
   try {
     counts = await checkEntries(db, dataDir)
+    // LevelDB's repair may have dropped records without a batch of ours: a new generation token
+    await writeBatch(db, [generationOp()])
   } finally {
     await db.close()
   }

@@ -132,6 +132,11 @@ export abstract class StoreReads {
     return (await this.readNetworks([r]))[0]
   }
 
+  /** the networks stored under these ranges (which the index holds: answerRange's), read from disk in one go */
+  async networksAt (ranges: NetworkRange[]): Promise<CanonicalNetwork[]> {
+    return await this.readNetworks(ranges)
+  }
+
   /** whether the index holds a network of exactly [start, end] (memory only) */
   holdsRange (start: number, end: number): boolean {
     return this.networkIndex.find(start, end) >= 0

@@ -123,6 +123,31 @@ export function unframeValue (v: Buffer, registryCount: number): Framed | undefi
   return { format, registryIndex: v[1], leaf: false, classified: false, listed: false, identity, version: undefined, body }
 }
 
+/** peekFrame's bits beside the body's offset (its low 8 bits) */
+export const PEEK_BIT7 = 0x100
+export const PEEK_CLASSIFIED = 0x200
+export const PEEK_LISTED = 0x400
+
+/**
+ * What unframeValue reads of a value's header — where the body begins (the low 8 bits), and
+ * PEEK_BIT7 (`leaf`), PEEK_CLASSIFIED, PEEK_LISTED — packed in a number, without slicing the
+ * value; -1 when unframeValue would refuse it. For passes over every stored value.
+ */
+export function peekFrame (v: Uint8Array, registryCount: number): number {
+  const format = v[0]
+  if (format === VALUE_FORMAT) {
+    if (v.length <= HEADER_BYTES || (v[1] & REGISTRY_BITS) >= registryCount) return -1
+    return HEADER_BYTES | PEEK_CLASSIFIED | ((v[1] & LEAF_BIT) !== 0 ? PEEK_BIT7 : 0) | ((v[1] & LISTED_BIT) !== 0 ? PEEK_LISTED : 0)
+  }
+  if (v.length <= OLD_HEADER_BYTES) return -1
+  if (format === VALUE_FORMAT_V2) {
+    if ((v[1] & REGISTRY_BITS) >= registryCount) return -1
+    return OLD_HEADER_BYTES | PEEK_CLASSIFIED | ((v[1] & LEAF_BIT) !== 0 ? PEEK_BIT7 : 0)
+  }
+  if (format !== VALUE_FORMAT_V1 || v[1] >= registryCount) return -1
+  return OLD_HEADER_BYTES
+}
+
 /** the version hash of a framed value: from its header, or (an older format) computed from its body */
 export function versionOf (f: Framed): Buffer {
   return f.version ?? versionHash(f.body)

@@ -4,6 +4,8 @@ import { Level } from 'level'
 import { NetworkStore, StoreClosedError } from '../../src/store/index.js'
 import { InvalidRecordError, type NegativeRecord, type NetworkRecord } from '../../src/record/index.js'
 import { ip, neg, net, rng, tempDir } from './helpers/records.js'
+import { metaKey } from '../../src/store/keys.js'
+import { GENERATION_META_KEY } from '../../src/store/level-db.js'
 
 async function withStore (fn: (store: NetworkStore, dir: string) => Promise<void>): Promise<void> {
   const { dir, cleanup } = await tempDir()
@@ -16,12 +18,17 @@ async function withStore (fn: (store: NetworkStore, dir: string) => Promise<void
   }
 }
 
-/** every key/value of a closed store's LevelDB, hex, in key order */
+/**
+ * every key/value of a closed store's LevelDB, hex, in key order — but the generation token
+ * (level-db.ts), which every write batch changes: this store's own bookkeeping, like a node's crawl
+ * counters, not something replicas agree on
+ */
 async function dump (dir: string): Promise<string[]> {
   const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
   await db.open()
   const out: string[] = []
-  for await (const [k, v] of db.iterator()) out.push(`${k.toString('hex')}=${v.toString('hex')}`)
+  const generation = metaKey(GENERATION_META_KEY)
+  for await (const [k, v] of db.iterator()) if (!k.equals(generation)) out.push(`${k.toString('hex')}=${v.toString('hex')}`)
   await db.close()
   return out
 }

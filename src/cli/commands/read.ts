@@ -10,14 +10,15 @@ import { lookupReport, formatLookup, type LookupReport } from '../../report/look
 import { COUNTERS_META_KEY } from '../../crawl/interface.js'
 import { writeDump, type DumpFormat } from '../../report/dump.js'
 import { isExportFormat, type ExportFormat } from '../../export/interface.js'
+import type { BulkFormat } from '../../report/bulk-lookup.js'
 import type { RegistryId } from '../../registry/interface.js'
 import { formatIPv4 } from '../../util/ipv4.js'
 import { UserError } from '../errors.js'
 import { mergeDumps } from '../../report/merge.js'
 import { writeFile, rename } from 'node:fs/promises'
 
-/** Runs `local` on the opened store, or `remote` when a running node holds it. */
-export async function withStore<T> (dataDir: string, local: (store: NetworkStore) => Promise<T>, remote: () => Promise<T>): Promise<T> {
+/** Throws a UserError unless `dataDir` is an existing directory (a read command never creates one). */
+export async function checkDataDir (dataDir: string): Promise<void> {
   try {
     const s = await stat(dataDir)
     if (!s.isDirectory()) throw new UserError(`${dataDir} is not a directory`)
@@ -26,6 +27,11 @@ export async function withStore<T> (dataDir: string, local: (store: NetworkStore
     if (err.code !== 'ENOENT') throw new UserError(`cannot use data directory ${dataDir}: ${String(err.message)}`)
     throw new UserError(`no data directory ${dataDir} (start a node with --data ${dataDir} first, or pass --data)`)
   }
+}
+
+/** Runs `local` on the opened store, or `remote` when a running node holds it. */
+export async function withStore<T> (dataDir: string, local: (store: NetworkStore) => Promise<T>, remote: () => Promise<T>): Promise<T> {
+  await checkDataDir(dataDir)
   let store: NetworkStore
   try {
     store = await NetworkStore.open({ dataDir })
@@ -50,11 +56,18 @@ export async function runDump (o: { data: string, format: DumpFormat | ExportFor
     async () => { await callControl(o.data, '/v1/dump', { format: o.format, registry: o.registry, since: o.since?.toString() }, process.stdout) })
 }
 
-export async function runLookup (ip: number, o: { data: string, json?: boolean }): Promise<void> {
+/**
+ * `lookup <ip>`, or (`-`) `lookup -`: the addresses on standard input (bulk-lookup.ts). Returns the
+ * exit code: 0, or 2 when a line of the input was not an address.
+ */
+export async function runLookup (ip: number | '-', o: { data: string, json?: boolean, format?: BulkFormat, stats?: boolean }): Promise<number> {
+  if (ip === '-') return await (await import('./bulk-lookup.js')).runBulkLookup(o)
+  if (o.format !== undefined || o.stats === true) throw new UserError(`${o.format !== undefined ? '--format' : '--stats'} is for \`lookup -\` (addresses on standard input); for one address: --json or nothing`)
   const report = await withStore<LookupReport>(o.data,
     async store => await lookupReport(store, ip),
     async () => await callControl(o.data, '/v1/lookup', { ip: formatIPv4(ip) }) as LookupReport)
   process.stdout.write(o.json === true ? JSON.stringify(report, null, 2) + '\n' : formatLookup(report))
+  return 0
 }
 
 export async function runCoverage (o: { data: string, json?: boolean, sampleLimit?: number }): Promise<void> {

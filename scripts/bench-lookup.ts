@@ -1,0 +1,166 @@
+/**
+ * `whoismesh lookup -` end to end (issue 16's target: ≥ 1M addresses/s for 1M addresses, one
+ * process): the built command as a child process, its standard input a file of uniformly random
+ * IPv4 addresses (the project's prng, seed 42), its answers piped into `wc -lc`, which counts
+ * them. Against the full sample's index in the simulator's nested world
+ * (scripts/bench-index.ts buildReachedIndex: 380,372 networks, 105,976 of them listed, 898,840
+ * notes — what a node holds once the whole sample is crawled), written once into --index-dir
+ * (about 6–8 minutes) and reused when it is there.
+ *
+ * Runs: first without `lookup -`'s cache (the store scanned, the table built, every network's
+ * line made and cached: what the first `lookup -` after a write pays), then `--runs` times with
+ * it, then once with empty input (the fixed cost: start, open, cache read). Each reports the wall
+ * time from spawn to exit and `--stats`'s split of it.
+ *
+ *   npm run build && node --import tsx scripts/bench-lookup.ts [--index-dir DIR] [--addresses N] [--runs 3] [--format jsonl|csv] [--out FILE]
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { buildWorld, defaultSimulatorOptions, NestedWorld } from '../src/sim/index.js'
+import { sampleSlice, prng } from '../src/sample/index.js'
+import { NetworkStore, openAnswers } from '../src/store/index.js'
+import { cachePath } from '../src/report/bulk-cache.js'
+import { formatIPv4 } from '../src/util/ipv4.js'
+import { BIN } from '../test/helpers/cli.js'
+import { buildReachedIndex } from './bench-index.js'
+
+const round = (x: number, d = 1): number => Number(x.toFixed(d))
+const log = (s: string): void => { process.stderr.write(`[bench-lookup] ${s}\n`) }
+
+export interface LookupRun {
+  wall_ms: number
+  addresses: number
+  addresses_per_s: number
+  output_lines: number
+  output_mb: number
+  /** `lookup -`'s --stats line */
+  stats: Record<string, unknown>
+}
+
+/**
+ * One `whoismesh lookup -` with `input` as its standard input, its output piped into `wc -lc` (a
+ * reader that costs next to nothing: this process reading and counting 500 MB would be the slower
+ * side of the pipe). Wall time from spawn until both exited.
+ */
+export async function runBulkLookup (dataDir: string, input: string, format: string): Promise<LookupRun> {
+  const fh = await open(input, 'r')
+  try {
+    const t0 = performance.now()
+    const child = spawn(process.execPath, [BIN, 'lookup', '-', '--data', dataDir, '--format', format, '--stats'], { stdio: [fh.fd, 'pipe', 'pipe'] })
+    const wc = spawn('wc', ['-lc'], { stdio: [child.stdout!, 'pipe', 'inherit'] })
+    let stderr = ''
+    let counted = ''
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s })
+    wc.stdout.setEncoding('utf8').on('data', (s: string) => { counted += s })
+    // 'exit', not 'close': the child's standard output was handed to wc and never closes here
+    const [code] = await Promise.all([
+      new Promise<number | null>(resolve => child.on('exit', c => resolve(c))),
+      new Promise<number | null>(resolve => wc.on('close', c => resolve(c)))
+    ])
+    // what the child wrote on standard error before it exited
+    if (!child.stderr!.readableEnded) await new Promise(resolve => child.stderr!.once('end', resolve))
+    const wall = performance.now() - t0
+    if (code !== 0) throw new Error(`whoismesh lookup - exited ${String(code)}: ${stderr.slice(0, 2000)}`)
+    const [lines, bytes] = counted.trim().split(/\s+/).map(Number)
+    const stats = JSON.parse(stderr.split('\n').find(l => l.startsWith('{')) ?? '{}') as Record<string, unknown>
+    const addresses = Number(stats.addresses ?? 0)
+    return { wall_ms: round(wall), addresses, addresses_per_s: Math.round(addresses / (wall / 1000)), output_lines: lines, output_mb: round(bytes / 1e6), stats }
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Writes `n` uniformly random IPv4 addresses, one per line. */
+async function writeAddresses (path: string, n: number, seed: number): Promise<void> {
+  const next = prng(seed)
+  const lines: string[] = []
+  for (let i = 0; i < n; i++) lines.push(formatIPv4(next()))
+  await writeFile(path, lines.join('\n') + '\n')
+}
+
+/** The full sample's reached index in `dir`: written when missing; given a generation token when it predates them. */
+async function ensureIndex (dir: string): Promise<Record<string, unknown>> {
+  if (!existsSync(join(dir, 'CURRENT'))) {
+    log(`writing the full sample's reached index into ${dir} (several minutes)…`)
+    const nested = new NestedWorld(await buildWorld({ transferRate: defaultSimulatorOptions.transferRate }), defaultSimulatorOptions.worldSeed)
+    return { written: await buildReachedIndex(dir, nested, sampleSlice()) }
+  }
+  const a = await openAnswers(dir)
+  const stamped = a.stamp !== undefined
+  await a.close()
+  if (!stamped) {
+    // an index written before the generation token: one write gives it one (lookup -'s cache needs it)
+    log(`opening ${dir} once to give it a generation token…`)
+    const store = await NetworkStore.open({ dataDir: dir })
+    await store.commit({ meta: { 'bench.lookup': Date.now() } })
+    await store.close()
+  }
+  return { reused: dir }
+}
+
+export async function benchLookup (o: { indexDir: string, addresses: number, runs: number, format: string, workDir: string }): Promise<Record<string, unknown>> {
+  const index = await ensureIndex(o.indexDir)
+  const input = join(o.workDir, 'addresses.txt')
+  await writeAddresses(input, o.addresses, 42)
+  const empty = join(o.workDir, 'empty.txt')
+  await writeFile(empty, '')
+  const loadBefore = loadavg().map(x => round(x, 2))
+  await rm(cachePath(o.indexDir, o.format as 'jsonl'), { force: true })
+  log('without the cache…')
+  const cold = await runBulkLookup(o.indexDir, input, o.format)
+  const warm: LookupRun[] = []
+  for (let i = 0; i < o.runs; i++) {
+    log(`with the cache, run ${i + 1}…`)
+    warm.push(await runBulkLookup(o.indexDir, input, o.format))
+  }
+  const fixed = await runBulkLookup(o.indexDir, empty, o.format)
+  const median = [...warm].sort((a, b) => a.wall_ms - b.wall_ms)[Math.floor(warm.length / 2)]
+  for (const r of [cold, ...warm]) if (r.output_lines !== o.addresses + (o.format === 'csv' ? 1 : 0)) throw new Error(`${r.output_lines} output lines for ${o.addresses} addresses`)
+  return {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    loadavg_before: loadBefore,
+    loadavg_after: loadavg().map(x => round(x, 2)),
+    command: `whoismesh lookup - --data ${o.indexDir} --format ${o.format} --stats < addresses.txt (${o.addresses.toLocaleString('en-US')} uniformly random IPv4 addresses, prng seed 42), output piped into wc -lc`,
+    index,
+    target: '≥ 1,000,000 addresses/s end to end (spawn to exit), one process',
+    without_cache: cold,
+    with_cache: warm,
+    with_cache_median: { wall_ms: median.wall_ms, addresses_per_s: median.addresses_per_s },
+    empty_input_with_cache_ms: fixed.wall_ms,
+    table_build_ms: { scan: cold.stats.scan_ms, build: cold.stats.build_ms, format_lines: cold.stats.format_ms, cache_write: cold.stats.cache_write_ms, cache_read: median.stats.cache_read_ms },
+    met_with_cache: median.addresses_per_s >= 1_000_000,
+    met_without_cache: cold.addresses_per_s >= 1_000_000
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values: args } = parseArgs({
+    options: {
+      'index-dir': { type: 'string' },
+      addresses: { type: 'string', default: '1000000' },
+      runs: { type: 'string', default: '3' },
+      format: { type: 'string', default: 'jsonl' },
+      out: { type: 'string' }
+    }
+  })
+  const work = await mkdtemp(join(tmpdir(), 'whoismesh-bench-lookup-'))
+  try {
+    const result = await benchLookup({
+      indexDir: resolve(args['index-dir'] ?? join(work, 'index')),
+      addresses: Number(args.addresses),
+      runs: Number(args.runs),
+      format: args.format ?? 'jsonl',
+      workDir: work
+    })
+    const text = JSON.stringify(result, null, 2) + '\n'
+    if (args.out !== undefined) await writeFile(args.out, text)
+    process.stdout.write(text)
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}
