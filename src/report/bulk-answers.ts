@@ -22,7 +22,7 @@ import type { NetworkRange, NetworkStore } from '../store/index.js'
 import { EXACT, NO_NETWORK } from '../store/index.js'
 import { netInfo, type NetInfo, type PreparedAnswers } from './bulk-cache.js'
 import type { Snapshot } from '../bulk/snapshot.js'
-import { STATUS_INVALID, STATUS_NETWORK, STATUS_SPECIAL, STATUS_UNALLOCATED, STATUS_UNKNOWN, type AnswerBatch, type AnswerSource } from './bulk-lookup.js'
+import { STATUS_INVALID, STATUS_NETWORK, STATUS_SPECIAL, STATUS_UNALLOCATED, STATUS_UNKNOWN, type AnswerBatch, type BatchAnswerSource } from './bulk-lookup.js'
 
 /** makes a network's part of a line (LineWriter.fragment) */
 export type Fragment = (r: NetworkRecord) => Buffer
@@ -42,7 +42,7 @@ function answerWithout (batch: AnswerBatch, i: number, address: number, noNetwor
 }
 
 /** Answers from a stopped node's answer table (prepared: bulk-cache.ts). */
-export class TableAnswers implements AnswerSource {
+export class TableAnswers implements BatchAnswerSource {
   /** crawled networks' parts of lines, by id, once asked for */
   private readonly fragments: Array<Buffer | undefined>
   private readonly dumped = new Map<number, NetInfo>()
@@ -99,7 +99,7 @@ export class TableAnswers implements AnswerSource {
 const LIVE_CACHE_MAX = 200_000
 
 /** Answers from a running node's store, address by address. */
-export class LiveAnswers implements AnswerSource {
+export class LiveAnswers implements BatchAnswerSource {
   /** crawled networks by start, then end */
   private crawled = new Map<number, Map<number, NetInfo>>()
   private dumped = new Map<Snapshot, Map<number, NetInfo>>()

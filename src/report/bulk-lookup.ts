@@ -11,7 +11,7 @@
  *          ("network": null without one; "special" only for special-purpose space)
  *   CSV    a header, then address,status,exact,in_sample,special and the dump's columns
  *
- * Where the answers come from is an AnswerSource (bulk-answers.ts): a stopped node's answer table,
+ * Where the answers come from is an BatchAnswerSource (bulk-answers.ts): a stopped node's answer table,
  * or a running node's store. This file reads and writes bytes: input in large chunks, parsed
  * without a string per line; each network's part of a line made once by the source, and copied;
  * output written in large buffers, with back-pressure, one write per input chunk at least (so a
@@ -54,7 +54,7 @@ export class AnswerBatch {
   /** STATUS_*: the reader sets STATUS_INVALID, the source the others */
   status = new Uint8Array(1024)
   exact = new Uint8Array(1024)
-  /** the answer network's part of the line (AnswerSource), for STATUS_NETWORK */
+  /** the answer network's part of the line (BatchAnswerSource), for STATUS_NETWORK */
   network: Array<Buffer | undefined> = []
   /** the block's name, for STATUS_SPECIAL */
   special: Array<string | undefined> = []
@@ -88,7 +88,7 @@ export class AnswerBatch {
  * by `fragment` once per network (see LineWriter.fragment), or (STATUS_SPECIAL) the block's name.
  * Addresses with STATUS_INVALID are left alone.
  */
-export interface AnswerSource {
+export interface BatchAnswerSource {
   answer: (batch: AnswerBatch) => void | Promise<void>
 }
 
@@ -384,7 +384,7 @@ export interface BulkLookupResult {
  * Answers every address of `input` from `source` and writes the lines to `out`, waiting for it
  * when it is full. Rejects (DumpReaderGoneError) when `out` closes first: the reader went away.
  */
-export async function bulkLookup (input: AsyncIterable<Buffer | string>, out: Writable, source: AnswerSource, writer: LineWriter): Promise<BulkLookupResult> {
+export async function bulkLookup (input: AsyncIterable<Buffer | string>, out: Writable, source: BatchAnswerSource, writer: LineWriter): Promise<BulkLookupResult> {
   const reader = new LineReader()
   const batch = new AnswerBatch()
   let answers = 0
