@@ -126,7 +126,15 @@ export class ParsePool {
   }
 
   private send (): void {
-    if (this.failed !== undefined) throw this.failed
+    if (this.failed !== undefined) {
+      // a worker failed: said where the import waits for results (next, drain), not to the reader
+      const failed = Promise.reject(this.failed)
+      failed.catch(() => {})
+      this.pending.push(failed)
+      this.count = 0
+      this.batchBytes = 0
+      return
+    }
     const n = this.count
     const offsets = this.offsets.slice(0, n + 1)
     offsets[n] = this.batchBytes

@@ -197,6 +197,9 @@ export class WhoismeshNode {
     } catch (err) {
       node?.fleetBudget.stop()
       await node?.mesh.stop().catch(() => {})
+      // a service that could not listen comes last: what was opened before it is closed too
+      await node?.metricsServer?.close().catch(() => {})
+      await node?.control.stop().catch(() => {})
       await store.close()
       throw err
     }

@@ -316,12 +316,19 @@ export abstract class StoreReads {
       }
     }
     if (missing.length === 0) return out
+    // the versions as the read starts: a commit that replaces a network while it runs changes them,
+    // and a record read then is not kept (it may be the one before)
+    const index = this.memory
+    const before = missing.map(id => this.networkIndex.versionTag(id))
     const records = await this.readNetworks(missing.map(id => this.rangeOf(id)))
+    const same = this.memory === index && this.recentFor === index
     missing.forEach((id, i) => {
+      out.set(id, records[i])
+      if (!same) return
       const [a, b] = this.networkIndex.versionTag(id)
+      if (a !== before[i][0] || b !== before[i][1]) return
       this.recent.delete(id)
       this.recent.set(id, { a, b, record: records[i] })
-      out.set(id, records[i])
     })
     for (const id of this.recent.keys()) {
       if (this.recent.size <= RECENT_RECORDS) break

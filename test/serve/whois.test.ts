@@ -19,7 +19,7 @@ import { bulkLine } from '../../src/serve/whois/format.js'
 import { formatIPv4 } from '../../src/util/ipv4.js'
 import { dataDirWith, ip, neg, net, rng, tempDir } from '../store/helpers/records.js'
 import { skipOutsideCi } from '../helpers/skip.js'
-import { BIN, assertBuilt, runCli } from '../helpers/cli.js'
+import { BIN, assertBuilt, runCli, waitFor } from '../helpers/cli.js'
 import { openFleetFixture, closeFleetFixture, startNode, waitForLog, type FleetFixture, type FleetNode } from '../helpers/fleet.js'
 import { join } from 'node:path'
 
@@ -166,6 +166,66 @@ describe('the WHOIS service\'s limits: each refusal is said before the connectio
         for (const h of held) h.destroy()
       }
     })
+  })
+})
+
+describe('a client that does not read what it asked for', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let store: NetworkStore
+
+  before(async () => {
+    ({ dir, cleanup } = await tempDir())
+    store = await NetworkStore.open({ dataDir: join(dir, 'data') })
+    await store.commit({ networks: NETWORKS })
+  })
+  after(async () => {
+    await store?.close()
+    await cleanup?.()
+  })
+
+  /** A connection sending `begin` and many addresses, reading nothing; resolves once the service stops reading it (or 20 s). */
+  async function flooding (port: number): Promise<ReturnType<typeof connect>> {
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    socket.pause()
+    // more than loopback's socket buffers hold on both sides, so the service must stop reading
+    socket.write('begin\nverbose\n' + '8.8.8.8\n'.repeat(4_000_000))
+    // the service applies back-pressure: what we sent stops being taken
+    let last = -1
+    let still = 0
+    await waitFor(() => {
+      still = socket.bytesWritten === last && socket.writableLength > 0 ? still + 1 : 0
+      last = socket.bytesWritten
+      return still >= 3
+    }, 20_000, 'the service to stop reading a client that does not read', 100)
+    return socket
+  }
+
+  it('is cut off after the idle time, and its connection slot is freed', async () => {
+    const s = await startWhoisService({ port: 0, idleTimeoutMs: 500, maxConnectionsPerClient: 1 }, { source: storeAnswerSource(store) })
+    try {
+      const socket = await flooding(s.port)
+      // cut off: a reset, as the service destroys the connection with our answers unread
+      await new Promise(resolve => socket.once('close', resolve))
+      // the slot is free again: a new connection is answered, not refused
+      assert.match(await exchange(s.port, '8.8.8.8\n'), /^netname: {8}GOGL\r$/m)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('resetting the connection mid-answer harms nothing: the service answers the next client', async () => {
+    const s = await startWhoisService({ port: 0 }, { source: storeAnswerSource(store) })
+    try {
+      const socket = await flooding(s.port)
+      socket.resetAndDestroy()
+      await once(socket, 'close')
+      assert.match(await exchange(s.port, '8.8.8.8\n'), /^netname: {8}GOGL\r$/m)
+    } finally {
+      await s.close()
+    }
   })
 })
 

@@ -139,10 +139,10 @@ function bulkCell (v: string | undefined): string {
   return oneLine(v).replaceAll('|', '/')
 }
 
-/** No control characters (a line break in a value would start a line a client misreads). */
+/** No control characters, C1 and Unicode line separators included (a line break in a value would start a line a client misreads). */
 function oneLine (v: string): string {
   // eslint-disable-next-line no-control-regex
-  return v.replace(/[\u0000-\u001f\u007f]+/g, ' ')
+  return v.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
 }
 
 function iso (ms: number): string {

@@ -15,8 +15,7 @@
  * error line in its place: a client never sees a connection closed without a word.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { once } from 'node:events'
-import { tryParseIPv4 } from '../../util/ipv4.js'
+import { formatIPv4, tryParseIPv4 } from '../../util/ipv4.js'
 import type { AnswerSource } from '../interface.js'
 import { COMMENT, USAGE_LINES, bulkErrorLine, bulkHeader, bulkLine, formatAnswer } from './format.js'
 
@@ -71,12 +70,16 @@ export async function startWhoisService (opts: Partial<WhoisServiceOptions> & { 
   const o: WhoisServiceOptions = { ...WHOIS_SERVICE_DEFAULTS, ...opts }
   const perClient = new Map<string, number>()
   const sockets = new Set<Socket>()
+  /** refused connections, until their clients close them (or the idle time cuts them off) */
+  const refused = new Set<Socket>()
   const server: Server = createServer({ allowHalfOpen: true }, socket => {
     const client = socket.remoteAddress ?? '?'
     const held = perClient.get(client) ?? 0
     if (sockets.size >= o.maxConnections || held >= o.maxConnectionsPerClient) {
       const why = held >= o.maxConnectionsPerClient ? `too many connections from ${client} (at most ${o.maxConnectionsPerClient} at once)` : 'too many connections'
       components.log?.('whois service: connection refused', { client, why })
+      refused.add(socket)
+      socket.once('close', () => refused.delete(socket))
       socket.on('error', () => {})
       socket.setTimeout(o.idleTimeoutMs, () => socket.destroy())
       socket.end(`${COMMENT}Refused: ${why}; try again later.\r\n`)
@@ -94,15 +97,19 @@ export async function startWhoisService (opts: Partial<WhoisServiceOptions> & { 
     })
     serveConnection(socket, o, components)
   })
-  server.listen(o.port, o.host)
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err })])
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(o.port, o.host, () => { server.off('error', reject); resolve() })
+  })
+  // after listening: an accept error (EMFILE under a flood) is said, never thrown at nobody
+  server.on('error', err => components.log?.('whois service: error', { err: String(err?.message ?? err) }))
   const address = server.address() as AddressInfo
   return {
     host: address.address,
     port: address.port,
     close: async () => {
       const closed = new Promise<void>(resolve => server.close(() => resolve()))
-      for (const s of sockets) s.destroy()
+      for (const s of [...sockets, ...refused]) s.destroy()
       await closed
     }
   }
@@ -122,24 +129,39 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
   /** bulk mode: the lines read since the last batch went out: an address, or an error line ready */
   let batch: Array<number | string> = []
   let tail: Promise<void> = Promise.resolve()
+  /** text read but not parsed yet: parsing waits while `batchesInFlight` answers are under way */
+  let held = ''
+  /** the client's end of input came */
+  let ended = false
 
   socket.setEncoding('latin1')
   socket.setTimeout(o.idleTimeoutMs)
-  // idle: said and closed; after our end, a client that does not close its side is cut off
-  socket.on('timeout', () => mode === 'done' ? socket.destroy() : finish(`${COMMENT}Idle for ${o.idleTimeoutMs / 1000} s: closing.\r\n`))
+  socket.on('timeout', () => {
+    // after our end, or while the client does not read what it asked for: cut off
+    if (mode === 'done' || inFlight > 0 || socket.writableLength > 0) { socket.destroy(); return }
+    finish(`${COMMENT}Idle for ${o.idleTimeoutMs / 1000} s: closing.\r\n`)
+    // again: a client that does not close its side then is cut off
+    socket.setTimeout(o.idleTimeoutMs)
+  })
   socket.on('error', () => { mode = 'done' })
 
-  /** Writes in order after every answer before it; pauses reading while the client does not read. */
+  /** Writes in order after every answer before it; stops parsing while the client does not read. */
   const write = (text: string | Promise<string>): void => {
     inFlight++
-    if (inFlight >= o.batchesInFlight) socket.pause()
     tail = tail.then(async () => {
       const s = await text
       if (socket.destroyed) return
-      if (!socket.write(s)) await Promise.race([once(socket, 'drain'), once(socket, 'close')])
+      if (!socket.write(s)) await drainedOrClosed(socket)
+    }).catch((err: any) => {
+      c.log?.('whois service: an answer could not be written', { err: String(err?.message ?? err) })
+      socket.destroy()
     }).finally(() => {
       inFlight--
-      if (inFlight < o.batchesInFlight / 2 && mode !== 'done') socket.resume()
+      if (inFlight < o.batchesInFlight / 2 && mode !== 'done') {
+        if (held !== '') consume()
+        // consume() may have ended the connection, or paused again
+        if (held === '' && (mode as string) !== 'done') socket.resume()
+      }
     })
   }
 
@@ -167,18 +189,17 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
     }
   }
 
-  /** The lines of a batch, looked up together. */
+  /** The lines of a batch, looked up together; if the lookups fail, an error line for each. */
   const answerBatch = async (items: Array<number | string>, asVerbose: boolean): Promise<string> => {
     const addresses = items.filter((x): x is number => typeof x === 'number')
-    let reports
     try {
-      reports = await c.source.lookupMany(addresses)
+      const reports = await c.source.lookupMany(addresses)
+      let k = 0
+      return items.map(x => typeof x === 'number' ? bulkLine(reports[k++], asVerbose) : x).join('')
     } catch (err: any) {
       c.log?.('whois service: lookup failed', { err: String(err?.message ?? err) })
-      return `${COMMENT}Internal error: the lookups failed; try again later.\r\n`
+      return items.map(x => typeof x === 'number' ? bulkErrorLine(formatIPv4(x), 'internal error: the lookup failed; ask again later', asVerbose) : x).join('')
     }
-    let k = 0
-    return items.map(x => typeof x === 'number' ? bulkLine(reports[k++], asVerbose) : x).join('')
   }
 
   /** Sends the batch read so far on its way (its answer written after everything before it). */
@@ -207,18 +228,18 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
       return
     }
     if (mode !== 'bulk') return
-    if (tooLong) { addToBatch(bulkErrorLine(raw, `line over ${o.maxLineBytes} bytes`, verbose)); return }
-    if (line === '' || line.startsWith('#')) return
-    const word = line.toLowerCase()
+    if (!tooLong && (line === '' || line.startsWith('#'))) return
+    const word = tooLong ? '' : line.toLowerCase()
     if (word === 'end') { flushBatch(); return finish() }
-    if (word === 'verbose' || word === 'noverbose') {
-      if (!headerWritten) verbose = word === 'verbose'
-      else addToBatch(bulkErrorLine(line, `"${word}" must come before the first address`, verbose))
-      return
-    }
+    // every line answered counts, an error line too
     if (++lines > o.maxLinesPerConnection) {
       flushBatch()
       return finish(`${COMMENT}Limit of ${o.maxLinesPerConnection.toLocaleString('en-US')} lines per connection reached: closing; send the rest on a new connection.\r\n`)
+    }
+    if (tooLong) { addToBatch(bulkErrorLine(raw, `line over ${o.maxLineBytes} bytes`, verbose)); return }
+    if (word === 'verbose' || word === 'noverbose') {
+      if (!headerWritten) { verbose = word === 'verbose'; lines-- } else addToBatch(bulkErrorLine(line, `"${word}" must come before the first address`, verbose))
+      return
     }
     const address = tryParseIPv4(line)
     addToBatch(address === undefined ? bulkErrorLine(line, 'not an IPv4 address', verbose) : address)
@@ -231,10 +252,17 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
     if (batch.length >= o.batchLines) flushBatch()
   }
 
-  socket.on('data', (chunk: string) => {
+  /** Parses the lines held, until answers under way reach `batchesInFlight` (the rest waits). */
+  const consume = (): void => {
+    const text = held
     let start = 0
-    for (let nl = chunk.indexOf('\n'); nl >= 0 && mode !== 'done'; nl = chunk.indexOf('\n', start)) {
-      const piece = chunk.slice(start, nl)
+    for (let nl = text.indexOf('\n'); nl >= 0 && mode !== 'done'; nl = text.indexOf('\n', start)) {
+      if (inFlight >= o.batchesInFlight) {
+        held = text.slice(start)
+        socket.pause()
+        return
+      }
+      const piece = text.slice(start, nl)
       start = nl + 1
       const tooLong = overlong || partial.length + piece.length > o.maxLineBytes
       const line = tooLong ? (partial + piece.slice(0, 64)).slice(0, 64) : partial + piece
@@ -242,25 +270,53 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
       overlong = false
       onLine(line, tooLong)
     }
-    // what this chunk asked goes out now; a batch fills only within a chunk
+    held = ''
+    // what was read goes out now; a batch fills only within what was read
     if (mode === 'bulk') flushBatch()
     if (mode === 'done') return
-    const rest = chunk.slice(start)
-    if (overlong) return
-    if (partial.length + rest.length > o.maxLineBytes) {
-      overlong = true
-      partial = (partial + rest).slice(0, 64)
-    } else {
-      partial += rest
+    const rest = text.slice(start)
+    if (!overlong) {
+      if (partial.length + rest.length > o.maxLineBytes) {
+        overlong = true
+        partial = (partial + rest).slice(0, 64)
+      } else {
+        partial += rest
+      }
     }
-  })
-  socket.on('end', () => {
-    // the client's end of input: a last line without a line break counts; bulk mode ends as with `end`
+    if (ended) onEnd()
+  }
+
+  /** The client's end of input: a last line without a line break counts; bulk mode ends as with `end`. */
+  const onEnd = (): void => {
     if (mode !== 'done' && (partial !== '' || overlong)) onLine(partial, overlong)
     partial = ''
+    overlong = false
     if (mode === 'bulk') flushBatch()
     if (mode === 'first') finish(USAGE_LINES.map(l => COMMENT + l + '\r\n').join(''))
     else finish()
+  }
+
+  socket.on('data', (chunk: string) => {
+    if (mode === 'done') return
+    held += chunk
+    consume()
+  })
+  socket.on('end', () => {
+    ended = true
+    if (held === '') onEnd()
+  })
+}
+
+/** Resolves when the socket can take more, or is closed (never rejects; both listeners removed). */
+async function drainedOrClosed (socket: Socket): Promise<void> {
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      socket.off('drain', done)
+      socket.off('close', done)
+      resolve()
+    }
+    socket.on('drain', done)
+    socket.on('close', done)
   })
 }
 
