@@ -22,6 +22,7 @@ import { skipOutsideCi } from '../helpers/skip.js'
 import { BIN, assertBuilt, runCli, waitFor } from '../helpers/cli.js'
 import { openFleetFixture, closeFleetFixture, startNode, waitForLog, type FleetFixture, type FleetNode } from '../helpers/fleet.js'
 import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 
 const run = promisify(execFile)
 const T0 = Date.parse('2026-11-30T12:00:00Z')
@@ -48,6 +49,22 @@ async function exchange (port: number, text: string, end = true): Promise<string
   if (end) socket.end()
   await once(socket, 'close')
   return got
+}
+
+/** A describe's store of NETWORKS in a temp dir: opened before its tests (given to `set`), closed and removed after. */
+function openStoreEach (set: (store: NetworkStore) => void): void {
+  let dir: string | undefined
+  let store: NetworkStore | undefined
+  before(async () => {
+    dir = (await tempDir()).dir
+    store = await NetworkStore.open({ dataDir: join(dir, 'data') })
+    await store.commit({ networks: NETWORKS })
+    set(store)
+  })
+  after(async () => {
+    await store?.close()
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  })
 }
 
 describe('the port-43 WHOIS service', () => {
@@ -122,19 +139,8 @@ describe('the port-43 WHOIS service', () => {
 })
 
 describe('the WHOIS service\'s limits: each refusal is said before the connection closes', () => {
-  let dir: string
-  let cleanup: () => Promise<void>
   let store: NetworkStore
-
-  before(async () => {
-    ({ dir, cleanup } = await tempDir())
-    store = await NetworkStore.open({ dataDir: join(dir, 'data') })
-    await store.commit({ networks: NETWORKS })
-  })
-  after(async () => {
-    await store?.close()
-    await cleanup?.()
-  })
+  openStoreEach(s => { store = s })
 
   async function withService (opts: Partial<WhoisServiceOptions>, fn: (s: WhoisService) => Promise<void>): Promise<void> {
     const s = await startWhoisService({ port: 0, ...opts }, { source: storeAnswerSource(store) })
@@ -170,19 +176,8 @@ describe('the WHOIS service\'s limits: each refusal is said before the connectio
 })
 
 describe('a client that does not read what it asked for', () => {
-  let dir: string
-  let cleanup: () => Promise<void>
   let store: NetworkStore
-
-  before(async () => {
-    ({ dir, cleanup } = await tempDir())
-    store = await NetworkStore.open({ dataDir: join(dir, 'data') })
-    await store.commit({ networks: NETWORKS })
-  })
-  after(async () => {
-    await store?.close()
-    await cleanup?.()
-  })
+  openStoreEach(s => { store = s })
 
   /** A connection sending `begin` and many addresses, reading nothing; resolves once the service stops reading it (or 20 s). */
   async function flooding (port: number): Promise<ReturnType<typeof connect>> {
