@@ -12,6 +12,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
+import { drainedOrClosed } from '../util/drain.js'
 
 export const CONTROL_FILE = 'control.json'
 
@@ -136,22 +137,14 @@ export async function readControlFile (dataDir: string): Promise<ControlFile> {
  */
 export async function callControl (dataDir: string, path: string, params: Record<string, string | string[] | undefined>, out?: Writable, method: 'GET' | 'POST' = 'GET'): Promise<unknown> {
   const cf = await readControlFile(dataDir)
-  const qs = new URLSearchParams()
-  for (const [k, v] of Object.entries(params)) for (const one of v === undefined ? [] : [v].flat()) qs.append(k, one)
   return await new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: cf.port, method, path: `${path}?${qs.toString()}`, headers: { authorization: `Bearer ${cf.token}` } }, res => {
+    const req = httpRequest({ host: '127.0.0.1', port: cf.port, method, path: withQuery(path, params), headers: { authorization: `Bearer ${cf.token}` } }, res => {
       const isJson = (res.headers['content-type'] ?? '').startsWith('application/json')
       if (res.statusCode !== 200 || isJson || out == null) {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8')
-          let parsed: any
-          try { parsed = JSON.parse(body) } catch { parsed = body }
-          if (res.statusCode !== 200) reject(new ControlError(`the running node answered: ${parsed?.error ?? body}`))
+        readAnswer(res, (parsed, body) => {
+          if (res.statusCode !== 200) reject(new ControlError(`the running node answered: ${String(parsed?.error ?? body)}`))
           else resolve(parsed)
-        })
-        res.on('error', reject)
+        }, reject)
         return
       }
       res.pipe(out, { end: false })
@@ -163,6 +156,26 @@ export async function callControl (dataDir: string, path: string, params: Record
   })
 }
 
+/** `path?k=v&…`, each value of an array as its own parameter, undefined ones left out. */
+function withQuery (path: string, params: Record<string, string | string[] | undefined>): string {
+  const qs = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) for (const one of v === undefined ? [] : [v].flat()) qs.append(k, one)
+  return `${path}?${qs.toString()}`
+}
+
+/** Reads a whole answer body: its JSON (or its text when it is none), and its text. */
+function readAnswer (res: IncomingMessage, done: (parsed: any, body: string) => void, fail: (err: Error) => void): void {
+  const chunks: Buffer[] = []
+  res.on('data', (c: Buffer) => chunks.push(c))
+  res.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8')
+    let parsed: any
+    try { parsed = JSON.parse(body) } catch { parsed = body }
+    done(parsed, body)
+  })
+  res.on('error', fail)
+}
+
 /**
  * POSTs `body` to a route of the node running on `dataDir`, waiting for the request when it is
  * full, and streams the answer to `out` (which the caller ends). Rejects with a ControlError when
@@ -170,19 +183,10 @@ export async function callControl (dataDir: string, path: string, params: Record
  */
 export async function streamControl (dataDir: string, path: string, params: Record<string, string | undefined>, body: AsyncIterable<Buffer>, out: Writable): Promise<void> {
   const cf = await readControlFile(dataDir)
-  const qs = new URLSearchParams()
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.append(k, v)
   await new Promise<void>((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: cf.port, method: 'POST', path: `${path}?${qs.toString()}`, headers: { authorization: `Bearer ${cf.token}`, 'content-type': 'text/plain; charset=utf-8' } }, res => {
+    const req = httpRequest({ host: '127.0.0.1', port: cf.port, method: 'POST', path: withQuery(path, params), headers: { authorization: `Bearer ${cf.token}`, 'content-type': 'text/plain; charset=utf-8' } }, res => {
       if (res.statusCode !== 200) {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let parsed: any
-          try { parsed = JSON.parse(text) } catch { parsed = undefined }
-          reject(new ControlError(`the running node answered: ${String(parsed?.error ?? text)}`))
-        })
+        readAnswer(res, (parsed, body) => reject(new ControlError(`the running node answered: ${String(parsed?.error ?? body)}`)), reject)
         return
       }
       res.pipe(out, { end: false })
@@ -192,13 +196,7 @@ export async function streamControl (dataDir: string, path: string, params: Reco
     req.on('error', err => reject(new ControlError(`cannot reach the running node on 127.0.0.1:${cf.port}: ${err.message}`)))
     const send = async (): Promise<void> => {
       for await (const chunk of body) {
-        if (!req.write(chunk)) {
-          await new Promise<void>(resolve => {
-            const done = (): void => { req.off('drain', done); req.off('close', done); resolve() }
-            req.on('drain', done)
-            req.on('close', done)
-          })
-        }
+        if (!req.write(chunk)) await drainedOrClosed(req)
         if (req.destroyed) return
       }
       req.end()

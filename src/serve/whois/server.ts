@@ -15,6 +15,7 @@
  * error line in its place: a client never sees a connection closed without a word.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { drainedOrClosed } from '../../util/drain.js'
 import { formatIPv4, tryParseIPv4 } from '../../util/ipv4.js'
 import type { AnswerSource } from '../interface.js'
 import { COMMENT, USAGE_LINES, bulkErrorLine, bulkHeader, bulkLine, formatAnswer } from './format.js'
@@ -304,19 +305,6 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
   socket.on('end', () => {
     ended = true
     if (held === '') onEnd()
-  })
-}
-
-/** Resolves when the socket can take more, or is closed (never rejects; both listeners removed). */
-async function drainedOrClosed (socket: Socket): Promise<void> {
-  await new Promise<void>(resolve => {
-    const done = (): void => {
-      socket.off('drain', done)
-      socket.off('close', done)
-      resolve()
-    }
-    socket.on('drain', done)
-    socket.on('close', done)
   })
 }
 
