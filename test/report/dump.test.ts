@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { NetworkStore } from '../../src/store/index.js'
 import { DUMP_FIELDS, writeDump } from '../../src/report/dump.js'
-import { net, neg, tempDir } from '../store/helpers/records.js'
+import { dataDirWith, net, neg } from '../store/helpers/records.js'
 import { runCli } from '../helpers/cli.js'
 
 let dir: string
@@ -24,24 +24,17 @@ const T0 = Date.parse('2026-03-01T00:00:00Z')
 const AUTHOR = '12D3KooWDumpAuthorCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC'
 
 before(async () => {
-  ({ dir, cleanup } = await tempDir())
-  data = join(dir, 'data')
-  const store = await NetworkStore.open({ dataDir: data })
-  try {
-    await store.commit({
-      networks: [
-        net('193.0.0.0', '193.0.7.255', { registry: 'ripe', name: 'RIPE-NCC, "main" office', org: 'Réseaux IP Européens\r\nNetwork Coordination Centre', fetchedAt: T0 }),
-        net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', name: 'LVLT-ORG-8-8', org: ' leading space', type: 'Direct Allocation', fetchedAt: T0 + DAY }),
-        net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-2', name: 'GOGL', parentHandle: 'NET-8-0-0-0-1', type: 'REASSIGNMENT', fetchedAt: T0 + 2 * DAY, author: AUTHOR }),
-        net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', type: 'allocated', fetchedAt: T0 + 3 * DAY, listedSample: 4000, listedAt: T0 + 5 * DAY }),
-        // a range that is not one prefix: two CIDRs, comma-separated in one field
-        net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', type: 'SUB-ALLOCATED PA', fetchedAt: T0 + 4 * DAY })
-      ],
-      negatives: [neg('45.1.2.3', { registry: 'ripe' })]
-    })
-  } finally {
-    await store.close()
-  }
+  ({ dir, data, cleanup } = await dataDirWith({
+    networks: [
+      net('193.0.0.0', '193.0.7.255', { registry: 'ripe', name: 'RIPE-NCC, "main" office', org: 'Réseaux IP Européens\r\nNetwork Coordination Centre', fetchedAt: T0 }),
+      net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', name: 'LVLT-ORG-8-8', org: ' leading space', type: 'Direct Allocation', fetchedAt: T0 + DAY }),
+      net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-2', name: 'GOGL', parentHandle: 'NET-8-0-0-0-1', type: 'REASSIGNMENT', fetchedAt: T0 + 2 * DAY, author: AUTHOR }),
+      net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', type: 'allocated', fetchedAt: T0 + 3 * DAY, listedSample: 4000, listedAt: T0 + 5 * DAY }),
+      // a range that is not one prefix: two CIDRs, comma-separated in one field
+      net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', type: 'SUB-ALLOCATED PA', fetchedAt: T0 + 4 * DAY })
+    ],
+    negatives: [neg('45.1.2.3', { registry: 'ripe' })]
+  }))
 })
 
 after(async () => { await cleanup?.() })

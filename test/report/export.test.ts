@@ -20,7 +20,7 @@ import { DUMP_FIELDS, dumpParams, writeDump, type DumpRow } from '../../src/repo
 import { lookupReport } from '../../src/report/lookup.js'
 import { METADATA_MARKER } from '../../src/export/mmdb-writer.js'
 import { formatIPv4, parseIPv4 } from '../../src/util/ipv4.js'
-import { net, neg, rng, tempDir } from '../store/helpers/records.js'
+import { dataDirWith, net, neg, rng } from '../store/helpers/records.js'
 import { collect, runCli, spawnCli, waitFor } from '../helpers/cli.js'
 import { hasMmdblookup, mmdblookup } from '../helpers/mmdblookup.js'
 import { skipOutsideCi } from '../helpers/skip.js'
@@ -67,39 +67,32 @@ source:         AFRINIC
 `
 
 before(async () => {
-  ({ dir, cleanup } = await tempDir())
-  data = join(dir, 'data')
-  const store = await NetworkStore.open({ dataDir: data })
-  try {
-    await store.commit({
-      networks: [
-        // ARIN: allocation > reallocation > two assignments
-        net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', type: 'Direct Allocation', fetchedAt: T0 }),
-        net('8.8.0.0', '8.8.255.255', { registry: 'arin', handle: 'NET-8-8-0-0-1', type: 'Reallocated', parentHandle: 'NET-8-0-0-0-1', fetchedAt: T0 + DAY }),
-        net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-1', name: 'GOGL', type: 'REASSIGNMENT', parentHandle: 'NET-8-8-0-0-1', fetchedAt: T0 + 2 * DAY, author: AUTHOR }),
-        net('8.8.4.0', '8.8.4.255', { registry: 'arin', handle: 'NET-8-8-4-0-1', name: LONG_NAME, type: 'REASSIGNMENT', fetchedAt: T0 + 2 * DAY }),
-        // RIPE: names a CSV or a naive printer would trip on
-        net('193.0.0.0', '193.0.7.255', { registry: 'ripe', name: 'RIPE-NCC, "main" office', org: 'Réseaux IP Européens\r\nNetwork Coordination Centre', country: 'NL', fetchedAt: T0 + 3 * DAY }),
-        // AFRINIC: a range of two CIDRs, and an assignment inside
-        net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', type: 'SUB-ALLOCATED PA', fetchedAt: T0 + 4 * DAY }),
-        net('41.0.2.0', '41.0.2.127', { registry: 'afrinic', org: 'Ñandú Telecom 東京', type: 'ASSIGNED PA', fetchedAt: T0 + 4 * DAY }),
-        // two ranges that overlap without nesting: the smaller answers their overlap
-        net('45.0.0.0', '45.0.2.255', { registry: 'arin', handle: 'NET-45-BIG', type: 'Direct Allocation', fetchedAt: T0 }),
-        net('45.0.2.0', '45.0.3.255', { registry: 'arin', handle: 'NET-45-SMALL', type: 'Direct Allocation', fetchedAt: T0 }),
-        // two of the same size that overlap: the lower start answers the overlap, as lookup does
-        net('46.0.0.0', '46.0.1.255', { registry: 'ripe', handle: 'TIE-LOW', type: 'ALLOCATED PA', fetchedAt: T0 }),
-        net('46.0.1.0', '46.0.2.255', { registry: 'ripe', handle: 'TIE-HIGH', type: 'ALLOCATED PA', fetchedAt: T0 }),
-        // LACNIC: a container listed for the sample
-        net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', type: 'allocated', fetchedAt: T0 + 5 * DAY, listedSample: 4000, listedAt: T0 + 6 * DAY }),
-        // crawled inside the imported allocation: one range the dump holds too, one tying with a dump's network
-        net('102.0.0.0', '102.0.1.255', { registry: 'afrinic', handle: 'CRAWLED-102-0', type: 'ASSIGNED PA', fetchedAt: T0 + 7 * DAY }),
-        net('102.0.3.0', '102.0.4.255', { registry: 'afrinic', handle: 'CRAWLED-102-3', type: 'ASSIGNED PA', fetchedAt: T0 + 7 * DAY })
-      ],
-      negatives: [neg('45.1.2.3', { registry: 'arin' })]
-    })
-  } finally {
-    await store.close()
-  }
+  ({ dir, data, cleanup } = await dataDirWith({
+    networks: [
+      // ARIN: allocation > reallocation > two assignments
+      net('8.0.0.0', '8.127.255.255', { registry: 'arin', handle: 'NET-8-0-0-0-1', type: 'Direct Allocation', fetchedAt: T0 }),
+      net('8.8.0.0', '8.8.255.255', { registry: 'arin', handle: 'NET-8-8-0-0-1', type: 'Reallocated', parentHandle: 'NET-8-0-0-0-1', fetchedAt: T0 + DAY }),
+      net('8.8.8.0', '8.8.8.255', { registry: 'arin', handle: 'NET-8-8-8-0-1', name: 'GOGL', type: 'REASSIGNMENT', parentHandle: 'NET-8-8-0-0-1', fetchedAt: T0 + 2 * DAY, author: AUTHOR }),
+      net('8.8.4.0', '8.8.4.255', { registry: 'arin', handle: 'NET-8-8-4-0-1', name: LONG_NAME, type: 'REASSIGNMENT', fetchedAt: T0 + 2 * DAY }),
+      // RIPE: names a CSV or a naive printer would trip on
+      net('193.0.0.0', '193.0.7.255', { registry: 'ripe', name: 'RIPE-NCC, "main" office', org: 'Réseaux IP Européens\r\nNetwork Coordination Centre', country: 'NL', fetchedAt: T0 + 3 * DAY }),
+      // AFRINIC: a range of two CIDRs, and an assignment inside
+      net('41.0.0.0', '41.0.2.255', { registry: 'afrinic', org: '', type: 'SUB-ALLOCATED PA', fetchedAt: T0 + 4 * DAY }),
+      net('41.0.2.0', '41.0.2.127', { registry: 'afrinic', org: 'Ñandú Telecom 東京', type: 'ASSIGNED PA', fetchedAt: T0 + 4 * DAY }),
+      // two ranges that overlap without nesting: the smaller answers their overlap
+      net('45.0.0.0', '45.0.2.255', { registry: 'arin', handle: 'NET-45-BIG', type: 'Direct Allocation', fetchedAt: T0 }),
+      net('45.0.2.0', '45.0.3.255', { registry: 'arin', handle: 'NET-45-SMALL', type: 'Direct Allocation', fetchedAt: T0 }),
+      // two of the same size that overlap: the lower start answers the overlap, as lookup does
+      net('46.0.0.0', '46.0.1.255', { registry: 'ripe', handle: 'TIE-LOW', type: 'ALLOCATED PA', fetchedAt: T0 }),
+      net('46.0.1.0', '46.0.2.255', { registry: 'ripe', handle: 'TIE-HIGH', type: 'ALLOCATED PA', fetchedAt: T0 }),
+      // LACNIC: a container listed for the sample
+      net('200.57.128.0', '200.57.159.255', { registry: 'lacnic', name: 'Ñandú, S.A.', country: 'MX', type: 'allocated', fetchedAt: T0 + 5 * DAY, listedSample: 4000, listedAt: T0 + 6 * DAY }),
+      // crawled inside the imported allocation: one range the dump holds too, one tying with a dump's network
+      net('102.0.0.0', '102.0.1.255', { registry: 'afrinic', handle: 'CRAWLED-102-0', type: 'ASSIGNED PA', fetchedAt: T0 + 7 * DAY }),
+      net('102.0.3.0', '102.0.4.255', { registry: 'afrinic', handle: 'CRAWLED-102-3', type: 'ASSIGNED PA', fetchedAt: T0 + 7 * DAY })
+    ],
+    negatives: [neg('45.1.2.3', { registry: 'arin' })]
+  }))
   await writeFile(join(dir, 'afrinic.db'), AFRINIC_DUMP)
   const imported = await importDump(data, 'afrinic', [await localDumpFile(join(dir, 'afrinic.db'))], { serial: 7 })
   assert.equal(imported.header.networks, 3)
