@@ -3,15 +3,20 @@
  * connection ≥ 100k addresses/s"). Prints one JSON object: date, machine, load average, command,
  * the store, and addresses/s of bulk mode end to end.
  *
- *   node --import tsx scripts/bench-whois.ts [--sample 500000] [--addresses 100000] [--rounds 3] [--data DIR]
+ *   node --import tsx scripts/bench-whois.ts [--sample 500000] [--addresses 100000] [--rounds 3] [--data DIR] [--no-warm]
+ *
+ * The service warms first (its bulk cells of every network made by one scan: WhoisServiceOptions.warm)
+ * and the rounds start once it has, timing its steady state; --no-warm times it making them as
+ * addresses need them.
  *
  * The store: the index a node holds once it has crawled the first --sample addresses of the sample
  * in the simulator's nested world (scripts/bench-index.ts's buildReachedIndex, as bench-rdap.ts
  * builds it), or a stopped data directory given with --data. The service runs in this process, as
  * in a node; the client in a child process: one connection, `begin`, --addresses lines (sample
  * addresses in shuffled order, --miss-share of them random addresses), `end`, timed from the first
- * byte sent to the last line read, each answer line counted. --rounds runs it again (the first
- * round also warms LevelDB's cache); each round is reported.
+ * byte sent to the last line read, each answer line counted. --rounds runs it again with other
+ * addresses (seeded by the round; with --no-warm the first round meets a cold service, the later
+ * ones one that made the cells of the networks met before); each round is reported.
  */
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
@@ -34,6 +39,7 @@ const { values: args } = parseArgs({
     addresses: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '3' },
     'miss-share': { type: 'string', default: '0.1' },
+    'no-warm': { type: 'boolean', default: false },
     data: { type: 'string' },
     phase: { type: 'string', default: 'main' },
     port: { type: 'string' },
@@ -48,16 +54,16 @@ const ROUND_TIMEOUT_MS = 300_000
 if (args.phase === 'client') {
   process.stdout.write(JSON.stringify(await client(Number(args.port), args.file!)) + '\n')
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.stdout.write(JSON.stringify(await benchWhois({ sample: Number(args.sample), addresses: Number(args.addresses), rounds: Number(args.rounds), missShare: Number(args['miss-share']), data: args.data }), null, 2) + '\n')
+  process.stdout.write(JSON.stringify(await benchWhois({ sample: Number(args.sample), addresses: Number(args.addresses), rounds: Number(args.rounds), missShare: Number(args['miss-share']), data: args.data, warm: args['no-warm'] !== true }), null, 2) + '\n')
 }
 
-export interface WhoisBenchOptions { sample: number, addresses: number, rounds: number, missShare: number, data?: string }
+export interface WhoisBenchOptions { sample: number, addresses: number, rounds: number, missShare: number, data?: string, warm: boolean }
 
 export async function benchWhois (o: WhoisBenchOptions): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'whoismesh-bench-whois-'))
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
-    command: `node --import tsx scripts/bench-whois.ts --sample ${o.sample} --addresses ${o.addresses} --rounds ${o.rounds}${o.data !== undefined ? ` --data ${o.data}` : ''}`,
+    command: `node --import tsx scripts/bench-whois.ts --sample ${o.sample} --addresses ${o.addresses} --rounds ${o.rounds}${o.data !== undefined ? ` --data ${o.data}` : ''}${o.warm ? '' : ' --no-warm'}`,
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: round(totalmem() / 2 ** 30, 1), node: process.version },
     loadavg_before: loadavg().map(x => round(x, 2))
   }
@@ -74,17 +80,29 @@ export async function benchWhois (o: WhoisBenchOptions): Promise<Record<string, 
     try {
       result.store = { data: o.data ?? 'built (temp dir)', networks: store.counts().networks, notes: store.counts().negatives }
       const sample = sampleSlice(Math.min(o.sample, 1_000_000))
-      const next = prng(11)
-      const lines: string[] = ['begin']
-      for (let i = 0; i < o.addresses; i++) lines.push(formatIPv4(next() / 2 ** 32 < o.missShare ? next() : sample[Math.floor(next() / 2 ** 32 * sample.length)]))
-      lines.push('end', '')
-      const file = join(dir, 'input.txt')
-      await writeFile(file, lines.join('\n'))
-      const service = await startWhoisService({ port: 0, maxLinesPerConnection: o.addresses + 1 }, { source: storeAnswerSource(store) })
+      // each round its own addresses (seed 11, 12, …): a later round finds the service warm, not
+      // its own answers of the round before
+      const inputFile = async (r: number): Promise<string> => {
+        const next = prng(11 + r)
+        const lines: string[] = ['begin']
+        for (let i = 0; i < o.addresses; i++) lines.push(formatIPv4(next() / 2 ** 32 < o.missShare ? next() : sample[Math.floor(next() / 2 ** 32 * sample.length)]))
+        lines.push('end', '')
+        const file = join(dir, `input-${r}.txt`)
+        await writeFile(file, lines.join('\n'))
+        return file
+      }
+      const t0 = performance.now()
+      const service = await startWhoisService({ port: 0, maxLinesPerConnection: o.addresses + 1, warm: o.warm }, { source: storeAnswerSource(store) })
       try {
+        if (o.warm) {
+          // the service answers while it warms; the rounds measure it warm (its steady state)
+          const networks = await service.warmed
+          result.warm_up = { networks, seconds: round((performance.now() - t0) / 1000), rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20) }
+          log(`warmed: ${JSON.stringify(result.warm_up)}`)
+        }
         const rounds: unknown[] = []
         for (let r = 0; r < o.rounds; r++) {
-          const got = await runClient(service.port, file)
+          const got = await runClient(service.port, await inputFile(r))
           log(`round ${r + 1}: ${JSON.stringify(got)}`)
           rounds.push(got)
         }

@@ -43,7 +43,9 @@
  *    --fleet-nodes nodes on the first N addresses
  * 11. with --serve-sample N (default 0 = off): the services on the index of the first N sample
  *    addresses — scripts/bench-whois.ts (port-43 bulk mode, 100k addresses in one connection) and
- *    scripts/bench-rdap.ts (16 clients: queries/s, p99), spawned
+ *    scripts/bench-rdap.ts (16 clients: queries/s, p99), spawned; then scripts/bench-serve-crawl.ts:
+ *    a crawling node's pace quiet and while its services answer as fast as they can, at the
+ *    registries' real budgets and at 10× them
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -372,6 +374,9 @@ try {
   if (serveSample > 0) {
     await step('serve_whois', async () => await benchScript('bench-whois.ts', ['--sample', String(serveSample)]))
     await step('serve_rdap', async () => await benchScript('bench-rdap.ts', ['--sample', String(serveSample)]))
+    // at the registries' real budgets, then at 10× them: the crawl's pace quiet and while serving
+    await step('serve_crawl', async () => await benchScript('bench-serve-crawl.ts', ['--budget', 'arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1']))
+    await step('serve_crawl_10x', async () => await benchScript('bench-serve-crawl.ts', ['--budget', 'arin=100,ripe=100,apnic=100,lacnic=10/min,afrinic=10']))
   }
   result.targets = targets(result)
   const json = JSON.stringify(result, null, 2)

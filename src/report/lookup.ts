@@ -24,8 +24,6 @@ import { isSampleAddress } from '../sample/index.js'
 
 export interface LookupSource {
   containing: (address: number) => Promise<NetworkRecord[]>
-  /** `containing` of many addresses, each network read once */
-  containingMany: (addresses: readonly number[]) => Promise<NetworkRecord[][]>
   hasNegative: (address: number) => boolean
   /** leaf, or a note of the address's own (store.isExact) */
   isExact: (address: number) => boolean
@@ -48,39 +46,26 @@ export interface LookupReport {
 }
 
 export async function lookupReport (store: LookupSource, address: number): Promise<LookupReport> {
-  return reportOf(store, address, await store.containing(address), toDumpRow)
+  return reportOf(store, address, await store.containing(address))
 }
 
-/** lookupReport of many addresses, in their order (each network read once). */
-export async function lookupReports (store: LookupSource, addresses: readonly number[]): Promise<LookupReport[]> {
-  const records = await store.containingMany(addresses)
-  return addresses.map((a, i) => reportOf(store, a, records[i], rowOf))
+function reportOf (store: LookupSource, address: number, records: NetworkRecord[]): LookupReport {
+  const networks = records.map(toDumpRow)
+  const base = { address: formatIPv4(address), in_sample: isSampleAddress(address), networks }
+  const first = networks.length > 0 ? { leaf: networks[0].leaf, queryAddress: records[0].queryAddress } : undefined
+  return { ...base, ...answerStatus(store, address, first) }
 }
 
 /**
- * A record's row, made once while the record lives: records are frozen (record/canonical.ts), and
- * one that holds many addresses is one object (the store keeps those read lately). Rows are not
- * changed by their readers.
+ * The status and exactness of an address's answer (see the top of this file), from its answer
+ * network's class and query address (`first`; undefined: no network holds it) — what a bulk
+ * answer that needs the first network only asks (the WHOIS service's bulk mode).
  */
-const rows = new WeakMap<NetworkRecord, DumpRow>()
-function rowOf (r: NetworkRecord): DumpRow {
-  let row = rows.get(r)
-  if (row === undefined) { row = toDumpRow(r); rows.set(r, row) }
-  return row
-}
-
-function reportOf (store: LookupSource, address: number, records: NetworkRecord[], rowOf: (r: NetworkRecord) => DumpRow): LookupReport {
-  const networks = records.map(rowOf)
-  const base = { address: formatIPv4(address), in_sample: isSampleAddress(address), networks }
-  if (networks.length > 0) {
-    const answer = networks[0]
-    return { ...base, status: 'network', exact: answer.leaf || records[0].queryAddress === address || store.isExact(address) }
-  }
-  if (registryForAddress(address) == null) {
-    return { ...base, status: 'special-purpose', exact: true, special: specialBlockOf(address)?.name ?? 'reserved by IANA' }
-  }
+export function answerStatus (store: Pick<LookupSource, 'hasNegative' | 'isExact'>, address: number, first: { leaf: boolean, queryAddress: number } | undefined): Pick<LookupReport, 'status' | 'exact' | 'special'> {
+  if (first !== undefined) return { status: 'network', exact: first.leaf || first.queryAddress === address || store.isExact(address) }
+  if (registryForAddress(address) == null) return { status: 'special-purpose', exact: true, special: specialBlockOf(address)?.name ?? 'reserved by IANA' }
   const unallocated = store.hasNegative(address)
-  return { ...base, status: unallocated ? 'unallocated' : 'unknown', exact: unallocated }
+  return { status: unallocated ? 'unallocated' : 'unknown', exact: unallocated }
 }
 
 /** What the text output says after the answer when it may be coarse. */

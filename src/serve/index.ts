@@ -51,7 +51,7 @@ export async function startServices (opts: ServicesOptions, c: ServicesComponent
   }
   try {
     if (opts.whois !== undefined) {
-      whois = await startWhoisService(opts.whois, { source: c.source, log: (msg, fields) => c.logger.warn(msg, fields) })
+      whois = await startWhoisService(opts.whois, { source: c.source, log: (msg, fields, level) => level === 'info' ? c.logger.info(msg, fields) : c.logger.warn(msg, fields) })
         .catch(err => { throw new ServeListenError('WHOIS', opts.whois!, err) })
     }
     if (opts.rdap !== undefined) {

@@ -8,14 +8,26 @@
  */
 import type { LookupReport } from '../report/lookup.js'
 import type { RegistryId } from '../registry/interface.js'
+import type { AnswerMemo, MemoEntry } from '../store/answer-memo.js'
 
 export interface AnswerSource {
   /** the answer for one address: report/lookup.ts's LookupReport (networks most specific first) */
   lookup: (address: number) => Promise<LookupReport>
-  /** the answers for many addresses, in their order (bulk mode: each network read once) */
-  lookupMany: (addresses: readonly number[]) => Promise<LookupReport[]>
+  /**
+   * Bulk mode's answers, in the addresses' order: each one's status and exactness (as `lookup`
+   * says them) and the entry `memo` keeps of its answer network — made once per network while the
+   * network is unchanged, so that an address costs no read once its network was met.
+   */
+  firstMany: <T>(addresses: readonly number[], memo: AnswerMemo<T>) => Promise<Array<FirstAnswer<T>>>
+  /** makes `memo`'s entry of every network held, by one scan in the background (until `signal` aborts); resolves with how many */
+  warm: <T>(memo: AnswerMemo<T>, signal?: AbortSignal) => Promise<number>
   /** what the replica holds, read when an answer is written (cheap: from memory) */
   replica: () => ReplicaInfo
+}
+
+export interface FirstAnswer<T> extends Pick<LookupReport, 'status' | 'exact' | 'special'> {
+  /** the answer network's entry (status 'network') */
+  network?: MemoEntry<T>
 }
 
 export interface ReplicaInfo {

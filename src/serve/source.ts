@@ -4,13 +4,20 @@
  * `whoismesh lookup` says.
  */
 import type { NetworkStore } from '../store/index.js'
-import { lookupReport, lookupReports } from '../report/lookup.js'
+import { answerStatus, lookupReport } from '../report/lookup.js'
 import type { AnswerSource, ReplicaInfo } from './interface.js'
 
 export function storeAnswerSource (store: NetworkStore, peerId?: string): AnswerSource {
   return {
     lookup: async address => await lookupReport(store, address),
-    lookupMany: async addresses => await lookupReports(store, addresses),
+    firstMany: async (addresses, memo) => {
+      const entries = await store.answersOf(addresses, memo)
+      return addresses.map((a, i) => {
+        const network = entries[i]
+        return network === undefined ? answerStatus(store, a, undefined) : { ...answerStatus(store, a, network), network }
+      })
+    },
+    warm: async (memo, signal) => await store.warmAnswers(memo, signal),
     replica: (): ReplicaInfo => {
       const dumps = store.bulkHeaders()
       return {

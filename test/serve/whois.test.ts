@@ -138,6 +138,59 @@ describe('the port-43 WHOIS service', () => {
   })
 })
 
+describe('bulk mode\'s cells of each network, made once (store/answer-memo.ts)', () => {
+  const bulk = async (port: number, addresses: string[]): Promise<string[]> =>
+    (await exchange(port, `begin\n${addresses.join('\n')}\nend\n`)).split('\r\n').filter(l => l !== '').slice(2)
+
+  for (const warm of [true, false]) {
+    it(`answers a network replaced since its cells were made with its new record (${warm ? 'warmed at the start' : 'made as addresses need them'})`, async () => {
+      const { dir, cleanup } = await tempDir()
+      const store = await NetworkStore.open({ dataDir: join(dir, 'data') })
+      const s = await startWhoisService({ port: 0, warm }, { source: storeAnswerSource(store) })
+      try {
+        await store.commit({ networks: NETWORKS })
+        const asked = ['8.8.8.8', '8.1.2.3', '193.0.0.1']
+        // warmed on an empty store; the networks' cells are made when first asked for
+        assert.equal(await s.warmed, 0)
+        const before = await bulk(s.port, asked)
+        assert.match(before[0], /^8\.8\.8\.8 \| exact \| 8\.8\.8\.0\/24 \| arin \| US \| Google LLC$/)
+        // an earlier observation of the network replaces the record under the same range (store/pick.ts)
+        await store.commit({ networks: [{ ...NETWORKS[1], org: 'Google Renamed LLC', fetchedAt: T0 - 60_000 }] })
+        const after = await bulk(s.port, asked)
+        assert.match(after[0], /^8\.8\.8\.8 \| exact \| 8\.8\.8\.0\/24 \| arin \| US \| Google Renamed LLC$/)
+        assert.deepEqual(after.slice(1), before.slice(1))
+        // and what a single query says of each
+        const want = await Promise.all(asked.map(async a => bulkLine(await lookupReport(store, ip(a)), false).replace(/\r\n$/, '')))
+        assert.deepEqual(after, want)
+      } finally {
+        await s.close()
+        await store.close()
+        await cleanup()
+      }
+    })
+  }
+
+  it('makes every network\'s cells at the start when warm, and answers as a single query does', async () => {
+    const { dir, cleanup } = await tempDir()
+    const store = await NetworkStore.open({ dataDir: join(dir, 'data') })
+    try {
+      await store.commit({ networks: NETWORKS })
+      const s = await startWhoisService({ port: 0 }, { source: storeAnswerSource(store) })
+      try {
+        assert.equal(await s.warmed, NETWORKS.length)
+        const asked = ['8.8.8.8', '8.1.2.3', '193.0.0.1', '8.200.0.1', '10.0.0.1', '45.1.2.3']
+        const want = await Promise.all(asked.map(async a => bulkLine(await lookupReport(store, ip(a)), true).replace(/\r\n$/, '')))
+        assert.deepEqual((await exchange(s.port, `begin\nverbose\n${asked.join('\n')}\nend\n`)).split('\r\n').filter(l => l !== '').slice(2), want)
+      } finally {
+        await s.close()
+      }
+    } finally {
+      await store.close()
+      await cleanup()
+    }
+  })
+})
+
 describe('the WHOIS service\'s limits: each refusal is said before the connection closes', () => {
   let store: NetworkStore
   openStoreEach(s => { store = s })

@@ -9,11 +9,13 @@
  * RPSL-style: "key:" padded to column 16 as the RIPE Database prints (RFC 2622 §2, an attribute per
  * line); '%' lines are comments, as RIPE, APNIC and AFRINIC print theirs.
  */
-import type { DumpRow } from '../../report/dump.js'
+import { toDumpRow, type DumpRow } from '../../report/dump.js'
 import { NOT_IN_SAMPLE, POSSIBLY_COARSE, type LookupReport } from '../../report/lookup.js'
+import type { NetworkRecord } from '../../record/index.js'
+import { formatIPv4 } from '../../util/ipv4.js'
 import { REAL_REGISTRY_ENDPOINTS } from '../../registry/endpoints.js'
 import { REGISTRY_NAMES, isRegistryId } from '../../registry/interface.js'
-import type { ReplicaInfo } from '../interface.js'
+import type { FirstAnswer, ReplicaInfo } from '../interface.js'
 
 const CRLF = '\r\n'
 
@@ -104,27 +106,46 @@ export function bulkHeader (verbose: boolean, now: number): string {
  */
 export function bulkLine (r: LookupReport, verbose: boolean): string {
   const n: DumpRow | undefined = r.networks[0]
-  const status = r.status === 'network' ? (r.exact ? 'exact' : 'coarse') : r.status
-  return `${r.address} | ${status} | ${n === undefined ? (verbose ? NO_NETWORK_VERBOSE : NO_NETWORK) : networkCells(n, verbose)}${CRLF}`
+  return lineOf(r.address, r, n === undefined ? undefined : (verbose ? [...terseCellList(n), ...extraCellList(n)] : terseCellList(n)).join(' | '), verbose)
+}
+
+/**
+ * bulkLine of a bulk answer (AnswerSource.firstMany), its network's cells made once per network
+ * (`bulkCellsOf`, kept in an AnswerMemo)
+ */
+export function firstBulkLine (address: number, a: FirstAnswer<BulkCells>, verbose: boolean): string {
+  const cells = a.network?.value
+  return lineOf(formatIPv4(address), a, cells === undefined ? undefined : verbose ? cells.text : cells.text.slice(0, cells.terse), verbose)
+}
+
+function lineOf (address: string, a: Pick<LookupReport, 'status' | 'exact'>, cells: string | undefined, verbose: boolean): string {
+  const status = a.status === 'network' ? (a.exact ? 'exact' : 'coarse') : a.status
+  return `${address} | ${status} | ${cells ?? (verbose ? NO_NETWORK_VERBOSE : NO_NETWORK)}${CRLF}`
 }
 
 const NO_NETWORK = Array(BULK_COLUMNS.length - 2).fill('NA').join(' | ')
 const NO_NETWORK_VERBOSE = Array(BULK_VERBOSE_COLUMNS.length - 2).fill('NA').join(' | ')
 
-/** A network's cells of a bulk line, made once per row (a network answers many addresses). */
-const cellsOf = new WeakMap<DumpRow, { terse?: string, verbose?: string }>()
-function networkCells (n: DumpRow, verbose: boolean): string {
-  let cached = cellsOf.get(n)
-  if (cached === undefined) { cached = {}; cellsOf.set(n, cached) }
-  const key = verbose ? 'verbose' : 'terse'
-  let text = cached[key]
-  if (text === undefined) {
-    const cells: Array<string | undefined> = [n.cidr, n.registry, n.country, n.org]
-    if (verbose) cells.push(`${n.start_address} - ${n.end_address}`, n.handle, n.name, n.type, String(n.leaf), n.fetched_at, n.source)
-    text = cells.map(bulkCell).join(' | ')
-    cached[key] = text
-  }
-  return text
+/** A network's cells of bulk lines: the verbose ones, of which the terse are the first `terse` characters. */
+export interface BulkCells {
+  text: string
+  terse: number
+}
+
+/** A record's BulkCells (made once per network: AnswerMemo). */
+export function bulkCellsOf (r: NetworkRecord): BulkCells {
+  const n = toDumpRow(r)
+  const terse = terseCellList(n)
+  // one join: a flat string, not a concatenation of parts (kept for every network: it counts)
+  return { text: [...terse, ...extraCellList(n)].join(' | '), terse: terse.join(' | ').length }
+}
+
+function terseCellList (n: DumpRow): string[] {
+  return [n.cidr, n.registry, n.country, n.org].map(bulkCell)
+}
+
+function extraCellList (n: DumpRow): string[] {
+  return [`${n.start_address} - ${n.end_address}`, n.handle, n.name, n.type, String(n.leaf), n.fetched_at, n.source].map(bulkCell)
 }
 
 /** A bulk line for an input line that is no address: its text (cut, cleaned) and why. */
@@ -136,7 +157,8 @@ export function bulkErrorLine (text: string, why: string, verbose: boolean): str
 
 function bulkCell (v: string | undefined): string {
   if (v === undefined || v === '') return 'NA'
-  return oneLine(v).replaceAll('|', '/')
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029|]/.test(v) ? oneLine(v).replaceAll('|', '/') : v
 }
 
 /** No control characters, C1 and Unicode line separators included (a line break in a value would start a line a client misreads). */

@@ -6,8 +6,11 @@
  * then one address per line, answered one line each in the order asked, until `end` or the
  * client's end of input (format.ts).
  *
- * Bulk mode looks its lines up in batches (each network read once for a batch), answers written
- * in order; reading pauses while the client does not read what it asked for.
+ * Bulk mode looks its lines up in batches, answers written in order; reading pauses while the
+ * client does not read what it asked for. A network's cells of a line are made once (an
+ * AnswerMemo, store/answer-memo.ts: made again when a commit replaces the network) — for every
+ * network at the start, by a scan in the background (`warm`) — so that an address costs a walk
+ * of the in-memory index and no read of the store.
  *
  * Bounded per connection and per client: a line's length, the lines of a connection, the time a
  * connection may stay idle, the connections one client address may hold and all connections.
@@ -18,7 +21,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { drainedOrClosed } from '../../util/drain.js'
 import { formatIPv4, tryParseIPv4 } from '../../util/ipv4.js'
 import type { AnswerSource } from '../interface.js'
-import { COMMENT, USAGE_LINES, bulkErrorLine, bulkHeader, bulkLine, formatAnswer } from './format.js'
+import { AnswerMemo } from '../../store/answer-memo.js'
+import { COMMENT, USAGE_LINES, bulkCellsOf, bulkErrorLine, bulkHeader, firstBulkLine, formatAnswer, type BulkCells } from './format.js'
 
 export interface WhoisServiceOptions {
   /** address to listen on @default '127.0.0.1' */
@@ -39,6 +43,11 @@ export interface WhoisServiceOptions {
   batchLines: number
   /** bulk mode: batches of one connection under way at once @default 4 */
   batchesInFlight: number
+  /**
+   * bulk mode: make every network's cells of a line at the start, by one scan of the store in the
+   * background, so that no address waits for a read (else made as addresses need them) @default true
+   */
+  warm: boolean
 }
 
 export const WHOIS_SERVICE_DEFAULTS: Omit<WhoisServiceOptions, 'port'> = {
@@ -49,13 +58,14 @@ export const WHOIS_SERVICE_DEFAULTS: Omit<WhoisServiceOptions, 'port'> = {
   maxConnectionsPerClient: 8,
   maxConnections: 256,
   batchLines: 1024,
-  batchesInFlight: 4
+  batchesInFlight: 4,
+  warm: true
 }
 
 export interface WhoisServiceComponents {
   source: AnswerSource
-  /** a line per refusal and per failed lookup */
-  log?: (msg: string, fields?: Record<string, unknown>) => void
+  /** a line per refusal and per failed lookup (warnings), and one when bulk mode's answers are prepared ('info') */
+  log?: (msg: string, fields?: Record<string, unknown>, level?: 'info' | 'warn') => void
   /** ms since epoch, for the ages printed @default Date.now */
   now?: () => number
 }
@@ -63,12 +73,16 @@ export interface WhoisServiceComponents {
 export interface WhoisService {
   readonly host: string
   readonly port: number
+  /** resolves once every network's cells of a bulk line are made (with how many; 0 without `warm`) */
+  readonly warmed: Promise<number>
   close: () => Promise<void>
 }
 
 /** Listens; resolves once it does (rejects with the listen error: EADDRINUSE, EACCES…). */
 export async function startWhoisService (opts: Partial<WhoisServiceOptions> & { port: number }, components: WhoisServiceComponents): Promise<WhoisService> {
   const o: WhoisServiceOptions = { ...WHOIS_SERVICE_DEFAULTS, ...opts }
+  /** bulk mode's cells of each network, made once per network while it is unchanged */
+  const memo = new AnswerMemo<BulkCells>(bulkCellsOf)
   const perClient = new Map<string, number>()
   const sockets = new Set<Socket>()
   /** refused connections, until their clients close them (or the idle time cuts them off) */
@@ -96,7 +110,7 @@ export async function startWhoisService (opts: Partial<WhoisServiceOptions> & { 
       if (n <= 0) perClient.delete(client)
       else perClient.set(client, n)
     })
-    serveConnection(socket, o, components)
+    serveConnection(socket, o, components, memo)
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -105,19 +119,33 @@ export async function startWhoisService (opts: Partial<WhoisServiceOptions> & { 
   // after listening: an accept error (EMFILE under a flood) is said, never thrown at nobody
   server.on('error', err => components.log?.('whois service: error', { err: String(err?.message ?? err) }))
   const address = server.address() as AddressInfo
+  const stopWarming = new AbortController()
+  const t0 = performance.now()
+  const warmed = !o.warm
+    ? Promise.resolve(0)
+    : components.source.warm(memo, stopWarming.signal).then(networks => {
+      if (!stopWarming.signal.aborted) components.log?.('whois service: bulk answers prepared', { networks, ms: Math.round(performance.now() - t0) }, 'info')
+      return networks
+    }, (err: any) => {
+      // answers are made as addresses need them, as without `warm`
+      components.log?.('whois service: could not prepare the bulk answers', { err: String(err?.message ?? err) })
+      return 0
+    })
   return {
     host: address.address,
     port: address.port,
+    warmed,
     close: async () => {
       const closed = new Promise<void>(resolve => server.close(() => resolve()))
       for (const s of [...sockets, ...refused]) s.destroy()
-      await closed
+      stopWarming.abort()
+      await Promise.all([closed, warmed])
     }
   }
 }
 
 /** One connection: a query, or bulk mode. */
-function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServiceComponents): void {
+function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServiceComponents, memo: AnswerMemo<BulkCells>): void {
   const now = c.now ?? Date.now
   let mode: 'first' | 'bulk' | 'done' = 'first'
   let verbose = false
@@ -194,9 +222,9 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
   const answerBatch = async (items: Array<number | string>, asVerbose: boolean): Promise<string> => {
     const addresses = items.filter((x): x is number => typeof x === 'number')
     try {
-      const reports = await c.source.lookupMany(addresses)
+      const answers = await c.source.firstMany(addresses, memo)
       let k = 0
-      return items.map(x => typeof x === 'number' ? bulkLine(reports[k++], asVerbose) : x).join('')
+      return items.map(x => typeof x === 'number' ? firstBulkLine(x, answers[k++], asVerbose) : x).join('')
     } catch (err: any) {
       c.log?.('whois service: lookup failed', { err: String(err?.message ?? err) })
       return items.map(x => typeof x === 'number' ? bulkErrorLine(formatIPv4(x), 'internal error: the lookup failed; ask again later', asVerbose) : x).join('')
