@@ -20,6 +20,7 @@ import { ensureBulkDir, snapshotPath } from './layer.js'
 import { newDumpStats, parseParagraph, readRpslParagraphsInto, type DumpReadStats, type ParagraphSink } from './rpsl-dump.js'
 import { ParsePool, type ParseResult } from './parse-pool.js'
 import { orderRows, writeSnapshot, type SnapshotHeader } from './snapshot.js'
+import { grow } from '../util/grow.js'
 
 export { DUMP_REGISTRY_IDS as BULK_REGISTRIES } from '../registry/interface.js'
 
@@ -78,8 +79,8 @@ class Rows {
 
   push (start: number, end: number, flags: number, offset: number, length: number): void {
     if (this.n === this.start.length) {
-      const grow = <T extends Uint32Array | Uint8Array | Float64Array>(a: T): T => { const b = new (a.constructor as any)(a.length * 2); b.set(a); return b }
-      this.start = grow(this.start); this.end = grow(this.end); this.flags = grow(this.flags); this.offset = grow(this.offset); this.length = grow(this.length)
+      const n = this.n + 1
+      this.start = grow(this.start, n); this.end = grow(this.end, n); this.flags = grow(this.flags, n); this.offset = grow(this.offset, n); this.length = grow(this.length, n)
     }
     const i = this.n++
     this.start[i] = start; this.end[i] = end; this.flags[i] = flags; this.offset[i] = offset; this.length[i] = length

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { DumpRegistry } from '../registry/interface.js'
 import { MAX_OBJECT_BYTES } from './rpsl-dump.js'
+import { grow } from '../util/grow.js'
 
 /** A batch of paragraphs, as sent to a worker. */
 export interface ParseRequest {
@@ -94,11 +95,9 @@ export class ParsePool {
    */
   add (buf: Buffer, start: number, end: number, line: number): void {
     const size = end - start
-    if (this.batchBytes + size > this.bytes.length) this.bytes = grown(this.bytes, this.batchBytes + size, this.batchBytes)
-    if (this.count + 1 >= this.offsets.length) {
-      this.offsets = grown(this.offsets, this.offsets.length * 2, this.count)
-      this.lines = grown(this.lines, this.lines.length * 2, this.count)
-    }
+    this.bytes = grow(this.bytes, this.batchBytes + size)
+    this.offsets = grow(this.offsets, this.count + 2)
+    this.lines = grow(this.lines, this.count + 2)
     this.bytes.set(buf.subarray(start, end), this.batchBytes)
     this.offsets[this.count] = this.batchBytes
     this.lines[this.count] = line
@@ -154,11 +153,4 @@ export class ParsePool {
   async close (): Promise<void> {
     await Promise.all(this.workers.map(async w => await w.terminate()))
   }
-}
-
-/** `a` with room for `size` elements, its first `used` kept. */
-function grown<T extends Uint8Array | Uint32Array> (a: T, size: number, used: number): T {
-  const b = new (a.constructor as new (n: number) => T)(Math.max(size, a.length * 2))
-  b.set(a.subarray(0, used))
-  return b
 }

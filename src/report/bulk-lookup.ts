@@ -21,6 +21,7 @@ import type { Writable } from 'node:stream'
 import { isSampleAddress } from '../sample/index.js'
 import { DUMP_FIELDS, drained, formatDumpLine, toDumpRow, type DumpFormat } from './dump.js'
 import type { NetworkRecord } from '../record/index.js'
+import { grow } from '../util/grow.js'
 
 export type BulkFormat = DumpFormat
 export const BULK_FORMATS: readonly BulkFormat[] = ['jsonl', 'csv']
@@ -70,10 +71,9 @@ export class AnswerBatch {
 
   push (address: number, invalidText?: string): void {
     if (this.n === this.address.length) {
-      const grow = <T extends Uint32Array | Uint8Array>(a: T): T => { const b = new (a.constructor as new (n: number) => T)(a.length * 2); b.set(a); return b }
-      this.address = grow(this.address)
-      this.status = grow(this.status)
-      this.exact = grow(this.exact)
+      this.address = grow(this.address, this.n + 1)
+      this.status = grow(this.status, this.n + 1)
+      this.exact = grow(this.exact, this.n + 1)
     }
     this.address[this.n] = address
     this.status[this.n] = invalidText === undefined ? STATUS_NETWORK : STATUS_INVALID

@@ -12,6 +12,7 @@
  * (report/lookup.ts): whether it is a leaf by its class, and its query address.
  */
 import { isLeaf, type NetworkRecord } from '../record/index.js'
+import { grow } from '../util/grow.js'
 
 export interface MemoEntry<T> {
   value: T
@@ -60,11 +61,7 @@ export class AnswerMemo<T> {
     if (index !== this.index) return e
     // grown by pushes, never by a write past the end: a sparse array falls back to a dictionary
     while (this.entries.length <= id) this.entries.push(undefined)
-    if (this.tags.length < 2 * (id + 1)) {
-      const grown = new Uint32Array(Math.max(2 * (id + 1), this.tags.length * 2, 2048))
-      grown.set(this.tags)
-      this.tags = grown
-    }
+    this.tags = grow(this.tags, 2 * (id + 1))
     this.entries[id] = e
     this.tags[2 * id] = tagA
     this.tags[2 * id + 1] = tagB

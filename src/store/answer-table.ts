@@ -28,6 +28,7 @@
  */
 import { SortedRanges } from './sorted-ranges.js'
 import { SLASH16 } from './sorted-array.js'
+import { grow } from '../util/grow.js'
 
 /** past the last address */
 const END = 2 ** 32
@@ -87,21 +88,15 @@ class Changes {
     }
     if (last >= 0 && this.a[last] === a && this.b[last] === b) return
     if (this.n === this.pos.length) {
-      this.pos = grown(this.pos)
-      this.a = grown(this.a)
-      this.b = grown(this.b)
+      this.pos = grow(this.pos, this.n + 1)
+      this.a = grow(this.a, this.n + 1)
+      this.b = grow(this.b, this.n + 1)
     }
     this.pos[this.n] = pos
     this.a[this.n] = a
     this.b[this.n] = b
     this.n++
   }
-}
-
-function grown<T extends Uint32Array | Int32Array | Uint8Array> (arr: T): T {
-  const next = new (arr.constructor as new (n: number) => T)(arr.length * 2)
-  next.set(arr)
-  return next
 }
 
 /** A binary min-heap of ids under `less`. */
@@ -113,7 +108,7 @@ class IdHeap {
   top (): number { return this.a[0] }
 
   push (id: number): void {
-    if (this.size === this.a.length) this.a = grown(this.a)
+    this.a = grow(this.a, this.size + 1)
     let i = this.size++
     while (i > 0) {
       const p = (i - 1) >>> 1
@@ -279,7 +274,8 @@ export class AnswerTable {
       const last = out.n - 1
       if (last >= 0 && out.net[last] === net && out.flags[last] === flags && out.listed[last] === listed) return
       if (out.n === out.start.length) {
-        out.start = grown(out.start); out.net = grown(out.net); out.flags = grown(out.flags); out.listed = grown(out.listed)
+        const n = out.n + 1
+        out.start = grow(out.start, n); out.net = grow(out.net, n); out.flags = grow(out.flags, n); out.listed = grow(out.listed, n)
       }
       out.start[out.n] = pos; out.net[out.n] = net; out.flags[out.n] = flags; out.listed[out.n] = listed
       out.n++

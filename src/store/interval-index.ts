@@ -21,7 +21,8 @@
 import { REGISTRY_IDS } from '../registry/interface.js'
 import { CoverageUnion } from './coverage.js'
 import { HASH_BYTES } from './digest.js'
-import { SLASH16, emptyBuckets, grow, insertAt, lowerBound, upperBound } from './sorted-array.js'
+import { SLASH16, emptyBuckets, insertAt, lowerBound, upperBound } from './sorted-array.js'
+import { grow } from '../util/grow.js'
 
 const LEAF = 1
 const UNCLASSIFIED = 2

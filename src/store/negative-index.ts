@@ -5,7 +5,8 @@
  * 'answered' (the rest are "no network here").
  */
 import { HASH_BYTES } from './digest.js'
-import { SLASH16, emptyBuckets, grow, insertAt, lowerBound } from './sorted-array.js'
+import { SLASH16, emptyBuckets, insertAt, lowerBound } from './sorted-array.js'
+import { grow } from '../util/grow.js'
 
 export class NegativeIndex {
   private count = 0

@@ -49,12 +49,3 @@ export function lowerBound (arr: Uint32Array, len: number, x: number): number {
   return lo
 }
 
-/** Grows a typed array to at least `min` elements (doubling), keeping its contents. */
-export function grow<T extends Uint32Array | Uint8Array> (arr: T, min: number): T {
-  if (arr.length >= min) return arr
-  let cap = Math.max(arr.length * 2, 1024)
-  while (cap < min) cap *= 2
-  const next = new (arr.constructor as new (n: number) => T)(cap)
-  next.set(arr)
-  return next
-}
