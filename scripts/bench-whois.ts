@@ -5,9 +5,9 @@
  *
  *   node --import tsx scripts/bench-whois.ts [--sample 500000] [--addresses 100000] [--rounds 3] [--data DIR] [--no-warm]
  *
- * The service warms first (its bulk cells of every network made by one scan: WhoisServiceOptions.warm)
- * and the rounds start once it has, timing its steady state; --no-warm times it making them as
- * addresses need them.
+ * The service is warmed first (its bulk cells of every network made by one scan:
+ * WhoisServiceOptions.warm, WhoisService.warm) and the rounds start once it is, timing its steady
+ * state; --no-warm times it making them as addresses need them.
  *
  * The store: the index a node holds once it has crawled the first --sample addresses of the sample
  * in the simulator's nested world (scripts/bench-index.ts's buildReachedIndex, as bench-rdap.ts
@@ -95,8 +95,9 @@ export async function benchWhois (o: WhoisBenchOptions): Promise<Record<string, 
       const service = await startWhoisService({ port: 0, maxLinesPerConnection: o.addresses + 1, warm: o.warm }, { source: storeAnswerSource(store) })
       try {
         if (o.warm) {
-          // the service answers while it warms; the rounds measure it warm (its steady state)
-          const networks = await service.warmed
+          // bulk mode would start the warm-up itself and answer while it runs; the rounds measure
+          // the service warm (its steady state)
+          const { made: networks } = await service.warm()
           result.warm_up = { networks, seconds: round((performance.now() - t0) / 1000), rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20) }
           log(`warmed: ${JSON.stringify(result.warm_up)}`)
         }

@@ -376,7 +376,7 @@ try {
     await step('serve_rdap', async () => await benchScript('bench-rdap.ts', ['--sample', String(serveSample)]))
     // at the registries' real budgets, then at 10× them: the crawl's pace quiet and while serving
     await step('serve_crawl', async () => await benchScript('bench-serve-crawl.ts', ['--budget', 'arin=10,ripe=10,apnic=10,lacnic=10/min,afrinic=1']))
-    await step('serve_crawl_10x', async () => await benchScript('bench-serve-crawl.ts', ['--budget', 'arin=100,ripe=100,apnic=100,lacnic=10/min,afrinic=10']))
+    await step('serve_crawl_10x', async () => await benchScript('bench-serve-crawl.ts', ['--budget', 'arin=100,ripe=100,apnic=100,lacnic=100/min,afrinic=10']))
   }
   result.targets = targets(result)
   const json = JSON.stringify(result, null, 2)

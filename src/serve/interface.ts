@@ -19,8 +19,11 @@ export interface AnswerSource {
    * network is unchanged, so that an address costs no read once its network was met.
    */
   firstMany: <T>(addresses: readonly number[], memo: AnswerMemo<T>) => Promise<Array<FirstAnswer<T>>>
-  /** makes `memo`'s entry of every network held, by one scan in the background (until `signal` aborts); resolves with how many */
-  warm: <T>(memo: AnswerMemo<T>, signal?: AbortSignal) => Promise<number>
+  /**
+   * makes `memo`'s entry of every network held, by one scan in the background (until `signal`
+   * aborts); resolves with how many, and whether every one was
+   */
+  warm: <T>(memo: AnswerMemo<T>, signal?: AbortSignal) => Promise<{ made: number, complete: boolean }>
   /** what the replica holds, read when an answer is written (cheap: from memory) */
   replica: () => ReplicaInfo
 }

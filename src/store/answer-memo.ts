@@ -5,7 +5,7 @@
  * the record had (the index's version tag, interval-index.ts), and made again when a commit
  * replaced the record since. The store fills it (StoreReads.answersOf): as addresses need it, and
  * once for every stored network by a scan (StoreReads.warmAnswers). An index rebuilt by a distrust
- * numbers its networks anew: the memo starts over (`reset`). The imported dumps' rows are kept
+ * numbers its networks anew: the memo starts over (`useIndex`). The imported dumps' rows are kept
  * too, up to `maxDumpRows` (a registry's dump holds millions), and never change while imported.
  *
  * With each value the memo keeps what `lookup`'s exactness rule needs of the record
@@ -29,6 +29,8 @@ export class AnswerMemo<T> {
   private tags = new Uint32Array(0)
   /** the index the ids are of (MemoryIndex); another one resets the memo */
   private index: unknown
+  /** times the memo started over on another index (a distrust rebuilt the store's) */
+  resets = 0
   private readonly dumped = new Map<string, MemoEntry<T>>()
 
   constructor (private readonly make: (r: NetworkRecord) => T, private readonly maxDumpRows = 1 << 16) {}
@@ -43,6 +45,7 @@ export class AnswerMemo<T> {
   /** starts over when `index` is not the one the entries are of */
   useIndex (index: unknown): void {
     if (this.index === index) return
+    if (this.index !== undefined) this.resets++
     this.index = index
     this.entries = []
     this.tags = new Uint32Array(0)

@@ -20,10 +20,10 @@ import { versionOf } from './value-format.js'
 import type { NetworkStoreOptions } from './options.js'
 import { BulkLayer } from '../bulk/layer.js'
 import type { NetworkRecord } from '../record/index.js'
-import type { BulkHit } from '../bulk/layer.js'
 import type { AnswerMemo, MemoEntry } from './answer-memo.js'
+import { answersOf, warmAnswers, type MemoView } from './memo-reads.js'
 
-/** records kept in memory once read (recordsOf): a WHOIS service's bulk mode reads the same networks for many addresses */
+/** records kept in memory once read (recordsOf): a WHOIS or RDAP service reads the same parents for many addresses */
 const RECENT_RECORDS = 65_536
 
 export abstract class StoreReads {
@@ -188,89 +188,29 @@ export abstract class StoreReads {
   }
 
   /**
-   * For each address, the entry `memo` keeps of its answer network — answerRange's, the first of
-   * `containing` (what `lookup` answers with) — or undefined where no network holds it. A network
-   * not kept yet, or replaced since it was, is read (the crawled ones in one read) and kept when the
-   * value read is the version the index holds now.
+   * For each address, the entry `memo` keeps of its answer network (what `lookup` answers with),
+   * or undefined where no network holds it; the networks not kept yet are read (memo-reads.ts).
    */
   async answersOf<T> (addresses: readonly number[], memo: AnswerMemo<T>): Promise<Array<MemoEntry<T> | undefined>> {
     this.assertOpen()
-    const index = this.memory
-    memo.useIndex(index)
-    const out: Array<MemoEntry<T> | undefined> = new Array(addresses.length).fill(undefined)
-    /** crawled networks to read: id → the positions they answer */
-    const toRead = new Map<number, number[]>()
-    const dumpsToRead = new Map<string, { hit: BulkHit, at: number[] }>()
-    for (let i = 0; i < addresses.length; i++) {
-      const a = addresses[i]
-      const id = this.networkIndex.mostSpecific(a)
-      const hit = this.bulk.mostSpecific(a)
-      // the rule of answerRange: the crawled network unless the dump's row is smaller
-      if (hit !== undefined && (id < 0 || this.networkIndex.end(id) - this.networkIndex.start(id) > hit.snapshot.end(hit.row) - hit.snapshot.start(hit.row))) {
-        const key = `${hit.snapshot.header.registry}:${hit.row}`
-        const kept = memo.getDumped(key)
-        if (kept !== undefined) out[i] = kept
-        else dumpsToRead.get(key)?.at.push(i) ?? dumpsToRead.set(key, { hit, at: [i] })
-        continue
-      }
-      if (id < 0) continue
-      const [ta, tb] = this.networkIndex.versionTag(id)
-      const kept = memo.get(id, ta, tb)
-      if (kept !== undefined) out[i] = kept
-      else toRead.get(id)?.push(i) ?? toRead.set(id, [i])
-    }
-    if (toRead.size > 0) {
-      const ids = [...toRead.keys()]
-      const values = await this.db.getMany(ids.map(id => networkKey(this.networkIndex.start(id), this.networkIndex.end(id))))
-      ids.forEach((id, k) => {
-        const v = values[k]
-        if (v === undefined) throw new StoreCorruptError(this.dataDir, `network ${this.networkIndex.start(id)}-${this.networkIndex.end(id)} is indexed but missing on disk`)
-        const e = this.keepAnswer(memo, index, id, v)
-        for (const i of toRead.get(id)!) out[i] = e
-      })
-    }
-    for (const [key, { hit, at }] of dumpsToRead) {
-      const e = memo.setDumped(key, await this.bulk.record(hit))
-      for (const i of at) out[i] = e
-    }
-    return out
+    return await answersOf(this.memoView, addresses, memo)
   }
 
-  /**
-   * Makes `memo`'s entry of every stored network, by one scan (a few µs a network), yielding to
-   * the event loop between batches; stops when the store closes, its index is rebuilt or `signal`
-   * aborts. Returns the networks made.
-   */
-  async warmAnswers<T> (memo: AnswerMemo<T>, signal?: AbortSignal): Promise<number> {
-    const index = this.memory
-    memo.useIndex(index)
-    let made = 0
-    try {
-      for await (const entries of this.db.scanBatches(networkBounds())) {
-        if (this.closed || this.memory !== index || signal?.aborted === true) break
-        for (const [k, v] of entries) {
-          const id = this.networkIndex.find(k.readUInt32BE(1), k.readUInt32BE(5))
-          if (id < 0) continue
-          this.keepAnswer(memo, index, id, v)
-          made++
-        }
-        await new Promise(resolve => setImmediate(resolve))
-      }
-    } catch (err) {
-      // the store closed under the scan: nothing to finish
-      if (!this.closed) throw err
-    }
-    return made
+  /** Makes `memo`'s entry of every stored network, by one scan (memo-reads.ts). */
+  async warmAnswers<T> (memo: AnswerMemo<T>, signal?: AbortSignal): Promise<{ made: number, complete: boolean }> {
+    return await warmAnswers(this.memoView, memo, signal)
   }
 
-  /** the entry of a network's stored value; kept when it is the version the index holds */
-  private keepAnswer<T> (memo: AnswerMemo<T>, index: MemoryIndex, id: number, v: Buffer): MemoEntry<T> {
-    const f = this.db.unframe(v)
-    const r = this.db.decodeStored(f.body, b => canonicalNetwork(decodeValue(b), 'stored network'))
-    const version = versionOf(f)
-    const [ta, tb] = index === this.memory ? this.networkIndex.versionTag(id) : [-1, -1]
-    const current = version.readUInt32BE(0) === ta && version.readUInt32BE(4) === tb
-    return memo.set(current ? index : undefined, id, ta, tb, r)
+  /** what memo-reads.ts reads of this store, live (the index is replaced by a distrust) */
+  private get memoView (): MemoView {
+    const store = this
+    return {
+      get memory () { return store.memory },
+      get bulk () { return store.bulk },
+      get closed () { return store.closed },
+      db: this.db,
+      dataDir: this.dataDir
+    }
   }
 
   /** size of the union of all networks */

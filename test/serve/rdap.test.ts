@@ -319,7 +319,7 @@ test('a source that throws gives a 500 RDAP error without its message or stack, 
   const failing: AnswerSource = {
     lookup: async () => { throw new Error('disk on fire at /var/secret/db') },
     firstMany: async () => { throw new Error('disk on fire at /var/secret/db') },
-    warm: async () => 0,
+    warm: async () => ({ made: 0, complete: true }),
     replica: () => ({ networks: 0, dumps: [] })
   }
   const s = await startRdapServer({ port: 0 }, { source: failing, logger: createLogger({ format: 'json', write: l => lines.push(l) }) })
@@ -340,7 +340,7 @@ test('a source that throws gives a 500 RDAP error without its message or stack, 
 })
 
 test('a source too slow gets 503 with Retry-After after answerTimeoutMs', { timeout: 30_000 }, async t => {
-  const stuck: AnswerSource = { lookup: async () => await new Promise(() => {}), firstMany: async () => await new Promise(() => {}), warm: async () => 0, replica: () => ({ networks: 0, dumps: [] }) }
+  const stuck: AnswerSource = { lookup: async () => await new Promise(() => {}), firstMany: async () => await new Promise(() => {}), warm: async () => ({ made: 0, complete: true }), replica: () => ({ networks: 0, dumps: [] }) }
   const s = await startRdapServer({ port: 0, answerTimeoutMs: 50 }, { source: stuck })
   try {
     const r = await curl(t, [`${s.url}ip/8.8.8.8`])

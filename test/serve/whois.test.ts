@@ -150,9 +150,9 @@ describe('bulk mode\'s cells of each network, made once (store/answer-memo.ts)',
       try {
         await store.commit({ networks: NETWORKS })
         const asked = ['8.8.8.8', '8.1.2.3', '193.0.0.1']
-        // warmed on an empty store; the networks' cells are made when first asked for
-        assert.equal(await s.warmed, 0)
         const before = await bulk(s.port, asked)
+        // bulk mode started the warm-up (when `warm`); it has made each network's cells since
+        assert.deepEqual(await s.warm(), warm ? { made: NETWORKS.length, complete: true } : { made: 0, complete: false })
         assert.match(before[0], /^8\.8\.8\.8 \| exact \| 8\.8\.8\.0\/24 \| arin \| US \| Google LLC$/)
         // an earlier observation of the network replaces the record under the same range (store/pick.ts)
         await store.commit({ networks: [{ ...NETWORKS[1], org: 'Google Renamed LLC', fetchedAt: T0 - 60_000 }] })
@@ -170,14 +170,14 @@ describe('bulk mode\'s cells of each network, made once (store/answer-memo.ts)',
     })
   }
 
-  it('makes every network\'s cells at the start when warm, and answers as a single query does', async () => {
+  it('makes every network\'s cells once asked to, and answers as a single query does', async () => {
     const { dir, cleanup } = await tempDir()
     const store = await NetworkStore.open({ dataDir: join(dir, 'data') })
     try {
       await store.commit({ networks: NETWORKS })
       const s = await startWhoisService({ port: 0 }, { source: storeAnswerSource(store) })
       try {
-        assert.equal(await s.warmed, NETWORKS.length)
+        assert.deepEqual(await s.warm(), { made: NETWORKS.length, complete: true })
         const asked = ['8.8.8.8', '8.1.2.3', '193.0.0.1', '8.200.0.1', '10.0.0.1', '45.1.2.3']
         const want = await Promise.all(asked.map(async a => bulkLine(await lookupReport(store, ip(a)), true).replace(/\r\n$/, '')))
         assert.deepEqual((await exchange(s.port, `begin\nverbose\n${asked.join('\n')}\nend\n`)).split('\r\n').filter(l => l !== '').slice(2), want)

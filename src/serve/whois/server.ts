@@ -44,8 +44,9 @@ export interface WhoisServiceOptions {
   /** bulk mode: batches of one connection under way at once @default 4 */
   batchesInFlight: number
   /**
-   * bulk mode: make every network's cells of a line at the start, by one scan of the store in the
-   * background, so that no address waits for a read (else made as addresses need them) @default true
+   * bulk mode: when it is first asked for, make every network's cells of a line by one scan of the
+   * store in the background, so that no address waits for a read then (else, and until then, they
+   * are made as addresses need them) @default true
    */
   warm: boolean
 }
@@ -73,8 +74,13 @@ export interface WhoisServiceComponents {
 export interface WhoisService {
   readonly host: string
   readonly port: number
-  /** resolves once every network's cells of a bulk line are made (with how many; 0 without `warm`) */
-  readonly warmed: Promise<number>
+  /**
+   * Starts making every network's cells of a bulk line now, unless they are being made or were
+   * made for the store's index as it is (bulk mode starts it; again after a distrust emptied
+   * them); resolves when done or stopped (the service closed), with how many were made. Without
+   * `warm`: nothing is made ahead.
+   */
+  warm: () => Promise<{ made: number, complete: boolean }>
   close: () => Promise<void>
 }
 
@@ -110,7 +116,7 @@ export async function startWhoisService (opts: Partial<WhoisServiceOptions> & { 
       if (n <= 0) perClient.delete(client)
       else perClient.set(client, n)
     })
-    serveConnection(socket, o, components, memo)
+    serveConnection(socket, o, components, memo, () => { void warm() })
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -120,32 +126,47 @@ export async function startWhoisService (opts: Partial<WhoisServiceOptions> & { 
   server.on('error', err => components.log?.('whois service: error', { err: String(err?.message ?? err) }))
   const address = server.address() as AddressInfo
   const stopWarming = new AbortController()
-  const t0 = performance.now()
-  const warmed = !o.warm
-    ? Promise.resolve(0)
-    : components.source.warm(memo, stopWarming.signal).then(networks => {
-      if (!stopWarming.signal.aborted) components.log?.('whois service: bulk answers prepared', { networks, ms: Math.round(performance.now() - t0) }, 'info')
-      return networks
-    }, (err: any) => {
-      // answers are made as addresses need them, as without `warm`
-      components.log?.('whois service: could not prepare the bulk answers', { err: String(err?.message ?? err) })
-      return 0
-    })
+  let warming: Promise<{ made: number, complete: boolean }> | undefined
+  let warmingNow = false
+  /** memo.resets when the last warm-up ended: a distrust since emptied the memo, and bulk mode warms it again */
+  let warmedAt = -1
+  const warm = async (): Promise<{ made: number, complete: boolean }> => {
+    if (!o.warm) return { made: 0, complete: false }
+    if (!warmingNow && (warming === undefined || memo.resets !== warmedAt)) {
+      warmingNow = true
+      warming = (async () => {
+        const t0 = performance.now()
+        try {
+          const done = await components.source.warm(memo, stopWarming.signal)
+          if (done.complete) components.log?.('whois service: bulk answers prepared', { networks: done.made, ms: Math.round(performance.now() - t0) }, 'info')
+          return done
+        } catch (err: any) {
+          // answers are made as addresses need them, as without `warm`
+          components.log?.('whois service: could not prepare the bulk answers', { err: String(err?.message ?? err) })
+          return { made: 0, complete: false }
+        } finally {
+          warmedAt = memo.resets
+          warmingNow = false
+        }
+      })()
+    }
+    return await warming!
+  }
   return {
     host: address.address,
     port: address.port,
-    warmed,
+    warm,
     close: async () => {
       const closed = new Promise<void>(resolve => server.close(() => resolve()))
       for (const s of [...sockets, ...refused]) s.destroy()
       stopWarming.abort()
-      await Promise.all([closed, warmed])
+      await Promise.all([closed, warming])
     }
   }
 }
 
 /** One connection: a query, or bulk mode. */
-function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServiceComponents, memo: AnswerMemo<BulkCells>): void {
+function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServiceComponents, memo: AnswerMemo<BulkCells>, bulkStarted: () => void): void {
   const now = c.now ?? Date.now
   let mode: 'first' | 'bulk' | 'done' = 'first'
   let verbose = false
@@ -242,7 +263,7 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
     const line = raw.replace(/\r$/, '').trim()
     if (mode === 'first') {
       if (tooLong) return finish(`${COMMENT}Query over ${o.maxLineBytes} bytes refused.\r\n`)
-      if (line.toLowerCase() === 'begin') { mode = 'bulk'; return }
+      if (line.toLowerCase() === 'begin') { mode = 'bulk'; bulkStarted(); return }
       // a whois client may send flags before the query (`-B 8.8.8.8`): the address is the last word
       const query = line.split(/\s+/).pop() ?? ''
       const address = tryParseIPv4(query)
