@@ -243,6 +243,9 @@ function serveConnection (socket: Socket, o: WhoisServiceOptions, c: WhoisServic
   const answerBatch = async (items: Array<number | string>, asVerbose: boolean): Promise<string> => {
     const addresses = items.filter((x): x is number => typeof x === 'number')
     try {
+      // each batch in a turn of the event loop of its own: what else the node does (its crawl's
+      // answers, timers) comes between batches, never behind all of them
+      await new Promise(resolve => setImmediate(resolve))
       const answers = await c.source.firstMany(addresses, memo)
       let k = 0
       return items.map(x => typeof x === 'number' ? firstBulkLine(x, answers[k++], asVerbose) : x).join('')
