@@ -4,7 +4,7 @@
  * date, machine, load average, command, and per window the crawl's requests/s and what the
  * services answered.
  *
- *   npm run build && node --import tsx scripts/bench-serve-crawl.ts [--budget SPEC] [--window 20] [--pairs 2] [--index-sample 100000] [--sample 300000] [--whois-rate 0] [--rdap-rate 0]
+ *   npm run build && node --import tsx scripts/bench-serve-crawl.ts [--budget SPEC] [--window 20] [--pairs 2] [--index-sample 100000] [--sample 300000] [--whois-rate 0] [--rdap-rate 0] [--serve-share F]
  *
  * The simulator runs in this process (nested world; --budget per registry, the registries' real
  * budgets unless given). One `whoismesh node start --serve-whois --serve-rdap` process starts on
@@ -45,7 +45,8 @@ const { values: args } = parseArgs({
     rdap: { type: 'string' },
     seconds: { type: 'string' },
     'whois-rate': { type: 'string', default: '0' },
-    'rdap-rate': { type: 'string', default: '0' }
+    'rdap-rate': { type: 'string', default: '0' },
+    'serve-share': { type: 'string' }
   }
 })
 const round = (x: number, d = 1): number => Number(x.toFixed(d))
@@ -54,7 +55,7 @@ const log = (s: string): void => { process.stderr.write(`bench-serve-crawl: ${s}
 if (args.phase === 'load') {
   process.stdout.write(JSON.stringify(await load(Number(args.whois), Number(args.rdap), Number(args.seconds), Number(args['index-sample']), Number(args['whois-rate']), Number(args['rdap-rate']))) + '\n')
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.stdout.write(JSON.stringify(await benchServeCrawl({ budget: args.budget!, window: Number(args.window), pairs: Number(args.pairs), sample: Number(args.sample), indexSample: Number(args['index-sample']), whoisRate: Number(args['whois-rate']), rdapRate: Number(args['rdap-rate']) }), null, 2) + '\n')
+  process.stdout.write(JSON.stringify(await benchServeCrawl({ budget: args.budget!, window: Number(args.window), pairs: Number(args.pairs), sample: Number(args.sample), indexSample: Number(args['index-sample']), whoisRate: Number(args['whois-rate']), rdapRate: Number(args['rdap-rate']), ...(args['serve-share'] !== undefined ? { serveShare: Number(args['serve-share']) } : {}) }), null, 2) + '\n')
 }
 
 export interface ServeCrawlOptions {
@@ -67,12 +68,14 @@ export interface ServeCrawlOptions {
   /** the load's pace: bulk-mode addresses/s and RDAP queries/s (0: as fast as answered) */
   whoisRate: number
   rdapRate: number
+  /** the node's --serve-share (its default when undefined) */
+  serveShare?: number
 }
 
 export async function benchServeCrawl (o: ServeCrawlOptions): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
-    command: `node --import tsx scripts/bench-serve-crawl.ts --budget ${o.budget} --window ${o.window} --pairs ${o.pairs} --index-sample ${o.indexSample} --sample ${o.sample} --whois-rate ${o.whoisRate} --rdap-rate ${o.rdapRate}`,
+    command: `node --import tsx scripts/bench-serve-crawl.ts --budget ${o.budget} --window ${o.window} --pairs ${o.pairs} --index-sample ${o.indexSample} --sample ${o.sample} --whois-rate ${o.whoisRate} --rdap-rate ${o.rdapRate}${o.serveShare !== undefined ? ` --serve-share ${o.serveShare}` : ''}`,
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: round(totalmem() / 2 ** 30), node: process.version },
     loadavg_before: loadavg().map(x => round(x, 2))
   }
@@ -86,7 +89,7 @@ export async function benchServeCrawl (o: ServeCrawlOptions): Promise<Record<str
     log(`building the index of the first ${o.indexSample} sample addresses…`)
     const nested = new NestedWorld(await buildWorld({ transferRate: defaultSimulatorOptions.transferRate }), defaultSimulatorOptions.worldSeed)
     result.index = { sample: o.indexSample, ...await buildReachedIndex(join(fixture.dir, 'served'), nested, sampleSlice(o.indexSample)) }
-    const node = startNode({ dir: fixture.dir, name: 'served', registries: fixture.registries, sampleLimit: o.sample, extraArgs: ['--serve-whois', '127.0.0.1:0', '--serve-rdap', '127.0.0.1:0'] })
+    const node = startNode({ dir: fixture.dir, name: 'served', registries: fixture.registries, sampleLimit: o.sample, extraArgs: ['--serve-whois', '127.0.0.1:0', '--serve-rdap', '127.0.0.1:0', ...(o.serveShare !== undefined ? ['--serve-share', String(o.serveShare)] : [])] })
     nodes.push(node)
     const ready = await waitForLog(node, 'node ready', 300_000)
     const queries = (): number => { const s = sim.stats().registries; return REGISTRY_IDS.reduce((n, id) => n + s[id].queries, 0) }

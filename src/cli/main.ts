@@ -11,6 +11,7 @@ import { DUMP_FORMATS } from '../report/dump.js'
 import { EXPORT_FORMATS } from '../export/interface.js'
 import { VERSION } from '../version.js'
 import { defaultNodeOptions } from '../node/options.js'
+import { SERVE_PACE_DEFAULTS } from '../serve/pace.js'
 
 // the other commands are loaded when they run, so that a usage error, --help, dump or lookup do not
 // wait for libp2p to load (about two seconds)
@@ -93,6 +94,7 @@ export function buildProgram (outcome: CommandOutcome = { exitCode: 0 }): Comman
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', port('--metrics-port'))
     .option('--serve-whois <[addr:]port>', 'answer WHOIS clients (port 43 protocol; bulk mode: begin/verbose/…/end) from this node\'s replica; PORT alone listens on 127.0.0.1, 0.0.0.0:PORT on every address', listenAddress('--serve-whois'))
     .option('--serve-rdap <[addr:]port>', 'answer RDAP clients (GET /ip/ADDRESS, /ip/PREFIX/LEN) from this node\'s replica; PORT alone listens on 127.0.0.1, 0.0.0.0:PORT on every address', listenAddress('--serve-rdap'))
+    .option('--serve-share <share>', `with --serve-whois/--serve-rdap: the services answer while the node's event loop is busy less than this share of the time (0–1), so that the crawl keeps its pace; 1 = answer as fast as they can`, nonNegativeNumber('--serve-share', 1), SERVE_PACE_DEFAULTS.maxBusy)
     .option('--status-interval <s>', 'seconds between progress log lines when stderr is not a terminal (on a terminal: a live status line, refreshed every second)', positiveInt('--status-interval'), 10)
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']))
     .option('--quiet', 'only warnings and errors')

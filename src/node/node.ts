@@ -30,6 +30,7 @@ import { registryForAddress } from '../registry/iana.js'
 import { createNodeMetrics, startMetricsServer, observeCrawlStatus, countRegistryRequest, type MetricsServer } from '../metrics/index.js'
 import type { NodeOptions } from './options.js'
 import { startServices, storeAnswerSource, type Services } from '../serve/index.js'
+import { paceFor } from '../serve/pace.js'
 
 import { heartbeatBody, nodeProgress, requestOutcome } from './node-reports.js'
 
@@ -192,7 +193,7 @@ export class WhoismeshNode {
       }
       const port = await node.control.start()
       // the WHOIS and RDAP services answer from this replica (src/serve)
-      if (opts.serve !== undefined) node.services = await startServices({ ...opts.serve, registryEndpoints: opts.endpoints }, { source: storeAnswerSource(store, node.mesh.peerId.toString()), logger, register: node.metrics.register })
+      if (opts.serve !== undefined) node.services = await startServices({ ...opts.serve, registryEndpoints: opts.endpoints }, { source: storeAnswerSource(store, node.mesh.peerId.toString(), paceFor(opts.serve.share)), logger, register: node.metrics.register })
       logger.info('node ready', { peerId: node.mesh.peerId.toString(), listen: node.mesh.listenAddrs(), dataDir: opts.dataDir, controlPort: port, ...(node.metricsServer !== undefined ? { metricsPort: node.metricsServer.port } : {}), ...(node.services !== undefined ? { serving: node.services.ports } : {}), networks: store.counts().networks, sample: node.opts.sampleLimit ?? 'all' })
     } catch (err) {
       node?.fleetBudget.stop()

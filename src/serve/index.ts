@@ -26,6 +26,8 @@ export interface ServicesOptions {
   rdap?: ListenAddress
   /** the registries the answers link to (RDAP `related`, `port43`): the real RIRs', or a simulator's @default the real RIRs */
   registryEndpoints?: RegistryEndpoints
+  /** a crawling node's: the event loop's busy share above which lookups wait (pace.ts ServePace.maxBusy) */
+  share?: number
 }
 
 export interface ServicesComponents {

@@ -81,20 +81,21 @@ export async function answersOf<T> (store: MemoView, addresses: readonly number[
 /**
  * Makes `memo`'s entry of every stored network, by one scan (a few µs a network), yielding to the
  * event loop every few milliseconds; starts over on the new index when a distrust rebuilds it (up
- * to WARM_PASSES times). Stops when the store closes or `signal` aborts. Resolves with the
- * networks made and whether every one was.
+ * to WARM_PASSES times). Stops when the store closes or `signal` aborts. `pause` is awaited
+ * between slices too (a crawling node's ServePace). Resolves with the networks made and whether
+ * every one was.
  */
-export async function warmAnswers<T> (store: MemoView, memo: AnswerMemo<T>, signal?: AbortSignal): Promise<{ made: number, complete: boolean }> {
+export async function warmAnswers<T> (store: MemoView, memo: AnswerMemo<T>, signal?: AbortSignal, pause?: () => Promise<void>): Promise<{ made: number, complete: boolean }> {
   let made = 0
   for (let pass = 1; ; pass++) {
     const index = store.memory
     memo.useIndex(index)
-    const outcome = await warmPass(store, memo, index, () => { made++ }, signal)
+    const outcome = await warmPass(store, memo, index, () => { made++ }, signal, pause)
     if (outcome !== 'index rebuilt' || pass >= WARM_PASSES) return { made, complete: outcome === 'done' }
   }
 }
 
-async function warmPass<T> (store: MemoView, memo: AnswerMemo<T>, index: MemoryIndex, onMade: () => void, signal?: AbortSignal): Promise<'done' | 'stopped' | 'index rebuilt'> {
+async function warmPass<T> (store: MemoView, memo: AnswerMemo<T>, index: MemoryIndex, onMade: () => void, signal?: AbortSignal, pause?: () => Promise<void>): Promise<'done' | 'stopped' | 'index rebuilt'> {
   let since = performance.now()
   try {
     for await (const entries of store.db.scanBatches(networkBounds())) {
@@ -109,6 +110,7 @@ async function warmPass<T> (store: MemoView, memo: AnswerMemo<T>, index: MemoryI
         // a crawling node's event loop is not held for longer than this
         if (performance.now() - since > WARM_SLICE_MS) {
           await new Promise(resolve => setImmediate(resolve))
+          await pause?.()
           since = performance.now()
         }
       }

@@ -197,8 +197,8 @@ export abstract class StoreReads {
   }
 
   /** Makes `memo`'s entry of every stored network, by one scan (memo-reads.ts). */
-  async warmAnswers<T> (memo: AnswerMemo<T>, signal?: AbortSignal): Promise<{ made: number, complete: boolean }> {
-    return await warmAnswers(this.memoView, memo, signal)
+  async warmAnswers<T> (memo: AnswerMemo<T>, signal?: AbortSignal, pause?: () => Promise<void>): Promise<{ made: number, complete: boolean }> {
+    return await warmAnswers(this.memoView, memo, signal, pause)
   }
 
   /** what memo-reads.ts reads of this store, live (the index is replaced by a distrust) */

@@ -51,6 +51,8 @@ export interface NodeStartCommandOptions {
   serveWhois?: { host: string, port: number }
   /** `--serve-rdap [ADDR:]PORT` */
   serveRdap?: { host: string, port: number }
+  /** `--serve-share`: ServePace.maxBusy */
+  serveShare?: number
   statusInterval: number
   logFormat?: LogFormat
   quiet?: boolean
@@ -184,7 +186,7 @@ async function crawlWith (o: NodeStartCommandOptions, c: StartContext): Promise<
     auditDistrust: o.auditDistrust,
     controlPort: o.controlPort,
     metricsPort: o.metricsPort,
-    ...(o.serveWhois !== undefined || o.serveRdap !== undefined ? { serve: { whois: o.serveWhois, rdap: o.serveRdap } } : {}),
+    ...(o.serveWhois !== undefined || o.serveRdap !== undefined ? { serve: { whois: o.serveWhois, rdap: o.serveRdap, ...(o.serveShare !== undefined ? { share: o.serveShare } : {}) } } : {}),
     delegations,
     mesh: { listen, bootstrap, heartbeatIntervalMs: o.heartbeatMs, swarmKey }
   }, logger).catch(err => { throw nameListenFailure(err, { listen: '--listen', controlPort: '--control-port', metricsPort: '--metrics-port' }) })

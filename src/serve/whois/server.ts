@@ -7,10 +7,11 @@
  * client's end of input (format.ts).
  *
  * Bulk mode looks its lines up in batches, answers written in order; reading pauses while the
- * client does not read what it asked for. A network's cells of a line are made once (an
- * AnswerMemo, store/answer-memo.ts: made again when a commit replaces the network) — for every
- * network at the start, by a scan in the background (`warm`) — so that an address costs a walk
- * of the in-memory index and no read of the store.
+ * client does not read what it asked for; each batch takes a turn of the event loop of its own.
+ * A network's cells of a line are made once (an AnswerMemo, store/answer-memo.ts: made again when
+ * a commit replaces the network) — for every network when bulk mode is first asked for, by a scan
+ * in the background (`warm`) — so that an address costs a walk of the in-memory index and no
+ * read of the store.
  *
  * Bounded per connection and per client: a line's length, the lines of a connection, the time a
  * connection may stay idle, the connections one client address may hold and all connections.
