@@ -265,7 +265,8 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
     // both counted the two others again before the launch ended
     assert.match(r.out, /n1 \(bootstrap\): 2 live peers/)
     for (const h of hosts.slice(0, 2)) {
-      assert.match(status(h), /RUNNING/, h.name)
+      // started (it joined the others); RUNNING once it has lived startsecs=5
+      await waitFor(() => /RUNNING/.test(status(h)), 60_000, `supervisord to count ${h.name} as RUNNING`, 250)
       assert.match(await program(h), /^autostart=true$/m, h.name)
     }
     assert.equal(programPid(hosts[2].service), n3, 'the node left running was restarted')
