@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Mesh } from '../src/mesh/mesh.js'
 import type { Heartbeat } from '../src/mesh/messages.js'
-import { formatTable } from '../src/cli/commands/metrics.js'
+import { formatTable, HeardNodes } from '../src/cli/commands/metrics.js'
 import { REGISTRY_IDS, type RegistryId } from '../src/registry/interface.js'
 import { silentLogger } from '../src/util/logger.js'
 import { BIN } from '../test/helpers/cli.js'
@@ -90,8 +90,9 @@ const watcher = new Mesh({ listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [bootAdd
   heartbeat: () => ({ version: 'demo', counters: {}, demand: zero, rates: zero, backoff: {}, index: { networks: 0, negatives: 0, digest: '0'.repeat(64) }, sample: { total: 0, resolved: 0 } })
 })
 await watcher.start()
-const latest = new Map<string, { hb: Heartbeat, at: number }>()
-watcher.on('heartbeat', (hb: Heartbeat) => { if (!hb.light) latest.set(hb.peerId, { hb, at: Date.now() }) })
+const heard = new HeardNodes()
+const latest = heard.latest
+watcher.on('heartbeat', (hb: Heartbeat) => { if (!hb.light) heard.record(hb) })
 const tty = process.stdout.isTTY
 const timer = setInterval(() => {
   const table = formatTable(latest, watcher.opts.heartbeatIntervalMs)

@@ -1,8 +1,9 @@
 /**
  * The crawl's counters (CrawlCounters, named as the 2016 crawler's statuses): those the crawl
- * counts itself, persisted in the store's meta bucket with every commit and loaded when a run
- * starts, plus those others keep — requests sent (the registry gate) and addresses skipped because
- * a known network already covers them (the queues).
+ * counts itself, plus those others keep — requests sent (the registry gate) and addresses skipped
+ * because a known network already covers them (the queues). PERSISTED_COUNTERS go to the store's
+ * meta bucket with every commit and when a run ends, and are loaded when a run starts: a kill -9
+ * loses what was counted after the last commit, as it loses the answers in flight.
  */
 import { COUNTERS_META_KEY, PERSISTED_COUNTERS, type CrawlCounters, type CrawlStore } from './interface.js'
 
@@ -30,7 +31,7 @@ export class CrawlCounterBook {
     retries: 0
   }
 
-  /** the gate's request count when the persisted counters were loaded */
+  /** the gate's request count when the persisted counters were loaded (the queues' skips start at 0 with each run) */
   private requestsAtLoad: number
 
   constructor (private readonly sources: CounterSources) {

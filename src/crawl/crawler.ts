@@ -143,6 +143,8 @@ export class Crawler extends EventEmitter<CrawlerEvents> {
     try {
       await Promise.all(REGISTRY_IDS.map(async id => await this.dispatch(queues, id, signal)))
       await this.writer.idle()
+      // what was counted after the last answer's commit (the skips that followed it, above all)
+      await this.commit({ meta: this.book.meta() })
     } finally {
       stopReporting()
       signal?.removeEventListener('abort', onAbort)

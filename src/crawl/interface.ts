@@ -241,7 +241,7 @@ export interface CrawlCounters {
   gotWhois: number
   /** addresses given up on after retries ("Failed to lookup WHOIS"), persisted */
   failed: number
-  /** addresses skipped because a known network already covers them ("Within Known CIDR Block") */
+  /** addresses skipped because a known network already covers them ("Within Known CIDR Block"), persisted */
   withinKnownBlock: number
   /** addresses the registry answered as not found / unallocated, persisted */
   unallocated: number
@@ -259,7 +259,7 @@ export interface CrawlCounters {
   retries: number
 }
 
-export const PERSISTED_COUNTERS = ['gotWhois', 'failed', 'unallocated', 'rateLimited', 'lookups', 'listings', 'audits', 'requests', 'retries'] as const
+export const PERSISTED_COUNTERS = ['gotWhois', 'failed', 'withinKnownBlock', 'unallocated', 'rateLimited', 'lookups', 'listings', 'audits', 'requests', 'retries'] as const
 export type PersistedCounter = typeof PERSISTED_COUNTERS[number]
 
 export interface RegistryProgress {

@@ -186,11 +186,11 @@ export function formatCoverage (r: CoverageReport): string {
     `digest            ${r.digest}`,
     ...r.bulk.map(b => `bulk data         ${b.registry}: ${b.networks.toLocaleString('en-US')} networks from its dump (serial ${b.serial ?? 'unknown'}, taken ${b.taken_at.slice(0, 10)}, ${b.age_days.toFixed(1)} days old), answering ${b.sample_answered.toLocaleString('en-US')} sample addresses`),
     '',
-    'registry   networks   addresses covered   % of IPv4'
+    'registry   networks   addresses covered   % of allocatable'
   ]
   for (const id of REGISTRY_IDS) {
     const s = r.registries[id]
-    lines.push(`${id.padEnd(9)} ${s.networks.toLocaleString('en-US').padStart(9)} ${s.addresses_covered.toLocaleString('en-US').padStart(19)} ${s.percent_ipv4.toFixed(2).padStart(11)}`)
+    lines.push(`${id.padEnd(9)} ${s.networks.toLocaleString('en-US').padStart(9)} ${s.addresses_covered.toLocaleString('en-US').padStart(19)} ${s.percent_ipv4.toFixed(2).padStart(18)}`)
   }
   return lines.join('\n') + '\n'
 }

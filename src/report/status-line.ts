@@ -4,11 +4,12 @@
  * progress snapshots (WhoismeshNode.progress() takes them); the terminal handling is in
  * src/cli/status-reporter.ts.
  *
- *   slice 1,204/2,380 50.6% | sample 2,502/5,000 50.0% | 1,873 nets | ETA 2m05s | req/s arin 9.8/9.8 ripe 9.7/9.8 …
+ *   slice 1,204/2,380 50.6% | sample 2,502/5,000 50.0% | 1,873 nets | ETA 2m05s | req/s sent/share arin 9.8/9.8 ripe 9.7/9.8 … afrinic done
  *
  * "slice" is the part of the sample this node owns (by rendezvous hashing; all of it when alone),
  * "sample" the whole sample (resolved by any node: the index is replicated). Per registry the line
- * shows requests per second against this node's current share of that registry's budget. The ETA
+ * shows the requests per second this node sent beside its current share of that registry's
+ * budget, or "done" once none of its slice's addresses are left there. The ETA
  * is the slice's remaining addresses at the pace they were resolved over the last minute. With
  * imported dumps (`--bulk`), "bulk ripe 3h10m old …" says whose space they answer without a lookup.
  */
@@ -135,9 +136,11 @@ export function formatStatusLine (p: NodeProgress, r: ProgressRates, width = 200
   const regs: string[] = []
   for (const id of REGISTRY_IDS) {
     const g = p.registries[id]
-    if ((g.unreachableForMs ?? 0) > 0) regs.push(`${id} unreachable ${formatDuration(g.unreachableForMs! / 1000)}`)
+    // no work left there: a rate would be the last lookups' against a share already given back
+    if (g.remaining === 0) regs.push(`${id} done`)
+    else if ((g.unreachableForMs ?? 0) > 0) regs.push(`${id} unreachable ${formatDuration(g.unreachableForMs! / 1000)}`)
     else if (g.pausedForMs > 0) regs.push(`${id} paused ${formatDuration(g.pausedForMs / 1000)}`)
-    else if (g.remaining > 0 || r.requestsPerSecond[id] >= 0.05) regs.push(`${id} ${rate(r.requestsPerSecond[id])}/${rate(g.sharePerSecond)}`)
+    else regs.push(`${id} ${rate(r.requestsPerSecond[id])}/${rate(g.sharePerSecond)}`)
   }
   // higher priority parts are kept longer; among equals the last one goes first
   const parts: Array<{ text: string, priority: number, registry?: true }> = [
@@ -149,10 +152,10 @@ export function formatStatusLine (p: NodeProgress, r: ProgressRates, width = 200
     ...(p.bulk !== undefined && p.bulk.length > 0 ? [{ text: `bulk ${p.bulk.map(b => `${b.registry} ${formatDuration((p.at - b.takenAt) / 1000)} old`).join(' ')}`, priority: 2 }] : []),
     ...regs.map(text => ({ text, priority: 1, registry: true as const }))
   ]
-  // "slice … | sample … | … | req/s arin 9.8/9.8 ripe 9.7/9.8"
+  // "slice … | sample … | … | req/s sent/share arin 9.8/9.8 ripe 9.7/9.8"
   const join = (ps: typeof parts): string => ps.map((x, i) => {
     if (i === 0) return x.text
-    if (x.registry === true) return ps[i - 1].registry === true ? ` ${x.text}` : ` | req/s ${x.text}`
+    if (x.registry === true) return ps[i - 1].registry === true ? ` ${x.text}` : ` | req/s sent/share ${x.text}`
     return ` | ${x.text}`
   }).join('')
   const kept = [...parts]

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Crawler } from '../../src/crawl/crawler.js'
-import { defaultCrawlerOptions, defaultRegistryGateOptions, type AddressLookup, type AddressOwnership } from '../../src/crawl/interface.js'
+import { defaultCrawlerOptions, defaultRegistryGateOptions, PERSISTED_COUNTERS, type AddressLookup, type AddressOwnership } from '../../src/crawl/interface.js'
 import { RateLimiter } from '../../src/crawl/rate-limiter.js'
 import { RegistryGate } from '../../src/crawl/registry-gate.js'
 import { NetworkStore } from '../../src/store/index.js'
@@ -217,6 +217,21 @@ test('not-found answers are stored as unallocated and never asked again', async 
     assert.equal(client.calls.length, before, 'a resolved address was asked again')
     assert.equal(s2.sampleResolved, 2)
     assert.equal(s2.counters.lookups, s1.counters.lookups, 'counters persist across runs')
+  })
+})
+
+test('every persisted counter, the addresses skipped inside known networks included, is where the next run starts from', async () => {
+  await withStore(async (store) => {
+    const client = new FakeRegistries(['8.8.0.0/16'])
+    const sample = addressesOf('8.8.0.0/16', 8)
+    const s1 = await makeCrawler(store, client, sample).run()
+    assert.equal(s1.counters.lookups, 1)
+    assert.equal(s1.counters.withinKnownBlock, 7, 'the answer for the first address covers the seven others')
+    // as after a restart: a new crawler finds nothing left to ask and skips nothing itself
+    const s2 = await makeCrawler(store, client, sample).run()
+    assert.equal(client.calls.length, 1)
+    assert.equal(s2.counters.withinKnownBlock, 7, '"Within Known CIDR Block" was forgotten')
+    for (const k of PERSISTED_COUNTERS) assert.equal(s2.counters[k], s1.counters[k], `counter ${k}`)
   })
 })
 

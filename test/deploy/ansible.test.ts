@@ -1,34 +1,36 @@
 /**
- * `ansible-playbook launch.yml` for real: three hosts on this machine (local connections, each
- * with its own ports, release directory, data directory and service), supervised by supervisord
- * with the systemd unit's command line (no systemd runs in CI), crawling a small sample against
- * the simulator. Checks: the nodes find each other and finish the crawl with identical digests,
- * collect.yml gathers identical dumps, a second launch changes nothing, `--limit --check` works,
- * the supervisor restarts a killed node, a peer without the swarm key sees nobody, the unit
- * passes `systemd-analyze verify`, and stop.yml stops the fleet.
+ * The ansible/ playbooks for real: three hosts on this machine (local connections, each with its
+ * own ports, release directory, data directory and service — several nodes on one machine, as
+ * inventory.example shows), supervised by supervisord with the systemd unit's command line (no
+ * systemd runs in CI), crawling a small sample against the simulator. Checks: two nodes on one
+ * machine sharing a port and a prefix are refused before anything is installed; the nodes find
+ * each other and finish the crawl with identical digests, collect.yml gathers identical dumps, a
+ * second launch changes nothing, `--limit --check` works, the supervisor restarts a killed node, a
+ * peer without the swarm key sees nobody, the unit passes `systemd-analyze verify`; stopped nodes
+ * stay stopped when supervisord restarts and launch.yml starts them again; the operators'
+ * commands, run as root as the docs give them, leave every file of a data directory the service
+ * user's; remove.yml leaves no service, program, release or log behind, and the data only when asked.
  *
  * Needs root, ansible-playbook and supervisor (`.ci/run` installs them). Set
  * WHOISMESH_SKIP_DEPLOY_TEST=1 to skip it on a machine without them.
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, chmod, writeFile, stat } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, mkdir, readFile, readdir, rm, chmod, chown, writeFile, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { runCli, spawnCli, waitFor } from '../helpers/cli.js'
 import { skipOutsideCi } from '../helpers/skip.js'
+import {
+  changedTasks, freePort, hostLine, localVars, onHost, ownedByOthers, playbook, programPid, supervisorctl, tail, userIds, which, type LocalHost
+} from '../helpers/ansible.js'
 
-const ANSIBLE_DIR = fileURLToPath(new URL('../../ansible/', import.meta.url))
 const HOSTS = ['n1', 'n2', 'n3']
 const SAMPLE = 1500
-
-function which (cmd: string): boolean {
-  try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true } catch { return false }
-}
+/** the service user launch.yml creates (whoismesh_user's default) */
+const SERVICE_USER = 'whoismesh'
 
 const skip = process.env.WHOISMESH_SKIP_DEPLOY_TEST === '1' ? 'WHOISMESH_SKIP_DEPLOY_TEST=1' : false
 if (skip === false) {
@@ -36,91 +38,61 @@ if (skip === false) {
   for (const cmd of ['ansible-playbook', 'supervisorctl']) assert.ok(which(cmd), `the deployment test needs ${cmd} (apt-get install ansible supervisor, as .ci/run does)`)
 }
 
-/**
- * A port that is free now and stays out of other tests' way: below Linux's ephemeral range
- * (32768–60999), which every `listen(0)` and outgoing connection of the other tests draws from —
- * the nodes start minutes after the ports are chosen.
- */
-const chosen = new Set<number>()
-async function freePort (): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000)
-    if (chosen.has(port)) continue
-    chosen.add(port)
-    const free = await new Promise<boolean>(resolve => {
-      const s = createServer()
-      s.once('error', () => resolve(false))
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-    })
-    if (free) return port
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+
+test('ansible: two nodes on one machine sharing a port and a prefix are refused, naming the clash, before anything is made', { skip, timeout: 5 * 60_000 }, async () => {
+  const base = await mkdtemp(join(tmpdir(), 'whoismesh-clash-'))
+  try {
+    const port = await freePort()
+    const hosts: LocalHost[] = []
+    for (const n of ['a', 'b']) {
+      hosts.push({ name: `clash-${n}`, port, metricsPort: await freePort(), prefix: join(base, 'opt'), data: join(base, n, 'data'), service: `whoismesh-ci-${process.pid}-clash-${n}` })
+    }
+    const inventory = join(base, 'inventory')
+    await writeFile(inventory, ['[nodes]', ...hosts.map(hostLine), '', '[nodes:vars]', ...localVars(),
+      `whoismesh_secrets_dir=${join(base, 'fleet')}`, `whoismesh_build_dir=${join(base, 'build')}`, ''].join('\n'))
+    const r = await playbook('launch.yml', inventory)
+    assert.notEqual(r.code, 0, `launch.yml accepted the clash:\n${tail(r.out)}`)
+    for (const [me, other] of [[hosts[0], hosts[1]], [hosts[1], hosts[0]]]) {
+      assert.match(r.out, new RegExp(`${me.name} clashes with another node on its machine: whoismesh_port ${port} is also ${other.name}'s whoismesh_port; whoismesh_prefix ${escape(me.prefix)} is also ${other.name}'s whoismesh_prefix\\. `), tail(r.out))
+    }
+    // refused first: no key made, nothing installed
+    for (const path of [join(base, 'fleet'), join(base, 'build'), hosts[0].prefix, ...hosts.map(h => h.data), ...hosts.map(h => `/etc/supervisor/conf.d/${h.service}.conf`)]) {
+      assert.equal(existsSync(path), false, `${path} was made`)
+    }
+  } finally {
+    await rm(base, { recursive: true, force: true })
   }
-  throw new Error('no free port between 20000 and 32000')
-}
+})
 
-interface Recap { ok: number, changed: number, failed: number, unreachable: number }
-
-/** Runs a playbook; returns its output and the PLAY RECAP per host. */
-async function playbook (name: string, inventory: string, extra: string[] = [], timeoutMs = 600_000): Promise<{ code: number | null, out: string, recap: Map<string, Recap> }> {
-  const child = spawn('ansible-playbook', ['-i', inventory, name, ...extra], {
-    cwd: ANSIBLE_DIR,
-    env: { ...process.env, ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let out = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d })
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)))
-  clearTimeout(timer)
-  const recap = new Map<string, Recap>()
-  for (const m of out.matchAll(/^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm)) {
-    recap.set(m[1], { ok: Number(m[2]), changed: Number(m[3]), unreachable: Number(m[4]), failed: Number(m[5]) })
-  }
-  return { code, out, recap }
-}
-
-/** The end of a playbook's output, after every task failure in it (a failed host drops out early). */
-function tail (s: string, n = 4000): string {
-  const failures = s.split('\n').filter(l => /^(fatal|failed): \[/.test(l)).map(l => l.slice(0, 1500))
-  const end = s.length > n ? '…' + s.slice(-n) : s
-  return failures.length > 0 ? `${failures.join('\n')}\n…\n${end}` : end
-}
-
-test('ansible: launch a three-host fleet, collect identical dumps, relaunch with changed=0', { skip, timeout: 25 * 60_000 }, async (t) => {
+test('ansible: launch a three-host fleet, collect identical dumps, relaunch with changed=0, stop, remove', { skip, timeout: 25 * 60_000 }, async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'whoismesh-ansible-'))
   await chmod(base, 0o755) // the service user must reach the data directories under it
   const tag = `whoismesh-ci-${process.pid}`
-  const hosts = await Promise.all(HOSTS.map(async h => ({
-    name: h,
-    port: await freePort(),
-    metricsPort: await freePort(),
-    prefix: join(base, h, 'opt'),
-    data: join(base, h, 'data'),
-    service: `${tag}-${h}`
-  })))
+  const hosts: LocalHost[] = []
+  for (const h of HOSTS) {
+    hosts.push({ name: h, port: await freePort(), metricsPort: await freePort(), prefix: join(base, h, 'opt'), data: join(base, h, 'data'), service: `${tag}-${h}` })
+  }
   const sim = spawnCli(['sim', '--budget', 'all=100', '--registries-out', join(base, 'sim.json')])
-  let inventory = ''
+  const inventory = join(base, 'inventory')
   after(async () => {
-    // leave the machine as it was: no supervised programs, no simulator, no files
-    if (inventory !== '') await playbook('stop.yml', inventory, [], 120_000).catch(() => {})
+    // leave the machine as it was: no supervised programs or their logs, no simulator, no files
+    const left = hosts.some(h => existsSync(h.prefix) || existsSync(h.data) || existsSync(`/etc/supervisor/conf.d/${h.service}.conf`))
+    if (left && existsSync(inventory)) await playbook('remove.yml', inventory, ['-e', 'whoismesh_remove_data=true'], 120_000).catch(() => {})
     for (const h of hosts) await rm(`/etc/supervisor/conf.d/${h.service}.conf`, { force: true })
-    try { execFileSync('supervisorctl', ['update'], { stdio: 'ignore' }) } catch {}
+    for (const f of await readdir('/var/log/supervisor').catch(() => [])) if (f.startsWith(`${tag}-`)) await rm(join('/var/log/supervisor', f), { force: true })
+    supervisorctl('update')
     sim.kill('SIGKILL')
     await rm(base, { recursive: true, force: true })
   })
   await waitFor(() => existsSync(join(base, 'sim.json')), 60_000, 'the simulator')
 
-  inventory = join(base, 'inventory')
   await writeFile(inventory, [
     '[nodes]',
-    ...hosts.map(h => `${h.name} whoismesh_port=${h.port} whoismesh_metrics_port=${h.metricsPort} whoismesh_prefix=${h.prefix} whoismesh_data_dir=${h.data} whoismesh_service_name=${h.service}`),
+    ...hosts.map(hostLine),
     '',
     '[nodes:vars]',
-    'ansible_connection=local',
-    'ansible_become_method=su',
-    `ansible_python_interpreter=${which('/usr/bin/python3') ? '/usr/bin/python3' : 'auto_silent'}`,
-    'whoismesh_address=127.0.0.1',
-    'whoismesh_listen_host=127.0.0.1',
+    ...localVars(),
     `whoismesh_secrets_dir=${join(base, 'fleet')}`,
     `whoismesh_build_dir=${join(base, 'build')}`,
     `whoismesh_collect_dir=${join(base, 'collected')}`,
@@ -136,13 +108,16 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
   for (const h of HOSTS) assert.equal(first.recap.get(h)?.failed, 0, h)
   // the launch itself waited until every node counted the two others as live peers
   assert.match(first.out, /n1 \(bootstrap\): 2 live peers/)
+  const owner = userIds(SERVICE_USER)
+  const status = (h: LocalHost): string => supervisorctl('status', h.service)
+  const program = async (h: LocalHost): Promise<string> => await readFile(`/etc/supervisor/conf.d/${h.service}.conf`, 'utf8')
 
   await t.test('the three nodes crawl the sample to completion with identical digests', async () => {
     const digests = new Map<string, string>()
     await waitFor(async () => {
       for (const h of hosts) {
-        // a running node answers over its control endpoint (nothing is opened as root)
-        const r = await runCli(['coverage', '--data', h.data, '--json'], { timeoutMs: 30_000 })
+        // as an operator asks a running node: root, through the host's command (it answers over its control endpoint)
+        const r = await onHost(h, ['coverage', '--data', h.data, '--json'], 30_000)
         if (r.code !== 0) return false
         const c = JSON.parse(r.stdout)
         if (c.sample_resolved !== SAMPLE || c.sample_total !== SAMPLE) return false
@@ -166,11 +141,11 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
   })
 
   await t.test('a second launch changes nothing and restarts nothing', async () => {
-    const pids = HOSTS.map(h => execFileSync('supervisorctl', ['pid', `${tag}-${h}`], { encoding: 'utf8' }).trim())
+    const pids = hosts.map(h => programPid(h.service))
     const again = await playbook('launch.yml', inventory)
     assert.equal(again.code, 0, tail(again.out))
     for (const h of HOSTS) assert.deepEqual({ changed: again.recap.get(h)?.changed, failed: again.recap.get(h)?.failed }, { changed: 0, failed: 0 }, `${h}:\n${tail(again.out)}`)
-    assert.deepEqual(HOSTS.map(h => execFileSync('supervisorctl', ['pid', `${tag}-${h}`], { encoding: 'utf8' }).trim()), pids)
+    assert.deepEqual(hosts.map(h => programPid(h.service)), pids)
   })
 
   await t.test('--limit and --check: one host, nothing to change', async () => {
@@ -182,10 +157,9 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
 
   await t.test('the unit passes systemd-analyze verify; supervisord runs the same command line', async (st) => {
     const unit = await readFile(join(hosts[0].prefix, `${hosts[0].service}.service`), 'utf8')
-    const program = await readFile(`/etc/supervisor/conf.d/${hosts[0].service}.conf`, 'utf8')
     const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1]
     assert.ok(execStart?.includes('--swarm-key') && !execStart.includes('--bootstrap'), execStart) // n1 is the bootstrap
-    assert.equal(/^command=(.*)$/m.exec(program)?.[1], execStart)
+    assert.equal(/^command=(.*)$/m.exec(await program(hosts[0]))?.[1], execStart)
     assert.match(unit, /^Restart=always$/m)
     if (!which('systemd-analyze')) { skipOutsideCi(st, 'systemd-analyze not installed'); return }
     execFileSync('systemd-analyze', ['verify', join(hosts[0].prefix, `${hosts[0].service}.service`)], { stdio: 'pipe' })
@@ -205,11 +179,10 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
   })
 
   await t.test('the supervisor restarts a node killed with SIGKILL', async () => {
-    const name = `${tag}-n3`
-    const pid = Number(execFileSync('supervisorctl', ['pid', name], { encoding: 'utf8' }).trim())
+    const pid = programPid(hosts[2].service)
     process.kill(pid, 'SIGKILL')
     await waitFor(() => {
-      const now = Number(execFileSync('supervisorctl', ['pid', name], { encoding: 'utf8' }).trim())
+      const now = programPid(hosts[2].service)
       return now > 0 && now !== pid
     }, 60_000, 'supervisord to restart the node', 500)
     await waitFor(async () => {
@@ -223,7 +196,7 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
   await t.test('distrust.yml distrusts a peer on every running node, and trusts it again with undo=true', async () => {
     const peer = '12D3KooWDistrustedPeerTest444444444444444444444444'
     const listed = async (): Promise<string[]> => await Promise.all(hosts.map(async h => {
-      const r = await runCli(['distrust', '--data', h.data], { timeoutMs: 60_000 })
+      const r = await onHost(h, ['distrust', '--data', h.data], 60_000)
       assert.equal(r.code, 0, r.stderr)
       return r.stdout
     }))
@@ -237,14 +210,103 @@ test('ansible: launch a three-host fleet, collect identical dumps, relaunch with
     assert.deepEqual(await listed(), hosts.map(() => ''))
   })
 
-  await t.test('stop.yml stops every node', async () => {
+  // a directory the service user may write, for the commands that write a file (--png, --out)
+  const out = join(base, 'out')
+  await mkdir(out)
+  await chown(out, owner.uid, owner.gid)
+  /** The per-host commands of README and docs/operating.md, run as root through the host's command; each must succeed. */
+  const operatorCommands = async (h: LocalHost, stopped: boolean): Promise<void> => {
+    const commands = [
+      ['coverage', '--data', h.data],
+      ['dump', '--data', h.data],
+      ['dump', '--data', h.data, '--format', 'csv'],
+      ['lookup', '207.48.60.1', '--data', h.data],
+      ['coverage', '--png', join(out, `${h.name}.png`), '--size', '512', '--data', h.data],
+      ['distrust', '--data', h.data],
+      ['id', '--data', h.data],
+      ...(stopped ? [['repair', '--data', h.data]] : [])
+    ]
+    for (const args of commands) {
+      const r = await onHost(h, args)
+      assert.equal(r.code, 0, `${h.name}: whoismesh ${args.join(' ')} exited ${String(r.code)}: ${r.stderr}`)
+    }
+  }
+
+  await t.test('the operators\' commands, run as root beside a running node, leave every file of its data directory the service user\'s', async () => {
+    await Promise.all(hosts.map(async h => await operatorCommands(h, false)))
+    for (const h of hosts) assert.deepEqual(await ownedByOthers(h.data, owner), [], `${h.name}: files not owned by ${SERVICE_USER}`)
+  })
+
+  await t.test('stop.yml keeps stopped nodes stopped when supervisord starts again, while a node not stopped starts with it', async () => {
+    const r = await playbook('stop.yml', inventory, ['--limit', 'n1:n2'])
+    assert.equal(r.code, 0, tail(r.out))
+    for (const h of hosts.slice(0, 2)) {
+      assert.match(status(h), /STOPPED/, h.name)
+      assert.match(await program(h), /^autostart=false$/m, h.name)
+    }
+    // n3, not stopped by stop.yml, goes down as at a reboot
+    assert.match(supervisorctl('stop', hosts[2].service), /stopped/)
+    // What supervisord does at its start (boot, restart) with each program: reads its config and
+    // starts it if autostart=true. Done program by program (n3 last): restarting supervisord itself
+    // would restart the programs of anything else on this machine.
+    for (const h of hosts) {
+      assert.match(supervisorctl('remove', h.service), /removed process group/, h.name)
+      assert.match(supervisorctl('add', h.service), /added process group/, h.name)
+    }
+    await waitFor(() => programPid(hosts[2].service) > 0, 60_000, 'supervisord to start n3 again', 250)
+    // the programs added before n3 had their chance to start
+    for (const h of hosts.slice(0, 2)) assert.match(status(h), /STOPPED/, h.name)
+  })
+
+  await t.test('launch.yml starts the stopped nodes again and re-enables their autostart', async () => {
+    const n3 = programPid(hosts[2].service)
+    const r = await playbook('launch.yml', inventory, ['--limit', 'n1:n2'])
+    assert.equal(r.code, 0, tail(r.out))
+    // both counted the two others again before the launch ended
+    assert.match(r.out, /n1 \(bootstrap\): 2 live peers/)
+    for (const h of hosts.slice(0, 2)) {
+      // started (it joined the others); RUNNING once it has lived startsecs=5
+      await waitFor(() => /RUNNING/.test(status(h)), 60_000, `supervisord to count ${h.name} as RUNNING`, 250)
+      assert.match(await program(h), /^autostart=true$/m, h.name)
+    }
+    assert.equal(programPid(hosts[2].service), n3, 'the node left running was restarted')
+  })
+
+  await t.test('stop.yml stops every node; a second stop changes nothing', async () => {
     const r = await playbook('stop.yml', inventory)
     assert.equal(r.code, 0, tail(r.out))
     for (const h of hosts) {
-      const status = (() => { try { return execFileSync('supervisorctl', ['status', h.service], { encoding: 'utf8' }) } catch (err: any) { return String(err.stdout) } })()
-      assert.match(status, /STOPPED/, status)
+      assert.match(status(h), /STOPPED/, h.name)
       // the data survive a stop
       assert.ok((await stat(join(h.data, 'peer.key'))).isFile())
     }
+    const again = await playbook('stop.yml', inventory)
+    assert.equal(again.code, 0, tail(again.out))
+    for (const h of HOSTS) assert.equal(again.recap.get(h)?.changed, 0, `${h}:\n${tail(again.out)}`)
+  })
+
+  await t.test('the operators\' commands, run as root on a stopped node\'s data directory, leave every file the service user\'s', async () => {
+    await Promise.all(hosts.map(async h => await operatorCommands(h, true)))
+    for (const h of hosts) assert.deepEqual(await ownedByOthers(h.data, owner), [], `${h.name}: files not owned by ${SERVICE_USER}`)
+  })
+
+  await t.test('remove.yml leaves no service, program, release or log; the data stay unless asked', async () => {
+    const logs = async (h: LocalHost): Promise<string[]> => (await readdir('/var/log/supervisor')).filter(f => f.startsWith(`${h.service}.log`))
+    for (const h of hosts) assert.ok((await logs(h)).length > 0, `${h.name} has no log to remove`)
+    const r = await playbook('remove.yml', inventory)
+    assert.equal(r.code, 0, tail(r.out))
+    const programs = supervisorctl('avail')
+    for (const h of hosts) {
+      assert.equal(existsSync(`/etc/supervisor/conf.d/${h.service}.conf`), false, `${h.name}: program config left`)
+      assert.ok(!programs.includes(h.service), `${h.name}: supervisord still has the program:\n${programs}`)
+      assert.equal(existsSync(h.prefix), false, `${h.name}: ${h.prefix} (releases, command, unit) left`)
+      assert.deepEqual(await logs(h), [], `${h.name}: logs left`)
+      assert.ok((await stat(join(h.data, 'peer.key'))).isFile(), `${h.name}: the data went without whoismesh_remove_data`)
+    }
+    // run again, asked for the data: that is all it changes
+    const data = await playbook('remove.yml', inventory, ['-e', 'whoismesh_remove_data=true'])
+    assert.equal(data.code, 0, tail(data.out))
+    assert.deepEqual([...changedTasks(data.out)].map(([task, on]) => [task, on.sort()]), [['Remove the data directory (whoismesh_remove_data=true)', HOSTS]], tail(data.out))
+    for (const h of hosts) assert.equal(existsSync(h.data), false, `${h.name}: ${h.data} left`)
   })
 })

@@ -1,7 +1,7 @@
 /**
  * The exit codes the README and docs/operating.md document, from the built command as users run
  * it: 3 given up (`node start --exit-when-done` with addresses given up on; `metrics` that heard no
- * node) and 0 done (`metrics` that heard one; `node start` in test/e2e/node.test.ts). 2, a user
+ * node, `--follow` included) and 0 done (`metrics` that heard one; `node start` in test/e2e/node.test.ts). 2, a user
  * mistake, is test/faults/operator-input.test.ts. Real processes, the registry simulator and a
  * libp2p peer on loopback.
  */
@@ -17,7 +17,7 @@ import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/s
 import { Mesh, generateSwarmKey, loadSwarmKey } from '../../src/mesh/index.js'
 import { REGISTRY_IDS, type RegistryId } from '../../src/registry/interface.js'
 import { silentLogger } from '../../src/util/logger.js'
-import { runCli } from '../helpers/cli.js'
+import { collect, runCli, spawnCli, waitFor } from '../helpers/cli.js'
 
 const LISTEN = '/ip4/127.0.0.1/tcp/0'
 
@@ -71,6 +71,20 @@ test('metrics exits 3 and says in one line that it reached no node when nothing 
   const table = await runCli(['metrics', '--bootstrap', bootstrap, '--listen', LISTEN, '--wait-ms', '1000', '--table'], { timeoutMs: 60_000 })
   assert.equal(table.code, 3, `--table: exit ${String(table.code)}: ${table.stderr}`)
   assert.match(table.stderr, /^whoismesh: reached no node: could not connect to /)
+})
+
+test('metrics --follow --table that hears no node says so in the table it redraws, and exits 3 when stopped', async () => {
+  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+  const bootstrap = `/ip4/127.0.0.1/tcp/${await closedPort()}/p2p/${peer}`
+  const child = spawnCli(['metrics', '--bootstrap', bootstrap, '--listen', LISTEN, '--wait-ms', '500', '--follow', '--table'])
+  let stdout = ''
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+  const done = collect(child, 60_000)
+  // a redraw clears the screen, the line on stderr with it: the table itself carries the line
+  await waitFor(() => /\x1b\[2J\x1b\[H[^\x1b]*whoismesh: reached no node: could not connect to [^\n]*; still listening\n/.test(stdout), 30_000, 'a table saying no node was reached')
+  child.kill('SIGINT')
+  const r = await done
+  assert.equal(r.code, 3, `exit ${String(r.code)}: ${r.stderr}`)
 })
 
 test('metrics names the node it heard and exits 0; without the fleet\'s swarm key it says it could not connect and exits 3', async () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { startSimulator, writeRegistriesFile, type Simulator } from '../../src/sim/index.js'
 import { parseIPv4, formatIPv4 } from '../../src/util/ipv4.js'
 import { sampleSlice } from '../../src/sample/index.js'
+import { REGISTRY_IDS } from '../../src/registry/interface.js'
 import { sumRegistryStats, type SimTotals } from '../helpers/sim-totals.js'
 import { runCli, spawnCli, collect, waitFor, coverageJson } from '../helpers/cli.js'
 import { answerDifferences, answersOf, describeJudgement, inProcessTruth, judgeExact } from '../helpers/exact.js'
@@ -65,6 +66,14 @@ test('a node crawls its sample to completion within the budget, answers every ad
   assert.ok(cov.networks >= totals.distinct, `the node stored ${String(cov.networks)} networks, fewer than the ${totals.distinct} distinct ones the registries served`)
   assert.match(cov.digest, /^[0-9a-f]{64}$/)
   for (const k of ['addresses_covered', 'percent_ipv4', 'registries']) assert.ok(k in cov, `coverage --json lacks ${k}`)
+  // the text report's registry table: each registry's share of the allocatable space, said as such
+  const text = await runCli(['coverage', '--data', data])
+  assert.equal(text.code, 0, text.stderr)
+  assert.match(text.stdout, /^registry +networks +addresses covered +% of allocatable$/m)
+  for (const id of REGISTRY_IDS) {
+    const r = cov.registries[id]
+    assert.match(text.stdout, new RegExp(`^${id} +${r.networks.toLocaleString('en-US')} +${r.addresses_covered.toLocaleString('en-US')} +${r.percent_ipv4.toFixed(2)}$`, 'm'), `${id}'s row`)
+  }
   const sample = sampleSlice(SAMPLE_LIMIT)
   const j = await judgeExact(data, sample, inProcessTruth(sim.nested!))
   assert.equal(j.outside, 0, describeJudgement(j))

@@ -66,7 +66,7 @@ test('on a terminal, node start keeps one live status line, redrawn in place, wi
     assert.match(s, /^slice [\d,]+\/[\d,]+ [\d.]+% \| sample [\d,]+\/300 [\d.]+% \| [\d,]+ nets \| (ETA (-|\S+)|slice done)( \| req\/s .*)?$/, `status line ${JSON.stringify(s)}`)
     assert.ok(s.length < 160, `a status line of ${s.length} characters on a 160-column terminal`)
   }
-  assert.ok(statuses.some(s => /\| req\/s (arin|ripe|apnic|lacnic|afrinic) \d+\.\d\/\d+\.\d/.test(s)), 'no status line showed registry rates against budget shares')
+  assert.ok(statuses.some(s => /\| req\/s sent\/share (arin|ripe|apnic|lacnic|afrinic) \d+\.\d\/\d+\.\d/.test(s)), 'no status line showed registry rates sent against budget shares')
   assert.ok(statuses.some(s => /\| ETA \d+(s|m\d\ds)/.test(s)), 'no status line showed an ETA')
 
   // log lines start on a clean row (the status line is erased first) and end it

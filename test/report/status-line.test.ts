@@ -77,7 +77,20 @@ test('the status line shows slice, sample, index, ETA and per-registry rate agai
   p.registries.afrinic = { requests: 0, sharePerSecond: 1, pausedForMs: 0, remaining: 0 }
   p.registries.lacnic = { requests: 0, sharePerSecond: 0.16, pausedForMs: 90_000, remaining: 40 }
   const line = formatStatusLine(p, t.push(p), 400)
-  assert.equal(line, 'slice 250/1,000 25.0% | sample 500/5,000 10.0% | 250 nets | ETA 30s | req/s arin 9.8/9.8 ripe 4.9/9.8 apnic 0.0/9.8 lacnic paused 1m30s')
+  assert.equal(line, 'slice 250/1,000 25.0% | sample 500/5,000 10.0% | 250 nets | ETA 30s | req/s sent/share arin 9.8/9.8 ripe 4.9/9.8 apnic 0.0/9.8 lacnic paused 1m30s afrinic done')
+})
+
+test('a registry whose work ran out shows "done", not the last lookups\' rate against the share it gave back', () => {
+  const t = new ProgressTracker()
+  t.push(snap(0, 0))
+  // lacnic's last addresses went in the last seconds: 923 requests in 10 s, and its share fell to the idle 0.1/s
+  const p = snap(10, 250, { arin: 98, lacnic: 923 })
+  p.registries.lacnic = { requests: 923, sharePerSecond: 0.1, pausedForMs: 0, remaining: 0 }
+  const r = t.push(p)
+  assert.ok(r.requestsPerSecond.lacnic > 90, `lacnic sent ${r.requestsPerSecond.lacnic}/s`)
+  const line = formatStatusLine(p, r, 400)
+  assert.match(line, /\| req\/s sent\/share arin 9\.8\/9\.8 ripe 0\.0\/9\.8 apnic 0\.0\/9\.8 lacnic done afrinic 0\.0\/9\.8$/)
+  assert.doesNotMatch(line, /92\.3/)
 })
 
 test('a registry that cannot be reached shows as unreachable, for how long, on the status line and in the progress log line', () => {
@@ -86,7 +99,7 @@ test('a registry that cannot be reached shows as unreachable, for how long, on t
   const p = snap(10, 250, { arin: 98 })
   p.registries.ripe = { requests: 3, sharePerSecond: 9.8, pausedForMs: 8000, unreachableForMs: 75_000, remaining: 700 }
   const r = t.push(p)
-  assert.match(formatStatusLine(p, r, 400), /req\/s arin 9\.8\/9\.8 ripe unreachable 1m15s apnic/)
+  assert.match(formatStatusLine(p, r, 400), /req\/s sent\/share arin 9\.8\/9\.8 ripe unreachable 1m15s apnic/)
   assert.deepEqual(progressLogFields(p, r).unreachableSeconds, { ripe: 75 })
   assert.equal('unreachableSeconds' in progressLogFields(snap(10, 250), r), false, 'no field while every registry is reachable')
 })
@@ -104,7 +117,7 @@ test('a narrow terminal drops the registry rates first, then the index size and 
     if (line.includes('nets')) assert.ok(line.includes('sample'), `width ${width}: the index size outlived the sample: ${line}`)
     if (line.includes('req/s')) assert.ok(line.includes('nets'), `width ${width}: a rate outlived the index size: ${line}`)
   }
-  assert.equal(formatStatusLine(p, r, 90), 'slice 250/1,000 25.0% | sample 500/5,000 10.0% | 250 nets | ETA 30s | req/s arin 9.8/9.8')
+  assert.equal(formatStatusLine(p, r, 99), 'slice 250/1,000 25.0% | sample 500/5,000 10.0% | 250 nets | ETA 30s | req/s sent/share arin 9.8/9.8')
 })
 
 test('the progress log line carries the same numbers as fields', () => {

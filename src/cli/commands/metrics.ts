@@ -28,8 +28,8 @@ export const EXIT_NO_NODE = 3
 
 /**
  * Prints the heartbeats heard (until stopped with --follow, else for --wait-ms); resolves to the
- * exit code: 0, or EXIT_NO_NODE when no crawling node was heard, said in one line that tells a
- * wrong address from a fleet that is up but silent. The nodes heard are named on stderr, so that
+ * exit code: 0, or EXIT_NO_NODE when no crawling node was heard (with --follow: by the time it was
+ * stopped), said in one line that tells a wrong address from a fleet that is up but silent. The nodes heard are named on stderr, so that
  * stdout stays JSON or the table.
  */
 export async function runMetrics (o: MetricsCommandOptions): Promise<number> {
@@ -51,7 +51,6 @@ export async function runMetrics (o: MetricsCommandOptions): Promise<number> {
     })
   })
   await mesh.start().catch(err => { throw nameListenFailure(err, { listen: '--listen' }) })
-  const latest = new Map<string, { hb: Heartbeat, at: number }>()
   let stop: () => void = () => {}
   const stopped = new Promise<void>(resolve => { stop = resolve })
   process.once('SIGINT', () => stop())
@@ -61,34 +60,38 @@ export async function runMetrics (o: MetricsCommandOptions): Promise<number> {
   const connected = new Set<string>()
   mesh.libp2p.addEventListener('peer:connect', (evt) => { connected.add(evt.detail.toString()) })
 
+  const heard = new HeardNodes()
+  const latest = heard.latest
   mesh.on('heartbeat', (hb: Heartbeat) => {
     if (hb.light) return
-    latest.set(hb.peerId, { hb, at: Date.now() })
+    heard.record(hb)
     if (o.follow === true && o.table !== true) process.stdout.write(JSON.stringify({ receivedAt: new Date().toISOString(), ...hb }) + '\n')
   })
+  // once --wait-ms passed with no node heard: the line that says why (the table's redraw would erase it on stderr)
+  let silence: string | undefined
   let timer: ReturnType<typeof setInterval> | undefined
   if (o.follow === true && o.table === true) {
-    timer = setInterval(() => { process.stdout.write('\x1b[2J\x1b[H' + formatTable(latest, mesh.opts.heartbeatIntervalMs)) }, mesh.opts.heartbeatIntervalMs)
+    timer = setInterval(() => { process.stdout.write('\x1b[2J\x1b[H' + formatTable(latest, mesh.opts.heartbeatIntervalMs, latest.size === 0 ? silence : undefined)) }, mesh.opts.heartbeatIntervalMs)
   }
   const waited = new Promise<void>(resolve => setTimeout(resolve, o.waitMs))
-  let exitCode = 0
   if (o.follow === true) {
     // keeps listening; says once that nothing was heard yet, so a wrong address is not taken for a quiet fleet
-    void waited.then(() => { if (latest.size === 0) process.stderr.write(`whoismesh: ${nothingHeard(bootstrap, connected.size, o.waitMs)}; still listening\n`) })
+    void waited.then(() => {
+      if (latest.size > 0) return
+      silence = `whoismesh: ${nothingHeard(bootstrap, connected.size, o.waitMs)}; still listening`
+      process.stderr.write(silence + '\n')
+    })
     await stopped
   } else {
     await Promise.race([stopped, waited])
     process.stdout.write(o.table === true ? formatTable(latest, mesh.opts.heartbeatIntervalMs) : JSON.stringify([...latest.values()].map(v => v.hb)) + '\n')
-    if (latest.size === 0) {
-      process.stderr.write(`whoismesh: ${nothingHeard(bootstrap, connected.size, o.waitMs)}\n`)
-      exitCode = EXIT_NO_NODE
-    } else {
-      process.stderr.write(`heard ${latest.size} node${latest.size === 1 ? '' : 's'}: ${[...latest.keys()].sort().join(', ')}\n`)
-    }
+    if (latest.size === 0) process.stderr.write(`whoismesh: ${nothingHeard(bootstrap, connected.size, o.waitMs)}\n`)
+    else process.stderr.write(`heard ${latest.size} node${latest.size === 1 ? '' : 's'}: ${[...latest.keys()].sort().join(', ')}\n`)
   }
   if (timer != null) clearInterval(timer)
   await mesh.stop()
-  return exitCode
+  // --follow too: an operator who stopped it without having heard a node learns it from the exit code
+  return latest.size === 0 ? EXIT_NO_NODE : 0
 }
 
 /** One line: no node heard, and whether the bootstrap peers could be reached at all. */
@@ -99,20 +102,64 @@ export function nothingHeard (bootstrap: string[], connectedPeers: number, waitM
     : `reached no node: connected to ${connectedPeers} peer${connectedPeers === 1 ? '' : 's'}, but none sent a crawling node's heartbeat within ${seconds}`
 }
 
-/** Per node: status counts, rate, index size; totals; ETA. */
-export function formatTable (latest: Map<string, { hb: Heartbeat, at: number }>, heartbeatMs: number): string {
+/** A node as the table shows it: its last heartbeat, when it arrived, and the requests per second it sent. */
+export interface HeardNode {
+  hb: Heartbeat
+  /** ms since epoch */
+  at: number
+  /** registry requests per second the node sent (its `requests` counter over recent heartbeats); undefined until two */
+  sentPerSecond?: number
+}
+
+/**
+ * The crawling nodes heard, each with the rate of registry requests it sent: the growth of the
+ * `requests` counter in its heartbeats over about `windowMs` (by its own clock, `sentAt`).
+ */
+export class HeardNodes {
+  readonly latest = new Map<string, HeardNode>()
+  private readonly counts = new Map<string, Array<{ sentAt: number, requests: number }>>()
+
+  constructor (private readonly windowMs = 10_000) {}
+
+  record (hb: Heartbeat, now = Date.now()): void {
+    const requests = hb.counters.requests
+    let seen = this.counts.get(hb.peerId) ?? []
+    const last = seen[seen.length - 1]
+    if (typeof requests !== 'number') seen = []
+    // a restarted node counts on from its last commit, possibly lower: its rate starts again
+    else if (last !== undefined && requests < last.requests) seen = [{ sentAt: hb.sentAt, requests }]
+    else if (last === undefined || hb.sentAt > last.sentAt) seen.push({ sentAt: hb.sentAt, requests })
+    // keep one count at or beyond the window, as its left edge
+    while (seen.length > 2 && hb.sentAt - seen[1].sentAt >= this.windowMs) seen.shift()
+    this.counts.set(hb.peerId, seen)
+    const first = seen[0]
+    const newest = seen[seen.length - 1]
+    const sentPerSecond = seen.length >= 2 ? (newest.requests - first.requests) * 1000 / (newest.sentAt - first.sentAt) : undefined
+    this.latest.set(hb.peerId, { hb, at: now, sentPerSecond })
+  }
+}
+
+/**
+ * Per node: status counts, the registry requests it sent per second beside its share of the
+ * budgets of the registries it still has work for ("done" when it has none), index size; totals;
+ * ETA. `note` is printed where no node is heard yet.
+ */
+export function formatTable (latest: Map<string, HeardNode>, heartbeatMs: number, note?: string): string {
   const now = Date.now()
   const rows = [...latest.values()].sort((a, b) => a.hb.peerId.localeCompare(b.hb.peerId))
-  const head = ['node', 'live', 'got', 'within', 'failed', 'unalloc', 'ratelim', 'lookups', 'req/s', 'networks', 'resolved', 'digest']
+  const head = ['node', 'live', 'got', 'within', 'failed', 'unalloc', 'ratelim', 'lookups', 'sent/s', 'share/s', 'networks', 'resolved', 'digest']
   const lines = [head.map((h, i) => i === 0 ? h.padEnd(14) : h.padStart(9)).join(' ')]
   let lookups = 0
+  let sent = 0
   let networks = 0
   let resolved = 0
   let total = 0
-  for (const { hb, at } of rows) {
+  for (const { hb, at, sentPerSecond } of rows) {
     const c = hb.counters
-    const rate = REGISTRY_IDS.reduce((s, id) => s + (hb.rates[id] ?? 0), 0)
+    const working = REGISTRY_IDS.filter(id => (hb.demand[id] ?? 0) > 0)
+    const share = working.reduce((s, id) => s + (hb.rates[id] ?? 0), 0)
     lookups += c.lookups ?? 0
+    sent += sentPerSecond ?? 0
     networks = Math.max(networks, hb.index.networks)
     resolved = Math.max(resolved, hb.sample.resolved)
     total = Math.max(total, hb.sample.total)
@@ -120,13 +167,15 @@ export function formatTable (latest: Map<string, { hb: Heartbeat, at: number }>,
       hb.peerId.slice(-12),
       now - at <= 3 * heartbeatMs ? 'yes' : 'no',
       c.gotWhois ?? 0, c.withinKnownBlock ?? 0, c.failed ?? 0, c.unallocated ?? 0, c.rateLimited ?? 0, c.lookups ?? 0,
-      rate.toFixed(1), hb.index.networks, `${hb.sample.resolved}/${hb.sample.total}`, hb.index.digest.slice(0, 8)
+      sentPerSecond === undefined ? '-' : sentPerSecond.toFixed(1), working.length === 0 ? 'done' : share.toFixed(1),
+      hb.index.networks, `${hb.sample.resolved}/${hb.sample.total}`, hb.index.digest.slice(0, 8)
     ]
     lines.push(cells.map((v, i) => i === 0 ? String(v).padEnd(14) : String(v).padStart(9)).join(' '))
   }
+  if (rows.length === 0 && note !== undefined) lines.push(note)
   const digests = new Set(rows.map(r => r.hb.index.digest))
   lines.push('')
-  lines.push(`nodes ${rows.length}   lookups ${lookups}   networks ${networks}   sample ${resolved}/${total}   digests ${digests.size === 1 ? 'identical' : `${digests.size} different`}`)
+  lines.push(`nodes ${rows.length}   lookups ${lookups}   sent ${sent.toFixed(1)} req/s   networks ${networks}   sample ${resolved}/${total}   digests ${digests.size === 1 ? 'identical' : `${digests.size} different`}`)
   const eta = estimateEta(rows.map(r => r.hb))
   if (eta != null) lines.push(`ETA ${eta}`)
   return lines.join('\n') + '\n'
