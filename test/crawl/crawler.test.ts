@@ -2,9 +2,6 @@ import { STATUS_VOCABULARY } from '../../src/record/classify.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Crawler } from '../../src/crawl/crawler.js'
 import { defaultCrawlerOptions, defaultRegistryGateOptions, PERSISTED_COUNTERS, type AddressLookup, type AddressOwnership } from '../../src/crawl/interface.js'
 import { RateLimiter } from '../../src/crawl/rate-limiter.js'
@@ -16,6 +13,7 @@ import { NotFoundError, RateLimitedError, TransientLookupError, MalformedRespons
 import { parseCidr, rangeToCidrs, formatIPv4, parseIPv4 } from '../../src/util/ipv4.js'
 import { silentLogger } from '../../src/util/logger.js'
 import type { ParsedNetwork } from '../../src/record/index.js'
+import { withStore } from '../store/helpers/records.js'
 
 /** A small registry world: disjoint networks; lookups answer the one containing the address. */
 /** registries answering from a flat world of assignments (leaves: each answers every address inside it) */
@@ -74,16 +72,6 @@ class FakeRegistries implements AddressLookup {
       this.inFlight--
       this.inFlightBlocks.set(block, this.inFlightBlocks.get(block)! - 1)
     }
-  }
-}
-
-async function withStore (fn: (store: NetworkStore, dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'whoismesh-crawl-'))
-  try {
-    const store = await NetworkStore.open({ dataDir: dir })
-    try { await fn(store, dir) } finally { await store.close() }
-  } finally {
-    await rm(dir, { recursive: true, force: true })
   }
 }
 

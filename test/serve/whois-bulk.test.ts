@@ -19,7 +19,7 @@ import { once } from 'node:events'
 import { bulkCellsOf, bulkLine, firstBulkLine, type BulkCells } from '../../src/serve/whois/format.js'
 import { importDump, localDumpFile } from '../../src/bulk/import.js'
 import { formatIPv4 } from '../../src/util/ipv4.js'
-import { ip, neg, net, tempDir } from '../store/helpers/records.js'
+import { ip, neg, net, tempDir, withStore } from '../store/helpers/records.js'
 
 const LIAR = '12D3KooWLiarPeer22222222222222222222222222222222222'
 const inetnum = (s: string, e: string, name: string, status = 'ASSIGNED PA'): string => `inetnum: ${s} - ${e}\nnetname: ${name}\ncountry: NL\nstatus: ${status}\nsource: RIPE\n`
@@ -85,9 +85,7 @@ describe('bulk answers from memory', () => {
   })
 
   it('makes every network\'s cells when a distrust rebuilds the index during the warm-up', async () => {
-    const { dir, cleanup } = await tempDir()
-    const store = await NetworkStore.open({ dataDir: join(dir, 'data') })
-    try {
+    await withStore(async store => {
       const networks = Array.from({ length: 20_000 }, (_, i) => {
         const s = ((20 << 24) >>> 0) + i * 256
         return net(s, s + 255, i === 0 ? { author: LIAR } : {})
@@ -126,56 +124,51 @@ describe('bulk answers from memory', () => {
       } finally {
         db.getMany = getMany
       }
-    } finally {
-      await store.close()
-      await cleanup()
-    }
+    })
   })
 
   it('a service warms again after a distrust emptied its cells, and then reads no record', async () => {
-    const { dir, cleanup } = await tempDir()
-    const store = await NetworkStore.open({ dataDir: join(dir, 'data') })
-    const s = await startWhoisService({ port: 0 }, { source: storeAnswerSource(store) })
-    const db = (store as any).db
-    const getMany = db.getMany.bind(db)
-    let reads = 0
-    db.getMany = async (keys: Buffer[]) => { reads += keys.length; return await getMany(keys) }
-    const bulk = async (addresses: number[]): Promise<string[]> => {
-      const socket = connect(s.port, '127.0.0.1')
-      socket.setEncoding('utf8')
-      let got = ''
-      socket.on('data', (d: string) => { got += d })
-      await once(socket, 'connect')
-      socket.end(`begin\n${addresses.map(formatIPv4).join('\n')}\nend\n`)
-      await once(socket, 'close')
-      return got.split('\r\n').filter(l => l !== '').slice(2)
-    }
-    try {
-      const networks = Array.from({ length: 2_000 }, (_, i) => {
-        const start = ((30 << 24) >>> 0) + i * 256
-        return net(start, start + 255, i === 0 ? { author: LIAR } : {})
-      })
-      await store.commit({ networks })
-      const addresses = networks.slice(1).map(n => n.start + 1)
-      assert.deepEqual(await s.warm(), { made: networks.length, complete: true })
-      reads = 0
-      assert.equal((await bulk(addresses)).length, addresses.length)
-      assert.equal(reads, 0)
-      await store.distrust([LIAR])
-      // the first bulk connection after it finds the memo of the old index: made as needed
-      assert.equal((await bulk(addresses.slice(0, 10))).length, 10)
-      assert.ok(reads > 0)
-      // the next one warms the memo again
-      assert.equal((await bulk(addresses.slice(0, 10))).length, 10)
-      assert.deepEqual(await s.warm(), { made: networks.length - 1, complete: true })
-      reads = 0
-      assert.ok((await bulk(addresses)).every(l => / \| (exact|coarse) \| /.test(l)))
-      assert.equal(reads, 0)
-    } finally {
-      db.getMany = getMany
-      await s.close()
-      await store.close()
-      await cleanup()
-    }
+    await withStore(async store => {
+      const s = await startWhoisService({ port: 0 }, { source: storeAnswerSource(store) })
+      const db = (store as any).db
+      const getMany = db.getMany.bind(db)
+      let reads = 0
+      db.getMany = async (keys: Buffer[]) => { reads += keys.length; return await getMany(keys) }
+      const bulk = async (addresses: number[]): Promise<string[]> => {
+        const socket = connect(s.port, '127.0.0.1')
+        socket.setEncoding('utf8')
+        let got = ''
+        socket.on('data', (d: string) => { got += d })
+        await once(socket, 'connect')
+        socket.end(`begin\n${addresses.map(formatIPv4).join('\n')}\nend\n`)
+        await once(socket, 'close')
+        return got.split('\r\n').filter(l => l !== '').slice(2)
+      }
+      try {
+        const networks = Array.from({ length: 2_000 }, (_, i) => {
+          const start = ((30 << 24) >>> 0) + i * 256
+          return net(start, start + 255, i === 0 ? { author: LIAR } : {})
+        })
+        await store.commit({ networks })
+        const addresses = networks.slice(1).map(n => n.start + 1)
+        assert.deepEqual(await s.warm(), { made: networks.length, complete: true })
+        reads = 0
+        assert.equal((await bulk(addresses)).length, addresses.length)
+        assert.equal(reads, 0)
+        await store.distrust([LIAR])
+        // the first bulk connection after it finds the memo of the old index: made as needed
+        assert.equal((await bulk(addresses.slice(0, 10))).length, 10)
+        assert.ok(reads > 0)
+        // the next one warms the memo again
+        assert.equal((await bulk(addresses.slice(0, 10))).length, 10)
+        assert.deepEqual(await s.warm(), { made: networks.length - 1, complete: true })
+        reads = 0
+        assert.ok((await bulk(addresses)).every(l => / \| (exact|coarse) \| /.test(l)))
+        assert.equal(reads, 0)
+      } finally {
+        db.getMany = getMany
+        await s.close()
+      }
+    })
   })
 })

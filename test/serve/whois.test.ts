@@ -17,7 +17,7 @@ import { storeAnswerSource } from '../../src/serve/index.js'
 import { startWhoisService, type WhoisService, type WhoisServiceOptions } from '../../src/serve/whois/server.js'
 import { bulkLine } from '../../src/serve/whois/format.js'
 import { formatIPv4 } from '../../src/util/ipv4.js'
-import { dataDirWith, ip, neg, net, rng, tempDir } from '../store/helpers/records.js'
+import { dataDirWith, ip, neg, net, rng, tempDir, withStore } from '../store/helpers/records.js'
 import { skipOutsideCi } from '../helpers/skip.js'
 import { BIN, assertBuilt, runCli, waitFor } from '../helpers/cli.js'
 import { openFleetFixture, closeFleetFixture, startNode, waitForLog, type FleetFixture, type FleetNode } from '../helpers/fleet.js'
@@ -144,36 +144,32 @@ describe('bulk mode\'s cells of each network, made once (store/answer-memo.ts)',
 
   for (const warm of [true, false]) {
     it(`answers a network replaced since its cells were made with its new record (${warm ? 'warmed at the start' : 'made as addresses need them'})`, async () => {
-      const { dir, cleanup } = await tempDir()
-      const store = await NetworkStore.open({ dataDir: join(dir, 'data') })
-      const s = await startWhoisService({ port: 0, warm }, { source: storeAnswerSource(store) })
-      try {
-        await store.commit({ networks: NETWORKS })
-        const asked = ['8.8.8.8', '8.1.2.3', '193.0.0.1']
-        const before = await bulk(s.port, asked)
-        // bulk mode started the warm-up (when `warm`); it has made each network's cells since
-        assert.deepEqual(await s.warm(), warm ? { made: NETWORKS.length, complete: true } : { made: 0, complete: false })
-        assert.match(before[0], /^8\.8\.8\.8 \| exact \| 8\.8\.8\.0\/24 \| arin \| US \| Google LLC$/)
-        // an earlier observation of the network replaces the record under the same range (store/pick.ts)
-        await store.commit({ networks: [{ ...NETWORKS[1], org: 'Google Renamed LLC', fetchedAt: T0 - 60_000 }] })
-        const after = await bulk(s.port, asked)
-        assert.match(after[0], /^8\.8\.8\.8 \| exact \| 8\.8\.8\.0\/24 \| arin \| US \| Google Renamed LLC$/)
-        assert.deepEqual(after.slice(1), before.slice(1))
-        // and what a single query says of each
-        const want = await Promise.all(asked.map(async a => bulkLine(await lookupReport(store, ip(a)), false).replace(/\r\n$/, '')))
-        assert.deepEqual(after, want)
-      } finally {
-        await s.close()
-        await store.close()
-        await cleanup()
-      }
+      await withStore(async store => {
+        const s = await startWhoisService({ port: 0, warm }, { source: storeAnswerSource(store) })
+        try {
+          await store.commit({ networks: NETWORKS })
+          const asked = ['8.8.8.8', '8.1.2.3', '193.0.0.1']
+          const before = await bulk(s.port, asked)
+          // bulk mode started the warm-up (when `warm`); it has made each network's cells since
+          assert.deepEqual(await s.warm(), warm ? { made: NETWORKS.length, complete: true } : { made: 0, complete: false })
+          assert.match(before[0], /^8\.8\.8\.8 \| exact \| 8\.8\.8\.0\/24 \| arin \| US \| Google LLC$/)
+          // an earlier observation of the network replaces the record under the same range (store/pick.ts)
+          await store.commit({ networks: [{ ...NETWORKS[1], org: 'Google Renamed LLC', fetchedAt: T0 - 60_000 }] })
+          const after = await bulk(s.port, asked)
+          assert.match(after[0], /^8\.8\.8\.8 \| exact \| 8\.8\.8\.0\/24 \| arin \| US \| Google Renamed LLC$/)
+          assert.deepEqual(after.slice(1), before.slice(1))
+          // and what a single query says of each
+          const want = await Promise.all(asked.map(async a => bulkLine(await lookupReport(store, ip(a)), false).replace(/\r\n$/, '')))
+          assert.deepEqual(after, want)
+        } finally {
+          await s.close()
+        }
+      })
     })
   }
 
   it('makes every network\'s cells once asked to, and answers as a single query does', async () => {
-    const { dir, cleanup } = await tempDir()
-    const store = await NetworkStore.open({ dataDir: join(dir, 'data') })
-    try {
+    await withStore(async store => {
       await store.commit({ networks: NETWORKS })
       const s = await startWhoisService({ port: 0 }, { source: storeAnswerSource(store) })
       try {
@@ -184,10 +180,7 @@ describe('bulk mode\'s cells of each network, made once (store/answer-memo.ts)',
       } finally {
         await s.close()
       }
-    } finally {
-      await store.close()
-      await cleanup()
-    }
+    })
   })
 })
 

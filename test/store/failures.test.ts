@@ -9,15 +9,9 @@ import { Level } from 'level'
 import { NetworkStore } from '../../src/store/index.js'
 import { encodeValue, type FailureRecord } from '../../src/record/index.js'
 import { failureKey } from '../../src/store/keys.js'
-import { ip, neg, net, tempDir } from './helpers/records.js'
+import { ip, neg, net, tempDir, withStore } from './helpers/records.js'
 
 const failure = (address: number): FailureRecord => ({ address, registry: 'ripe', reason: 'TransientLookupError: timeout', attempts: 4, at: 1 })
-
-async function withStore (fn: (store: NetworkStore, dir: string) => Promise<void>): Promise<void> {
-  const { dir, cleanup } = await tempDir()
-  const store = await NetworkStore.open({ dataDir: dir })
-  try { await fn(store, dir) } finally { await store.close(); await cleanup() }
-}
 
 async function failuresOf (store: NetworkStore): Promise<number[]> {
   const out: number[] = []

@@ -3,20 +3,9 @@ import assert from 'node:assert/strict'
 import { Level } from 'level'
 import { NetworkStore, StoreClosedError } from '../../src/store/index.js'
 import { InvalidRecordError, type NegativeRecord, type NetworkRecord } from '../../src/record/index.js'
-import { ip, neg, net, rng, tempDir } from './helpers/records.js'
+import { ip, neg, net, rng, tempDir, withStore } from './helpers/records.js'
 import { metaKey } from '../../src/store/keys.js'
 import { GENERATION_META_KEY } from '../../src/store/level-db.js'
-
-async function withStore (fn: (store: NetworkStore, dir: string) => Promise<void>): Promise<void> {
-  const { dir, cleanup } = await tempDir()
-  const store = await NetworkStore.open({ dataDir: dir })
-  try {
-    await fn(store, dir)
-  } finally {
-    await store.close()
-    await cleanup()
-  }
-}
 
 /**
  * every key/value of a closed store's LevelDB, hex, in key order — but the generation token

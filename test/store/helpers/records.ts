@@ -52,6 +52,18 @@ export async function dataDirWith (input: CommitInput): Promise<{ dir: string, d
   return { dir, data, cleanup }
 }
 
+/** Runs `fn` on a store opened in a fresh temp directory (the store's own); closes and removes it after. */
+export async function withStore (fn: (store: NetworkStore, dir: string) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = await tempDir()
+  const store = await NetworkStore.open({ dataDir: dir })
+  try {
+    await fn(store, dir)
+  } finally {
+    await store.close()
+    await cleanup()
+  }
+}
+
 /** A fresh temp directory and its cleanup. */
 export async function tempDir (): Promise<{ dir: string, cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'whoismesh-store-'))
