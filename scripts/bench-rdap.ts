@@ -20,7 +20,8 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
+import { benchMachine } from './bench-machine.js'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -66,7 +67,7 @@ async function main (): Promise<void> {
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
     command: `node --import tsx scripts/bench-rdap.ts ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform} ${process.arch}` },
+    machine: { ...benchMachine(), platform: `${process.platform} ${process.arch}` },
     loadavg_before: loadavg().map(x => round(x, 2))
   }
   try {

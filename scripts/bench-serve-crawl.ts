@@ -21,7 +21,8 @@
  */
 import { connect } from 'node:net'
 import { spawn } from 'node:child_process'
-import { cpus, loadavg, totalmem } from 'node:os'
+import { loadavg } from 'node:os'
+import { benchMachine } from './bench-machine.js'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
@@ -76,7 +77,7 @@ export async function benchServeCrawl (o: ServeCrawlOptions): Promise<Record<str
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
     command: `node --import tsx scripts/bench-serve-crawl.ts --budget ${o.budget} --window ${o.window} --pairs ${o.pairs} --index-sample ${o.indexSample} --sample ${o.sample} --whois-rate ${o.whoisRate} --rdap-rate ${o.rdapRate}${o.serveShare !== undefined ? ` --serve-share ${o.serveShare}` : ''}`,
-    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: round(totalmem() / 2 ** 30), node: process.version },
+    machine: benchMachine(),
     loadavg_before: loadavg().map(x => round(x, 2))
   }
   // not at the top: the load process (this file too) needs neither a build nor the fleet helpers

@@ -21,7 +21,8 @@
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
+import { benchMachine } from './bench-machine.js'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -64,7 +65,7 @@ export async function benchWhois (o: WhoisBenchOptions): Promise<Record<string, 
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
     command: `node --import tsx scripts/bench-whois.ts --sample ${o.sample} --addresses ${o.addresses} --rounds ${o.rounds}${o.data !== undefined ? ` --data ${o.data}` : ''}${o.warm ? '' : ' --no-warm'}`,
-    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: round(totalmem() / 2 ** 30, 1), node: process.version },
+    machine: benchMachine(),
     loadavg_before: loadavg().map(x => round(x, 2))
   }
   try {
