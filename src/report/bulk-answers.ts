@@ -1,64 +1,70 @@
 /**
  * Where `lookup -` (bulk-lookup.ts) takes its answers from, by the rules of `lookup <ip>`
- * (lookupReport, src/report/lookup.ts), for the first network only:
- * - status `network` when a network holds the address (the most specific: answerRange), `exact`
- *   when it is a leaf, or the registry's answer for this very address (its query address), or
- *   when the store's exactness rule says so (isExact);
- * - else `special-purpose` (exact) in IANA's special-purpose and reserved space, `unallocated`
- *   (exact) where a note says no network holds it, `unknown` (not exact) otherwise.
+ * (lookupReport, src/report/lookup.ts), for the first network only: the status and exactness of
+ * answerStatus (the same function), the network the most specific (answerRange's rule).
  *
  * TableAnswers: a stopped node's answer table (store/answer-table.ts), one binary search per
  * address, each network's part of a line made the first time an address is answered with it.
- * LiveAnswers: a running node's open store (its route `POST /v1/lookup-bulk`), asked address by
- * address from its in-memory indexes: the table is not built there, since the crawl changes the
- * store while it answers, and its dumps answer only the addresses routed to their registry
- * (BulkLayer.setRouting), which the table does not model.
+ * LiveAnswers: a running node's open store (its route `POST /v1/lookup-bulk`), through the reads
+ * of the WHOIS service's bulk mode (StoreReads.answersOf): the table is not built there, since the
+ * crawl changes the store while it answers, and its dumps answer only the addresses routed to
+ * their registry (BulkLayer.setRouting), which the table does not model.
  */
-import type { NetworkRecord } from '../record/index.js'
-import { registryForAddress, specialBlockOf } from '../registry/iana.js'
+import { isLeaf, type NetworkRecord } from '../record/index.js'
 import { inSampleSlice } from '../sample/index.js'
-import { formatIPv4 } from '../util/ipv4.js'
-import type { NetworkRange, NetworkStore } from '../store/index.js'
-import { EXACT, NO_NETWORK } from '../store/index.js'
-import { netInfo, type NetInfo, type PreparedAnswers } from './bulk-cache.js'
-import type { Snapshot } from '../bulk/snapshot.js'
-import { STATUS_INVALID, STATUS_NETWORK, STATUS_SPECIAL, STATUS_UNALLOCATED, STATUS_UNKNOWN, type AnswerBatch, type BatchAnswerSource } from './bulk-lookup.js'
+import { EXACT, NO_NETWORK, type NetworkStore } from '../store/index.js'
+import { AnswerMemo } from '../store/answer-memo.js'
+import { answerStatus, type LookupReport } from './lookup.js'
+import type { PreparedAnswers } from './bulk-cache.js'
+import { STATUS_INVALID, STATUS_NETWORK, STATUS_UNALLOCATED, STATUS_UNKNOWN, type AnswerBatch, type BatchAnswerSource } from './bulk-lookup.js'
 
 /** makes a network's part of a line (LineWriter.fragment) */
 export type Fragment = (r: NetworkRecord) => Buffer
 
-const infoOf = netInfo
+const STATUS_OF = { network: STATUS_NETWORK, unallocated: STATUS_UNALLOCATED, unknown: STATUS_UNKNOWN } as const
 
-/** lookupReport without a network: special-purpose and reserved space first, then a "no network" note */
-function answerWithout (batch: AnswerBatch, i: number, address: number, noNetworkNote: boolean): void {
-  if (registryForAddress(address) === undefined) {
-    batch.status[i] = STATUS_SPECIAL
-    batch.exact[i] = 1
-    batch.special[i] = specialBlockOf(address)?.name ?? 'reserved by IANA'
-  } else {
-    batch.status[i] = noNetworkNote ? STATUS_UNALLOCATED : STATUS_UNKNOWN
-    batch.exact[i] = noNetworkNote ? 1 : 0
+/** Sets address i's answer from answerStatus's; `ref`: where its network's part of the line is (AnswerBatch.ref) */
+function setAnswer (batch: AnswerBatch, i: number, s: Pick<LookupReport, 'status' | 'exact' | 'special'>, ref = 0): void {
+  if (s.status === 'special-purpose') {
+    batch.setSpecial(i, s.special ?? 'reserved by IANA')
+    return
   }
+  batch.status[i] = STATUS_OF[s.status]
+  batch.exact[i] = s.exact ? 1 : 0
+  batch.ref[i] = ref
 }
+
+/** what answerStatus asks of a store, for an address without a network, as the table says it */
+const WITH_NOTE = { hasNegative: () => true, isExact: () => false }
+const WITHOUT_NOTE = { hasNegative: () => false, isExact: () => false }
 
 /** Answers from a stopped node's answer table (prepared: bulk-cache.ts). */
 export class TableAnswers implements BatchAnswerSource {
-  /** crawled networks' parts of lines, by id, once asked for */
-  private readonly fragments: Array<Buffer | undefined>
-  private readonly dumped = new Map<number, NetInfo>()
+  /** by crawled id: 1 once its part of a line was asked for — a byte, where `parts` holds pointers */
+  private readonly asked: Uint8Array
+  /**
+   * the networks' parts of lines, once asked for: a crawled network's at its id (a view of the
+   * prepared lines), an imported one's at a slot after them (`dumped`)
+   */
+  private readonly parts: Array<Buffer | undefined>
+  /** by a dump row's global id: its slot in `parts`, its class and query address */
+  private readonly dumped = new Map<number, { slot: number, leaf: boolean, queryAddress: number }>()
   /** networks an address was answered with */
   networks = 0
 
   /** `dumpRecord`: the record of a dump row's global id (store/answer-scan.ts) */
   constructor (private readonly prepared: PreparedAnswers, private readonly dumpRecord: (id: number) => NetworkRecord, private readonly fragment: Fragment) {
-    this.fragments = new Array(prepared.table.crawledCount)
+    this.asked = new Uint8Array(prepared.table.crawledCount)
+    this.parts = new Array(prepared.table.crawledCount)
   }
 
   answer (batch: AnswerBatch): void {
     const t = this.prepared.table
     const { leaf, query } = this.prepared
+    const asked = this.asked
     const crawled = t.crawledCount
-    const { address, status, exact } = batch
+    const { address, status, exact, ref } = batch
+    batch.parts = this.parts
     for (let i = 0; i < batch.n; i++) {
       if (status[i] === STATUS_INVALID) continue
       const a = address[i]
@@ -66,97 +72,72 @@ export class TableAnswers implements BatchAnswerSource {
       const net = t.net(seg)
       const flags = t.flags(seg)
       if (net < 0) {
-        answerWithout(batch, i, a, (flags & NO_NETWORK) !== 0)
+        setAnswer(batch, i, answerStatus((flags & NO_NETWORK) !== 0 ? WITH_NOTE : WITHOUT_NOTE, a, undefined))
         continue
       }
       const listed = t.listed(seg)
       status[i] = STATUS_NETWORK
       if (net < crawled) {
-        batch.network[i] = this.fragments[net] ?? this.crawledFragment(net)
+        if (asked[net] === 0) this.crawledPart(net)
+        ref[i] = net
         exact[i] = (flags & EXACT) !== 0 || leaf[net] === 1 || query[net] === a || (listed > 0 && inSampleSlice(a, listed)) ? 1 : 0
       } else {
-        const info = this.dumped.get(net) ?? this.dumpInfo(net)
-        batch.network[i] = info.fragment
-        exact[i] = (flags & EXACT) !== 0 || info.leaf || info.queryAddress === a || (listed > 0 && inSampleSlice(a, listed)) ? 1 : 0
+        const d = this.dumped.get(net) ?? this.dumpPart(net)
+        ref[i] = d.slot
+        exact[i] = (flags & EXACT) !== 0 || d.leaf || d.queryAddress === a || (listed > 0 && inSampleSlice(a, listed)) ? 1 : 0
       }
     }
   }
 
-  private crawledFragment (net: number): Buffer {
+  private crawledPart (net: number): void {
+    const p = this.prepared
+    p.need(net)
+    this.parts[net] = p.lines().subarray(p.offset[net], p.offset[net] + p.length[net])
+    this.asked[net] = 1
     this.networks++
-    return (this.fragments[net] = this.prepared.fragment(net))
   }
 
-  private dumpInfo (net: number): NetInfo {
+  private dumpPart (net: number): { slot: number, leaf: boolean, queryAddress: number } {
     this.networks++
-    const info = infoOf(this.dumpRecord(net), this.fragment)
-    this.dumped.set(net, info)
-    return info
+    const r = this.dumpRecord(net)
+    const d = { slot: this.parts.push(this.fragment(r)) - 1, leaf: isLeaf(r.registry, r.type), queryAddress: r.queryAddress }
+    this.dumped.set(net, d)
+    return d
   }
 }
 
-/** at most this many networks' parts of lines are kept by a running node between batches */
-const LIVE_CACHE_MAX = 200_000
+/** a running node's request keeps at most this many networks' parts of lines: past it, its memo starts over */
+const LIVE_MEMO_MAX = 200_000
 
-/** Answers from a running node's store, address by address. */
+/**
+ * Answers from a running node's store: each address's network as the WHOIS service's bulk mode
+ * finds it (StoreReads.answersOf — answerRange's rule, the crawled networks read in one go, each
+ * network's part of a line made once and made again when a commit replaced the record), its
+ * status by answerStatus (report/lookup.ts).
+ */
 export class LiveAnswers implements BatchAnswerSource {
-  /** crawled networks by start, then end */
-  private crawled = new Map<number, Map<number, NetInfo>>()
-  private dumped = new Map<Snapshot, Map<number, NetInfo>>()
-  private cached = 0
+  private memo: AnswerMemo<Buffer>
 
-  constructor (private readonly store: NetworkStore, private readonly fragment: Fragment) {}
+  constructor (private readonly store: NetworkStore, private readonly fragment: Fragment) {
+    this.memo = new AnswerMemo(fragment)
+  }
 
   async answer (batch: AnswerBatch): Promise<void> {
-    if (this.cached > LIVE_CACHE_MAX) {
-      this.crawled = new Map()
-      this.dumped = new Map()
-      this.cached = 0
-    }
-    const store = this.store
-    const ranges: Array<NetworkRange | undefined> = new Array(batch.n)
-    // the crawled networks not made yet, read from disk in one go
-    const missing: NetworkRange[] = []
-    const asked = new Set<string>()
+    if (this.memo.size > LIVE_MEMO_MAX) this.memo = new AnswerMemo(this.fragment)
+    const at: number[] = []
+    const addresses: number[] = []
     for (let i = 0; i < batch.n; i++) {
       if (batch.status[i] === STATUS_INVALID) continue
-      const r = ranges[i] = store.answerRange(batch.address[i])
-      if (r === undefined || !store.holdsRange(r.start, r.end) || this.crawled.get(r.start)?.has(r.end) === true) continue
-      const key = `${r.start}:${r.end}`
-      if (!asked.has(key)) { asked.add(key); missing.push(r) }
+      at.push(i)
+      addresses.push(batch.address[i])
     }
-    const records = await store.networksAt(missing)
-    records.forEach(r => this.keep(this.crawled, r.start, r.end, infoOf(r, this.fragment)))
-    for (let i = 0; i < batch.n; i++) {
-      if (batch.status[i] === STATUS_INVALID) continue
-      const a = batch.address[i]
-      const r = ranges[i]
-      if (r === undefined) {
-        answerWithout(batch, i, a, store.hasNegative(a))
-        continue
-      }
-      const info = this.crawled.get(r.start)?.get(r.end) ?? this.dumpInfo(a)
-      batch.status[i] = STATUS_NETWORK
-      batch.network[i] = info.fragment
-      batch.exact[i] = info.leaf || info.queryAddress === a || store.isExact(a) ? 1 : 0
+    const entries = await this.store.answersOf(addresses, this.memo)
+    // this batch's networks' parts of lines, one per line
+    const parts: Buffer[] = []
+    batch.parts = parts
+    for (let k = 0; k < at.length; k++) {
+      const entry = entries[k]
+      setAnswer(batch, at[k], answerStatus(this.store, addresses[k], entry), entry === undefined ? 0 : parts.push(entry.value) - 1)
     }
-  }
-
-  /** the imported network answering `a` (no crawled network is as specific) */
-  private dumpInfo (a: number): NetInfo {
-    const hit = this.store.bulkLayer.mostSpecific(a)
-    if (hit === undefined) throw new Error(`no network answers ${formatIPv4(a)} any more`)
-    const made = this.dumped.get(hit.snapshot)?.get(hit.row)
-    if (made !== undefined) return made
-    const info = infoOf(hit.snapshot.recordSync(hit.row), this.fragment)
-    this.keep(this.dumped, hit.snapshot, hit.row, info)
-    return info
-  }
-
-  private keep<K> (map: Map<K, Map<number, NetInfo>>, k: K, k2: number, info: NetInfo): void {
-    let inner = map.get(k)
-    if (inner === undefined) map.set(k, inner = new Map())
-    inner.set(k2, info)
-    this.cached++
   }
 }

@@ -29,17 +29,6 @@ export function cachePath (dataDir: string, format: BulkFormat): string {
   return join(dataDir, `lookup-${format}.cache`)
 }
 
-/** What an answer needs of its network: its part of the line, its class and query address. */
-export interface NetInfo {
-  fragment: Buffer
-  leaf: boolean
-  queryAddress: number
-}
-
-export function netInfo (r: NetworkRecord, fragment: (r: NetworkRecord) => Buffer): NetInfo {
-  return { fragment: fragment(r), leaf: isLeaf(r.registry, r.type), queryAddress: r.queryAddress }
-}
-
 /** The crawled networks' parts of lines, one after the other, and per network where it lies, its class and query address. */
 export interface CrawledLines {
   offset: Float64Array
@@ -48,15 +37,19 @@ export interface CrawledLines {
   leaf: Uint8Array
 }
 
-/** A table and its crawled networks' lines, in memory or in a cache file. */
-export interface PreparedAnswers {
+/**
+ * A table and its crawled networks' parts of lines, in one buffer (in memory, or read from a cache
+ * file as needed): a line copies its network's part from there, without an object per network.
+ */
+export interface PreparedAnswers extends CrawledLines {
   table: AnswerTable
-  /** a crawled network's part of a line (id < table.crawledCount); its `leaf` and `query` are known once it was asked for */
-  fragment: (id: number) => Buffer
-  /** by crawled id: 1 for a leaf */
-  leaf: Uint8Array
-  /** by crawled id: the query address */
-  query: Uint32Array
+  /**
+   * Makes crawled network `id`'s part of a line (id < table.crawledCount), its `leaf` and `query`
+   * ready, once: its part is then bytes [offset[id], offset[id] + length[id]) of `lines()`.
+   */
+  need: (id: number) => void
+  /** the buffer the parts are in; one made as needed grows: ask again after `need` */
+  lines: () => Buffer
   close: () => Promise<void>
 }
 
@@ -71,36 +64,43 @@ interface CacheHeader {
   blobBytes: number
 }
 
+/** Crawled networks' parts of lines appended one after the other to a buffer that grows. */
+class LineBlob {
+  readonly lines: CrawledLines
+  blob: Buffer
+  private pos = 0
+
+  constructor (n: number, initialBytes: number, private readonly writer: LineWriter) {
+    this.lines = { offset: new Float64Array(n), length: new Uint32Array(n), query: new Uint32Array(n), leaf: new Uint8Array(n) }
+    this.blob = Buffer.allocUnsafe(Math.max(1 << 16, initialBytes))
+  }
+
+  append (id: number, r: NetworkRecord): void {
+    const text = this.writer.fragmentText(r)
+    if (this.pos + text.length * 3 > this.blob.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.blob.length * 2, this.pos + text.length * 3))
+      this.blob.copy(next, 0, 0, this.pos)
+      this.blob = next
+    }
+    const l = this.lines
+    l.offset[id] = this.pos
+    l.length[id] = this.blob.write(text, this.pos)
+    l.query[id] = r.queryAddress
+    l.leaf[id] = isLeaf(r.registry, r.type) ? 1 : 0
+    this.pos += l.length[id]
+  }
+
+  get bytes (): number { return this.pos }
+}
+
 /** Formats every crawled network of a scanned store (LineWriter.fragment) into one buffer. */
 export function prepareScanned (scanned: ScannedAnswers, writer: LineWriter): { prepared: PreparedAnswers, lines: CrawledLines, blob: Buffer } {
   const n = scanned.table.crawledCount
-  const lines: CrawledLines = { offset: new Float64Array(n), length: new Uint32Array(n), query: new Uint32Array(n), leaf: new Uint8Array(n) }
-  let blob = Buffer.allocUnsafe(Math.max(1 << 16, n * 512))
-  let pos = 0
-  for (let id = 0; id < n; id++) {
-    const r = scanned.record(id)
-    const text = writer.fragmentText(r)
-    if (pos + text.length * 3 > blob.length) {
-      const next = Buffer.allocUnsafe(Math.max(blob.length * 2, pos + text.length * 3))
-      blob.copy(next, 0, 0, pos)
-      blob = next
-    }
-    const len = blob.write(text, pos)
-    lines.offset[id] = pos
-    lines.length[id] = len
-    lines.query[id] = r.queryAddress
-    lines.leaf[id] = isLeaf(r.registry, r.type) ? 1 : 0
-    pos += len
-  }
-  blob = blob.subarray(0, pos)
-  const prepared: PreparedAnswers = {
-    table: scanned.table,
-    fragment: id => blob.subarray(lines.offset[id], lines.offset[id] + lines.length[id]),
-    leaf: lines.leaf,
-    query: lines.query,
-    close: async () => {}
-  }
-  return { prepared, lines, blob }
+  const made = new LineBlob(n, n * 512, writer)
+  for (let id = 0; id < n; id++) made.append(id, scanned.record(id))
+  const blob = made.blob.subarray(0, made.bytes)
+  const prepared: PreparedAnswers = { table: scanned.table, need: () => {}, lines: () => blob, ...made.lines, close: async () => {} }
+  return { prepared, lines: made.lines, blob }
 }
 
 /**
@@ -110,18 +110,17 @@ export function prepareScanned (scanned: ScannedAnswers, writer: LineWriter): { 
  */
 export function prepareLazily (scanned: ScannedAnswers, writer: LineWriter): PreparedAnswers {
   const n = scanned.table.crawledCount
-  const leaf = new Uint8Array(n)
-  const query = new Uint32Array(n)
+  const done = new Uint8Array(n)
+  const made = new LineBlob(n, 0, writer)
   return {
     table: scanned.table,
-    fragment: id => {
-      const r = scanned.record(id)
-      leaf[id] = isLeaf(r.registry, r.type) ? 1 : 0
-      query[id] = r.queryAddress
-      return writer.fragment(r)
+    need: id => {
+      if (done[id] === 1) return
+      made.append(id, scanned.record(id))
+      done[id] = 1
     },
-    leaf,
-    query,
+    lines: () => made.blob,
+    ...made.lines,
     close: async () => {}
   }
 }
@@ -225,29 +224,32 @@ export async function readCache (dataDir: string, format: BulkFormat, stamp: str
     const fd = fh.fd
     const file = fh
     const path = cachePath(dataDir, format)
-    /** bytes [at, at + n) of the file */
-    const read = (at: number, n: number): Buffer => {
-      const b = Buffer.allocUnsafeSlow(n)
+    // the lines, in one buffer as large as they are, filled a page at a time when an address first
+    // needs one of its lines: a read per line cost a system call per network (0.5 s for the
+    // 120,000 networks of 1M random addresses), and a buffer per page ~2,000 buffers the garbage
+    // collector counted and went through; the memory of a page never read is never touched
+    const lines = Buffer.allocUnsafeSlow(h.blobBytes)
+    const loaded = new Uint8Array(Math.ceil(h.blobBytes / PAGE_BYTES))
+    const load = (p: number): void => {
+      const at = p * PAGE_BYTES
+      const n = Math.min(PAGE_BYTES, h.blobBytes - at)
       for (let got = 0; got < n;) {
-        const r = readSync(fd, b, got, n - got, at + got)
+        const r = readSync(fd, lines, at + got, n - got, blobAt + at + got)
         if (r === 0) throw new Error(`${path} was cut short while in use`)
         got += r
       }
-      return b
+      loaded[p] = 1
     }
-    // the lines are read a page at a time, when an address first needs one of them: a read per
-    // line cost a system call per network (0.5 s for the 120,000 networks of 1M random addresses)
-    const pages: Array<Buffer | undefined> = []
     return {
       table,
-      fragment: id => {
+      need: id => {
         const from = offset[id]
         const to = from + length[id]
-        const p = Math.floor(from / PAGE_BYTES)
-        if (to > (p + 1) * PAGE_BYTES) return read(blobAt + from, to - from)
-        const page = pages[p] ?? (pages[p] = read(blobAt + p * PAGE_BYTES, Math.min(PAGE_BYTES, h.blobBytes - p * PAGE_BYTES)))
-        return page.subarray(from - p * PAGE_BYTES, to - p * PAGE_BYTES)
+        for (let p = Math.floor(from / PAGE_BYTES); p * PAGE_BYTES < to; p++) if (loaded[p] === 0) load(p)
       },
+      lines: () => lines,
+      offset,
+      length,
       leaf,
       query,
       close: async () => { await file.close() }

@@ -11,17 +11,18 @@
  *          ("network": null without one; "special" only for special-purpose space)
  *   CSV    a header, then address,status,exact,in_sample,special and the dump's columns
  *
- * Where the answers come from is an BatchAnswerSource (bulk-answers.ts): a stopped node's answer table,
- * or a running node's store. This file reads and writes bytes: input in large chunks, parsed
- * without a string per line; each network's part of a line made once by the source, and copied;
- * output written in large buffers, with back-pressure, one write per input chunk at least (so a
- * `tail -f | whoismesh lookup -` sees its answers at once).
+ * Where the answers come from is a BatchAnswerSource (bulk-answers.ts): a stopped node's answer
+ * table, or a running node's store. This file makes the bytes: input chunks parsed by LineReader
+ * (bulk-input.ts) without a string per line; each network's part of a line made once by the
+ * source, and copied; output written in large buffers, with back-pressure, one write per input
+ * chunk at least (so a `tail -f | whoismesh lookup -` sees its answers at once).
  */
 import type { Writable } from 'node:stream'
 import { isSampleAddress } from '../sample/index.js'
-import { DUMP_FIELDS, drained, formatDumpLine, toDumpRow, type DumpFormat } from './dump.js'
+import { DUMP_FIELDS, DumpReaderGoneError, drained, formatDumpLine, toDumpRow, type DumpFormat } from './dump.js'
 import type { NetworkRecord } from '../record/index.js'
 import { grow } from '../util/grow.js'
+import { LineReader } from './bulk-input.js'
 
 export type BulkFormat = DumpFormat
 export const BULK_FORMATS: readonly BulkFormat[] = ['jsonl', 'csv']
@@ -36,10 +37,6 @@ const STATUS_NAMES = ['network', 'unallocated', 'special-purpose', 'unknown', 'i
 /** The columns of the CSV form (and the keys of the JSONL form, whose network fields are nested). */
 export const BULK_FIELDS = ['address', 'status', 'exact', 'in_sample', 'special', ...DUMP_FIELDS] as const
 
-/** a line longer than this is invalid (only its start is echoed) */
-const MAX_LINE_BYTES = 4096
-/** of an invalid line, at most this much is echoed */
-const MAX_ECHO_BYTES = 256
 /** output is written in buffers of this size (and at the end of every input chunk) */
 const OUT_BYTES = 1 << 20
 /**
@@ -55,16 +52,22 @@ export class AnswerBatch {
   /** STATUS_*: the reader sets STATUS_INVALID, the source the others */
   status = new Uint8Array(1024)
   exact = new Uint8Array(1024)
-  /** the answer network's part of the line (BatchAnswerSource), for STATUS_NETWORK */
-  network: Array<Buffer | undefined> = []
-  /** the block's name, for STATUS_SPECIAL */
-  special: Array<string | undefined> = []
-  /** the text of an invalid line */
-  text: Array<string | undefined> = []
+  /**
+   * What the rest of a line is made of, by status: STATUS_NETWORK, the index in `parts` of the
+   * answer network's part of the line; STATUS_SPECIAL, the index in `special` of the block's name;
+   * STATUS_INVALID, the index in `text` of the line's text. Numbers in one typed array, not an
+   * object per line: every address of a batch passes through it.
+   */
+  ref = new Int32Array(1024)
+  /** the networks' parts of lines (BatchAnswerSource), set by the source that answered */
+  parts: ReadonlyArray<Buffer | undefined> = []
+  /** block names, for STATUS_SPECIAL */
+  special: string[] = []
+  /** texts of invalid lines */
+  text: string[] = []
 
   clear (): void {
     this.n = 0
-    this.network.length = 0
     this.special.length = 0
     this.text.length = 0
   }
@@ -74,127 +77,34 @@ export class AnswerBatch {
       this.address = grow(this.address, this.n + 1)
       this.status = grow(this.status, this.n + 1)
       this.exact = grow(this.exact, this.n + 1)
+      this.ref = grow(this.ref, this.n + 1)
     }
     this.address[this.n] = address
-    this.status[this.n] = invalidText === undefined ? STATUS_NETWORK : STATUS_INVALID
     this.exact[this.n] = 0
-    if (invalidText !== undefined) this.text[this.n] = invalidText
+    if (invalidText === undefined) {
+      this.status[this.n] = STATUS_NETWORK
+    } else {
+      this.status[this.n] = STATUS_INVALID
+      this.ref[this.n] = this.text.push(invalidText) - 1
+    }
     this.n++
+  }
+
+  /** answers address i with a special-purpose block */
+  setSpecial (i: number, name: string): void {
+    this.status[i] = STATUS_SPECIAL
+    this.exact[i] = 1
+    this.ref[i] = this.special.push(name) - 1
   }
 }
 
 /**
- * Answers a batch: sets status, exact and (STATUS_NETWORK) the network's part of the line, made
- * by `fragment` once per network (see LineWriter.fragment), or (STATUS_SPECIAL) the block's name.
- * Addresses with STATUS_INVALID are left alone.
+ * Answers a batch: sets status, exact and (STATUS_NETWORK) `parts` and the index in it of the
+ * network's part of the line, made by `fragment` once per network (see LineWriter.fragment), or
+ * (STATUS_SPECIAL, setSpecial) the block's name. Addresses with STATUS_INVALID are left alone.
  */
 export interface BatchAnswerSource {
   answer: (batch: AnswerBatch) => void | Promise<void>
-}
-
-/** Splits input chunks into lines and parses each as an address, without a string per line. */
-export class LineReader {
-  /** input lines so far, blank and comment lines included */
-  lines = 0
-  invalid = 0
-  /** the first invalid line: its number and text */
-  firstInvalid: { line: number, text: string } | undefined
-  private carry = Buffer.alloc(0)
-  private carryLen = 0
-  private started = false
-
-  /** the lines a chunk completes (a line cut by its end is kept for the next) */
-  read (chunk: Buffer, batch: AnswerBatch): void {
-    let from = 0
-    if (this.carryLen > 0) {
-      const nl = chunk.indexOf(10)
-      if (nl < 0) {
-        this.keep(chunk, 0, chunk.length)
-        return
-      }
-      this.keep(chunk, 0, nl)
-      this.line(this.carry, 0, this.carryLen, batch)
-      this.carryLen = 0
-      from = nl + 1
-    }
-    for (;;) {
-      const nl = chunk.indexOf(10, from)
-      if (nl < 0) break
-      this.line(chunk, from, nl, batch)
-      from = nl + 1
-    }
-    if (from < chunk.length) this.keep(chunk, from, chunk.length)
-  }
-
-  /** the last line, when the input does not end with a line end */
-  end (batch: AnswerBatch): void {
-    if (this.carryLen > 0) this.line(this.carry, 0, this.carryLen, batch)
-    this.carryLen = 0
-  }
-
-  /** keeps a cut line's bytes, up to one more than a line may have */
-  private keep (b: Buffer, s: number, e: number): void {
-    const room = MAX_LINE_BYTES + 1 - this.carryLen
-    const take = Math.min(e - s, room)
-    if (take <= 0) return
-    if (this.carry.length < this.carryLen + take) {
-      const next = Buffer.allocUnsafe(Math.min(MAX_LINE_BYTES + 1, Math.max(256, (this.carryLen + take) * 2)))
-      this.carry.copy(next, 0, 0, this.carryLen)
-      this.carry = next
-    }
-    b.copy(this.carry, this.carryLen, s, s + take)
-    this.carryLen += take
-  }
-
-  private line (b: Buffer, s: number, e: number, batch: AnswerBatch): void {
-    this.lines++
-    if (!this.started) {
-      this.started = true
-      if (e - s >= 3 && b[s] === 0xef && b[s + 1] === 0xbb && b[s + 2] === 0xbf) s += 3
-    }
-    const tooLong = e - s > MAX_LINE_BYTES
-    while (s < e && isSpace(b[s])) s++
-    while (e > s && isSpace(b[e - 1])) e--
-    if (s === e || b[s] === 35) return
-    const address = tooLong ? -1 : parseAddress(b, s, e)
-    if (address >= 0) {
-      batch.push(address)
-      return
-    }
-    const text = b.toString('utf8', s, Math.min(e, s + MAX_ECHO_BYTES))
-    this.invalid++
-    this.firstInvalid ??= { line: this.lines, text }
-    batch.push(0, text)
-  }
-}
-
-/** space, tab, CR, vertical tab, form feed */
-function isSpace (c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13)
-}
-
-/** A dotted quad in b[s, e) (octets of 1–3 digits, zero-padded ones too, as parseIPv4), or -1. */
-function parseAddress (b: Buffer, s: number, e: number): number {
-  let n = 0
-  let value = 0
-  let digits = 0
-  let dots = 0
-  for (let i = s; i < e; i++) {
-    const c = b[i]
-    if (c >= 48 && c <= 57) {
-      if (++digits > 3) return -1
-      value = value * 10 + c - 48
-    } else if (c === 46) {
-      if (digits === 0 || value > 255 || ++dots > 3) return -1
-      n = n * 256 + value
-      value = 0
-      digits = 0
-    } else {
-      return -1
-    }
-  }
-  if (dots !== 3 || digits === 0 || value > 255) return -1
-  return n * 256 + value
 }
 
 /** Makes the output lines of answered batches, in buffers. */
@@ -216,7 +126,8 @@ export class LineWriter {
   private readonly networkMid: Buffer[]
   /** by status * 4 + exact * 2 + in_sample: the rest of a line without a network (special-purpose apart) */
   private readonly tails: Buffer[] = []
-  private readonly specialTails = new Map<string, Buffer>()
+  /** by block name: the rest of its lines, out of the sample and in it */
+  private readonly specialTails = new Map<string, Buffer[]>()
 
   constructor (readonly format: BulkFormat) {
     const json = format === 'jsonl'
@@ -248,24 +159,28 @@ export class LineWriter {
 
   /** The lines of an answered batch, in buffers to write in order (the last one possibly short). */
   write (batch: AnswerBatch): Buffer[] {
-    const { address, status, exact } = batch
+    const { address, status, exact, ref, parts } = batch
+    const head = this.head
+    const headLen = head.length
     for (let i = 0; i < batch.n; i++) {
       const st = status[i]
       if (st === STATUS_INVALID) {
-        this.put(Buffer.from(this.invalidLine(batch.text[i] ?? '')))
+        this.put(Buffer.from(this.invalidLine(batch.text[ref[i]])))
         continue
       }
       const a = address[i]
       const x = exact[i] * 2 + (isSampleAddress(a) ? 1 : 0)
-      const rest = st === STATUS_NETWORK ? (batch.network[i] as Buffer) : st === STATUS_SPECIAL ? this.specialTail(batch.special[i] ?? '', x & 1) : this.tails[st * 4 + x]
+      const rest = st === STATUS_NETWORK ? (parts[ref[i]] as Buffer) : st === STATUS_SPECIAL ? this.specialTail(batch.special[ref[i]], x & 1) : this.tails[st * 4 + x]
       const mid = st === STATUS_NETWORK ? this.networkMid[x] : undefined
-      this.room(this.head.length + 15 + (mid?.length ?? 0) + rest.length)
-      // TypedArray.set, not a loop over the bytes: 4× faster for the 60 bytes of `mid`
+      const need = headLen + 15 + (mid === undefined ? 0 : mid.length) + rest.length
+      if (this.pos + need > this.buf.length) this.room(need)
+      // TypedArray.set, not a loop over the bytes (4× faster for the 60 bytes of `mid`), nor
+      // Buffer.copy (which makes a view of its source's range for every call)
       const buf = this.buf
       let p = this.pos
-      if (this.head.length > 0) {
-        buf.set(this.head, p)
-        p += this.head.length
+      if (headLen > 0) {
+        buf.set(head, p)
+        p += headLen
       }
       p = octet(buf, p, a >>> 24); buf[p++] = 46
       p = octet(buf, p, (a >>> 16) & 255); buf[p++] = 46
@@ -298,7 +213,7 @@ export class LineWriter {
 
   private retire (ab: ArrayBufferLike): void {
     this.inUse.delete(ab)
-    if (ab.byteLength === OUT_BYTES && this.free.length < 8) this.free.push(Buffer.from(ab))
+    if (ab.byteLength === OUT_BYTES && this.free.length < 16) this.free.push(Buffer.from(ab))
   }
 
   /** hands out what was written into the current buffer since the last time */
@@ -320,13 +235,12 @@ export class LineWriter {
   }
 
   private specialTail (name: string, inSample: number): Buffer {
-    const key = `${inSample}${name}`
-    let t = this.specialTails.get(key)
+    let t = this.specialTails.get(name)
     if (t === undefined) {
-      t = Buffer.from(this.tail(STATUS_SPECIAL, true, inSample === 1, name))
-      this.specialTails.set(key, t)
+      t = [false, true].map(s => Buffer.from(this.tail(STATUS_SPECIAL, true, s, name)))
+      this.specialTails.set(name, t)
     }
-    return t
+    return t[inSample]
   }
 
   private invalidLine (text: string): string {
@@ -388,23 +302,43 @@ export async function bulkLookup (input: AsyncIterable<Buffer | string>, out: Wr
   const reader = new LineReader()
   const batch = new AnswerBatch()
   let answers = 0
+  // bytes handed to `out` and not written yet, counted by the writes' callbacks: the wait for
+  // room ends as soon as one buffer was written, not when `out` is empty ('drain'), so that it
+  // never runs dry while the next lines are made
+  let pending = 0
+  let written: (() => void) | undefined
+  const wake = (): void => { written?.() }
+  // a stream destroyed with writes in flight may never call their callbacks
+  out.on('close', wake)
+  out.on('error', wake)
   const send = async (): Promise<void> => {
     if (batch.n > 0) await source.answer(batch)
     answers += batch.n
     for (const b of writer.write(batch)) {
-      out.write(b, () => writer.release(b))
-      // drained() rejects at once when the reader is gone
-      if (out.destroyed || out.writableLength > MAX_PENDING_BYTES) await drained(out)
+      pending += b.length
+      out.write(b, () => {
+        pending -= b.length
+        writer.release(b)
+        wake()
+      })
+      while (pending > MAX_PENDING_BYTES && !out.destroyed) await new Promise<void>(resolve => { written = resolve })
+      written = undefined
+      if (out.destroyed) throw new DumpReaderGoneError('the reader of the lookups went away')
     }
     batch.clear()
   }
-  const header = writer.header()
-  if (header.length > 0 && !out.write(header)) await drained(out)
-  for await (const chunk of input) {
-    reader.read(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, batch)
+  try {
+    const header = writer.header()
+    if (header.length > 0 && !out.write(header)) await drained(out)
+    for await (const chunk of input) {
+      reader.read(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, batch)
+      await send()
+    }
+    reader.end(batch)
     await send()
+  } finally {
+    out.off('close', wake)
+    out.off('error', wake)
   }
-  reader.end(batch)
-  await send()
   return { lines: reader.lines, answers, invalid: reader.invalid, ...(reader.firstInvalid !== undefined ? { firstInvalid: reader.firstInvalid } : {}) }
 }

@@ -35,12 +35,10 @@ export class AnswerMemo<T> {
 
   constructor (private readonly make: (r: NetworkRecord) => T, private readonly maxDumpRows = 1 << 16) {}
 
+  private held = 0
+
   /** crawled networks held */
-  get size (): number {
-    let n = 0
-    for (const e of this.entries) if (e !== undefined) n++
-    return n
-  }
+  get size (): number { return this.held }
 
   /** starts over when `index` is not the one the entries are of */
   useIndex (index: unknown): void {
@@ -48,6 +46,7 @@ export class AnswerMemo<T> {
     if (this.index !== undefined) this.resets++
     this.index = index
     this.entries = []
+    this.held = 0
     this.tags = new Uint32Array(0)
     this.dumped.clear()
   }
@@ -65,6 +64,7 @@ export class AnswerMemo<T> {
     // grown by pushes, never by a write past the end: a sparse array falls back to a dictionary
     while (this.entries.length <= id) this.entries.push(undefined)
     this.tags = grow(this.tags, 2 * (id + 1))
+    if (this.entries[id] === undefined) this.held++
     this.entries[id] = e
     this.tags[2 * id] = tagA
     this.tags[2 * id + 1] = tagB

@@ -10,6 +10,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Level } from 'level'
@@ -289,16 +290,16 @@ test('a store no write of this version marked (no generation token) is answered 
 })
 
 test('invalid lines are answered as such and set exit code 2; comments, blank lines, white space, CRLF and a byte order mark are handled', async () => {
-  const r = await bulk('\ufeff 193.0.16.5 \r\n\n# comment\n\tnot-an-address\r\n193.000.016.005\n1.2.3\n256.1.1.1\n1.2.3.4.5\n193.0.16.6', ['--stats'])
+  const r = await bulk('\ufeff 193.0.16.5 \r\n\n# comment\n\tnot-an-address\r\n193.000.016.005\r\n1.2.3\n256.1.1.1\n1.2.3.4.5\n1.2.3.0004\n1.2.3.4\r\r\n193.0.16.6', ['--stats'])
   assert.equal(r.code, 2)
   const lines = r.stdout.trimEnd().split('\n').map(l => JSON.parse(l))
   assert.deepEqual(lines.map(l => [l.address, l.status]), [
     ['193.0.16.5', 'network'], ['not-an-address', 'invalid'], ['193.0.16.5', 'network'], ['1.2.3', 'invalid'],
-    ['256.1.1.1', 'invalid'], ['1.2.3.4.5', 'invalid'], ['193.0.16.6', 'network']
+    ['256.1.1.1', 'invalid'], ['1.2.3.4.5', 'invalid'], ['1.2.3.0004', 'invalid'], ['1.2.3.4', 'unknown'], ['193.0.16.6', 'network']
   ])
   assert.deepEqual(lines[1], { address: 'not-an-address', status: 'invalid', exact: false, in_sample: false, network: null })
-  assert.match(r.stderr, /^whoismesh: 4 of 7 input lines are not an IPv4 address \(answered with status "invalid"\), the first on line 4: "not-an-address"$/m)
-  assert.equal(statsOf(r.stderr).invalid, 4)
+  assert.match(r.stderr, /^whoismesh: 5 of 9 input lines are not an IPv4 address \(answered with status "invalid"\), the first on line 4: "not-an-address"$/m)
+  assert.equal(statsOf(r.stderr).invalid, 5)
 })
 
 test('CSV has a header and one quoted row per address', async () => {
@@ -325,6 +326,51 @@ test('a reader that goes away ends the job quietly', async () => {
   const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)))
   assert.equal(code, 0, stderr)
   assert.equal(stderr, '')
+})
+
+test('each line is answered as it arrives, before the input ends (`tail -f | whoismesh lookup -`)', async () => {
+  const child = spawn(process.execPath, [BIN, 'lookup', '-', '--data', data], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const done = collect(child, 120_000)
+  let seen = ''
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { seen += s })
+  for (const [k, address] of ['193.0.16.5', '10.1.2.3', '193.0.16.6'].entries()) {
+    child.stdin.write(`${address}\n`)
+    // the next chunk of output, or the command's end (collect kills it after 120 s)
+    while (seen.split('\n').length <= k + 1) {
+      const ended = await Promise.race([once(child.stdout, 'data').then(() => false), done.then(() => true)])
+      if (ended) assert.fail(`the command ended before answering ${address}: ${(await done).stderr}`)
+    }
+    assert.equal(JSON.parse(seen.split('\n')[k]).address, address)
+  }
+  child.stdin.end()
+  const r = await done
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(seen.trimEnd().split('\n').length, 3)
+})
+
+test('non-blocking standard input and output (as another process may leave them) are read and written all the same', async () => {
+  // the command reads and writes its descriptors itself (util/fd-io.ts) and turns to
+  // process.stdin and process.stdout when they answer EAGAIN; python3 sets both non-blocking first
+  const input: string[] = []
+  for (let k = 0; k < 100_000; k++) input.push(formatIPv4((k * 2654435761) >>> 0))
+  const text = input.join('\n') + '\n'
+  const want = await bulk(text, ['--format', 'csv'])
+  assert.equal(want.code, 0, want.stderr)
+  const child = spawn('python3', ['-c', 'import os, sys; os.set_blocking(0, False); os.set_blocking(1, False); os.execv(sys.argv[1], sys.argv[1:])',
+    process.execPath, BIN, 'lookup', '-', '--data', data, '--format', 'csv'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const done = collect(child, 120_000)
+  // the input in parts, some time apart: reads find the pipe empty; the output is not read at
+  // first: writes find it full
+  child.stdout.pause()
+  for (let k = 0; k < 4; k++) {
+    child.stdin.write(text.slice((k * text.length) / 4, ((k + 1) * text.length) / 4))
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  child.stdin.end()
+  child.stdout.resume()
+  const r = await done
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout, want.stdout)
 })
 
 test('user mistakes print one line and exit 2', async () => {
