@@ -8,18 +8,23 @@
  * (about 6–8 minutes) and reused when it is there.
  *
  * Runs: first without `lookup -`'s cache (the store scanned, the table built, every network's
- * line made and cached: what the first `lookup -` after a write pays), then `--runs` times with
+ * line made and cached: what the first `lookup -` after a write pays), then `--runs` rounds with
  * it, then once with empty input (the fixed cost: start, open, cache read). Each reports the wall
- * time from spawn to exit and `--stats`'s split of it.
+ * time from spawn to exit and `--stats`'s split of it. Each round also times two floors on the
+ * same input, so that the command is judged against what the machine allows at that moment: the
+ * command's own answers (written to a file once) through `cat` into the same `wc -lc` — moving
+ * the output alone — and scripts/lookup-floor.c, the same work in C on one thread (when `cc` is
+ * there).
  *
  *   npm run build && node --import tsx scripts/bench-lookup.ts [--index-dir DIR] [--addresses N] [--runs 3] [--format jsonl|csv] [--out FILE]
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
 import { buildWorld, defaultSimulatorOptions, NestedWorld } from '../src/sim/index.js'
 import { sampleSlice, prng } from '../src/sample/index.js'
 import { NetworkStore, openAnswers } from '../src/store/index.js'
@@ -41,37 +46,69 @@ export interface LookupRun {
   stats: Record<string, unknown>
 }
 
+/** One command's run with `input` as its standard input and its output piped into `wc -lc`. */
+interface PipedRun {
+  wall_ms: number
+  output_lines: number
+  output_bytes: number
+  stderr: string
+}
+
 /**
- * One `whoismesh lookup -` with `input` as its standard input, its output piped into `wc -lc` (a
- * reader that costs next to nothing: this process reading and counting 500 MB would be the slower
- * side of the pipe). Wall time from spawn until both exited.
+ * Runs `argv` with `input` as its standard input, its output piped into `wc -lc` (a reader that
+ * costs next to nothing: this process reading and counting 500 MB would be the slower side of
+ * the pipe) — through bash, so that the pipe is a pipe as in a user's shell: a child process's
+ * 'pipe' here is a socket pair, whose larger buffer made the same work up to 1.4× faster
+ * (scripts/lookup-floor.c: 0.58 s against 0.82 s, 2026-12-07). Wall time from spawn until both
+ * exited; the command's exit code (pipefail).
  */
+async function runPiped (argv: string[], input: string): Promise<PipedRun> {
+  const t0 = performance.now()
+  const child = spawn('bash', ['-c', 'set -o pipefail; "$@" < "$WHOISMESH_BENCH_INPUT" | wc -lc', 'bash', ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WHOISMESH_BENCH_INPUT: input }
+  })
+  let stderr = ''
+  let counted = ''
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { counted += s })
+  const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)))
+  const wall = performance.now() - t0
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited ${String(code)}: ${stderr.slice(0, 2000)}`)
+  const [lines, bytes] = counted.trim().split(/\s+/).map(Number)
+  return { wall_ms: round(wall), output_lines: lines, output_bytes: bytes, stderr }
+}
+
+/** One `whoismesh lookup -` with `input` as its standard input, its output piped into `wc -lc`. */
 export async function runBulkLookup (dataDir: string, input: string, format: string): Promise<LookupRun> {
-  const fh = await open(input, 'r')
+  const run = await runPiped([process.execPath, BIN, 'lookup', '-', '--data', dataDir, '--format', format, '--stats'], input)
+  const stats = JSON.parse(run.stderr.split('\n').find(l => l.startsWith('{')) ?? '{}') as Record<string, unknown>
+  const addresses = Number(stats.addresses ?? 0)
+  return { wall_ms: run.wall_ms, addresses, addresses_per_s: Math.round(addresses / (run.wall_ms / 1000)), output_lines: run.output_lines, output_mb: round(run.output_bytes / 1e6), stats }
+}
+
+const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/** The command's answers to `input`, into the file `to`. */
+async function writeAnswers (dataDir: string, input: string, format: string, to: string): Promise<void> {
+  const [inFh, outFh] = [await open(input, 'r'), await open(to, 'w')]
   try {
-    const t0 = performance.now()
-    const child = spawn(process.execPath, [BIN, 'lookup', '-', '--data', dataDir, '--format', format, '--stats'], { stdio: [fh.fd, 'pipe', 'pipe'] })
-    const wc = spawn('wc', ['-lc'], { stdio: [child.stdout!, 'pipe', 'inherit'] })
-    let stderr = ''
-    let counted = ''
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-    wc.stdout.setEncoding('utf8').on('data', (s: string) => { counted += s })
-    // 'exit', not 'close': the child's standard output was handed to wc and never closes here
-    const [code] = await Promise.all([
-      new Promise<number | null>(resolve => child.on('exit', c => resolve(c))),
-      new Promise<number | null>(resolve => wc.on('close', c => resolve(c)))
-    ])
-    // what the child wrote on standard error before it exited
-    if (!child.stderr!.readableEnded) await new Promise(resolve => child.stderr!.once('end', resolve))
-    const wall = performance.now() - t0
-    if (code !== 0) throw new Error(`whoismesh lookup - exited ${String(code)}: ${stderr.slice(0, 2000)}`)
-    const [lines, bytes] = counted.trim().split(/\s+/).map(Number)
-    const stats = JSON.parse(stderr.split('\n').find(l => l.startsWith('{')) ?? '{}') as Record<string, unknown>
-    const addresses = Number(stats.addresses ?? 0)
-    return { wall_ms: round(wall), addresses, addresses_per_s: Math.round(addresses / (wall / 1000)), output_lines: lines, output_mb: round(bytes / 1e6), stats }
+    const child = spawn(process.execPath, [BIN, 'lookup', '-', '--data', dataDir, '--format', format], { stdio: [inFh.fd, outFh.fd, 'inherit'] })
+    const code = await new Promise<number | null>(resolve => child.on('exit', c => resolve(c)))
+    if (code !== 0) throw new Error(`whoismesh lookup - exited ${String(code)}`)
   } finally {
-    await fh.close()
+    await inFh.close()
+    await outFh.close()
   }
+}
+
+/** scripts/lookup-floor.c built into `dir` with the machine's `cc`: its path, or why not. */
+function compileFloor (dir: string): string | { skipped: string } {
+  const bin = join(dir, 'lookup-floor')
+  const r = spawnSync('cc', ['-O2', '-o', bin, fileURLToPath(new URL('./lookup-floor.c', import.meta.url))], { encoding: 'utf8' })
+  if (r.error !== undefined) return { skipped: `no C compiler: ${r.error.message}` }
+  if (r.status !== 0) return { skipped: `cc failed: ${r.stderr.slice(0, 500)}` }
+  return bin
 }
 
 /** Writes `n` uniformly random IPv4 addresses, one per line. */
@@ -112,14 +149,28 @@ export async function benchLookup (o: { indexDir: string, addresses: number, run
   await rm(cachePath(o.indexDir, o.format as 'jsonl'), { force: true })
   log('without the cache…')
   const cold = await runBulkLookup(o.indexDir, input, o.format)
+  // the floors, measured in the same rounds as the command: the same answers (written once to a
+  // file) through the same pipe into wc, and the C loop of scripts/lookup-floor.c over the cache
+  const answers = join(o.workDir, `answers.${o.format}`)
+  await writeAnswers(o.indexDir, input, o.format, answers)
+  const floorBin = compileFloor(o.workDir)
   const warm: LookupRun[] = []
+  const pipe: number[] = []
+  const c: number[] = []
   for (let i = 0; i < o.runs; i++) {
-    log(`with the cache, run ${i + 1}…`)
+    log(`with the cache, round ${i + 1}…`)
     warm.push(await runBulkLookup(o.indexDir, input, o.format))
+    pipe.push((await runPiped(['cat', answers], empty)).wall_ms)
+    if (typeof floorBin === 'string') {
+      const run = await runPiped([floorBin, cachePath(o.indexDir, o.format as 'jsonl'), o.format], input)
+      if (run.output_lines !== cold.output_lines) throw new Error(`lookup-floor wrote ${run.output_lines} lines, the command ${cold.output_lines}`)
+      c.push(run.wall_ms)
+    }
   }
   const fixed = await runBulkLookup(o.indexDir, empty, o.format)
   const median = [...warm].sort((a, b) => a.wall_ms - b.wall_ms)[Math.floor(warm.length / 2)]
   for (const r of [cold, ...warm]) if (r.output_lines !== o.addresses + (o.format === 'csv' ? 1 : 0)) throw new Error(`${r.output_lines} output lines for ${o.addresses} addresses`)
+  const perS = (ms: number): number => Math.round(o.addresses / (ms / 1000))
   return {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
@@ -133,6 +184,14 @@ export async function benchLookup (o: { indexDir: string, addresses: number, run
     with_cache_median: { wall_ms: median.wall_ms, addresses_per_s: median.addresses_per_s },
     empty_input_with_cache_ms: fixed.wall_ms,
     table_build_ms: { scan: cold.stats.scan_ms, build: cold.stats.build_ms, format_lines: cold.stats.format_ms, cache_write: cold.stats.cache_write_ms, cache_read: median.stats.cache_read_ms },
+    floors: {
+      pipe_only: { what: `cat of the command's own ${round(median.output_mb)} MB of answers into wc -lc: moving the output alone`, wall_ms: pipe, median_ms: medianOf(pipe), addresses_per_s: perS(medianOf(pipe)) },
+      c_loop: typeof floorBin === 'string'
+        ? { what: 'scripts/lookup-floor.c: the same answers from the same cache, the most direct way, in C on one thread', wall_ms: c, median_ms: medianOf(c), addresses_per_s: perS(medianOf(c)) }
+        : { skipped: floorBin.skipped },
+      command_over_pipe_only: round(median.wall_ms / medianOf(pipe), 2),
+      command_over_c_loop: c.length > 0 ? round(median.wall_ms / medianOf(c), 2) : null
+    },
     met_with_cache: median.addresses_per_s >= 1_000_000,
     met_without_cache: cold.addresses_per_s >= 1_000_000
   }

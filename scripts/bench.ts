@@ -46,6 +46,9 @@
  *    scripts/bench-rdap.ts (16 clients: queries/s, p99), spawned; then scripts/bench-serve-crawl.ts:
  *    a crawling node's pace quiet and while its services answer as fast as they can, at the
  *    registries' real budgets and at 10× them
+ * 12. with --lookup-addresses N (default 0 = off): scripts/bench-lookup.ts — `whoismesh lookup -` on N
+ *    random addresses against step 2's index (written first when --skip-index left none), JSONL
+ *    then CSV, each round beside its floors (the pipe alone, the same work in C)
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -68,6 +71,7 @@ import { benchStartup } from './bench-startup.js'
 import { benchExact } from './bench-exact.js'
 import { benchBulk } from './bench-bulk.js'
 import { benchBatchForms } from './bench-batch.js'
+import { benchLookup } from './bench-lookup.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -90,6 +94,7 @@ const { values: args } = parseArgs({
     'exact-sample': { type: 'string', default: '0' },
     'bulk-sample': { type: 'string', default: '0' },
     'serve-sample': { type: 'string', default: '0' },
+    'lookup-addresses': { type: 'string', default: '0' },
     out: { type: 'string', default: fileURLToPath(new URL('./bench-results.json', import.meta.url)) }
   }
 })
@@ -265,6 +270,13 @@ function targets (r: any): Array<Record<string, unknown>> {
   // of which the node's own memory; the rest are LevelDB's mapped table files (processMemory)
   const anon = Math.max(r.world_nodes?.joiner?.memory_holding_world_60s_later?.anon_mb ?? NaN, r.world_nodes?.full_node?.memory_60s_later?.anon_mb ?? NaN)
   add('… of it anonymous memory (VmRSS without mapped files), MB', Number.isNaN(anon) ? null : anon, 'report', null)
+  for (const format of ['jsonl', 'csv']) {
+    const l = r[`bulk_lookup_${format}`]
+    if (l == null) continue
+    add(`\`lookup -\`, ${String(args['lookup-addresses'])} random addresses, ${format}, one process, end to end into \`wc -lc\` (median of 5), addresses/s`, l.with_cache_median?.addresses_per_s, '≥ 1,000,000', l.with_cache_median?.addresses_per_s >= 1e6)
+    add(`… the same answers through the same pipe alone (\`cat\`), addresses/s`, l.floors?.pipe_only?.addresses_per_s, 'report', null)
+    add(`… the same work in C on one thread (scripts/lookup-floor.c), addresses/s`, l.floors?.c_loop?.addresses_per_s, 'report', null)
+  }
   const full = r.full_sample_crawl
   if (full != null) add(`full sample, ${String(full.nodes ?? args['fleet-nodes'])} nodes: crawl s / exact-answer rate`, full.error ?? `${String(full.crawl_s)} s / ${String(full.exact_answer_rate)}`, 'completes, ≥ 0.995', full.error == null && full.exact_answer_rate >= 0.995)
   const fullRatio = full?.requests_over_covered
@@ -311,6 +323,17 @@ try {
       const reached = await buildReachedIndex(reachedDir, await nested(), sampleSlice())
       return { reached_index: reached, ...await benchIndexChecks(reachedDir, sampleSlice()) }
     })
+  }
+  const lookupAddresses = Number(args['lookup-addresses'])
+  if (lookupAddresses > 0) {
+    // before the steps that may open the index with a node (and write to it)
+    for (const format of ['jsonl', 'csv']) {
+      await step(`bulk_lookup_${format}`, async () => {
+        const workDir = join(dir, `lookup-${format}`)
+        await mkdir(workDir, { recursive: true })
+        return await benchLookup({ indexDir: reachedDir, addresses: lookupAddresses, runs: 5, format, workDir })
+      })
+    }
   }
   if (args['skip-crawl'] !== true) await step('crawl', async () => await benchCrawl(dir, Number(args['sample-limit']), args.budget))
   if (fleetSample > 0) {
