@@ -10,11 +10,11 @@
  * Runs: first without `lookup -`'s cache (the store scanned, the table built, every network's
  * line made and cached: what the first `lookup -` after a write pays), then `--runs` rounds with
  * it, then once with empty input (the fixed cost: start, open, cache read). Each reports the wall
- * time from spawn to exit and `--stats`'s split of it. Each round also times two floors on the
- * same input, so that the command is judged against what the machine allows at that moment: the
- * command's own answers (written to a file once) through `cat` into the same `wc -lc` — moving
- * the output alone — and scripts/lookup-floor.c, the same work in C on one thread (when `cc` is
- * there).
+ * time from spawn to exit and `--stats`'s split of it. Each round also times two references on
+ * the same input, so that the command is judged against what the machine allows at that moment:
+ * the command's own answers (written to a file once) through `cat` into the same `wc -lc` —
+ * moving the output alone, a floor — and scripts/lookup-floor.c, the same work in C on one thread
+ * (when `cc` is there; not a floor: it waits for the pipe while it writes).
  *
  *   npm run build && node --import tsx scripts/bench-lookup.ts [--index-dir DIR] [--addresses N] [--runs 3] [--format jsonl|csv] [--out FILE]
  */
@@ -149,7 +149,7 @@ export async function benchLookup (o: { indexDir: string, addresses: number, run
   await rm(cachePath(o.indexDir, o.format as 'jsonl'), { force: true })
   log('without the cache…')
   const cold = await runBulkLookup(o.indexDir, input, o.format)
-  // the floors, measured in the same rounds as the command: the same answers (written once to a
+  // the references, measured in the same rounds as the command: the same answers (written once to a
   // file) through the same pipe into wc, and the C loop of scripts/lookup-floor.c over the cache
   const answers = join(o.workDir, `answers.${o.format}`)
   await writeAnswers(o.indexDir, input, o.format, answers)
@@ -184,7 +184,7 @@ export async function benchLookup (o: { indexDir: string, addresses: number, run
     with_cache_median: { wall_ms: median.wall_ms, addresses_per_s: median.addresses_per_s },
     empty_input_with_cache_ms: fixed.wall_ms,
     table_build_ms: { scan: cold.stats.scan_ms, build: cold.stats.build_ms, format_lines: cold.stats.format_ms, cache_write: cold.stats.cache_write_ms, cache_read: median.stats.cache_read_ms },
-    floors: {
+    references: {
       pipe_only: { what: `cat of the command's own ${round(median.output_mb)} MB of answers into wc -lc: moving the output alone`, wall_ms: pipe, median_ms: medianOf(pipe), addresses_per_s: perS(medianOf(pipe)) },
       c_loop: typeof floorBin === 'string'
         ? { what: 'scripts/lookup-floor.c: the same answers from the same cache, the most direct way, in C on one thread', wall_ms: c, median_ms: medianOf(c), addresses_per_s: perS(medianOf(c)) }

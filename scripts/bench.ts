@@ -48,7 +48,7 @@
  *    registries' real budgets and at 10× them
  * 12. with --lookup-addresses N (default 0 = off): scripts/bench-lookup.ts — `whoismesh lookup -` on N
  *    random addresses against step 2's index (written first when --skip-index left none), JSONL
- *    then CSV, each round beside its floors (the pipe alone, the same work in C)
+ *    then CSV, each round beside its references (the pipe alone, the same work in C)
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -274,8 +274,8 @@ function targets (r: any): Array<Record<string, unknown>> {
     const l = r[`bulk_lookup_${format}`]
     if (l == null) continue
     add(`\`lookup -\`, ${String(args['lookup-addresses'])} random addresses, ${format}, one process, end to end into \`wc -lc\` (median of 5), addresses/s`, l.with_cache_median?.addresses_per_s, '≥ 1,000,000', l.with_cache_median?.addresses_per_s >= 1e6)
-    add(`… the same answers through the same pipe alone (\`cat\`), addresses/s`, l.floors?.pipe_only?.addresses_per_s, 'report', null)
-    add(`… the same work in C on one thread (scripts/lookup-floor.c), addresses/s`, l.floors?.c_loop?.addresses_per_s, 'report', null)
+    add(`… the same answers through the same pipe alone (\`cat\`), addresses/s`, l.references?.pipe_only?.addresses_per_s, 'report', null)
+    add(`… the same work in C on one thread (scripts/lookup-floor.c), addresses/s`, l.references?.c_loop?.addresses_per_s, 'report', null)
   }
   const full = r.full_sample_crawl
   if (full != null) add(`full sample, ${String(full.nodes ?? args['fleet-nodes'])} nodes: crawl s / exact-answer rate`, full.error ?? `${String(full.crawl_s)} s / ${String(full.exact_answer_rate)}`, 'completes, ≥ 0.995', full.error == null && full.exact_answer_rate >= 0.995)

@@ -1,7 +1,10 @@
 /**
  * Where `lookup -` (bulk-lookup.ts) takes its answers from, by the rules of `lookup <ip>`
- * (lookupReport, src/report/lookup.ts), for the first network only: the status and exactness of
- * answerStatus (the same function), the network the most specific (answerRange's rule).
+ * (lookupReport, src/report/lookup.ts), for the first network only: the network the most specific
+ * (answerRange's rule); the status, and the exactness of an address without a network, by the
+ * same function (answerStatus). A network's exactness: by answerStatus from a running node's
+ * store; from the table's flags, the network's class and query address and a listing's slice in
+ * TableAnswers (the table holds what isExact would say, segment by segment).
  *
  * TableAnswers: a stopped node's answer table (store/answer-table.ts), one binary search per
  * address, each network's part of a line made the first time an address is answered with it.

@@ -323,7 +323,8 @@ export async function bulkLookup (input: AsyncIterable<Buffer | string>, out: Wr
       })
       while (pending > MAX_PENDING_BYTES && !out.destroyed) await new Promise<void>(resolve => { written = resolve })
       written = undefined
-      if (out.destroyed) throw new DumpReaderGoneError('the reader of the lookups went away')
+      // a stream that failed says why; one destroyed without an error lost its reader
+      if (out.destroyed) throw out.errored ?? new DumpReaderGoneError('the reader of the lookups went away')
     }
     batch.clear()
   }

@@ -247,7 +247,8 @@ export class AnswerTable {
   private readonly seg: Uint32Array
   private readonly dir: Uint32Array
   /**
-   * Per /20 (and one past the last): the last segment starting at or before its first address —
+   * Per /20: the last segment starting at or before its first address (past a /16's last /20, the
+   * next /16's `dir` entry stands for the next /20's) —
    * 2.3 segments a /20 on average against 36 a /16, so that a search reads one or two cache lines
    * (random addresses' searches were most of `lookup -`'s answering time). Made from `dir` a /16
    * at a time, when an address of it is first asked for (`ready`): a table used for a few

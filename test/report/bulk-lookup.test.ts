@@ -335,10 +335,15 @@ test('each line is answered as it arrives, before the input ends (`tail -f | who
   child.stdout.setEncoding('utf8').on('data', (s: string) => { seen += s })
   for (const [k, address] of ['193.0.16.5', '10.1.2.3', '193.0.16.6'].entries()) {
     child.stdin.write(`${address}\n`)
-    // the next chunk of output, or the command's end (collect kills it after 120 s)
+    // the next chunk of output, the command's end, or 60 s without the answer
+    const deadline = Date.now() + 60_000
     while (seen.split('\n').length <= k + 1) {
-      const ended = await Promise.race([once(child.stdout, 'data').then(() => false), done.then(() => true)])
-      if (ended) assert.fail(`the command ended before answering ${address}: ${(await done).stderr}`)
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<'late'>(resolve => { timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())) })
+      const next = await Promise.race([once(child.stdout, 'data').then(() => 'data' as const), done.then(() => 'ended' as const), late])
+      clearTimeout(timer)
+      if (next === 'ended') assert.fail(`the command ended before answering ${address}: ${(await done).stderr}`)
+      if (next === 'late') assert.fail(`no answer for ${address} within 60 s while the input stayed open`)
     }
     assert.equal(JSON.parse(seen.split('\n')[k]).address, address)
   }
@@ -346,6 +351,21 @@ test('each line is answered as it arrives, before the input ends (`tail -f | who
   const r = await done
   assert.equal(r.code, 0, r.stderr)
   assert.equal(seen.trimEnd().split('\n').length, 3)
+})
+
+test('through a shell pipe whose reader goes away (`| head -c 100`), the job ends quietly', async () => {
+  // a child's 'pipe' here is a socket pair: bash makes a real pipe, as a user's shell does
+  const input = join(dir, 'many.txt')
+  const lines: string[] = []
+  for (let k = 0; k < 200_000; k++) lines.push(formatIPv4((k * 2654435761) >>> 0))
+  await writeFile(input, lines.join('\n'))
+  for (const format of ['jsonl', 'csv']) {
+    const child = spawn('bash', ['-c', '"$@" < "$IN" | head -c 100 > /dev/null; echo "${PIPESTATUS[0]}"', 'bash', process.execPath, BIN, 'lookup', '-', '--data', data, '--format', format],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, IN: input } })
+    const r = await collect(child, 120_000)
+    assert.equal(r.stdout.trim(), '0', `${format}: the command's exit code; ${r.stderr}`)
+    assert.equal(r.stderr, '', format)
+  }
 })
 
 test('non-blocking standard input and output (as another process may leave them) are read and written all the same', async () => {
