@@ -43,8 +43,6 @@ const WITHOUT_NOTE = { hasNegative: () => false, isExact: () => false }
 
 /** Answers from a stopped node's answer table (prepared: bulk-cache.ts). */
 export class TableAnswers implements BatchAnswerSource {
-  /** by crawled id: 1 once its part of a line was asked for — a byte, where `parts` holds pointers */
-  private readonly asked: Uint8Array
   /**
    * the networks' parts of lines, once asked for: a crawled network's at its id (a view of the
    * prepared lines), an imported one's at a slot after them (`dumped`)
@@ -57,17 +55,16 @@ export class TableAnswers implements BatchAnswerSource {
 
   /** `dumpRecord`: the record of a dump row's global id (store/answer-scan.ts) */
   constructor (private readonly prepared: PreparedAnswers, private readonly dumpRecord: (id: number) => NetworkRecord, private readonly fragment: Fragment) {
-    this.asked = new Uint8Array(prepared.table.crawledCount)
     this.parts = new Array(prepared.table.crawledCount)
   }
 
   answer (batch: AnswerBatch): void {
     const t = this.prepared.table
     const { leaf, query } = this.prepared
-    const asked = this.asked
+    const parts = this.parts
     const crawled = t.crawledCount
     const { address, status, exact, ref } = batch
-    batch.parts = this.parts
+    batch.parts = parts
     for (let i = 0; i < batch.n; i++) {
       if (status[i] === STATUS_INVALID) continue
       const a = address[i]
@@ -81,7 +78,7 @@ export class TableAnswers implements BatchAnswerSource {
       const listed = t.listed(seg)
       status[i] = STATUS_NETWORK
       if (net < crawled) {
-        if (asked[net] === 0) this.crawledPart(net)
+        if (parts[net] === undefined) this.crawledPart(net)
         ref[i] = net
         exact[i] = (flags & EXACT) !== 0 || leaf[net] === 1 || query[net] === a || (listed > 0 && inSampleSlice(a, listed)) ? 1 : 0
       } else {
@@ -96,7 +93,6 @@ export class TableAnswers implements BatchAnswerSource {
     const p = this.prepared
     p.need(net)
     this.parts[net] = p.lines().subarray(p.offset[net], p.offset[net] + p.length[net])
-    this.asked[net] = 1
     this.networks++
   }
 
